@@ -1,0 +1,318 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// AppendResult describes a successful append.
+type AppendResult struct {
+	// Stream is the stream appended to.
+	Stream string
+	// FirstVersion and Version are the versions of the first and last
+	// events stored; Version is the stream's new version. For a producer
+	// duplicate nothing is stored and both are the stream's current version.
+	FirstVersion, Version uint64
+	// Offsets holds the offset of each stored event, in order.
+	Offsets []Offset
+	// Duplicate reports that an idempotent producer's append had already
+	// been stored: nothing was stored again.
+	Duplicate bool
+	// ProducerEpoch and ProducerSeq are the producer's state after the
+	// append (for a duplicate, the last sequence stored).
+	ProducerEpoch, ProducerSeq uint64
+}
+
+// Offset returns the offset after the last stored event (read from it to
+// see what follows the append), or "" when nothing was stored.
+func (r AppendResult) Offset() Offset {
+	if len(r.Offsets) == 0 {
+		return ""
+	}
+	return r.Offsets[len(r.Offsets)-1]
+}
+
+// Append stores events at the end of stream, all or none, and returns the
+// new version and each event's offset. The events of one Append are one
+// commit: a reader sees all of them or none, and they share a store time.
+//
+// With ExpectVersion the append succeeds only if the stream's version
+// matches when the commit is stored; a mismatch returns a *ConcurrencyError
+// (errors.Is(err, ErrConcurrency)) carrying the actual version. Without an
+// expectation, concurrent appends to one stream are all stored, one after
+// another. With WithProducer the producer rules apply first (see
+// WithProducer). Events with a zero ID get a UUID v7; a zero Time becomes
+// now. The caller's slice is not modified.
+func (s *Store) Append(ctx context.Context, stream string, events []Event, opts ...AppendOption) (AppendResult, error) {
+	var ac appendConfig
+	for _, o := range opts {
+		o(&ac)
+	}
+	var units []int
+	if ac.producer != nil {
+		units = []int{len(events)}
+	}
+	res, err := s.appendCommit(ctx, stream, events, &ac, units)
+	if err != nil {
+		return res, fmt.Errorf("eventstore: append to %q: %w", stream, err)
+	}
+	return res, nil
+}
+
+// prepareEvents validates events and returns a copy with IDs and times set.
+func prepareEvents(events []Event) ([]Event, error) {
+	if len(events) == 0 {
+		return nil, fmt.Errorf("%w: no events", ErrInvalidEvent)
+	}
+	if len(events) > MaxEventsPerAppend {
+		return nil, fmt.Errorf("%w: %d events, at most %d per append", ErrTooLarge, len(events), MaxEventsPerAppend)
+	}
+	out := make([]Event, len(events))
+	var now time.Time
+	for i, e := range events {
+		if e.Type == "" {
+			return nil, fmt.Errorf("%w: event %d has no type", ErrInvalidEvent, i)
+		}
+		for k := range e.Metadata {
+			if k == "" {
+				return nil, fmt.Errorf("%w: event %d has an empty metadata key", ErrInvalidEvent, i)
+			}
+		}
+		if e.ID == uuid.Nil {
+			id, err := uuid.NewV7()
+			if err != nil {
+				return nil, fmt.Errorf("eventstore: event id: %w", err)
+			}
+			e.ID = id
+		}
+		if e.Time.IsZero() {
+			if now.IsZero() {
+				now = time.Now()
+			}
+			e.Time = now
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+// appendCommit stores one commit. For a producer append, units holds the
+// number of events of each producer sequence number, from ac.producer's
+// firstSeq on; a prefix of units already stored is dropped.
+func (s *Store) appendCommit(ctx context.Context, name string, events []Event, ac *appendConfig, units []int) (AppendResult, error) {
+	if s.closed.Load() {
+		return AppendResult{}, ErrClosed
+	}
+	subj, err := subjectFor(s.prefix, name)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	if ac.producer != nil {
+		if err := validateProducerID(name, ac.producer.id); err != nil {
+			return AppendResult{}, err
+		}
+	}
+	events, err = prepareEvents(events)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	mu := s.stripe(name)
+	mu.Lock()
+	defer mu.Unlock()
+	st, err := s.streamState(ctx, name, false)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	refreshed := false
+	refresh := func() error {
+		refreshed = true
+		st, err = s.streamState(ctx, name, true)
+		return err
+	}
+	for attempt := 0; attempt < maxAppendAttempts; attempt++ {
+		toStore, pm := events, (*producerMark)(nil)
+		if ac.producer != nil {
+			ps, known, err := s.producerState(ctx, st, name, ac.producer.id)
+			if err != nil {
+				return AppendResult{}, err
+			}
+			d := decideProducer(name, ps, known, ac.producer, len(units))
+			if d.err != nil || d.duplicate {
+				// A state read before another process's append may look
+				// like a gap; only a fresh state decides.
+				if d.err != nil && !refreshed {
+					if err := refresh(); err != nil {
+						return AppendResult{}, err
+					}
+					continue
+				}
+				if d.err != nil {
+					return AppendResult{}, d.err
+				}
+				return AppendResult{Stream: name, FirstVersion: st.h.version, Version: st.h.version,
+					Duplicate: true, ProducerEpoch: ps.epoch, ProducerSeq: ps.lastSeq}, nil
+			}
+			skip := 0
+			for _, n := range units[:d.skipUnits] {
+				skip += n
+			}
+			toStore = events[skip:]
+			pm = &producerMark{id: ac.producer.id, epoch: ac.producer.epoch,
+				firstSeq: ac.producer.firstSeq + uint64(d.skipUnits), lastSeq: ac.producer.firstSeq + uint64(len(units)) - 1}
+		}
+		if ac.hasExpect && st.h.version != ac.expect {
+			if !refreshed {
+				if err := refresh(); err != nil {
+					return AppendResult{}, err
+				}
+				continue
+			}
+			return AppendResult{}, &ConcurrencyError{Stream: name, Expected: ac.expect, Actual: st.h.version}
+		}
+		body := encodeCommit(st.h.version+1, pm, toStore)
+		if len(body) > s.maxPayload {
+			return AppendResult{}, fmt.Errorf("%w: %d bytes encoded, the server takes at most %d per append", ErrTooLarge, len(body), s.maxPayload)
+		}
+		seq, err := s.publish(ctx, subj, body, st.h.seq)
+		if errors.Is(err, errWrongLast) {
+			if err := refresh(); err != nil {
+				return AppendResult{}, err
+			}
+			continue
+		}
+		if err != nil {
+			// The commit may or may not be stored: forget what we know
+			// of the stream, the log will tell.
+			s.heads.drop(name)
+			return AppendResult{}, err
+		}
+		s.noteAcked(seq)
+		return s.applied(st, name, seq, toStore, pm), nil
+	}
+	return AppendResult{}, fmt.Errorf("eventstore: gave up after %d conflicting attempts", maxAppendAttempts)
+}
+
+// maxAppendAttempts bounds the retries of an append whose per-subject check
+// keeps failing (another process appending to the same stream without
+// pause, or a message on the stream's subject that is not a commit).
+const maxAppendAttempts = 64
+
+// applied records a stored commit in the stream's cached state and builds
+// the result.
+func (s *Store) applied(st *streamState, name string, seq uint64, events []Event, pm *producerMark) AppendResult {
+	first := st.h.version + 1
+	st.h = head{version: st.h.version + uint64(len(events)), seq: seq, count: uint32(len(events)), stored: time.Now()}
+	res := AppendResult{Stream: name, FirstVersion: first, Version: st.h.version, Offsets: make([]Offset, len(events))}
+	for i := range events {
+		res.Offsets[i] = position{seq, uint32(i + 1)}.offset()
+	}
+	if pm != nil {
+		st.setProducer(pm.id, producerState{epoch: pm.epoch, lastSeq: pm.lastSeq, commitSeq: seq})
+		res.ProducerEpoch, res.ProducerSeq = pm.epoch, pm.lastSeq
+	}
+	s.heads.put(name, st)
+	return res
+}
+
+var errWrongLast = errors.New("wrong last sequence")
+
+// publish stores one commit, checked against the subject's last sequence.
+func (s *Store) publish(ctx context.Context, subj string, body []byte, lastSeq uint64) (uint64, error) {
+	msg := &nats.Msg{Subject: subj, Data: body, Header: nats.Header{}}
+	msg.Header[jetstream.ExpectedLastSubjSeqHeader] = []string{strconv.FormatUint(lastSeq, 10)}
+	ack, err := s.js.PublishMsg(ctx, msg)
+	if err != nil {
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+			return 0, errWrongLast
+		}
+		if s.closed.Load() {
+			return 0, ErrClosed
+		}
+		return 0, fmt.Errorf("eventstore: publish: %w", err)
+	}
+	return ack.Sequence, nil
+}
+
+// streamState is what the store knows of a stream's end: its head and the
+// producer states valid at that head. It is read and written under the
+// stream's stripe lock.
+type streamState struct {
+	h         head
+	producers map[string]producerState // nil: none loaded yet
+}
+
+// maxCachedProducers bounds the producer states cached per stream.
+const maxCachedProducers = 1024
+
+func (st *streamState) setProducer(id string, ps producerState) {
+	if st.producers == nil || len(st.producers) >= maxCachedProducers {
+		st.producers = make(map[string]producerState)
+	}
+	st.producers[id] = ps
+}
+
+// streamState returns the cached state of a stream, or reads it from the
+// index once the index holds every acknowledged commit. fresh forces the
+// read and first asks the server for the log's end, so that commits of
+// other processes, or of an append whose outcome was unknown, are seen.
+func (s *Store) streamState(ctx context.Context, name string, fresh bool) (*streamState, error) {
+	if !fresh {
+		if st, ok := s.heads.get(name); ok {
+			return st, nil
+		}
+	}
+	var target uint64
+	var err error
+	if fresh {
+		target, err = s.logLastSeq(ctx)
+		target = max(target, s.lastAcked.Load())
+	} else {
+		target, err = s.readTarget(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	h, err := s.indexHead(ctx, name, target)
+	if err != nil {
+		return nil, err
+	}
+	st := &streamState{h: h}
+	s.heads.put(name, st)
+	return st, nil
+}
+
+// producerState returns a producer's state as of the stream state's head.
+func (s *Store) producerState(ctx context.Context, st *streamState, name, id string) (producerState, bool, error) {
+	if ps, ok := st.producers[id]; ok {
+		return ps, true, nil
+	}
+	x, err := s.acquire(ctx, st.h.seq)
+	if err != nil {
+		return producerState{}, false, err
+	}
+	defer s.release(x)
+	ps, ok, err := x.producer(name, id)
+	if err != nil || !ok {
+		return producerState{}, false, err
+	}
+	st.setProducer(id, ps)
+	return ps, true, nil
+}
+
+func validateProducerID(stream, id string) error {
+	if id == "" || len(id) > 256 || strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return &ProducerError{Kind: ErrInvalidProducer, Stream: stream, Producer: id,
+			Reason: "producer id must be 1 to 256 bytes without control characters"}
+	}
+	return nil
+}

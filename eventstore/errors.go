@@ -1,0 +1,110 @@
+package eventstore
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Every error the package returns for one of these
+// conditions satisfies errors.Is with the matching sentinel; richer errors
+// (ConcurrencyError, ProducerError) carry the facts as fields.
+var (
+	// ErrLocked means the store directory is held by another opener, in this
+	// process or another one. JetStream takes no lock of its own and two
+	// servers on one directory corrupt it, so the store refuses to share.
+	ErrLocked = errors.New("eventstore: store directory is locked")
+
+	// ErrClosed is returned by calls on a closed Store or Producer.
+	ErrClosed = errors.New("eventstore: closed")
+
+	// ErrInvalidStreamName is returned for a stream or category name that
+	// cannot be stored: empty, empty or dot segments, control characters,
+	// invalid UTF-8 or longer than MaxStreamNameLen.
+	ErrInvalidStreamName = errors.New("eventstore: invalid stream name")
+
+	// ErrInvalidOffset is returned for an offset string that is neither
+	// Start ("-1"), Now ("now") nor one the store handed out.
+	ErrInvalidOffset = errors.New("eventstore: invalid offset")
+
+	// ErrInvalidEvent is returned for an append whose events cannot be
+	// stored: none at all, an empty type name, an empty metadata key.
+	ErrInvalidEvent = errors.New("eventstore: invalid event")
+
+	// ErrInvalidOption is returned for an option value that makes no sense,
+	// such as a negative cache size or two conflicting read bounds.
+	ErrInvalidOption = errors.New("eventstore: invalid option")
+
+	// ErrTooLarge is returned when one append does not fit in one JetStream
+	// message (the server's max_payload) or holds more than MaxEventsPerAppend
+	// events. Nothing is stored.
+	ErrTooLarge = errors.New("eventstore: append too large")
+
+	// ErrConcurrency is returned when an append's expected version does not
+	// match the stream's actual version. The error is a *ConcurrencyError.
+	ErrConcurrency = errors.New("eventstore: concurrency conflict")
+
+	// ErrCorrupt is returned when a message in the log is not a Rewind
+	// commit, which only happens when something other than Rewind published
+	// to Rewind's subjects.
+	ErrCorrupt = errors.New("eventstore: corrupt commit")
+
+	// ErrStaleEpoch is returned when a producer writes with an epoch below
+	// the stream's current epoch for that producer: a newer instance has
+	// fenced it. The error is a *ProducerError carrying CurrentEpoch.
+	ErrStaleEpoch = errors.New("eventstore: stale producer epoch")
+
+	// ErrSequenceGap is returned when a producer's sequence number skips
+	// ahead of the next expected one. The error is a *ProducerError carrying
+	// ExpectedSeq and ReceivedSeq.
+	ErrSequenceGap = errors.New("eventstore: producer sequence gap")
+
+	// ErrInvalidProducer is returned for a producer id that cannot be stored
+	// or for a new epoch that does not start at sequence 0.
+	ErrInvalidProducer = errors.New("eventstore: invalid producer")
+)
+
+// ConcurrencyError reports an append whose expectation did not hold.
+type ConcurrencyError struct {
+	Stream   string
+	Expected uint64 // the version the caller expected (0: no stream)
+	Actual   uint64 // the stream's version when the append was tried
+}
+
+func (e *ConcurrencyError) Error() string {
+	return fmt.Sprintf("eventstore: concurrency conflict on %q: expected version %d, actual %d",
+		e.Stream, e.Expected, e.Actual)
+}
+
+// Is makes errors.Is(err, ErrConcurrency) true.
+func (e *ConcurrencyError) Is(target error) bool { return target == ErrConcurrency }
+
+// ProducerError reports an idempotent-producer append that the producer
+// rules refused. Kind is ErrStaleEpoch, ErrSequenceGap or ErrInvalidProducer,
+// and errors.Is matches it.
+type ProducerError struct {
+	Kind     error
+	Stream   string
+	Producer string
+	Epoch    uint64 // the epoch the append carried
+	Seq      uint64 // the sequence number the append carried
+
+	CurrentEpoch uint64 // the stored epoch (ErrStaleEpoch)
+	ExpectedSeq  uint64 // the next sequence the store accepts (ErrSequenceGap)
+	Reason       string // what was wrong (ErrInvalidProducer)
+}
+
+func (e *ProducerError) Error() string {
+	switch e.Kind {
+	case ErrStaleEpoch:
+		return fmt.Sprintf("eventstore: producer %q on %q: stale epoch %d, current epoch is %d",
+			e.Producer, e.Stream, e.Epoch, e.CurrentEpoch)
+	case ErrSequenceGap:
+		return fmt.Sprintf("eventstore: producer %q on %q: sequence gap at epoch %d: expected seq %d, received %d",
+			e.Producer, e.Stream, e.Epoch, e.ExpectedSeq, e.Seq)
+	default:
+		return fmt.Sprintf("eventstore: producer %q on %q: %s", e.Producer, e.Stream, e.Reason)
+	}
+}
+
+// Is makes errors.Is match the error's Kind.
+func (e *ProducerError) Is(target error) bool { return target == e.Kind }

@@ -1,0 +1,276 @@
+package eventstore
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Option configures Open and Connect.
+type Option func(*config) error
+
+type config struct {
+	logger       *slog.Logger
+	host         string
+	port         int
+	listen       bool
+	syncAlways   bool
+	syncInterval time.Duration
+	maxPayload   int32
+	replicas     int
+	indexDir     string
+	cacheSize    int64
+	headCache    int
+	natsOpts     []nats.Option
+	jsName       string
+}
+
+// DefaultSyncInterval is how often the embedded server fsyncs the log when
+// no durability option is given. A write always reaches the operating
+// system before it is acknowledged, so a crashed or killed process (kill -9)
+// loses nothing; a power cut or kernel crash can lose what was acknowledged
+// in the last interval. JetStream's own default is two minutes; one second
+// costs little and narrows that window. Use SyncAlways to close it.
+const DefaultSyncInterval = time.Second
+
+func defaultConfig() config {
+	return config{
+		logger:       slog.Default(),
+		syncInterval: DefaultSyncInterval,
+		maxPayload:   8 << 20,
+		replicas:     1,
+		cacheSize:    64 << 20,
+		headCache:    100_000,
+		jsName:       "rewind",
+	}
+}
+
+// WithLogger sets the logger for the store's rare log lines (index rebuilds,
+// tailer restarts). The default is slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("%w: nil logger", ErrInvalidOption)
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithListen makes the embedded server (Open) accept NATS clients on
+// host:port (port 0 picks a free one; see Store.ClientURL), so that other
+// processes can Connect to it. By default it has no network listener.
+func WithListen(host string, port int) Option {
+	return func(c *config) error {
+		if port < 0 || port > 65535 {
+			return fmt.Errorf("%w: port %d", ErrInvalidOption, port)
+		}
+		c.listen, c.host, c.port = true, host, port
+		return nil
+	}
+}
+
+// SyncAlways makes the embedded server fsync every write before it is
+// acknowledged: nothing acknowledged is lost even to a power cut, at about
+// a fifth of the append throughput.
+func SyncAlways() Option {
+	return func(c *config) error { c.syncAlways = true; return nil }
+}
+
+// SyncEvery makes the embedded server fsync the log every d (see
+// DefaultSyncInterval for what that means on a crash).
+func SyncEvery(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: sync interval %v", ErrInvalidOption, d)
+		}
+		c.syncAlways, c.syncInterval = false, d
+		return nil
+	}
+}
+
+// WithMaxPayload sets the embedded server's largest message, which bounds
+// the size of one Append. The default is 8 MiB.
+func WithMaxPayload(bytes int) Option {
+	return func(c *config) error {
+		if bytes < 1024 || bytes > 64<<20 {
+			return fmt.Errorf("%w: max payload %d (want 1 KiB to 64 MiB)", ErrInvalidOption, bytes)
+		}
+		c.maxPayload = int32(bytes)
+		return nil
+	}
+}
+
+// WithReplicas sets how many replicas the log stream has when Connect
+// creates it on a cluster (R3 for production clusters). Default 1.
+func WithReplicas(n int) Option {
+	return func(c *config) error {
+		if n < 1 || n > 5 {
+			return fmt.Errorf("%w: %d replicas (want 1 to 5)", ErrInvalidOption, n)
+		}
+		c.replicas = n
+		return nil
+	}
+}
+
+// WithIndexDir sets where Connect keeps the read index. The default is a
+// directory under the user's cache directory named for the server URL.
+// Each process needs its own; the directory is locked while open.
+func WithIndexDir(dir string) Option {
+	return func(c *config) error {
+		if dir == "" {
+			return fmt.Errorf("%w: empty index directory", ErrInvalidOption)
+		}
+		c.indexDir = dir
+		return nil
+	}
+}
+
+// WithIndexCache sets the size in bytes of the read index's block cache,
+// the only memory the index holds beyond pebble's memtables. Default 64 MiB.
+func WithIndexCache(bytes int64) Option {
+	return func(c *config) error {
+		if bytes < 0 {
+			return fmt.Errorf("%w: cache size %d", ErrInvalidOption, bytes)
+		}
+		c.cacheSize = bytes
+		return nil
+	}
+}
+
+// WithHeadCache sets how many streams' heads (version and log position) the
+// store keeps in memory to check appends without reading the index.
+// Default 100,000 (a few MiB); 0 turns the cache off.
+func WithHeadCache(streams int) Option {
+	return func(c *config) error {
+		if streams < 0 {
+			return fmt.Errorf("%w: head cache size %d", ErrInvalidOption, streams)
+		}
+		c.headCache = streams
+		return nil
+	}
+}
+
+// WithNATSOptions passes options (credentials, TLS, reconnect policy) to
+// nats.Connect in Connect.
+func WithNATSOptions(opts ...nats.Option) Option {
+	return func(c *config) error { c.natsOpts = append(c.natsOpts, opts...); return nil }
+}
+
+// WithStreamName sets the name of the JetStream stream that holds the log
+// (default "rewind"), so that several Rewind stores can share one NATS
+// server. Its subjects are "<name>.>".
+func WithStreamName(name string) Option {
+	return func(c *config) error {
+		for i := 0; i < len(name); i++ {
+			if !isPlain(name[i]) {
+				return fmt.Errorf("%w: stream name %q (use A-Z a-z 0-9 - _)", ErrInvalidOption, name)
+			}
+		}
+		if name == "" {
+			return fmt.Errorf("%w: empty stream name", ErrInvalidOption)
+		}
+		c.jsName = name
+		return nil
+	}
+}
+
+// AppendOption configures one Append.
+type AppendOption func(*appendConfig)
+
+type appendConfig struct {
+	expect    uint64
+	hasExpect bool
+	producer  *producerMark
+}
+
+// ExpectVersion makes the append succeed only if the stream's version is
+// exactly v when the events are stored (0 means the stream has no events).
+// Otherwise it fails with a *ConcurrencyError (ErrConcurrency). Without an
+// expectation, the append goes after whatever the stream holds.
+func ExpectVersion(v uint64) AppendOption {
+	return func(c *appendConfig) { c.expect, c.hasExpect = v, true }
+}
+
+// ExpectNoStream makes the append succeed only if the stream has no events.
+func ExpectNoStream() AppendOption { return ExpectVersion(0) }
+
+// ExpectAny makes the append go after whatever the stream holds (the
+// default).
+func ExpectAny() AppendOption {
+	return func(c *appendConfig) { c.expect, c.hasExpect = 0, false }
+}
+
+// ReadOption bounds a read or a subscription.
+type ReadOption func(*readConfig) error
+
+type readConfig struct {
+	from        Offset
+	fromVersion uint64
+	toVersion   uint64
+	toOffset    Offset
+	toTime      time.Time
+}
+
+// From starts after the given offset (Start: from the beginning; Now: from
+// the tail). The default is Start.
+func From(o Offset) ReadOption {
+	return func(c *readConfig) error {
+		if _, err := ParseOffset(string(o)); err != nil {
+			return err
+		}
+		c.from = o
+		return nil
+	}
+}
+
+// FromVersion starts at version v of the stream (one-stream reads only).
+func FromVersion(v uint64) ReadOption {
+	return func(c *readConfig) error {
+		if v == 0 {
+			return fmt.Errorf("%w: versions start at 1", ErrInvalidOption)
+		}
+		c.fromVersion = v
+		return nil
+	}
+}
+
+// ToVersion stops after version v of the stream (one-stream reads only).
+func ToVersion(v uint64) ReadOption {
+	return func(c *readConfig) error {
+		if v == 0 {
+			return fmt.Errorf("%w: versions start at 1", ErrInvalidOption)
+		}
+		c.toVersion = v
+		return nil
+	}
+}
+
+// ToOffset stops after the event that carries offset o: events before the
+// position o are read.
+func ToOffset(o Offset) ReadOption {
+	return func(c *readConfig) error {
+		if o == Now || o == Start {
+			return fmt.Errorf("%w: ToOffset takes a concrete offset, not %q", ErrInvalidOffset, o)
+		}
+		if _, err := ParseOffset(string(o)); err != nil {
+			return err
+		}
+		c.toOffset = o
+		return nil
+	}
+}
+
+// ToTime stops after the last event stored at or before t (by the server's
+// store time): the log as it was at t.
+func ToTime(t time.Time) ReadOption {
+	return func(c *readConfig) error {
+		if t.IsZero() {
+			return fmt.Errorf("%w: zero time", ErrInvalidOption)
+		}
+		c.toTime = t
+		return nil
+	}
+}

@@ -1,0 +1,352 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// bounds is a parsed set of ReadOptions: which events of an ordered
+// sequence to skip and where to stop.
+type bounds struct {
+	after       position // only events whose offset is after this
+	fromNow     bool     // From(Now): resolved by the caller
+	fromVersion uint64
+	toVersion   uint64
+	toPos       position
+	hasToPos    bool
+	toTime      time.Time
+	ended       bool // an upper bound was reached
+}
+
+func parseBounds(opts []ReadOption) (bounds, error) {
+	var rc readConfig
+	for _, o := range opts {
+		if err := o(&rc); err != nil {
+			return bounds{}, err
+		}
+	}
+	var b bounds
+	if rc.from == Now {
+		b.fromNow = true
+	} else if rc.from != "" {
+		b.after, _ = rc.from.position() // checked by From
+	}
+	b.fromVersion, b.toVersion, b.toTime = rc.fromVersion, rc.toVersion, rc.toTime
+	if rc.toOffset != "" {
+		b.toPos, _ = rc.toOffset.position()
+		b.hasToPos = true
+	}
+	if b.toVersion > 0 && b.fromVersion > b.toVersion {
+		return bounds{}, fmt.Errorf("%w: FromVersion(%d) is after ToVersion(%d)", ErrInvalidOption, b.fromVersion, b.toVersion)
+	}
+	return b, nil
+}
+
+// check says whether an event at pos (its offset) is skipped, or ends the
+// read.
+func (b *bounds) check(e *Event, pos position) (skip, stop bool) {
+	if !b.after.less(pos) || e.Version < b.fromVersion {
+		return true, false
+	}
+	if b.toVersion > 0 && e.Version > b.toVersion ||
+		b.hasToPos && b.toPos.less(pos) ||
+		!b.toTime.IsZero() && e.StoredAt.After(b.toTime) {
+		b.ended = true
+		return false, true
+	}
+	return false, false
+}
+
+// errStop ends a consume loop without an error.
+var errStop = errors.New("stop")
+
+// consumeSpec says what part of the log a consume loop delivers.
+type consumeSpec struct {
+	filters  []string
+	startSeq uint64 // first log sequence (1 or 0: the start)
+	upTo     uint64 // bounded: stop after this sequence
+	bounded  bool
+	pull     int
+}
+
+// consume delivers log messages in order through an ordered consumer, which
+// JetStream recreates by itself if a delivery is lost, and deletes the
+// server-side consumer when done. Ordered consumers are for reading the log
+// in log order (a category, everything, the tailer, the live part of a
+// subscription): their cost follows the part of the log they cover. One
+// stream's history is read from the index instead.
+func (s *Store) consume(ctx context.Context, spec consumeSpec, fn func(jetstream.Msg, *jetstream.MsgMetadata) error) error {
+	if spec.bounded && (spec.upTo == 0 || spec.startSeq > spec.upTo) {
+		return nil
+	}
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: spec.filters, InactiveThreshold: 30 * time.Second}
+	if spec.startSeq > 1 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = spec.startSeq
+	}
+	cons, err := s.js.OrderedConsumer(ctx, s.jsName, cfg)
+	if err != nil {
+		return fmt.Errorf("eventstore: read the log: %w", err)
+	}
+	pull := spec.pull
+	if pull == 0 {
+		pull = 1024
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(pull))
+	if err != nil {
+		return fmt.Errorf("eventstore: read the log: %w", err)
+	}
+	defer s.stopConsumer(cons, it)
+	if info := cons.CachedInfo(); spec.bounded && info != nil && info.NumPending == 0 {
+		return nil
+	}
+	for {
+		msg, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if s.closed.Load() {
+				return ErrClosed
+			}
+			return fmt.Errorf("eventstore: read the log: %w", err)
+		}
+		meta, err := msg.Metadata()
+		if err != nil {
+			return fmt.Errorf("eventstore: read the log: %w", err)
+		}
+		if spec.bounded && meta.Sequence.Stream > spec.upTo {
+			return nil
+		}
+		if err := fn(msg, meta); err != nil {
+			if err == errStop {
+				return nil
+			}
+			return err
+		}
+		if spec.bounded && (meta.Sequence.Stream >= spec.upTo || meta.NumPending == 0) {
+			return nil
+		}
+	}
+}
+
+func (s *Store) stopConsumer(cons jetstream.Consumer, it jetstream.MessagesContext) {
+	it.Stop()
+	info := cons.CachedInfo()
+	if info == nil || s.nc.IsClosed() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = s.js.DeleteConsumer(ctx, s.jsName, info.Name)
+}
+
+// Read returns the events of one stream in version order, from the start
+// or from the bound set by From or FromVersion, to the stream's end when
+// the read began or to the bound set by ToVersion, ToOffset or ToTime.
+// It is served by the read index: its cost follows the stream's size, not
+// the log's, and it sees every append acknowledged before it began, in this
+// process or (with Connect) any other. A stream that does not exist reads
+// as empty. Errors (a bad name, a bad option, a cancelled ctx) come as the
+// iterator's last pair.
+func (s *Store) Read(ctx context.Context, stream string, opts ...ReadOption) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		b, err := parseBounds(opts)
+		if err == nil {
+			err = validateName(stream)
+		}
+		if err != nil {
+			yield(Event{}, fmt.Errorf("eventstore: read %q: %w", stream, err))
+			return
+		}
+		if b.fromNow {
+			return
+		}
+		if _, err := s.readIndexed(ctx, stream, &b, yield); err != nil && err != errStop {
+			yield(Event{}, fmt.Errorf("eventstore: read %q: %w", stream, err))
+		}
+	}
+}
+
+// readIndexed reads one stream from the index, after it has caught up with
+// every acknowledged append. It returns the log position up to which the
+// index was complete, and whether the caller's yield asked to stop (then
+// err is nil and yield must not be called again).
+func (s *Store) readIndexed(ctx context.Context, stream string, b *bounds, yield func(Event, error) bool) (covered uint64, err error) {
+	target, err := s.readTarget(ctx)
+	if err != nil {
+		return 0, err
+	}
+	stopped := false
+	for attempt := 0; ; attempt++ {
+		x, err := s.acquire(ctx, target)
+		if err != nil {
+			return 0, err
+		}
+		covered = x.position()
+		err = x.readStream(stream, b, func(e Event, pos position) bool {
+			b.after = pos // a retry resumes after what was delivered
+			if !yield(e, nil) {
+				stopped = true
+				return false
+			}
+			return true
+		})
+		s.release(x)
+		if err == nil || stopped {
+			if stopped {
+				return covered, errStop
+			}
+			return covered, nil
+		}
+		if attempt > 0 || ctx.Err() != nil {
+			return covered, err
+		}
+		// The index could not be read: rebuild it from the log and go on
+		// from the last event delivered.
+		s.log.Error("eventstore: read index unreadable, rebuilding", "stream", stream, "err", err)
+		if rerr := s.Reindex(ctx, nil); rerr != nil {
+			return covered, errors.Join(err, rerr)
+		}
+	}
+}
+
+// Head describes the end of a stream.
+type Head struct {
+	// Version is the stream's current version: the number of events in it
+	// (0 when the stream has none).
+	Version uint64
+	// Offset is the offset of the stream's last event (Start when none).
+	Offset Offset
+	// StoredAt is when the last event was stored.
+	StoredAt time.Time
+}
+
+// Head returns the stream's current version and the offset of its last
+// event, from the index, seeing every append acknowledged before the call.
+func (s *Store) Head(ctx context.Context, stream string) (Head, error) {
+	if err := validateName(stream); err != nil {
+		return Head{}, fmt.Errorf("eventstore: head of %q: %w", stream, err)
+	}
+	target, err := s.readTarget(ctx)
+	if err != nil {
+		return Head{}, err
+	}
+	h, err := s.indexHead(ctx, stream, target)
+	if err != nil {
+		return Head{}, fmt.Errorf("eventstore: head of %q: %w", stream, err)
+	}
+	return h.public(), nil
+}
+
+func (h head) public() Head {
+	if h.version == 0 {
+		return Head{Offset: Start}
+	}
+	return Head{Version: h.version, Offset: position{h.seq, h.count}.offset(), StoredAt: h.stored}
+}
+
+func (s *Store) indexHead(ctx context.Context, stream string, target uint64) (head, error) {
+	x, err := s.acquire(ctx, target)
+	if err != nil {
+		return head{}, err
+	}
+	defer s.release(x)
+	return x.head(stream)
+}
+
+// ReadCategory returns the events of every stream in a category (the first
+// segment of stream names: "orders" for "orders/123"), in log order, up to
+// the log's end when the read began. Bounds: From, ToOffset, ToTime.
+func (s *Store) ReadCategory(ctx context.Context, category string, opts ...ReadOption) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		filters, err := categoryFilters(s.prefix, category)
+		if err != nil {
+			yield(Event{}, fmt.Errorf("eventstore: read category %q: %w", category, err))
+			return
+		}
+		if err := s.readLog(ctx, filters, opts, false, yield); err != nil {
+			yield(Event{}, fmt.Errorf("eventstore: read category %q: %w", category, err))
+		}
+	}
+}
+
+// ReadAll returns every event in the log, in log order, up to the log's end
+// when the read began. Bounds: From, ToOffset, ToTime.
+func (s *Store) ReadAll(ctx context.Context, opts ...ReadOption) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		if err := s.readLog(ctx, []string{s.prefix + ".>"}, opts, false, yield); err != nil {
+			yield(Event{}, fmt.Errorf("eventstore: read all: %w", err))
+		}
+	}
+}
+
+// readLog reads the log through filters, bounded at the log's current end
+// or live. It returns nil when yield asked to stop.
+func (s *Store) readLog(ctx context.Context, filters []string, opts []ReadOption, live bool, yield func(Event, error) bool) error {
+	b, err := parseBounds(opts)
+	if err != nil {
+		return err
+	}
+	if b.fromVersion > 0 || b.toVersion > 0 {
+		return fmt.Errorf("%w: versions bound one stream; use offsets or times across streams", ErrInvalidOption)
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	var last uint64
+	if !live || b.fromNow {
+		if last, err = s.logLastSeq(ctx); err != nil {
+			return err
+		}
+	}
+	if b.fromNow {
+		if !live {
+			return nil
+		}
+		b.after = position{seq: last, idx: maxOffsetIdx}
+	}
+	return s.followLog(ctx, consumeSpec{filters: filters, upTo: last, bounded: !live}, &b, yield)
+}
+
+// followLog delivers the events of the consumed messages that the bounds
+// let through.
+func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, yield func(Event, error) bool) error {
+	spec.startSeq = max(spec.startSeq, b.after.seq, 1)
+	return s.consume(ctx, spec, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
+		name, ok := nameFromSubject(s.prefix, m.Subject())
+		if !ok {
+			return nil
+		}
+		c, err := decodeCommit(m.Data())
+		if err != nil {
+			return fmt.Errorf("log sequence %d: %w", meta.Sequence.Stream, err)
+		}
+		seq := meta.Sequence.Stream
+		var stop bool
+		err = c.eachEvent(name, seq, meta.Timestamp, func(e Event) bool {
+			pos := position{seq, uint32(e.Version - c.firstVersion + 1)}
+			skip, end := b.check(&e, pos)
+			if end || !skip && !yield(e, nil) {
+				stop = true
+				return false
+			}
+			if !skip {
+				b.after = pos
+			}
+			return true
+		})
+		if err != nil {
+			return fmt.Errorf("log sequence %d: %w", seq, err)
+		}
+		if stop {
+			return errStop
+		}
+		return nil
+	})
+}

@@ -1,0 +1,528 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Store is an event store on one JetStream stream (the log) with a derived
+// read index beside it. It is safe for concurrent use; two Stores in one
+// process work independently.
+type Store struct {
+	cfg        config
+	log        *slog.Logger
+	srv        *server.Server // embedded server (Open); nil with Connect
+	nc         *nats.Conn
+	js         jetstream.JetStream
+	jsName     string
+	prefix     string // subject prefix of stream subjects
+	logID      string
+	indexDir   string
+	lock       *dirLock
+	maxPayload int
+
+	idxMu sync.Mutex
+	idx   *index
+
+	tailer *tailer
+
+	stripes   [stripeCount]sync.Mutex
+	heads     *headCache
+	lastAcked atomic.Uint64 // highest log sequence acknowledged to this process
+
+	reindexMu sync.Mutex
+	closed    atomic.Bool
+	closeOnce sync.Once
+}
+
+// stripeCount is the number of per-stream locks: appends to one stream are
+// serialized in the process (JetStream's per-subject check still guards
+// across processes), appends to different streams rarely share a lock.
+const stripeCount = 512
+
+const logIDKey = "rewind.log"
+
+// Open starts an embedded JetStream server on dir (created if needed) and
+// returns a Store on it. The log lives in dir/log, the read index in
+// dir/index. The directory is locked: a second Open of the same dir, in
+// this process or another, fails with an error wrapping ErrLocked until
+// Close. The server has no network listener unless WithListen is given.
+func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
+	cfg, err := buildConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	dir, err = filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: open %s: %w", dir, err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := startServer(dir, &cfg)
+	if err != nil {
+		lock.unlock()
+		return nil, err
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name("rewind"))
+	if err != nil {
+		srv.Shutdown()
+		lock.unlock()
+		return nil, fmt.Errorf("eventstore: connect to the embedded server: %w", err)
+	}
+	s := newStore(cfg, nc, srv, lock, filepath.Join(dir, "index"))
+	if err := s.start(ctx); err != nil {
+		s.shutdown()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Connect returns a Store on an external NATS server or cluster with
+// JetStream enabled, creating the log stream if it does not exist
+// (WithReplicas sets its replication). The read index is kept locally
+// (WithIndexDir) and follows the log, so events appended by other processes
+// reach it; reads first make sure it holds everything the log held when the
+// read began.
+func Connect(ctx context.Context, natsURL string, opts ...Option) (*Store, error) {
+	cfg, err := buildConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	indexRoot := cfg.indexDir
+	if indexRoot == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return nil, fmt.Errorf("eventstore: no index directory given and no user cache directory: %w", err)
+		}
+		indexRoot = filepath.Join(base, "rewind", url.PathEscape(natsURL)+"-"+cfg.jsName)
+	}
+	lock, err := lockDir(indexRoot)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := nats.Connect(natsURL, append([]nats.Option{nats.Name("rewind")}, cfg.natsOpts...)...)
+	if err != nil {
+		lock.unlock()
+		return nil, fmt.Errorf("eventstore: connect to %s: %w", natsURL, err)
+	}
+	s := newStore(cfg, nc, nil, lock, filepath.Join(indexRoot, "index"))
+	if err := s.start(ctx); err != nil {
+		s.shutdown()
+		return nil, err
+	}
+	return s, nil
+}
+
+func buildConfig(opts []Option) (config, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}
+
+func newStore(cfg config, nc *nats.Conn, srv *server.Server, lock *dirLock, indexDir string) *Store {
+	return &Store{
+		cfg:        cfg,
+		log:        cfg.logger,
+		srv:        srv,
+		nc:         nc,
+		jsName:     cfg.jsName,
+		prefix:     cfg.jsName + ".s",
+		indexDir:   indexDir,
+		lock:       lock,
+		maxPayload: int(nc.MaxPayload()),
+		heads:      newHeadCache(cfg.headCache),
+	}
+}
+
+func startServer(dir string, cfg *config) (*server.Server, error) {
+	opts := &server.Options{
+		ServerName:   "rewind",
+		JetStream:    true,
+		StoreDir:     filepath.Join(dir, "log"),
+		DontListen:   !cfg.listen,
+		Host:         cfg.host,
+		Port:         cfg.port,
+		NoSigs:       true,
+		NoLog:        true,
+		MaxPayload:   cfg.maxPayload,
+		SyncAlways:   cfg.syncAlways,
+		SyncInterval: cfg.syncInterval,
+	}
+	if cfg.listen && cfg.port == 0 {
+		opts.Port = server.RANDOM_PORT
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: embedded server: %w", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		srv.Shutdown()
+		return nil, fmt.Errorf("eventstore: embedded server on %s did not start", dir)
+	}
+	return srv, nil
+}
+
+// start creates or checks the log stream, opens the index and starts the
+// tailer.
+func (s *Store) start(ctx context.Context) error {
+	js, err := jetstream.New(s.nc)
+	if err != nil {
+		return fmt.Errorf("eventstore: jetstream: %w", err)
+	}
+	s.js = js
+	last, err := s.ensureStream(ctx)
+	if err != nil {
+		return err
+	}
+	s.lastAcked.Store(last)
+	x, err := openIndex(s.indexDir, s.logID, last, s.cfg.cacheSize, s.log)
+	if err != nil {
+		return err
+	}
+	s.idx = x
+	s.tailer = s.startTailer(x)
+	return nil
+}
+
+// ensureStream finds or creates the log stream and returns its last
+// sequence.
+func (s *Store) ensureStream(ctx context.Context) (uint64, error) {
+	st, err := s.js.Stream(ctx, s.jsName)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		st, err = s.js.CreateStream(ctx, jetstream.StreamConfig{
+			Name:        s.jsName,
+			Description: "Rewind event log",
+			Subjects:    []string{s.jsName + ".>"},
+			Storage:     jetstream.FileStorage,
+			Replicas:    s.cfg.replicas,
+			AllowDirect: true,
+			// Rewind does not use Nats-Msg-Id deduplication (producers
+			// are deduplicated forever by their state in the log), and a
+			// long window makes restarts re-read it.
+			Duplicates: time.Second,
+			Metadata:   map[string]string{logIDKey: uuid.NewString()},
+		})
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			st, err = s.js.Stream(ctx, s.jsName)
+		}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("eventstore: log stream %q: %w", s.jsName, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("eventstore: log stream %q: %w", s.jsName, err)
+	}
+	s.logID = info.Config.Metadata[logIDKey]
+	if s.logID == "" {
+		return 0, fmt.Errorf("eventstore: JetStream stream %q exists but was not created by Rewind", s.jsName)
+	}
+	return info.State.LastSeq, nil
+}
+
+// logLastSeq asks the server for the log's last sequence, which it keeps in
+// memory (a last-message lookup would load a block from disk).
+func (s *Store) logLastSeq(ctx context.Context) (uint64, error) {
+	st, err := s.js.Stream(ctx, s.jsName)
+	if err != nil {
+		return 0, fmt.Errorf("eventstore: log stream info: %w", err)
+	}
+	return st.CachedInfo().State.LastSeq, nil
+}
+
+// readTarget returns the log sequence a read must see applied to the index:
+// every commit acknowledged before now. With the embedded server this
+// process is the only writer and knows its own acknowledgements; with
+// Connect the server is asked.
+func (s *Store) readTarget(ctx context.Context) (uint64, error) {
+	if s.srv != nil {
+		return s.lastAcked.Load(), nil
+	}
+	last, err := s.logLastSeq(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return max(last, s.lastAcked.Load()), nil
+}
+
+func (s *Store) noteAcked(seq uint64) {
+	for {
+		cur := s.lastAcked.Load()
+		if seq <= cur || s.lastAcked.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
+}
+
+// acquire returns the current index, caught up to target, held until
+// release. An index retired by Reindex while the caller waited is swapped
+// for the new one.
+func (s *Store) acquire(ctx context.Context, target uint64) (*index, error) {
+	for {
+		if s.closed.Load() {
+			return nil, ErrClosed
+		}
+		s.idxMu.Lock()
+		x := s.idx
+		x.refs++
+		s.idxMu.Unlock()
+		err := x.waitFor(ctx, target)
+		if err == nil {
+			return x, nil
+		}
+		s.release(x)
+		if !errors.Is(err, errRetired) {
+			return nil, err
+		}
+	}
+}
+
+// release drops a hold on x; the last holder of a retired index closes and
+// deletes it.
+func (s *Store) release(x *index) {
+	s.idxMu.Lock()
+	x.refs--
+	done := x.refs == 0 && x != s.idx
+	s.idxMu.Unlock()
+	if done {
+		x.close()
+		_ = os.RemoveAll(x.dir)
+	}
+}
+
+// tailer is the goroutine that applies the log to one index.
+type tailer struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (s *Store) startTailer(x *index) *tailer {
+	ctx, cancel := context.WithCancel(context.Background())
+	t := &tailer{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(t.done)
+		s.tail(ctx, x)
+	}()
+	return t
+}
+
+func (t *tailer) stop() {
+	if t != nil {
+		t.cancel()
+		<-t.done
+	}
+}
+
+// tail applies the log to the index from its checkpoint, for as long as ctx
+// lives, restarting after errors.
+func (s *Store) tail(ctx context.Context, x *index) {
+	for {
+		err := s.tailFrom(ctx, x)
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("eventstore: read index tailer restarting", "err", err, "position", x.position())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Store) tailFrom(ctx context.Context, x *index) error {
+	b := x.newBatch()
+	defer b.close()
+	return s.consume(ctx, consumeSpec{startSeq: x.position() + 1, pull: 4096}, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
+		seq := meta.Sequence.Stream
+		if name, ok := nameFromSubject(s.prefix, m.Subject()); ok {
+			if err := b.add(name, seq, meta.Timestamp, m.Data()); err != nil {
+				if !errors.Is(err, ErrCorrupt) {
+					return err
+				}
+				s.log.Warn("eventstore: skipping a log message that is not a Rewind commit",
+					"seq", seq, "subject", m.Subject(), "err", err)
+			}
+		} else {
+			b.skip(seq)
+		}
+		if meta.NumPending == 0 || b.n >= 4096 || b.size() >= 16<<20 {
+			return b.flush()
+		}
+		return nil
+	})
+}
+
+// Reindex rebuilds the read index from the log into a new generation
+// beside the current one, calling progress (if not nil) with the log
+// sequences applied so far and the log's last sequence when the rebuild
+// began; then it switches reads to the new index and deletes the old one as
+// soon as no read holds it. Reads go on meanwhile, on the old index. The
+// store also rebuilds on its own whenever it opens an index that is
+// missing, damaged, of another format or of another log; Reindex is for
+// doing it on purpose.
+func (s *Store) Reindex(ctx context.Context, progress func(applied, total uint64)) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	s.reindexMu.Lock()
+	defer s.reindexMu.Unlock()
+	total, err := s.logLastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	s.idxMu.Lock()
+	gen := s.idx.gen + 1
+	s.idxMu.Unlock()
+	x, err := createIndex(s.indexDir, gen, s.logID, s.cfg.cacheSize, s.log)
+	if err != nil {
+		return fmt.Errorf("eventstore: reindex: %w", err)
+	}
+	t := s.startTailer(x)
+	if err := waitProgress(ctx, x, total, progress); err != nil {
+		t.stop()
+		x.close()
+		_ = os.RemoveAll(x.dir)
+		return err
+	}
+	s.idxMu.Lock()
+	old, oldT := s.idx, s.tailer
+	s.idx, s.tailer = x, t
+	idle := old.refs == 0
+	s.idxMu.Unlock()
+	oldT.stop()
+	old.retire()
+	if idle {
+		old.close()
+		_ = os.RemoveAll(old.dir)
+	}
+	s.log.Info("eventstore: read index rebuilt", "dir", x.dir, "events_through", total)
+	return nil
+}
+
+func waitProgress(ctx context.Context, x *index, total uint64, progress func(applied, total uint64)) error {
+	for {
+		pos := x.position()
+		if progress != nil {
+			progress(min(pos, total), total)
+		}
+		if pos >= total {
+			return nil
+		}
+		wctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
+		_ = x.waitFor(wctx, total)
+		cancel()
+		if ctx.Err() != nil {
+			return fmt.Errorf("eventstore: reindex: %w", ctx.Err())
+		}
+	}
+}
+
+// ClientURL returns the URL other processes can Connect to when the store
+// was opened WithListen, or "" otherwise.
+func (s *Store) ClientURL() string {
+	if s.srv == nil || !s.cfg.listen {
+		return ""
+	}
+	return s.srv.ClientURL()
+}
+
+// Close stops the tailer, closes the index and the connection, shuts the
+// embedded server down cleanly (which writes its index for a fast restart)
+// and releases the directory lock. Reads and subscriptions still running
+// end with ErrClosed.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		s.shutdown()
+	})
+	return nil
+}
+
+func (s *Store) shutdown() {
+	s.idxMu.Lock()
+	t := s.tailer
+	s.idxMu.Unlock()
+	t.stop()
+	if s.nc != nil {
+		s.nc.Close()
+	}
+	s.idxMu.Lock()
+	x := s.idx
+	s.idxMu.Unlock()
+	if x != nil {
+		x.close()
+	}
+	if s.srv != nil {
+		s.srv.Shutdown()
+		s.srv.WaitForShutdown()
+	}
+	s.lock.unlock()
+}
+
+// stripe returns the lock that serializes appends to a stream.
+func (s *Store) stripe(name string) *sync.Mutex {
+	var h uint32 = 2166136261
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint32(name[i])) * 16777619
+	}
+	return &s.stripes[h%stripeCount]
+}
+
+// headCache remembers what the store knows of recently appended streams,
+// bounded in number; an evicted stream is read back from the index.
+type headCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]*streamState
+}
+
+func newHeadCache(n int) *headCache { return &headCache{max: n, m: make(map[string]*streamState)} }
+
+func (c *headCache) get(name string) (*streamState, bool) {
+	c.mu.Lock()
+	st, ok := c.m[name]
+	c.mu.Unlock()
+	return st, ok
+}
+
+func (c *headCache) put(name string, st *streamState) {
+	if c.max == 0 {
+		return
+	}
+	c.mu.Lock()
+	if _, ok := c.m[name]; !ok && len(c.m) >= c.max {
+		for k := range c.m { // evict one arbitrary entry
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[name] = st
+	c.mu.Unlock()
+}
+
+func (c *headCache) drop(name string) {
+	c.mu.Lock()
+	delete(c.m, name)
+	c.mu.Unlock()
+}

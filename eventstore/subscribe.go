@@ -1,0 +1,86 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+)
+
+// Subscriptions catch up and then go live over the same iterator. The
+// switch is exact: the catch-up part reads up to a known log position (the
+// read index's, for one stream; the log's own order, for a category or
+// everything), the live part starts right after it, and every event is
+// delivered only if its offset is after the last one delivered. Nothing is
+// delivered twice and nothing is skipped, however fast others append while
+// the subscriber switches.
+//
+// A subscription runs until ctx is done, the loop breaks, an upper bound
+// (ToVersion, ToOffset, ToTime) is passed, or an error is yielded (the
+// store closed, the server unreachable). Ending because ctx is done is not
+// an error: the iterator just stops. To resume, subscribe again From the
+// offset of the last event handled.
+
+// Subscribe delivers the events of one stream from the From (or
+// FromVersion) bound, then every event appended to it afterwards.
+func (s *Store) Subscribe(ctx context.Context, stream string, opts ...ReadOption) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		err := s.subscribeStream(ctx, stream, opts, yield)
+		if err != nil && err != errStop && !(ctx.Err() != nil && errors.Is(err, ctx.Err())) {
+			yield(Event{}, fmt.Errorf("eventstore: subscribe to %q: %w", stream, err))
+		}
+	}
+}
+
+func (s *Store) subscribeStream(ctx context.Context, stream string, opts []ReadOption, yield func(Event, error) bool) error {
+	b, err := parseBounds(opts)
+	if err != nil {
+		return err
+	}
+	subj, err := subjectFor(s.prefix, stream)
+	if err != nil {
+		return err
+	}
+	spec := consumeSpec{filters: []string{subj}}
+	if b.fromNow {
+		last, err := s.logLastSeq(ctx)
+		if err != nil {
+			return err
+		}
+		b.after = position{seq: last, idx: maxOffsetIdx}
+		spec.startSeq = last + 1
+	} else {
+		covered, err := s.readIndexed(ctx, stream, &b, yield)
+		if err != nil || b.ended {
+			return err
+		}
+		spec.startSeq = covered + 1
+	}
+	return s.followLog(ctx, spec, &b, yield)
+}
+
+// SubscribeCategory delivers the events of every stream in a category, in
+// log order, from the From bound on, then live.
+func (s *Store) SubscribeCategory(ctx context.Context, category string, opts ...ReadOption) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		filters, err := categoryFilters(s.prefix, category)
+		if err == nil {
+			err = s.readLog(ctx, filters, opts, true, yield)
+		}
+		if err != nil && !(ctx.Err() != nil && errors.Is(err, ctx.Err())) {
+			yield(Event{}, fmt.Errorf("eventstore: subscribe to category %q: %w", category, err))
+		}
+	}
+}
+
+// SubscribeAll delivers every event in the log, in log order, from the From
+// bound on, then live.
+func (s *Store) SubscribeAll(ctx context.Context, opts ...ReadOption) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		err := s.readLog(ctx, []string{s.prefix + ".>"}, opts, true, yield)
+		if err != nil && !(ctx.Err() != nil && errors.Is(err, ctx.Err())) {
+			yield(Event{}, fmt.Errorf("eventstore: subscribe to all: %w", err))
+		}
+	}
+}
+
