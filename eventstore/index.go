@@ -64,8 +64,8 @@ type index struct {
 	gen   int
 
 	mu      sync.Mutex
-	pos    uint64        // last log sequence applied (the checkpoint)
-	notify chan struct{} // closed and replaced whenever pos advances
+	pos     uint64        // last log sequence applied (the checkpoint)
+	notify  chan struct{} // closed and replaced whenever pos advances
 	refs    int           // readers holding the index (guarded by Store.idxMu)
 	closed  bool
 	retired bool // replaced by Reindex: waiters move to the new index

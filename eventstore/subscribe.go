@@ -83,4 +83,3 @@ func (s *Store) SubscribeAll(ctx context.Context, opts ...ReadOption) iter.Seq2[
 		}
 	}
 }
-
