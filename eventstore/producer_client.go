@@ -1,0 +1,360 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Producer appends to one stream as an idempotent producer: every Append
+// gets the next sequence number of the producer's epoch, and the store
+// keeps each (epoch, seq) at most once for the life of the stream, however
+// often it is retried, across crashes and restarts.
+//
+// Append does not wait for the store: appends are queued (at most
+// WithMaxInFlight of them; Append blocks when the queue is full) and a
+// single sender goroutine commits them in order, as many queued appends per
+// commit as fit (WithMaxBatch). A commit whose outcome is unknown (a
+// timeout, a lost connection) is retried with the same sequence numbers,
+// which the store recognises. Flush waits until every earlier Append is
+// durable; errors are reported by Flush, Close and the next Append, never
+// dropped.
+//
+// A restarted producer should claim a new epoch (WithEpoch(previous+1), or
+// WithAutoClaim to take the next epoch when the store says its epoch is
+// stale): the store then fences every write of the old instance. A
+// producer that resumes its own epoch after a crash (WithNextSeq) must
+// resend exactly what it sent before, with the same numbers.
+type Producer struct {
+	s      *Store
+	stream string
+	id     string
+	cfg    producerConfig
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	epoch    uint64
+	nextSeq  uint64         // sequence number of the next Append
+	queue    []producerUnit // appended, not yet acknowledged, in order
+	acked    uint64         // sequence numbers of epoch below this are durable
+	appended uint64         // appends ever queued (across epochs)
+	durable  uint64         // appends ever acknowledged (across epochs)
+	err      error          // sticky: the first error that stopped the producer
+	closed   bool
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type producerUnit struct {
+	seq    uint64
+	events []Event
+	size   int
+}
+
+type producerConfig struct {
+	epoch       uint64
+	nextSeq     uint64
+	autoClaim   bool
+	maxInFlight int
+	maxBatch    int
+	onAck       func(ProducerAck)
+}
+
+// ProducerAck reports a commit that made appends durable: the sequence
+// numbers FirstSeq..LastSeq of Epoch (Duplicate: they were already stored).
+type ProducerAck struct {
+	Epoch, FirstSeq, LastSeq uint64
+	Duplicate                bool
+	Result                   AppendResult
+}
+
+// ProducerOption configures a Producer.
+type ProducerOption func(*producerConfig) error
+
+// WithEpoch sets the producer's epoch (default 0). A new instance of a
+// producer should use a higher epoch than the last one, which fences it.
+func WithEpoch(epoch uint64) ProducerOption {
+	return func(c *producerConfig) error { c.epoch = epoch; return nil }
+}
+
+// WithNextSeq sets the sequence number of the first Append (default 0), to
+// resume an epoch after a crash: resend what was not known to be durable
+// with the numbers it had, and the store stores each at most once.
+func WithNextSeq(seq uint64) ProducerOption {
+	return func(c *producerConfig) error { c.nextSeq = seq; return nil }
+}
+
+// WithAutoClaim makes the producer, when the store reports its epoch as
+// stale, claim the next epoch after the stored one and resend what is
+// queued from sequence number 0. Without it a stale epoch stops the
+// producer with ErrStaleEpoch.
+func WithAutoClaim() ProducerOption {
+	return func(c *producerConfig) error { c.autoClaim = true; return nil }
+}
+
+// WithMaxInFlight bounds how many appends may wait for the store (default
+// 4096); Append blocks beyond it.
+func WithMaxInFlight(n int) ProducerOption {
+	return func(c *producerConfig) error {
+		if n < 1 {
+			return fmt.Errorf("%w: max in flight %d", ErrInvalidOption, n)
+		}
+		c.maxInFlight = n
+		return nil
+	}
+}
+
+// WithMaxBatch bounds how many appends go into one commit (default 1024).
+func WithMaxBatch(n int) ProducerOption {
+	return func(c *producerConfig) error {
+		if n < 1 {
+			return fmt.Errorf("%w: max batch %d", ErrInvalidOption, n)
+		}
+		c.maxBatch = n
+		return nil
+	}
+}
+
+// WithOnAck calls fn from the producer's sender goroutine after each
+// commit, in order. fn must not call the Producer's methods.
+func WithOnAck(fn func(ProducerAck)) ProducerOption {
+	return func(c *producerConfig) error { c.onAck = fn; return nil }
+}
+
+// Producer returns an idempotent producer with the given id on stream. Call
+// Close when done.
+func (s *Store) Producer(stream, id string, opts ...ProducerOption) (*Producer, error) {
+	if err := validateName(stream); err != nil {
+		return nil, fmt.Errorf("eventstore: producer on %q: %w", stream, err)
+	}
+	if err := validateProducerID(stream, id); err != nil {
+		return nil, err
+	}
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	cfg := producerConfig{maxInFlight: 4096, maxBatch: 1024}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Producer{s: s, stream: stream, id: id, cfg: cfg, epoch: cfg.epoch, nextSeq: cfg.nextSeq,
+		acked: cfg.nextSeq, cancel: cancel, done: make(chan struct{})}
+	p.cond = sync.NewCond(&p.mu)
+	go p.run(ctx)
+	return p, nil
+}
+
+// Append queues events as the producer's next append and returns its
+// sequence number. It blocks while WithMaxInFlight appends are queued. It
+// returns the producer's error if an earlier append failed. The events must
+// not be modified until they are durable (Flush).
+func (p *Producer) Append(ctx context.Context, events ...Event) (uint64, error) {
+	if len(events) == 0 {
+		return 0, fmt.Errorf("eventstore: producer %q: %w: no events", p.id, ErrInvalidEvent)
+	}
+	size := 0
+	for i := range events {
+		size += len(events[i].Data) + len(events[i].Type) + 64
+		for k, v := range events[i].Metadata {
+			size += len(k) + len(v) + 4
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.err == nil && !p.closed && len(p.queue) >= p.cfg.maxInFlight {
+		if err := p.waitLocked(ctx); err != nil {
+			return 0, err
+		}
+	}
+	if p.err != nil {
+		return 0, p.err
+	}
+	if p.closed {
+		return 0, ErrClosed
+	}
+	seq := p.nextSeq
+	p.nextSeq++
+	p.appended++
+	p.queue = append(p.queue, producerUnit{seq: seq, events: append([]Event(nil), events...), size: size})
+	p.cond.Broadcast()
+	return seq, nil
+}
+
+// waitLocked waits on the condition, giving up when ctx is done.
+func (p *Producer) waitLocked(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	p.cond.Wait()
+	stop()
+	return ctx.Err()
+}
+
+// Flush waits until every append made before it is durable, and returns
+// the producer's error if one stopped it.
+func (p *Producer) Flush(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	target := p.appended
+	for p.err == nil && p.durable < target {
+		if err := p.waitLocked(ctx); err != nil {
+			return err
+		}
+	}
+	return p.err
+}
+
+// Acked returns the producer's epoch and the number of sequence numbers of
+// it that are durable (every seq below it).
+func (p *Producer) Acked() (epoch, next uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.epoch, p.acked
+}
+
+// Close flushes what is queued (ctx bounds the wait), stops the sender and
+// returns the producer's error, if any. Appends after Close fail with
+// ErrClosed.
+func (p *Producer) Close(ctx context.Context) error {
+	err := p.Flush(ctx)
+	p.mu.Lock()
+	p.closed = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	p.cancel()
+	<-p.done
+	return err
+}
+
+// run is the sender: it commits queued appends in order until cancelled.
+func (p *Producer) run(ctx context.Context) {
+	defer close(p.done)
+	backoff := time.Duration(0)
+	for {
+		batch, epoch, ok := p.next(ctx)
+		if !ok {
+			return
+		}
+		res, err := p.commit(ctx, epoch, batch)
+		if err == nil {
+			backoff = 0
+			p.ackBatch(epoch, batch, res)
+			continue
+		}
+		if ctx.Err() != nil {
+			p.fail(ErrClosed)
+			return
+		}
+		if retry, claim := p.classify(err); claim {
+			continue
+		} else if !retry {
+			p.fail(err)
+			return
+		}
+		// Unknown outcome: resend the same sequence numbers after a pause;
+		// the store keeps them at most once.
+		backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+		select {
+		case <-ctx.Done():
+			p.fail(ErrClosed)
+			return
+		case <-time.After(backoff):
+		}
+	}
+}
+
+// next waits for queued appends and marks a batch of them as being sent.
+func (p *Producer) next(ctx context.Context) ([]producerUnit, uint64, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.queue) == 0 {
+		if p.closed || p.err != nil || ctx.Err() != nil {
+			return nil, 0, false
+		}
+		p.cond.Wait()
+	}
+	limit := p.s.maxPayload / 2
+	n, size := 0, 0
+	for n < len(p.queue) && n < p.cfg.maxBatch && (n == 0 || size+p.queue[n].size <= limit) {
+		size += p.queue[n].size
+		n++
+	}
+	return p.queue[:n:n], p.epoch, true
+}
+
+// commit stores a batch of consecutive appends as one commit.
+func (p *Producer) commit(ctx context.Context, epoch uint64, batch []producerUnit) (AppendResult, error) {
+	var events []Event
+	units := make([]int, len(batch))
+	for i, u := range batch {
+		events = append(events, u.events...)
+		units[i] = len(u.events)
+	}
+	ac := appendConfig{producer: &producerMark{id: p.id, epoch: epoch,
+		firstSeq: batch[0].seq, lastSeq: batch[len(batch)-1].seq}}
+	return p.s.appendCommit(ctx, p.stream, events, &ac, units)
+}
+
+func (p *Producer) ackBatch(epoch uint64, batch []producerUnit, res AppendResult) {
+	p.mu.Lock()
+	p.queue = p.queue[len(batch):]
+	p.acked = batch[len(batch)-1].seq + 1
+	p.durable += uint64(len(batch))
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	if p.cfg.onAck != nil {
+		p.cfg.onAck(ProducerAck{Epoch: epoch, FirstSeq: batch[0].seq, LastSeq: batch[len(batch)-1].seq,
+			Duplicate: res.Duplicate, Result: res})
+	}
+}
+
+// classify says whether a failed commit is retried as it is, or (auto
+// claim) renumbered under a new epoch; anything else stops the producer.
+func (p *Producer) classify(err error) (retry, claimed bool) {
+	var perr *ProducerError
+	if errors.As(err, &perr) {
+		if perr.Kind == ErrStaleEpoch && p.cfg.autoClaim {
+			p.claim(perr.CurrentEpoch + 1)
+			return false, true
+		}
+		return false, false
+	}
+	for _, final := range []error{ErrClosed, ErrInvalidEvent, ErrInvalidStreamName, ErrTooLarge, ErrConcurrency, ErrCorrupt} {
+		if errors.Is(err, final) {
+			return false, false
+		}
+	}
+	return true, false
+}
+
+// claim moves the producer to epoch and renumbers what is queued from 0.
+func (p *Producer) claim(epoch uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.epoch = epoch
+	for i := range p.queue {
+		p.queue[i].seq = uint64(i)
+	}
+	p.nextSeq = uint64(len(p.queue))
+	p.acked = 0
+}
+
+func (p *Producer) fail(err error) {
+	p.mu.Lock()
+	if p.err == nil {
+		p.err = fmt.Errorf("eventstore: producer %q on %q: %w", p.id, p.stream, err)
+	}
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
