@@ -177,7 +177,9 @@ func tryOpenIndex(dir, logID string, logLast uint64, cacheSize int64, log *slog.
 		return nil, fmt.Sprintf("cannot create: %v", err)
 	}
 	cache := pebble.NewCache(cacheSize)
-	opts := &pebble.Options{Cache: cache, Logger: pebbleLogger{log}}
+	// Larger memtables than pebble's default make rebuilds and bursts of
+	// appends cheaper; memory stays bounded at two of them plus the cache.
+	opts := &pebble.Options{Cache: cache, Logger: pebbleLogger{log}, MemTableSize: 16 << 20}
 	db, err := openPebble(dir, opts)
 	if err != nil {
 		cache.Unref()
@@ -247,18 +249,30 @@ func (x *index) get(key []byte) ([]byte, error) {
 	return bytes.Clone(v), nil
 }
 
-func (x *index) close() {
+// shut makes waiters and new readers fail with ErrClosed; it reports
+// whether it was the first call.
+func (x *index) shut() bool {
 	x.mu.Lock()
+	defer x.mu.Unlock()
 	if x.closed {
-		x.mu.Unlock()
-		return
+		return false
 	}
 	x.closed = true
 	close(x.notify)
 	x.notify = make(chan struct{})
-	x.mu.Unlock()
-	_ = x.db.Close()
-	x.cache.Unref()
+	return true
+}
+
+// close shuts the index and closes its database. Nobody may hold it.
+func (x *index) close() {
+	x.shut()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.db != nil {
+		_ = x.db.Close()
+		x.cache.Unref()
+		x.db = nil
+	}
 }
 
 // position returns the last log sequence the index holds.
@@ -419,7 +433,13 @@ func (x *index) readStream(name string, b *bounds, yield func(Event, position) b
 	}
 	stop := false
 	for ok := it.SeekGE(commitKey(name, from)); ok && !stop; ok = it.Next() {
-		c, err := decodeIndexedAt(it)
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		// The iterator reuses its buffer; events handed out keep their
+		// data, so each commit gets its own copy.
+		c, err := decodeIndexed(bytes.Clone(v))
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 )
 
@@ -12,7 +13,10 @@ import (
 // flock locks belong to an open file description, so a second opener in the
 // same process is refused just as one in another process is, and the kernel
 // drops the lock when the process dies, even by kill -9.
-type dirLock struct{ f *os.File }
+type dirLock struct {
+	f    *os.File
+	once sync.Once
+}
 
 func lockDir(dir string) (*dirLock, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -37,6 +41,8 @@ func (l *dirLock) unlock() {
 	if l == nil {
 		return
 	}
-	_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
-	_ = l.f.Close()
+	l.once.Do(func() {
+		_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+		_ = l.f.Close()
+	})
 }

@@ -189,22 +189,33 @@ func (s *Store) readIndexed(ctx context.Context, stream string, b *bounds, yield
 			return 0, err
 		}
 		covered = x.position()
+		n := 0
+		var cause error
 		err = x.readStream(stream, b, func(e Event, pos position) bool {
+			if n++; n%256 == 0 && ctx.Err() != nil {
+				cause = ctx.Err()
+				return false
+			}
 			b.after = pos // a retry resumes after what was delivered
 			if !yield(e, nil) {
 				stopped = true
 				return false
 			}
+			if s.closed.Load() {
+				cause = ErrClosed
+				return false
+			}
 			return true
 		})
 		s.release(x)
-		if err == nil || stopped {
-			if stopped {
-				return covered, errStop
-			}
+		switch {
+		case cause != nil:
+			return covered, cause
+		case stopped:
+			return covered, errStop
+		case err == nil:
 			return covered, nil
-		}
-		if attempt > 0 || ctx.Err() != nil {
+		case attempt > 0 || ctx.Err() != nil:
 			return covered, err
 		}
 		// The index could not be read: rebuild it from the log and go on

@@ -251,11 +251,11 @@ func (s *Store) logLastSeq(ctx context.Context) (uint64, error) {
 }
 
 // readTarget returns the log sequence a read must see applied to the index:
-// every commit acknowledged before now. With the embedded server this
-// process is the only writer and knows its own acknowledgements; with
-// Connect the server is asked.
+// every commit acknowledged before now. With the embedded server and no
+// listener this process is the only writer and knows its own
+// acknowledgements; otherwise the server is asked.
 func (s *Store) readTarget(ctx context.Context) (uint64, error) {
-	if s.srv != nil {
+	if s.soleWriter() {
 		return s.lastAcked.Load(), nil
 	}
 	last, err := s.logLastSeq(ctx)
@@ -264,6 +264,9 @@ func (s *Store) readTarget(ctx context.Context) (uint64, error) {
 	}
 	return max(last, s.lastAcked.Load()), nil
 }
+
+// soleWriter reports whether no other process can write to the log.
+func (s *Store) soleWriter() bool { return s.srv != nil && !s.cfg.listen }
 
 func (s *Store) noteAcked(seq uint64) {
 	for {
@@ -297,16 +300,22 @@ func (s *Store) acquire(ctx context.Context, target uint64) (*index, error) {
 	}
 }
 
-// release drops a hold on x; the last holder of a retired index closes and
-// deletes it.
+// release drops a hold on x. The last holder of an index retired by
+// Reindex closes and deletes it; the last holder after Close closes it and
+// releases the directory lock.
 func (s *Store) release(x *index) {
 	s.idxMu.Lock()
 	x.refs--
-	done := x.refs == 0 && x != s.idx
+	last := x.refs == 0
+	retired := last && x != s.idx
+	closing := last && x == s.idx && s.closed.Load()
 	s.idxMu.Unlock()
-	if done {
+	switch {
+	case retired:
 		x.close()
 		_ = os.RemoveAll(x.dir)
+	case closing:
+		s.closeIndex()
 	}
 }
 
@@ -467,15 +476,31 @@ func (s *Store) shutdown() {
 	if s.nc != nil {
 		s.nc.Close()
 	}
+	if s.srv != nil {
+		s.srv.Shutdown()
+		s.srv.WaitForShutdown()
+	}
+	s.idxMu.Lock()
+	x := s.idx
+	idle := x == nil || x.refs == 0
+	s.idxMu.Unlock()
+	if x != nil {
+		x.shut() // waiting readers end with ErrClosed
+	}
+	if idle {
+		s.closeIndex()
+	}
+}
+
+// closeIndex closes the current index and releases the directory lock,
+// once no read holds the index: Close does not pull the database from
+// under a read in progress, whose next step ends it with ErrClosed.
+func (s *Store) closeIndex() {
 	s.idxMu.Lock()
 	x := s.idx
 	s.idxMu.Unlock()
 	if x != nil {
 		x.close()
-	}
-	if s.srv != nil {
-		s.srv.Shutdown()
-		s.srv.WaitForShutdown()
 	}
 	s.lock.unlock()
 }
