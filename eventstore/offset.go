@@ -86,7 +86,7 @@ func ParseOffset(s string) (Offset, error) {
 // position parses a concrete offset (Start parses as the start of the log;
 // Now is not a concrete offset and is an error here).
 func (o Offset) position() (position, error) {
-	if o == Start || o == "" {
+	if o == Start {
 		return position{}, nil
 	}
 	s := string(o)

@@ -227,6 +227,29 @@ func (s *Store) readIndexed(ctx context.Context, stream string, b *bounds, yield
 	}
 }
 
+// Tail returns the offset of the log's current end: reading or subscribing
+// From it delivers exactly the events appended afterwards, to any stream.
+// Unlike From(Now), which is resolved when the read starts, the position is
+// fixed when Tail returns. An empty log's tail is Start.
+func (s *Store) Tail(ctx context.Context) (Offset, error) {
+	if s.closed.Load() {
+		return "", ErrClosed
+	}
+	last, err := s.logLastSeq(ctx)
+	if err != nil {
+		return "", err
+	}
+	return tailOffset(last), nil
+}
+
+// tailOffset is the position after every event of the commit at seq.
+func tailOffset(seq uint64) Offset {
+	if seq == 0 {
+		return Start
+	}
+	return position{seq: seq, idx: maxOffsetIdx}.offset()
+}
+
 // Head describes the end of a stream.
 type Head struct {
 	// Version is the stream's current version: the number of events in it
