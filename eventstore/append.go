@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -69,23 +70,12 @@ func (s *Store) Append(ctx context.Context, stream string, events []Event, opts 
 
 // prepareEvents validates events and returns a copy with IDs and times set.
 func prepareEvents(events []Event) ([]Event, error) {
-	if len(events) == 0 {
-		return nil, fmt.Errorf("%w: no events", ErrInvalidEvent)
-	}
-	if len(events) > MaxEventsPerAppend {
-		return nil, fmt.Errorf("%w: %d events, at most %d per append", ErrTooLarge, len(events), MaxEventsPerAppend)
+	if err := validateEvents(events); err != nil {
+		return nil, err
 	}
 	out := make([]Event, len(events))
 	var now time.Time
 	for i, e := range events {
-		if e.Type == "" {
-			return nil, fmt.Errorf("%w: event %d has no type", ErrInvalidEvent, i)
-		}
-		for k := range e.Metadata {
-			if k == "" {
-				return nil, fmt.Errorf("%w: event %d has an empty metadata key", ErrInvalidEvent, i)
-			}
-		}
 		if e.ID == uuid.Nil {
 			id, err := uuid.NewV7()
 			if err != nil {
@@ -102,6 +92,27 @@ func prepareEvents(events []Event) ([]Event, error) {
 		out[i] = e
 	}
 	return out, nil
+}
+
+// validateEvents checks what an append's events must be.
+func validateEvents(events []Event) error {
+	if len(events) == 0 {
+		return fmt.Errorf("%w: no events", ErrInvalidEvent)
+	}
+	if len(events) > MaxEventsPerAppend {
+		return fmt.Errorf("%w: %d events, at most %d per append", ErrTooLarge, len(events), MaxEventsPerAppend)
+	}
+	for i := range events {
+		if events[i].Type == "" {
+			return fmt.Errorf("%w: event %d has no type", ErrInvalidEvent, i)
+		}
+		for k := range events[i].Metadata {
+			if k == "" {
+				return fmt.Errorf("%w: event %d has an empty metadata key", ErrInvalidEvent, i)
+			}
+		}
+	}
+	return nil
 }
 
 // appendCommit stores one commit. For a producer append, units holds the
@@ -137,7 +148,12 @@ func (s *Store) appendCommit(ctx context.Context, name string, events []Event, a
 		st, err = s.streamState(ctx, name, true)
 		return err
 	}
-	for attempt := 0; attempt < maxAppendAttempts; attempt++ {
+	for attempt := 0; ; attempt++ {
+		if attempt >= 4 {
+			if err := contentionPause(ctx, attempt); err != nil {
+				return AppendResult{}, err
+			}
+		}
 		toStore, pm := events, (*producerMark)(nil)
 		if ac.producer != nil {
 			ps, known, err := s.producerState(ctx, st, name, ac.producer.id)
@@ -147,8 +163,9 @@ func (s *Store) appendCommit(ctx context.Context, name string, events []Event, a
 			d := decideProducer(name, ps, known, ac.producer, len(units))
 			if d.err != nil || d.duplicate {
 				// A state read before another process's append may look
-				// like a gap; only a fresh state decides.
-				if d.err != nil && !refreshed {
+				// like a gap, or (a newer epoch claimed elsewhere) like a
+				// duplicate; only a fresh state decides.
+				if (d.err != nil || !s.soleWriter()) && !refreshed {
 					if err := refresh(); err != nil {
 						return AppendResult{}, err
 					}
@@ -178,13 +195,20 @@ func (s *Store) appendCommit(ctx context.Context, name string, events []Event, a
 			return AppendResult{}, &ConcurrencyError{Stream: name, Expected: ac.expect, Actual: st.h.version}
 		}
 		body := encodeCommit(st.h.version+1, pm, toStore)
-		if len(body) > s.maxPayload {
-			return AppendResult{}, fmt.Errorf("%w: %d bytes encoded, the server takes at most %d per append", ErrTooLarge, len(body), s.maxPayload)
+		if limit := s.maxPayload - headerRoom; len(body) > limit {
+			return AppendResult{}, fmt.Errorf("%w: %d bytes encoded, the server takes at most %d per append", ErrTooLarge, len(body), limit)
 		}
 		seq, err := s.publish(ctx, subj, body, st.h.seq)
-		if errors.Is(err, errWrongLast) {
+		var wrong *wrongLastError
+		if errors.As(err, &wrong) {
 			if err := refresh(); err != nil {
 				return AppendResult{}, err
+			}
+			if st.h.seq < wrong.actual {
+				// The index holds the log up to the subject's last message
+				// and still does not know it: it is not a Rewind commit.
+				return AppendResult{}, fmt.Errorf("%w: the last message on %q (log sequence %d) is not a Rewind commit",
+					ErrCorrupt, name, wrong.actual)
 			}
 			continue
 		}
@@ -194,16 +218,31 @@ func (s *Store) appendCommit(ctx context.Context, name string, events []Event, a
 			s.heads.drop(name)
 			return AppendResult{}, err
 		}
+		s.indexAppend(name, seq, body)
 		s.noteAcked(seq)
 		return s.applied(st, name, seq, toStore, pm), nil
 	}
-	return AppendResult{}, fmt.Errorf("eventstore: gave up after %d conflicting attempts", maxAppendAttempts)
 }
 
-// maxAppendAttempts bounds the retries of an append whose per-subject check
-// keeps failing (another process appending to the same stream without
-// pause, or a message on the stream's subject that is not a commit).
-const maxAppendAttempts = 64
+// headerRoom is what the publish's header takes out of the server's
+// maximum payload, which counts headers and body together.
+const headerRoom = 128
+
+// contentionPause waits a little, more after each lost race, before an
+// append tries again after others (in other processes) stored commits on
+// the same stream first: jitter breaks the lockstep of writers that keep
+// colliding. It gives up only when ctx is done.
+func contentionPause(ctx context.Context, attempt int) error {
+	d := time.Duration(rand.Int64N(int64(min(50*time.Microsecond<<min(attempt-4, 8), 10*time.Millisecond)) + 1))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("eventstore: append lost %d races for the stream: %w", attempt, ctx.Err())
+	case <-t.C:
+		return nil
+	}
+}
 
 // applied records a stored commit in the stream's cached state and builds
 // the result.
@@ -222,7 +261,23 @@ func (s *Store) applied(st *streamState, name string, seq uint64, events []Event
 	return res
 }
 
-var errWrongLast = errors.New("wrong last sequence")
+// indexAppend hands an acknowledged commit to the index writer, before the
+// append returns, so that the appender's next read sees it. Its store time
+// stays pending until the tailer passes it.
+func (s *Store) indexAppend(name string, seq uint64, body []byte) {
+	s.idxMu.Lock()
+	x := s.idx
+	s.idxMu.Unlock()
+	x.w.submit(indexRec{name: name, seq: seq, body: body})
+}
+
+// wrongLastError is JetStream's refusal of a commit whose expected last
+// subject sequence is not the subject's: another commit came first.
+type wrongLastError struct{ actual uint64 } // 0: the server did not say
+
+func (e *wrongLastError) Error() string {
+	return fmt.Sprintf("wrong last subject sequence (actual %d)", e.actual)
+}
 
 // publish stores one commit, checked against the subject's last sequence.
 func (s *Store) publish(ctx context.Context, subj string, body []byte, lastSeq uint64) (uint64, error) {
@@ -233,10 +288,16 @@ func (s *Store) publish(ctx context.Context, subj string, body []byte, lastSeq u
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
 			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
-			return 0, errWrongLast
+			// "wrong last sequence: N" names the subject's last sequence.
+			_, n, _ := strings.Cut(apiErr.Description, ": ")
+			actual, _ := strconv.ParseUint(strings.TrimSpace(n), 10, 64)
+			return 0, &wrongLastError{actual: actual}
 		}
 		if s.closed.Load() {
 			return 0, ErrClosed
+		}
+		if errors.Is(err, nats.ErrMaxPayload) {
+			return 0, fmt.Errorf("%w: %v", ErrTooLarge, err)
 		}
 		return 0, fmt.Errorf("eventstore: publish: %w", err)
 	}
@@ -296,12 +357,12 @@ func (s *Store) producerState(ctx context.Context, st *streamState, name, id str
 	if ps, ok := st.producers[id]; ok {
 		return ps, true, nil
 	}
-	x, err := s.acquire(ctx, st.h.seq)
-	if err != nil {
-		return producerState{}, false, err
-	}
-	defer s.release(x)
-	ps, ok, err := x.producer(name, id)
+	var ps producerState
+	var ok bool
+	err := s.withIndex(ctx, st.h.seq, func(x *index) (err error) {
+		ps, ok, err = x.producer(name, id)
+		return err
+	})
 	if err != nil || !ok {
 		return producerState{}, false, err
 	}

@@ -184,12 +184,12 @@ func decodeCommit(body []byte) (commit, error) {
 // eachEvent decodes the commit's events in order and calls fn with each,
 // filled in with its stream, version, offset and store time. Event data
 // aliases body, which the caller must not reuse. fn returns false to stop.
-func (c *commit) eachEvent(stream string, seq uint64, stored time.Time, fn func(Event) bool) error {
+func (c *commit) eachEvent(stream string, seq uint64, stored time.Time, types *interner, fn func(Event) bool) error {
 	d := decoder{b: c.events}
 	for i := 0; i < c.count; i++ {
 		var e Event
 		e.ID = uuid.UUID(d.fixed(16))
-		e.Type = string(d.bytes())
+		e.Type = types.get(d.bytes())
 		e.Time = time.Unix(0, d.varint())
 		if nm := d.uvarint(); nm > 0 && d.err == nil {
 			if nm > uint64(len(d.b)) {
@@ -215,4 +215,28 @@ func (c *commit) eachEvent(stream string, seq uint64, stored time.Time, fn func(
 		}
 	}
 	return d.err
+}
+
+// interner hands out one string per distinct byte string it is asked for,
+// so a read of a million events of a few types allocates a few type names,
+// not a million. A nil interner just converts.
+type interner struct{ m map[string]string }
+
+func newInterner() *interner { return &interner{m: make(map[string]string)} }
+
+// maxInterned bounds an interner: past it, strings are converted, not kept.
+const maxInterned = 4096
+
+func (in *interner) get(b []byte) string {
+	if in == nil {
+		return string(b)
+	}
+	if s, ok := in.m[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(in.m) < maxInterned {
+		in.m[s] = s
+	}
+	return s
 }

@@ -55,7 +55,7 @@ var (
 
 	// ErrSequenceGap is returned when a producer's sequence number skips
 	// ahead of the next expected one. The error is a *ProducerError carrying
-	// ExpectedSeq and ReceivedSeq.
+	// ExpectedSeq and, as Seq, the sequence number received.
 	ErrSequenceGap = errors.New("eventstore: producer sequence gap")
 
 	// ErrInvalidProducer is returned for a producer id that cannot be stored

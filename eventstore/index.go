@@ -55,23 +55,58 @@ var (
 	keyCheckpoint = []byte("m.checkpoint")
 )
 
-// index is one open pebble database and the tailer's progress through the
-// log. It is replaced as a whole by Reindex.
+// index is one open pebble database, the goroutine that writes it, and how
+// far it has got through the log. It is replaced as a whole by Reindex.
+//
+// Two sources feed it, both through the one writer goroutine (writer.go):
+// this process's appends, right after their acknowledgement and before
+// Append returns, and the tailer, which reads the log in order. Appends give
+// read-your-writes at no cost to the appender; the tailer adds what other
+// processes wrote, fills any commit an append could not report (a crash
+// between acknowledgement and index, a publish whose answer was lost) and
+// records the server's store time, which an acknowledgement does not carry.
+// An append's record has its store time pending until the tailer passes it;
+// a read that meets a pending time asks the log for that one message.
 type index struct {
 	db    *pebble.DB
 	cache *pebble.Cache
 	dir   string
 	gen   int
+	w     *indexWriter
 
 	mu      sync.Mutex
-	pos     uint64        // last log sequence applied (the checkpoint)
-	notify  chan struct{} // closed and replaced whenever pos advances
-	refs    int           // readers holding the index (guarded by Store.idxMu)
+	written uint64              // every commit up to here is in the index
+	exact   uint64              // the tailer has applied the log up to here (the checkpoint)
+	above   map[uint64]struct{} // commits written above written, from appends
+	notify  chan struct{}       // closed and replaced whenever written advances
+	kick    chan struct{}       // asks the tailer to run now
+	err     error               // a write failed: the index cannot be trusted
+	refs    int                 // readers holding the index (guarded by Store.idxMu)
 	closed  bool
 	retired bool // replaced by Reindex: waiters move to the new index
 }
 
 var errRetired = errors.New("eventstore: read index replaced")
+
+// kickTailer asks the tailer to apply the log now rather than at its next
+// turn.
+func (x *index) kickTailer() {
+	select {
+	case x.kick <- struct{}{}:
+	default:
+	}
+}
+
+// fail records a write failure: reads waiting on the index get it.
+func (x *index) fail(err error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.err == nil {
+		x.err = err
+		close(x.notify)
+		x.notify = make(chan struct{})
+	}
+}
 
 // retire wakes everyone waiting on x so they move to the new index.
 func (x *index) retire() {
@@ -120,6 +155,7 @@ func openIndex(root, logID string, logLast uint64, cacheSize int64, log *slog.Lo
 	x, reason := tryOpenIndex(genDir(root, gen), logID, logLast, cacheSize, log)
 	if reason == "" {
 		x.gen = gen
+		startWriter(x, log)
 		return x, nil
 	}
 	log.Warn("eventstore: rebuilding the read index from the log", "dir", genDir(root, gen), "reason", reason)
@@ -143,6 +179,7 @@ func createIndex(root string, gen int, logID string, cacheSize int64, log *slog.
 		return nil, fmt.Errorf("eventstore: create read index %s: %s", dir, reason)
 	}
 	x.gen = gen
+	startWriter(x, log)
 	return x, nil
 }
 
@@ -179,18 +216,32 @@ func tryOpenIndex(dir, logID string, logLast uint64, cacheSize int64, log *slog.
 	cache := pebble.NewCache(cacheSize)
 	// Larger memtables than pebble's default make rebuilds and bursts of
 	// appends cheaper; memory stays bounded at two of them plus the cache.
-	opts := &pebble.Options{Cache: cache, Logger: pebbleLogger{log}, MemTableSize: 16 << 20}
+	opts := &pebble.Options{Cache: cache, Logger: pebbleLogger{log}, MemTableSize: 16 << 20,
+		// Pebble's default stops the process on damaged data. Here the index
+		// is derived: a damaged block is a read error, on which the store
+		// rebuilds the index from the log.
+		EventListener: &pebble.EventListener{
+			DataCorruption: func(info pebble.DataCorruptionInfo) {
+				log.Error("eventstore: read index damaged", "path", info.Path, "err", info.Details)
+			},
+			BackgroundError: func(err error) {
+				log.Warn("eventstore: read index background error", "err", err)
+			},
+		}}
 	db, err := openPebble(dir, opts)
 	if err != nil {
 		cache.Unref()
 		return nil, fmt.Sprintf("cannot open: %v", err)
 	}
-	x := &index{db: db, cache: cache, dir: dir, notify: make(chan struct{})}
+	x := &index{db: db, cache: cache, dir: dir, notify: make(chan struct{}), above: make(map[uint64]struct{})}
 	format, err := x.get(keyFormat)
 	if err != nil {
 		return x, fmt.Sprintf("cannot read: %v", err)
 	}
 	if format == nil {
+		if !x.empty() {
+			return x, "no format record"
+		}
 		return x, x.initFresh(logID)
 	}
 	if string(format) != indexFormat {
@@ -204,9 +255,10 @@ func tryOpenIndex(dir, logID string, logLast uint64, cacheSize int64, log *slog.
 	if err != nil || len(cp) != 8 {
 		return x, "checkpoint unreadable"
 	}
-	x.pos = binary.BigEndian.Uint64(cp)
-	if x.pos > logLast {
-		return x, fmt.Sprintf("checkpoint %d is ahead of the log's last sequence %d", x.pos, logLast)
+	x.exact = binary.BigEndian.Uint64(cp)
+	x.written = x.exact
+	if x.exact > logLast {
+		return x, fmt.Sprintf("checkpoint %d is ahead of the log's last sequence %d", x.exact, logLast)
 	}
 	if reason := x.verifyTail(); reason != "" {
 		return x, reason
@@ -223,6 +275,16 @@ func openPebble(dir string, opts *pebble.Options) (db *pebble.DB, err error) {
 		}
 	}()
 	return pebble.Open(dir, opts)
+}
+
+// empty reports whether the database holds no key at all.
+func (x *index) empty() bool {
+	it, err := x.db.NewIter(nil)
+	if err != nil {
+		return false
+	}
+	defer it.Close()
+	return !it.First() && it.Error() == nil
 }
 
 func (x *index) initFresh(logID string) string {
@@ -263,9 +325,13 @@ func (x *index) shut() bool {
 	return true
 }
 
-// close shuts the index and closes its database. Nobody may hold it.
+// close shuts the index, lets its writer finish and closes its database.
+// Nobody may hold it.
 func (x *index) close() {
 	x.shut()
+	if x.w != nil {
+		x.w.close()
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.db != nil {
@@ -275,32 +341,69 @@ func (x *index) close() {
 	}
 }
 
-// position returns the last log sequence the index holds.
+// position returns the log sequence up to which the index holds every
+// commit.
 func (x *index) position() uint64 {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return x.pos
+	return x.written
 }
 
-// advance records that every commit up to seq is applied.
-func (x *index) advance(seq uint64) {
+// exactPosition returns the tailer's position: the checkpoint.
+func (x *index) exactPosition() uint64 {
 	x.mu.Lock()
-	if seq > x.pos {
-		x.pos = seq
+	defer x.mu.Unlock()
+	return x.exact
+}
+
+// applied records what one batch of the writer made durable in the index:
+// the tailer's new position and the sequences of appended commits.
+func (x *index) applied(exact uint64, appended []uint64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	old := x.written
+	x.exact = max(x.exact, exact)
+	x.written = max(x.written, x.exact)
+	for _, seq := range appended {
+		if seq > x.written {
+			x.above[seq] = struct{}{}
+		}
+	}
+	for {
+		if _, ok := x.above[x.written+1]; !ok {
+			break
+		}
+		delete(x.above, x.written+1)
+		x.written++
+	}
+	for seq := range x.above {
+		if seq <= x.written {
+			delete(x.above, seq)
+		}
+	}
+	if x.written != old {
 		close(x.notify)
 		x.notify = make(chan struct{})
 	}
-	x.mu.Unlock()
 }
+
+// waitKick is how long a reader waits for the writer before it asks the
+// tailer to run at once (for a commit whose append did not report it).
+const waitKick = 2 * time.Millisecond
 
 // waitFor blocks until the index holds every commit up to seq.
 func (x *index) waitFor(ctx context.Context, seq uint64) error {
+	kicked := false
+	var timer <-chan time.Time
 	for {
 		x.mu.Lock()
-		pos, ch, closed, retired := x.pos, x.notify, x.closed, x.retired
+		pos, ch, closed, retired, werr := x.written, x.notify, x.closed, x.retired, x.err
 		x.mu.Unlock()
 		if closed {
 			return ErrClosed
+		}
+		if werr != nil {
+			return fmt.Errorf("eventstore: read index: %w", werr)
 		}
 		if pos >= seq {
 			return nil
@@ -308,8 +411,14 @@ func (x *index) waitFor(ctx context.Context, seq uint64) error {
 		if retired {
 			return errRetired
 		}
+		if timer == nil && !kicked {
+			timer = time.After(waitKick)
+		}
 		select {
 		case <-ch:
+		case <-timer:
+			timer, kicked = nil, true
+			x.kickTailer()
 		case <-ctx.Done():
 			return fmt.Errorf("eventstore: waiting for the read index to reach %d (at %d): %w", seq, pos, ctx.Err())
 		}
@@ -344,7 +453,7 @@ func upperBound(p []byte) []byte {
 // indexedCommit is one commit as the index returns it.
 type indexedCommit struct {
 	seq    uint64
-	stored time.Time
+	stored time.Time // zero: pending, see storeTimes
 	commit
 }
 
@@ -356,11 +465,17 @@ func decodeIndexed(v []byte) (indexedCommit, error) {
 	if err != nil {
 		return indexedCommit{}, err
 	}
-	return indexedCommit{
-		seq:    binary.BigEndian.Uint64(v),
-		stored: time.Unix(0, int64(binary.BigEndian.Uint64(v[8:]))),
-		commit: c,
-	}, nil
+	ic := indexedCommit{seq: binary.BigEndian.Uint64(v), commit: c}
+	if ns := int64(binary.BigEndian.Uint64(v[8:])); ns != 0 {
+		ic.stored = time.Unix(0, ns)
+	}
+	return ic, nil
+}
+
+// storeTimes resolves the store time of a commit whose time is still
+// pending in the index.
+type storeTimes interface {
+	storeTime(seq uint64) (time.Time, error)
 }
 
 // head is what a stream's last commit says about it.
@@ -373,7 +488,7 @@ type head struct {
 
 // head returns the stream's last version and the sequence of its last
 // commit, from the index.
-func (x *index) head(name string) (head, error) {
+func (x *index) head(name string, st storeTimes) (head, error) {
 	p := streamPrefix('c', name)
 	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
 	if err != nil {
@@ -390,6 +505,11 @@ func (x *index) head(name string) (head, error) {
 	c, err := decodeIndexed(v)
 	if err != nil {
 		return head{}, err
+	}
+	if st != nil && c.stored.IsZero() {
+		if c.stored, err = st.storeTime(c.seq); err != nil {
+			return head{}, err
+		}
 	}
 	return head{version: c.lastVersion(), seq: c.seq, count: uint32(c.count), stored: c.stored}, nil
 }
@@ -416,7 +536,7 @@ func (x *index) producer(name, id string) (producerState, bool, error) {
 
 // readStream yields the stream's events that b lets through, in order,
 // with each event's position.
-func (x *index) readStream(name string, b *bounds, yield func(Event, position) bool) error {
+func (x *index) readStream(name string, b *bounds, st storeTimes, yield func(Event, position) bool) error {
 	p := streamPrefix('c', name)
 	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
 	if err != nil {
@@ -432,6 +552,7 @@ func (x *index) readStream(name string, b *bounds, yield func(Event, position) b
 		from = max(from, v)
 	}
 	stop := false
+	types := newInterner()
 	for ok := it.SeekGE(commitKey(name, from)); ok && !stop; ok = it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
@@ -443,11 +564,16 @@ func (x *index) readStream(name string, b *bounds, yield func(Event, position) b
 		if err != nil {
 			return err
 		}
+		if c.stored.IsZero() {
+			if c.stored, err = st.storeTime(c.seq); err != nil {
+				return err
+			}
+		}
 		if !b.toTime.IsZero() && c.stored.After(b.toTime) {
 			b.ended = true
 			return nil
 		}
-		err = c.eachEvent(name, c.seq, c.stored, func(e Event) bool {
+		err = c.eachEvent(name, c.seq, c.stored, types, func(e Event) bool {
 			pos := position{c.seq, uint32(e.Version - c.firstVersion + 1)}
 			skip, end := b.check(&e, pos)
 			if end || !skip && !yield(e, pos) {
@@ -504,68 +630,6 @@ func decodeIndexedAt(it *pebble.Iterator) (indexedCommit, error) {
 	}
 	return decodeIndexed(v)
 }
-
-// batch accumulates the tailer's writes.
-type indexBatch struct {
-	x     *index
-	b     *pebble.Batch
-	n     int
-	last  uint64
-	value []byte
-}
-
-func (x *index) newBatch() *indexBatch { return &indexBatch{x: x, b: x.db.NewBatch()} }
-
-// add applies one log message. A message that is not a Rewind commit is
-// skipped (it still counts as applied).
-func (ib *indexBatch) add(name string, seq uint64, stored time.Time, body []byte) error {
-	ib.last = seq
-	ib.n++
-	c, err := decodeCommit(body)
-	if err != nil {
-		return err
-	}
-	v := ib.value[:0]
-	v = binary.BigEndian.AppendUint64(v, seq)
-	v = binary.BigEndian.AppendUint64(v, uint64(stored.UnixNano()))
-	v = append(v, body...)
-	ib.value = v
-	if err := ib.b.Set(commitKey(name, c.lastVersion()), v, nil); err != nil {
-		return err
-	}
-	if pm := c.producer; pm != nil {
-		var pv []byte
-		pv = binary.AppendUvarint(pv, pm.epoch)
-		pv = binary.AppendUvarint(pv, pm.lastSeq)
-		pv = binary.AppendUvarint(pv, seq)
-		return ib.b.Set(producerKey(name, pm.id), pv, nil)
-	}
-	return nil
-}
-
-// skip records a message that is not applied (another subject).
-func (ib *indexBatch) skip(seq uint64) { ib.last = seq; ib.n++ }
-
-func (ib *indexBatch) size() int { return ib.b.Len() }
-
-// flush commits the batch with the checkpoint and advances the position.
-func (ib *indexBatch) flush() error {
-	if ib.n == 0 {
-		return nil
-	}
-	if err := ib.b.Set(keyCheckpoint, binary.BigEndian.AppendUint64(nil, ib.last), nil); err != nil {
-		return err
-	}
-	if err := ib.b.Commit(pebble.NoSync); err != nil {
-		return err
-	}
-	ib.x.advance(ib.last)
-	ib.b.Reset()
-	ib.n = 0
-	return nil
-}
-
-func (ib *indexBatch) close() { _ = ib.b.Close() }
 
 // verifyTail reads the first and last records, so that an index whose
 // files were truncated or overwritten is caught at open rather than on the

@@ -155,8 +155,10 @@ func (s *Store) Producer(stream, id string, opts ...ProducerOption) (*Producer, 
 // returns the producer's error if an earlier append failed. The events must
 // not be modified until they are durable (Flush).
 func (p *Producer) Append(ctx context.Context, events ...Event) (uint64, error) {
-	if len(events) == 0 {
-		return 0, fmt.Errorf("eventstore: producer %q: %w: no events", p.id, ErrInvalidEvent)
+	// Bad events are refused here rather than stopping the producer and
+	// failing the good appends batched with them.
+	if err := validateEvents(events); err != nil {
+		return 0, fmt.Errorf("eventstore: producer %q: %w", p.id, err)
 	}
 	size := 0
 	for i := range events {

@@ -89,9 +89,9 @@ func (s *Store) consume(ctx context.Context, spec consumeSpec, fn func(jetstream
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
 		cfg.OptStartSeq = spec.startSeq
 	}
-	cons, err := s.js.OrderedConsumer(ctx, s.jsName, cfg)
+	cons, err := s.rjs.OrderedConsumer(ctx, s.jsName, cfg)
 	if err != nil {
-		return fmt.Errorf("eventstore: read the log: %w", err)
+		return s.closedOr(fmt.Errorf("eventstore: read the log: %w", err))
 	}
 	pull := spec.pull
 	if pull == 0 {
@@ -99,7 +99,7 @@ func (s *Store) consume(ctx context.Context, spec consumeSpec, fn func(jetstream
 	}
 	it, err := cons.Messages(jetstream.PullMaxMessages(pull))
 	if err != nil {
-		return fmt.Errorf("eventstore: read the log: %w", err)
+		return s.closedOr(fmt.Errorf("eventstore: read the log: %w", err))
 	}
 	defer s.stopConsumer(cons, it)
 	if info := cons.CachedInfo(); spec.bounded && info != nil && info.NumPending == 0 {
@@ -111,14 +111,11 @@ func (s *Store) consume(ctx context.Context, spec consumeSpec, fn func(jetstream
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if s.closed.Load() {
-				return ErrClosed
-			}
-			return fmt.Errorf("eventstore: read the log: %w", err)
+			return s.closedOr(fmt.Errorf("eventstore: read the log: %w", err))
 		}
 		meta, err := msg.Metadata()
 		if err != nil {
-			return fmt.Errorf("eventstore: read the log: %w", err)
+			return s.closedOr(fmt.Errorf("eventstore: read the log: %w", err))
 		}
 		if spec.bounded && meta.Sequence.Stream > spec.upTo {
 			return nil
@@ -138,12 +135,12 @@ func (s *Store) consume(ctx context.Context, spec consumeSpec, fn func(jetstream
 func (s *Store) stopConsumer(cons jetstream.Consumer, it jetstream.MessagesContext) {
 	it.Stop()
 	info := cons.CachedInfo()
-	if info == nil || s.nc.IsClosed() {
+	if info == nil || s.rnc.IsClosed() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_ = s.js.DeleteConsumer(ctx, s.jsName, info.Name)
+	_ = s.rjs.DeleteConsumer(ctx, s.jsName, info.Name)
 }
 
 // Read returns the events of one stream in version order, from the start
@@ -191,7 +188,7 @@ func (s *Store) readIndexed(ctx context.Context, stream string, b *bounds, yield
 		covered = x.position()
 		n := 0
 		var cause error
-		err = x.readStream(stream, b, func(e Event, pos position) bool {
+		err = x.readStream(stream, b, timeSource{s, ctx}, func(e Event, pos position) bool {
 			if n++; n%256 == 0 && ctx.Err() != nil {
 				cause = ctx.Err()
 				return false
@@ -215,15 +212,10 @@ func (s *Store) readIndexed(ctx context.Context, stream string, b *bounds, yield
 			return covered, errStop
 		case err == nil:
 			return covered, nil
-		case attempt > 0 || ctx.Err() != nil:
+		case attempt > 0 || !s.rebuildAfter(ctx, err):
 			return covered, err
 		}
-		// The index could not be read: rebuild it from the log and go on
-		// from the last event delivered.
-		s.log.Error("eventstore: read index unreadable, rebuilding", "stream", stream, "err", err)
-		if rerr := s.Reindex(ctx, nil); rerr != nil {
-			return covered, errors.Join(err, rerr)
-		}
+		// Rebuilt: go on from the last event delivered.
 	}
 }
 
@@ -285,13 +277,44 @@ func (h head) public() Head {
 	return Head{Version: h.version, Offset: position{h.seq, h.count}.offset(), StoredAt: h.stored}
 }
 
-func (s *Store) indexHead(ctx context.Context, stream string, target uint64) (head, error) {
-	x, err := s.acquire(ctx, target)
-	if err != nil {
-		return head{}, err
+func (s *Store) indexHead(ctx context.Context, stream string, target uint64) (h head, err error) {
+	err = s.withIndex(ctx, target, func(x *index) error {
+		h, err = x.head(stream, timeSource{s, ctx})
+		return err
+	})
+	return h, err
+}
+
+// withIndex runs fn on the index once it holds every commit up to target.
+// If the index cannot be read, it is rebuilt from the log and fn runs once
+// more.
+func (s *Store) withIndex(ctx context.Context, target uint64, fn func(*index) error) error {
+	for attempt := 0; ; attempt++ {
+		x, err := s.acquire(ctx, target)
+		if err != nil {
+			return err
+		}
+		err = fn(x)
+		s.release(x)
+		if err == nil || attempt > 0 || !s.rebuildAfter(ctx, err) {
+			return err
+		}
 	}
-	defer s.release(x)
-	return x.head(stream)
+}
+
+// rebuildAfter rebuilds the index after a read failed for a reason other
+// than the caller's context or the store closing, and reports whether it
+// did.
+func (s *Store) rebuildAfter(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, ErrClosed) || s.closed.Load() {
+		return false
+	}
+	s.log.Error("eventstore: read index unreadable, rebuilding", "err", err)
+	if rerr := s.Reindex(ctx, nil); rerr != nil {
+		s.log.Error("eventstore: read index rebuild failed", "err", rerr)
+		return false
+	}
+	return true
 }
 
 // ReadCategory returns the events of every stream in a category (the first
@@ -352,10 +375,17 @@ func (s *Store) readLog(ctx context.Context, filters []string, opts []ReadOption
 // let through.
 func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, yield func(Event, error) bool) error {
 	spec.startSeq = max(spec.startSeq, b.after.seq, 1)
+	types := newInterner()
+	names := make(map[string]string) // subject → stream name, bounded like types
 	return s.consume(ctx, spec, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
-		name, ok := nameFromSubject(s.prefix, m.Subject())
+		name, ok := names[m.Subject()]
 		if !ok {
-			return nil
+			if name, ok = nameFromSubject(s.prefix, m.Subject()); !ok {
+				return nil
+			}
+			if len(names) < maxInterned {
+				names[m.Subject()] = name
+			}
 		}
 		c, err := decodeCommit(m.Data())
 		if err != nil {
@@ -363,7 +393,7 @@ func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, yiel
 		}
 		seq := meta.Sequence.Stream
 		var stop bool
-		err = c.eachEvent(name, seq, meta.Timestamp, func(e Event) bool {
+		err = c.eachEvent(name, seq, meta.Timestamp, types, func(e Event) bool {
 			pos := position{seq, uint32(e.Version - c.firstVersion + 1)}
 			skip, end := b.check(&e, pos)
 			if end || !skip && !yield(e, nil) {

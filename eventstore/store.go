@@ -25,8 +25,10 @@ type Store struct {
 	cfg        config
 	log        *slog.Logger
 	srv        *server.Server // embedded server (Open); nil with Connect
-	nc         *nats.Conn
+	nc         *nats.Conn     // appends and API requests
 	js         jetstream.JetStream
+	rnc        *nats.Conn // consumers: the tailer, log reads, subscriptions
+	rjs        jetstream.JetStream
 	jsName     string
 	prefix     string // subject prefix of stream subjects
 	logID      string
@@ -42,6 +44,10 @@ type Store struct {
 	stripes   [stripeCount]sync.Mutex
 	heads     *headCache
 	lastAcked atomic.Uint64 // highest log sequence acknowledged to this process
+
+	logStream jetstream.Stream
+	timesMu   sync.Mutex
+	times     map[uint64]time.Time
 
 	reindexMu sync.Mutex
 	closed    atomic.Bool
@@ -78,14 +84,15 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		lock.unlock()
 		return nil, err
 	}
-	nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name("rewind"))
-	if err != nil {
-		srv.Shutdown()
-		lock.unlock()
-		return nil, fmt.Errorf("eventstore: connect to the embedded server: %w", err)
+	dial := func(name string) (*nats.Conn, error) {
+		nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name(name))
+		if err != nil {
+			return nil, fmt.Errorf("eventstore: connect to the embedded server: %w", err)
+		}
+		return nc, nil
 	}
-	s := newStore(cfg, nc, srv, lock, filepath.Join(dir, "index"))
-	if err := s.start(ctx); err != nil {
+	s := newStore(cfg, srv, lock, filepath.Join(dir, "index"))
+	if err := s.start(ctx, dial); err != nil {
 		s.shutdown()
 		return nil, err
 	}
@@ -115,13 +122,15 @@ func Connect(ctx context.Context, natsURL string, opts ...Option) (*Store, error
 	if err != nil {
 		return nil, err
 	}
-	nc, err := nats.Connect(natsURL, append([]nats.Option{nats.Name("rewind")}, cfg.natsOpts...)...)
-	if err != nil {
-		lock.unlock()
-		return nil, fmt.Errorf("eventstore: connect to %s: %w", natsURL, err)
+	dial := func(name string) (*nats.Conn, error) {
+		nc, err := nats.Connect(natsURL, append([]nats.Option{nats.Name(name)}, cfg.natsOpts...)...)
+		if err != nil {
+			return nil, fmt.Errorf("eventstore: connect to %s: %w", natsURL, err)
+		}
+		return nc, nil
 	}
-	s := newStore(cfg, nc, nil, lock, filepath.Join(indexRoot, "index"))
-	if err := s.start(ctx); err != nil {
+	s := newStore(cfg, nil, lock, filepath.Join(indexRoot, "index"))
+	if err := s.start(ctx, dial); err != nil {
 		s.shutdown()
 		return nil, err
 	}
@@ -138,18 +147,16 @@ func buildConfig(opts []Option) (config, error) {
 	return cfg, nil
 }
 
-func newStore(cfg config, nc *nats.Conn, srv *server.Server, lock *dirLock, indexDir string) *Store {
+func newStore(cfg config, srv *server.Server, lock *dirLock, indexDir string) *Store {
 	return &Store{
-		cfg:        cfg,
-		log:        cfg.logger,
-		srv:        srv,
-		nc:         nc,
-		jsName:     cfg.jsName,
-		prefix:     cfg.jsName + ".s",
-		indexDir:   indexDir,
-		lock:       lock,
-		maxPayload: int(nc.MaxPayload()),
-		heads:      newHeadCache(cfg.headCache),
+		cfg:      cfg,
+		log:      cfg.logger,
+		srv:      srv,
+		jsName:   cfg.jsName,
+		prefix:   cfg.jsName + ".s",
+		indexDir: indexDir,
+		lock:     lock,
+		heads:    newHeadCache(cfg.headCache),
 	}
 }
 
@@ -184,12 +191,27 @@ func startServer(dir string, cfg *config) (*server.Server, error) {
 
 // start creates or checks the log stream, opens the index and starts the
 // tailer.
-func (s *Store) start(ctx context.Context) error {
-	js, err := jetstream.New(s.nc)
-	if err != nil {
+//
+// The store holds two connections: one for appends and requests, one for
+// consumers. Each connection is read by one goroutine on each side, and the
+// tailer receives every commit: on one shared connection its deliveries
+// would queue with the appenders' acknowledgements and halve what parallel
+// appenders get through.
+func (s *Store) start(ctx context.Context, dial func(name string) (*nats.Conn, error)) error {
+	var err error
+	if s.nc, err = dial("rewind"); err != nil {
+		return err
+	}
+	if s.rnc, err = dial("rewind-reader"); err != nil {
+		return err
+	}
+	if s.js, err = jetstream.New(s.nc); err != nil {
 		return fmt.Errorf("eventstore: jetstream: %w", err)
 	}
-	s.js = js
+	if s.rjs, err = jetstream.New(s.rnc); err != nil {
+		return fmt.Errorf("eventstore: jetstream: %w", err)
+	}
+	s.maxPayload = int(s.nc.MaxPayload())
 	last, err := s.ensureStream(ctx)
 	if err != nil {
 		return err
@@ -233,6 +255,7 @@ func (s *Store) ensureStream(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("eventstore: log stream %q: %w", s.jsName, err)
 	}
+	s.logStream = st
 	s.logID = info.Config.Metadata[logIDKey]
 	if s.logID == "" {
 		return 0, fmt.Errorf("eventstore: JetStream stream %q exists but was not created by Rewind", s.jsName)
@@ -245,9 +268,19 @@ func (s *Store) ensureStream(ctx context.Context) (uint64, error) {
 func (s *Store) logLastSeq(ctx context.Context) (uint64, error) {
 	st, err := s.js.Stream(ctx, s.jsName)
 	if err != nil {
-		return 0, fmt.Errorf("eventstore: log stream info: %w", err)
+		return 0, s.closedOr(fmt.Errorf("eventstore: log stream info: %w", err))
 	}
 	return st.CachedInfo().State.LastSeq, nil
+}
+
+// closedOr returns ErrClosed in place of err once the store is closed: a
+// call that raced Close fails for that reason, not with whatever the
+// closing connection said.
+func (s *Store) closedOr(err error) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return err
 }
 
 // readTarget returns the log sequence a read must see applied to the index:
@@ -328,6 +361,7 @@ type tailer struct {
 func (s *Store) startTailer(x *index) *tailer {
 	ctx, cancel := context.WithCancel(context.Background())
 	t := &tailer{cancel: cancel, done: make(chan struct{})}
+	x.kickTailer() // catch up with the log at once
 	go func() {
 		defer close(t.done)
 		s.tail(ctx, x)
@@ -342,15 +376,36 @@ func (t *tailer) stop() {
 	}
 }
 
+// tailInterval is how often the tailer of a sole writer's index applies
+// the log (a reader that waits, or a rebuild, makes it run at once). While
+// this process is the only writer its appends feed the index directly, and
+// the tailer only records store times and fills what an append could not
+// report; reading the log in bursts costs the server a fraction of what a
+// consumer that follows every commit does. When other processes write to
+// the log, the tailer follows it without pause.
+const tailInterval = 200 * time.Millisecond
+
 // tail applies the log to the index from its checkpoint, for as long as ctx
 // lives, restarting after errors.
 func (s *Store) tail(ctx context.Context, x *index) {
+	follow := !s.soleWriter()
 	for {
-		err := s.tailFrom(ctx, x)
+		if !follow {
+			select {
+			case <-ctx.Done():
+				return
+			case <-x.kick:
+			case <-time.After(tailInterval):
+			}
+		}
+		err := s.tailFrom(ctx, x, !follow)
 		if ctx.Err() != nil {
 			return
 		}
-		s.log.Warn("eventstore: read index tailer restarting", "err", err, "position", x.position())
+		if err == nil {
+			continue
+		}
+		s.log.Warn("eventstore: read index tailer restarting", "err", err, "position", x.exactPosition())
 		select {
 		case <-ctx.Done():
 			return
@@ -359,28 +414,57 @@ func (s *Store) tail(ctx context.Context, x *index) {
 	}
 }
 
-func (s *Store) tailFrom(ctx context.Context, x *index) error {
-	b := x.newBatch()
-	defer b.close()
-	return s.consume(ctx, consumeSpec{startSeq: x.position() + 1, pull: 4096}, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
-		seq := meta.Sequence.Stream
-		if name, ok := nameFromSubject(s.prefix, m.Subject()); ok {
-			if err := b.add(name, seq, meta.Timestamp, m.Data()); err != nil {
-				if !errors.Is(err, ErrCorrupt) {
-					return err
-				}
-				s.log.Warn("eventstore: skipping a log message that is not a Rewind commit",
-					"seq", seq, "subject", m.Subject(), "err", err)
-			}
-		} else {
-			b.skip(seq)
+// tailFrom hands the log to the index writer from the checkpoint on: up to
+// the log's current end (bounded), or live.
+func (s *Store) tailFrom(ctx context.Context, x *index, bounded bool) error {
+	spec := consumeSpec{startSeq: x.exactPosition() + 1, pull: 4096, bounded: bounded}
+	if bounded {
+		last, err := s.logLastSeq(ctx)
+		if err != nil || last < spec.startSeq {
+			return err
 		}
-		if meta.NumPending == 0 || b.n >= 4096 || b.size() >= 16<<20 {
-			return b.flush()
-		}
-		return nil
+		spec.upTo = last
+	}
+	return s.consume(ctx, spec, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
+		name, _ := nameFromSubject(s.prefix, m.Subject())
+		return x.w.submitLog(ctx, indexRec{name: name, seq: meta.Sequence.Stream,
+			stored: meta.Timestamp.UnixNano(), body: m.Data(), fromLog: true})
 	})
 }
+
+// storeTime returns the store time of the commit at seq, for a commit the
+// index holds with its time still pending: from the log, by a direct get of
+// that one message, remembered for a while.
+func (s *Store) storeTime(ctx context.Context, seq uint64) (time.Time, error) {
+	s.timesMu.Lock()
+	t, ok := s.times[seq]
+	s.timesMu.Unlock()
+	if ok {
+		return t, nil
+	}
+	msg, err := s.logStream.GetMsg(ctx, seq)
+	if err != nil {
+		return time.Time{}, s.closedOr(fmt.Errorf("eventstore: store time of log sequence %d: %w", seq, err))
+	}
+	s.timesMu.Lock()
+	if s.times == nil || len(s.times) >= maxCachedTimes {
+		s.times = make(map[uint64]time.Time)
+	}
+	s.times[seq] = msg.Time
+	s.timesMu.Unlock()
+	return msg.Time, nil
+}
+
+// maxCachedTimes bounds the store times remembered for pending commits.
+const maxCachedTimes = 4096
+
+// timeSource binds storeTime to a context for the index's reads.
+type timeSource struct {
+	s   *Store
+	ctx context.Context
+}
+
+func (t timeSource) storeTime(seq uint64) (time.Time, error) { return t.s.storeTime(t.ctx, seq) }
 
 // Reindex rebuilds the read index from the log into a new generation
 // beside the current one, calling progress (if not nil) with the log
@@ -473,8 +557,10 @@ func (s *Store) shutdown() {
 	t := s.tailer
 	s.idxMu.Unlock()
 	t.stop()
-	if s.nc != nil {
-		s.nc.Close()
+	for _, nc := range []*nats.Conn{s.nc, s.rnc} {
+		if nc != nil {
+			nc.Close()
+		}
 	}
 	if s.srv != nil {
 		s.srv.Shutdown()

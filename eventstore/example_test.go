@@ -1,0 +1,179 @@
+package eventstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"sync"
+
+	"github.com/rewindhq/rewind/eventstore"
+)
+
+func ExampleOpen() {
+	dir, err := os.MkdirTemp("", "rewind-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	ctx := context.Background()
+	store, err := eventstore.Open(ctx, dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+
+	// The directory is the store's until Close.
+	_, err = eventstore.Open(ctx, dir)
+	fmt.Println("second open locked:", errors.Is(err, eventstore.ErrLocked))
+
+	res, err := store.Append(ctx, "orders/42", []eventstore.Event{
+		{Type: "OrderPlaced", Data: []byte(`{"customer":"c-7"}`)},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("orders/42 is at version", res.Version)
+	// Output:
+	// second open locked: true
+	// orders/42 is at version 1
+}
+
+func ExampleStore_Append() {
+	dir, err := os.MkdirTemp("", "rewind-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	store, err := eventstore.Open(ctx, dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+
+	// Both events are one commit: stored together or not at all.
+	res, err := store.Append(ctx, "orders/42", []eventstore.Event{
+		{Type: "OrderPlaced", Data: []byte(`{"customer":"c-7"}`)},
+		{Type: "ItemAdded", Data: []byte(`{"sku":"mouse","qty":2}`)},
+	}, eventstore.ExpectNoStream())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("versions", res.FirstVersion, "to", res.Version)
+	for _, o := range res.Offsets {
+		fmt.Println("offset", o)
+	}
+
+	// A decision made on version 1 is refused: the stream is at 2.
+	_, err = store.Append(ctx, "orders/42", []eventstore.Event{
+		{Type: "OrderCancelled"},
+	}, eventstore.ExpectVersion(1))
+	var conflict *eventstore.ConcurrencyError
+	if errors.As(err, &conflict) {
+		fmt.Println("conflict: expected", conflict.Expected, "actual", conflict.Actual)
+	}
+	fmt.Println("is ErrConcurrency:", errors.Is(err, eventstore.ErrConcurrency))
+	// Output:
+	// versions 1 to 2
+	// offset 00000000000000000001_000001
+	// offset 00000000000000000001_000002
+	// conflict: expected 1 actual 2
+	// is ErrConcurrency: true
+}
+
+func ExampleStore_Read() {
+	dir, err := os.MkdirTemp("", "rewind-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	store, err := eventstore.Open(ctx, dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+
+	for _, e := range []eventstore.Event{
+		{Type: "OrderPlaced", Data: []byte(`{"customer":"c-7"}`)},
+		{Type: "ItemAdded", Data: []byte(`{"sku":"mouse","qty":2}`)},
+		{Type: "OrderShipped", Data: []byte(`{"carrier":"ups"}`)},
+	} {
+		if _, err := store.Append(ctx, "orders/42", []eventstore.Event{e}); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	for e, err := range store.Read(ctx, "orders/42") {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(e.Version, e.Type, string(e.Data), e.Offset)
+	}
+
+	// The order as it was at version 2.
+	for e, err := range store.Read(ctx, "orders/42", eventstore.ToVersion(2)) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("as of version 2:", e.Version, e.Type)
+	}
+	// Output:
+	// 1 OrderPlaced {"customer":"c-7"} 00000000000000000001_000001
+	// 2 ItemAdded {"sku":"mouse","qty":2} 00000000000000000002_000001
+	// 3 OrderShipped {"carrier":"ups"} 00000000000000000003_000001
+	// as of version 2: 1 OrderPlaced
+	// as of version 2: 2 ItemAdded
+}
+
+func ExampleStore_Subscribe() {
+	dir, err := os.MkdirTemp("", "rewind-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	store, err := eventstore.Open(ctx, dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+
+	if _, err := store.Append(ctx, "orders/42", []eventstore.Event{{Type: "OrderPlaced"}}); err != nil {
+		log.Fatal(err)
+	}
+
+	// Another part of the program ships the order while we follow it.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() {
+		if _, err := store.Append(ctx, "orders/42", []eventstore.Event{{Type: "OrderShipped"}}); err != nil {
+			log.Print(err)
+		}
+	})
+
+	// The subscription catches up with what is stored, then goes live. It
+	// ends, without an error, when its context is cancelled.
+	subCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var last eventstore.Offset
+	for e, err := range store.Subscribe(subCtx, "orders/42") {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(e.Version, e.Type)
+		last = e.Offset
+		if e.Type == "OrderShipped" {
+			cancel()
+		}
+	}
+	// Save last to resume later with eventstore.From(last).
+	fmt.Println("resume after", last)
+	// Output:
+	// 1 OrderPlaced
+	// 2 OrderShipped
+	// resume after 00000000000000000002_000001
+}
