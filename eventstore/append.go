@@ -248,10 +248,16 @@ func contentionPause(ctx context.Context, attempt int) error {
 // the result.
 func (s *Store) applied(st *streamState, name string, seq uint64, events []Event, pm *producerMark) AppendResult {
 	first := st.h.version + 1
-	st.h = head{version: st.h.version + uint64(len(events)), seq: seq, count: uint32(len(events)), stored: time.Now()}
+	st.h = head{version: st.h.version + uint64(len(events)), seq: seq, count: uint32(len(events))}
 	res := AppendResult{Stream: name, FirstVersion: first, Version: st.h.version, Offsets: make([]Offset, len(events))}
+	// One string holds every offset; each Offset is a slice of it.
+	buf := make([]byte, offsetLen*len(events))
 	for i := range events {
-		res.Offsets[i] = position{seq, uint32(i + 1)}.offset()
+		position{seq, uint32(i + 1)}.put(buf[i*offsetLen:])
+	}
+	all := string(buf)
+	for i := range events {
+		res.Offsets[i] = Offset(all[i*offsetLen : (i+1)*offsetLen])
 	}
 	if pm != nil {
 		st.setProducer(pm.id, producerState{epoch: pm.epoch, lastSeq: pm.lastSeq, commitSeq: seq})

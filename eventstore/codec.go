@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 )
@@ -184,12 +185,12 @@ func decodeCommit(body []byte) (commit, error) {
 // eachEvent decodes the commit's events in order and calls fn with each,
 // filled in with its stream, version, offset and store time. Event data
 // aliases body, which the caller must not reuse. fn returns false to stop.
-func (c *commit) eachEvent(stream string, seq uint64, stored time.Time, types *interner, fn func(Event) bool) error {
+func (c *commit) eachEvent(stream string, seq uint64, stored time.Time, a *arena, fn func(Event) bool) error {
 	d := decoder{b: c.events}
 	for i := 0; i < c.count; i++ {
 		var e Event
 		e.ID = uuid.UUID(d.fixed(16))
-		e.Type = types.get(d.bytes())
+		e.Type = a.str(d.bytes())
 		e.Time = time.Unix(0, d.varint())
 		if nm := d.uvarint(); nm > 0 && d.err == nil {
 			if nm > uint64(len(d.b)) {
@@ -208,7 +209,7 @@ func (c *commit) eachEvent(stream string, seq uint64, stored time.Time, types *i
 		}
 		e.Stream = stream
 		e.Version = c.firstVersion + uint64(i)
-		e.Offset = position{seq: seq, idx: uint32(i + 1)}.offset()
+		e.Offset = a.offset(position{seq: seq, idx: uint32(i + 1)})
 		e.StoredAt = stored
 		if !fn(e) {
 			return nil
@@ -217,26 +218,75 @@ func (c *commit) eachEvent(stream string, seq uint64, stored time.Time, types *i
 	return d.err
 }
 
-// interner hands out one string per distinct byte string it is asked for,
-// so a read of a million events of a few types allocates a few type names,
-// not a million. A nil interner just converts.
-type interner struct{ m map[string]string }
+// arena serves one read's events from a few large allocations instead of
+// several per event: the copies of index values, the offset strings, and
+// one string per distinct event type. Bytes handed out are never written
+// again, so events stay valid after the read; an event kept alone keeps its
+// chunk (at most arenaChunk bytes) alive. A nil arena allocates per call.
+type arena struct {
+	types map[string]string
+	buf   []byte // the current chunk; buf[:len(buf)] is handed out
+}
 
-func newInterner() *interner { return &interner{m: make(map[string]string)} }
+const (
+	arenaChunk  = 64 << 10
+	maxInterned = 4096 // distinct type names an arena keeps
+)
 
-// maxInterned bounds an interner: past it, strings are converted, not kept.
-const maxInterned = 4096
+func newArena() *arena { return &arena{} }
 
-func (in *interner) get(b []byte) string {
-	if in == nil {
+// The first chunk is small, so that a short read allocates little; each
+// next one doubles, up to arenaChunk.
+const arenaFirstChunk = 2 << 10
+
+func (a *arena) alloc(n int) []byte {
+	if a == nil || n > arenaChunk/4 {
+		return make([]byte, n)
+	}
+	if cap(a.buf)-len(a.buf) < n {
+		size := min(max(2*cap(a.buf), arenaFirstChunk), arenaChunk)
+		for size < n {
+			size *= 2
+		}
+		a.buf = make([]byte, 0, size)
+	}
+	start := len(a.buf)
+	a.buf = a.buf[:start+n]
+	return a.buf[start : start+n : start+n]
+}
+
+// clone returns a copy of v that outlives the buffer v is in.
+func (a *arena) clone(v []byte) []byte {
+	b := a.alloc(len(v))
+	copy(b, v)
+	return b
+}
+
+// offset formats p. The string shares the arena's memory, which is safe
+// because those bytes are never written again.
+func (a *arena) offset(p position) Offset {
+	if a == nil {
+		return p.offset()
+	}
+	b := a.alloc(offsetLen)
+	p.put(b)
+	return Offset(unsafe.String(&b[0], offsetLen))
+}
+
+// str returns b as a string, one string per distinct value.
+func (a *arena) str(b []byte) string {
+	if a == nil {
 		return string(b)
 	}
-	if s, ok := in.m[string(b)]; ok {
+	if s, ok := a.types[string(b)]; ok {
 		return s
 	}
 	s := string(b)
-	if len(in.m) < maxInterned {
-		in.m[s] = s
+	if a.types == nil {
+		a.types = make(map[string]string, 4)
+	}
+	if len(a.types) < maxInterned {
+		a.types[s] = s
 	}
 	return s
 }

@@ -26,10 +26,12 @@ import (
 // A store killed with kill -9 between an append's acknowledgement and the
 // read index's update must, when it opens again, serve every acknowledged
 // event through the index, exactly as the log holds it. The child process
-// appends as fast as it can from several goroutines (the tailer lags the
-// acknowledgements by a few commits at any moment) and reports each
-// acknowledgement on stdout; the parent kills it at a random point and
-// checks the reopened store against those reports and against the log.
+// appends as fast as it can from several goroutines (the index is written
+// after the server acknowledges, and reaches the disk later still) and
+// reports each acknowledgement on stdout; the parent kills it at a random
+// point and checks the reopened store against those reports and against
+// the log. The test log shows, for each kill, how far behind the log the
+// index on disk was.
 
 func init() { children["index-crash-appender"] = crashAppenderChild }
 

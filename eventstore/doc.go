@@ -141,11 +141,16 @@
 // the subject's messages touch, so one short stream could cost as much as
 // the whole log. The store therefore keeps a read index beside the log, a
 // pebble database in which each stream's commits lie together, ordered by
-// version. The index is derived, never a second truth: one goroutine
-// applies the log to it in order, with its checkpoint in the same batch; it
-// is never fsynced, and an index that is missing, damaged, of another
-// format or of another log is deleted and rebuilt from the log, on open or
-// when a read finds it unreadable. [Store.Reindex] rebuilds it on purpose,
+// version. The index is derived, never a second truth. Each acknowledged
+// append is handed to it before Append returns; a tailer reads the log in
+// order, adding what other processes wrote and what a crash kept an append
+// from reporting, and recording the server's store times (an
+// acknowledgement does not carry them); its position is the checkpoint,
+// stored in the same batches. The index has no write-ahead log and is never
+// fsynced: after a crash the tailer reapplies the log from the checkpoint,
+// and an index that is missing, damaged, of another format or of another
+// log is deleted and rebuilt from the log, on open or when a read finds it
+// unreadable. [Store.Reindex] rebuilds it on purpose,
 // beside the current one, while reads go on. It is never stale: a read first
 // waits until the index holds every append acknowledged before the read
 // began (with Connect, every append the server held), in this process or

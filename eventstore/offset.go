@@ -56,10 +56,15 @@ func (p position) less(q position) bool {
 
 func (p position) offset() Offset {
 	var b [offsetLen]byte
+	p.put(b[:])
+	return Offset(b[:])
+}
+
+// put formats p into b, which is offsetLen bytes long.
+func (p position) put(b []byte) {
 	putDigits(b[:seqDigits], p.seq)
 	b[seqDigits] = '_'
-	putDigits(b[seqDigits+1:], uint64(p.idx))
-	return Offset(b[:])
+	putDigits(b[seqDigits+1:offsetLen], uint64(p.idx))
 }
 
 func putDigits(b []byte, v uint64) {

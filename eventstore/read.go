@@ -337,14 +337,16 @@ func (s *Store) ReadCategory(ctx context.Context, category string, opts ...ReadO
 // when the read began. Bounds: From, ToOffset, ToTime.
 func (s *Store) ReadAll(ctx context.Context, opts ...ReadOption) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
-		if err := s.readLog(ctx, []string{s.prefix + ".>"}, opts, false, yield); err != nil {
+		if err := s.readLog(ctx, nil, opts, false, yield); err != nil {
 			yield(Event{}, fmt.Errorf("eventstore: read all: %w", err))
 		}
 	}
 }
 
-// readLog reads the log through filters, bounded at the log's current end
-// or live. It returns nil when yield asked to stop.
+// readLog reads the log through filters (none: the whole log, which is
+// much cheaper for the server than a wildcard that matches every subject;
+// messages that are not commits of a stream are skipped), bounded at the
+// log's current end or live. It returns nil when yield asked to stop.
 func (s *Store) readLog(ctx context.Context, filters []string, opts []ReadOption, live bool, yield func(Event, error) bool) error {
 	b, err := parseBounds(opts)
 	if err != nil {
@@ -375,7 +377,7 @@ func (s *Store) readLog(ctx context.Context, filters []string, opts []ReadOption
 // let through.
 func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, yield func(Event, error) bool) error {
 	spec.startSeq = max(spec.startSeq, b.after.seq, 1)
-	types := newInterner()
+	a := newArena()
 	names := make(map[string]string) // subject → stream name, bounded like types
 	return s.consume(ctx, spec, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
 		name, ok := names[m.Subject()]
@@ -393,7 +395,7 @@ func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, yiel
 		}
 		seq := meta.Sequence.Stream
 		var stop bool
-		err = c.eachEvent(name, seq, meta.Timestamp, types, func(e Event) bool {
+		err = c.eachEvent(name, seq, meta.Timestamp, a, func(e Event) bool {
 			pos := position{seq, uint32(e.Version - c.firstVersion + 1)}
 			skip, end := b.check(&e, pos)
 			if end || !skip && !yield(e, nil) {

@@ -425,12 +425,36 @@ func (s *Store) tailFrom(ctx context.Context, x *index, bounded bool) error {
 		}
 		spec.upTo = last
 	}
-	return s.consume(ctx, spec, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
-		name, _ := nameFromSubject(s.prefix, m.Subject())
-		return x.w.submitLog(ctx, indexRec{name: name, seq: meta.Sequence.Stream,
+	// Records go to the writer in chunks: one hand-over per message would
+	// cost more than the write.
+	var chunk []indexRec
+	names := make(map[string]string)
+	err := s.consume(ctx, spec, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
+		name, ok := names[m.Subject()]
+		if !ok {
+			name, _ = nameFromSubject(s.prefix, m.Subject())
+			if len(names) >= maxInterned {
+				clear(names)
+			}
+			names[m.Subject()] = name
+		}
+		chunk = append(chunk, indexRec{name: name, seq: meta.Sequence.Stream,
 			stored: meta.Timestamp.UnixNano(), body: m.Data(), fromLog: true})
+		if meta.NumPending > 0 && len(chunk) < tailChunk {
+			return nil
+		}
+		err := x.w.submitLog(ctx, chunk)
+		chunk = nil
+		return err
 	})
+	if err == nil && len(chunk) > 0 {
+		err = x.w.submitLog(ctx, chunk)
+	}
+	return err
 }
+
+// tailChunk is how many of the tailer's records go to the writer at once.
+const tailChunk = 512
 
 // storeTime returns the store time of the commit at seq, for a commit the
 // index holds with its time still pending: from the log, by a direct get of
@@ -554,9 +578,18 @@ func (s *Store) Close() error {
 
 func (s *Store) shutdown() {
 	s.idxMu.Lock()
-	t := s.tailer
+	t, x := s.tailer, s.idx
 	s.idxMu.Unlock()
 	t.stop()
+	if t != nil && x != nil {
+		// One last pass, so that the checkpoint reaches the log's end and
+		// the next open has nothing to catch up.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.tailFrom(ctx, x, true); err != nil && !errors.Is(err, ErrClosed) {
+			s.log.Warn("eventstore: read index not brought up to date at close", "err", err)
+		}
+		cancel()
+	}
 	for _, nc := range []*nats.Conn{s.nc, s.rnc} {
 		if nc != nil {
 			nc.Close()
@@ -567,7 +600,6 @@ func (s *Store) shutdown() {
 		s.srv.WaitForShutdown()
 	}
 	s.idxMu.Lock()
-	x := s.idx
 	idle := x == nil || x.refs == 0
 	s.idxMu.Unlock()
 	if x != nil {

@@ -77,7 +77,7 @@ func (s *Store) SubscribeCategory(ctx context.Context, category string, opts ...
 // bound on, then live.
 func (s *Store) SubscribeAll(ctx context.Context, opts ...ReadOption) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
-		err := s.readLog(ctx, []string{s.prefix + ".>"}, opts, true, yield)
+		err := s.readLog(ctx, nil, opts, true, yield)
 		if err != nil && !(ctx.Err() != nil && errors.Is(err, ctx.Err())) {
 			yield(Event{}, fmt.Errorf("eventstore: subscribe to all: %w", err))
 		}

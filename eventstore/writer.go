@@ -55,8 +55,8 @@ func (w *indexWriter) submit(r indexRec) {
 	w.mu.Unlock()
 }
 
-// submitLog queues the tailer's record, waiting while the queue is full.
-func (w *indexWriter) submitLog(ctx context.Context, r indexRec) error {
+// submitLog queues the tailer's records, waiting while the queue is full.
+func (w *indexWriter) submitLog(ctx context.Context, rs []indexRec) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for len(w.recs) >= maxWriterQueue && !w.stop {
@@ -74,7 +74,7 @@ func (w *indexWriter) submitLog(ctx context.Context, r indexRec) error {
 	if w.stop {
 		return ErrClosed
 	}
-	w.recs = append(w.recs, r)
+	w.recs = append(w.recs, rs...)
 	w.cond.Broadcast()
 	return nil
 }
@@ -124,7 +124,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 	defer b.Close()
 	var appended []uint64
 	written := make(map[string]uint64) // producer key → commit seq, in this batch
-	var value []byte
+	var key []byte
 	for i := range recs {
 		r := &recs[i]
 		switch {
@@ -144,10 +144,14 @@ func (w *indexWriter) apply(recs []indexRec) error {
 				"seq", r.seq, "stream", r.name, "err", err)
 			continue
 		}
-		value = binary.BigEndian.AppendUint64(value[:0], r.seq)
-		value = binary.BigEndian.AppendUint64(value, uint64(r.stored))
-		value = append(value, r.body...)
-		if err := b.Set(commitKey(r.name, c.lastVersion()), value, nil); err != nil {
+		// Key and value are written straight into the batch's buffer.
+		key = appendCommitKey(key[:0], r.name, c.lastVersion())
+		op := b.SetDeferred(len(key), 16+len(r.body))
+		copy(op.Key, key)
+		binary.BigEndian.PutUint64(op.Value, r.seq)
+		binary.BigEndian.PutUint64(op.Value[8:], uint64(r.stored))
+		copy(op.Value[16:], r.body)
+		if err := op.Finish(); err != nil {
 			return err
 		}
 		if pm := c.producer; pm != nil {
