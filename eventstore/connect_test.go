@@ -483,15 +483,7 @@ func TestConnectChildProcess(t *testing.T) {
 	defer cancel()
 	cmd := ixChild(cctx, "connect-appender", "REWIND_CONNECT_URL="+url,
 		"REWIND_CONNECT_INDEX="+t.TempDir(), fmt.Sprintf("REWIND_CONNECT_N=%d", n))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdout, stderr := ixStartChild(t, cmd)
 
 	var wg sync.WaitGroup
 	var myConflicts int

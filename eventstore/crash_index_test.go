@@ -170,15 +170,7 @@ func runCrashChild(t *testing.T, dir string, seed uint64, k crashKill) []crashAc
 		env = append(env, "REWIND_CRASH_REINDEX=1")
 	}
 	cmd := ixChild(ctx, "index-crash-appender", env...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdout, stderr := ixStartChild(t, cmd)
 	var acks []crashAck
 	sc := bufio.NewScanner(stdout)
 	appends, killed := 0, false
@@ -203,7 +195,7 @@ func runCrashChild(t *testing.T, dir string, seed uint64, k crashKill) []crashAc
 		// Lines the child wrote before it died are still read: they were
 		// acknowledged too.
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	if !killed {
 		t.Fatalf("child ended after %d acknowledged appends, before the kill (%v):\n%s", appends, err, stderr.String())
 	}

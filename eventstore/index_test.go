@@ -1112,6 +1112,22 @@ func ixChild(ctx context.Context, name string, env ...string) *exec.Cmd {
 	return cmd
 }
 
+// ixStartChild starts cmd and returns its standard output, to be read
+// line by line, and what it writes to standard error, for failure reports.
+func ixStartChild(t *testing.T, cmd *exec.Cmd) (io.ReadCloser, *strings.Builder) {
+	t.Helper()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return stdout, &stderr
+}
+
 // ixRunDamaged runs indexDamagedChild on dir and returns its outcome line
 // and, if it failed or crashed, why.
 func ixRunDamaged(t *testing.T, dir string) (string, error) {
