@@ -30,17 +30,19 @@ import (
 // magnitude slower (measurements in shared/docs/jetstream-notes.md).
 //
 // The JetStream log stays the only truth:
-//   - one writer, the tailer, applies the log to the index in log order and
-//     records the last applied sequence (the checkpoint) in the same batch;
-//   - the index is never fsynced: after a crash it resumes from its
-//     checkpoint, and an index that is missing, unreadable, of another
-//     format, of another log or ahead of the log is deleted and rebuilt;
-//   - a read waits until the tailer has applied every commit acknowledged
-//     before the read began.
+//   - one goroutine writes the index (writer.go), fed by this process's
+//     acknowledged appends and by the tailer, which reads the log in order;
+//     the tailer's position is the checkpoint, stored in every batch;
+//   - the index has no write-ahead log and is never fsynced: after a crash
+//     the tailer reapplies the log from the checkpoint, and an index that
+//     is missing, unreadable, of another format, of another log or ahead of
+//     the log is deleted and rebuilt;
+//   - a read waits until the index holds every commit acknowledged before
+//     the read began.
 //
 // Keys:
 //
-//	'c' name 0x00 lastVersion(8, big-endian)  → seq(8) storedAt(8) commit body
+//	'c' name 0x00 lastVersion(8, big-endian)  → seq(8) storedAt(8, 0: pending) commit body
 //	'p' name 0x00 producer id                 → epoch, last seq, commit seq (uvarints)
 //	"m.format" → indexFormat; "m.log" → the log's identity; "m.checkpoint" → seq(8)
 //
