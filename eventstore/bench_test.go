@@ -122,38 +122,12 @@ func BenchmarkAppend(b *testing.B) {
 	var ours, raw benchRun
 	b.Run("raw", func(b *testing.B) {
 		data := benchPayload()
-		lat := make([]time.Duration, 0, b.N)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			t := &targets[next%len(targets)]
-			next++
-			t0 := time.Now()
-			err := appendRaw(ctx, js, t, data)
-			lat = append(lat, time.Since(t0))
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
+		lat := timedAppends(b, targets, &next, func(t *appendTarget) error { return appendRaw(ctx, js, t, data) })
 		reportAppend(b, lat, &raw)
 	})
 	b.Run("rewind", func(b *testing.B) {
 		events := benchEventsToAppend()
-		lat := make([]time.Duration, 0, b.N)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			t := &targets[next%len(targets)]
-			next++
-			t0 := time.Now()
-			err := appendOurs(ctx, s, t, events)
-			lat = append(lat, time.Since(t0))
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
+		lat := timedAppends(b, targets, &next, func(t *appendTarget) error { return appendOurs(ctx, s, t, events) })
 		reportAppend(b, lat, &ours)
 		reportVsBaseline(b, ours, raw, "x-baseline")
 	})
@@ -225,6 +199,26 @@ func BenchmarkAppendParallel16(b *testing.B) {
 	if r, ok := ratio(ours, raw); ok {
 		printTarget(b, "throughput rewind/raw", r, ">=", 0.90, "")
 	}
+}
+
+// timedAppends runs b.N appends, one per op, rotating over targets from
+// *next, and returns each append's latency.
+func timedAppends(b *testing.B, targets []appendTarget, next *int, appendOne func(*appendTarget) error) []time.Duration {
+	lat := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		t := &targets[*next%len(targets)]
+		*next++
+		t0 := time.Now()
+		err := appendOne(t)
+		lat = append(lat, time.Since(t0))
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	return lat
 }
 
 // runWorkers runs fn(w, n) on workers goroutines, splitting b.N, timed.
