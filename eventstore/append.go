@@ -201,6 +201,17 @@ func (s *Store) appendCommit(ctx context.Context, name string, events []Event, a
 		seq, err := s.publish(ctx, subj, body, st.h.seq)
 		var wrong *wrongLastError
 		if errors.As(err, &wrong) {
+			// Another commit came first: read what was stored since the
+			// head straight from the log, which is one round trip and
+			// waits for nobody (a writer that has to wait for its index
+			// after every lost race keeps losing against writers that do
+			// not); fall back on the index for anything unexpected.
+			if err := s.catchUp(ctx, st, subj, wrong.actual); err == nil {
+				refreshed = true
+				continue
+			} else if ctx.Err() != nil || errors.Is(err, ErrClosed) {
+				return AppendResult{}, err
+			}
 			if err := refresh(); err != nil {
 				return AppendResult{}, err
 			}
@@ -231,9 +242,13 @@ const headerRoom = 128
 // contentionPause waits a little, more after each lost race, before an
 // append tries again after others (in other processes) stored commits on
 // the same stream first: jitter breaks the lockstep of writers that keep
-// colliding. It gives up only when ctx is done.
+// colliding. The pause stays short (maxContentionPause): a writer that
+// lost a few races and then sleeps long leaves the stream to the others
+// and keeps losing. It gives up only when ctx is done.
+const maxContentionPause = time.Millisecond
+
 func contentionPause(ctx context.Context, attempt int) error {
-	d := time.Duration(rand.Int64N(int64(min(50*time.Microsecond<<min(attempt-4, 8), 10*time.Millisecond)) + 1))
+	d := time.Duration(rand.Int64N(int64(min(50*time.Microsecond<<min(attempt-4, 8), maxContentionPause)) + 1))
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -308,6 +323,45 @@ func (s *Store) publish(ctx context.Context, subj string, body []byte, lastSeq u
 		return 0, fmt.Errorf("eventstore: publish: %w", err)
 	}
 	return ack.Sequence, nil
+}
+
+// catchUp moves st forward along the stream's commits in the log, read by
+// batched direct gets, up to the commit at log sequence upTo (the
+// subject's last sequence when the server refused a commit); with upTo 0,
+// one batch. It does not chase commits stored meanwhile: on a busy stream
+// there would always be more.
+func (s *Store) catchUp(ctx context.Context, st *streamState, subj string, upTo uint64) error {
+	for {
+		err := s.subjectMsgs(ctx, subj, st.h.seq+1, func(m logMsg) error {
+			if upTo > 0 && m.seq > upTo {
+				return errStop
+			}
+			c, err := decodeCommit(m.data)
+			if err != nil {
+				return err
+			}
+			if c.firstVersion != st.h.version+1 {
+				return fmt.Errorf("%w: commit at log sequence %d starts at version %d after version %d",
+					ErrCorrupt, m.seq, c.firstVersion, st.h.version)
+			}
+			st.h = head{version: c.lastVersion(), seq: m.seq, count: uint32(c.count), stored: m.stored}
+			if pm := c.producer; pm != nil {
+				st.setProducer(pm.id, producerState{epoch: pm.epoch, lastSeq: pm.lastSeq, commitSeq: m.seq})
+			}
+			return nil
+		})
+		switch {
+		case err == errStop:
+			return nil
+		case errors.Is(err, errMoreMsgs) && upTo > st.h.seq:
+			continue
+		case errors.Is(err, errMoreMsgs):
+			return nil
+		case err == nil && st.h.seq < upTo:
+			return fmt.Errorf("%w: log sequence %d on %s not found", ErrCorrupt, upTo, subj)
+		}
+		return err
+	}
 }
 
 // streamState is what the store knows of a stream's end: its head and the

@@ -77,13 +77,12 @@ type index struct {
 	w     *indexWriter
 
 	mu      sync.Mutex
-	written uint64              // every commit up to here is in the index
-	exact   uint64              // the tailer has applied the log up to here (the checkpoint)
-	above   map[uint64]struct{} // commits written above written, from appends
-	notify  chan struct{}       // closed and replaced whenever written advances
-	kick    chan struct{}       // asks the tailer to run now
-	err     error               // a write failed: the index cannot be trusted
-	refs    int                 // readers holding the index (guarded by Store.idxMu)
+	written uint64        // every commit up to here is in the index
+	tailed  uint64        // the tailer has applied the log up to here
+	notify  chan struct{} // closed and replaced whenever written advances
+	kick    chan struct{} // asks the tailer to run now
+	err     error         // a write failed: the index cannot be trusted
+	refs    int           // readers holding the index (guarded by Store.idxMu)
 	closed  bool
 	retired bool // replaced by Reindex: waiters move to the new index
 }
@@ -245,7 +244,7 @@ func tryOpenIndex(dir, logID string, logLast uint64, cacheSize int64, log *slog.
 		cache.Unref()
 		return nil, fmt.Sprintf("cannot open: %v", err)
 	}
-	x := &index{db: db, cache: cache, dir: dir, notify: make(chan struct{}), above: make(map[uint64]struct{})}
+	x := &index{db: db, cache: cache, dir: dir, notify: make(chan struct{})}
 	format, err := x.get(keyFormat)
 	if err != nil {
 		return x, fmt.Sprintf("cannot read: %v", err)
@@ -267,10 +266,9 @@ func tryOpenIndex(dir, logID string, logLast uint64, cacheSize int64, log *slog.
 	if err != nil || len(cp) != 8 {
 		return x, "checkpoint unreadable"
 	}
-	x.exact = binary.BigEndian.Uint64(cp)
-	x.written = x.exact
-	if x.exact > logLast {
-		return x, fmt.Sprintf("checkpoint %d is ahead of the log's last sequence %d", x.exact, logLast)
+	x.written = binary.BigEndian.Uint64(cp)
+	if x.written > logLast {
+		return x, fmt.Sprintf("checkpoint %d is ahead of the log's last sequence %d", x.written, logLast)
 	}
 	if reason := x.verifyTail(); reason != "" {
 		return x, reason
@@ -362,39 +360,21 @@ func (x *index) position() uint64 {
 	return x.written
 }
 
-// exactPosition returns the tailer's position: the checkpoint.
-func (x *index) exactPosition() uint64 {
+// tailPosition returns how far the tailer has applied the log.
+func (x *index) tailPosition() uint64 {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return x.exact
+	return x.tailed
 }
 
-// applied records what one batch of the writer made durable in the index:
-// the tailer's new position and the sequences of appended commits.
-func (x *index) applied(exact uint64, appended []uint64) {
+// applied publishes what one batch of the writer made visible: how far the
+// index holds every commit, and how far the tailer has applied the log.
+func (x *index) applied(written, tailed uint64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	old := x.written
-	x.exact = max(x.exact, exact)
-	x.written = max(x.written, x.exact)
-	for _, seq := range appended {
-		if seq > x.written {
-			x.above[seq] = struct{}{}
-		}
-	}
-	for {
-		if _, ok := x.above[x.written+1]; !ok {
-			break
-		}
-		delete(x.above, x.written+1)
-		x.written++
-	}
-	for seq := range x.above {
-		if seq <= x.written {
-			delete(x.above, seq)
-		}
-	}
-	if x.written != old {
+	x.tailed = max(x.tailed, tailed)
+	if written > x.written {
+		x.written = written
 		close(x.notify)
 		x.notify = make(chan struct{})
 	}
@@ -425,6 +405,7 @@ func (x *index) waitFor(ctx context.Context, seq uint64) error {
 			return errRetired
 		}
 		if timer == nil && !kicked {
+			x.w.flush() // what waits in the writer's group, now
 			timer = time.After(waitKick)
 		}
 		select {
@@ -495,7 +476,7 @@ func decodeIndexed(v []byte) (indexedCommit, error) {
 // storeTimes resolves the store time of a commit whose time is still
 // pending in the index.
 type storeTimes interface {
-	storeTime(seq uint64) (time.Time, error)
+	storeTime(name string, seq uint64) (time.Time, error)
 }
 
 // head is what a stream's last commit says about it.
@@ -527,7 +508,7 @@ func (x *index) head(name string, st storeTimes) (head, error) {
 		return head{}, err
 	}
 	if st != nil && c.stored.IsZero() {
-		if c.stored, err = st.storeTime(c.seq); err != nil {
+		if c.stored, err = st.storeTime(name, c.seq); err != nil {
 			return head{}, err
 		}
 	}
@@ -585,7 +566,7 @@ func (x *index) readStream(name string, b *bounds, st storeTimes, yield func(Eve
 			return err
 		}
 		if c.stored.IsZero() {
-			if c.stored, err = st.storeTime(c.seq); err != nil {
+			if c.stored, err = st.storeTime(name, c.seq); err != nil {
 				return err
 			}
 		}

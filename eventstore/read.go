@@ -188,7 +188,7 @@ func (s *Store) readIndexed(ctx context.Context, stream string, b *bounds, yield
 		covered = x.position()
 		n := 0
 		var cause error
-		err = x.readStream(stream, b, timeSource{s, ctx}, func(e Event, pos position) bool {
+		err = x.readStream(stream, b, timeSource{s, ctx, x}, func(e Event, pos position) bool {
 			if n++; n%256 == 0 && ctx.Err() != nil {
 				cause = ctx.Err()
 				return false
@@ -279,7 +279,7 @@ func (h head) public() Head {
 
 func (s *Store) indexHead(ctx context.Context, stream string, target uint64) (h head, err error) {
 	err = s.withIndex(ctx, target, func(x *index) error {
-		h, err = x.head(stream, timeSource{s, ctx})
+		h, err = x.head(stream, timeSource{s, ctx, x})
 		return err
 	})
 	return h, err

@@ -57,7 +57,7 @@ type Store struct {
 // stripeCount is the number of per-stream locks: appends to one stream are
 // serialized in the process (JetStream's per-subject check still guards
 // across processes), appends to different streams rarely share a lock.
-const stripeCount = 512
+const stripeCount = 4096
 
 const logIDKey = "rewind.log"
 
@@ -376,19 +376,20 @@ func (t *tailer) stop() {
 	}
 }
 
-// tailInterval is how often the tailer of a sole writer's index applies
-// the log (a reader that waits, or a rebuild, makes it run at once). While
-// this process is the only writer its appends feed the index directly, and
-// the tailer only records store times and fills what an append could not
-// report; reading the log in bursts costs the server a fraction of what a
-// consumer that follows every commit does. When other processes write to
-// the log, the tailer follows it without pause.
+// tailInterval is how often the tailer of a sole writer's index looks
+// for commits its appends did not report (a reader that waits for one, or a
+// rebuild, makes it run at once). While this process is the only writer,
+// its appends feed the index directly and the tailer has nothing to do
+// unless an append's outcome was lost or a crash kept commits out; store
+// times are fetched when a read first needs them (storeTime). When other
+// processes write to the log, the tailer follows it without pause.
 const tailInterval = 200 * time.Millisecond
 
-// tail applies the log to the index from its checkpoint, for as long as ctx
-// lives, restarting after errors.
+// tail applies the log to the index from where it holds every commit, for
+// as long as ctx lives, restarting after errors.
 func (s *Store) tail(ctx context.Context, x *index) {
 	follow := !s.soleWriter()
+	var due uint64 // acknowledged at the last turn
 	for {
 		if !follow {
 			select {
@@ -396,6 +397,14 @@ func (s *Store) tail(ctx context.Context, x *index) {
 				return
 			case <-x.kick:
 			case <-time.After(tailInterval):
+				// Appends reach the index a moment after their
+				// acknowledgement; one acknowledged a turn ago and still
+				// missing was not reported.
+				missing := x.position() < due
+				due = s.lastAcked.Load()
+				if !missing {
+					continue
+				}
 			}
 		}
 		err := s.tailFrom(ctx, x, !follow)
@@ -405,7 +414,7 @@ func (s *Store) tail(ctx context.Context, x *index) {
 		if err == nil {
 			continue
 		}
-		s.log.Warn("eventstore: read index tailer restarting", "err", err, "position", x.exactPosition())
+		s.log.Warn("eventstore: read index tailer restarting", "err", err, "position", x.position())
 		select {
 		case <-ctx.Done():
 			return
@@ -414,10 +423,10 @@ func (s *Store) tail(ctx context.Context, x *index) {
 	}
 }
 
-// tailFrom hands the log to the index writer from the checkpoint on: up to
-// the log's current end (bounded), or live.
+// tailFrom hands the log to the index writer from where the index holds
+// every commit: up to the log's current end (bounded), or live.
 func (s *Store) tailFrom(ctx context.Context, x *index, bounded bool) error {
-	spec := consumeSpec{startSeq: x.exactPosition() + 1, pull: 4096, bounded: bounded}
+	spec := consumeSpec{startSeq: max(x.position(), x.tailPosition()) + 1, pull: 4096, bounded: bounded}
 	if bounded {
 		last, err := s.logLastSeq(ctx)
 		if err != nil || last < spec.startSeq {
@@ -428,6 +437,7 @@ func (s *Store) tailFrom(ctx context.Context, x *index, bounded bool) error {
 	// Records go to the writer in chunks: one hand-over per message would
 	// cost more than the write.
 	var chunk []indexRec
+	var chunkStart time.Time
 	names := make(map[string]string)
 	err := s.consume(ctx, spec, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
 		name, ok := names[m.Subject()]
@@ -438,9 +448,15 @@ func (s *Store) tailFrom(ctx context.Context, x *index, bounded bool) error {
 			}
 			names[m.Subject()] = name
 		}
+		if len(chunk) == 0 {
+			chunkStart = time.Now()
+		}
 		chunk = append(chunk, indexRec{name: name, seq: meta.Sequence.Stream,
-			stored: meta.Timestamp.UnixNano(), body: m.Data(), fromLog: true})
-		if meta.NumPending > 0 && len(chunk) < tailChunk {
+			stored: meta.Timestamp.UnixNano(), body: m.Data(), kind: recLog})
+		// While more is pending, the chunk grows, but not for long: under a
+		// steady stream of appends from other processes something is
+		// almost always pending.
+		if meta.NumPending > 0 && len(chunk) < tailChunk && time.Since(chunkStart) < tailChunkAge {
 			return nil
 		}
 		err := x.w.submitLog(ctx, chunk)
@@ -453,42 +469,67 @@ func (s *Store) tailFrom(ctx context.Context, x *index, bounded bool) error {
 	return err
 }
 
-// tailChunk is how many of the tailer's records go to the writer at once.
-const tailChunk = 512
+// tailChunk is how many of the tailer's records go to the writer at once,
+// and tailChunkAge how long the first of them waits for the others.
+const (
+	tailChunk    = 512
+	tailChunkAge = time.Millisecond
+)
 
-// storeTime returns the store time of the commit at seq, for a commit the
-// index holds with its time still pending: from the log, by a direct get of
-// that one message, remembered for a while.
-func (s *Store) storeTime(ctx context.Context, seq uint64) (time.Time, error) {
+// storeTime returns the store time of the commit of stream name at seq,
+// for a commit the index holds with its time still pending. One batched
+// direct get fetches the times of that commit and the stream's commits
+// after it; they are remembered for a while and written back to the index
+// x, so the next read finds them there.
+func (s *Store) storeTime(ctx context.Context, x *index, name string, seq uint64) (time.Time, error) {
 	s.timesMu.Lock()
 	t, ok := s.times[seq]
 	s.timesMu.Unlock()
 	if ok {
 		return t, nil
 	}
-	msg, err := s.logStream.GetMsg(ctx, seq)
+	subj, err := subjectFor(s.prefix, name)
 	if err != nil {
-		return time.Time{}, s.closedOr(fmt.Errorf("eventstore: store time of log sequence %d: %w", seq, err))
+		return time.Time{}, err
+	}
+	var stamps []indexRec
+	err = s.subjectMsgs(ctx, subj, seq, func(m logMsg) error {
+		stamps = append(stamps, indexRec{name: name, seq: m.seq, stored: m.stored.UnixNano(), body: m.data, kind: recStamp})
+		return nil
+	})
+	if err != nil && !errors.Is(err, errMoreMsgs) {
+		return time.Time{}, fmt.Errorf("eventstore: store time of log sequence %d: %w", seq, err)
 	}
 	s.timesMu.Lock()
-	if s.times == nil || len(s.times) >= maxCachedTimes {
-		s.times = make(map[uint64]time.Time)
+	if s.times == nil || len(s.times)+len(stamps) > maxCachedTimes {
+		s.times = make(map[uint64]time.Time, len(stamps))
 	}
-	s.times[seq] = msg.Time
+	for _, r := range stamps {
+		s.times[r.seq] = time.Unix(0, r.stored)
+	}
+	t, ok = s.times[seq]
 	s.timesMu.Unlock()
-	return msg.Time, nil
+	if !ok {
+		return time.Time{}, fmt.Errorf("%w: log sequence %d is not on %s", ErrCorrupt, seq, subj)
+	}
+	_ = x.w.submitLog(ctx, stamps) // only a cache: a failure costs the next read a round trip
+	return t, nil
 }
 
 // maxCachedTimes bounds the store times remembered for pending commits.
-const maxCachedTimes = 4096
+const maxCachedTimes = 16384
 
-// timeSource binds storeTime to a context for the index's reads.
+// timeSource binds storeTime to a context and an index for the index's
+// reads.
 type timeSource struct {
 	s   *Store
 	ctx context.Context
+	x   *index
 }
 
-func (t timeSource) storeTime(seq uint64) (time.Time, error) { return t.s.storeTime(t.ctx, seq) }
+func (t timeSource) storeTime(name string, seq uint64) (time.Time, error) {
+	return t.s.storeTime(t.ctx, t.x, name, seq)
+}
 
 // Reindex rebuilds the read index from the log into a new generation
 // beside the current one, calling progress (if not nil) with the log

@@ -1,44 +1,87 @@
 package eventstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
 
 // indexRec is one commit on its way into the index.
 type indexRec struct {
-	name    string // "" for a log message that is no stream's commit
-	seq     uint64
-	stored  int64 // Unix ns; 0: pending (an append's record)
-	body    []byte
-	fromLog bool // the tailer's record: in log order, with the store time
+	name   string // "" for a log message that is no stream's commit
+	seq    uint64
+	stored int64 // Unix ns; 0: pending (an append's record)
+	body   []byte
+	kind   recKind
 }
+
+// recKind says where an indexRec comes from.
+type recKind uint8
+
+const (
+	// recAppend: this process's acknowledged append, store time pending,
+	// in no particular order.
+	recAppend recKind = iota
+	// recLog: the tailer's, in log order, with the store time.
+	recLog
+	// recStamp: a commit already in the index, with the store time a read
+	// fetched from the log; it changes no position and no producer state.
+	recStamp
+)
+
+// checkpointEvery is how far the index may get ahead of its stored
+// checkpoint through appends alone. Writing the checkpoint in every small
+// batch of appends would double the index's writes; after a crash the
+// tailer reapplies at most this many more log messages.
+const checkpointEvery = 4096
 
 // maxWriterQueue bounds how many of the tailer's records may wait for the
 // writer; the tailer waits beyond it (appends never wait: they are bounded
 // by the appends in flight).
 const maxWriterQueue = 16384
 
+// Appends' records are written in groups: the writer runs when
+// writerDelay has passed since the first record waiting, when
+// writerGroup records wait, or at once when a read waits for one (flush).
+// Waking a goroutine and committing a pebble batch for every append would
+// cost the appenders a good part of their throughput; a read never waits
+// for the delay.
+const (
+	writerDelay = 5 * time.Millisecond
+	writerGroup = 1024
+)
+
 // indexWriter is the one goroutine that writes an index. Records are
-// applied in batches, each with the checkpoint, with no fsync: after a
-// crash the tailer reapplies the log from the checkpoint.
+// applied in batches with no fsync: after a crash the tailer reapplies the
+// log from the checkpoint.
 type indexWriter struct {
 	x    *index
 	log  *slog.Logger
 	mu   sync.Mutex
-	cond *sync.Cond
+	cond *sync.Cond // a first record waits; the queue has room
 	recs []indexRec
+	due  bool          // recs are to be written now
+	wake chan struct{} // ends the writer's delay
 	stop bool
 	done chan struct{}
+
+	// Owned by the writer goroutine.
+	written uint64   // every commit up to here is in the index
+	above   []uint64 // appended commits above written, ascending
+	saved   uint64   // the checkpoint last written
 }
 
 func startWriter(x *index, log *slog.Logger) {
-	w := &indexWriter{x: x, log: log, done: make(chan struct{})}
+	w := &indexWriter{x: x, log: log, done: make(chan struct{}), wake: make(chan struct{}, 1),
+		written: x.written, saved: x.written}
 	w.cond = sync.NewCond(&w.mu)
 	x.w = w
 	x.kick = make(chan struct{}, 1)
@@ -50,7 +93,32 @@ func (w *indexWriter) submit(r indexRec) {
 	w.mu.Lock()
 	if !w.stop {
 		w.recs = append(w.recs, r)
-		w.cond.Broadcast()
+		switch {
+		case len(w.recs) == 1:
+			w.cond.Broadcast() // the writer starts its delay
+		case len(w.recs) >= writerGroup:
+			w.setDue()
+		}
+	}
+	w.mu.Unlock()
+}
+
+// setDue ends the writer's delay; w.mu is held.
+func (w *indexWriter) setDue() {
+	if !w.due {
+		w.due = true
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// flush makes the writer write what waits now.
+func (w *indexWriter) flush() {
+	w.mu.Lock()
+	if len(w.recs) > 0 {
+		w.setDue()
 	}
 	w.mu.Unlock()
 }
@@ -75,6 +143,7 @@ func (w *indexWriter) submitLog(ctx context.Context, rs []indexRec) error {
 		return ErrClosed
 	}
 	w.recs = append(w.recs, rs...)
+	w.setDue()
 	w.cond.Broadcast()
 	return nil
 }
@@ -82,17 +151,38 @@ func (w *indexWriter) submitLog(ctx context.Context, rs []indexRec) error {
 func (w *indexWriter) run() {
 	defer close(w.done)
 	var spare []indexRec
+	delay := time.NewTimer(writerDelay)
+	delay.Stop()
 	for {
 		w.mu.Lock()
 		for len(w.recs) == 0 && !w.stop {
 			w.cond.Wait()
 		}
+		if !w.due && !w.stop {
+			w.mu.Unlock()
+			delay.Reset(writerDelay)
+			select {
+			case <-delay.C:
+			case <-w.wake:
+			}
+			delay.Stop()
+			w.mu.Lock()
+		}
+		select {
+		case <-w.wake: // a signal for the records taken now
+		default:
+		}
 		if len(w.recs) == 0 {
 			w.mu.Unlock()
+			if w.written > w.saved {
+				if err := w.apply(nil); err != nil {
+					w.log.Warn("eventstore: read index checkpoint not saved at close", "dir", w.x.dir, "err", err)
+				}
+			}
 			return
 		}
 		recs := w.recs
-		w.recs = spare[:0]
+		w.recs, w.due = spare[:0], false
 		w.cond.Broadcast() // room for the tailer
 		w.mu.Unlock()
 		if err := w.apply(recs); err != nil {
@@ -108,32 +198,46 @@ func (w *indexWriter) run() {
 func (w *indexWriter) close() {
 	w.mu.Lock()
 	w.stop = true
+	w.setDue()
 	w.cond.Broadcast()
 	w.mu.Unlock()
 	<-w.done
 }
 
-// apply writes one batch of records. A record the tailer has already
-// applied is skipped (the tailer's carries the store time); a producer
-// state is written only if it is newer than the stored one, since the
-// tailer may apply an old commit after an append reported a newer one.
+// apply writes one batch of records. An append's record is skipped when
+// the tailer has already applied its commit, with the store time; a
+// producer state is written only if it is newer than the stored one, since
+// the tailer may apply an old commit after an append reported a newer one.
+// The checkpoint (how far the index holds every commit) goes into the batch
+// when the tailer moved, when appends moved it checkpointEvery further, and
+// at close (recs nil).
 func (w *indexWriter) apply(recs []indexRec) error {
 	x := w.x
-	exact := x.exactPosition()
+	tailed, fromLog := x.tailPosition(), false
+	for i := range recs {
+		if recs[i].kind == recLog {
+			tailed, fromLog = max(tailed, recs[i].seq), true
+		}
+	}
+	// In key order, pebble's memtable inserts each key starting from where
+	// the previous one went, instead of from the top of its skiplist. The
+	// sort is stable: of two records of one commit the later one wins.
+	slices.SortStableFunc(recs, func(a, b indexRec) int {
+		return cmp.Or(strings.Compare(a.name, b.name), cmp.Compare(a.seq, b.seq))
+	})
 	b := x.db.NewBatch()
 	defer b.Close()
-	var appended []uint64
-	written := make(map[string]uint64) // producer key → commit seq, in this batch
+	var written map[string]uint64 // producer key → commit seq, in this batch
 	var key []byte
 	for i := range recs {
 		r := &recs[i]
-		switch {
-		case r.seq <= exact: // the tailer has written it, with its store time
-			continue
-		case r.fromLog:
-			exact = r.seq
-		default:
-			appended = append(appended, r.seq)
+		if r.kind == recAppend {
+			if r.seq <= tailed {
+				continue // the tailer has written it, with its store time
+			}
+			if r.seq > w.written {
+				w.above = append(w.above, r.seq)
+			}
 		}
 		if r.name == "" {
 			continue
@@ -154,8 +258,11 @@ func (w *indexWriter) apply(recs []indexRec) error {
 		if err := op.Finish(); err != nil {
 			return err
 		}
-		if pm := c.producer; pm != nil {
+		if pm := c.producer; pm != nil && r.kind != recStamp {
 			key := producerKey(r.name, pm.id)
+			if written == nil {
+				written = make(map[string]uint64)
+			}
 			if newer, err := w.producerNewer(key, r.seq, written); err != nil {
 				return err
 			} else if !newer {
@@ -170,14 +277,35 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			written[string(key)] = r.seq
 		}
 	}
-	if err := b.Set(keyCheckpoint, binary.BigEndian.AppendUint64(nil, exact), nil); err != nil {
-		return err
+	w.advance(tailed)
+	if w.written > w.saved && (fromLog || recs == nil || w.written-w.saved >= checkpointEvery) {
+		if err := b.Set(keyCheckpoint, binary.BigEndian.AppendUint64(nil, w.written), nil); err != nil {
+			return err
+		}
+		w.saved = w.written
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
-		return fmt.Errorf("commit: %w", err)
+	if !b.Empty() {
+		if err := b.Commit(pebble.NoSync); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
 	}
-	x.applied(exact, appended)
+	x.applied(w.written, tailed)
 	return nil
+}
+
+// advance moves written past the tailer's position and then past every
+// appended commit that follows it without a gap.
+func (w *indexWriter) advance(tailed uint64) {
+	w.written = max(w.written, tailed)
+	if len(w.above) == 0 {
+		return
+	}
+	slices.Sort(w.above)
+	i := 0
+	for ; i < len(w.above) && w.above[i] <= w.written+1; i++ {
+		w.written = max(w.written, w.above[i])
+	}
+	w.above = append(w.above[:0], w.above[i:]...)
 }
 
 // producerNewer reports whether the commit at seq is newer than the stored
