@@ -284,7 +284,7 @@ func (s *Store) applied(st *streamState, name string, seq uint64, events []Event
 
 // indexAppend hands an acknowledged commit to the index writer, before the
 // append returns, so that the appender's next read sees it. Its store time
-// stays pending until the tailer passes it.
+// stays pending until a read fetches it.
 func (s *Store) indexAppend(name string, seq uint64, body []byte) {
 	s.idxMu.Lock()
 	x := s.idx

@@ -18,8 +18,13 @@ type logMsg struct {
 	data   []byte
 }
 
-// directGetBatch is how many messages one batched direct get asks for.
-const directGetBatch = 256
+// directGetBatch is how many messages one batched direct get asks for, and
+// directGetMaxBytes about how many bytes (the server stops after the
+// message that reaches it).
+const (
+	directGetBatch    = 256
+	directGetMaxBytes = 1 << 20
+)
 
 // errMoreMsgs reports that a batched direct get stopped before the end of
 // what matched: ask again after the last message.
@@ -33,10 +38,11 @@ var errMoreMsgs = errors.New("eventstore: more messages follow")
 // server's cache of the log's last block.
 func (s *Store) subjectMsgs(ctx context.Context, subj string, from uint64, fn func(logMsg) error) error {
 	req, err := json.Marshal(struct {
-		Seq     uint64 `json:"seq"`
-		NextFor string `json:"next_by_subj"`
-		Batch   int    `json:"batch"`
-	}{from, subj, directGetBatch})
+		Seq      uint64 `json:"seq"`
+		NextFor  string `json:"next_by_subj"`
+		Batch    int    `json:"batch"`
+		MaxBytes int    `json:"max_bytes"`
+	}{from, subj, directGetBatch, directGetMaxBytes})
 	if err != nil {
 		return err
 	}

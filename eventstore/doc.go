@@ -144,9 +144,12 @@
 // version. The index is derived, never a second truth. Each acknowledged
 // append is handed to it before Append returns; a tailer reads the log in
 // order, adding what other processes wrote and what a crash kept an append
-// from reporting, and recording the server's store times (an
-// acknowledgement does not carry them); its position is the checkpoint,
-// stored in the same batches. The index has no write-ahead log and is never
+// from reporting. An acknowledgement does not carry the server's store
+// time, so an append's commit enters the index with its time pending, and
+// the first read that needs it fetches it from the log (with the times of
+// the stream's following commits, in one request) and writes it back. The
+// checkpoint, how far the index holds every commit, is stored with the
+// index's own writes. The index has no write-ahead log and is never
 // fsynced: after a crash the tailer reapplies the log from the checkpoint,
 // and an index that is missing, damaged, of another format or of another
 // log is deleted and rebuilt from the log, on open or when a read finds it

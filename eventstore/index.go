@@ -32,7 +32,8 @@ import (
 // The JetStream log stays the only truth:
 //   - one goroutine writes the index (writer.go), fed by this process's
 //     acknowledged appends and by the tailer, which reads the log in order;
-//     the tailer's position is the checkpoint, stored in every batch;
+//     the checkpoint, how far the index holds every commit, is stored
+//     with the writer's batches;
 //   - the index has no write-ahead log and is never fsynced: after a crash
 //     the tailer reapplies the log from the checkpoint, and an index that
 //     is missing, unreadable, of another format, of another log or ahead of
@@ -66,9 +67,11 @@ var (
 // read-your-writes at no cost to the appender; the tailer adds what other
 // processes wrote, fills any commit an append could not report (a crash
 // between acknowledgement and index, a publish whose answer was lost) and
-// records the server's store time, which an acknowledgement does not carry.
-// An append's record has its store time pending until the tailer passes it;
-// a read that meets a pending time asks the log for that one message.
+// records the server's store time of what it applies. An append's record
+// has its store time pending (an acknowledgement does not carry it, and
+// reading every commit back would cost appenders a tenth of their
+// throughput); the first read that meets it fetches it from the log, with
+// the stream's following commits, and writes it back (Store.storeTime).
 type index struct {
 	db    *pebble.DB
 	cache *pebble.Cache
