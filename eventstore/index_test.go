@@ -571,15 +571,7 @@ func TestIndexReadsSeeAcknowledgedAppends(t *testing.T) {
 	s, _ := openStore(t)
 	names := indexStreams[:6]
 
-	var mu sync.Mutex
-	acked := map[string]uint64{} // highest version acknowledged per stream
-	type readResult struct {
-		name  string
-		floor uint64
-		evs   []eventstore.Event
-	}
-	var reads []readResult
-
+	var ar ackedReads
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	stop := make(chan struct{})
@@ -593,9 +585,7 @@ func TestIndexReadsSeeAcknowledgedAppends(t *testing.T) {
 					errs <- err
 					return
 				}
-				mu.Lock()
-				acked[name] = max(acked[name], res.Version)
-				mu.Unlock()
+				ar.acknowledged(name, res.Version)
 			}
 		})
 	}
@@ -609,18 +599,10 @@ func TestIndexReadsSeeAcknowledgedAppends(t *testing.T) {
 					return
 				default:
 				}
-				name := names[rng.IntN(len(names))]
-				mu.Lock()
-				floor := acked[name]
-				mu.Unlock()
-				evs, err := ixReadEvents(s.Read(ctx, name))
-				if err != nil {
+				if err := ar.read(ctx, s, names[rng.IntN(len(names))]); err != nil {
 					errs <- err
 					return
 				}
-				mu.Lock()
-				reads = append(reads, readResult{name, floor, evs})
-				mu.Unlock()
 			}
 		})
 	}
@@ -632,15 +614,64 @@ func TestIndexReadsSeeAcknowledgedAppends(t *testing.T) {
 		t.Fatal(err)
 	}
 	lv := checkIndexWithLog(t, ctx, s, names, rand.New(rand.NewPCG(1, 1)), 2)
-	for _, r := range reads {
+	ar.check(t, "during appends", lv)
+	t.Logf("%d reads checked, %d events", len(ar.reads), len(lv.all))
+}
+
+// ackedReads tracks, while appenders and readers run, the highest version
+// acknowledged per stream and each read with what had been acknowledged
+// before it began, so that the reads can be checked against the log once
+// it is final.
+type ackedReads struct {
+	mu    sync.Mutex
+	acked map[string]uint64
+	reads []ackedRead
+}
+
+type ackedRead struct {
+	name  string
+	floor uint64 // version acknowledged before the read began
+	evs   []eventstore.Event
+}
+
+// acknowledged records an append's acknowledgement.
+func (a *ackedReads) acknowledged(name string, version uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.acked == nil {
+		a.acked = map[string]uint64{}
+	}
+	a.acked[name] = max(a.acked[name], version)
+}
+
+// read reads the stream and records the result.
+func (a *ackedReads) read(ctx context.Context, s *eventstore.Store, name string) error {
+	a.mu.Lock()
+	floor := a.acked[name]
+	a.mu.Unlock()
+	evs, err := ixReadEvents(s.Read(ctx, name))
+	if err != nil {
+		return fmt.Errorf("read %q: %w", name, err)
+	}
+	a.mu.Lock()
+	a.reads = append(a.reads, ackedRead{name, floor, evs})
+	a.mu.Unlock()
+	return nil
+}
+
+// check fails the test unless every read returned at least what was
+// acknowledged before it began, and a prefix of its stream in the log.
+func (a *ackedReads) check(t testing.TB, when string, lv ixLogView) {
+	t.Helper()
+	for _, r := range a.reads {
+		log := lv.byStream[r.name]
 		if uint64(len(r.evs)) < r.floor {
-			t.Fatalf("Read(%q) returned %d events, but version %d was acknowledged before it began", r.name, len(r.evs), r.floor)
+			t.Fatalf("Read(%q) %s returned %d events, but version %d was acknowledged before it began", r.name, when, len(r.evs), r.floor)
 		}
-		if d := ixEventsDiff(r.evs, lv.byStream[r.name][:min(len(r.evs), len(lv.byStream[r.name]))]); d != "" {
-			t.Fatalf("Read(%q) during appends is not a prefix of the log: %s", r.name, d)
+		if d := ixEventsDiff(r.evs, log[:min(len(r.evs), len(log))]); d != "" {
+			t.Fatalf("Read(%q) %s is not a prefix of the log: %s", r.name, when, d)
 		}
 	}
-	t.Logf("%d reads checked, %d events", len(reads), len(lv.all))
 }
 
 // ixFillRandom makes n random appends (no expectations).
@@ -1256,14 +1287,7 @@ func TestIndexReindex(t *testing.T) {
 	// Readers and an appender running during the Reindex. Each read is
 	// checked afterwards against the final log: it must be a prefix of its
 	// stream, at least as long as what was acknowledged before it began.
-	var mu sync.Mutex
-	acked := map[string]uint64{}
-	type readResult struct {
-		name  string
-		floor uint64
-		evs   []eventstore.Event
-	}
-	var reads []readResult
+	var ar ackedReads
 	stop := make(chan struct{})
 	errs := make(chan error, 8)
 	var wg sync.WaitGroup
@@ -1281,9 +1305,7 @@ func TestIndexReindex(t *testing.T) {
 				errs <- err
 				return
 			}
-			mu.Lock()
-			acked[name] = max(acked[name], res.Version)
-			mu.Unlock()
+			ar.acknowledged(name, res.Version)
 			time.Sleep(time.Millisecond)
 		}
 	})
@@ -1297,21 +1319,14 @@ func TestIndexReindex(t *testing.T) {
 				default:
 				}
 				name := indexStreams[rng.IntN(len(indexStreams))]
-				mu.Lock()
-				floor := acked[name]
-				mu.Unlock()
-				evs, err := ixReadEvents(s.Read(ctx, name))
-				if err != nil {
-					errs <- fmt.Errorf("read %q during Reindex: %w", name, err)
+				if err := ar.read(ctx, s, name); err != nil {
+					errs <- fmt.Errorf("during Reindex: %w", err)
 					return
 				}
 				if _, err := s.Head(ctx, name); err != nil {
 					errs <- fmt.Errorf("head of %q during Reindex: %w", name, err)
 					return
 				}
-				mu.Lock()
-				reads = append(reads, readResult{name, floor, evs})
-				mu.Unlock()
 			}
 		})
 	}
@@ -1347,7 +1362,7 @@ func TestIndexReindex(t *testing.T) {
 	if last := calls[len(calls)-1]; last.applied != total {
 		t.Fatalf("last progress call %+v, want applied == total", last)
 	}
-	t.Logf("%d progress calls up to %d; %d reads during Reindex", len(calls), total, len(reads))
+	t.Logf("%d progress calls up to %d; %d reads during Reindex", len(calls), total, len(ar.reads))
 
 	// The held read still works on the old generation, which stays on disk
 	// until the read ends.
@@ -1374,16 +1389,7 @@ func TestIndexReindex(t *testing.T) {
 		t.Fatalf("generations after the last read of the old one ended: %v, want [gen-000002]", gens)
 	}
 
-	after := checkIndexWithLog(t, ctx, s, indexStreams, rng, 3)
-	for _, r := range reads {
-		log := after.byStream[r.name]
-		if uint64(len(r.evs)) < r.floor {
-			t.Fatalf("Read(%q) during Reindex returned %d events, version %d was acknowledged before it began", r.name, len(r.evs), r.floor)
-		}
-		if d := ixEventsDiff(r.evs, log[:min(len(r.evs), len(log))]); d != "" {
-			t.Fatalf("Read(%q) during Reindex is not a prefix of the log: %s", r.name, d)
-		}
-	}
+	ar.check(t, "during Reindex", checkIndexWithLog(t, ctx, s, indexStreams, rng, 3))
 
 	// With no read holding it, the old generation goes at once; the store
 	// reopens on the newest one.
