@@ -170,7 +170,7 @@ func (p *Producer) Append(ctx context.Context, events ...Event) (uint64, error) 
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for p.err == nil && !p.closed && len(p.queue) >= p.cfg.maxInFlight {
-		if err := p.waitLocked(ctx); err != nil {
+		if err := waitCond(ctx, p.cond); err != nil {
 			return 0, err
 		}
 	}
@@ -188,17 +188,18 @@ func (p *Producer) Append(ctx context.Context, events ...Event) (uint64, error) 
 	return seq, nil
 }
 
-// waitLocked waits on the condition, giving up when ctx is done.
-func (p *Producer) waitLocked(ctx context.Context) error {
+// waitCond waits on c with c.L held, as c.Wait does, but gives up when ctx
+// is done, returning its error.
+func waitCond(ctx context.Context, c *sync.Cond) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	stop := context.AfterFunc(ctx, func() {
-		p.mu.Lock()
-		p.cond.Broadcast()
-		p.mu.Unlock()
+		c.L.Lock()
+		c.Broadcast()
+		c.L.Unlock()
 	})
-	p.cond.Wait()
+	c.Wait()
 	stop()
 	return ctx.Err()
 }
@@ -210,7 +211,7 @@ func (p *Producer) Flush(ctx context.Context) error {
 	defer p.mu.Unlock()
 	target := p.appended
 	for p.err == nil && p.durable < target {
-		if err := p.waitLocked(ctx); err != nil {
+		if err := waitCond(ctx, p.cond); err != nil {
 			return err
 		}
 	}

@@ -128,16 +128,9 @@ func (w *indexWriter) submitLog(ctx context.Context, rs []indexRec) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for len(w.recs) >= maxWriterQueue && !w.stop {
-		if err := ctx.Err(); err != nil {
+		if err := waitCond(ctx, w.cond); err != nil {
 			return err
 		}
-		stop := context.AfterFunc(ctx, func() {
-			w.mu.Lock()
-			w.cond.Broadcast()
-			w.mu.Unlock()
-		})
-		w.cond.Wait()
-		stop()
 	}
 	if w.stop {
 		return ErrClosed
