@@ -166,35 +166,28 @@ func BenchmarkAppendParallel16(b *testing.B) {
 		warmUpAppends(b, s, js, targets[w])
 	}
 	var ours, raw benchRun
-	b.Run("raw", func(b *testing.B) {
-		data := benchPayload()
+	// Worker w appends to its own targets, rotating from next[w].
+	parallelAppends := func(b *testing.B, r *benchRun, appendOne func(*appendTarget) error) {
 		runWorkers(b, workers, func(w, n int) error {
 			for range n {
 				t := &targets[w][next[w]%perWorker]
 				next[w]++
-				if err := appendRaw(ctx, js, t, data); err != nil {
+				if err := appendOne(t); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
-		raw.record(b, float64(b.N)/b.Elapsed().Seconds())
-		b.ReportMetric(raw.metric, "events/s")
+		r.record(b, float64(b.N)/b.Elapsed().Seconds())
+		b.ReportMetric(r.metric, "events/s")
+	}
+	b.Run("raw", func(b *testing.B) {
+		data := benchPayload()
+		parallelAppends(b, &raw, func(t *appendTarget) error { return appendRaw(ctx, js, t, data) })
 	})
 	b.Run("rewind", func(b *testing.B) {
 		events := benchEventsToAppend() // Append copies it: shared read-only
-		runWorkers(b, workers, func(w, n int) error {
-			for range n {
-				t := &targets[w][next[w]%perWorker]
-				next[w]++
-				if err := appendOurs(ctx, s, t, events); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		ours.record(b, float64(b.N)/b.Elapsed().Seconds())
-		b.ReportMetric(ours.metric, "events/s")
+		parallelAppends(b, &ours, func(t *appendTarget) error { return appendOurs(ctx, s, t, events) })
 		reportVsBaseline(b, ours, raw, "x-baseline")
 	})
 	if r, ok := ratio(ours, raw); ok {
