@@ -45,9 +45,8 @@ type Store struct {
 	heads     *headCache
 	lastAcked atomic.Uint64 // highest log sequence acknowledged to this process
 
-	logStream jetstream.Stream
-	timesMu   sync.Mutex
-	times     map[uint64]time.Time
+	timesMu sync.Mutex
+	times   map[uint64]time.Time // store times fetched for pending commits
 
 	reindexMu sync.Mutex
 	closed    atomic.Bool
@@ -251,11 +250,8 @@ func (s *Store) ensureStream(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("eventstore: log stream %q: %w", s.jsName, err)
 	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("eventstore: log stream %q: %w", s.jsName, err)
-	}
-	s.logStream = st
+	// Stream and CreateStream have just fetched the stream's info.
+	info := st.CachedInfo()
 	s.logID = info.Config.Metadata[logIDKey]
 	if s.logID == "" {
 		return 0, fmt.Errorf("eventstore: JetStream stream %q exists but was not created by Rewind", s.jsName)
