@@ -30,6 +30,7 @@ type Store struct {
 	rnc        *nats.Conn // consumers: the tailer, log reads, subscriptions
 	rjs        jetstream.JetStream
 	jsName     string
+	ackPrefix  []byte // {"stream":"<jsName>","seq": (see parseAck)
 	prefix     string // subject prefix of stream subjects
 	logID      string
 	indexDir   string
@@ -43,6 +44,7 @@ type Store struct {
 
 	stripes   [stripeCount]sync.Mutex
 	heads     *headCache
+	ids       *idGen
 	lastAcked atomic.Uint64 // highest log sequence acknowledged to this process
 
 	timesMu sync.Mutex
@@ -148,14 +150,16 @@ func buildConfig(opts []Option) (config, error) {
 
 func newStore(cfg config, srv *server.Server, lock *dirLock, indexDir string) *Store {
 	return &Store{
-		cfg:      cfg,
-		log:      cfg.logger,
-		srv:      srv,
-		jsName:   cfg.jsName,
-		prefix:   cfg.jsName + ".s",
-		indexDir: indexDir,
-		lock:     lock,
-		heads:    newHeadCache(cfg.headCache),
+		cfg:       cfg,
+		log:       cfg.logger,
+		srv:       srv,
+		jsName:    cfg.jsName,
+		ackPrefix: []byte(`{"stream":"` + cfg.jsName + `","seq":`),
+		prefix:    cfg.jsName + ".s",
+		indexDir:  indexDir,
+		lock:      lock,
+		heads:     newHeadCache(cfg.headCache),
+		ids:       newIDGen(),
 	}
 }
 

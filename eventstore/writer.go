@@ -21,6 +21,10 @@ type indexRec struct {
 	stored int64 // Unix ns; 0: pending (an append's record)
 	body   []byte
 	kind   recKind
+	// An append's record also carries what the writer would otherwise
+	// decode from body: the commit's last version and producer mark.
+	last     uint64 // 0: decode body
+	producer *producerMark
 }
 
 // recKind says where an indexRec comes from.
@@ -235,14 +239,18 @@ func (w *indexWriter) apply(recs []indexRec) error {
 		if r.name == "" {
 			continue
 		}
-		c, err := decodeCommit(r.body)
-		if err != nil {
-			w.log.Warn("eventstore: skipping a log message that is not a Rewind commit",
-				"seq", r.seq, "stream", r.name, "err", err)
-			continue
+		last, pm := r.last, r.producer
+		if last == 0 {
+			c, err := decodeCommit(r.body)
+			if err != nil {
+				w.log.Warn("eventstore: skipping a log message that is not a Rewind commit",
+					"seq", r.seq, "stream", r.name, "err", err)
+				continue
+			}
+			last, pm = c.lastVersion(), c.producer
 		}
 		// Key and value are written straight into the batch's buffer.
-		key = appendCommitKey(key[:0], r.name, c.lastVersion())
+		key = appendCommitKey(key[:0], r.name, last)
 		op := b.SetDeferred(len(key), 16+len(r.body))
 		copy(op.Key, key)
 		binary.BigEndian.PutUint64(op.Value, r.seq)
@@ -251,7 +259,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 		if err := op.Finish(); err != nil {
 			return err
 		}
-		if pm := c.producer; pm != nil && r.kind != recStamp {
+		if pm != nil && r.kind != recStamp {
 			key := producerKey(r.name, pm.id)
 			if written == nil {
 				written = make(map[string]uint64)

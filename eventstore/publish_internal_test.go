@@ -1,0 +1,125 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TestParseAck: the usual acknowledgement is read directly, every other
+// form through encoding/json, and nothing that is not an acknowledgement
+// of a commit stored in the log passes for one.
+func TestParseAck(t *testing.T) {
+	s := &Store{jsName: "rewind", ackPrefix: []byte(`{"stream":"rewind","seq":`)}
+	for _, tc := range []struct {
+		ack     string
+		seq     uint64
+		wrong   uint64 // a *wrongLastError with this actual sequence
+		apiCode jetstream.ErrorCode
+		err     string
+	}{
+		{ack: `{"stream":"rewind","seq":42}`, seq: 42},
+		{ack: `{"stream":"rewind","seq":18446744073709551615}`, seq: 1<<64 - 1},
+		{ack: `{"stream":"rewind","domain":"hub","seq":7}`, seq: 7},
+		{ack: `{"stream":"rewind","seq":7,"duplicate":true}`, seq: 7},
+		{ack: `{"seq":9,"stream":"rewind"}`, seq: 9},
+		{ack: `{"error":{"code":400,"err_code":10071,"description":"wrong last sequence: 12"},"stream":"rewind","seq":0}`, wrong: 12},
+		{ack: `{"error":{"code":400,"err_code":10164,"description":"wrong last sequence"},"stream":"rewind","seq":0}`, wrong: 0},
+		{ack: `{"error":{"code":503,"err_code":10077,"description":"maximum messages exceeded"}}`, apiCode: 10077},
+		{ack: `{"stream":"rewind","seq":18446744073709551616}`, err: "unreadable"},
+		{ack: `{"stream":"rewind","seq":0}`, err: "unexpected"},
+		{ack: `{"stream":"rewind","seq":-3}`, err: "unreadable"},
+		{ack: `{"stream":"other","seq":5}`, err: "unexpected"},
+		{ack: `{"stream":"rewind","seq":5`, err: "unreadable"},
+		{ack: `{"stream":"rewind","seq":}`, err: "unreadable"},
+		{ack: `{}`, err: "unexpected"},
+		{ack: ``, err: "unreadable"},
+		{ack: `+OK`, err: "unreadable"},
+	} {
+		seq, err := s.parseAck([]byte(tc.ack))
+		var wrong *wrongLastError
+		var api *jetstream.APIError
+		switch {
+		case tc.seq != 0:
+			if err != nil || seq != tc.seq {
+				t.Errorf("%s: %d, %v; want %d", tc.ack, seq, err, tc.seq)
+			}
+		case tc.err != "":
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: %d, %v; want an error saying %q", tc.ack, seq, err, tc.err)
+			}
+		case tc.apiCode != 0:
+			if !errors.As(err, &api) || api.ErrorCode != tc.apiCode {
+				t.Errorf("%s: %v; want the server's error %d", tc.ack, err, tc.apiCode)
+			}
+		default:
+			if !errors.As(err, &wrong) || wrong.actual != tc.wrong {
+				t.Errorf("%s: %v; want wrong last sequence %d", tc.ack, err, tc.wrong)
+			}
+		}
+	}
+}
+
+// TestPublishContexts: an append stores its commit whatever the context:
+// one that never ends, one with a deadline, one that can only be
+// cancelled; and a context already done stores nothing.
+func TestPublishContexts(t *testing.T) {
+	s, err := Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	deadline, cancel1 := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel1()
+	cancelable, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	for i, ctx := range []context.Context{context.Background(), deadline, cancelable} {
+		res, err := s.Append(ctx, "ctx/1", []Event{{Type: "T"}}, ExpectVersion(uint64(i)))
+		if err != nil || res.Version != uint64(i+1) {
+			t.Fatalf("append %d: %+v, %v", i, res, err)
+		}
+	}
+	done, cancel3 := context.WithCancel(context.Background())
+	cancel3()
+	if _, err := s.Append(done, "ctx/1", []Event{{Type: "T"}}); !errors.Is(err, context.Canceled) {
+		t.Errorf("append with a done context: %v, want context.Canceled", err)
+	}
+	h, err := s.Head(context.Background(), "ctx/1")
+	if err != nil || h.Version != 3 {
+		t.Errorf("head %+v, %v; want version 3", h, err)
+	}
+}
+
+// TestPublishNoResponders: a publish nothing answers (no stream takes the
+// subject) is retried like the jetstream package does, then fails with
+// nats.ErrNoResponders; a context that ends while it waits to retry ends
+// it at once.
+func TestPublishNoResponders(t *testing.T) {
+	s, err := Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now()
+	_, err = s.publish(context.Background(), "nostream.x", []byte("x"), 0)
+	if !errors.Is(err, nats.ErrNoResponders) {
+		t.Fatalf("publish to no stream: %v, want nats.ErrNoResponders", err)
+	}
+	if d := time.Since(start); d < publishRetries*publishRetryWait {
+		t.Errorf("gave up after %v, before its %d retries", d, publishRetries)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start = time.Now()
+	if _, err := s.publish(ctx, "nostream.x", []byte("x"), 0); !errors.Is(err, context.Canceled) {
+		t.Errorf("publish cancelled while retrying: %v, want context.Canceled", err)
+	}
+	if d := time.Since(start); d >= publishRetryWait {
+		t.Errorf("cancelled publish returned after %v", d)
+	}
+}
