@@ -53,8 +53,14 @@ func (r AppendResult) Offset() Offset {
 // (errors.Is(err, ErrConcurrency)) carrying the actual version. Without an
 // expectation, concurrent appends to one stream are all stored, one after
 // another. With WithProducer the producer rules apply first (see
-// WithProducer). Events with a zero ID get a UUID v7; a zero Time becomes
-// now. The caller's slice is not modified.
+// WithProducer). Events with a zero ID get a UUID v7 (the IDs one store
+// makes increase in the order it makes them); a zero Time becomes now. The
+// caller's slice is not modified.
+//
+// The append waits for the server's acknowledgement until ctx ends, and
+// at most 5 s when ctx has no deadline. An append that ends without one
+// (a timeout, a lost connection) may or may not have been stored; an
+// idempotent producer (WithProducer) can retry it safely.
 func (s *Store) Append(ctx context.Context, stream string, events []Event, opts ...AppendOption) (AppendResult, error) {
 	var ac appendConfig
 	for _, o := range opts {
