@@ -129,6 +129,9 @@ func (s *Store) appendCommit(ctx context.Context, name string, events []Event, a
 	if s.closed.Load() {
 		return AppendResult{}, ErrClosed
 	}
+	if err := validateName(name); err != nil {
+		return AppendResult{}, err
+	}
 	if ac.producer != nil {
 		if err := validateProducerID(name, ac.producer.id); err != nil {
 			return AppendResult{}, err
@@ -319,20 +322,25 @@ func (e *wrongLastError) Error() string {
 func (s *Store) publish(ctx context.Context, subj string, body []byte, lastSeq uint64) (uint64, error) {
 	msg := &nats.Msg{Subject: subj, Data: body,
 		Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: {strconv.FormatUint(lastSeq, 10)}}}
+	deadline, hasDeadline := ctx.Deadline()
+	if !hasDeadline {
+		deadline = time.Now().Add(publishTimeout) // for all attempts
+	}
 	var resp *nats.Msg
 	var err error
 	for attempt := 0; ; attempt++ {
-		switch _, hasDeadline := ctx.Deadline(); {
-		case ctx.Done() == nil:
-			resp, err = s.nc.RequestMsg(msg, publishTimeout)
+		switch {
 		case hasDeadline:
 			resp, err = s.nc.RequestMsgWithContext(ctx, msg)
+		case ctx.Done() == nil:
+			resp, err = s.nc.RequestMsg(msg, time.Until(deadline))
 		default:
-			tctx, cancel := context.WithTimeout(ctx, publishTimeout)
+			tctx, cancel := context.WithDeadline(ctx, deadline)
 			resp, err = s.nc.RequestMsgWithContext(tctx, msg)
 			cancel()
 		}
-		if !errors.Is(err, nats.ErrNoResponders) || attempt == publishRetries {
+		if !errors.Is(err, nats.ErrNoResponders) || attempt == publishRetries ||
+			!hasDeadline && time.Until(deadline) <= publishRetryWait {
 			break
 		}
 		// No JetStream server took the message: in a cluster, the log's

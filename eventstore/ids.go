@@ -25,8 +25,11 @@ import (
 //
 // The IDs of one store are strictly increasing in the order they are made,
 // as uuid.NewV7's are in a process: when the clock stands still or goes
-// back, the 12 sub-millisecond bits count on from the last ID (carrying
-// into the milliseconds, which then run slightly ahead of the clock).
+// back, the 12 sub-millisecond bits count on from the last ID, carrying
+// into the milliseconds. After the clock steps back, IDs therefore stay
+// ahead of it by the size of the step until it catches up. (Events of
+// concurrent appends to one stream get their IDs before they take their
+// versions, so IDs need not follow versions.)
 type idGen struct {
 	last atomic.Uint64 // ms<<12 | sub-ms bits of the last ID
 	rngs sync.Pool     // *rand.ChaCha8
@@ -46,7 +49,7 @@ func newIDGen() *idGen {
 
 // next returns a new ID for an event appended at now.
 func (g *idGen) next(now time.Time) uuid.UUID {
-	ns := now.UnixNano()
+	ns := max(now.UnixNano(), 0) // a clock before 1970 counts as 1970
 	// The sub-millisecond part scaled to 12 bits: ns%1e6 * 4096 / 1e6.
 	t := uint64(ns/1e6)<<12 | uint64(ns%1e6)*4096/1e6
 	for {

@@ -35,6 +35,15 @@ func TestIDsCarryTheirTime(t *testing.T) {
 		}
 		prev = id
 	}
+	// A clock before 1970 counts as 1970, and the next reading is used
+	// again.
+	g2 := newIDGen()
+	if id := g2.next(time.Unix(-5, 0)); uuidMillis(id) != 0 || id.Version() != 7 {
+		t.Errorf("id made before 1970: %s", id)
+	}
+	if id := g2.next(base); uuidMillis(id) != base.UnixMilli() {
+		t.Errorf("id made at %v after one made before 1970 holds %d ms", base, uuidMillis(id))
+	}
 	// uuid's own reading of the time agrees to the millisecond.
 	at := base.Add(123456789)
 	if got := time.Unix(newIDGen().next(at).Time().UnixTime()); got.Sub(at).Abs() >= time.Millisecond {

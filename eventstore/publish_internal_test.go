@@ -63,6 +63,12 @@ func TestParseAck(t *testing.T) {
 			}
 		}
 	}
+	// The usual acknowledgement takes the direct path: encoding/json
+	// would allocate.
+	usual := []byte(`{"stream":"rewind","seq":42}`)
+	if n := testing.AllocsPerRun(100, func() { _, _ = s.parseAck(usual) }); n != 0 {
+		t.Errorf("the usual acknowledgement took %v allocations to read, want 0", n)
+	}
 }
 
 // TestPublishContexts: an append stores its commit whatever the context:
