@@ -592,17 +592,8 @@ func TestIndexReadsSeeAcknowledgedAppends(t *testing.T) {
 	var readers sync.WaitGroup
 	for r := range 2 {
 		readers.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(r), 2))
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if err := ar.read(ctx, s, names[rng.IntN(len(names))]); err != nil {
-					errs <- err
-					return
-				}
+			if err := ar.readUntil(ctx, s, names, rand.New(rand.NewPCG(uint64(r), 2)), stop, nil); err != nil {
+				errs <- err
 			}
 		})
 	}
@@ -657,6 +648,28 @@ func (a *ackedReads) read(ctx context.Context, s *eventstore.Store, name string)
 	a.reads = append(a.reads, ackedRead{name, floor, evs})
 	a.mu.Unlock()
 	return nil
+}
+
+// readUntil reads streams of names picked by rng, recording each read, and
+// after each read calls then (when not nil), until stop is closed or
+// either fails.
+func (a *ackedReads) readUntil(ctx context.Context, s *eventstore.Store, names []string, rng *rand.Rand, stop <-chan struct{}, then func(name string) error) error {
+	for {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		name := names[rng.IntN(len(names))]
+		if err := a.read(ctx, s, name); err != nil {
+			return err
+		}
+		if then != nil {
+			if err := then(name); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // check fails the test unless every read returned at least what was
@@ -1311,22 +1324,14 @@ func TestIndexReindex(t *testing.T) {
 	})
 	for r := range 2 {
 		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(r), 8))
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				name := indexStreams[rng.IntN(len(indexStreams))]
-				if err := ar.read(ctx, s, name); err != nil {
-					errs <- fmt.Errorf("during Reindex: %w", err)
-					return
-				}
+			err := ar.readUntil(ctx, s, indexStreams, rand.New(rand.NewPCG(uint64(r), 8)), stop, func(name string) error {
 				if _, err := s.Head(ctx, name); err != nil {
-					errs <- fmt.Errorf("head of %q during Reindex: %w", name, err)
-					return
+					return fmt.Errorf("head of %q: %w", name, err)
 				}
+				return nil
+			})
+			if err != nil {
+				errs <- fmt.Errorf("during Reindex: %w", err)
 			}
 		})
 	}
