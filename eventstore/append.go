@@ -1,20 +1,15 @@
 package eventstore
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // AppendResult describes a successful append.
@@ -33,6 +28,9 @@ type AppendResult struct {
 	// ProducerEpoch and ProducerSeq are the producer's state after the
 	// append (for a duplicate, the last sequence stored).
 	ProducerEpoch, ProducerSeq uint64
+	// StoredAt is the commit's store time, which every event of the append
+	// carries as its StoredAt (zero for a duplicate).
+	StoredAt time.Time
 }
 
 // Offset returns the offset after the last stored event (read from it to
@@ -62,7 +60,7 @@ func (r AppendResult) Offset() Offset {
 // (a timeout, a lost connection) may or may not have been stored; an
 // idempotent producer (WithProducer) can retry it safely.
 func (s *Store) Append(ctx context.Context, stream string, events []Event, opts ...AppendOption) (AppendResult, error) {
-	var ac appendConfig
+	ac := appendConfig{sentUnits: -1}
 	for _, o := range opts {
 		o(&ac)
 	}
@@ -125,7 +123,28 @@ func validateEvents(events []Event) error {
 // appendCommit stores one commit. For a producer append, units holds the
 // number of events of each producer sequence number, from ac.producer's
 // firstSeq on; a prefix of units already stored is dropped.
+//
+// Every wait in it is bounded: by ctx, and when ctx has no deadline by
+// publishTimeout from the start of the append (the stream's lock, the
+// publish and its retries; waits for the read index have their own bound,
+// see waitFor).
 func (s *Store) appendCommit(ctx context.Context, name string, events []Event, ac *appendConfig, units []int) (AppendResult, error) {
+	res, err := s.appendLocked(ctx, name, events, ac, units)
+	if err != nil || s.syncer == nil {
+		return res, err
+	}
+	// SyncAlways: the commit is stored; it is durable once an fsync that
+	// began after its acknowledgement has finished (groupsync.go). The
+	// stream's lock is not held meanwhile: the next append to it shares
+	// the fsync or waits for its own.
+	if err := s.syncer.wait(ctx); err != nil {
+		return AppendResult{}, fmt.Errorf("stored (offset %s), durability unknown: %w", res.Offset(), err)
+	}
+	return res, nil
+}
+
+// appendLocked stores one commit under the stream's lock.
+func (s *Store) appendLocked(ctx context.Context, name string, events []Event, ac *appendConfig, units []int) (AppendResult, error) {
 	if s.closed.Load() {
 		return AppendResult{}, ErrClosed
 	}
@@ -141,9 +160,19 @@ func (s *Store) appendCommit(ctx context.Context, name string, events []Event, a
 	if err != nil {
 		return AppendResult{}, err
 	}
-	mu := s.stripe(name)
-	mu.Lock()
-	defer mu.Unlock()
+	if _, ok := ctx.Deadline(); !ok {
+		// One bound for the whole append. The context (and its timer) is
+		// made only when the append has to wait for its stream's lock or
+		// retry; the publish itself takes publishTimeout on its own.
+		l := &lazyDeadline{Context: ctx, at: time.Now().Add(publishTimeout)}
+		defer l.stop()
+		ctx = l
+	}
+	unlock, err := s.lockStream(ctx, name)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	defer unlock()
 	st, err := s.streamState(ctx, name, false)
 	if err != nil {
 		return AppendResult{}, err
@@ -168,6 +197,20 @@ func (s *Store) appendCommit(ctx context.Context, name string, events []Event, a
 				return AppendResult{}, err
 			}
 			d := decideProducer(name, ps, known, ac.producer, len(units))
+			if d.err == nil && ac.sentUnits >= 0 {
+				// A Producer that claimed its epoch stores nothing as a
+				// duplicate that it never sent: another instance wrote
+				// those numbers.
+				dup := d.skipUnits
+				if d.duplicate {
+					dup = len(units)
+				}
+				if dup > ac.sentUnits {
+					d.err = &ProducerError{Kind: ErrStaleEpoch, Stream: name, Producer: ac.producer.id,
+						Epoch: ac.producer.epoch, Seq: ac.producer.firstSeq + uint64(ac.sentUnits), CurrentEpoch: ps.epoch,
+						Reason: "another instance of the producer holds this epoch"}
+				}
+			}
 			if d.err != nil || d.duplicate {
 				// A state read before another process's append may look
 				// like a gap, or (a newer epoch claimed elsewhere) like a
@@ -201,32 +244,30 @@ func (s *Store) appendCommit(ctx context.Context, name string, events []Event, a
 			}
 			return AppendResult{}, &ConcurrencyError{Stream: name, Expected: ac.expect, Actual: st.h.version}
 		}
-		body := encodeCommit(st.h.version+1, pm, toStore)
+		body := encodeCommit(st.h.version+1, 0, pm, toStore)
 		if limit := s.maxPayload - headerRoom; len(body) > limit {
 			return AppendResult{}, fmt.Errorf("%w: %d bytes encoded, the server takes at most %d per append", ErrTooLarge, len(body), limit)
 		}
-		seq, err := s.publish(ctx, subj, body, st.h.seq)
+		seq, stamp, err := s.publish(ctx, subj, body, st.h.subjSeq, st.h.storedNs())
 		var wrong *wrongLastError
 		if errors.As(err, &wrong) {
-			// Another commit came first: read what was stored since the
+			// Another message came first: read what was stored since the
 			// head straight from the log, which is one round trip and
 			// waits for nobody (a writer that has to wait for its index
 			// after every lost race keeps losing against writers that do
 			// not); fall back on the index for anything unexpected.
-			if err := s.catchUp(ctx, st, subj, wrong.actual); err == nil {
+			if err := s.catchUp(ctx, st, name, wrong.actual); err == nil {
 				refreshed = true
 				continue
 			} else if ctx.Err() != nil || errors.Is(err, ErrClosed) {
-				return AppendResult{}, err
+				return AppendResult{}, s.closedOr(err)
 			}
 			if err := refresh(); err != nil {
 				return AppendResult{}, err
 			}
-			if st.h.seq < wrong.actual {
-				// The index holds the log up to the subject's last message
-				// and still does not know it: it is not a Rewind commit.
-				return AppendResult{}, fmt.Errorf("%w: the last message on %q (log sequence %d) is not a Rewind commit",
-					ErrCorrupt, name, wrong.actual)
+			if st.h.subjSeq < wrong.actual {
+				return AppendResult{}, fmt.Errorf("the read index does not know the last message on %q (log sequence %d)",
+					name, wrong.actual)
 			}
 			continue
 		}
@@ -236,9 +277,78 @@ func (s *Store) appendCommit(ctx context.Context, name string, events []Event, a
 			s.heads.drop(name)
 			return AppendResult{}, err
 		}
-		s.indexAppend(indexRec{name: name, seq: seq, body: body, last: st.h.version + uint64(len(toStore)), producer: pm})
+		s.indexAppend(indexRec{name: name, seq: seq, stored: stamp, body: body,
+			last: st.h.version + uint64(len(toStore)), producer: pm})
 		s.noteAcked(seq)
-		return s.applied(st, name, seq, toStore, pm), nil
+		return s.applied(st, name, seq, stamp, toStore, pm), nil
+	}
+}
+
+// lazyDeadline is a context with a deadline whose timer is made only when
+// something waits on Done: an uncontended append never makes one (the
+// publish waits with a timer of its own, see parentDone).
+type lazyDeadline struct {
+	context.Context
+	at     time.Time
+	once   sync.Once
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (l *lazyDeadline) Deadline() (time.Time, bool) { return l.at, true }
+
+func (l *lazyDeadline) Done() <-chan struct{} {
+	l.once.Do(func() { l.ctx, l.cancel = context.WithDeadline(l.Context, l.at) })
+	return l.ctx.Done()
+}
+
+func (l *lazyDeadline) Err() error {
+	if err := l.Context.Err(); err != nil {
+		return err
+	}
+	if time.Now().Before(l.at) {
+		return nil
+	}
+	return context.DeadlineExceeded
+}
+
+// stop releases the timer, if Done made one.
+func (l *lazyDeadline) stop() {
+	l.once.Do(func() {})
+	if l.cancel != nil {
+		l.cancel()
+	}
+}
+
+// parentDone returns what a wait that has its own timer for ctx's deadline
+// selects on: the Done of the context under a lazyDeadline, so that waiting
+// does not make the lazy timer.
+func parentDone(ctx context.Context) <-chan struct{} {
+	if l, ok := ctx.(*lazyDeadline); ok {
+		return l.Context.Done()
+	}
+	return ctx.Done()
+}
+
+// lockStream takes the lock that serializes this process's appends to a
+// stream (JetStream's per-subject check still guards across processes),
+// waiting until ctx ends. Appends to different streams rarely share a lock.
+func (s *Store) lockStream(ctx context.Context, name string) (unlock func(), err error) {
+	var h uint32 = 2166136261
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint32(name[i])) * 16777619
+	}
+	ch := s.stripes[h%stripeCount]
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	default:
+	}
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for another append to the stream: %w", ctx.Err())
 	}
 }
 
@@ -251,7 +361,8 @@ const headerRoom = 128
 // the same stream first: jitter breaks the lockstep of writers that keep
 // colliding. The pause stays short (maxContentionPause): a writer that
 // lost a few races and then sleeps long leaves the stream to the others
-// and keeps losing. It gives up only when ctx is done.
+// and keeps losing. It gives up when ctx is done (for an append whose ctx
+// has no deadline, publishTimeout after it began).
 const maxContentionPause = time.Millisecond
 
 func contentionPause(ctx context.Context, attempt int) error {
@@ -260,7 +371,7 @@ func contentionPause(ctx context.Context, attempt int) error {
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return fmt.Errorf("eventstore: append lost %d races for the stream: %w", attempt, ctx.Err())
+		return fmt.Errorf("append lost %d races for the stream: %w", attempt, ctx.Err())
 	case <-t.C:
 		return nil
 	}
@@ -269,16 +380,18 @@ func contentionPause(ctx context.Context, attempt int) error {
 // applied records a stored commit in the stream's cached state (which the
 // head cache holds, or has evicted: then the next append reads the index)
 // and builds the result.
-func (s *Store) applied(st *streamState, name string, seq uint64, events []Event, pm *producerMark) AppendResult {
+func (s *Store) applied(st *streamState, name string, seq uint64, stamp int64, events []Event, pm *producerMark) AppendResult {
 	first := st.h.version + 1
-	st.h = head{version: st.h.version + uint64(len(events)), seq: seq, count: uint32(len(events))}
-	res := AppendResult{Stream: name, FirstVersion: first, Version: st.h.version, Offsets: make([]Offset, len(events))}
+	st.h = head{version: st.h.version + uint64(len(events)), seq: seq, subjSeq: seq, count: uint32(len(events)),
+		stored: time.Unix(0, stamp)}
+	res := AppendResult{Stream: name, FirstVersion: first, Version: st.h.version, Offsets: make([]Offset, len(events)),
+		StoredAt: st.h.stored}
 	// One string holds every offset; each Offset is a slice of it.
 	var all strings.Builder
 	all.Grow(offsetLen * len(events))
 	var buf [offsetLen]byte
 	for i := range events {
-		position{seq, uint32(i + 1)}.put(buf[:])
+		eventPosition(seq, i, len(events)).put(buf[:])
 		all.Write(buf[:])
 	}
 	for i, str := 0, all.String(); i < len(events); i++ {
@@ -292,8 +405,7 @@ func (s *Store) applied(st *streamState, name string, seq uint64, events []Event
 }
 
 // indexAppend hands an acknowledged commit to the index writer, before the
-// append returns, so that the appender's next read sees it. Its store time
-// stays pending until a read fetches it.
+// append returns, so that the appender's next read sees it.
 func (s *Store) indexAppend(r indexRec) {
 	s.idxMu.Lock()
 	x := s.idx
@@ -301,154 +413,30 @@ func (s *Store) indexAppend(r indexRec) {
 	x.w.submit(r)
 }
 
-// wrongLastError is JetStream's refusal of a commit whose expected last
-// subject sequence is not the subject's: another commit came first.
-type wrongLastError struct{ actual uint64 } // 0: the server did not say
-
-func (e *wrongLastError) Error() string {
-	return fmt.Sprintf("wrong last subject sequence (actual %d)", e.actual)
-}
-
-// publish stores one commit, checked against the subject's last sequence.
-//
-// It is a core NATS request, whose reply is JetStream's acknowledgement,
-// rather than the jetstream package's PublishMsg: that one decodes every
-// acknowledgement with encoding/json and wraps a context without a deadline
-// in a timer, about 4 µs per append together, a tenth of what an append
-// costs under load. Here the usual acknowledgement is read by hand (see
-// parseAck) and a context that can never end takes the connection's pooled
-// timer. The rest is what PublishMsg does: the same message, the same
-// default timeout, and the same retries while the log has no leader.
-func (s *Store) publish(ctx context.Context, subj string, body []byte, lastSeq uint64) (uint64, error) {
-	msg := &nats.Msg{Subject: subj, Data: body,
-		Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: {strconv.FormatUint(lastSeq, 10)}}}
-	deadline, hasDeadline := ctx.Deadline()
-	if !hasDeadline {
-		deadline = time.Now().Add(publishTimeout) // for all attempts
-	}
-	var resp *nats.Msg
-	var err error
-	for attempt := 0; ; attempt++ {
-		switch {
-		case hasDeadline:
-			resp, err = s.nc.RequestMsgWithContext(ctx, msg)
-		case ctx.Done() == nil:
-			resp, err = s.nc.RequestMsg(msg, time.Until(deadline))
-		default:
-			tctx, cancel := context.WithDeadline(ctx, deadline)
-			resp, err = s.nc.RequestMsgWithContext(tctx, msg)
-			cancel()
-		}
-		if !errors.Is(err, nats.ErrNoResponders) || attempt == publishRetries ||
-			!hasDeadline && time.Until(deadline) <= publishRetryWait {
-			break
-		}
-		// No JetStream server took the message: in a cluster, the log's
-		// leader may be changing.
-		t := time.NewTimer(publishRetryWait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return 0, fmt.Errorf("eventstore: publish: %w", ctx.Err())
-		case <-t.C:
-		}
-	}
-	if err != nil {
-		if s.closed.Load() {
-			return 0, ErrClosed
-		}
-		if errors.Is(err, nats.ErrMaxPayload) {
-			return 0, fmt.Errorf("%w: %v", ErrTooLarge, err)
-		}
-		return 0, fmt.Errorf("eventstore: publish: %w", err)
-	}
-	return s.parseAck(resp.Data)
-}
-
-// publishTimeout, publishRetries and publishRetryWait are the jetstream
-// package's defaults for a synchronous publish.
-const (
-	publishTimeout   = 5 * time.Second
-	publishRetries   = 2
-	publishRetryWait = 250 * time.Millisecond
-)
-
-// parseAck returns the log sequence of a stored commit from JetStream's
-// acknowledgement, or the error it carries. The usual acknowledgement,
-// {"stream":"<log>","seq":<n>}, is read directly; any other form (an
-// error, a domain, fields a newer server adds) goes through encoding/json.
-func (s *Store) parseAck(data []byte) (uint64, error) {
-	if rest, ok := bytes.CutPrefix(data, s.ackPrefix); ok {
-		if digits, ok := bytes.CutSuffix(rest, []byte("}")); ok {
-			if seq, ok := parseSeq(digits); ok {
-				return seq, nil
-			}
-		}
-	}
-	var ack struct {
-		Stream string              `json:"stream"`
-		Seq    uint64              `json:"seq"`
-		Error  *jetstream.APIError `json:"error"`
-	}
-	if err := json.Unmarshal(data, &ack); err != nil {
-		return 0, fmt.Errorf("eventstore: publish: unreadable acknowledgement %q: %w", data, err)
-	}
-	if e := ack.Error; e != nil {
-		if e.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-			e.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant {
-			// "wrong last sequence: N" names the subject's last sequence.
-			_, n, _ := strings.Cut(e.Description, ": ")
-			actual, _ := strconv.ParseUint(strings.TrimSpace(n), 10, 64)
-			return 0, &wrongLastError{actual: actual}
-		}
-		return 0, fmt.Errorf("eventstore: publish: %w", e)
-	}
-	if ack.Stream != s.jsName || ack.Seq == 0 {
-		return 0, fmt.Errorf("eventstore: publish: unexpected acknowledgement %q", data)
-	}
-	return ack.Seq, nil
-}
-
-// parseSeq reads a decimal sequence number: 1 to 20 digits, no sign, no
-// overflow.
-func parseSeq(b []byte) (uint64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	var n uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := uint64(c - '0')
-		if n > (math.MaxUint64-d)/10 {
-			return 0, false
-		}
-		n = n*10 + d
-	}
-	return n, n > 0
-}
-
-// catchUp moves st forward along the stream's commits in the log, read by
-// batched direct gets, up to the commit at log sequence upTo (the
+// catchUp moves st forward along the stream's subject in the log, read by
+// batched direct gets, up to the message at log sequence upTo (the
 // subject's last sequence when the server refused a commit); with upTo 0,
 // one batch. It does not chase commits stored meanwhile: on a busy stream
-// there would always be more.
-func (s *Store) catchUp(ctx context.Context, st *streamState, subj string, upTo uint64) error {
+// there would always be more. A message that is not the stream's next
+// commit is skipped, as every reader skips it, but the next append must
+// expect it as the subject's last message.
+func (s *Store) catchUp(ctx context.Context, st *streamState, name string, upTo uint64) error {
 	for {
-		err := s.subjectMsgs(ctx, subj, st.h.seq+1, func(m logMsg) error {
+		err := s.subjectMsgs(ctx, st.subj, st.h.subjSeq+1, func(m logMsg) error {
 			if upTo > 0 && m.seq > upTo {
 				return errStop
 			}
 			c, err := decodeCommit(m.data)
+			if err == nil && c.firstVersion != st.h.version+1 {
+				err = fmt.Errorf("%w: starts at version %d, the stream is at %d", ErrCorrupt, c.firstVersion, st.h.version)
+			}
 			if err != nil {
-				return err
+				s.log.Warn("eventstore: skipping a message that is not a commit of its stream",
+					"stream", name, "seq", m.seq, "err", err)
+				st.h.subjSeq = m.seq
+				return nil
 			}
-			if c.firstVersion != st.h.version+1 {
-				return fmt.Errorf("%w: commit at log sequence %d starts at version %d after version %d",
-					ErrCorrupt, m.seq, c.firstVersion, st.h.version)
-			}
-			st.h = head{version: c.lastVersion(), seq: m.seq, count: uint32(c.count), stored: m.stored}
+			st.h = head{version: c.lastVersion(), seq: m.seq, subjSeq: m.seq, count: uint32(c.count), stored: c.storedAt(m.stored)}
 			if pm := c.producer; pm != nil {
 				st.setProducer(pm.id, producerState{epoch: pm.epoch, lastSeq: pm.lastSeq, commitSeq: m.seq})
 			}
@@ -457,12 +445,12 @@ func (s *Store) catchUp(ctx context.Context, st *streamState, subj string, upTo 
 		switch {
 		case err == errStop:
 			return nil
-		case errors.Is(err, errMoreMsgs) && upTo > st.h.seq:
+		case errors.Is(err, errMoreMsgs) && upTo > st.h.subjSeq:
 			continue
 		case errors.Is(err, errMoreMsgs):
 			return nil
-		case err == nil && st.h.seq < upTo:
-			return fmt.Errorf("%w: log sequence %d on %s not found", ErrCorrupt, upTo, subj)
+		case err == nil && st.h.subjSeq < upTo:
+			return fmt.Errorf("%w: log sequence %d on %s not found", ErrCorrupt, upTo, st.subj)
 		}
 		return err
 	}
@@ -527,7 +515,7 @@ func (s *Store) producerState(ctx context.Context, st *streamState, name, id str
 	}
 	var ps producerState
 	var ok bool
-	err := s.withIndex(ctx, st.h.seq, func(x *index) (err error) {
+	err := s.withIndex(ctx, st.h.seq, func(x *index, _ uint64) (err error) {
 		ps, ok, err = x.producer(name, id)
 		return err
 	})

@@ -93,12 +93,17 @@ func appendRaw(ctx context.Context, js jetstream.JetStream, t *appendTarget, dat
 // (jetstream's PublishMsg, as a JetStream user writes it); raw-core shows
 // how much of the difference is the publish call itself, and is a note.
 func rawCore(js jetstream.JetStream) *Store {
-	return &Store{nc: js.Conn(), jsName: rawBenchStream, ackPrefix: []byte(`{"stream":"` + rawBenchStream + `","seq":`)}
+	pub, err := newPublisher(js.Conn())
+	if err != nil {
+		panic(err) // a benchmark helper on a connection that was just made
+	}
+	return &Store{nc: js.Conn(), pub: pub, clock: newClock(nil), jsName: rawBenchStream,
+		ackPrefix: []byte(`{"stream":"` + rawBenchStream + `","seq":`)}
 }
 
 // appendRawCore publishes like appendRaw, through core.publish.
 func appendRawCore(ctx context.Context, core *Store, t *appendTarget, data []byte) error {
-	seq, err := core.publish(ctx, t.subject, data, t.lastSeq)
+	seq, _, err := core.publish(ctx, t.subject, data, t.lastSeq, 0)
 	if err != nil {
 		return err
 	}

@@ -17,10 +17,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -42,9 +42,9 @@ const (
 	benchSmallEvents  = 10
 	benchDataSize     = 200
 	benchEventType    = "BenchEvent"
-	benchLoadWindow   = 4096 // async publishes in flight while loading
+	benchLoadWriters  = 16 // goroutines appending while loading
 	benchLogStream    = "rewind"
-	benchDataVersion  = "v1" // bump when the dataset's layout changes
+	benchDataVersion  = "v2" // bump when the dataset's layout changes
 
 	envBenchEvents = "REWIND_BENCH_EVENTS"
 )
@@ -83,7 +83,7 @@ type benchDataset struct {
 
 func (d benchDataset) marker() string {
 	return fmt.Sprintf("events=%d streams=%d target=%d small=%d data=%d commit=%c%d\n",
-		d.events, d.streams, benchTargetEvents, benchSmallEvents, benchDataSize, commitMagic, commitFormatV1)
+		d.events, d.streams, benchTargetEvents, benchSmallEvents, benchDataSize, commitMagic, commitFormatV2)
 }
 
 var (
@@ -178,72 +178,45 @@ func benchPlan(n, others int) []int32 {
 	return plan
 }
 
+// buildBenchDataset appends the plan through Store.Append from
+// benchLoadWriters goroutines, as users write: each takes the plan's next
+// position and appends one event to that position's stream, so the log
+// follows the plan up to the order in which concurrent appends land.
 func buildBenchDataset(ctx context.Context, d benchDataset) error {
 	s, err := Open(ctx, d.dir, WithLogger(benchLogger()))
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	nc, err := nats.Connect("", nats.InProcessServer(s.srv), nats.Name("rewind-bench-load"))
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(2*benchLoadWindow))
-	if err != nil {
-		return err
-	}
 	names := benchStreamNames(d.streams)
-	subjects := make([]string, len(names))
-	for i, name := range names {
-		if subjects[i], err = subjectFor(s.prefix, name); err != nil {
-			return err
-		}
-	}
 	plan := benchPlan(d.events, d.streams)
-	versions := make([]uint64, len(names))
 	payload := benchPayload()
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var last uint64
-	wait := func(f jetstream.PubAckFuture) error {
-		select {
-		case ack := <-f.Ok():
-			last = max(last, ack.Sequence)
-			return nil
-		case err := <-f.Err():
-			return err
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	// A sliding window of futures keeps benchLoadWindow publishes in flight.
-	ring := make([]jetstream.PubAckFuture, benchLoadWindow)
-	ev := make([]Event, 1)
-	for i, k := range plan {
-		versions[k]++
-		id, err := uuid.NewV7()
-		if err != nil {
-			return err
-		}
-		ev[0] = Event{ID: id, Type: benchEventType, Time: base.Add(time.Duration(i) * time.Microsecond), Data: payload}
-		slot := i % benchLoadWindow
-		if i >= benchLoadWindow {
-			if err := wait(ring[slot]); err != nil {
-				return fmt.Errorf("publish %d: %w", i-benchLoadWindow, err)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, benchLoadWriters)
+	for range benchLoadWriters {
+		wg.Go(func() {
+			ev := []Event{{Type: benchEventType, Data: payload}}
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(plan)) {
+					return
+				}
+				if _, err := s.Append(ctx, names[plan[i]], ev); err != nil {
+					errs <- fmt.Errorf("append %d: %w", i, err)
+					return
+				}
 			}
-		}
-		msg := &nats.Msg{Subject: subjects[k], Data: encodeCommit(versions[k], nil, ev)}
-		if ring[slot], err = js.PublishMsgAsync(msg); err != nil {
-			return fmt.Errorf("publish %d: %w", i, err)
-		}
+		})
 	}
-	for i := max(0, d.events-benchLoadWindow); i < d.events; i++ {
-		if err := wait(ring[i%benchLoadWindow]); err != nil {
-			return fmt.Errorf("publish %d: %w", i, err)
-		}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
 	}
+	last := s.lastAcked.Load()
 	if last != uint64(d.events) {
-		return fmt.Errorf("log ends at %d after %d publishes", last, d.events)
+		return fmt.Errorf("log ends at %d after %d appends", last, d.events)
 	}
 	x, err := s.acquire(ctx, last)
 	if err != nil {

@@ -3,6 +3,7 @@ package eventstore
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 	"unsafe"
 
@@ -16,7 +17,8 @@ import (
 //
 // Body layout (integers are unsigned varints unless noted):
 //
-//	'R' formatV1
+//	'R' format (2; 1 for commits written before store times were recorded)
+//	storedAt               format 2 only: 8 bytes, big-endian, Unix ns (the store's clock)
 //	firstVersion
 //	flags                  bit 0: written by an idempotent producer
 //	[producer id (len+bytes), epoch, first seq, last seq]   if bit 0
@@ -24,11 +26,20 @@ import (
 //	per event: id (16 bytes), type (len+bytes), time (signed varint, Unix ns),
 //	           metadata count, (key, value)* (len+bytes each), data (len+bytes)
 //
-// The body carries no stream name (the subject does), no offsets and no
-// store time (JetStream assigns sequence and timestamp).
+// The body carries no stream name (the subject does) and no offsets
+// (JetStream assigns the sequence). It carries its store time, so that
+// nothing about a commit has to be fetched from the log once the commit is
+// in the read index; a format-1 commit takes JetStream's timestamp instead.
+//
+// Anything can be published on a stream's subject by a NATS client with
+// access to the log, so decodeCommit checks a body whole before anything
+// of it is used: a commit that decodes is one whose every event decodes,
+// with no byte left over. A message that does not is skipped by every
+// reader (see ErrCorrupt) and never enters the index.
 const (
 	commitMagic    = 'R'
 	commitFormatV1 = 1
+	commitFormatV2 = 2
 	flagProducer   = 1
 )
 
@@ -43,19 +54,23 @@ type producerMark struct {
 	lastSeq  uint64
 }
 
-// commit is a decoded commit header; events holds the undecoded events.
+// commit is a decoded commit header; events holds the events, checked but
+// not decoded.
 type commit struct {
 	firstVersion uint64
 	count        int
+	stored       int64 // Unix ns; 0 in a format-1 commit: use the log's timestamp
 	producer     *producerMark
 	events       []byte
 }
 
 func (c *commit) lastVersion() uint64 { return c.firstVersion + uint64(c.count) - 1 }
 
-// encodeCommit encodes events (already validated, IDs and times filled).
-func encodeCommit(firstVersion uint64, pm *producerMark, events []Event) []byte {
-	size := 16
+// encodeCommit encodes events (already validated, IDs and times filled),
+// stored at the store time storedAt (Unix ns; setStoredAt may change it
+// until the commit is sent).
+func encodeCommit(firstVersion uint64, storedAt int64, pm *producerMark, events []Event) []byte {
+	size := 16 + binary.MaxVarintLen64
 	for i := range events {
 		e := &events[i]
 		size += 16 + 2*binary.MaxVarintLen64 + len(e.Type) + len(e.Data) + 10
@@ -64,7 +79,8 @@ func encodeCommit(firstVersion uint64, pm *producerMark, events []Event) []byte 
 		}
 	}
 	b := make([]byte, 0, size)
-	b = append(b, commitMagic, commitFormatV1)
+	b = append(b, commitMagic, commitFormatV2)
+	b = binary.BigEndian.AppendUint64(b, uint64(storedAt))
 	b = binary.AppendUvarint(b, firstVersion)
 	if pm != nil {
 		b = append(b, flagProducer)
@@ -92,21 +108,27 @@ func encodeCommit(firstVersion uint64, pm *producerMark, events []Event) []byte 
 	return b
 }
 
+// setStoredAt sets the store time of an encoded format-2 commit.
+func setStoredAt(body []byte, storedAt int64) {
+	binary.BigEndian.PutUint64(body[2:10], uint64(storedAt))
+}
+
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }
 
 // decoder reads varints and length-prefixed fields, remembering the first
-// error so call sites stay flat.
+// error so call sites stay flat. After an error every read returns a zero
+// value of the right size, so no caller can index past what it got.
 type decoder struct {
 	b   []byte
 	err error
 }
 
-func (d *decoder) fail() {
+func (d *decoder) fail(what string) {
 	if d.err == nil {
-		d.err = fmt.Errorf("%w: truncated or malformed body", ErrCorrupt)
+		d.err = fmt.Errorf("%w: truncated or malformed %s", ErrCorrupt, what)
 	}
 	d.b = nil
 }
@@ -114,7 +136,7 @@ func (d *decoder) fail() {
 func (d *decoder) uvarint() uint64 {
 	v, n := binary.Uvarint(d.b)
 	if n <= 0 {
-		d.fail()
+		d.fail("number")
 		return 0
 	}
 	d.b = d.b[n:]
@@ -124,7 +146,7 @@ func (d *decoder) uvarint() uint64 {
 func (d *decoder) varint() int64 {
 	v, n := binary.Varint(d.b)
 	if n <= 0 {
-		d.fail()
+		d.fail("number")
 		return 0
 	}
 	d.b = d.b[n:]
@@ -134,7 +156,7 @@ func (d *decoder) varint() int64 {
 func (d *decoder) bytes() []byte {
 	n := d.uvarint()
 	if n > uint64(len(d.b)) {
-		d.fail()
+		d.fail("field")
 		return nil
 	}
 	v := d.b[:n:n]
@@ -142,29 +164,63 @@ func (d *decoder) bytes() []byte {
 	return v
 }
 
-func (d *decoder) fixed(n int) []byte {
-	if n > len(d.b) {
-		d.fail()
-		return nil
+// id reads a 16-byte event id.
+func (d *decoder) id() (id uuid.UUID) {
+	if len(d.b) < len(id) {
+		d.fail("event id")
+		return id
 	}
-	v := d.b[:n]
-	d.b = d.b[n:]
-	return v
+	copy(id[:], d.b)
+	d.b = d.b[len(id):]
+	return id
 }
 
-// decodeCommit decodes a commit header; the events stay encoded.
+func (d *decoder) byte1() byte {
+	if len(d.b) < 1 {
+		d.fail("flags")
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+// decodeCommit decodes a commit header and checks that the body holds
+// exactly the events it announces; the events stay encoded. Any other body
+// is an error wrapping ErrCorrupt.
 func decodeCommit(body []byte) (commit, error) {
+	c, err := decodeCommitHeader(body)
+	if err != nil {
+		return commit{}, err
+	}
+	if err := c.check(); err != nil {
+		return commit{}, err
+	}
+	return c, nil
+}
+
+// decodeCommitHeader decodes a commit header without checking its events:
+// for bodies that were checked when they entered the read index, whose
+// blocks pebble checksums.
+func decodeCommitHeader(body []byte) (commit, error) {
 	if len(body) < 2 || body[0] != commitMagic {
 		return commit{}, fmt.Errorf("%w: not a Rewind commit", ErrCorrupt)
 	}
-	if body[1] != commitFormatV1 {
-		return commit{}, fmt.Errorf("%w: unknown commit format %d", ErrCorrupt, body[1])
+	format := body[1]
+	if format != commitFormatV1 && format != commitFormatV2 {
+		return commit{}, fmt.Errorf("%w: unknown commit format %d", ErrCorrupt, format)
 	}
 	d := decoder{b: body[2:]}
 	var c commit
+	if format == commitFormatV2 {
+		if len(d.b) < 8 {
+			return commit{}, fmt.Errorf("%w: no store time", ErrCorrupt)
+		}
+		c.stored = int64(binary.BigEndian.Uint64(d.b))
+		d.b = d.b[8:]
+	}
 	c.firstVersion = d.uvarint()
-	flags := d.fixed(1)
-	if len(flags) == 1 && flags[0]&flagProducer != 0 {
+	if d.byte1()&flagProducer != 0 {
 		c.producer = &producerMark{id: string(d.bytes())}
 		c.producer.epoch = d.uvarint()
 		c.producer.firstSeq = d.uvarint()
@@ -174,27 +230,60 @@ func decodeCommit(body []byte) (commit, error) {
 	if d.err != nil {
 		return commit{}, d.err
 	}
-	if n == 0 || n > MaxEventsPerAppend || c.firstVersion == 0 {
+	if n == 0 || n > MaxEventsPerAppend || c.firstVersion == 0 || c.firstVersion > math.MaxUint64-n {
 		return commit{}, fmt.Errorf("%w: %d events from version %d", ErrCorrupt, n, c.firstVersion)
+	}
+	if format == commitFormatV2 && c.stored <= 0 {
+		return commit{}, fmt.Errorf("%w: store time %d", ErrCorrupt, c.stored)
 	}
 	c.count = int(n)
 	c.events = d.b
 	return c, nil
 }
 
+// check walks the commit's events without keeping them: every event must
+// decode and the last must end the body.
+func (c *commit) check() error {
+	d := decoder{b: c.events}
+	for i := 0; i < c.count && d.err == nil; i++ {
+		d.id()
+		d.bytes() // type
+		d.varint()
+		nm := d.uvarint()
+		if nm > uint64(len(d.b)) {
+			d.fail("metadata")
+			break
+		}
+		for j := uint64(0); j < nm && d.err == nil; j++ {
+			d.bytes()
+			d.bytes()
+		}
+		d.bytes() // data
+	}
+	if d.err != nil {
+		return fmt.Errorf("%w (%d events announced)", d.err, c.count)
+	}
+	if len(d.b) != 0 {
+		return fmt.Errorf("%w: %d bytes after the last of %d events", ErrCorrupt, len(d.b), c.count)
+	}
+	return nil
+}
+
 // eachEvent decodes the commit's events in order and calls fn with each,
 // filled in with its stream, version, offset and store time. Event data
 // aliases body, which the caller must not reuse. fn returns false to stop.
+// The commit was checked by decodeCommit on these same bytes, so the error
+// return is only a guard: no call yields part of a commit and then fails.
 func (c *commit) eachEvent(stream string, seq uint64, stored time.Time, a *arena, fn func(Event) bool) error {
 	d := decoder{b: c.events}
 	for i := 0; i < c.count; i++ {
 		var e Event
-		e.ID = uuid.UUID(d.fixed(16))
+		e.ID = d.id()
 		e.Type = a.str(d.bytes())
 		e.Time = time.Unix(0, d.varint())
 		if nm := d.uvarint(); nm > 0 && d.err == nil {
 			if nm > uint64(len(d.b)) {
-				d.fail()
+				d.fail("metadata")
 				break
 			}
 			e.Metadata = make(map[string]string, nm)
@@ -209,13 +298,22 @@ func (c *commit) eachEvent(stream string, seq uint64, stored time.Time, a *arena
 		}
 		e.Stream = stream
 		e.Version = c.firstVersion + uint64(i)
-		e.Offset = a.offset(position{seq: seq, idx: uint32(i + 1)})
+		e.Offset = a.offset(eventPosition(seq, i, c.count))
 		e.StoredAt = stored
 		if !fn(e) {
 			return nil
 		}
 	}
 	return d.err
+}
+
+// storedAt returns the commit's store time: the one it records, or for a
+// format-1 commit the log's timestamp logTime.
+func (c *commit) storedAt(logTime time.Time) time.Time {
+	if c.stored != 0 {
+		return time.Unix(0, c.stored)
+	}
+	return logTime
 }
 
 // arena serves one read's events from a few large allocations instead of

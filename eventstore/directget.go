@@ -13,10 +13,14 @@ import (
 
 // logMsg is one log message as a direct get returns it.
 type logMsg struct {
-	seq    uint64
-	stored time.Time
-	data   []byte
+	seq     uint64
+	subject string
+	stored  time.Time
+	data    []byte
 }
+
+// directGetTimeout bounds a direct get whose ctx has no deadline.
+const directGetTimeout = 5 * time.Second
 
 // directGetBatch is how many messages one batched direct get asks for, and
 // directGetMaxBytes about how many bytes (the server stops after the
@@ -37,6 +41,11 @@ var errMoreMsgs = errors.New("eventstore: more messages follow")
 // stream's last few commits cost one round trip, and they come from the
 // server's cache of the log's last block.
 func (s *Store) subjectMsgs(ctx context.Context, subj string, from uint64, fn func(logMsg) error) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, directGetTimeout)
+		defer cancel()
+	}
 	req, err := json.Marshal(struct {
 		Seq      uint64 `json:"seq"`
 		NextFor  string `json:"next_by_subj"`
@@ -94,5 +103,38 @@ func parseDirectMsg(m *nats.Msg) (logMsg, error) {
 	if err != nil {
 		return logMsg{}, fmt.Errorf("%w: direct get reply without a time: %v", ErrCorrupt, err)
 	}
-	return logMsg{seq: seq, stored: time.Unix(0, ts.UnixNano()), data: m.Data}, nil
+	return logMsg{seq: seq, subject: m.Header.Get("Nats-Subject"), stored: time.Unix(0, ts.UnixNano()), data: m.Data}, nil
+}
+
+// logMsg returns the log message at seq, or nil if the log has none there
+// (never stored, or lost). It waits until ctx ends, at most
+// directGetTimeout when ctx has no deadline.
+func (s *Store) logMsg(ctx context.Context, seq uint64) (*logMsg, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, directGetTimeout)
+		defer cancel()
+	}
+	req, err := json.Marshal(struct {
+		Seq uint64 `json:"seq"`
+	}{seq})
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.rnc.RequestWithContext(ctx, "$JS.API.DIRECT.GET."+s.jsName, req)
+	if err != nil {
+		return nil, s.closedOr(fmt.Errorf("eventstore: read log sequence %d: %w", seq, err))
+	}
+	switch status := m.Header.Get("Status"); status {
+	case "":
+	case "404":
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("eventstore: read log sequence %d: status %s %s", seq, status, m.Header.Get("Description"))
+	}
+	lm, err := parseDirectMsg(m)
+	if err != nil {
+		return nil, err
+	}
+	return &lm, nil
 }

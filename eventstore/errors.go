@@ -43,10 +43,21 @@ var (
 	// match the stream's actual version. The error is a *ConcurrencyError.
 	ErrConcurrency = errors.New("eventstore: concurrency conflict")
 
-	// ErrCorrupt is returned when a message in the log is not a Rewind
-	// commit, which only happens when something other than Rewind published
-	// to Rewind's subjects.
+	// ErrCorrupt marks data that is not what Rewind wrote: a message on a
+	// stream's subject that is not a whole, valid commit following the
+	// stream's previous one (only something other than Rewind can publish
+	// one), or a damaged read index. Readers never yield such a message,
+	// in whole or in part: every read path (Read, ReadCategory, ReadAll,
+	// subscriptions, the index's tailer, appends catching up) skips it with
+	// a warning in the store's log that names the log sequence, and it
+	// changes no stream's events or Head. Appends to the stream go on after
+	// it. Errors wrapping ErrCorrupt name the log sequence or index record.
 	ErrCorrupt = errors.New("eventstore: corrupt commit")
+
+	// ErrIndexStalled is returned by a read or an append that waited for
+	// the read index to reach a log position and saw it make no progress
+	// for a while (10 s): the log is unreachable or cannot be read.
+	ErrIndexStalled = errors.New("eventstore: read index made no progress")
 
 	// ErrStaleEpoch is returned when a producer writes with an epoch below
 	// the stream's current epoch for that producer: a newer instance has
@@ -70,9 +81,10 @@ type ConcurrencyError struct {
 	Actual   uint64 // the stream's version when the append was tried
 }
 
+// Error describes the conflict. It does not repeat the stream's name,
+// which the operation that returns it (eventstore: append to "…": …) names.
 func (e *ConcurrencyError) Error() string {
-	return fmt.Sprintf("eventstore: concurrency conflict on %q: expected version %d, actual %d",
-		e.Stream, e.Expected, e.Actual)
+	return fmt.Sprintf("concurrency conflict: expected version %d, actual %d", e.Expected, e.Actual)
 }
 
 // Is makes errors.Is(err, ErrConcurrency) true.
@@ -90,19 +102,23 @@ type ProducerError struct {
 
 	CurrentEpoch uint64 // the stored epoch (ErrStaleEpoch)
 	ExpectedSeq  uint64 // the next sequence the store accepts (ErrSequenceGap)
-	Reason       string // what was wrong (ErrInvalidProducer)
+	Reason       string // what was wrong (ErrInvalidProducer; ErrStaleEpoch when the epoch is not older but taken)
 }
 
+// Error describes the refusal. It names the producer but not the stream,
+// which the operation that returns it names.
 func (e *ProducerError) Error() string {
 	switch e.Kind {
 	case ErrStaleEpoch:
-		return fmt.Sprintf("eventstore: producer %q on %q: stale epoch %d, current epoch is %d",
-			e.Producer, e.Stream, e.Epoch, e.CurrentEpoch)
+		if e.Reason != "" {
+			return fmt.Sprintf("producer %q: epoch %d, seq %d: %s", e.Producer, e.Epoch, e.Seq, e.Reason)
+		}
+		return fmt.Sprintf("producer %q: stale epoch %d, current epoch is %d", e.Producer, e.Epoch, e.CurrentEpoch)
 	case ErrSequenceGap:
-		return fmt.Sprintf("eventstore: producer %q on %q: sequence gap at epoch %d: expected seq %d, received %d",
-			e.Producer, e.Stream, e.Epoch, e.ExpectedSeq, e.Seq)
+		return fmt.Sprintf("producer %q: sequence gap at epoch %d: expected seq %d, received %d",
+			e.Producer, e.Epoch, e.ExpectedSeq, e.Seq)
 	default:
-		return fmt.Sprintf("eventstore: producer %q on %q: %s", e.Producer, e.Stream, e.Reason)
+		return fmt.Sprintf("producer %q: %s", e.Producer, e.Reason)
 	}
 }
 

@@ -79,7 +79,7 @@ func ExampleStore_Append() {
 	// Output:
 	// versions 1 to 2
 	// offset 00000000000000000001_000001
-	// offset 00000000000000000001_000002
+	// offset 00000000000000000001_999999
 	// conflict: expected 1 actual 2
 	// is ErrConcurrency: true
 }
@@ -122,9 +122,9 @@ func ExampleStore_Read() {
 		fmt.Println("as of version 2:", e.Version, e.Type)
 	}
 	// Output:
-	// 1 OrderPlaced {"customer":"c-7"} 00000000000000000001_000001
-	// 2 ItemAdded {"sku":"mouse","qty":2} 00000000000000000002_000001
-	// 3 OrderShipped {"carrier":"ups"} 00000000000000000003_000001
+	// 1 OrderPlaced {"customer":"c-7"} 00000000000000000001_999999
+	// 2 ItemAdded {"sku":"mouse","qty":2} 00000000000000000002_999999
+	// 3 OrderShipped {"carrier":"ups"} 00000000000000000003_999999
 	// as of version 2: 1 OrderPlaced
 	// as of version 2: 2 ItemAdded
 }
@@ -175,5 +175,5 @@ func ExampleStore_Subscribe() {
 	// Output:
 	// 1 OrderPlaced
 	// 2 OrderShipped
-	// resume after 00000000000000000002_000001
+	// resume after 00000000000000000002_999999
 }

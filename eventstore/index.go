@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/google/uuid"
 )
 
 // The read index is a derived copy of the log, kept so that reading one
@@ -38,24 +39,39 @@ import (
 //     the tailer reapplies the log from the checkpoint, and an index that
 //     is missing, unreadable, of another format, of another log or ahead of
 //     the log is deleted and rebuilt;
+//   - "ahead of the log" is checked two ways on open: the checkpoint must
+//     not be past the log's last sequence, and the newest commit the index
+//     holds must still be in the log, the same commit at the same sequence
+//     (a log that lost its unsynced tail to a power cut and was then
+//     written past the index's checkpoint by other clients passes the first
+//     check, not the second);
+//   - only whole, valid commits that follow their stream's previous commit
+//     enter it; any other message on a stream's subject is recorded only as
+//     the subject's last message, which the next append must expect;
 //   - a read waits until the index holds every commit acknowledged before
-//     the read began.
+//     the read began, and uses nothing above that position.
 //
 // Keys:
 //
-//	'c' name 0x00 lastVersion(8, big-endian)  → seq(8) storedAt(8, 0: pending) commit body
+//	'c' name 0x00 lastVersion(8, big-endian)  → seq(8) storedAt(8) commit body
 //	'p' name 0x00 producer id                 → epoch, last seq, commit seq (uvarints)
+//	'x' name 0x00                             → seq(8) of the newest foreign message on the subject
 //	"m.format" → indexFormat; "m.log" → the log's identity; "m.checkpoint" → seq(8)
+//	"m.newest" → seq(8) first event id(16) stream name: the newest commit held
 //
 // Stream names contain no control characters, so 0x00 ends a name and one
 // stream's keys never interleave with another's.
 
-const indexFormat = "rewind-index-1"
+// indexFormat names the layout above. Format 1 kept store times pending
+// for commits that did not record them; an index of another format is
+// rebuilt.
+const indexFormat = "rewind-index-2"
 
 var (
 	keyFormat     = []byte("m.format")
 	keyLog        = []byte("m.log")
 	keyCheckpoint = []byte("m.checkpoint")
+	keyNewest     = []byte("m.newest")
 )
 
 // index is one open pebble database, the goroutine that writes it, and how
@@ -65,13 +81,10 @@ var (
 // this process's appends, right after their acknowledgement and before
 // Append returns, and the tailer, which reads the log in order. Appends give
 // read-your-writes at no cost to the appender; the tailer adds what other
-// processes wrote, fills any commit an append could not report (a crash
-// between acknowledgement and index, a publish whose answer was lost) and
-// records the server's store time of what it applies. An append's record
-// has its store time pending (an acknowledgement does not carry it, and
-// reading every commit back would cost appenders a tenth of their
-// throughput); the first read that meets it fetches it from the log, with
-// the stream's following commits, and writes it back (Store.storeTime).
+// processes wrote and fills any commit an append could not report (a crash
+// between acknowledgement and index, a publish whose answer was lost).
+// Every commit records its store time, so nothing in the index ever has to
+// be fetched from the log.
 type index struct {
 	db    *pebble.DB
 	cache *pebble.Cache
@@ -138,13 +151,41 @@ func (l pebbleLogger) Fatalf(format string, args ...any) {
 	panic("eventstore: read index: " + msg)
 }
 
+// newestCommit is the newest commit an index holds (by log sequence), as
+// "m.newest" records it.
+type newestCommit struct {
+	seq  uint64
+	id   uuid.UUID // the commit's first event
+	name string
+}
+
+func (n newestCommit) encode() []byte {
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, 24+len(n.name)), n.seq)
+	b = append(b, n.id[:]...)
+	return append(b, n.name...)
+}
+
+func decodeNewest(v []byte) (newestCommit, bool) {
+	if len(v) < 24 {
+		return newestCommit{}, false
+	}
+	n := newestCommit{seq: binary.BigEndian.Uint64(v), name: string(v[24:])}
+	copy(n.id[:], v[8:24])
+	return n, true
+}
+
+// logCheck says whether the log still holds the index's newest commit at
+// its sequence. It returns "" if it does, or why not; an error means the
+// log could not be asked (the index is then neither trusted nor rebuilt).
+type logCheck func(newestCommit) (string, error)
+
 // openIndex opens the newest index generation under root (a directory per
 // generation, "gen-000001", ...) for the log identified by logID, whose last
 // sequence is logLast, and deletes older generations. Whatever cannot be
 // trusted is rebuilt: the returned index may be empty, and the tailer fills
 // it from its checkpoint. A generation left half-built by a crash during
 // Reindex is a valid index that is simply behind.
-func openIndex(root, logID string, logLast uint64, cacheSize int64, log *slog.Logger) (*index, error) {
+func openIndex(root, logID string, logLast uint64, check logCheck, cacheSize int64, log *slog.Logger) (*index, error) {
 	gens, err := indexGenerations(root)
 	if err != nil {
 		return nil, err
@@ -158,15 +199,38 @@ func openIndex(root, logID string, logLast uint64, cacheSize int64, log *slog.Lo
 	}
 	x, reason := tryOpenIndex(genDir(root, gen), logID, logLast, cacheSize, log)
 	if reason == "" {
+		if reason, err = x.checkNewest(check); err != nil {
+			_ = x.close()
+			return nil, fmt.Errorf("eventstore: check the read index against the log: %w", err)
+		}
+	}
+	if reason == "" {
 		x.gen = gen
 		startWriter(x, log)
 		return x, nil
 	}
 	log.Warn("eventstore: rebuilding the read index from the log", "dir", genDir(root, gen), "reason", reason)
 	if x != nil {
-		x.close()
+		_ = x.close()
 	}
 	return createIndex(root, gen, logID, cacheSize, log)
+}
+
+// checkNewest asks the log whether it still holds the index's newest
+// commit.
+func (x *index) checkNewest(check logCheck) (string, error) {
+	v, err := x.get(keyNewest)
+	if err != nil {
+		return fmt.Sprintf("cannot read: %v", err), nil
+	}
+	if v == nil {
+		return "", nil // nothing indexed yet
+	}
+	n, ok := decodeNewest(v)
+	if !ok {
+		return "newest-commit record unreadable", nil
+	}
+	return check(n)
 }
 
 // createIndex makes an empty index generation, replacing whatever is there.
@@ -178,7 +242,7 @@ func createIndex(root string, gen int, logID string, cacheSize int64, log *slog.
 	x, reason := tryOpenIndex(dir, logID, 0, cacheSize, log)
 	if reason != "" {
 		if x != nil {
-			x.close()
+			_ = x.close()
 		}
 		return nil, fmt.Errorf("eventstore: create read index %s: %s", dir, reason)
 	}
@@ -340,19 +404,23 @@ func (x *index) shut() bool {
 
 // close shuts the index, lets its writer finish and closes its database.
 // Nobody may hold it.
-func (x *index) close() {
+func (x *index) close() error {
 	x.shut()
 	if x.w != nil {
 		x.w.close()
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.db != nil {
-		_ = x.db.Flush()
-		_ = x.db.Close()
-		x.cache.Unref()
-		x.db = nil
+	if x.db == nil {
+		return nil
 	}
+	err := errors.Join(x.db.Flush(), x.db.Close())
+	x.cache.Unref()
+	x.db = nil
+	if err != nil {
+		return fmt.Errorf("read index %s: %w", x.dir, err)
+	}
+	return nil
 }
 
 // position returns the log sequence up to which the index holds every
@@ -387,10 +455,24 @@ func (x *index) applied(written, tailed uint64) {
 // tailer to run at once (for a commit whose append did not report it).
 const waitKick = 2 * time.Millisecond
 
-// waitFor blocks until the index holds every commit up to seq.
+// indexStallTimeout bounds a wait for the read index: a wait ends with
+// ErrIndexStalled when the index has not moved for this long (the log
+// unreachable, the tailer unable to read it). A wait that sees progress
+// goes on, however long a catch-up or rebuild takes.
+const indexStallTimeout = 10 * time.Second
+
+// waitFor blocks until the index holds every commit up to seq, ctx ends, or
+// the index stalls (indexStallTimeout).
 func (x *index) waitFor(ctx context.Context, seq uint64) error {
 	kicked := false
-	var timer <-chan time.Time
+	var kick <-chan time.Time
+	var stall *time.Timer
+	var last uint64
+	defer func() {
+		if stall != nil {
+			stall.Stop()
+		}
+	}()
 	for {
 		x.mu.Lock()
 		pos, ch, closed, retired, werr := x.written, x.notify, x.closed, x.retired, x.err
@@ -399,7 +481,7 @@ func (x *index) waitFor(ctx context.Context, seq uint64) error {
 			return ErrClosed
 		}
 		if werr != nil {
-			return fmt.Errorf("eventstore: read index: %w", werr)
+			return fmt.Errorf("read index: %w", werr)
 		}
 		if pos >= seq {
 			return nil
@@ -407,232 +489,27 @@ func (x *index) waitFor(ctx context.Context, seq uint64) error {
 		if retired {
 			return errRetired
 		}
-		if timer == nil && !kicked {
+		if stall == nil {
+			stall, last = time.NewTimer(indexStallTimeout), pos
+		} else if pos != last {
+			stall.Reset(indexStallTimeout)
+			last = pos
+		}
+		if kick == nil && !kicked {
 			x.w.flush() // what waits in the writer's group, now
-			timer = time.After(waitKick)
+			kick = time.After(waitKick)
 		}
 		select {
 		case <-ch:
-		case <-timer:
-			timer, kicked = nil, true
+		case <-kick:
+			kick, kicked = nil, true
 			x.kickTailer()
+		case <-stall.C:
+			return fmt.Errorf("%w: at log sequence %d for %v, waiting for %d", ErrIndexStalled, pos, indexStallTimeout, seq)
 		case <-ctx.Done():
-			return fmt.Errorf("eventstore: waiting for the read index to reach %d (at %d): %w", seq, pos, ctx.Err())
+			return fmt.Errorf("waiting for the read index to reach %d (at %d): %w", seq, pos, ctx.Err())
 		}
 	}
-}
-
-// Key construction.
-
-func streamPrefix(kind byte, name string) []byte {
-	b := make([]byte, 0, len(name)+10)
-	b = append(b, kind)
-	b = append(b, name...)
-	return append(b, 0)
-}
-
-func commitKey(name string, lastVersion uint64) []byte {
-	return appendCommitKey(make([]byte, 0, len(name)+10), name, lastVersion)
-}
-
-func appendCommitKey(b []byte, name string, lastVersion uint64) []byte {
-	b = append(b, 'c')
-	b = append(b, name...)
-	b = append(b, 0)
-	return binary.BigEndian.AppendUint64(b, lastVersion)
-}
-
-func producerKey(name, id string) []byte {
-	return append(streamPrefix('p', name), id...)
-}
-
-// upperBound returns the smallest key after every key with the prefix p
-// (p ends in 0x00, so bumping it to 0x01 is enough).
-func upperBound(p []byte) []byte {
-	u := bytes.Clone(p)
-	u[len(u)-1] = 1
-	return u
-}
-
-// indexedCommit is one commit as the index returns it.
-type indexedCommit struct {
-	seq    uint64
-	stored time.Time // zero: pending, see storeTimes
-	commit
-}
-
-func decodeIndexed(v []byte) (indexedCommit, error) {
-	if len(v) < 16 {
-		return indexedCommit{}, fmt.Errorf("%w: short index record", ErrCorrupt)
-	}
-	c, err := decodeCommit(v[16:])
-	if err != nil {
-		return indexedCommit{}, err
-	}
-	ic := indexedCommit{seq: binary.BigEndian.Uint64(v), commit: c}
-	if ns := int64(binary.BigEndian.Uint64(v[8:])); ns != 0 {
-		ic.stored = time.Unix(0, ns)
-	}
-	return ic, nil
-}
-
-// storeTimes resolves the store time of a commit whose time is still
-// pending in the index.
-type storeTimes interface {
-	storeTime(name string, seq uint64) (time.Time, error)
-}
-
-// head is what a stream's last commit says about it.
-type head struct {
-	version uint64 // 0: no stream
-	seq     uint64 // JetStream sequence of the last commit, 0 when none
-	count   uint32 // events in the last commit
-	stored  time.Time
-}
-
-// head returns the stream's last version and the sequence of its last
-// commit, from the index.
-func (x *index) head(name string, st storeTimes) (head, error) {
-	p := streamPrefix('c', name)
-	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
-	if err != nil {
-		return head{}, err
-	}
-	defer it.Close()
-	if !it.Last() {
-		return head{}, it.Error()
-	}
-	v, err := it.ValueAndErr()
-	if err != nil {
-		return head{}, err
-	}
-	c, err := decodeIndexed(v)
-	if err != nil {
-		return head{}, err
-	}
-	if st != nil && c.stored.IsZero() {
-		if c.stored, err = st.storeTime(name, c.seq); err != nil {
-			return head{}, err
-		}
-	}
-	return head{version: c.lastVersion(), seq: c.seq, count: uint32(c.count), stored: c.stored}, nil
-}
-
-// producerState is the stored state of one producer on one stream.
-type producerState struct {
-	epoch     uint64
-	lastSeq   uint64
-	commitSeq uint64 // log sequence of the commit that set it
-}
-
-func (x *index) producer(name, id string) (producerState, bool, error) {
-	v, err := x.get(producerKey(name, id))
-	if err != nil || v == nil {
-		return producerState{}, false, err
-	}
-	d := decoder{b: v}
-	st := producerState{epoch: d.uvarint(), lastSeq: d.uvarint(), commitSeq: d.uvarint()}
-	if d.err != nil {
-		return producerState{}, false, d.err
-	}
-	return st, true, nil
-}
-
-// readStream yields the stream's events that b lets through, in order,
-// with each event's position.
-func (x *index) readStream(name string, b *bounds, st storeTimes, yield func(Event, position) bool) error {
-	p := streamPrefix('c', name)
-	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
-	if err != nil {
-		return err
-	}
-	defer it.Close()
-	from := max(b.fromVersion, 1)
-	if b.after.seq > 0 {
-		v, err := x.firstVersionAtOrAfter(it, name, b.after.seq)
-		if err != nil {
-			return err
-		}
-		from = max(from, v)
-	}
-	stop := false
-	a := newArena()
-	for ok := it.SeekGE(commitKey(name, from)); ok && !stop; ok = it.Next() {
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return err
-		}
-		// The iterator reuses its buffer; events handed out keep their
-		// data, so each commit is copied (into the read's arena).
-		c, err := decodeIndexed(a.clone(v))
-		if err != nil {
-			return err
-		}
-		if c.stored.IsZero() {
-			if c.stored, err = st.storeTime(name, c.seq); err != nil {
-				return err
-			}
-		}
-		if !b.toTime.IsZero() && c.stored.After(b.toTime) {
-			b.ended = true
-			return nil
-		}
-		err = c.eachEvent(name, c.seq, c.stored, a, func(e Event) bool {
-			pos := position{c.seq, uint32(e.Version - c.firstVersion + 1)}
-			skip, end := b.check(&e, pos)
-			if end || !skip && !yield(e, pos) {
-				stop = true
-				return false
-			}
-			return true
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return it.Error()
-}
-
-// firstVersionAtOrAfter finds, by binary search over versions, the first
-// version of the first commit whose log sequence is at least seq (or one
-// past the last version when there is none). Seeking by version is the
-// natural access; this turns an offset into a version in O(log n) seeks.
-func (x *index) firstVersionAtOrAfter(it *pebble.Iterator, name string, seq uint64) (uint64, error) {
-	if !it.Last() {
-		return 1, it.Error()
-	}
-	last, err := decodeIndexedAt(it)
-	if err != nil {
-		return 0, err
-	}
-	if last.seq < seq {
-		return last.lastVersion() + 1, nil
-	}
-	lo, hi := uint64(1), last.lastVersion() // the answer lies in [lo, hi]
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		if !it.SeekGE(commitKey(name, mid)) {
-			return 0, errors.Join(fmt.Errorf("%w: version %d of %q missing", ErrCorrupt, mid, name), it.Error())
-		}
-		c, err := decodeIndexedAt(it)
-		if err != nil {
-			return 0, err
-		}
-		if c.seq >= seq {
-			hi = min(mid, c.firstVersion)
-		} else {
-			lo = c.lastVersion() + 1
-		}
-	}
-	return lo, nil
-}
-
-func decodeIndexedAt(it *pebble.Iterator) (indexedCommit, error) {
-	v, err := it.ValueAndErr()
-	if err != nil {
-		return indexedCommit{}, err
-	}
-	return decodeIndexed(v)
 }
 
 // verifyTail reads the first and last records, so that an index whose

@@ -229,7 +229,15 @@ func ixOffsetIdx(o eventstore.Offset) uint64 {
 	return idx
 }
 
+// The position before commit seq's first event is spelled as the one after
+// commit seq-1's last, (seq-1, 999999), and the start of the log as (0, 0).
 func ixMakeOffset(seq, idx uint64) eventstore.Offset {
+	switch {
+	case seq == 0 || seq == 1 && idx == 0:
+		seq, idx = 0, 0
+	case idx == 0:
+		seq, idx = seq-1, 999999
+	}
 	o, err := eventstore.ParseOffset(fmt.Sprintf("%020d_%06d", seq, idx))
 	if err != nil {
 		panic(err)

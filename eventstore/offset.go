@@ -14,24 +14,42 @@ import (
 // they are positions in the one JetStream log that holds them all.
 //
 // Offsets have a fixed width and compare as plain strings in log order, so
-// "a < b" tells which came first. They contain only digits and "_" (never
-// ",", "&", "=", "?" or "/"), so they travel in URLs unescaped. Two
-// sentinels stand for positions that are resolved when used: Start ("-1")
-// and Now ("now").
+// "a < b" tells which came first, and each position has exactly one string,
+// so "a == b" tells whether they are the same. They contain only digits and
+// "_" (never ",", "&", "=", "?" or "/"), so they travel in URLs unescaped.
+// Start is the position before the first event; Now is a sentinel for the
+// tail, resolved when used. ParseOffset also takes "-1" for Start, as the
+// Durable Streams protocol spells it.
 type Offset string
 
 const (
-	// Start is the position before the first event.
-	Start Offset = "-1"
+	// Start is the position before the first event: the offset of an
+	// empty stream's Head and of an empty log's Tail.
+	Start Offset = "00000000000000000000_000000"
 	// Now is the current tail: a read from Now returns nothing, a
 	// subscription from Now sees only events appended after it began.
 	Now Offset = "now"
 )
 
+// startAlias is how the Durable Streams protocol spells Start.
+const startAlias = "-1"
+
 // The format is "SSSSSSSSSSSSSSSSSSSS_IIIIII": the JetStream sequence of a
 // commit (one message holding all the events of one Append), and how many of
-// that commit's events lie before the position. An event that is the i-th
-// (0-based) of commit s carries the offset (s, i+1).
+// that commit's events lie before the position, where 999999 stands for all
+// of them. Every position has exactly one string, so offsets can be compared
+// for equality as well as for order:
+//   - the i-th event (0-based) of commit s carries (s, i+1), except the
+//     commit's last event, which carries (s, 999999): the position after the
+//     whole commit, whatever the number of its events;
+//   - the start of the log, before any commit, is (0, 0); it is what an empty
+//     stream's head and an empty log's tail are;
+//   - (s, 0) for s > 0 would be the position after commit s-1, which is
+//     (s-1, 999999), and is not an offset; nor is (0, i) for i > 0.
+//
+// Head, Tail, AppendResult and every event's Offset follow these rules, so
+// the offset of a stream's last event, its Head and (when it was the last
+// append) the log's Tail are the same string.
 const (
 	seqDigits    = 20
 	idxDigits    = 6
@@ -43,11 +61,29 @@ const (
 	MaxEventsPerAppend = maxOffsetIdx
 )
 
-// position is a parsed offset: after idx events of the commit at seq.
-// (0, 0) is the start of the log.
+// position is a parsed offset: after idx events of the commit at seq
+// (maxOffsetIdx: after all of them). (0, 0) is the start of the log.
 type position struct {
 	seq uint64
 	idx uint32
+}
+
+// eventPosition is the position right after the i-th (0-based) of the
+// count events of the commit at seq.
+func eventPosition(seq uint64, i, count int) position {
+	if i == count-1 {
+		return position{seq: seq, idx: maxOffsetIdx}
+	}
+	return position{seq: seq, idx: uint32(i + 1)}
+}
+
+// commitEnd is the position after every event of the commit at seq (0: the
+// start of the log).
+func commitEnd(seq uint64) position {
+	if seq == 0 {
+		return position{}
+	}
+	return position{seq: seq, idx: maxOffsetIdx}
 }
 
 func (p position) less(q position) bool {
@@ -74,12 +110,16 @@ func putDigits(b []byte, v uint64) {
 	}
 }
 
-// ParseOffset checks that s is Start, Now or an offset the store formats,
-// and returns it as an Offset. Anything else is an error wrapping
-// ErrInvalidOffset.
+// ParseOffset checks that s is an offset the store hands out, Now, or "-1"
+// (Start), and returns it as an Offset. Anything else, including a string
+// that would name a position in a form the store never hands out, is an
+// error wrapping ErrInvalidOffset.
 func ParseOffset(s string) (Offset, error) {
+	if s == startAlias {
+		return Start, nil
+	}
 	o := Offset(s)
-	if o == Start || o == Now {
+	if o == Now {
 		return o, nil
 	}
 	if _, err := o.position(); err != nil {
@@ -88,10 +128,10 @@ func ParseOffset(s string) (Offset, error) {
 	return o, nil
 }
 
-// position parses a concrete offset (Start parses as the start of the log;
-// Now is not a concrete offset and is an error here).
+// position parses a concrete offset (Now is not one, and is an error
+// here; "-1" parses as Start).
 func (o Offset) position() (position, error) {
-	if o == Start {
+	if o == startAlias {
 		return position{}, nil
 	}
 	s := string(o)
@@ -103,8 +143,9 @@ func (o Offset) position() (position, error) {
 		return position{}, fmt.Errorf("%w: %q: sequence out of range", ErrInvalidOffset, s)
 	}
 	idx, _ := strconv.ParseUint(s[seqDigits+1:], 10, 32)
-	if seq == 0 && idx != 0 {
-		return position{}, fmt.Errorf("%w: %q", ErrInvalidOffset, s)
+	if (seq == 0) != (idx == 0) {
+		// (0, i) is no position; (s, 0) is (s-1, 999999), spelled once.
+		return position{}, fmt.Errorf("%w: %q is not the canonical form of a position", ErrInvalidOffset, s)
 	}
 	return position{seq: seq, idx: uint32(idx)}, nil
 }

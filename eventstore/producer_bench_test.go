@@ -33,7 +33,7 @@ func BenchmarkProducer(b *testing.B) {
 	b.Run("rewind", func(b *testing.B) {
 		runs++ // the testing package may call this more than once
 		stream := fmt.Sprintf("bench/producer-%d", runs)
-		p, err := s.Producer(stream, "bench")
+		p, err := s.Producer(context.Background(), stream, "bench")
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -22,11 +22,15 @@ import (
 // durable; errors are reported by Flush, Close and the next Append, never
 // dropped.
 //
-// A restarted producer should claim a new epoch (WithEpoch(previous+1), or
-// WithAutoClaim to take the next epoch when the store says its epoch is
-// stale): the store then fences every write of the old instance. A
-// producer that resumes its own epoch after a crash (WithNextSeq) must
-// resend exactly what it sent before, with the same numbers.
+// A new Producer fences the instances before it: it reads the producer's
+// stored epoch and claims the next one (WithEpoch claims a given one), so
+// every later write of an older instance fails with ErrStaleEpoch. A
+// Producer never takes a write as a duplicate unless it sent that write
+// itself: if another instance claimed the same epoch at the same moment,
+// the one that wrote second fails with ErrStaleEpoch (or, WithAutoClaim,
+// claims a newer epoch) rather than losing its events. Resuming an earlier
+// instance's numbering after a crash, to resend what it may have stored, is
+// explicit: WithResume.
 type Producer struct {
 	s      *Store
 	stream string
@@ -52,10 +56,13 @@ type producerUnit struct {
 	seq    uint64
 	events []Event
 	size   int
+	sent   bool // sent at least once under the current epoch
 }
 
 type producerConfig struct {
 	epoch       uint64
+	hasEpoch    bool
+	resume      bool
 	nextSeq     uint64
 	autoClaim   bool
 	maxInFlight int
@@ -74,17 +81,23 @@ type ProducerAck struct {
 // ProducerOption configures a Producer.
 type ProducerOption func(*producerConfig) error
 
-// WithEpoch sets the producer's epoch (default 0). A new instance of a
-// producer should use a higher epoch than the last one, which fences it.
+// WithEpoch makes the producer claim epoch rather than the one after the
+// stored epoch. An epoch below the stored one fails the first append with
+// ErrStaleEpoch; the stored epoch itself fails it too (the numbers are
+// taken), unless the producer never wrote under it.
 func WithEpoch(epoch uint64) ProducerOption {
-	return func(c *producerConfig) error { c.epoch = epoch; return nil }
+	return func(c *producerConfig) error { c.epoch, c.hasEpoch, c.resume = epoch, true, false; return nil }
 }
 
-// WithNextSeq sets the sequence number of the first Append (default 0), to
-// resume an epoch after a crash: resend what was not known to be durable
-// with the numbers it had, and the store stores each at most once.
-func WithNextSeq(seq uint64) ProducerOption {
-	return func(c *producerConfig) error { c.nextSeq = seq; return nil }
+// WithResume resumes an earlier instance's epoch from sequence number
+// nextSeq, after a crash: resend what was not known to be durable, with the
+// numbers it had, and the store keeps each at most once (what is already
+// stored comes back as a duplicate, without error).
+func WithResume(epoch, nextSeq uint64) ProducerOption {
+	return func(c *producerConfig) error {
+		c.epoch, c.nextSeq, c.hasEpoch, c.resume = epoch, nextSeq, true, true
+		return nil
+	}
 }
 
 // WithAutoClaim makes the producer, when the store reports its epoch as
@@ -124,14 +137,17 @@ func WithOnAck(fn func(ProducerAck)) ProducerOption {
 	return func(c *producerConfig) error { c.onAck = fn; return nil }
 }
 
-// Producer returns an idempotent producer with the given id on stream. Call
-// Close when done.
-func (s *Store) Producer(stream, id string, opts ...ProducerOption) (*Producer, error) {
+// Producer returns an idempotent producer with the given id on stream,
+// which fences every earlier instance (see Producer). Without WithEpoch or
+// WithResume it reads the producer's stored epoch first, so it waits for
+// the store like a read. Call Close when done; an idle Producer also ends
+// when its store closes.
+func (s *Store) Producer(ctx context.Context, stream, id string, opts ...ProducerOption) (*Producer, error) {
 	if err := validateName(stream); err != nil {
 		return nil, fmt.Errorf("eventstore: producer on %q: %w", stream, err)
 	}
 	if err := validateProducerID(stream, id); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("eventstore: producer on %q: %w", stream, err)
 	}
 	if s.closed.Load() {
 		return nil, ErrClosed
@@ -142,12 +158,62 @@ func (s *Store) Producer(stream, id string, opts ...ProducerOption) (*Producer, 
 			return nil, err
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	if !cfg.hasEpoch {
+		ps, known, err := s.storedProducer(ctx, stream, id)
+		if err != nil {
+			return nil, fmt.Errorf("eventstore: producer %q on %q: %w", id, stream, err)
+		}
+		if known {
+			cfg.epoch = ps.epoch + 1
+		}
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
 	p := &Producer{s: s, stream: stream, id: id, cfg: cfg, epoch: cfg.epoch, nextSeq: cfg.nextSeq,
 		acked: cfg.nextSeq, cancel: cancel, done: make(chan struct{})}
 	p.cond = sync.NewCond(&p.mu)
+	// The sender waits on cond; the store's closing must wake it.
+	context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	s.producersMu.Lock()
+	if s.closed.Load() {
+		s.producersMu.Unlock()
+		cancel()
+		return nil, ErrClosed
+	}
+	s.producers[p] = struct{}{}
+	s.producersMu.Unlock()
 	go p.run(ctx)
 	return p, nil
+}
+
+// storedProducer returns a producer's state as the store holds it now.
+func (s *Store) storedProducer(ctx context.Context, stream, id string) (ps producerState, known bool, err error) {
+	target, err := s.readTarget(ctx)
+	if err != nil {
+		return producerState{}, false, err
+	}
+	err = s.withIndex(ctx, target, func(x *index, _ uint64) error {
+		ps, known, err = x.producer(stream, id)
+		return err
+	})
+	return ps, known, err
+}
+
+// stopProducers ends the producers of a closing store (whose ctx has
+// ended) and waits for their senders.
+func (s *Store) stopProducers() {
+	s.producersMu.Lock()
+	ps := make([]*Producer, 0, len(s.producers))
+	for p := range s.producers {
+		ps = append(ps, p)
+	}
+	s.producersMu.Unlock()
+	for _, p := range ps {
+		<-p.done
+	}
 }
 
 // Append queues events as the producer's next append and returns its
@@ -237,6 +303,9 @@ func (p *Producer) Close(ctx context.Context) error {
 	p.mu.Unlock()
 	p.cancel()
 	<-p.done
+	p.s.producersMu.Lock()
+	delete(p.s.producers, p)
+	p.s.producersMu.Unlock()
 	return err
 }
 
@@ -247,6 +316,9 @@ func (p *Producer) run(ctx context.Context) {
 	for {
 		batch, epoch, ok := p.next(ctx)
 		if !ok {
+			if ctx.Err() != nil {
+				p.fail(ErrClosed) // the store closed (no-op after Close)
+			}
 			return
 		}
 		res, err := p.commit(ctx, epoch, batch)
@@ -305,7 +377,19 @@ func (p *Producer) commit(ctx context.Context, epoch uint64, batch []producerUni
 		units[i] = len(u.events)
 	}
 	ac := appendConfig{producer: &producerMark{id: p.id, epoch: epoch,
-		firstSeq: batch[0].seq, lastSeq: batch[len(batch)-1].seq}}
+		firstSeq: batch[0].seq, lastSeq: batch[len(batch)-1].seq}, sentUnits: -1}
+	if !p.cfg.resume {
+		p.mu.Lock()
+		sent := 0
+		for sent < len(batch) && batch[sent].sent {
+			sent++
+		}
+		for i := range batch {
+			batch[i].sent = true
+		}
+		p.mu.Unlock()
+		ac.sentUnits = sent
+	}
 	return p.s.appendCommit(ctx, p.stream, events, &ac, units)
 }
 
@@ -346,8 +430,10 @@ func (p *Producer) claim(epoch uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.epoch = epoch
+	p.cfg.resume = false // nothing of the new epoch was sent before
 	for i := range p.queue {
 		p.queue[i].seq = uint64(i)
+		p.queue[i].sent = false
 	}
 	p.nextSeq = uint64(len(p.queue))
 	p.acked = 0
@@ -356,7 +442,12 @@ func (p *Producer) claim(epoch uint64) {
 func (p *Producer) fail(err error) {
 	p.mu.Lock()
 	if p.err == nil {
-		p.err = fmt.Errorf("eventstore: producer %q on %q: %w", p.id, p.stream, err)
+		var perr *ProducerError
+		if errors.As(err, &perr) { // names the producer already
+			p.err = fmt.Errorf("eventstore: producer on %q: %w", p.stream, err)
+		} else {
+			p.err = fmt.Errorf("eventstore: producer %q on %q: %w", p.id, p.stream, err)
+		}
 	}
 	p.cond.Broadcast()
 	p.mu.Unlock()

@@ -95,7 +95,7 @@ func producerCrashChild() int {
 	var out sync.Mutex // one write per line; os.Stdout is unbuffered
 	var producers []*eventstore.Producer
 	for _, cp := range crashProducers {
-		p, err := s.Producer(cp.stream, cp.id, eventstore.WithNextSeq(resume[cp.id]),
+		p, err := s.Producer(context.Background(), cp.stream, cp.id, eventstore.WithResume(0, resume[cp.id]),
 			eventstore.WithMaxInFlight(4*batch), eventstore.WithMaxBatch(batch),
 			eventstore.WithOnAck(func(a eventstore.ProducerAck) {
 				out.Lock()
@@ -260,7 +260,7 @@ func TestProducerCrash(t *testing.T) {
 	// kill is recognised, and the producers go on.
 	var producers []*eventstore.Producer
 	for _, cp := range crashProducers {
-		p, err := s.Producer(cp.stream, cp.id, eventstore.WithNextSeq(uint64(acked[cp.id]+1)))
+		p, err := s.Producer(context.Background(), cp.stream, cp.id, eventstore.WithResume(0, uint64(acked[cp.id]+1)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -477,7 +477,7 @@ func producerFenceChild() int {
 		return 3
 	}
 	defer s.Close()
-	p, err := s.Producer("fence/1", "p", eventstore.WithEpoch(1), eventstore.WithMaxBatch(4),
+	p, err := s.Producer(context.Background(), "fence/1", "p", eventstore.WithEpoch(1), eventstore.WithMaxBatch(4),
 		eventstore.WithOnAck(func(a eventstore.ProducerAck) { fmt.Fprintf(os.Stdout, "ACK %d\n", a.LastSeq) }))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "producer:", err)
@@ -510,7 +510,7 @@ func TestProducerFencing(t *testing.T) {
 			const stream, newCount = "fence/1", 200
 			var mu sync.Mutex
 			oldAcked := int64(-1)
-			old, err := s.Producer(stream, "p", eventstore.WithMaxInFlight(64), eventstore.WithOnAck(func(a eventstore.ProducerAck) {
+			old, err := s.Producer(context.Background(), stream, "p", eventstore.WithMaxInFlight(64), eventstore.WithOnAck(func(a eventstore.ProducerAck) {
 				mu.Lock()
 				oldAcked = int64(a.LastSeq)
 				mu.Unlock()
@@ -590,7 +590,7 @@ func TestProducerFencing(t *testing.T) {
 // fenceInProcess starts the new instance as a second Producer in s.
 func fenceInProcess(t *testing.T, s *eventstore.Store, count int) {
 	ctx := context.Background()
-	p, err := s.Producer("fence/1", "p", eventstore.WithEpoch(1), eventstore.WithMaxBatch(4))
+	p, err := s.Producer(context.Background(), "fence/1", "p", eventstore.WithEpoch(1), eventstore.WithMaxBatch(4))
 	if err != nil {
 		t.Fatal(err)
 	}

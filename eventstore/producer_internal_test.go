@@ -25,7 +25,7 @@ func TestProducerStateDoesNotGrow(t *testing.T) {
 	var producers []*Producer
 	for _, id := range ids {
 		// Small batches, so that the state is rewritten by many commits.
-		p, err := s.Producer(stream, id, WithMaxBatch(10))
+		p, err := s.Producer(context.Background(), stream, id, WithMaxBatch(10))
 		if err != nil {
 			t.Fatal(err)
 		}

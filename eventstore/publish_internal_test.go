@@ -112,7 +112,7 @@ func TestPublishNoResponders(t *testing.T) {
 	}
 	defer s.Close()
 	start := time.Now()
-	_, err = s.publish(context.Background(), "nostream.x", []byte("x"), 0)
+	_, _, err = s.publish(context.Background(), "nostream.x", []byte("x"), 0, 0)
 	if !errors.Is(err, nats.ErrNoResponders) {
 		t.Fatalf("publish to no stream: %v, want nats.ErrNoResponders", err)
 	}
@@ -122,7 +122,7 @@ func TestPublishNoResponders(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	start = time.Now()
-	if _, err := s.publish(ctx, "nostream.x", []byte("x"), 0); !errors.Is(err, context.Canceled) {
+	if _, _, err := s.publish(ctx, "nostream.x", []byte("x"), 0, 0); !errors.Is(err, context.Canceled) {
 		t.Errorf("publish cancelled while retrying: %v, want context.Canceled", err)
 	}
 	if d := time.Since(start); d >= publishRetryWait {

@@ -172,8 +172,9 @@ func (s *Store) Read(ctx context.Context, stream string, opts ...ReadOption) ite
 
 // readIndexed reads one stream from the index, after it has caught up with
 // every acknowledged append. It returns the log position up to which the
-// index was complete, and whether the caller's yield asked to stop (then
-// err is nil and yield must not be called again).
+// index was complete (the read yields nothing above it), and whether the
+// caller's yield asked to stop (then err is errStop and yield must not be
+// called again).
 func (s *Store) readIndexed(ctx context.Context, stream string, b *bounds, yield func(Event, error) bool) (covered uint64, err error) {
 	target, err := s.readTarget(ctx)
 	if err != nil {
@@ -188,7 +189,7 @@ func (s *Store) readIndexed(ctx context.Context, stream string, b *bounds, yield
 		covered = x.position()
 		n := 0
 		var cause error
-		err = x.readStream(stream, b, timeSource{s, ctx, x}, func(e Event, pos position) bool {
+		err = x.readStream(stream, b, covered, func(e Event, pos position) bool {
 			if n++; n%256 == 0 && ctx.Err() != nil {
 				cause = ctx.Err()
 				return false
@@ -204,6 +205,7 @@ func (s *Store) readIndexed(ctx context.Context, stream string, b *bounds, yield
 			}
 			return true
 		})
+		gen := x.gen
 		s.release(x)
 		switch {
 		case cause != nil:
@@ -212,7 +214,7 @@ func (s *Store) readIndexed(ctx context.Context, stream string, b *bounds, yield
 			return covered, errStop
 		case err == nil:
 			return covered, nil
-		case attempt > 0 || !s.rebuildAfter(ctx, err):
+		case attempt > 0 || !s.rebuildAfter(ctx, gen, err):
 			return covered, err
 		}
 		// Rebuilt: go on from the last event delivered.
@@ -222,46 +224,45 @@ func (s *Store) readIndexed(ctx context.Context, stream string, b *bounds, yield
 // Tail returns the offset of the log's current end: reading or subscribing
 // From it delivers exactly the events appended afterwards, to any stream.
 // Unlike From(Now), which is resolved when the read starts, the position is
-// fixed when Tail returns. An empty log's tail is Start.
+// fixed when Tail returns. It is the offset of the log's last event (so it
+// equals that event's Offset, its stream's Head and the last offset of the
+// append that stored it), or Start for an empty log. Head is one stream's
+// end; Tail is the whole log's.
 func (s *Store) Tail(ctx context.Context) (Offset, error) {
 	if s.closed.Load() {
 		return "", ErrClosed
 	}
 	last, err := s.logLastSeq(ctx)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("eventstore: tail: %w", err)
 	}
-	return tailOffset(last), nil
+	return commitEnd(last).offset(), nil
 }
 
-// tailOffset is the position after every event of the commit at seq.
-func tailOffset(seq uint64) Offset {
-	if seq == 0 {
-		return Start
-	}
-	return position{seq: seq, idx: maxOffsetIdx}.offset()
-}
-
-// Head describes the end of a stream.
+// Head describes the end of one stream.
 type Head struct {
 	// Version is the stream's current version: the number of events in it
 	// (0 when the stream has none).
 	Version uint64
-	// Offset is the offset of the stream's last event (Start when none).
+	// Offset is the offset of the stream's last event, the same string as
+	// that event's Offset; Start for a stream with no events (reading the
+	// stream From it reads the whole stream).
 	Offset Offset
-	// StoredAt is when the last event was stored.
+	// StoredAt is when the last event was stored (zero when none).
 	StoredAt time.Time
 }
 
 // Head returns the stream's current version and the offset of its last
-// event, from the index, seeing every append acknowledged before the call.
+// event, from the index, seeing every append acknowledged before the call
+// and agreeing with what Read returns. Head is one stream's end; Tail is the
+// whole log's.
 func (s *Store) Head(ctx context.Context, stream string) (Head, error) {
 	if err := validateName(stream); err != nil {
 		return Head{}, fmt.Errorf("eventstore: head of %q: %w", stream, err)
 	}
 	target, err := s.readTarget(ctx)
 	if err != nil {
-		return Head{}, err
+		return Head{}, fmt.Errorf("eventstore: head of %q: %w", stream, err)
 	}
 	h, err := s.indexHead(ctx, stream, target)
 	if err != nil {
@@ -274,47 +275,15 @@ func (h head) public() Head {
 	if h.version == 0 {
 		return Head{Offset: Start}
 	}
-	return Head{Version: h.version, Offset: position{h.seq, h.count}.offset(), StoredAt: h.stored}
+	return Head{Version: h.version, Offset: commitEnd(h.seq).offset(), StoredAt: h.stored}
 }
 
 func (s *Store) indexHead(ctx context.Context, stream string, target uint64) (h head, err error) {
-	err = s.withIndex(ctx, target, func(x *index) error {
-		h, err = x.head(stream, timeSource{s, ctx, x})
+	err = s.withIndex(ctx, target, func(x *index, covered uint64) error {
+		h, err = x.head(stream, covered)
 		return err
 	})
 	return h, err
-}
-
-// withIndex runs fn on the index once it holds every commit up to target.
-// If the index cannot be read, it is rebuilt from the log and fn runs once
-// more.
-func (s *Store) withIndex(ctx context.Context, target uint64, fn func(*index) error) error {
-	for attempt := 0; ; attempt++ {
-		x, err := s.acquire(ctx, target)
-		if err != nil {
-			return err
-		}
-		err = fn(x)
-		s.release(x)
-		if err == nil || attempt > 0 || !s.rebuildAfter(ctx, err) {
-			return err
-		}
-	}
-}
-
-// rebuildAfter rebuilds the index after a read failed for a reason other
-// than the caller's context or the store closing, and reports whether it
-// did.
-func (s *Store) rebuildAfter(ctx context.Context, err error) bool {
-	if ctx.Err() != nil || errors.Is(err, ErrClosed) || s.closed.Load() {
-		return false
-	}
-	s.log.Error("eventstore: read index unreadable, rebuilding", "err", err)
-	if rerr := s.Reindex(ctx, nil); rerr != nil {
-		s.log.Error("eventstore: read index rebuild failed", "err", rerr)
-		return false
-	}
-	return true
 }
 
 // ReadCategory returns the events of every stream in a category (the first
@@ -368,17 +337,21 @@ func (s *Store) readLog(ctx context.Context, filters []string, opts []ReadOption
 		if !live {
 			return nil
 		}
-		b.after = position{seq: last, idx: maxOffsetIdx}
+		b.after = commitEnd(last)
 	}
 	return s.followLog(ctx, consumeSpec{filters: filters, upTo: last, bounded: !live}, &b, yield)
 }
 
 // followLog delivers the events of the consumed messages that the bounds
-// let through.
+// let through. A message that is not a whole, valid commit, or a commit
+// that does not follow the last one this read delivered for its stream (a
+// copy of an earlier commit, say), is skipped with a warning, as the index
+// skips it: it never reaches the caller, in whole or in part.
 func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, yield func(Event, error) bool) error {
 	spec.startSeq = max(spec.startSeq, b.after.seq, 1)
 	a := newArena()
-	names := make(map[string]string) // subject → stream name, bounded like types
+	names := make(map[string]string)    // subject → stream name, bounded like types
+	versions := make(map[string]uint64) // stream → last version delivered, bounded
 	return s.consume(ctx, spec, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
 		name, ok := names[m.Subject()]
 		if !ok {
@@ -389,14 +362,23 @@ func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, yiel
 				names[m.Subject()] = name
 			}
 		}
-		c, err := decodeCommit(m.Data())
-		if err != nil {
-			return fmt.Errorf("log sequence %d: %w", meta.Sequence.Stream, err)
-		}
 		seq := meta.Sequence.Stream
+		c, err := decodeCommit(m.Data())
+		if last, ok := versions[name]; err == nil && ok && c.firstVersion != last+1 {
+			err = fmt.Errorf("%w: starts at version %d, the stream is at %d", ErrCorrupt, c.firstVersion, last)
+		}
+		if err != nil {
+			s.log.Warn("eventstore: skipping a message that is not a commit of its stream",
+				"seq", seq, "stream", name, "err", err)
+			return nil
+		}
+		if len(versions) >= maxTrackedStreams {
+			clear(versions)
+		}
+		versions[name] = c.lastVersion()
 		var stop bool
-		err = c.eachEvent(name, seq, meta.Timestamp, a, func(e Event) bool {
-			pos := position{seq, uint32(e.Version - c.firstVersion + 1)}
+		err = c.eachEvent(name, seq, c.storedAt(meta.Timestamp), a, func(e Event) bool {
+			pos := eventPosition(seq, int(e.Version-c.firstVersion), c.count)
 			skip, end := b.check(&e, pos)
 			if end || !skip && !yield(e, nil) {
 				stop = true
@@ -416,3 +398,7 @@ func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, yiel
 		return nil
 	})
 }
+
+// maxTrackedStreams bounds how many streams' last versions one log read
+// remembers to check the next commit of each against.
+const maxTrackedStreams = 1 << 16

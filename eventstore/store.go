@@ -29,6 +29,9 @@ type Store struct {
 	js         jetstream.JetStream
 	rnc        *nats.Conn // consumers: the tailer, log reads, subscriptions
 	rjs        jetstream.JetStream
+	pub        *publisher
+	clock      *storeClock
+	syncer     *groupSyncer // SyncAlways with Open: the group commit; nil otherwise
 	jsName     string
 	ackPrefix  []byte // {"stream":"<jsName>","seq": (see parseAck)
 	prefix     string // subject prefix of stream subjects
@@ -37,22 +40,36 @@ type Store struct {
 	lock       *dirLock
 	maxPayload int
 
-	idxMu sync.Mutex
-	idx   *index
+	// ctx ends when Close begins; every goroutine the store starts (the
+	// tailers, Reindex, rebuilds, idle producers) ends with it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // goroutines started on ctx that Close waits for
 
-	tailer *tailer
+	idxMu      sync.Mutex
+	idx        *index
+	tailer     *tailer
+	rebuilding *rebuild // the rebuild of a damaged index in progress, if any
+	idxClosed  bool     // Close has closed the index
 
-	stripes   [stripeCount]sync.Mutex
+	stripes   [stripeCount]chan struct{}
 	heads     *headCache
 	ids       *idGen
 	lastAcked atomic.Uint64 // highest log sequence acknowledged to this process
 
-	timesMu sync.Mutex
-	times   map[uint64]time.Time // store times fetched for pending commits
+	producersMu sync.Mutex
+	producers   map[*Producer]struct{}
+
+	tailHook atomic.Pointer[func(seq uint64)] // tests: called before each message the tailer applies
 
 	reindexMu sync.Mutex
 	closed    atomic.Bool
 	closeOnce sync.Once
+	closeErr  error
+	// unlocks counts what must end before the directory lock is released:
+	// the shutdown (server stopped) and the closing of the index (which
+	// waits for the last read holding it).
+	unlocks atomic.Int32
 }
 
 // stripeCount is the number of per-stream locks: appends to one stream are
@@ -149,10 +166,11 @@ func buildConfig(opts []Option) (config, error) {
 }
 
 func newStore(cfg config, srv *server.Server, lock *dirLock, indexDir string) *Store {
-	return &Store{
+	s := &Store{
 		cfg:       cfg,
 		log:       cfg.logger,
 		srv:       srv,
+		clock:     newClock(cfg.clock),
 		jsName:    cfg.jsName,
 		ackPrefix: []byte(`{"stream":"` + cfg.jsName + `","seq":`),
 		prefix:    cfg.jsName + ".s",
@@ -160,7 +178,14 @@ func newStore(cfg config, srv *server.Server, lock *dirLock, indexDir string) *S
 		lock:      lock,
 		heads:     newHeadCache(cfg.headCache),
 		ids:       newIDGen(),
+		producers: make(map[*Producer]struct{}),
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	for i := range s.stripes {
+		s.stripes[i] = make(chan struct{}, 1)
+	}
+	s.unlocks.Store(2)
+	return s
 }
 
 func startServer(dir string, cfg *config) (*server.Server, error) {
@@ -174,8 +199,9 @@ func startServer(dir string, cfg *config) (*server.Server, error) {
 		NoSigs:       true,
 		NoLog:        true,
 		MaxPayload:   cfg.maxPayload,
-		SyncAlways:   cfg.syncAlways,
 		SyncInterval: cfg.syncInterval,
+		// SyncAlways is not the server's: it would fsync each message in
+		// turn. The store fsyncs for groups of appends (groupsync.go).
 	}
 	if cfg.listen && cfg.port == 0 {
 		opts.Port = server.RANDOM_PORT
@@ -214,19 +240,69 @@ func (s *Store) start(ctx context.Context, dial func(name string) (*nats.Conn, e
 	if s.rjs, err = jetstream.New(s.rnc); err != nil {
 		return fmt.Errorf("eventstore: jetstream: %w", err)
 	}
+	if s.pub, err = newPublisher(s.nc); err != nil {
+		return err
+	}
 	s.maxPayload = int(s.nc.MaxPayload())
 	last, err := s.ensureStream(ctx)
 	if err != nil {
 		return err
 	}
 	s.lastAcked.Store(last)
-	x, err := openIndex(s.indexDir, s.logID, last, s.cfg.cacheSize, s.log)
+	if err := s.observeLastTime(ctx, last); err != nil {
+		return err
+	}
+	if s.srv != nil && s.cfg.syncAlways {
+		if s.syncer, err = startGroupSyncer(s.srv.StoreDir(), s.jsName, s.log); err != nil {
+			return err
+		}
+	}
+	x, err := openIndex(s.indexDir, s.logID, last, s.newestInLog(ctx), s.cfg.cacheSize, s.log)
 	if err != nil {
 		return err
 	}
 	s.idx = x
 	s.tailer = s.startTailer(x)
 	return nil
+}
+
+// observeLastTime raises the store's clock to the store time of the log's
+// last commit, so that a clock that stepped back while the store was
+// closed does not stamp commits before it.
+func (s *Store) observeLastTime(ctx context.Context, last uint64) error {
+	if last == 0 {
+		return nil
+	}
+	m, err := s.logMsg(ctx, last)
+	if err != nil || m == nil {
+		return err
+	}
+	if c, err := decodeCommitHeader(m.data); err == nil {
+		s.clock.observe(c.storedAt(m.stored).UnixNano())
+	} else {
+		s.clock.observe(m.stored.UnixNano())
+	}
+	return nil
+}
+
+// newestInLog returns the check openIndex makes of the index's newest
+// commit: the log must hold, at that sequence, a commit of the same stream
+// whose first event has the same id.
+func (s *Store) newestInLog(ctx context.Context) logCheck {
+	return func(n newestCommit) (string, error) {
+		m, err := s.logMsg(ctx, n.seq)
+		if err != nil {
+			return "", err
+		}
+		if m == nil {
+			return fmt.Sprintf("its newest commit (log sequence %d, %q) is not in the log", n.seq, n.name), nil
+		}
+		name, _ := nameFromSubject(s.prefix, m.subject)
+		if name != n.name || firstEventID(m.data) != n.id {
+			return fmt.Sprintf("log sequence %d holds another message than the index's newest commit (%q)", n.seq, n.name), nil
+		}
+		return "", nil
+	}
 }
 
 // ensureStream finds or creates the log stream and returns its last
@@ -259,6 +335,9 @@ func (s *Store) ensureStream(ctx context.Context) (uint64, error) {
 	s.logID = info.Config.Metadata[logIDKey]
 	if s.logID == "" {
 		return 0, fmt.Errorf("eventstore: JetStream stream %q exists but was not created by Rewind", s.jsName)
+	}
+	if s.srv != nil && s.cfg.syncAlways && info.Config.Replicas > 1 {
+		return 0, fmt.Errorf("%w: SyncAlways needs a single-replica log on the embedded server", ErrInvalidOption)
 	}
 	return info.State.LastSeq, nil
 }
@@ -310,292 +389,6 @@ func (s *Store) noteAcked(seq uint64) {
 	}
 }
 
-// acquire returns the current index, caught up to target, held until
-// release. An index retired by Reindex while the caller waited is swapped
-// for the new one.
-func (s *Store) acquire(ctx context.Context, target uint64) (*index, error) {
-	for {
-		if s.closed.Load() {
-			return nil, ErrClosed
-		}
-		s.idxMu.Lock()
-		x := s.idx
-		x.refs++
-		s.idxMu.Unlock()
-		err := x.waitFor(ctx, target)
-		if err == nil {
-			return x, nil
-		}
-		s.release(x)
-		if !errors.Is(err, errRetired) {
-			return nil, err
-		}
-	}
-}
-
-// release drops a hold on x. The last holder of an index retired by
-// Reindex closes and deletes it; the last holder after Close closes it and
-// releases the directory lock.
-func (s *Store) release(x *index) {
-	s.idxMu.Lock()
-	x.refs--
-	last := x.refs == 0
-	retired := last && x != s.idx
-	closing := last && x == s.idx && s.closed.Load()
-	s.idxMu.Unlock()
-	switch {
-	case retired:
-		x.close()
-		_ = os.RemoveAll(x.dir)
-	case closing:
-		s.closeIndex()
-	}
-}
-
-// tailer is the goroutine that applies the log to one index.
-type tailer struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func (s *Store) startTailer(x *index) *tailer {
-	ctx, cancel := context.WithCancel(context.Background())
-	t := &tailer{cancel: cancel, done: make(chan struct{})}
-	x.kickTailer() // catch up with the log at once
-	go func() {
-		defer close(t.done)
-		s.tail(ctx, x)
-	}()
-	return t
-}
-
-func (t *tailer) stop() {
-	if t != nil {
-		t.cancel()
-		<-t.done
-	}
-}
-
-// tailInterval is how often the tailer of a sole writer's index looks
-// for commits its appends did not report (a reader that waits for one, or a
-// rebuild, makes it run at once). While this process is the only writer,
-// its appends feed the index directly and the tailer has nothing to do
-// unless an append's outcome was lost or a crash kept commits out; store
-// times are fetched when a read first needs them (storeTime). When other
-// processes write to the log, the tailer follows it without pause.
-const tailInterval = 200 * time.Millisecond
-
-// tail applies the log to the index from where it holds every commit, for
-// as long as ctx lives, restarting after errors.
-func (s *Store) tail(ctx context.Context, x *index) {
-	follow := !s.soleWriter()
-	var due uint64 // acknowledged at the last turn
-	for {
-		if !follow {
-			select {
-			case <-ctx.Done():
-				return
-			case <-x.kick:
-			case <-time.After(tailInterval):
-				// Appends reach the index a moment after their
-				// acknowledgement; one acknowledged a turn ago and still
-				// missing was not reported.
-				missing := x.position() < due
-				due = s.lastAcked.Load()
-				if !missing {
-					continue
-				}
-			}
-		}
-		err := s.tailFrom(ctx, x, !follow)
-		if ctx.Err() != nil {
-			return
-		}
-		if err == nil {
-			continue
-		}
-		s.log.Warn("eventstore: read index tailer restarting", "err", err, "position", x.position())
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// tailFrom hands the log to the index writer from where the index holds
-// every commit: up to the log's current end (bounded), or live.
-func (s *Store) tailFrom(ctx context.Context, x *index, bounded bool) error {
-	spec := consumeSpec{startSeq: max(x.position(), x.tailPosition()) + 1, pull: 4096, bounded: bounded}
-	if bounded {
-		last, err := s.logLastSeq(ctx)
-		if err != nil || last < spec.startSeq {
-			return err
-		}
-		spec.upTo = last
-	}
-	// Records go to the writer in chunks: one hand-over per message would
-	// cost more than the write.
-	var chunk []indexRec
-	var chunkStart time.Time
-	names := make(map[string]string)
-	err := s.consume(ctx, spec, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
-		name, ok := names[m.Subject()]
-		if !ok {
-			name, _ = nameFromSubject(s.prefix, m.Subject())
-			if len(names) >= maxInterned {
-				clear(names)
-			}
-			names[m.Subject()] = name
-		}
-		if len(chunk) == 0 {
-			chunkStart = time.Now()
-		}
-		chunk = append(chunk, indexRec{name: name, seq: meta.Sequence.Stream,
-			stored: meta.Timestamp.UnixNano(), body: m.Data(), kind: recLog})
-		// While more is pending, the chunk grows, but not for long: under a
-		// steady stream of appends from other processes something is
-		// almost always pending.
-		if meta.NumPending > 0 && len(chunk) < tailChunk && time.Since(chunkStart) < tailChunkAge {
-			return nil
-		}
-		err := x.w.submitLog(ctx, chunk)
-		chunk = nil
-		return err
-	})
-	if err == nil && len(chunk) > 0 {
-		err = x.w.submitLog(ctx, chunk)
-	}
-	return err
-}
-
-// tailChunk is how many of the tailer's records go to the writer at once,
-// and tailChunkAge how long the first of them waits for the others.
-const (
-	tailChunk    = 512
-	tailChunkAge = time.Millisecond
-)
-
-// storeTime returns the store time of the commit of stream name at seq,
-// for a commit the index holds with its time still pending. One batched
-// direct get fetches the times of that commit and the stream's commits
-// after it; they are remembered for a while and written back to the index
-// x, so the next read finds them there.
-func (s *Store) storeTime(ctx context.Context, x *index, name string, seq uint64) (time.Time, error) {
-	s.timesMu.Lock()
-	t, ok := s.times[seq]
-	s.timesMu.Unlock()
-	if ok {
-		return t, nil
-	}
-	subj, err := subjectFor(s.prefix, name)
-	if err != nil {
-		return time.Time{}, err
-	}
-	var stamps []indexRec
-	err = s.subjectMsgs(ctx, subj, seq, func(m logMsg) error {
-		stamps = append(stamps, indexRec{name: name, seq: m.seq, stored: m.stored.UnixNano(), body: m.data, kind: recStamp})
-		return nil
-	})
-	if err != nil && !errors.Is(err, errMoreMsgs) {
-		return time.Time{}, fmt.Errorf("eventstore: store time of log sequence %d: %w", seq, err)
-	}
-	s.timesMu.Lock()
-	if s.times == nil || len(s.times)+len(stamps) > maxCachedTimes {
-		s.times = make(map[uint64]time.Time, len(stamps))
-	}
-	for _, r := range stamps {
-		s.times[r.seq] = time.Unix(0, r.stored)
-	}
-	t, ok = s.times[seq]
-	s.timesMu.Unlock()
-	if !ok {
-		return time.Time{}, fmt.Errorf("%w: log sequence %d is not on %s", ErrCorrupt, seq, subj)
-	}
-	_ = x.w.submitLog(ctx, stamps) // only a cache: a failure costs the next read a round trip
-	return t, nil
-}
-
-// maxCachedTimes bounds the store times remembered for pending commits.
-const maxCachedTimes = 16384
-
-// timeSource binds storeTime to a context and an index for the index's
-// reads.
-type timeSource struct {
-	s   *Store
-	ctx context.Context
-	x   *index
-}
-
-func (t timeSource) storeTime(name string, seq uint64) (time.Time, error) {
-	return t.s.storeTime(t.ctx, t.x, name, seq)
-}
-
-// Reindex rebuilds the read index from the log into a new generation
-// beside the current one, calling progress (if not nil) with the log
-// sequences applied so far and the log's last sequence when the rebuild
-// began; then it switches reads to the new index and deletes the old one as
-// soon as no read holds it. Reads go on meanwhile, on the old index. The
-// store also rebuilds on its own whenever it opens an index that is
-// missing, damaged, of another format or of another log; Reindex is for
-// doing it on purpose.
-func (s *Store) Reindex(ctx context.Context, progress func(applied, total uint64)) error {
-	if s.closed.Load() {
-		return ErrClosed
-	}
-	s.reindexMu.Lock()
-	defer s.reindexMu.Unlock()
-	total, err := s.logLastSeq(ctx)
-	if err != nil {
-		return err
-	}
-	s.idxMu.Lock()
-	gen := s.idx.gen + 1
-	s.idxMu.Unlock()
-	x, err := createIndex(s.indexDir, gen, s.logID, s.cfg.cacheSize, s.log)
-	if err != nil {
-		return fmt.Errorf("eventstore: reindex: %w", err)
-	}
-	t := s.startTailer(x)
-	if err := waitProgress(ctx, x, total, progress); err != nil {
-		t.stop()
-		x.close()
-		_ = os.RemoveAll(x.dir)
-		return err
-	}
-	s.idxMu.Lock()
-	old, oldT := s.idx, s.tailer
-	s.idx, s.tailer = x, t
-	idle := old.refs == 0
-	s.idxMu.Unlock()
-	oldT.stop()
-	old.retire()
-	if idle {
-		old.close()
-		_ = os.RemoveAll(old.dir)
-	}
-	s.log.Info("eventstore: read index rebuilt", "dir", x.dir, "events_through", total)
-	return nil
-}
-
-func waitProgress(ctx context.Context, x *index, total uint64, progress func(applied, total uint64)) error {
-	for {
-		pos := x.position()
-		if progress != nil {
-			progress(min(pos, total), total)
-		}
-		if pos >= total {
-			return nil
-		}
-		wctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
-		_ = x.waitFor(wctx, total)
-		cancel()
-		if ctx.Err() != nil {
-			return fmt.Errorf("eventstore: reindex: %w", ctx.Err())
-		}
-	}
-}
-
 // ClientURL returns the URL other processes can Connect to when the store
 // was opened WithListen, or "" otherwise.
 func (s *Store) ClientURL() string {
@@ -605,23 +398,41 @@ func (s *Store) ClientURL() string {
 	return s.srv.ClientURL()
 }
 
-// Close stops the tailer, closes the index and the connection, shuts the
-// embedded server down cleanly (which writes its index for a fast restart)
-// and releases the directory lock. Reads and subscriptions still running
-// end with ErrClosed.
+// Close ends everything the store started and releases its directory:
+// reads, subscriptions, producers and a Reindex still running end with
+// ErrClosed; the tailer brings the index up to the log's end; the
+// connections close and the embedded server shuts down cleanly (which
+// writes its index for a fast restart). The directory lock is released
+// only once the server has stopped and the read index is closed (a read
+// still holding the index closes it at its next step), so a new Open of the
+// directory never meets a server still running on it. Close returns what
+// went wrong while shutting down, if anything; calling it again returns
+// the same.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
-		s.shutdown()
+		s.closeErr = s.shutdown()
 	})
-	return nil
+	return s.closeErr
 }
 
-func (s *Store) shutdown() {
+// shutdown stops what start started, in reverse order. It also cleans up
+// after a start that failed half-way.
+func (s *Store) shutdown() error {
+	s.cancel()
+	s.stopProducers()
+	// rebuildAfter starts its goroutine under idxMu after checking closed:
+	// once this lock was taken, none starts.
+	s.idxMu.Lock()
+	s.idxMu.Unlock() //nolint:staticcheck // an empty critical section on purpose
+	s.wg.Wait()
+	s.reindexMu.Lock() // a Reindex in progress has seen ctx end and cleaned up
+	defer s.reindexMu.Unlock()
 	s.idxMu.Lock()
 	t, x := s.tailer, s.idx
 	s.idxMu.Unlock()
 	t.stop()
+	var errs []error
 	if t != nil && x != nil {
 		// One last pass, so that the checkpoint reaches the log's end and
 		// the next open has nothing to catch up.
@@ -630,6 +441,9 @@ func (s *Store) shutdown() {
 			s.log.Warn("eventstore: read index not brought up to date at close", "err", err)
 		}
 		cancel()
+	}
+	if s.pub != nil {
+		s.pub.close()
 	}
 	for _, nc := range []*nats.Conn{s.nc, s.rnc} {
 		if nc != nil {
@@ -640,6 +454,11 @@ func (s *Store) shutdown() {
 		s.srv.Shutdown()
 		s.srv.WaitForShutdown()
 	}
+	if s.syncer != nil {
+		if err := s.syncer.close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	s.idxMu.Lock()
 	idle := x == nil || x.refs == 0
 	s.idxMu.Unlock()
@@ -647,66 +466,46 @@ func (s *Store) shutdown() {
 		x.shut() // waiting readers end with ErrClosed
 	}
 	if idle {
-		s.closeIndex()
-	}
-}
-
-// closeIndex closes the current index and releases the directory lock,
-// once no read holds the index: Close does not pull the database from
-// under a read in progress, whose next step ends it with ErrClosed.
-func (s *Store) closeIndex() {
-	s.idxMu.Lock()
-	x := s.idx
-	s.idxMu.Unlock()
-	if x != nil {
-		x.close()
-	}
-	s.lock.unlock()
-}
-
-// stripe returns the lock that serializes appends to a stream.
-func (s *Store) stripe(name string) *sync.Mutex {
-	var h uint32 = 2166136261
-	for i := 0; i < len(name); i++ {
-		h = (h ^ uint32(name[i])) * 16777619
-	}
-	return &s.stripes[h%stripeCount]
-}
-
-// headCache remembers what the store knows of recently appended streams,
-// bounded in number; an evicted stream is read back from the index.
-type headCache struct {
-	mu  sync.Mutex
-	max int
-	m   map[string]*streamState
-}
-
-func newHeadCache(n int) *headCache { return &headCache{max: n, m: make(map[string]*streamState)} }
-
-func (c *headCache) get(name string) (*streamState, bool) {
-	c.mu.Lock()
-	st, ok := c.m[name]
-	c.mu.Unlock()
-	return st, ok
-}
-
-func (c *headCache) put(name string, st *streamState) {
-	if c.max == 0 {
-		return
-	}
-	c.mu.Lock()
-	if _, ok := c.m[name]; !ok && len(c.m) >= c.max {
-		for k := range c.m { // evict one arbitrary entry
-			delete(c.m, k)
-			break
+		if err := s.closeIndexErr(); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	c.m[name] = st
-	c.mu.Unlock()
+	s.unlockAfter()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("eventstore: close: %w", err)
+	}
+	return nil
 }
 
-func (c *headCache) drop(name string) {
-	c.mu.Lock()
-	delete(c.m, name)
-	c.mu.Unlock()
+// closeIndex closes the current index once no read holds it (called by
+// the last holder after Close), then lets the directory go if the shutdown
+// is done too.
+func (s *Store) closeIndex() {
+	if err := s.closeIndexErr(); err != nil {
+		s.log.Warn("eventstore: read index not closed cleanly", "err", err)
+	}
+}
+
+func (s *Store) closeIndexErr() error {
+	s.idxMu.Lock()
+	x, done := s.idx, s.idxClosed
+	s.idxClosed = true
+	s.idxMu.Unlock()
+	if done {
+		return nil
+	}
+	var err error
+	if x != nil {
+		err = x.close()
+	}
+	s.unlockAfter()
+	return err
+}
+
+// unlockAfter counts one of the two things the directory lock waits for
+// (the shutdown, the closing of the index) and releases it after both.
+func (s *Store) unlockAfter() {
+	if s.unlocks.Add(-1) == 0 {
+		s.lock.unlock()
+	}
 }

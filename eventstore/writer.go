@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/google/uuid"
 )
 
 // indexRec is one commit on its way into the index.
 type indexRec struct {
 	name   string // "" for a log message that is no stream's commit
 	seq    uint64
-	stored int64 // Unix ns; 0: pending (an append's record)
+	stored int64 // Unix ns: the commit's store time (the log's timestamp for a format-1 commit)
 	body   []byte
 	kind   recKind
 	// An append's record also carries what the writer would otherwise
@@ -31,14 +32,12 @@ type indexRec struct {
 type recKind uint8
 
 const (
-	// recAppend: this process's acknowledged append, store time pending,
-	// in no particular order.
+	// recAppend: this process's acknowledged append, in no particular
+	// order; a commit this store made, so it is trusted.
 	recAppend recKind = iota
-	// recLog: the tailer's, in log order, with the store time.
+	// recLog: the tailer's, in log order: any message on the log, checked
+	// before it enters the index.
 	recLog
-	// recStamp: a commit already in the index, with the store time a read
-	// fetched from the log; it changes no position and no producer state.
-	recStamp
 )
 
 // checkpointEvery is how far the index may get ahead of its stored
@@ -81,11 +80,28 @@ type indexWriter struct {
 	written uint64   // every commit up to here is in the index
 	above   []uint64 // appended commits above written, ascending
 	saved   uint64   // the checkpoint last written
+	newest  uint64   // log sequence of the newest commit recorded in "m.newest"
+	// logHeads remembers the last version of streams the tailer applied,
+	// the version the next commit it meets must follow, for as long as the
+	// index has had no appends' records (a rebuild): the tailer then reads
+	// every message in order and the cache is exact. Once appends feed the
+	// index, the tailer skips what they wrote, and a stream's previous
+	// version is looked up in the index. Bounded; a miss is looked up too.
+	logHeads  map[string]uint64
+	sawAppend bool
 }
+
+// maxLogHeads bounds indexWriter.logHeads.
+const maxLogHeads = 1 << 16
 
 func startWriter(x *index, log *slog.Logger) {
 	w := &indexWriter{x: x, log: log, done: make(chan struct{}), wake: make(chan struct{}, 1),
-		written: x.written, saved: x.written}
+		written: x.written, saved: x.written, logHeads: make(map[string]uint64)}
+	if v, err := x.get(keyNewest); err == nil {
+		if n, ok := decodeNewest(v); ok {
+			w.newest = n.seq
+		}
+	}
 	w.cond = sync.NewCond(&w.mu)
 	x.w = w
 	x.kick = make(chan struct{}, 1)
@@ -202,12 +218,15 @@ func (w *indexWriter) close() {
 }
 
 // apply writes one batch of records. An append's record is skipped when
-// the tailer has already applied its commit, with the store time; a
-// producer state is written only if it is newer than the stored one, since
-// the tailer may apply an old commit after an append reported a newer one.
-// The checkpoint (how far the index holds every commit) goes into the batch
-// when the tailer moved, when appends moved it checkpointEvery further, and
-// at close (recs nil).
+// the tailer has already applied its commit; a tailer's record enters the
+// index only if it is a whole, valid commit that follows its stream's
+// previous commit in the log (anything else is recorded as the subject's
+// newest foreign message and logged); a producer state is written only if
+// it is newer than the stored one, since the tailer may apply an old commit
+// after an append reported a newer one. The checkpoint (how far the index
+// holds every commit) goes into the batch when the tailer moved, when
+// appends moved it checkpointEvery further, and at close (recs nil); the
+// newest commit held goes into every batch that raised it.
 func (w *indexWriter) apply(recs []indexRec) error {
 	x := w.x
 	tailed, fromLog := x.tailPosition(), false
@@ -218,19 +237,32 @@ func (w *indexWriter) apply(recs []indexRec) error {
 	}
 	// In key order, pebble's memtable inserts each key starting from where
 	// the previous one went, instead of from the top of its skiplist. The
-	// sort is stable: of two records of one commit the later one wins.
+	// sort is stable: of two records of one commit the later one wins. The
+	// tailer's records of one stream stay in log order, which the check of
+	// each against the previous relies on.
 	slices.SortStableFunc(recs, func(a, b indexRec) int {
 		return cmp.Or(strings.Compare(a.name, b.name), cmp.Compare(a.seq, b.seq))
 	})
+	if len(w.logHeads) > maxLogHeads {
+		clear(w.logHeads)
+	}
+	// The last version of each stream entered by this batch so far, in
+	// log order (records of a stream are sorted by sequence).
+	heads := make(map[string]uint64)
 	b := x.db.NewBatch()
 	defer b.Close()
 	var written map[string]uint64 // producer key → commit seq, in this batch
 	var key []byte
+	newest := newestCommit{seq: w.newest}
 	for i := range recs {
 		r := &recs[i]
 		if r.kind == recAppend {
+			if !w.sawAppend {
+				w.sawAppend = true
+				w.logHeads = nil
+			}
 			if r.seq <= tailed {
-				continue // the tailer has written it, with its store time
+				continue // the tailer has written it
 			}
 			if r.seq > w.written {
 				w.above = append(w.above, r.seq)
@@ -240,15 +272,20 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			continue
 		}
 		last, pm := r.last, r.producer
-		if last == 0 {
-			c, err := decodeCommit(r.body)
+		if r.kind == recLog {
+			c, err := w.checkLogged(r, heads)
 			if err != nil {
-				w.log.Warn("eventstore: skipping a log message that is not a Rewind commit",
+				w.log.Warn("eventstore: skipping a message that is not a commit of its stream",
 					"seq", r.seq, "stream", r.name, "err", err)
+				if err := w.recordForeign(b, r.name, r.seq); err != nil {
+					return err
+				}
 				continue
 			}
 			last, pm = c.lastVersion(), c.producer
+			r.stored = c.storedAt(time.Unix(0, r.stored)).UnixNano()
 		}
+		heads[r.name] = last
 		// Key and value are written straight into the batch's buffer.
 		key = appendCommitKey(key[:0], r.name, last)
 		op := b.SetDeferred(len(key), 16+len(r.body))
@@ -259,7 +296,11 @@ func (w *indexWriter) apply(recs []indexRec) error {
 		if err := op.Finish(); err != nil {
 			return err
 		}
-		if pm != nil && r.kind != recStamp {
+		if r.seq > newest.seq {
+			newest = newestCommit{seq: r.seq, name: r.name}
+			newest.id = firstEventID(r.body)
+		}
+		if pm != nil {
 			key := producerKey(r.name, pm.id)
 			if written == nil {
 				written = make(map[string]uint64)
@@ -278,6 +319,17 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			written[string(key)] = r.seq
 		}
 	}
+	if !w.sawAppend {
+		for name, v := range heads {
+			w.logHeads[name] = v
+		}
+	}
+	if newest.seq > w.newest {
+		if err := b.Set(keyNewest, newest.encode(), nil); err != nil {
+			return err
+		}
+		w.newest = newest.seq
+	}
 	w.advance(tailed)
 	if w.written > w.saved && (fromLog || recs == nil || w.written-w.saved >= checkpointEvery) {
 		if err := b.Set(keyCheckpoint, binary.BigEndian.AppendUint64(nil, w.written), nil); err != nil {
@@ -292,6 +344,54 @@ func (w *indexWriter) apply(recs []indexRec) error {
 	}
 	x.applied(w.written, tailed)
 	return nil
+}
+
+// checkLogged decodes a message the tailer read and checks that it is the
+// next commit of its stream in log order.
+func (w *indexWriter) checkLogged(r *indexRec, heads map[string]uint64) (commit, error) {
+	c, err := decodeCommit(r.body)
+	if err != nil {
+		return commit{}, err
+	}
+	prev, ok := heads[r.name]
+	if !ok {
+		prev, ok = w.logHeads[r.name] // nil once appends came
+	}
+	if !ok {
+		if prev, err = w.x.lastVersionBefore(r.name, r.seq); err != nil {
+			return commit{}, err
+		}
+	}
+	if c.firstVersion != prev+1 {
+		return commit{}, fmt.Errorf("%w: starts at version %d, the stream is at %d", ErrCorrupt, c.firstVersion, prev)
+	}
+	return c, nil
+}
+
+// recordForeign records seq as the newest message on the stream's subject
+// that is not one of its commits, if it is newer than the one recorded.
+func (w *indexWriter) recordForeign(b *pebble.Batch, name string, seq uint64) error {
+	key := foreignKey(name)
+	// A batch holds a stream's records in log order, so a later Set in the
+	// same batch is always the newer one; compare with the index only.
+	v, err := w.x.get(key)
+	if err != nil {
+		return err
+	}
+	if len(v) == 8 && binary.BigEndian.Uint64(v) >= seq {
+		return nil
+	}
+	return b.Set(key, binary.BigEndian.AppendUint64(nil, seq), nil)
+}
+
+// firstEventID returns the id of a valid commit's first event.
+func firstEventID(body []byte) uuid.UUID {
+	c, err := decodeCommitHeader(body)
+	if err != nil {
+		return uuid.Nil
+	}
+	d := decoder{b: c.events}
+	return d.id()
 }
 
 // advance moves written past the tailer's position and then past every

@@ -1,0 +1,269 @@
+package eventstore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Queries of the read index: a stream's head, a producer's state, a
+// stream's events. Each is answered as of a covered log position: every
+// commit up to it is in the index, and a commit above it (this process's
+// own append, entered before the tailer reached it) is not used, because a
+// commit of another writer below it may still be missing. A read must never
+// yield version n+1 without version n.
+
+// Key construction.
+
+func streamPrefix(kind byte, name string) []byte {
+	b := make([]byte, 0, len(name)+10)
+	b = append(b, kind)
+	b = append(b, name...)
+	return append(b, 0)
+}
+
+func commitKey(name string, lastVersion uint64) []byte {
+	return appendCommitKey(make([]byte, 0, len(name)+10), name, lastVersion)
+}
+
+func appendCommitKey(b []byte, name string, lastVersion uint64) []byte {
+	b = append(b, 'c')
+	b = append(b, name...)
+	b = append(b, 0)
+	return binary.BigEndian.AppendUint64(b, lastVersion)
+}
+
+func producerKey(name, id string) []byte {
+	return append(streamPrefix('p', name), id...)
+}
+
+// foreignKey holds the log sequence of the newest message on a stream's
+// subject that is not one of its commits.
+func foreignKey(name string) []byte { return streamPrefix('x', name) }
+
+// upperBound returns the smallest key after every key with the prefix p
+// (p ends in 0x00, so bumping it to 0x01 is enough).
+func upperBound(p []byte) []byte {
+	u := bytes.Clone(p)
+	u[len(u)-1] = 1
+	return u
+}
+
+// indexedCommit is one commit as the index returns it.
+type indexedCommit struct {
+	seq    uint64
+	stored time.Time
+	commit
+}
+
+// decodeIndexed decodes an index value: seq(8) storedAt(8) commit body.
+func decodeIndexed(v []byte) (indexedCommit, error) {
+	if len(v) < 16 {
+		return indexedCommit{}, fmt.Errorf("%w: short index record", ErrCorrupt)
+	}
+	c, err := decodeCommitHeader(v[16:]) // checked when it entered the index
+	if err != nil {
+		return indexedCommit{}, fmt.Errorf("index record: %w", err)
+	}
+	ic := indexedCommit{seq: binary.BigEndian.Uint64(v), commit: c,
+		stored: time.Unix(0, int64(binary.BigEndian.Uint64(v[8:])))}
+	return ic, nil
+}
+
+func decodeIndexedAt(it *pebble.Iterator) (indexedCommit, error) {
+	v, err := it.ValueAndErr()
+	if err != nil {
+		return indexedCommit{}, err
+	}
+	return decodeIndexed(v)
+}
+
+// head is what the store knows of a stream's end.
+type head struct {
+	version uint64 // 0: no stream
+	seq     uint64 // JetStream sequence of the last commit, 0 when none
+	subjSeq uint64 // of the last message on the stream's subject (≥ seq): what an append expects
+	count   uint32 // events in the last commit
+	stored  time.Time
+}
+
+// storedNs is the last commit's store time in Unix ns (0: none).
+func (h head) storedNs() int64 {
+	if h.stored.IsZero() {
+		return 0
+	}
+	return h.stored.UnixNano()
+}
+
+// head returns the stream's head as of covered (see the top of the file).
+func (x *index) head(name string, covered uint64) (head, error) {
+	p := streamPrefix('c', name)
+	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	if err != nil {
+		return head{}, err
+	}
+	defer it.Close()
+	var h head
+	for ok := it.Last(); ok; ok = it.Prev() {
+		c, err := decodeIndexedAt(it)
+		if err != nil {
+			return head{}, err
+		}
+		if c.seq <= covered {
+			h = head{version: c.lastVersion(), seq: c.seq, subjSeq: c.seq, count: uint32(c.count), stored: c.stored}
+			break
+		}
+	}
+	if err := it.Error(); err != nil {
+		return head{}, err
+	}
+	v, err := x.get(foreignKey(name))
+	if err != nil {
+		return head{}, err
+	}
+	if len(v) == 8 {
+		if f := binary.BigEndian.Uint64(v); f <= covered {
+			h.subjSeq = max(h.subjSeq, f)
+		}
+	}
+	return h, nil
+}
+
+// lastVersionBefore returns the last version of the stream's commits below
+// log sequence seq (0: none).
+func (x *index) lastVersionBefore(name string, seq uint64) (uint64, error) {
+	p := streamPrefix('c', name)
+	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	for ok := it.Last(); ok; ok = it.Prev() {
+		c, err := decodeIndexedAt(it)
+		if err != nil {
+			return 0, err
+		}
+		if c.seq < seq {
+			return c.lastVersion(), nil
+		}
+	}
+	return 0, it.Error()
+}
+
+// producerState is the stored state of one producer on one stream.
+type producerState struct {
+	epoch     uint64
+	lastSeq   uint64
+	commitSeq uint64 // log sequence of the commit that set it
+}
+
+func (x *index) producer(name, id string) (producerState, bool, error) {
+	v, err := x.get(producerKey(name, id))
+	if err != nil || v == nil {
+		return producerState{}, false, err
+	}
+	d := decoder{b: v}
+	st := producerState{epoch: d.uvarint(), lastSeq: d.uvarint(), commitSeq: d.uvarint()}
+	if d.err != nil {
+		return producerState{}, false, fmt.Errorf("index record of producer %q: %w", id, d.err)
+	}
+	return st, true, nil
+}
+
+// readStream yields the stream's events that b lets through, in order,
+// with each event's position, as of covered: it stops before the first
+// commit above covered. Versions must follow each other; a hole is an
+// error wrapping ErrCorrupt, never a skipped event.
+func (x *index) readStream(name string, b *bounds, covered uint64, yield func(Event, position) bool) error {
+	p := streamPrefix('c', name)
+	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	from := max(b.fromVersion, 1)
+	if b.after.seq > 0 {
+		v, err := x.firstVersionAtOrAfter(it, name, b.after.seq)
+		if err != nil {
+			return err
+		}
+		from = max(from, v)
+	}
+	stop := false
+	a := newArena()
+	next := uint64(0) // the version the next commit must start at (0: any, the first)
+	for ok := it.SeekGE(commitKey(name, from)); ok && !stop; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		// The iterator reuses its buffer; events handed out keep their
+		// data, so each commit is copied (into the read's arena).
+		c, err := decodeIndexed(a.clone(v))
+		if err != nil {
+			return err
+		}
+		if c.seq > covered {
+			return nil
+		}
+		if next != 0 && c.firstVersion != next {
+			return fmt.Errorf("%w: index of %q holds version %d after version %d", ErrCorrupt, name, c.firstVersion, next-1)
+		}
+		next = c.lastVersion() + 1
+		if !b.toTime.IsZero() && c.stored.After(b.toTime) {
+			b.ended = true
+			return nil
+		}
+		err = c.eachEvent(name, c.seq, c.stored, a, func(e Event) bool {
+			pos := eventPosition(c.seq, int(e.Version-c.firstVersion), c.count)
+			skip, end := b.check(&e, pos)
+			if end || !skip && !yield(e, pos) {
+				stop = true
+				return false
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// firstVersionAtOrAfter finds, by binary search over versions, the first
+// version of the first commit whose log sequence is at least seq (or one
+// past the last version when there is none). Seeking by version is the
+// natural access; this turns an offset into a version in O(log n) seeks.
+func (x *index) firstVersionAtOrAfter(it *pebble.Iterator, name string, seq uint64) (uint64, error) {
+	if !it.Last() {
+		return 1, it.Error()
+	}
+	last, err := decodeIndexedAt(it)
+	if err != nil {
+		return 0, err
+	}
+	if last.seq < seq {
+		return last.lastVersion() + 1, nil
+	}
+	lo, hi := uint64(1), last.lastVersion() // the answer lies in [lo, hi]
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if !it.SeekGE(commitKey(name, mid)) {
+			return 0, errors.Join(fmt.Errorf("%w: version %d of %q missing", ErrCorrupt, mid, name), it.Error())
+		}
+		c, err := decodeIndexedAt(it)
+		if err != nil {
+			return 0, err
+		}
+		if c.seq >= seq {
+			hi = min(mid, c.firstVersion)
+		} else {
+			lo = c.lastVersion() + 1
+		}
+	}
+	return lo, nil
+}
