@@ -53,8 +53,21 @@
 //
 // An [Event] carries what the caller sets (Type, Data, Metadata, an ID and
 // Time that default to a UUID v7 and now) and, when read back, what the
-// store sets: Stream, Version (1-based, per stream), Offset and StoredAt
-// (the server's clock). Data is JSON by convention but may be any bytes.
+// store sets: Stream, Version (1-based, per stream), Offset and StoredAt.
+// Data is JSON by convention but may be any bytes.
+//
+// StoredAt is the committing store's clock when it stored the append,
+// recorded in the commit itself, so that every read path gives the same
+// time and a read of one stream never has to ask the log for it. With Open
+// that clock is the embedded server's own, since it runs in the process;
+// [WithClock] sets another one (for tests, or to import a history whose
+// times lie in the past). Store times never go backwards: within a store
+// they follow the log's order, within a stream its versions, even when the
+// clock steps back. With [Connect] and several writing processes each
+// stamps with its own clock: a stream's times still never go backwards,
+// but in log order two processes' commits can disagree by as much as their
+// clocks do, and a log read bounded by ToTime ends at the first commit
+// stored after the bound.
 //
 // # Appends and optimistic concurrency
 //
@@ -90,7 +103,11 @@
 //
 // Every event's Offset is the position right after it. A reader that saves
 // the offset of the last event it handled and later reads From it gets
-// exactly what followed: nothing twice, nothing skipped. Because the one log
+// exactly what followed: nothing twice, nothing skipped. Each position has
+// exactly one string, so offsets compare for equality too: the offset of a
+// stream's last event is its [Head]'s Offset and, right after the append
+// that stored it, the log's [Store.Tail]; an empty stream's Head and an
+// empty log's Tail are Start. Because the one log
 // holds every stream, the same offsets address one stream, a category and
 // the whole log. [AppendResult.Offset] is the offset after an append;
 // [ParseOffset] checks an offset that arrives from outside.
@@ -144,20 +161,40 @@
 // version. The index is derived, never a second truth. Each acknowledged
 // append is handed to it before Append returns; a tailer reads the log in
 // order, adding what other processes wrote and what a crash kept an append
-// from reporting. An acknowledgement does not carry the server's store
-// time, so an append's commit enters the index with its time pending, and
-// the first read that needs it fetches it from the log (with the times of
-// the stream's following commits, in one request) and writes it back. The
-// checkpoint, how far the index holds every commit, is stored with the
-// index's own writes. The index has no write-ahead log and is never
-// fsynced: after a crash the tailer reapplies the log from the checkpoint,
-// and an index that is missing, damaged, of another format or of another
-// log is deleted and rebuilt from the log, on open or when a read finds it
-// unreadable. [Store.Reindex] rebuilds it on purpose,
-// beside the current one, while reads go on. It is never stale: a read first
-// waits until the index holds every append acknowledged before the read
-// began (with Connect, every append the server held), in this process or
-// any other.
+// from reporting. A one-stream read never touches the log: commits carry
+// their store times. The checkpoint, how far the index holds every commit,
+// is stored with the index's own writes. The index has no write-ahead log
+// and is never fsynced: after a crash the tailer reapplies the log from
+// the checkpoint, and an index that is missing, damaged, of another format,
+// of another log or ahead of the log (its newest commit no longer in the
+// log, as after a power cut that took the log's unsynced tail) is deleted
+// and rebuilt from the log, on open, or when a read finds it damaged (one
+// rebuild, shared by every read that found it). [Store.Reindex] rebuilds
+// it on purpose, beside the current one, while reads go on. It is never
+// stale: a read first waits until the index holds every append
+// acknowledged before the read began (with Connect, every append the
+// server held), in this process or any other, and yields nothing past the
+// position up to which the index holds every commit, so a read never sees
+// version n+1 without version n, however other processes write.
+//
+// # Foreign messages
+//
+// Any NATS client with access to the log (Connect, WithListen) can publish
+// on a stream's subject. A message there that is not a whole, valid commit
+// following the stream's previous one is never read as one: every read
+// path skips it with a warning in the store's log naming its log sequence
+// (see [ErrCorrupt]), it changes no stream's events or [Head], and appends
+// to the stream go on after it.
+//
+// # Waits and their bounds
+//
+// Every call that waits honours its context, and has a bound of its own
+// when the context has none: an append gives up 5 s after it began
+// (including the wait for another append to the same stream in this
+// process), a read of the log's messages or metadata after 5 s, and a wait
+// for the read index when the index has made no progress for 10 s
+// ([ErrIndexStalled]). An append that ends without its acknowledgement may
+// or may not have been stored; an idempotent producer can retry it safely.
 //
 // # Idempotent producers
 //
@@ -175,7 +212,9 @@
 // newest commit in the stream, so it is stored atomically with the events
 // it admits, holds for the life of the stream rather than for a time
 // window, and survives crashes and restarts. [Store.Producer] returns a
-// [Producer] that numbers, batches and retries appends for one stream and
+// [Producer] that claims the producer's next epoch (fencing every earlier
+// instance, and never taking another instance's writes for its own
+// duplicates) and numbers, batches and retries appends for one stream and
 // id, so callers need not track sequence numbers themselves.
 //
 // # Durability
@@ -184,9 +223,13 @@
 // operating system, so a process that crashes or is killed (kill -9) loses
 // nothing it was told was stored. The log is fsynced every
 // [DefaultSyncInterval] (one second), which bounds what a power cut or a
-// kernel crash can take; [SyncAlways] fsyncs before every acknowledgement
-// and closes that window at about a fifth of the append throughput, and
-// [SyncEvery] picks another interval. On a cluster (Connect with
+// kernel crash can take; [SyncEvery] picks another interval. [SyncAlways]
+// closes that window: an append returns only after an fsync of the log
+// that began after the append was stored. Appends running at the same time
+// share their fsyncs (a group commit), so its cost depends on how many
+// append at once: on a 2-core VM one goroutine appends at about 4–5k/s (a
+// seventh of the default's 30–35k/s), 16 goroutines at 17–28k/s, three to
+// six times one goroutine's rate (BENCHMARKS.md). On a cluster (Connect with
 // WithReplicas(3)) a write is acknowledged once a majority of replicas
 // holds it.
 //

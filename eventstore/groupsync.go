@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // The group commit of SyncAlways.
@@ -57,6 +58,8 @@ type groupSyncer struct {
 	err     error  // sticky: once an fsync failed, nothing is durable for sure
 	quit    bool
 	stopped chan struct{}
+
+	onRound func(start, end time.Time) // tests: called after each round
 
 	// Owned by the syncer goroutine.
 	files   map[int]*os.File // open block files by index
@@ -116,7 +119,11 @@ func (g *groupSyncer) run() {
 		round := g.started
 		g.mu.Unlock()
 
+		start := time.Now()
 		err := g.syncRound()
+		if g.onRound != nil {
+			g.onRound(start, time.Now())
+		}
 
 		g.mu.Lock()
 		if err != nil && g.err == nil {

@@ -77,10 +77,10 @@ func WithListen(host string, port int) Option {
 // stored: nothing acknowledged is lost even to a power cut. Concurrent
 // appends share their fsyncs (a group commit), so the cost depends on how
 // many append at once: measured on a 2-core VM, one goroutine appends at
-// about a tenth of the default's rate (5k/s against 50k/s), 16 goroutines
-// at 17–21k/s, three to four times one goroutine. It applies to the
-// embedded server (Open) with its single-replica log; with Connect the NATS
-// server's own sync settings decide.
+// 4–5k/s (a seventh of the default's rate), 16 goroutines at 17–28k/s,
+// three to six times one goroutine. It applies to the embedded server
+// (Open) with its single-replica log; with Connect the NATS server's own
+// sync settings decide.
 func SyncAlways() Option {
 	return func(c *config) error { c.syncAlways = true; return nil }
 }

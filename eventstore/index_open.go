@@ -1,0 +1,282 @@
+package eventstore
+
+import (
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/google/uuid"
+)
+
+// Opening the read index: generations, the checks that decide whether an
+// index on disk can be trusted, and the creation of a fresh one.
+
+// pebbleLogger sends pebble's log lines to slog.
+type pebbleLogger struct{ log *slog.Logger }
+
+func (l pebbleLogger) Infof(format string, args ...any) {
+	l.log.Debug(fmt.Sprintf(format, args...), "component", "index")
+}
+func (l pebbleLogger) Errorf(format string, args ...any) {
+	l.log.Warn(fmt.Sprintf(format, args...), "component", "index")
+}
+func (l pebbleLogger) Fatalf(format string, args ...any) {
+	// Pebble calls Fatalf on broken internal invariants and expects it not
+	// to return.
+	msg := fmt.Sprintf(format, args...)
+	l.log.Error(msg, "component", "index")
+	panic("eventstore: read index: " + msg)
+}
+
+// newestCommit is the newest commit an index holds (by log sequence), as
+// "m.newest" records it.
+type newestCommit struct {
+	seq  uint64
+	id   uuid.UUID // the commit's first event
+	name string
+}
+
+func (n newestCommit) encode() []byte {
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, 24+len(n.name)), n.seq)
+	b = append(b, n.id[:]...)
+	return append(b, n.name...)
+}
+
+func decodeNewest(v []byte) (newestCommit, bool) {
+	if len(v) < 24 {
+		return newestCommit{}, false
+	}
+	n := newestCommit{seq: binary.BigEndian.Uint64(v), name: string(v[24:])}
+	copy(n.id[:], v[8:24])
+	return n, true
+}
+
+// logCheck says whether the log still holds the index's newest commit at
+// its sequence. It returns "" if it does, or why not; an error means the
+// log could not be asked (the index is then neither trusted nor rebuilt).
+type logCheck func(newestCommit) (string, error)
+
+// openIndex opens the newest index generation under root (a directory per
+// generation, "gen-000001", ...) for the log identified by logID, whose last
+// sequence is logLast, and deletes older generations. Whatever cannot be
+// trusted is rebuilt: the returned index may be empty, and the tailer fills
+// it from its checkpoint. A generation left half-built by a crash during
+// Reindex is a valid index that is simply behind.
+func openIndex(root, logID string, logLast uint64, check logCheck, cacheSize int64, log *slog.Logger) (*index, error) {
+	gens, err := indexGenerations(root)
+	if err != nil {
+		return nil, err
+	}
+	if len(gens) == 0 {
+		return createIndex(root, 1, logID, cacheSize, log)
+	}
+	gen := gens[len(gens)-1]
+	for _, g := range gens[:len(gens)-1] {
+		_ = os.RemoveAll(genDir(root, g))
+	}
+	x, reason := tryOpenIndex(genDir(root, gen), logID, logLast, cacheSize, log)
+	if reason == "" {
+		if reason, err = x.checkNewest(check); err != nil {
+			_ = x.close()
+			return nil, fmt.Errorf("eventstore: check the read index against the log: %w", err)
+		}
+	}
+	if reason == "" {
+		x.gen = gen
+		startWriter(x, log)
+		return x, nil
+	}
+	log.Warn("eventstore: rebuilding the read index from the log", "dir", genDir(root, gen), "reason", reason)
+	if x != nil {
+		_ = x.close()
+	}
+	return createIndex(root, gen, logID, cacheSize, log)
+}
+
+// checkNewest asks the log whether it still holds the index's newest
+// commit.
+func (x *index) checkNewest(check logCheck) (string, error) {
+	v, err := x.get(keyNewest)
+	if err != nil {
+		return fmt.Sprintf("cannot read: %v", err), nil
+	}
+	if v == nil {
+		return "", nil // nothing indexed yet
+	}
+	n, ok := decodeNewest(v)
+	if !ok {
+		return "newest-commit record unreadable", nil
+	}
+	return check(n)
+}
+
+// createIndex makes an empty index generation, replacing whatever is there.
+func createIndex(root string, gen int, logID string, cacheSize int64, log *slog.Logger) (*index, error) {
+	dir := genDir(root, gen)
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("eventstore: remove read index %s: %w", dir, err)
+	}
+	x, reason := tryOpenIndex(dir, logID, 0, cacheSize, log)
+	if reason != "" {
+		if x != nil {
+			_ = x.close()
+		}
+		return nil, fmt.Errorf("eventstore: create read index %s: %s", dir, reason)
+	}
+	x.gen = gen
+	startWriter(x, log)
+	return x, nil
+}
+
+func genDir(root string, gen int) string { return filepath.Join(root, fmt.Sprintf("gen-%06d", gen)) }
+
+// indexGenerations lists the generation numbers under root, ascending.
+func indexGenerations(root string) ([]int, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("eventstore: create read index %s: %w", root, err)
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: read index %s: %w", root, err)
+	}
+	var gens []int
+	for _, e := range entries {
+		var g int
+		if _, err := fmt.Sscanf(e.Name(), "gen-%06d", &g); err == nil && e.IsDir() && g > 0 {
+			gens = append(gens, g)
+		} else {
+			_ = os.RemoveAll(filepath.Join(root, e.Name())) // not ours to keep
+		}
+	}
+	slices.Sort(gens)
+	return gens, nil
+}
+
+// tryOpenIndex opens dir and reports why it cannot be used, if it cannot
+// (x may then be nil).
+func tryOpenIndex(dir, logID string, logLast uint64, cacheSize int64, log *slog.Logger) (*index, string) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Sprintf("cannot create: %v", err)
+	}
+	cache := pebble.NewCache(cacheSize)
+	// Larger memtables than pebble's default make rebuilds and bursts of
+	// appends cheaper; memory stays bounded at two of them plus the cache.
+	// No write-ahead log: the index is derived, and what a crash loses of
+	// it is a suffix of its batches (a memtable is flushed whole, with the
+	// checkpoint written in every batch), which the tailer reapplies from
+	// the log. Close flushes the memtables.
+	opts := &pebble.Options{Cache: cache, Logger: pebbleLogger{log}, MemTableSize: 16 << 20, DisableWAL: true,
+		// Pebble's default stops the process on damaged data. Here the index
+		// is derived: a damaged block is a read error, on which the store
+		// rebuilds the index from the log.
+		EventListener: &pebble.EventListener{
+			DataCorruption: func(info pebble.DataCorruptionInfo) {
+				log.Error("eventstore: read index damaged", "path", info.Path, "err", info.Details)
+			},
+			BackgroundError: func(err error) {
+				log.Warn("eventstore: read index background error", "err", err)
+			},
+		}}
+	// A read is a scan of one stream's commits, which lie together: larger
+	// blocks than pebble's 4 KiB default mean fewer block reads, checksums
+	// and cache lookups per read, first of all in a new process.
+	for i := range opts.Levels {
+		opts.Levels[i].BlockSize = 32 << 10
+	}
+	db, err := openPebble(dir, opts)
+	if err != nil {
+		cache.Unref()
+		return nil, fmt.Sprintf("cannot open: %v", err)
+	}
+	x := &index{db: db, cache: cache, dir: dir, notify: make(chan struct{})}
+	format, err := x.get(keyFormat)
+	if err != nil {
+		return x, fmt.Sprintf("cannot read: %v", err)
+	}
+	if format == nil {
+		if !x.empty() {
+			return x, "no format record"
+		}
+		return x, x.initFresh(logID)
+	}
+	if string(format) != indexFormat {
+		return x, fmt.Sprintf("format %q, want %q", format, indexFormat)
+	}
+	id, err := x.get(keyLog)
+	if err != nil || string(id) != logID {
+		return x, fmt.Sprintf("built from log %q, the log is %q", id, logID)
+	}
+	cp, err := x.get(keyCheckpoint)
+	if err != nil || len(cp) != 8 {
+		return x, "checkpoint unreadable"
+	}
+	x.written = binary.BigEndian.Uint64(cp)
+	if x.written > logLast {
+		return x, fmt.Sprintf("checkpoint %d is ahead of the log's last sequence %d", x.written, logLast)
+	}
+	if reason := x.verifyTail(); reason != "" {
+		return x, reason
+	}
+	return x, ""
+}
+
+// openPebble opens a pebble database, turning a panic inside pebble (which
+// it uses for some kinds of on-disk corruption) into an error.
+func openPebble(dir string, opts *pebble.Options) (db *pebble.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("pebble: %v", r)
+		}
+	}()
+	return pebble.Open(dir, opts)
+}
+
+// empty reports whether the database holds no key at all.
+func (x *index) empty() bool {
+	it, err := x.db.NewIter(nil)
+	if err != nil {
+		return false
+	}
+	defer it.Close()
+	return !it.First() && it.Error() == nil
+}
+
+func (x *index) initFresh(logID string) string {
+	b := x.db.NewBatch()
+	defer b.Close()
+	_ = b.Set(keyFormat, []byte(indexFormat), nil)
+	_ = b.Set(keyLog, []byte(logID), nil)
+	_ = b.Set(keyCheckpoint, make([]byte, 8), nil)
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Sprintf("cannot write: %v", err)
+	}
+	return ""
+}
+
+// verifyTail reads the first and last records, so that an index whose
+// files were truncated or overwritten is caught at open rather than on the
+// first read (pebble checksums every block it reads; later damage surfaces
+// as a read error, on which the store rebuilds).
+func (x *index) verifyTail() string {
+	it, err := x.db.NewIter(nil)
+	if err != nil {
+		return fmt.Sprintf("cannot read: %v", err)
+	}
+	defer it.Close()
+	for _, ok := range []bool{it.First(), it.Last()} {
+		if !ok {
+			break
+		}
+		if _, err := it.ValueAndErr(); err != nil {
+			return fmt.Sprintf("cannot read: %v", err)
+		}
+	}
+	if err := it.Error(); err != nil {
+		return fmt.Sprintf("cannot read: %v", err)
+	}
+	return ""
+}
