@@ -22,8 +22,10 @@ type AppendResult struct {
 	FirstVersion, Version uint64
 	// Offsets holds the offset of each stored event, in order.
 	Offsets []Offset
-	// Duplicate reports that an idempotent producer's append had already
-	// been stored: nothing was stored again.
+	// Duplicate reports that the append had already been stored: an
+	// idempotent producer's sequence number, or a command id (then the
+	// result is the stored commit's: its versions, offsets and store time).
+	// Nothing was stored again.
 	Duplicate bool
 	// ProducerEpoch and ProducerSeq are the producer's state after the
 	// append (for a duplicate, the last sequence stored).
@@ -156,6 +158,9 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 			return AppendResult{}, err
 		}
 	}
+	if ac.command != "" && len(ac.command) > MaxCommandIDLen {
+		return AppendResult{}, fmt.Errorf("%w: command id of %d bytes, at most %d", ErrInvalidOption, len(ac.command), MaxCommandIDLen)
+	}
 	events, err := s.prepareEvents(events)
 	if err != nil {
 		return AppendResult{}, err
@@ -188,6 +193,15 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 		if attempt >= 4 {
 			if err := contentionPause(ctx, attempt); err != nil {
 				return AppendResult{}, err
+			}
+		}
+		if ac.command != "" {
+			co, ok, err := s.commandDone(ctx, st, name, ac.command)
+			if err != nil {
+				return AppendResult{}, err
+			}
+			if ok {
+				return commandResult(name, co), nil
 			}
 		}
 		toStore, pm := events, (*producerMark)(nil)
@@ -244,7 +258,7 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 			}
 			return AppendResult{}, &ConcurrencyError{Stream: name, Expected: ac.expect, Actual: st.h.version}
 		}
-		body := encodeCommit(st.h.version+1, 0, pm, toStore)
+		body := encodeCommitWith(st.h.version+1, 0, pm, ac.command, toStore)
 		if limit := s.maxPayload - headerRoom; len(body) > limit {
 			return AppendResult{}, fmt.Errorf("%w: %d bytes encoded, the server takes at most %d per append", ErrTooLarge, len(body), limit)
 		}
@@ -278,9 +292,13 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 			return AppendResult{}, err
 		}
 		s.indexAppend(indexRec{name: name, seq: seq, stored: stamp, body: body,
-			last: st.h.version + uint64(len(toStore)), producer: pm})
+			last: st.h.version + uint64(len(toStore)), producer: pm, command: ac.command, count: uint32(len(toStore))})
 		s.noteAcked(seq)
-		return s.applied(st, name, seq, stamp, toStore, pm), nil
+		res := s.applied(st, name, seq, stamp, toStore, pm)
+		if ac.command != "" {
+			st.setCommand(ac.command, commandOutcome{seq: seq, last: res.Version, count: uint32(len(toStore)), stored: stamp})
+		}
+		return res, nil
 	}
 }
 
@@ -440,6 +458,10 @@ func (s *Store) catchUp(ctx context.Context, st *streamState, name string, upTo 
 			if pm := c.producer; pm != nil {
 				st.setProducer(pm.id, producerState{epoch: pm.epoch, lastSeq: pm.lastSeq, commitSeq: m.seq})
 			}
+			if c.command != "" {
+				st.setCommand(c.command, commandOutcome{seq: m.seq, last: c.lastVersion(), count: uint32(c.count),
+					stored: st.h.stored.UnixNano()})
+			}
 			return nil
 		})
 		switch {
@@ -456,13 +478,103 @@ func (s *Store) catchUp(ctx context.Context, st *streamState, name string, upTo 
 	}
 }
 
-// streamState is what the store knows of a stream's end: its head and the
-// producer states valid at that head. It is read and written under the
-// stream's stripe lock.
+// streamState is what the store knows of a stream's end: its head, the
+// producer states valid at that head, and the command ids of commits the
+// read index may not hold yet. It is read and written under the stream's
+// lock.
 type streamState struct {
 	subj      string // the stream's subject
 	h         head
 	producers map[string]producerState // nil: none loaded yet
+	// commands holds the command ids of the commits this store stored or
+	// caught up with since the state was read from the index, which the
+	// index holds up to h. Every commit up to h is therefore in the index
+	// or here, unless the map overflowed (commandsLost): then the index is
+	// waited for.
+	commands     map[string]commandOutcome
+	commandsLost bool
+}
+
+// maxCachedCommands bounds the command ids cached per stream.
+const maxCachedCommands = 1024
+
+func (st *streamState) setCommand(id string, co commandOutcome) {
+	if st.commands == nil {
+		st.commands = make(map[string]commandOutcome)
+	}
+	if len(st.commands) >= maxCachedCommands {
+		clear(st.commands)
+		st.commandsLost = true
+	}
+	st.commands[id] = co
+}
+
+// commandDone looks up the outcome of a command id on the stream as of
+// st's head: in the commits this store knows the index may not hold yet,
+// then in the index.
+func (s *Store) commandDone(ctx context.Context, st *streamState, name, id string) (commandOutcome, bool, error) {
+	if co, ok := st.commands[id]; ok {
+		return co, true, nil
+	}
+	target := uint64(0) // whatever the index holds: everything else is in st.commands
+	if st.commandsLost {
+		target = st.h.seq
+	}
+	var co commandOutcome
+	var ok bool
+	err := s.withIndex(ctx, target, func(x *index, _ uint64) (err error) {
+		co, ok, err = x.command(name, id)
+		return err
+	})
+	if err == nil && st.commandsLost {
+		st.commandsLost = false
+		clear(st.commands)
+	}
+	return co, ok, err
+}
+
+// CommandOutcome returns the result of the append that stream recorded
+// for command id (see WithCommandID), and false if it recorded none: what
+// an Append with WithCommandID(id) would return as a duplicate. It sees
+// every append acknowledged before the call.
+func (s *Store) CommandOutcome(ctx context.Context, stream, id string) (AppendResult, bool, error) {
+	if s.closed.Load() {
+		return AppendResult{}, false, ErrClosed
+	}
+	if err := validateName(stream); err != nil {
+		return AppendResult{}, false, fmt.Errorf("eventstore: command outcome on %q: %w", stream, err)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		l := &lazyDeadline{Context: ctx, at: time.Now().Add(publishTimeout)}
+		defer l.stop()
+		ctx = l
+	}
+	unlock, err := s.lockStream(ctx, stream)
+	if err != nil {
+		return AppendResult{}, false, fmt.Errorf("eventstore: command outcome on %q: %w", stream, err)
+	}
+	defer unlock()
+	st, err := s.streamState(ctx, stream, !s.soleWriter())
+	if err != nil {
+		return AppendResult{}, false, fmt.Errorf("eventstore: command outcome on %q: %w", stream, err)
+	}
+	co, ok, err := s.commandDone(ctx, st, stream, id)
+	if err != nil || !ok {
+		return AppendResult{}, false, err
+	}
+	return commandResult(stream, co), true, nil
+}
+
+// commandResult is the result of an append whose command id was stored
+// already: the result of the commit recorded for it.
+func commandResult(name string, co commandOutcome) AppendResult {
+	first := co.last - uint64(co.count) + 1
+	res := AppendResult{Stream: name, FirstVersion: first, Version: co.last, Duplicate: true,
+		Offsets: make([]Offset, co.count), StoredAt: time.Unix(0, co.stored)}
+	for i := range res.Offsets {
+		res.Offsets[i] = eventPosition(co.seq, i, int(co.count)).offset()
+	}
+	return res
 }
 
 // maxCachedProducers bounds the producer states cached per stream.

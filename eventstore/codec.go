@@ -20,8 +20,9 @@ import (
 //	'R' format (2; 1 for commits written before store times were recorded)
 //	storedAt               format 2 only: 8 bytes, big-endian, Unix ns (the store's clock)
 //	firstVersion
-//	flags                  bit 0: written by an idempotent producer
+//	flags                  bit 0: written by an idempotent producer; bit 1: carries a command id
 //	[producer id (len+bytes), epoch, first seq, last seq]   if bit 0
+//	[command id (len+bytes)]                                 if bit 1
 //	event count
 //	per event: id (16 bytes), type (len+bytes), time (signed varint, Unix ns),
 //	           metadata count, (key, value)* (len+bytes each), data (len+bytes)
@@ -41,6 +42,7 @@ const (
 	commitFormatV1 = 1
 	commitFormatV2 = 2
 	flagProducer   = 1
+	flagCommand    = 2
 )
 
 // producerMark is the producer state a commit carries: the producer wrote
@@ -61,6 +63,7 @@ type commit struct {
 	count        int
 	stored       int64 // Unix ns; 0 in a format-1 commit: use the log's timestamp
 	producer     *producerMark
+	command      string // the command id the commit records (see WithCommandID), "" if none
 	events       []byte
 }
 
@@ -70,7 +73,13 @@ func (c *commit) lastVersion() uint64 { return c.firstVersion + uint64(c.count) 
 // stored at the store time storedAt (Unix ns; setStoredAt may change it
 // until the commit is sent).
 func encodeCommit(firstVersion uint64, storedAt int64, pm *producerMark, events []Event) []byte {
-	size := 16 + binary.MaxVarintLen64
+	return encodeCommitWith(firstVersion, storedAt, pm, "", events)
+}
+
+// encodeCommitWith is encodeCommit for a commit that also records the
+// command id command (none if "").
+func encodeCommitWith(firstVersion uint64, storedAt int64, pm *producerMark, command string, events []Event) []byte {
+	size := 16 + binary.MaxVarintLen64 + len(command)
 	for i := range events {
 		e := &events[i]
 		size += 16 + 2*binary.MaxVarintLen64 + len(e.Type) + len(e.Data) + 10
@@ -82,14 +91,22 @@ func encodeCommit(firstVersion uint64, storedAt int64, pm *producerMark, events 
 	b = append(b, commitMagic, commitFormatV2)
 	b = binary.BigEndian.AppendUint64(b, uint64(storedAt))
 	b = binary.AppendUvarint(b, firstVersion)
+	var flags byte
 	if pm != nil {
-		b = append(b, flagProducer)
+		flags |= flagProducer
+	}
+	if command != "" {
+		flags |= flagCommand
+	}
+	b = append(b, flags)
+	if pm != nil {
 		b = appendString(b, pm.id)
 		b = binary.AppendUvarint(b, pm.epoch)
 		b = binary.AppendUvarint(b, pm.firstSeq)
 		b = binary.AppendUvarint(b, pm.lastSeq)
-	} else {
-		b = append(b, 0)
+	}
+	if command != "" {
+		b = appendString(b, command)
 	}
 	b = binary.AppendUvarint(b, uint64(len(events)))
 	for i := range events {
@@ -220,11 +237,20 @@ func decodeCommitHeader(body []byte) (commit, error) {
 		d.b = d.b[8:]
 	}
 	c.firstVersion = d.uvarint()
-	if d.byte1()&flagProducer != 0 {
+	flags := d.byte1()
+	if flags&flagProducer != 0 {
 		c.producer = &producerMark{id: string(d.bytes())}
 		c.producer.epoch = d.uvarint()
 		c.producer.firstSeq = d.uvarint()
 		c.producer.lastSeq = d.uvarint()
+	}
+	if flags&flagCommand != 0 {
+		if c.command = string(d.bytes()); c.command == "" && d.err == nil {
+			return commit{}, fmt.Errorf("%w: empty command id", ErrCorrupt)
+		}
+	}
+	if flags&^(flagProducer|flagCommand) != 0 && d.err == nil {
+		return commit{}, fmt.Errorf("%w: unknown flags %#x", ErrCorrupt, flags)
 	}
 	n := d.uvarint()
 	if d.err != nil {

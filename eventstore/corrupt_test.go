@@ -433,7 +433,7 @@ func (e *corruptEnv) checkSubscriptions(mk func() []byte) {
 	}
 	for _, sc := range subs {
 		want := keepAfter(sc.from, sc.keep)(e.wanted(everything))
-		ctx, cancel := context.WithTimeout(e.ctx, 15*time.Second)
+		ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
 		var got []eventstore.Event
 		var live chan struct{}
 		for x, err := range sc.sub(ctx) {

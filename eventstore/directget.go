@@ -41,6 +41,18 @@ var errMoreMsgs = errors.New("eventstore: more messages follow")
 // stream's last few commits cost one round trip, and they come from the
 // server's cache of the log's last block.
 func (s *Store) subjectMsgs(ctx context.Context, subj string, from uint64, fn func(logMsg) error) error {
+	return s.directGet(ctx, s.jsName, subj, from, func(m *nats.Msg) error {
+		lm, err := parseDirectMsg(m)
+		if err != nil {
+			return err
+		}
+		return fn(lm)
+	})
+}
+
+// directGet calls fn with the messages of the JetStream stream js on subj
+// from sequence from on, in one batched direct get (see subjectMsgs).
+func (s *Store) directGet(ctx context.Context, js, subj string, from uint64, fn func(*nats.Msg) error) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, directGetTimeout)
@@ -61,7 +73,7 @@ func (s *Store) subjectMsgs(ctx context.Context, subj string, from uint64, fn fu
 		return s.closedOr(fmt.Errorf("eventstore: read the log: %w", err))
 	}
 	defer func() { _ = sub.Unsubscribe() }()
-	if err := s.rnc.PublishRequest("$JS.API.DIRECT.GET."+s.jsName, inbox, req); err != nil {
+	if err := s.rnc.PublishRequest("$JS.API.DIRECT.GET."+js, inbox, req); err != nil {
 		return s.closedOr(fmt.Errorf("eventstore: read the log: %w", err))
 	}
 	for {
@@ -83,11 +95,7 @@ func (s *Store) subjectMsgs(ctx context.Context, subj string, from uint64, fn fu
 					from, subj, status, m.Header.Get("Description"))
 			}
 		}
-		lm, err := parseDirectMsg(m)
-		if err != nil {
-			return err
-		}
-		if err := fn(lm); err != nil {
+		if err := fn(m); err != nil {
 			return err
 		}
 	}

@@ -50,6 +50,7 @@ import (
 //	'c' name 0x00 lastVersion(8, big-endian)  → seq(8) storedAt(8) commit body
 //	'p' name 0x00 producer id                 → epoch, last seq, commit seq (uvarints)
 //	'x' name 0x00                             → seq(8) of the newest foreign message on the subject
+//	'k' name 0x00 command id                  → seq(8) lastVersion(8) count(4) storedAt(8) of its commit
 //	"m.format" → indexFormat; "m.log" → the log's identity; "m.checkpoint" → seq(8)
 //	"m.newest" → seq(8) first event id(16) stream name: the newest commit held
 //

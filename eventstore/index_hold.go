@@ -34,6 +34,18 @@ func (s *Store) acquire(ctx context.Context, target uint64) (*index, error) {
 	}
 }
 
+// hold returns the current index, held until release, without waiting for
+// it to reach any position; false once the store is closed.
+func (s *Store) hold() (*index, bool) {
+	s.idxMu.Lock()
+	defer s.idxMu.Unlock()
+	if s.closed.Load() || s.idxClosed {
+		return nil, false
+	}
+	s.idx.refs++
+	return s.idx, true
+}
+
 // release drops a hold on x. The last holder of an index retired by
 // Reindex closes and deletes it; the last holder after Close closes it.
 func (s *Store) release(x *index) {

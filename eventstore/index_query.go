@@ -41,6 +41,41 @@ func producerKey(name, id string) []byte {
 	return append(streamPrefix('p', name), id...)
 }
 
+// commandKey holds the outcome of the commit recorded for a command id.
+func commandKey(name, id string) []byte {
+	return append(streamPrefix('k', name), id...)
+}
+
+// commandOutcome is what the index keeps of the commit recorded for a
+// command id: enough to give the append's result again.
+type commandOutcome struct {
+	seq    uint64
+	last   uint64 // the commit's last version
+	count  uint32
+	stored int64 // Unix ns
+}
+
+func (c commandOutcome) encode() []byte {
+	b := make([]byte, 0, 28)
+	b = binary.BigEndian.AppendUint64(b, c.seq)
+	b = binary.BigEndian.AppendUint64(b, c.last)
+	b = binary.BigEndian.AppendUint32(b, c.count)
+	return binary.BigEndian.AppendUint64(b, uint64(c.stored))
+}
+
+// command returns the outcome recorded for a command id on the stream.
+func (x *index) command(name, id string) (commandOutcome, bool, error) {
+	v, err := x.get(commandKey(name, id))
+	if err != nil || v == nil {
+		return commandOutcome{}, false, err
+	}
+	if len(v) != 28 {
+		return commandOutcome{}, false, fmt.Errorf("%w: index record of command %q", ErrCorrupt, id)
+	}
+	return commandOutcome{seq: binary.BigEndian.Uint64(v), last: binary.BigEndian.Uint64(v[8:]),
+		count: binary.BigEndian.Uint32(v[16:]), stored: int64(binary.BigEndian.Uint64(v[20:]))}, true, nil
+}
+
 // foreignKey holds the log sequence of the newest message on a stream's
 // subject that is not one of its commits.
 func foreignKey(name string) []byte { return streamPrefix('x', name) }

@@ -206,6 +206,7 @@ type appendConfig struct {
 	expect    uint64
 	hasExpect bool
 	producer  *producerMark
+	command string // WithCommandID
 	// sentUnits, for a Producer that claimed its epoch, is how many of the
 	// commit's leading units it sent before (so may be stored already);
 	// -1 for a plain producer append, whose duplicates are its own retries.
@@ -219,6 +220,25 @@ type appendConfig struct {
 func ExpectVersion(v uint64) AppendOption {
 	return func(c *appendConfig) { c.expect, c.hasExpect = v, true }
 }
+
+// WithCommandID records in the commit that the append is the outcome of
+// the command id (any string the caller has for it: an HTTP idempotency
+// key, a message id; 1 to MaxCommandIDLen bytes), and makes the append
+// exactly-once per stream: if the stream already holds a commit recorded
+// for id, the append stores nothing and returns that commit's result with
+// Duplicate set (its versions, offsets and store time), whatever the
+// stream's version now, for the life of the stream. The record is part of
+// the commit, so it is stored atomically with the events, and the read
+// index keeps it (rebuilt with the index), so the check is one index
+// lookup. It holds between processes: of two appends of one id racing on
+// one stream, one is stored and the other returns its result. The id is
+// checked before ExpectVersion and the producer rules.
+func WithCommandID(id string) AppendOption {
+	return func(c *appendConfig) { c.command = id }
+}
+
+// MaxCommandIDLen is the longest command id WithCommandID accepts, in bytes.
+const MaxCommandIDLen = 1024
 
 // ExpectNoStream makes the append succeed only if the stream has no events.
 func ExpectNoStream() AppendOption { return ExpectVersion(0) }

@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"iter"
@@ -339,19 +340,27 @@ func (s *Store) readLog(ctx context.Context, filters []string, opts []ReadOption
 		}
 		b.after = commitEnd(last)
 	}
-	return s.followLog(ctx, consumeSpec{filters: filters, upTo: last, bounded: !live}, &b, yield)
+	return s.followLog(ctx, consumeSpec{filters: filters, upTo: last, bounded: !live}, &b, nil, yield)
 }
 
 // followLog delivers the events of the consumed messages that the bounds
-// let through. A message that is not a whole, valid commit, or a commit
-// that does not follow the last one this read delivered for its stream (a
-// copy of an earlier commit, say), is skipped with a warning, as the index
-// skips it: it never reaches the caller, in whole or in part.
-func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, yield func(Event, error) bool) error {
+// let through. A message that is not a whole, valid commit following its
+// stream's previous commit (a copy of an earlier commit, say) is skipped
+// with a warning, as the index skips it: it never reaches the caller, in
+// whole or in part. The read knows each stream's version from the commits
+// it delivered (or from seed: the versions where it starts); a read from
+// the start of the log knows every stream starts at version 1; any other
+// commit it meets first is checked against the index.
+func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, seed map[string]uint64, yield func(Event, error) bool) error {
+	fromStart := b.after.seq == 0 && spec.startSeq <= 1
 	spec.startSeq = max(spec.startSeq, b.after.seq, 1)
 	a := newArena()
-	names := make(map[string]string)    // subject → stream name, bounded like types
-	versions := make(map[string]uint64) // stream → last version delivered, bounded
+	names := make(map[string]string) // subject → stream name, bounded like types
+	versions := seed                 // stream → last version delivered, bounded
+	if versions == nil {
+		versions = make(map[string]uint64)
+	}
+	forgot := false // versions was cleared: a stream not in it may have been seen
 	return s.consume(ctx, spec, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
 		name, ok := names[m.Subject()]
 		if !ok {
@@ -364,8 +373,22 @@ func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, yiel
 		}
 		seq := meta.Sequence.Stream
 		c, err := decodeCommit(m.Data())
-		if last, ok := versions[name]; err == nil && ok && c.firstVersion != last+1 {
-			err = fmt.Errorf("%w: starts at version %d, the stream is at %d", ErrCorrupt, c.firstVersion, last)
+		if err == nil {
+			last, ok := versions[name]
+			switch {
+			case ok || fromStart && !forgot:
+				if c.firstVersion != last+1 {
+					err = fmt.Errorf("%w: starts at version %d, the stream is at %d", ErrCorrupt, c.firstVersion, last)
+				}
+			default:
+				indexed, ierr := s.isIndexedCommit(ctx, name, seq, c.lastVersion())
+				if ierr != nil {
+					return ierr
+				}
+				if !indexed {
+					err = fmt.Errorf("%w: not the stream's commit of versions %d to %d", ErrCorrupt, c.firstVersion, c.lastVersion())
+				}
+			}
 		}
 		if err != nil {
 			s.log.Warn("eventstore: skipping a message that is not a commit of its stream",
@@ -374,6 +397,7 @@ func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, yiel
 		}
 		if len(versions) >= maxTrackedStreams {
 			clear(versions)
+			forgot = true
 		}
 		versions[name] = c.lastVersion()
 		var stop bool
@@ -401,4 +425,17 @@ func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, yiel
 
 // maxTrackedStreams bounds how many streams' last versions one log read
 // remembers to check the next commit of each against.
-const maxTrackedStreams = 1 << 16
+const maxTrackedStreams = 1 << 18
+
+// isIndexedCommit reports whether the commit of stream name whose last
+// version is last is, in the read index, the message at log sequence seq:
+// whether the index took that message as the stream's commit.
+func (s *Store) isIndexedCommit(ctx context.Context, name string, seq, last uint64) (bool, error) {
+	var ok bool
+	err := s.withIndex(ctx, seq, func(x *index, _ uint64) error {
+		v, err := x.get(commitKey(name, last))
+		ok = len(v) >= 8 && binary.BigEndian.Uint64(v) == seq
+		return err
+	})
+	return ok, err
+}

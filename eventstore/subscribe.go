@@ -42,6 +42,7 @@ func (s *Store) subscribeStream(ctx context.Context, stream string, opts []ReadO
 		return err
 	}
 	spec := consumeSpec{filters: []string{subj}}
+	var seed map[string]uint64
 	if b.fromNow {
 		last, err := s.logLastSeq(ctx)
 		if err != nil {
@@ -55,8 +56,15 @@ func (s *Store) subscribeStream(ctx context.Context, stream string, opts []ReadO
 			return err
 		}
 		spec.startSeq = covered + 1
+		// The live part goes on from the stream's version where the index
+		// left off.
+		h, err := s.indexHead(ctx, stream, covered)
+		if err != nil {
+			return err
+		}
+		seed = map[string]uint64{stream: h.version}
 	}
-	return s.followLog(ctx, spec, &b, yield)
+	return s.followLog(ctx, spec, &b, seed, yield)
 }
 
 // SubscribeCategory delivers the events of every stream in a category, in

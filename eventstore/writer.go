@@ -26,6 +26,8 @@ type indexRec struct {
 	// decode from body: the commit's last version and producer mark.
 	last     uint64 // 0: decode body
 	producer *producerMark
+	command  string
+	count    uint32
 }
 
 // recKind says where an indexRec comes from.
@@ -271,7 +273,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 		if r.name == "" {
 			continue
 		}
-		last, pm := r.last, r.producer
+		last, pm, cmd, count := r.last, r.producer, r.command, r.count
 		if r.kind == recLog {
 			c, err := w.checkLogged(r, heads)
 			if err != nil {
@@ -282,7 +284,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 				}
 				continue
 			}
-			last, pm = c.lastVersion(), c.producer
+			last, pm, cmd, count = c.lastVersion(), c.producer, c.command, uint32(c.count)
 			r.stored = c.storedAt(time.Unix(0, r.stored)).UnixNano()
 		}
 		heads[r.name] = last
@@ -295,6 +297,12 @@ func (w *indexWriter) apply(recs []indexRec) error {
 		copy(op.Value[16:], r.body)
 		if err := op.Finish(); err != nil {
 			return err
+		}
+		if cmd != "" {
+			co := commandOutcome{seq: r.seq, last: last, count: count, stored: r.stored}
+			if err := b.Set(commandKey(r.name, cmd), co.encode(), nil); err != nil {
+				return err
+			}
 		}
 		if r.seq > newest.seq {
 			newest = newestCommit{seq: r.seq, name: r.name}

@@ -1,0 +1,300 @@
+package eventstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Snapshots.
+//
+// A snapshot is a state of a stream as of a version, saved by the layer
+// that folds the stream (package aggregate) so that a load replays only the
+// events after it. Snapshots are kept in JetStream, in a stream of their
+// own beside the log ("<log>-snapshots", one subject per Rewind stream, the
+// newest keepSnapshots per stream), so they are never part of any stream,
+// category or log read, and never seen by a subscription. A copy of each
+// is kept in the read index, so that loading one in a new process costs an
+// index lookup and not a JetStream block load; the index's copy is a
+// cache, rebuilt from JetStream when the index lacks it.
+//
+// The store gives snapshots no meaning: a snapshot that does not decode,
+// or was made by another version of the folding code (Schema), is the
+// caller's to skip. Deleting every snapshot changes no read.
+
+// Snapshot is a saved state of a stream.
+type Snapshot struct {
+	// Stream is the stream whose events the state folds.
+	Stream string
+	// Version is the version of the last event the state includes.
+	Version uint64
+	// StoredAt is the store time of the event at Version (the state as of
+	// that time), which LoadSnapshot's ToTime bound compares.
+	StoredAt time.Time
+	// Schema names the shape of Data, so that a loader can skip a
+	// snapshot made by another version of its code.
+	Schema string
+	// Data is the encoded state.
+	Data []byte
+}
+
+// keepSnapshots is how many snapshots of each stream are kept, so that a
+// load as of an earlier version or time finds one too.
+const keepSnapshots = 8
+
+// snapshotHeaders.
+const (
+	hdrSnapVersion  = "Rewind-Version"
+	hdrSnapStoredAt = "Rewind-Stored-At"
+	hdrSnapSchema   = "Rewind-Schema"
+)
+
+func (s *Store) snapshotStream() string { return s.jsName + "-snapshots" }
+
+// snapshotSubject is the subject of a stream's snapshots.
+func (s *Store) snapshotSubject(name string) (string, error) {
+	return subjectFor(s.snapshotStream(), name)
+}
+
+// ensureSnapshots creates the snapshot stream on first use.
+func (s *Store) ensureSnapshots(ctx context.Context) error {
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
+	if s.snapReady {
+		return nil
+	}
+	_, err := s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:              s.snapshotStream(),
+		Description:       "Rewind snapshots of the log " + s.jsName,
+		Subjects:          []string{s.snapshotStream() + ".>"},
+		Storage:           jetstream.FileStorage,
+		Replicas:          s.cfg.replicas,
+		AllowDirect:       true,
+		MaxMsgsPerSubject: keepSnapshots,
+		Duplicates:        time.Second,
+	})
+	if err != nil {
+		return s.closedOr(fmt.Errorf("eventstore: snapshot stream: %w", err))
+	}
+	s.snapReady = true
+	return nil
+}
+
+// SaveSnapshot saves a state of snap.Stream as of snap.Version. It is
+// stored in JetStream (not in the stream: no read or subscription sees
+// it) and in the read index.
+func (s *Store) SaveSnapshot(ctx context.Context, snap Snapshot) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if err := validateName(snap.Stream); err != nil {
+		return fmt.Errorf("eventstore: save snapshot of %q: %w", snap.Stream, err)
+	}
+	if snap.Version == 0 {
+		return fmt.Errorf("eventstore: save snapshot of %q: %w: version 0", snap.Stream, ErrInvalidOption)
+	}
+	if err := s.ensureSnapshots(ctx); err != nil {
+		return err
+	}
+	subj, err := s.snapshotSubject(snap.Stream)
+	if err != nil {
+		return err
+	}
+	msg := &nats.Msg{Subject: subj, Data: snap.Data, Header: nats.Header{
+		hdrSnapVersion:  {strconv.FormatUint(snap.Version, 10)},
+		hdrSnapStoredAt: {strconv.FormatInt(snap.StoredAt.UnixNano(), 10)},
+		hdrSnapSchema:   {snap.Schema},
+	}}
+	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
+		return s.closedOr(fmt.Errorf("eventstore: save snapshot of %q: %w", snap.Stream, err))
+	}
+	s.cacheSnapshot(snap)
+	return nil
+}
+
+// LoadSnapshot returns the newest snapshot of stream, or with ToVersion or
+// ToTime the newest one at or before that version or store time (other
+// options are refused). It reports false when there is none.
+func (s *Store) LoadSnapshot(ctx context.Context, stream string, opts ...ReadOption) (Snapshot, bool, error) {
+	if err := validateName(stream); err != nil {
+		return Snapshot{}, false, fmt.Errorf("eventstore: load snapshot of %q: %w", stream, err)
+	}
+	var rc readConfig
+	for _, o := range opts {
+		if err := o(&rc); err != nil {
+			return Snapshot{}, false, fmt.Errorf("eventstore: load snapshot of %q: %w", stream, err)
+		}
+	}
+	if rc.from != "" || rc.fromVersion != 0 || rc.toOffset != "" {
+		return Snapshot{}, false, fmt.Errorf("eventstore: load snapshot of %q: %w: only ToVersion and ToTime bound a snapshot", stream, ErrInvalidOption)
+	}
+	if s.closed.Load() {
+		return Snapshot{}, false, ErrClosed
+	}
+	fits := func(sn Snapshot) bool {
+		return (rc.toVersion == 0 || sn.Version <= rc.toVersion) && (rc.toTime.IsZero() || !sn.StoredAt.After(rc.toTime))
+	}
+	snap, ok, err := s.indexedSnapshot(stream, fits)
+	if err != nil || ok {
+		return snap, ok, err
+	}
+	// Not in the index (a new index, or saved by another process): ask
+	// JetStream, and keep what it has in the index.
+	all, err := s.storedSnapshots(ctx, stream)
+	if err != nil {
+		return Snapshot{}, false, err
+	}
+	for _, sn := range all {
+		s.cacheSnapshot(sn)
+	}
+	for i := len(all) - 1; i >= 0; i-- {
+		if fits(all[i]) {
+			return all[i], true, nil
+		}
+	}
+	return Snapshot{}, false, nil
+}
+
+// DeleteSnapshots deletes every snapshot of stream. Loads then replay the
+// stream from its start; no read changes.
+func (s *Store) DeleteSnapshots(ctx context.Context, stream string) error {
+	if err := validateName(stream); err != nil {
+		return fmt.Errorf("eventstore: delete snapshots of %q: %w", stream, err)
+	}
+	if err := s.ensureSnapshots(ctx); err != nil {
+		return err
+	}
+	subj, err := s.snapshotSubject(stream)
+	if err != nil {
+		return err
+	}
+	st, err := s.js.Stream(ctx, s.snapshotStream())
+	if err != nil {
+		return s.closedOr(fmt.Errorf("eventstore: delete snapshots of %q: %w", stream, err))
+	}
+	if err := st.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
+		return s.closedOr(fmt.Errorf("eventstore: delete snapshots of %q: %w", stream, err))
+	}
+	x, ok := s.hold()
+	if !ok {
+		return ErrClosed
+	}
+	defer s.release(x)
+	p := streamPrefix('n', stream)
+	if err := x.db.DeleteRange(p, upperBound(p), pebble.NoSync); err != nil {
+		return fmt.Errorf("eventstore: delete snapshots of %q from the read index: %w", stream, err)
+	}
+	return nil
+}
+
+// storedSnapshots returns the snapshots JetStream keeps of stream, oldest
+// first.
+func (s *Store) storedSnapshots(ctx context.Context, stream string) ([]Snapshot, error) {
+	if err := s.ensureSnapshots(ctx); err != nil {
+		return nil, err
+	}
+	subj, err := s.snapshotSubject(stream)
+	if err != nil {
+		return nil, err
+	}
+	var out []Snapshot
+	err = s.directGet(ctx, s.snapshotStream(), subj, 1, func(m *nats.Msg) error {
+		v, err := strconv.ParseUint(m.Header.Get(hdrSnapVersion), 10, 64)
+		if err != nil {
+			return nil // not one of ours: skipped
+		}
+		ns, _ := strconv.ParseInt(m.Header.Get(hdrSnapStoredAt), 10, 64)
+		out = append(out, Snapshot{Stream: stream, Version: v, StoredAt: time.Unix(0, ns),
+			Schema: m.Header.Get(hdrSnapSchema), Data: m.Data})
+		return nil
+	})
+	if err != nil && !errors.Is(err, errMoreMsgs) {
+		return nil, fmt.Errorf("eventstore: load snapshots of %q: %w", stream, err)
+	}
+	return out, nil
+}
+
+// Index copies of snapshots: 'n' name 0x00 version(8) → storedAt(8)
+// len(schema) schema data. The newest keepSnapshots per stream are kept.
+
+func snapshotKey(name string, version uint64) []byte {
+	return binary.BigEndian.AppendUint64(streamPrefix('n', name), version)
+}
+
+// cacheSnapshot writes a copy of snap to the read index and drops the
+// copies beyond the newest keepSnapshots. A failure only costs a later load
+// a JetStream lookup.
+func (s *Store) cacheSnapshot(snap Snapshot) {
+	x, ok := s.hold()
+	if !ok {
+		return
+	}
+	defer s.release(x)
+	v := binary.BigEndian.AppendUint64(nil, uint64(snap.StoredAt.UnixNano()))
+	v = binary.AppendUvarint(v, uint64(len(snap.Schema)))
+	v = append(v, snap.Schema...)
+	v = append(v, snap.Data...)
+	b := x.db.NewBatch()
+	defer b.Close()
+	_ = b.Set(snapshotKey(snap.Stream, snap.Version), v, nil)
+	// Older copies beyond the newest keepSnapshots.
+	p := streamPrefix('n', snap.Stream)
+	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	if err == nil {
+		n := 0
+		for ok := it.Last(); ok; ok = it.Prev() {
+			if bytes.Compare(it.Key(), snapshotKey(snap.Stream, snap.Version)) < 0 {
+				n++ // older than the one being saved
+			}
+			if n >= keepSnapshots {
+				_ = b.DeleteRange(p, append(bytes.Clone(it.Key()), 0), nil)
+				break
+			}
+		}
+		_ = it.Close()
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		s.log.Warn("eventstore: snapshot not kept in the read index", "stream", snap.Stream, "err", err)
+	}
+}
+
+// indexedSnapshot returns the newest snapshot copy in the index that fits.
+func (s *Store) indexedSnapshot(stream string, fits func(Snapshot) bool) (Snapshot, bool, error) {
+	x, ok := s.hold()
+	if !ok {
+		return Snapshot{}, false, ErrClosed
+	}
+	defer s.release(x)
+	p := streamPrefix('n', stream)
+	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	if err != nil {
+		return Snapshot{}, false, err
+	}
+	defer it.Close()
+	for ok := it.Last(); ok; ok = it.Prev() {
+		k, v := it.Key(), it.Value()
+		if len(k) != len(p)+8 || len(v) < 8 {
+			continue
+		}
+		sn := Snapshot{Stream: stream, Version: binary.BigEndian.Uint64(k[len(p):]),
+			StoredAt: time.Unix(0, int64(binary.BigEndian.Uint64(v)))}
+		d := decoder{b: v[8:]}
+		sn.Schema = string(d.bytes())
+		if d.err != nil {
+			continue
+		}
+		sn.Data = bytes.Clone(d.b)
+		if fits(sn) {
+			return sn, true, nil
+		}
+	}
+	return Snapshot{}, false, it.Error()
+}
