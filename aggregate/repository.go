@@ -340,8 +340,16 @@ func (r *Repository[S, E]) Handle(ctx context.Context, id string, decide func(S)
 		}
 	}
 	if command != "" {
-		// A command handled before gets its original outcome, not a new
-		// decision on a state it already changed.
+		appendOpts = append(appendOpts, eventstore.WithCommandID(command))
+	}
+	// A command handled before gets its original outcome, not a new
+	// decision on a state it already changed: the append finds it (and
+	// stores nothing) when the decider decides the same again; when the
+	// decider refuses, or decides nothing, the store is asked.
+	handledBefore := func(decided error) (Result[E], error) {
+		if command == "" {
+			return Result[E]{}, decided
+		}
 		res, found, err := r.store.CommandOutcome(ctx, stream, command)
 		if err != nil {
 			return Result[E]{}, fmt.Errorf("aggregate: handle %s: %w", stream, err)
@@ -349,7 +357,7 @@ func (r *Repository[S, E]) Handle(ctx context.Context, id string, decide func(S)
 		if found {
 			return r.original(ctx, stream, res)
 		}
-		appendOpts = append(appendOpts, eventstore.WithCommandID(command))
+		return Result[E]{}, decided
 	}
 	var lastConflict error
 	for attempt := 0; attempt < r.cfg.attempts; attempt++ {
@@ -364,9 +372,12 @@ func (r *Repository[S, E]) Handle(ctx context.Context, id string, decide func(S)
 		}
 		events, err := decide(r.cfg.clone(cur.State))
 		if err != nil {
-			return Result[E]{}, err
+			return handledBefore(err)
 		}
 		if len(events) == 0 {
+			if res, err := handledBefore(nil); err != nil || res.Duplicate {
+				return res, err
+			}
 			return Result[E]{Version: cur.Version}, nil // nothing appended, nothing recorded
 		}
 		stored, err := r.def.Encode(events)

@@ -523,6 +523,9 @@ func (s *Store) commandDone(ctx context.Context, st *streamState, name, id strin
 	var co commandOutcome
 	var ok bool
 	err := s.withIndex(ctx, target, func(x *index, _ uint64) (err error) {
+		if !x.filter.mayHold(name, id) {
+			return nil // never recorded: no lookup
+		}
 		co, ok, err = x.command(name, id)
 		return err
 	})

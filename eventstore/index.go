@@ -94,6 +94,10 @@ type index struct {
 	kick    chan struct{} // asks the tailer to run now
 	err     error         // a write failed: the index cannot be trusted
 	refs    int           // readers holding the index (guarded by Store.idxMu)
+
+	filter     *commandFilter // the command ids the index holds (cmdfilter.go)
+	filterStop chan struct{}  // ends the filter's loading
+	filterDone chan struct{}  // closed when it has ended
 	closed  bool
 	retired bool // replaced by Reindex: waiters move to the new index
 }
@@ -161,6 +165,8 @@ func (x *index) close() error {
 	x.shut()
 	if x.w != nil {
 		x.w.close()
+		close(x.filterStop)
+		<-x.filterDone
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()

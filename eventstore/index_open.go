@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/google/uuid"
 )
 
@@ -184,8 +185,12 @@ func tryOpenIndex(dir, logID string, logLast uint64, cacheSize int64, log *slog.
 	// A read is a scan of one stream's commits, which lie together: larger
 	// blocks than pebble's 4 KiB default mean fewer block reads, checksums
 	// and cache lookups per read, first of all in a new process.
+	// Point lookups (a command id, a producer, a foreign message) mostly
+	// miss: bloom filters let a miss skip the tables that cannot hold the
+	// key, for about ten bits a key.
 	for i := range opts.Levels {
 		opts.Levels[i].BlockSize = 32 << 10
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	db, err := openPebble(dir, opts)
 	if err != nil {

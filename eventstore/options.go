@@ -206,7 +206,7 @@ type appendConfig struct {
 	expect    uint64
 	hasExpect bool
 	producer  *producerMark
-	command string // WithCommandID
+	command   string // WithCommandID
 	// sentUnits, for a Producer that claimed its epoch, is how many of the
 	// commit's leading units it sent before (so may be stored already);
 	// -1 for a plain producer append, whose duplicates are its own retries.

@@ -233,6 +233,10 @@ func (s *Store) publish(ctx context.Context, subj string, body []byte, lastSeq u
 	case errors.Is(err, errNoResponders):
 		return 0, 0, fmt.Errorf("publish: %w", nats.ErrNoResponders)
 	case errors.Is(err, nats.ErrTimeout):
+		if _, lazy := ctx.(*lazyDeadline); ok && !lazy {
+			// The caller's deadline, not ours.
+			return 0, 0, fmt.Errorf("publish: no acknowledgement before the deadline: %w", context.DeadlineExceeded)
+		}
 		return 0, 0, fmt.Errorf("publish: no acknowledgement within %v: %w", publishTimeout, err)
 	default:
 		return 0, 0, fmt.Errorf("publish: %w", err)

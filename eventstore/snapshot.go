@@ -2,10 +2,13 @@ package eventstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -19,8 +22,8 @@ import (
 // A snapshot is a state of a stream as of a version, saved by the layer
 // that folds the stream (package aggregate) so that a load replays only the
 // events after it. Snapshots are kept in JetStream, in a stream of their
-// own beside the log ("<log>-snapshots", one subject per Rewind stream, the
-// newest keepSnapshots per stream), so they are never part of any stream,
+// own beside the log ("<log>-snapshots", one subject per Rewind stream), so
+// they are never part of any stream,
 // category or log read, and never seen by a subscription. A copy of each
 // is kept in the read index, so that loading one in a new process costs an
 // index lookup and not a JetStream block load; the index's copy is a
@@ -46,9 +49,12 @@ type Snapshot struct {
 	Data []byte
 }
 
-// keepSnapshots is how many snapshots of each stream are kept, so that a
-// load as of an earlier version or time finds one too.
-const keepSnapshots = 8
+// keepSnapshots is how many snapshots of each stream are kept. They are
+// kept spread through the stream's history, not only the newest: when a
+// new one makes one too many, the one whose removal leaves the smallest
+// gap between its neighbours goes (never the newest), so that a load as
+// of any version or time finds one near it.
+const keepSnapshots = 64
 
 // snapshotHeaders.
 const (
@@ -71,20 +77,19 @@ func (s *Store) ensureSnapshots(ctx context.Context) error {
 	if s.snapReady {
 		return nil
 	}
-	_, err := s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:              s.snapshotStream(),
-		Description:       "Rewind snapshots of the log " + s.jsName,
-		Subjects:          []string{s.snapshotStream() + ".>"},
-		Storage:           jetstream.FileStorage,
-		Replicas:          s.cfg.replicas,
-		AllowDirect:       true,
-		MaxMsgsPerSubject: keepSnapshots,
-		Duplicates:        time.Second,
+	st, err := s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        s.snapshotStream(),
+		Description: "Rewind snapshots of the log " + s.jsName,
+		Subjects:    []string{s.snapshotStream() + ".>"},
+		Storage:     jetstream.FileStorage,
+		Replicas:    s.cfg.replicas,
+		AllowDirect: true,
+		Duplicates:  time.Second,
 	})
 	if err != nil {
 		return s.closedOr(fmt.Errorf("eventstore: snapshot stream: %w", err))
 	}
-	s.snapReady = true
+	s.snapReady, s.snapStream = true, st
 	return nil
 }
 
@@ -113,10 +118,15 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap Snapshot) error {
 		hdrSnapStoredAt: {strconv.FormatInt(snap.StoredAt.UnixNano(), 10)},
 		hdrSnapSchema:   {snap.Schema},
 	}}
-	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
+	ack, err := s.js.PublishMsg(ctx, msg)
+	if err != nil {
 		return s.closedOr(fmt.Errorf("eventstore: save snapshot of %q: %w", snap.Stream, err))
 	}
-	s.cacheSnapshot(snap)
+	if victim := s.cacheSnapshot(snap, ack.Sequence); victim != 0 {
+		if err := s.snapStream.DeleteMsg(ctx, victim); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+			return s.closedOr(fmt.Errorf("eventstore: save snapshot of %q: drop an old one: %w", snap.Stream, err))
+		}
+	}
 	return nil
 }
 
@@ -153,11 +163,11 @@ func (s *Store) LoadSnapshot(ctx context.Context, stream string, opts ...ReadOpt
 		return Snapshot{}, false, err
 	}
 	for _, sn := range all {
-		s.cacheSnapshot(sn)
+		s.cacheSnapshot(sn.Snapshot, sn.seq)
 	}
 	for i := len(all) - 1; i >= 0; i-- {
-		if fits(all[i]) {
-			return all[i], true, nil
+		if fits(all[i].Snapshot) {
+			return all[i].Snapshot, true, nil
 		}
 	}
 	return Snapshot{}, false, nil
@@ -176,11 +186,7 @@ func (s *Store) DeleteSnapshots(ctx context.Context, stream string) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.js.Stream(ctx, s.snapshotStream())
-	if err != nil {
-		return s.closedOr(fmt.Errorf("eventstore: delete snapshots of %q: %w", stream, err))
-	}
-	if err := st.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
+	if err := s.snapStream.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
 		return s.closedOr(fmt.Errorf("eventstore: delete snapshots of %q: %w", stream, err))
 	}
 	x, ok := s.hold()
@@ -195,9 +201,15 @@ func (s *Store) DeleteSnapshots(ctx context.Context, stream string) error {
 	return nil
 }
 
-// storedSnapshots returns the snapshots JetStream keeps of stream, oldest
-// first.
-func (s *Store) storedSnapshots(ctx context.Context, stream string) ([]Snapshot, error) {
+// storedSnapshot is a snapshot with its sequence in the snapshot stream.
+type storedSnapshot struct {
+	Snapshot
+	seq uint64
+}
+
+// storedSnapshots returns the snapshots JetStream keeps of stream, in the
+// order they were saved.
+func (s *Store) storedSnapshots(ctx context.Context, stream string) ([]storedSnapshot, error) {
 	if err := s.ensureSnapshots(ctx); err != nil {
 		return nil, err
 	}
@@ -205,65 +217,95 @@ func (s *Store) storedSnapshots(ctx context.Context, stream string) ([]Snapshot,
 	if err != nil {
 		return nil, err
 	}
-	var out []Snapshot
-	err = s.directGet(ctx, s.snapshotStream(), subj, 1, func(m *nats.Msg) error {
-		v, err := strconv.ParseUint(m.Header.Get(hdrSnapVersion), 10, 64)
-		if err != nil {
-			return nil // not one of ours: skipped
+	var out []storedSnapshot
+	from := uint64(1)
+	for {
+		err = s.directGet(ctx, s.snapshotStream(), subj, from, func(m *nats.Msg) error {
+			seq, err := strconv.ParseUint(m.Header.Get("Nats-Sequence"), 10, 64)
+			if err != nil {
+				return fmt.Errorf("%w: snapshot without a sequence", ErrCorrupt)
+			}
+			from = seq + 1
+			v, err := strconv.ParseUint(m.Header.Get(hdrSnapVersion), 10, 64)
+			if err != nil {
+				return nil // not one of ours: skipped
+			}
+			ns, _ := strconv.ParseInt(m.Header.Get(hdrSnapStoredAt), 10, 64)
+			out = append(out, storedSnapshot{Snapshot: Snapshot{Stream: stream, Version: v, StoredAt: time.Unix(0, ns),
+				Schema: m.Header.Get(hdrSnapSchema), Data: m.Data}, seq: seq})
+			return nil
+		})
+		if !errors.Is(err, errMoreMsgs) {
+			break
 		}
-		ns, _ := strconv.ParseInt(m.Header.Get(hdrSnapStoredAt), 10, 64)
-		out = append(out, Snapshot{Stream: stream, Version: v, StoredAt: time.Unix(0, ns),
-			Schema: m.Header.Get(hdrSnapSchema), Data: m.Data})
-		return nil
-	})
-	if err != nil && !errors.Is(err, errMoreMsgs) {
+	}
+	if err != nil {
 		return nil, fmt.Errorf("eventstore: load snapshots of %q: %w", stream, err)
 	}
+	slices.SortStableFunc(out, func(a, b storedSnapshot) int { return cmp.Compare(a.Version, b.Version) })
 	return out, nil
 }
 
 // Index copies of snapshots: 'n' name 0x00 version(8) → storedAt(8)
-// len(schema) schema data. The newest keepSnapshots per stream are kept.
+// seq(8, in the snapshot stream) len(schema) schema data.
 
 func snapshotKey(name string, version uint64) []byte {
 	return binary.BigEndian.AppendUint64(streamPrefix('n', name), version)
 }
 
-// cacheSnapshot writes a copy of snap to the read index and drops the
-// copies beyond the newest keepSnapshots. A failure only costs a later load
-// a JetStream lookup.
-func (s *Store) cacheSnapshot(snap Snapshot) {
+// cacheSnapshot writes a copy of snap (at seq in the snapshot stream) to
+// the read index, and if that makes more than keepSnapshots, drops the
+// copy that leaves the smallest gap and returns its sequence in the
+// snapshot stream (0: none dropped). A failure only costs a later load a
+// JetStream lookup.
+func (s *Store) cacheSnapshot(snap Snapshot, seq uint64) (victim uint64) {
 	x, ok := s.hold()
 	if !ok {
-		return
+		return 0
 	}
 	defer s.release(x)
 	v := binary.BigEndian.AppendUint64(nil, uint64(snap.StoredAt.UnixNano()))
+	v = binary.BigEndian.AppendUint64(v, seq)
 	v = binary.AppendUvarint(v, uint64(len(snap.Schema)))
 	v = append(v, snap.Schema...)
 	v = append(v, snap.Data...)
-	b := x.db.NewBatch()
+	b := x.db.NewIndexedBatch()
 	defer b.Close()
 	_ = b.Set(snapshotKey(snap.Stream, snap.Version), v, nil)
-	// Older copies beyond the newest keepSnapshots.
+	type kept struct {
+		version, seq uint64
+	}
+	var all []kept
 	p := streamPrefix('n', snap.Stream)
-	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	it, err := b.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
 	if err == nil {
-		n := 0
-		for ok := it.Last(); ok; ok = it.Prev() {
-			if bytes.Compare(it.Key(), snapshotKey(snap.Stream, snap.Version)) < 0 {
-				n++ // older than the one being saved
-			}
-			if n >= keepSnapshots {
-				_ = b.DeleteRange(p, append(bytes.Clone(it.Key()), 0), nil)
-				break
+		for ok := it.First(); ok; ok = it.Next() {
+			if k, val := it.Key(), it.Value(); len(k) == len(p)+8 && len(val) >= 16 {
+				all = append(all, kept{binary.BigEndian.Uint64(k[len(p):]), binary.BigEndian.Uint64(val[8:])})
 			}
 		}
 		_ = it.Close()
 	}
+	if len(all) > keepSnapshots {
+		// Never the newest; the oldest goes only if it is the closest pair.
+		best, gap := -1, uint64(math.MaxUint64)
+		for i := 0; i < len(all)-1; i++ {
+			prev := uint64(0)
+			if i > 0 {
+				prev = all[i-1].version
+			}
+			if g := all[i+1].version - prev; g < gap {
+				best, gap = i, g
+			}
+		}
+		_ = b.Delete(snapshotKey(snap.Stream, all[best].version), nil)
+		victim = all[best].seq
+	}
 	if err := b.Commit(pebble.NoSync); err != nil {
 		s.log.Warn("eventstore: snapshot not kept in the read index", "stream", snap.Stream, "err", err)
+		return 0
 	}
+	return victim
 }
 
 // indexedSnapshot returns the newest snapshot copy in the index that fits.
@@ -281,12 +323,12 @@ func (s *Store) indexedSnapshot(stream string, fits func(Snapshot) bool) (Snapsh
 	defer it.Close()
 	for ok := it.Last(); ok; ok = it.Prev() {
 		k, v := it.Key(), it.Value()
-		if len(k) != len(p)+8 || len(v) < 8 {
+		if len(k) != len(p)+8 || len(v) < 16 {
 			continue
 		}
 		sn := Snapshot{Stream: stream, Version: binary.BigEndian.Uint64(k[len(p):]),
 			StoredAt: time.Unix(0, int64(binary.BigEndian.Uint64(v)))}
-		d := decoder{b: v[8:]}
+		d := decoder{b: v[16:]}
 		sn.Schema = string(d.bytes())
 		if d.err != nil {
 			continue

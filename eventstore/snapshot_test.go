@@ -44,7 +44,8 @@ func TestSnapshots(t *testing.T) {
 			{[]eventstore.ReadOption{eventstore.ToVersion(75)}, 70},
 			{[]eventstore.ReadOption{eventstore.ToVersion(60)}, 60},
 			{[]eventstore.ReadOption{eventstore.ToTime(base.Add(95 * time.Minute))}, 90},
-			{[]eventstore.ReadOption{eventstore.ToVersion(30)}, 0}, // older than the newest eight
+			{[]eventstore.ReadOption{eventstore.ToVersion(30)}, 30},
+			{[]eventstore.ReadOption{eventstore.ToVersion(5)}, 0}, // before the first
 		} {
 			snap, ok, err := s.LoadSnapshot(ctx, "snap/1", c.opts...)
 			if err != nil || ok != (c.want != 0) || ok && (snap.Version != c.want || string(snap.Data) != fmt.Sprintf(`{"v":%d}`, c.want) || snap.Schema != "order-v1") {
@@ -91,5 +92,41 @@ func TestSnapshots(t *testing.T) {
 	}
 	if _, _, err := s.LoadSnapshot(ctx, "snap/1", eventstore.FromVersion(3)); err == nil {
 		t.Errorf("LoadSnapshot with FromVersion: no error")
+	}
+}
+
+// TestSnapshotsKeptSpread: of many snapshots of one stream, a bounded
+// number is kept, spread through the history, with the newest.
+func TestSnapshotsKeptSpread(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	const n = 300
+	for v := uint64(1); v <= n; v++ {
+		if err := s.SaveSnapshot(ctx, eventstore.Snapshot{Stream: "spread/1", Version: v * 10, Data: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var kept []uint64
+	for v := uint64(n * 10); ; {
+		snap, ok, err := s.LoadSnapshot(ctx, "spread/1", eventstore.ToVersion(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		kept = append(kept, snap.Version)
+		if snap.Version == 10 {
+			break
+		}
+		v = snap.Version - 1
+	}
+	if len(kept) > 64 || kept[0] != n*10 {
+		t.Fatalf("kept %d snapshots, newest %d: want at most 64 with the newest", len(kept), kept[0])
+	}
+	for i := 1; i < len(kept); i++ {
+		if gap := kept[i-1] - kept[i]; gap > 3*n*10/64 {
+			t.Fatalf("gap of %d versions between kept snapshots %d and %d: %v", gap, kept[i], kept[i-1], kept)
+		}
 	}
 }

@@ -62,8 +62,9 @@ type Store struct {
 
 	tailHook atomic.Pointer[func(seq uint64)] // tests: called before each message the tailer applies
 
-	snapMu    sync.Mutex
-	snapReady bool // the snapshot stream exists
+	snapMu     sync.Mutex
+	snapReady  bool             // the snapshot stream exists
+	snapStream jetstream.Stream // its handle, once it does
 
 	reindexMu sync.Mutex
 	closed    atomic.Bool

@@ -107,6 +107,11 @@ func startWriter(x *index, log *slog.Logger) {
 	w.cond = sync.NewCond(&w.mu)
 	x.w = w
 	x.kick = make(chan struct{}, 1)
+	x.filter, x.filterStop, x.filterDone = newCommandFilter(), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(x.filterDone)
+		x.filter.load(x.db, x.filterStop)
+	}()
 	go w.run()
 }
 
@@ -299,6 +304,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			return err
 		}
 		if cmd != "" {
+			x.filter.add(r.name, cmd) // before the commit: a "maybe" early is harmless
 			co := commandOutcome{seq: r.seq, last: last, count: count, stored: r.stored}
 			if err := b.Set(commandKey(r.name, cmd), co.encode(), nil); err != nil {
 				return err

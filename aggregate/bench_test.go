@@ -1,0 +1,429 @@
+package aggregate_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rewindhq/rewind/aggregate"
+	"github.com/rewindhq/rewind/eventstore"
+)
+
+// Benchmarks of the aggregate layer, each beside its baseline in the same
+// run. The dataset is built through the public API (Handle for the
+// aggregate, Append for everything else) and cached under $TMPDIR:
+// REWIND_BENCH_EVENTS events in all (default 1M), of which the account
+// "bench" holds 10,000 spread evenly through the log, snapshotted every 100
+// events by the repository's default policy; the rest are one-event
+// appends to 10,000 other streams.
+//
+//	go test ./aggregate -run '^$' -bench . -benchtime=1x
+
+const (
+	aggBenchTarget  = "bench"
+	aggBenchEvents  = 10_000
+	aggBenchVersion = "v2"
+	aggBenchEnvDir  = "REWIND_AGG_BENCH_DIR"
+	aggBenchTag     = "REWIND-AGG-BENCH"
+)
+
+func aggBenchSize(tb testing.TB) int {
+	v := os.Getenv("REWIND_BENCH_EVENTS")
+	if v == "" {
+		return 1_000_000
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 20_000 {
+		tb.Fatalf("REWIND_BENCH_EVENTS=%q: want an integer of at least 20000", v)
+	}
+	return n
+}
+
+var aggBench struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// aggBenchDataset builds (once per cache directory) and returns the
+// dataset's store directory.
+func aggBenchDataset(b *testing.B) string {
+	b.Helper()
+	aggBench.once.Do(func() { aggBench.dir, aggBench.err = buildAggBench(aggBenchSize(b)) })
+	if aggBench.err != nil {
+		b.Fatal(aggBench.err)
+	}
+	return aggBench.dir
+}
+
+func buildAggBench(n int) (string, error) {
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("rewind-agg-bench-%d-%s", n, aggBenchVersion))
+	marker := filepath.Join(dir, "READY")
+	if _, err := os.Stat(marker); err == nil {
+		return dir, nil
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	ctx := context.Background()
+	s, err := eventstore.Open(ctx, dir)
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	repo, err := aggregate.NewRepository(s, defineAccounts(), aggregate.WithMaxAttempts[Account](1000))
+	if err != nil {
+		return "", err
+	}
+	if _, err := repo.Handle(ctx, aggBenchTarget, open("bench")); err != nil {
+		return "", err
+	}
+	step := n / aggBenchEvents
+	others := 10_000
+	data := []byte(`{"kind":"bench","pad":"` + strings.Repeat("x", 170) + `"}`)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Go(func() {
+			ev := []eventstore.Event{{Type: "Noise", Data: data}}
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n-1 {
+					return
+				}
+				var err error
+				if i%step == step/2 {
+					_, err = repo.Handle(ctx, aggBenchTarget, deposit(1))
+				} else {
+					_, err = s.Append(ctx, fmt.Sprintf("noise/%05d", i*7919%others), ev)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return "", err
+	}
+	if err := repo.Close(); err != nil {
+		return "", err
+	}
+	l, err := repo.Load(ctx, aggBenchTarget)
+	if err != nil {
+		return "", err
+	}
+	if l.Version < aggBenchEvents {
+		return "", fmt.Errorf("the aggregate has %d events, want %d", l.Version, aggBenchEvents)
+	}
+	return dir, os.WriteFile(marker, []byte("ok\n"), 0o644)
+}
+
+func init() { children["agg-bench"] = aggBenchChild }
+
+// aggBenchChild opens the dataset in a new process (not timed) and times
+// one first load: REWIND_AGG_BENCH_MODE "load" (Repository.Load, cache
+// off) or "replay" (the whole stream through Store.Read, decoded and
+// applied), and prints the time.
+func aggBenchChild() int {
+	ctx := context.Background()
+	s, err := eventstore.Open(ctx, os.Getenv(aggBenchEnvDir))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer s.Close()
+	def := defineAccounts()
+	repo, err := aggregate.NewRepository(s, def, aggregate.WithCache[Account](0))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer repo.Close()
+	start := time.Now()
+	var version uint64
+	switch os.Getenv("REWIND_AGG_BENCH_MODE") {
+	case "load":
+		l, err := repo.Load(ctx, aggBenchTarget)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		version = l.Version
+	default:
+		version, err = fullReplay(ctx, s, def)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	fmt.Printf("%s version=%d ns=%d\n", aggBenchTag, version, time.Since(start).Nanoseconds())
+	return 0
+}
+
+// fullReplay folds the whole stream through Store.Read: what a load costs
+// without snapshots.
+func fullReplay(ctx context.Context, s *eventstore.Store, def *aggregate.Definition[Account, AccountEvent]) (uint64, error) {
+	stream, _ := def.Stream(aggBenchTarget)
+	state := def.Initial()
+	var v uint64
+	for e, err := range s.Read(ctx, stream) {
+		if err != nil {
+			return 0, err
+		}
+		ev, err := def.Decode(e)
+		if err != nil {
+			return 0, err
+		}
+		state = def.Evolve(state, ev)
+		v = e.Version
+	}
+	_ = state
+	return v, nil
+}
+
+func runAggChild(dir, mode string) (time.Duration, uint64, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=agg-bench", aggBenchEnvDir+"="+dir, "REWIND_AGG_BENCH_MODE="+mode)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, 0, fmt.Errorf("child: %w\n%s", err, out)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), aggBenchTag+" "); ok {
+			var v uint64
+			var ns int64
+			if _, err := fmt.Sscanf(rest, "version=%d ns=%d", &v, &ns); err != nil {
+				return 0, 0, err
+			}
+			return time.Duration(ns), v, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("child printed no result:\n%s", out)
+}
+
+func p99(samples []time.Duration) time.Duration {
+	s := slices.Clone(samples)
+	slices.Sort(s)
+	return s[min(len(s)-1, (len(s)*99+99)/100-1)]
+}
+
+func reportP99(b *testing.B, samples []time.Duration) time.Duration {
+	p := p99(samples)
+	s := slices.Clone(samples)
+	slices.Sort(s)
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(s[len(s)/2].Microseconds()), "p50-us")
+	b.ReportMetric(float64(p.Microseconds()), "p99-us")
+	return p
+}
+
+func verdict(what string, got, want float64, cmp, unit string) {
+	met := cmp == "<=" && got <= want || cmp == ">=" && got >= want
+	v := "met"
+	if !met {
+		v = "MISSED"
+	}
+	fmt.Printf("--- TARGET %s = %.3g%s (target %s %g%s): %s\n", what, got, unit, cmp, want, unit, v)
+}
+
+// BenchmarkLoadNewProcess: the first Load of the 10,000-event aggregate in
+// a new process (opening not timed), 10 processes per op; full-replay: the
+// same first load as a replay of the whole stream through Store.Read.
+// Target: load p99 ≤ 2 ms.
+func BenchmarkLoadNewProcess(b *testing.B) {
+	dir := aggBenchDataset(b)
+	var loadP99, replayP99 time.Duration
+	for _, mode := range []string{"replay", "load"} {
+		b.Run(map[string]string{"replay": "full-replay", "load": "rewind"}[mode], func(b *testing.B) {
+			var samples []time.Duration
+			for range b.N {
+				for range 10 {
+					d, v, err := runAggChild(dir, mode)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if v < aggBenchEvents {
+						b.Fatalf("loaded version %d", v)
+					}
+					samples = append(samples, d)
+				}
+			}
+			p := reportP99(b, samples)
+			if mode == "load" {
+				loadP99 = p
+			} else {
+				replayP99 = p
+			}
+		})
+	}
+	verdict("BenchmarkLoadNewProcess: load p99 in a new process", float64(loadP99.Microseconds())/1000, 2, "<=", " ms")
+	fmt.Printf("--- NOTE   BenchmarkLoadNewProcess: full replay p99 / load p99 = %.1fx\n", float64(replayP99)/float64(loadP99))
+}
+
+// BenchmarkLoadWarm: repeated loads in one process with the cache off
+// (snapshot + tail from the index), 200 per op; full-replay: the whole
+// stream through Store.Read, 20 per op. LoadAt: the state as of a random
+// time in the middle half of the history. Targets: load p99 ≤ 300 µs;
+// LoadAt p99 ≤ 5 ms.
+func BenchmarkLoadWarm(b *testing.B) {
+	dir := aggBenchDataset(b)
+	ctx := context.Background()
+	s, err := eventstore.Open(ctx, dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	def := defineAccounts()
+	repo, err := aggregate.NewRepository(s, def, aggregate.WithCache[Account](0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer repo.Close()
+	stream, _ := def.Stream(aggBenchTarget)
+	var first, last time.Time
+	for e, err := range s.Read(ctx, stream) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		if first.IsZero() {
+			first = e.StoredAt
+		}
+		last = e.StoredAt
+	}
+	if _, err := repo.Load(ctx, aggBenchTarget); err != nil { // not counted
+		b.Fatal(err)
+	}
+	timed := func(b *testing.B, perOp int, fn func(i int) error) time.Duration {
+		var samples []time.Duration
+		for i := range b.N * perOp {
+			start := time.Now()
+			if err := fn(i); err != nil {
+				b.Fatal(err)
+			}
+			samples = append(samples, time.Since(start))
+		}
+		return reportP99(b, samples)
+	}
+	var loadP, replayP, atP time.Duration
+	b.Run("full-replay", func(b *testing.B) {
+		replayP = timed(b, 20, func(int) error { _, err := fullReplay(ctx, s, def); return err })
+	})
+	b.Run("rewind", func(b *testing.B) {
+		loadP = timed(b, 200, func(int) error { _, err := repo.Load(ctx, aggBenchTarget); return err })
+	})
+	span := last.Sub(first)
+	rng := rand.New(rand.NewPCG(1, 2))
+	b.Run("rewind-LoadAt", func(b *testing.B) {
+		atP = timed(b, 200, func(int) error {
+			t := first.Add(span/4 + time.Duration(rng.Int64N(int64(span/2))))
+			_, err := repo.LoadAt(ctx, aggBenchTarget, t)
+			return err
+		})
+	})
+	verdict("BenchmarkLoadWarm: load p99, cache off", float64(loadP.Microseconds()), 300, "<=", " µs")
+	verdict("BenchmarkLoadWarm: LoadAt p99", float64(atP.Microseconds())/1000, 5, "<=", " ms")
+	fmt.Printf("--- NOTE   BenchmarkLoadWarm: full replay p99 / load p99 = %.1fx\n", float64(replayP)/float64(loadP))
+}
+
+// BenchmarkHandle: one goroutine handling commands on 1,000 cached
+// accounts, one event each. Three variants run interleaved, op by op, so
+// that the index's growth during the run weighs on each alike: bare-append
+// (the same events through Store.Append with the version check, the
+// baseline), rewind (Handle) and rewind-command-id (Handle with a command
+// id on every command). Targets: Handle ≥ 0.8× bare Append; with command
+// ids ≥ 0.9× Handle without.
+func BenchmarkHandle(b *testing.B) {
+	ctx := context.Background()
+	s, err := eventstore.Open(ctx, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	def := defineAccounts()
+	repo, err := aggregate.NewRepository(s, def, aggregate.WithClone(func(a Account) Account { return a }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer repo.Close()
+	const accounts = 1000
+	versions := make([]uint64, accounts)
+	for i := range accounts {
+		for _, prefix := range []string{"h-", "c-"} {
+			if _, err := repo.Handle(ctx, fmt.Sprint(prefix, i), open("x")); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := s.Append(ctx, fmt.Sprintf("bare/%d/events", i), []eventstore.Event{{Type: "Opened", Data: []byte(`{"owner":"x"}`)}}); err != nil {
+			b.Fatal(err)
+		}
+		versions[i] = 1
+	}
+	ids := make([]string, 0, 1<<16)
+	variants := []func(i int) error{
+		func(i int) error { // bare-append
+			k := i % accounts
+			evs, err := def.Encode([]AccountEvent{Deposited{Amount: 1}})
+			if err != nil {
+				return err
+			}
+			res, err := s.Append(ctx, fmt.Sprintf("bare/%d/events", k), evs, eventstore.ExpectVersion(versions[k]))
+			versions[k] = res.Version
+			return err
+		},
+		func(i int) error { // rewind
+			_, err := repo.Handle(ctx, fmt.Sprint("h-", i%accounts), deposit(1))
+			return err
+		},
+		func(i int) error { // rewind-command-id
+			_, err := repo.Handle(ctx, fmt.Sprint("c-", i%accounts), deposit(1), aggregate.CommandID(ids[i%len(ids)]))
+			return err
+		},
+	}
+	names := []string{"bare-append", "rewind", "rewind-command-id"}
+	var rates [3]float64
+	b.Run("interleaved", func(b *testing.B) {
+		ids = ids[:0]
+		for i := range max(b.N, 1) {
+			ids = append(ids, fmt.Sprint("cmd-", b.N, "-", i)) // new ids, made before the timing
+		}
+		var spent [3]time.Duration
+		var done [3]int
+		b.ResetTimer()
+		for i := range b.N {
+			v := i % 3
+			start := time.Now()
+			if err := variants[v](i / 3); err != nil {
+				b.Fatal(err)
+			}
+			spent[v] += time.Since(start)
+			done[v]++
+		}
+		b.StopTimer()
+		for v := range 3 {
+			if spent[v] > 0 {
+				rates[v] = float64(done[v]) / spent[v].Seconds()
+				b.ReportMetric(rates[v], names[v]+"/s")
+			}
+		}
+	})
+	verdict("BenchmarkHandle: Handle / bare Append", rates[1]/rates[0], 0.8, ">=", "")
+	verdict("BenchmarkHandle: Handle with command ids / without", rates[2]/rates[1], 0.9, ">=", "")
+}
