@@ -98,8 +98,8 @@ type index struct {
 	filter     *commandFilter // the command ids the index holds (cmdfilter.go)
 	filterStop chan struct{}  // ends the filter's loading
 	filterDone chan struct{}  // closed when it has ended
-	closed  bool
-	retired bool // replaced by Reindex: waiters move to the new index
+	closed     bool
+	retired    bool // replaced by Reindex: waiters move to the new index
 }
 
 var errRetired = errors.New("eventstore: read index replaced")
