@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -94,6 +95,8 @@ type index struct {
 	kick    chan struct{} // asks the tailer to run now
 	err     error         // a write failed: the index cannot be trusted
 	refs    int           // readers holding the index (guarded by Store.idxMu)
+
+	tailSubmitted atomic.Uint64 // the tailer has handed the writer the log up to here
 
 	filter     *commandFilter // the command ids the index holds (cmdfilter.go)
 	filterStop chan struct{}  // ends the filter's loading
@@ -188,6 +191,18 @@ func (x *index) position() uint64 {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return x.written
+}
+
+// noteSubmitted records that the tailer handed the writer the log up to
+// seq: its next pass starts after it, not again from what the writer has
+// yet to apply.
+func (x *index) noteSubmitted(seq uint64) {
+	for {
+		cur := x.tailSubmitted.Load()
+		if seq <= cur || x.tailSubmitted.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
 }
 
 // tailPosition returns how far the tailer has applied the log.

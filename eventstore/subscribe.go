@@ -58,7 +58,11 @@ func (s *Store) subscribeStream(ctx context.Context, stream string, opts []ReadO
 		spec.startSeq = covered + 1
 		// The live part goes on from the stream's version where the index
 		// left off.
-		h, err := s.indexHead(ctx, stream, covered)
+		var h head
+		err = s.withIndex(ctx, covered, func(x *index, _ uint64) (err error) {
+			h, err = x.head(stream, covered) // as of covered exactly, not of where the index is now
+			return err
+		})
 		if err != nil {
 			return err
 		}

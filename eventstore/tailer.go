@@ -85,7 +85,9 @@ func (s *Store) tail(ctx context.Context, x *index) {
 // tailFrom hands the log to the index writer from where the index holds
 // every commit: up to the log's current end (bounded), or live.
 func (s *Store) tailFrom(ctx context.Context, x *index, bounded bool) error {
-	spec := consumeSpec{startSeq: max(x.position(), x.tailPosition()) + 1, pull: 4096, bounded: bounded}
+	// From what the index holds, or beyond what the tailer has handed the
+	// writer already and the writer has yet to apply.
+	spec := consumeSpec{startSeq: max(x.position(), x.tailPosition(), x.tailSubmitted.Load()) + 1, pull: 4096, bounded: bounded}
 	if bounded {
 		last, err := s.logLastSeq(ctx)
 		if err != nil || last < spec.startSeq {
@@ -122,11 +124,16 @@ func (s *Store) tailFrom(ctx context.Context, x *index, bounded bool) error {
 			return nil
 		}
 		err := x.w.submitLog(ctx, chunk)
+		if err == nil {
+			x.noteSubmitted(chunk[len(chunk)-1].seq)
+		}
 		chunk = nil
 		return err
 	})
 	if err == nil && len(chunk) > 0 {
-		err = x.w.submitLog(ctx, chunk)
+		if err = x.w.submitLog(ctx, chunk); err == nil {
+			x.noteSubmitted(chunk[len(chunk)-1].seq)
+		}
 	}
 	return err
 }

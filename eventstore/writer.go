@@ -89,16 +89,20 @@ type indexWriter struct {
 	// every message in order and the cache is exact. Once appends feed the
 	// index, the tailer skips what they wrote, and a stream's previous
 	// version is looked up in the index. Bounded; a miss is looked up too.
-	logHeads  map[string]uint64
+	logHeads  map[string]logHead
 	sawAppend bool
 }
+
+// logHead is the last commit of a stream the writer entered: its last
+// version and log sequence.
+type logHead struct{ version, seq uint64 }
 
 // maxLogHeads bounds indexWriter.logHeads.
 const maxLogHeads = 1 << 16
 
 func startWriter(x *index, log *slog.Logger) {
 	w := &indexWriter{x: x, log: log, done: make(chan struct{}), wake: make(chan struct{}, 1),
-		written: x.written, saved: x.written, logHeads: make(map[string]uint64)}
+		written: x.written, saved: x.written, logHeads: make(map[string]logHead)}
 	if v, err := x.get(keyNewest); err == nil {
 		if n, ok := decodeNewest(v); ok {
 			w.newest = n.seq
@@ -255,7 +259,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 	}
 	// The last version of each stream entered by this batch so far, in
 	// log order (records of a stream are sorted by sequence).
-	heads := make(map[string]uint64)
+	heads := make(map[string]logHead)
 	b := x.db.NewBatch()
 	defer b.Close()
 	var written map[string]uint64 // producer key → commit seq, in this batch
@@ -280,7 +284,10 @@ func (w *indexWriter) apply(recs []indexRec) error {
 		}
 		last, pm, cmd, count := r.last, r.producer, r.command, r.count
 		if r.kind == recLog {
-			c, err := w.checkLogged(r, heads)
+			c, seen, err := w.checkLogged(r, heads)
+			if seen {
+				continue // entered already (a record the tailer read twice)
+			}
 			if err != nil {
 				w.log.Warn("eventstore: skipping a message that is not a commit of its stream",
 					"seq", r.seq, "stream", r.name, "err", err)
@@ -292,7 +299,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			last, pm, cmd, count = c.lastVersion(), c.producer, c.command, uint32(c.count)
 			r.stored = c.storedAt(time.Unix(0, r.stored)).UnixNano()
 		}
-		heads[r.name] = last
+		heads[r.name] = logHead{last, r.seq}
 		// Key and value are written straight into the batch's buffer.
 		key = appendCommitKey(key[:0], r.name, last)
 		op := b.SetDeferred(len(key), 16+len(r.body))
@@ -361,25 +368,32 @@ func (w *indexWriter) apply(recs []indexRec) error {
 }
 
 // checkLogged decodes a message the tailer read and checks that it is the
-// next commit of its stream in log order.
-func (w *indexWriter) checkLogged(r *indexRec, heads map[string]uint64) (commit, error) {
-	c, err := decodeCommit(r.body)
+// next commit of its stream in log order. seen reports a message at or
+// before the last commit of the stream this writer entered from the log:
+// read twice, it is neither entered nor rejected again.
+func (w *indexWriter) checkLogged(r *indexRec, heads map[string]logHead) (c commit, seen bool, err error) {
+	c, err = decodeCommit(r.body)
 	if err != nil {
-		return commit{}, err
+		return commit{}, false, err
 	}
 	prev, ok := heads[r.name]
 	if !ok {
 		prev, ok = w.logHeads[r.name] // nil once appends came
 	}
+	if ok && r.seq <= prev.seq {
+		return commit{}, true, nil
+	}
 	if !ok {
-		if prev, err = w.x.lastVersionBefore(r.name, r.seq); err != nil {
-			return commit{}, err
+		v, err := w.x.lastVersionBefore(r.name, r.seq)
+		if err != nil {
+			return commit{}, false, err
 		}
+		prev.version = v
 	}
-	if c.firstVersion != prev+1 {
-		return commit{}, fmt.Errorf("%w: starts at version %d, the stream is at %d", ErrCorrupt, c.firstVersion, prev)
+	if c.firstVersion != prev.version+1 {
+		return commit{}, false, fmt.Errorf("%w: starts at version %d, the stream is at %d", ErrCorrupt, c.firstVersion, prev.version)
 	}
-	return c, nil
+	return c, false, nil
 }
 
 // recordForeign records seq as the newest message on the stream's subject
