@@ -368,27 +368,38 @@ func (w *indexWriter) apply(recs []indexRec) error {
 }
 
 // checkLogged decodes a message the tailer read and checks that it is the
-// next commit of its stream in log order. seen reports a message at or
-// before the last commit of the stream this writer entered from the log:
-// read twice, it is neither entered nor rejected again.
+// next commit of its stream in log order. seen reports a message the index
+// holds already (read twice, or entered from its append's record): it is
+// neither entered nor rejected again.
+//
+// The previous commit is known from this batch (heads) and, while no
+// append has fed the index (a rebuild: the tailer then reads every message
+// in order), from logHeads. Once appends feed it, the tailer skips what
+// they entered, so a batch's messages of one stream can have holes that
+// earlier batches filled: the index is asked too.
 func (w *indexWriter) checkLogged(r *indexRec, heads map[string]logHead) (c commit, seen bool, err error) {
 	c, err = decodeCommit(r.body)
 	if err != nil {
 		return commit{}, false, err
 	}
 	prev, ok := heads[r.name]
-	if !ok {
-		prev, ok = w.logHeads[r.name] // nil once appends came
+	if !ok && !w.sawAppend {
+		prev, ok = w.logHeads[r.name]
 	}
 	if ok && r.seq <= prev.seq {
 		return commit{}, true, nil
 	}
-	if !ok {
+	if !ok || w.sawAppend {
+		if v, err := w.x.get(commitKey(r.name, c.lastVersion())); err != nil {
+			return commit{}, false, err
+		} else if len(v) >= 8 && binary.BigEndian.Uint64(v) == r.seq {
+			return commit{}, true, nil // entered from its append's record
+		}
 		v, err := w.x.lastVersionBefore(r.name, r.seq)
 		if err != nil {
 			return commit{}, false, err
 		}
-		prev.version = v
+		prev.version = max(prev.version, v)
 	}
 	if c.firstVersion != prev.version+1 {
 		return commit{}, false, fmt.Errorf("%w: starts at version %d, the stream is at %d", ErrCorrupt, c.firstVersion, prev.version)

@@ -1,0 +1,112 @@
+package checkpoint_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/rewindhq/rewind/checkpoint"
+	"github.com/rewindhq/rewind/checkpoint/checkpointtest"
+	"github.com/rewindhq/rewind/eventstore"
+
+	_ "modernc.org/sqlite"
+)
+
+func TestMemory(t *testing.T) {
+	checkpointtest.Run(t, func(t *testing.T) checkpoint.Store { return &checkpoint.Memory{} })
+	checkpointtest.RunLeaser(t, func(t *testing.T) checkpoint.Leaser { return &checkpoint.Memory{} })
+}
+
+func openKV(t *testing.T) *checkpoint.KV {
+	ctx := context.Background()
+	s, err := eventstore.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	kv, err := checkpoint.NewKV(ctx, s, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kv
+}
+
+func TestKV(t *testing.T) {
+	checkpointtest.Run(t, func(t *testing.T) checkpoint.Store { return openKV(t) })
+	checkpointtest.RunLeaser(t, func(t *testing.T) checkpoint.Leaser { return openKV(t) })
+}
+
+func openSQL(t *testing.T) *checkpoint.SQL {
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "rm.db")+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, err := checkpoint.NewSQL(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSQL(t *testing.T) {
+	checkpointtest.Run(t, func(t *testing.T) checkpoint.Store { return openSQL(t) })
+	checkpointtest.RunLeaser(t, func(t *testing.T) checkpoint.Leaser { return openSQL(t) })
+}
+
+// TestSQLSameTransaction: a checkpoint saved with SaveTx commits with the
+// read model's change, or (rolled back) neither does.
+func TestSQLSameTransaction(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "rm.db")+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cps, err := checkpoint.NewSQL(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE orders (id TEXT PRIMARY KEY, total INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	apply := func(total int, offset eventstore.Offset, rev uint64, commit bool) {
+		t.Helper()
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, total) VALUES ('o1', ?) ON CONFLICT (id) DO UPDATE SET total = excluded.total`, total); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cps.SaveTx(ctx, tx, "orders", offset, rev); err != nil {
+			t.Fatal(err)
+		}
+		if commit {
+			err = tx.Commit()
+		} else {
+			err = tx.Rollback()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(wantTotal int, wantOffset eventstore.Offset) {
+		t.Helper()
+		var total int
+		if err := db.QueryRowContext(ctx, `SELECT total FROM orders WHERE id = 'o1'`).Scan(&total); err != nil && wantTotal != 0 {
+			t.Fatal(err)
+		}
+		cp, err := cps.Load(ctx, "orders")
+		if err != nil || total != wantTotal || cp.Offset != wantOffset {
+			t.Fatalf("total %d at %s (%v); want %d at %s", total, cp.Offset, err, wantTotal, wantOffset)
+		}
+	}
+	apply(10, "00000000000000000001_999999", 0, true)
+	check(10, "00000000000000000001_999999")
+	apply(99, "00000000000000000002_999999", 1, false) // rolled back: neither
+	check(10, "00000000000000000001_999999")
+	apply(20, "00000000000000000002_999999", 1, true)
+	check(20, "00000000000000000002_999999")
+}

@@ -1,0 +1,26 @@
+// Package checkpoint remembers how far a projection has got through the
+// log: a named position (an eventstore.Offset), saved with compare-and-set
+// so that two runners can never both advance one checkpoint.
+//
+// Store is the small interface a projection runner uses; implementations:
+//   - Memory, for tests and for projections rebuilt at every start;
+//   - KV, a JetStream key-value bucket on the event store's own server
+//     (the default: an embedded store needs nothing more);
+//   - SQL, a table reached through database/sql, whose SaveTx writes the
+//     checkpoint in the same transaction as the read model's change. That
+//     is what makes a SQL read model exactly-once: the change and the
+//     position it reflects commit together or not at all, so after a crash
+//     the projection resumes exactly after the last change it committed.
+//
+// Every implementation passes the same suite (checkpointtest.Run).
+//
+// A checkpoint has a revision, which Save compares: Save(name, pos, rev)
+// succeeds only if the stored revision is still rev (0: nothing saved yet)
+// and returns the new one; otherwise it fails with ErrConflict and changes
+// nothing. A runner that loaded revision r and saves with r cannot
+// overwrite a position another runner saved meanwhile.
+//
+// Leases use the same compare-and-set: Acquire makes one holder the owner
+// of a name until its lease expires, unless it renews it; the others stand
+// by and take over when it lapses.
+package checkpoint

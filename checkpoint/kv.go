@@ -1,0 +1,146 @@
+package checkpoint
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rewindhq/rewind/eventstore"
+)
+
+// DefaultBucket is the key-value bucket NewKV uses.
+const DefaultBucket = "rewind-checkpoints"
+
+// KV keeps checkpoints and leases in a JetStream key-value bucket on the
+// event store's server, with the bucket's revisions as compare-and-set
+// revisions. Lease expiry is compared with the local clock of the process
+// that asks, so hosts sharing leases should keep their clocks in sync;
+// leases of a few seconds tolerate the usual skew.
+type KV struct {
+	kv jetstream.KeyValue
+}
+
+var (
+	_ Store  = (*KV)(nil)
+	_ Leaser = (*KV)(nil)
+)
+
+// NewKV returns a KV store on bucket (DefaultBucket if "") of store's
+// server, creating the bucket if needed.
+func NewKV(ctx context.Context, store *eventstore.Store, bucket string) (*KV, error) {
+	if bucket == "" {
+		bucket = DefaultBucket
+	}
+	kv, err := store.KeyValue(ctx, bucket)
+	if err != nil {
+		return nil, err
+	}
+	return &KV{kv: kv}, nil
+}
+
+// Names become keys in an alphabet that key-value buckets accept.
+func kvKey(kind, name string) string {
+	return kind + "." + base64.RawURLEncoding.EncodeToString([]byte(name))
+}
+
+// Load returns the checkpoint saved under name.
+func (k *KV) Load(ctx context.Context, name string) (Checkpoint, error) {
+	if err := checkName(name); err != nil {
+		return Checkpoint{}, err
+	}
+	e, err := k.kv.Get(ctx, kvKey("cp", name))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Checkpoint{Offset: eventstore.Start}, nil
+	}
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("checkpoint: load %q: %w", name, err)
+	}
+	o, err := eventstore.ParseOffset(string(e.Value()))
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("checkpoint: load %q: stored value: %w", name, err)
+	}
+	return Checkpoint{Offset: o, Revision: e.Revision()}, nil
+}
+
+// Save stores offset under name if the saved revision is rev.
+func (k *KV) Save(ctx context.Context, name string, offset eventstore.Offset, rev uint64) (uint64, error) {
+	if err := checkName(name); err != nil {
+		return 0, err
+	}
+	offset, err := checkOffset(offset)
+	if err != nil {
+		return 0, err
+	}
+	key := kvKey("cp", name)
+	var n uint64
+	if rev == 0 {
+		n, err = k.kv.Create(ctx, key, []byte(offset))
+	} else {
+		n, err = k.kv.Update(ctx, key, []byte(offset), rev)
+	}
+	if isCASFailure(err) {
+		return 0, fmt.Errorf("%w: %q is not at revision %d", ErrConflict, name, rev)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("checkpoint: save %q: %w", name, err)
+	}
+	return n, nil
+}
+
+// isCASFailure tells a failed compare-and-set from other errors.
+func isCASFailure(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrKeyExists) ||
+		errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+}
+
+// Acquire takes or renews the lease on name for holder.
+func (k *KV) Acquire(ctx context.Context, name, holder string, ttl time.Duration) (Lease, error) {
+	if err := checkName(name); err != nil {
+		return Lease{}, err
+	}
+	key := kvKey("lease", name)
+	now := time.Now()
+	l := Lease{Name: name, Holder: holder, Expires: now.Add(ttl)}
+	value := []byte(strconv.FormatInt(l.Expires.UnixNano(), 10) + " " + holder)
+	e, err := k.kv.Get(ctx, key)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		l.Revision, err = k.kv.Create(ctx, key, value)
+	case err != nil:
+		return Lease{}, fmt.Errorf("checkpoint: lease %q: %w", name, err)
+	default:
+		cur := parseLease(name, e)
+		if cur.Holder != holder && now.Before(cur.Expires) {
+			return Lease{}, fmt.Errorf("%w: %q is held by %q until %s", ErrConflict, name, cur.Holder, cur.Expires.Format(time.RFC3339Nano))
+		}
+		l.Revision, err = k.kv.Update(ctx, key, value, e.Revision())
+	}
+	if isCASFailure(err) {
+		return Lease{}, fmt.Errorf("%w: %q was taken meanwhile", ErrConflict, name)
+	}
+	if err != nil {
+		return Lease{}, fmt.Errorf("checkpoint: lease %q: %w", name, err)
+	}
+	return l, nil
+}
+
+func parseLease(name string, e jetstream.KeyValueEntry) Lease {
+	ns, holder, _ := strings.Cut(string(e.Value()), " ")
+	n, _ := strconv.ParseInt(ns, 10, 64)
+	return Lease{Name: name, Holder: holder, Expires: time.Unix(0, n), Revision: e.Revision()}
+}
+
+// Release gives the lease up if it is still l's.
+func (k *KV) Release(ctx context.Context, l Lease) error {
+	err := k.kv.Delete(ctx, kvKey("lease", l.Name), jetstream.LastRevision(l.Revision))
+	if err != nil && !isCASFailure(err) && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("checkpoint: release %q: %w", l.Name, err)
+	}
+	return nil
+}
