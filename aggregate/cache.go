@@ -35,11 +35,15 @@ func (c *stateCache[S]) get(id string) (Loaded[S], bool) {
 	return el.Value.(*cacheEntry[S]).l, true
 }
 
+// put caches l for id, unless the cache holds a newer version already (a
+// slower command's state arriving after a faster one's).
 func (c *stateCache[S]) put(id string, l Loaded[S]) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.byID[id]; ok {
-		el.Value.(*cacheEntry[S]).l = l
+		if e := el.Value.(*cacheEntry[S]); l.Version >= e.l.Version {
+			e.l = l
+		}
 		c.order.MoveToFront(el)
 		return
 	}

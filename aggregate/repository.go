@@ -107,9 +107,11 @@ func WithSnapshotWhen[S any](fn func(prev, next uint64) bool) Option[S] {
 }
 
 // WithCache keeps up to n loaded states in memory (default 10,000; 0 turns
-// the cache off). Handle decides on a cached state as if it were current;
+// the cache off). Handle decides on a cached state as if it were current:
 // the append's version check corrects it when it is not, so a Handle on a
-// cached instance costs one append.
+// cached instance costs one append; a decider that refuses a cached state,
+// or decides nothing on it, is asked again on a state loaded from the
+// store, so that a refusal never rests on a stale state.
 func WithCache[S any](n int) Option[S] {
 	return func(c *repoConfig[S]) error {
 		if n < 0 {
@@ -371,6 +373,13 @@ func (r *Repository[S, E]) Handle(ctx context.Context, id string, decide func(S)
 			return Result[E]{}, err
 		}
 		events, err := decide(r.cfg.clone(cur.State))
+		if cached && (err != nil || len(events) == 0) {
+			// A refusal (or nothing to do) has no version check to correct
+			// a stale cached state: decide again on the stream as it is.
+			r.cache.drop(id)
+			attempt--
+			continue
+		}
 		if err != nil {
 			return handledBefore(err)
 		}

@@ -435,3 +435,26 @@ func collectEvents(t testing.TB, s *eventstore.Store, stream string) []eventstor
 	}
 	return out
 }
+
+// TestHandleRefusalOnStaleCache: a decider that refuses a cached state is
+// asked again on the stream as it is: another writer may have made the
+// command valid.
+func TestHandleRefusalOnStaleCache(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	a := newRepo(t, s, defineOrders())
+	b := newRepo(t, s, defineOrders())
+	if _, err := a.Load(ctx, "stale"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Handle(ctx, "stale", addItem("pen", 1, 1)); !errors.Is(err, errNotPlaced) {
+		t.Fatalf("add to an order nobody placed: %v", err) // a now caches the unplaced order
+	}
+	if _, err := b.Handle(ctx, "stale", place("ada")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.Handle(ctx, "stale", addItem("pen", 1, 1))
+	if err != nil || res.Version != 2 {
+		t.Fatalf("add after another repository placed the order: %+v, %v; want version 2", res, err)
+	}
+}

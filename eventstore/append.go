@@ -31,7 +31,8 @@ type AppendResult struct {
 	// append (for a duplicate, the last sequence stored).
 	ProducerEpoch, ProducerSeq uint64
 	// StoredAt is the commit's store time, which every event of the append
-	// carries as its StoredAt (zero for a duplicate).
+	// carries as its StoredAt (for a command id's duplicate, the stored
+	// commit's; zero for a producer's duplicate).
 	StoredAt time.Time
 }
 
@@ -493,6 +494,10 @@ type streamState struct {
 	// waited for.
 	commands     map[string]commandOutcome
 	commandsLost bool
+	// gen is the index generation the state was read from, or last found
+	// complete up to h. A newer generation (Reindex, a rebuild) may not
+	// hold this store's latest commits yet: it is waited for.
+	gen int
 }
 
 // maxCachedCommands bounds the command ids cached per stream.
@@ -520,20 +525,39 @@ func (s *Store) commandDone(ctx context.Context, st *streamState, name, id strin
 	if st.commandsLost {
 		target = st.h.seq
 	}
-	var co commandOutcome
-	var ok bool
-	err := s.withIndex(ctx, target, func(x *index, _ uint64) (err error) {
-		if !x.filter.mayHold(name, id) {
-			return nil // never recorded: no lookup
+	for {
+		var co commandOutcome
+		var ok, stale bool
+		err := s.withIndex(ctx, target, func(x *index, covered uint64) (err error) {
+			if x.gen != st.gen {
+				// Another generation than the one st was read from: it may
+				// lack commits up to h that st.commands does not hold
+				// either, until it has caught up with them.
+				if covered < st.h.seq {
+					stale = true
+					return nil
+				}
+				st.gen = x.gen
+			}
+			if !x.filter.mayHold(name, id) {
+				return nil // never recorded: no lookup
+			}
+			co, ok, err = x.command(name, id)
+			return err
+		})
+		if err != nil {
+			return commandOutcome{}, false, err
 		}
-		co, ok, err = x.command(name, id)
-		return err
-	})
-	if err == nil && st.commandsLost {
-		st.commandsLost = false
-		clear(st.commands)
+		if stale {
+			target = st.h.seq
+			continue
+		}
+		if st.commandsLost {
+			st.commandsLost = false
+			clear(st.commands)
+		}
+		return co, ok, nil
 	}
-	return co, ok, err
 }
 
 // CommandOutcome returns the result of the append that stream recorded
@@ -614,11 +638,15 @@ func (s *Store) streamState(ctx context.Context, name string, fresh bool) (*stre
 	if err != nil {
 		return nil, err
 	}
-	h, err := s.indexHead(ctx, name, target)
+	st := &streamState{subj: subj}
+	err = s.withIndex(ctx, target, func(x *index, covered uint64) (err error) {
+		st.h, err = x.head(name, covered)
+		st.gen = x.gen
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	st := &streamState{subj: subj, h: h}
 	s.heads.put(name, st)
 	return st, nil
 }

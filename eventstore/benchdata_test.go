@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,30 +187,7 @@ func buildBenchDataset(ctx context.Context, d benchDataset) error {
 		return err
 	}
 	defer s.Close()
-	names := benchStreamNames(d.streams)
-	plan := benchPlan(d.events, d.streams)
-	payload := benchPayload()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, benchLoadWriters)
-	for range benchLoadWriters {
-		wg.Go(func() {
-			ev := []Event{{Type: benchEventType, Data: payload}}
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(len(plan)) {
-					return
-				}
-				if _, err := s.Append(ctx, names[plan[i]], ev); err != nil {
-					errs <- fmt.Errorf("append %d: %w", i, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	if err := appendPlan(ctx, s, benchStreamNames(d.streams), benchPlan(d.events, d.streams)); err != nil {
 		return err
 	}
 	last := s.lastAcked.Load()

@@ -53,11 +53,8 @@ func (s *Store) subjectMsgs(ctx context.Context, subj string, from uint64, fn fu
 // directGet calls fn with the messages of the JetStream stream js on subj
 // from sequence from on, in one batched direct get (see subjectMsgs).
 func (s *Store) directGet(ctx context.Context, js, subj string, from uint64, fn func(*nats.Msg) error) error {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, directGetTimeout)
-		defer cancel()
-	}
+	ctx, cancel := boundedCtx(ctx, directGetTimeout)
+	defer cancel()
 	req, err := json.Marshal(struct {
 		Seq      uint64 `json:"seq"`
 		NextFor  string `json:"next_by_subj"`
@@ -118,11 +115,8 @@ func parseDirectMsg(m *nats.Msg) (logMsg, error) {
 // (never stored, or lost). It waits until ctx ends, at most
 // directGetTimeout when ctx has no deadline.
 func (s *Store) logMsg(ctx context.Context, seq uint64) (*logMsg, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, directGetTimeout)
-		defer cancel()
-	}
+	ctx, cancel := boundedCtx(ctx, directGetTimeout)
+	defer cancel()
 	req, err := json.Marshal(struct {
 		Seq uint64 `json:"seq"`
 	}{seq})
@@ -145,4 +139,13 @@ func (s *Store) logMsg(ctx context.Context, seq uint64) (*logMsg, error) {
 		return nil, err
 	}
 	return &lm, nil
+}
+
+// boundedCtx returns ctx, or when it has no deadline a ctx that ends after
+// d: the bound of a wait whose caller set none.
+func boundedCtx(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d)
 }

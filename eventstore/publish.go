@@ -177,7 +177,7 @@ func (p *publisher) request(ctx context.Context, msg *nats.Msg, deadline time.Ti
 	case <-t.C:
 		p.forget(token)
 		return nil, nats.ErrTimeout
-	case <-ctx.Done():
+	case <-parentDone(ctx): // the timer above stands for ctx's deadline
 		p.forget(token)
 		return nil, ctx.Err()
 	}
