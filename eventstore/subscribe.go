@@ -95,3 +95,57 @@ func (s *Store) SubscribeAll(ctx context.Context, opts ...ReadOption) iter.Seq2[
 		}
 	}
 }
+
+// maxListedStreams bounds the streams one ReadStreams or SubscribeStreams
+// names: each is a subject filter of one server-side consumer.
+const maxListedStreams = 1000
+
+// streamFilters returns the subjects of a list of streams.
+func (s *Store) streamFilters(streams []string) ([]string, error) {
+	if len(streams) == 0 || len(streams) > maxListedStreams {
+		return nil, fmt.Errorf("%w: %d streams (1 to %d)", ErrInvalidOption, len(streams), maxListedStreams)
+	}
+	seen := make(map[string]bool, len(streams))
+	var filters []string
+	for _, name := range streams {
+		subj, err := subjectFor(s.prefix, name)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[subj] {
+			seen[subj] = true
+			filters = append(filters, subj)
+		}
+	}
+	return filters, nil
+}
+
+// ReadStreams returns the events of a list of streams (1 to 1,000), in log
+// order, up to the log's end when the read began: what one read of each
+// would give, merged in the order they were stored. Bounds: From,
+// ToOffset, ToTime.
+func (s *Store) ReadStreams(ctx context.Context, streams []string, opts ...ReadOption) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		filters, err := s.streamFilters(streams)
+		if err == nil {
+			err = s.readLog(ctx, filters, opts, false, yield)
+		}
+		if err != nil {
+			yield(Event{}, fmt.Errorf("eventstore: read streams: %w", err))
+		}
+	}
+}
+
+// SubscribeStreams delivers the events of a list of streams (1 to 1,000),
+// in log order, from the From bound on, then live.
+func (s *Store) SubscribeStreams(ctx context.Context, streams []string, opts ...ReadOption) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		filters, err := s.streamFilters(streams)
+		if err == nil {
+			err = s.readLog(ctx, filters, opts, true, yield)
+		}
+		if err != nil && !(ctx.Err() != nil && errors.Is(err, ctx.Err())) {
+			yield(Event{}, fmt.Errorf("eventstore: subscribe to streams: %w", err))
+		}
+	}
+}

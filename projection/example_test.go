@@ -1,0 +1,127 @@
+package projection_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/rewindhq/rewind/checkpoint"
+	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/projection"
+
+	_ "modernc.org/sqlite"
+)
+
+// An in-memory read model: orders per customer, caught up and then live.
+func Example() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "rewind-example-*")
+	defer os.RemoveAll(dir)
+	store, err := eventstore.Open(ctx, dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	for _, stream := range []string{"orders/1", "orders/2", "orders/3"} {
+		if _, err := store.Append(ctx, stream, []eventstore.Event{{Type: "OrderPlaced"}}); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	var mu sync.Mutex
+	placed := 0
+	runner := projection.NewRunner(store, nil)
+	defer runner.Close()
+	err = runner.Start(ctx, projection.Projection{
+		Name:   "order-count",
+		Source: projection.Category("orders"),
+		Types:  []string{"OrderPlaced"},
+		Sink: projection.AtLeastOnce("order-count", projection.HandlerFunc(func(ctx context.Context, b projection.Batch) error {
+			mu.Lock()
+			placed += len(b.Events)
+			mu.Unlock()
+			return nil
+		}), &checkpoint.Memory{}),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := store.Append(ctx, "orders/4", []eventstore.Event{{Type: "OrderPlaced"}}); err != nil {
+		log.Fatal(err)
+	}
+	if err := runner.WaitCaughtUp(ctx, "order-count"); err != nil {
+		log.Fatal(err)
+	}
+	st, _ := runner.Status("order-count")
+	mu.Lock()
+	fmt.Println("orders placed:", placed, "state:", st.State)
+	mu.Unlock()
+	// Output:
+	// orders placed: 4 state: live
+}
+
+// A SQLite read model whose checkpoint is saved in the same transaction as
+// its rows: each event is counted exactly once, whatever crashes.
+func ExampleExactlyOnce() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "rewind-example-*")
+	defer os.RemoveAll(dir)
+	store, err := eventstore.Open(ctx, filepath.Join(dir, "store"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	db, err := sql.Open("sqlite", filepath.Join(dir, "model.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE revenue (day TEXT PRIMARY KEY, cents INTEGER NOT NULL)`); err != nil {
+		log.Fatal(err)
+	}
+	cps, err := checkpoint.NewSQL(ctx, db)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var last eventstore.AppendResult
+	for _, cents := range []string{`{"cents":1250}`, `{"cents":800}`} {
+		if last, err = store.Append(ctx, "payments/p1", []eventstore.Event{{Type: "Paid", Data: []byte(cents)}}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	revenue := projection.TxHandlerFunc(func(ctx context.Context, tx *sql.Tx, b projection.Batch) error {
+		for _, e := range b.Events {
+			var p struct{ Cents int }
+			if err := jsonUnmarshal(e.Data, &p); err != nil {
+				return err
+			}
+			day := e.StoredAt.UTC().Format("2006-01-02")
+			if _, err := tx.ExecContext(ctx, `INSERT INTO revenue (day, cents) VALUES (?, ?)
+				ON CONFLICT (day) DO UPDATE SET cents = cents + excluded.cents`, day, p.Cents); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	runner := projection.NewRunner(store, nil)
+	defer runner.Close()
+	if err := runner.Start(ctx, projection.Projection{Name: "revenue", Source: projection.Category("payments"),
+		Sink: projection.ExactlyOnce("revenue", db, cps, revenue)}); err != nil {
+		log.Fatal(err)
+	}
+	if err := runner.WaitCaughtUp(ctx, "revenue"); err != nil {
+		log.Fatal(err)
+	}
+	var total int
+	if err := db.QueryRow(`SELECT SUM(cents) FROM revenue`).Scan(&total); err != nil {
+		log.Fatal(err)
+	}
+	cp, _ := cps.Load(ctx, "revenue")
+	fmt.Println("revenue:", total, "checkpoint at the last payment:", cp.Offset == last.Offset())
+	// Output:
+	// revenue: 2050 checkpoint at the last payment: true
+}

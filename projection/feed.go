@@ -1,0 +1,234 @@
+package projection
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/rewindhq/rewind/checkpoint"
+	"github.com/rewindhq/rewind/eventstore"
+)
+
+// PoisonError is a projection stopped by an event its handler kept
+// failing on (policy Stop).
+type PoisonError struct {
+	Projection string
+	Event      eventstore.Event
+	Err        error
+}
+
+func (e *PoisonError) Error() string {
+	return fmt.Sprintf("projection %s: event %s (%s v%d, offset %s) keeps failing: %v",
+		e.Projection, e.Event.Type, e.Event.Stream, e.Event.Version, e.Event.Offset, e.Err)
+}
+
+// Unwrap returns the handler's last error.
+func (e *PoisonError) Unwrap() error { return e.Err }
+
+// errReposition restarts a feed from the sink's saved position: another
+// runner moved it.
+var errReposition = errors.New("projection: position moved")
+
+func hostID() string {
+	h, _ := os.Hostname()
+	return h + "-" + strconv.Itoa(os.Getpid())
+}
+
+// feed catches pr's projection up from its sink's position and follows the
+// log live, until ctx ends or it fails. A position another runner moved
+// (checkpoint.ErrConflict) restarts it from the saved one.
+func (r *Runner) feed(ctx context.Context, pr *proc) error {
+	for {
+		err := r.feedOnce(ctx, pr)
+		if errors.Is(err, errReposition) && ctx.Err() == nil {
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+}
+
+func (r *Runner) feedOnce(ctx context.Context, pr *proc) error {
+	p := pr.p
+	cp, err := p.Sink.Position(ctx)
+	if err != nil {
+		return fmt.Errorf("projection %s: position: %w", p.Name, err)
+	}
+	pos, rev := cp.Offset, cp.Revision
+	tail, err := r.store.Tail(ctx)
+	if err != nil {
+		return err
+	}
+	behind, err := r.pending(ctx, p, pos, tail)
+	if err != nil {
+		return err
+	}
+	state := StateCatchingUp
+	if !behind {
+		state = StateLive
+	}
+	pr.set(func(s *Status) { s.State, s.Position, s.Err = state, pos, nil })
+
+	// A reader goroutine keeps at most one batch ahead: a slow sink slows
+	// the subscription (it pulls from the log as it goes), never makes it
+	// drop or hoard events.
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	events := make(chan eventstore.Event, p.BatchSize)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(events)
+		for e, err := range p.Source.read(sctx, r.store, true, eventstore.From(pos)) {
+			if err != nil {
+				readErr <- err
+				return
+			}
+			select {
+			case events <- e:
+			case <-sctx.Done():
+				return
+			}
+		}
+	}()
+	seen := pos // the last event read, wanted or not
+	for {
+		var first eventstore.Event
+		select {
+		case e, ok := <-events:
+			if !ok {
+				select {
+				case err := <-readErr:
+					return fmt.Errorf("projection %s: read: %w", p.Name, err)
+				default:
+					return ctx.Err()
+				}
+			}
+			first = e
+		case <-ctx.Done():
+			return nil
+		}
+		batch := []eventstore.Event{first}
+	drain:
+		for len(batch) < p.BatchSize {
+			select {
+			case e, ok := <-events:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, e)
+			default:
+				break drain
+			}
+		}
+		seen = batch[len(batch)-1].Offset
+		var kept []eventstore.Event
+		for _, e := range batch {
+			if wanted(p, e) {
+				kept = append(kept, e)
+			}
+		}
+		if len(kept) > 0 {
+			b := Batch{Events: kept, Replay: state != StateLive}
+			if rev, err = r.apply(ctx, pr, b, rev); err != nil {
+				return err
+			}
+			pos = b.Offset()
+			at := kept[len(kept)-1].StoredAt
+			pr.mu.Lock()
+			pr.lastAt = at
+			pr.mu.Unlock()
+		}
+		if state == StateCatchingUp && len(events) == 0 {
+			if behind, err = r.pending(ctx, p, seen, tail); err != nil {
+				return err
+			}
+			if !behind {
+				state = StateLive
+			}
+		}
+		pr.set(func(s *Status) { s.State, s.Position = state, pos })
+	}
+}
+
+// apply applies b with retries; a batch that keeps failing is tried one
+// event at a time, and the event that fails is poison.
+func (r *Runner) apply(ctx context.Context, pr *proc, b Batch, rev uint64) (uint64, error) {
+	n, err := r.retry(ctx, pr.p, b, rev)
+	if err == nil || errors.Is(err, errReposition) || ctx.Err() != nil {
+		return n, err
+	}
+	if len(b.Events) == 1 {
+		return r.poison(ctx, pr, b.Events[0], rev, err)
+	}
+	for _, e := range b.Events {
+		one := Batch{Events: []eventstore.Event{e}, Replay: b.Replay}
+		if rev, err = r.apply(ctx, pr, one, rev); err != nil {
+			return 0, err
+		}
+	}
+	return rev, nil
+}
+
+// retry applies b, trying again after failures with a backoff.
+func (r *Runner) retry(ctx context.Context, p Projection, b Batch, rev uint64) (uint64, error) {
+	backoff := 50 * time.Millisecond
+	var err error
+	for attempt := 0; attempt <= p.Retries; attempt++ {
+		if attempt > 0 {
+			t := time.NewTimer(backoff)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return 0, ctx.Err()
+			case <-t.C:
+			}
+			backoff = min(2*backoff, 5*time.Second)
+		}
+		var n uint64
+		n, err = p.Sink.Apply(ctx, b, rev)
+		if err == nil {
+			return n, nil
+		}
+		if errors.Is(err, checkpoint.ErrConflict) {
+			return 0, errReposition
+		}
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		r.log.Warn("projection batch failed", "projection", p.Name, "events", len(b.Events),
+			"from", b.Events[0].Offset, "attempt", attempt+1, "err", err)
+	}
+	return 0, err
+}
+
+// poison handles an event the sink keeps failing on, by the projection's
+// policy.
+func (r *Runner) poison(ctx context.Context, pr *proc, e eventstore.Event, rev uint64, cause error) (uint64, error) {
+	p := pr.p
+	perr := &PoisonError{Projection: p.Name, Event: e, Err: cause}
+	if p.Poison != DeadLetter {
+		return 0, perr
+	}
+	meta := map[string]string{"stream": e.Stream, "version": strconv.FormatUint(e.Version, 10),
+		"offset": string(e.Offset), "error": cause.Error()}
+	for k, v := range e.Metadata {
+		meta["event-"+k] = v
+	}
+	dl := eventstore.Event{ID: e.ID, Type: e.Type, Time: e.Time, Data: e.Data, Metadata: meta}
+	if _, err := r.store.Append(ctx, DeadLetterCategory+"/"+p.Name, []eventstore.Event{dl},
+		eventstore.WithCommandID(string(e.Offset))); err != nil {
+		return 0, fmt.Errorf("%w (and the dead letter was not stored: %v)", perr, err)
+	}
+	r.log.Error("projection skipped a poison event into its dead letters", "projection", p.Name,
+		"stream", e.Stream, "version", e.Version, "offset", e.Offset, "err", cause)
+	n, err := p.Sink.Skip(ctx, e.Offset, rev)
+	if errors.Is(err, checkpoint.ErrConflict) {
+		return 0, errReposition
+	}
+	return n, err
+}

@@ -1,0 +1,389 @@
+package projection
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rewindhq/rewind/checkpoint"
+	"github.com/rewindhq/rewind/eventstore"
+)
+
+// DeadLetterCategory is the category of the streams that keep poison
+// events skipped under the DeadLetter policy: "rewind-dead-letters/<projection>".
+// Sources of All skip it.
+const DeadLetterCategory = "rewind-dead-letters"
+
+// Poison says what happens to an event its handler keeps failing on.
+type Poison int
+
+const (
+	// Stop stops the projection with an error naming the event, its stream
+	// and offset (the default). Nothing after it is applied.
+	Stop Poison = iota
+	// DeadLetter appends the event to the projection's dead-letter stream,
+	// with the error, and goes on after it.
+	DeadLetter
+)
+
+// Projection is one read model fed from a source.
+type Projection struct {
+	// Name identifies the projection: its checkpoint, lease and status.
+	Name string
+	// Source is what it reads.
+	Source Source
+	// Sink applies batches and keeps the position.
+	Sink Sink
+	// Types, if set, are the only event types handed to the sink (the
+	// position moves past the others too).
+	Types []string
+	// BatchSize bounds the events of one batch (default 256).
+	BatchSize int
+	// Retries is how many times a failing batch is tried again, with a
+	// backoff from 50 ms doubling to 5 s, before its events are tried one
+	// at a time and the failing one is poison (default 5).
+	Retries int
+	// Poison is the policy for a poison event (default Stop).
+	Poison Poison
+	// Lease, if set, makes the projection run in one process at a time:
+	// the others stand by and take over when the holder's lease lapses.
+	Lease checkpoint.Leaser
+	// LeaseTTL is how long a lease lasts unless renewed (default 3 s;
+	// renewed every third of it).
+	LeaseTTL time.Duration
+}
+
+// State is what a projection is doing.
+type State string
+
+const (
+	StateStarting   State = "starting"
+	StateStandby    State = "standby" // waiting for the lease
+	StateCatchingUp State = "catching-up"
+	StateLive       State = "live"
+	StateStopped    State = "stopped"
+	StateFailed     State = "failed"
+)
+
+// Status is a projection's progress.
+type Status struct {
+	Name     string
+	State    State
+	Position eventstore.Offset // offset of the last event applied
+	// LagCommits is how many commits (appends) of the log lie after the
+	// position, counted in log sequences: an upper bound on the source's.
+	LagCommits uint64
+	// LagTime is how long ago the last event applied was stored, while the
+	// projection is behind (zero once it has applied everything).
+	LagTime time.Duration
+	Err     error
+}
+
+// Runner runs projections on a store. It is safe for concurrent use.
+type Runner struct {
+	store *eventstore.Store
+	log   *slog.Logger
+
+	mu    sync.Mutex
+	procs map[string]*proc
+	wg    sync.WaitGroup
+}
+
+// NewRunner returns a runner on store. log is for failures and dead
+// letters (nil: slog.Default()).
+func NewRunner(store *eventstore.Store, log *slog.Logger) *Runner {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Runner{store: store, log: log, procs: make(map[string]*proc)}
+}
+
+// proc is one running projection.
+type proc struct {
+	p       Projection
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced on every change
+	st      Status
+	lastAt  time.Time
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+func (pr *proc) set(fn func(*Status)) {
+	pr.mu.Lock()
+	fn(&pr.st)
+	close(pr.changed)
+	pr.changed = make(chan struct{})
+	pr.mu.Unlock()
+}
+
+// Start runs p until ctx ends, Stop is called, or it fails (see Status).
+func (r *Runner) Start(ctx context.Context, p Projection) error {
+	if p.Name == "" || p.Sink == nil {
+		return fmt.Errorf("projection: %w: a projection needs a name and a sink", eventstore.ErrInvalidOption)
+	}
+	if p.BatchSize <= 0 {
+		p.BatchSize = 256
+	}
+	if p.Retries < 0 {
+		p.Retries = 0
+	} else if p.Retries == 0 {
+		p.Retries = 5
+	}
+	if p.LeaseTTL <= 0 {
+		p.LeaseTTL = 3 * time.Second
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old := r.procs[p.Name]; old != nil && !old.ended() {
+		return fmt.Errorf("projection %s: %w: already running", p.Name, eventstore.ErrInvalidOption)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	pr := &proc{p: p, changed: make(chan struct{}), st: Status{Name: p.Name, State: StateStarting, Position: eventstore.Start},
+		cancel: cancel, done: make(chan struct{})}
+	r.procs[p.Name] = pr
+	r.wg.Go(func() {
+		defer close(pr.done)
+		defer cancel()
+		err := r.run(ctx, pr)
+		pr.set(func(s *Status) {
+			if err != nil && ctx.Err() == nil {
+				s.State, s.Err = StateFailed, err
+				r.log.Error("projection failed", "projection", p.Name, "err", err)
+			} else {
+				s.State = StateStopped
+			}
+		})
+	})
+	return nil
+}
+
+func (pr *proc) ended() bool {
+	select {
+	case <-pr.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Stop stops the projection name and waits for it.
+func (r *Runner) Stop(name string) {
+	r.mu.Lock()
+	pr := r.procs[name]
+	r.mu.Unlock()
+	if pr != nil {
+		pr.cancel()
+		<-pr.done
+	}
+}
+
+// Close stops every projection and waits for them.
+func (r *Runner) Close() {
+	r.mu.Lock()
+	for _, pr := range r.procs {
+		pr.cancel()
+	}
+	r.mu.Unlock()
+	r.wg.Wait()
+}
+
+// Status returns the projection's status.
+func (r *Runner) Status(name string) (Status, bool) {
+	r.mu.Lock()
+	pr := r.procs[name]
+	r.mu.Unlock()
+	if pr == nil {
+		return Status{}, false
+	}
+	pr.mu.Lock()
+	st, at := pr.st, pr.lastAt
+	pr.mu.Unlock()
+	if tail, err := r.store.Tail(context.Background()); err == nil {
+		if t, p := offsetSeq(tail), offsetSeq(st.Position); t > p {
+			st.LagCommits = t - p
+			if !at.IsZero() {
+				st.LagTime = time.Since(at)
+			}
+		}
+	}
+	return st, true
+}
+
+// Statuses returns every projection's status, by name.
+func (r *Runner) Statuses() []Status {
+	r.mu.Lock()
+	names := make([]string, 0, len(r.procs))
+	for n := range r.procs {
+		names = append(names, n)
+	}
+	r.mu.Unlock()
+	var out []Status
+	for _, n := range names {
+		if st, ok := r.Status(n); ok {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// WaitCaughtUp waits until projection name has applied every event of its
+// source appended before the call (the read model reflects them), or it
+// fails or stops, or ctx ends.
+func (r *Runner) WaitCaughtUp(ctx context.Context, name string) error {
+	r.mu.Lock()
+	pr := r.procs[name]
+	r.mu.Unlock()
+	if pr == nil {
+		return fmt.Errorf("projection %s: not running", name)
+	}
+	tail, err := r.store.Tail(ctx)
+	if err != nil {
+		return err
+	}
+	for {
+		pr.mu.Lock()
+		st, ch := pr.st, pr.changed
+		pr.mu.Unlock()
+		switch st.State {
+		case StateFailed:
+			return st.Err
+		case StateStopped:
+			return fmt.Errorf("projection %s: stopped", name)
+		}
+		if st.State == StateLive || st.State == StateCatchingUp {
+			pending, err := r.pending(ctx, pr.p, st.Position, tail)
+			if err != nil {
+				return err
+			}
+			if !pending {
+				return nil
+			}
+		}
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-ch:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+		t.Stop()
+	}
+}
+
+// pending reports whether the source holds an event for p after pos, up
+// to and including the position tail.
+func (r *Runner) pending(ctx context.Context, p Projection, pos, tail eventstore.Offset) (bool, error) {
+	if pos >= tail {
+		return false, nil
+	}
+	for e, err := range p.Source.read(ctx, r.store, false, eventstore.From(pos), eventstore.ToOffset(tail)) {
+		if err != nil {
+			return false, err
+		}
+		if wanted(p, e) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func wanted(p Projection, e eventstore.Event) bool {
+	if p.Source.category == "" && len(p.Source.streams) == 0 && strings.HasPrefix(e.Stream, DeadLetterCategory+"/") {
+		return false
+	}
+	if len(p.Types) == 0 {
+		return true
+	}
+	for _, t := range p.Types {
+		if t == e.Type {
+			return true
+		}
+	}
+	return false
+}
+
+// offsetSeq is the log sequence an offset names (0 for Start).
+func offsetSeq(o eventstore.Offset) uint64 {
+	s, _, _ := strings.Cut(string(o), "_")
+	n, _ := strconv.ParseUint(s, 10, 64)
+	return n
+}
+
+// run holds the lease (if any) and feeds the sink, until ctx ends or a
+// poison event stops it.
+func (r *Runner) run(ctx context.Context, pr *proc) error {
+	p := pr.p
+	if p.Lease == nil {
+		return r.feed(ctx, pr)
+	}
+	holder := fmt.Sprintf("%s-%d", hostID(), time.Now().UnixNano())
+	for {
+		pr.set(func(s *Status) { s.State = StateStandby })
+		lease, err := waitLease(ctx, p, holder)
+		if err != nil {
+			return err
+		}
+		lost := make(chan struct{})
+		lctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() { renewLease(lctx, p, lease, lost, cancel) })
+		err = r.feed(lctx, pr)
+		cancel()
+		wg.Wait()
+		_ = p.Lease.Release(context.WithoutCancel(ctx), lease)
+		select {
+		case <-lost:
+			r.log.Warn("projection lost its lease; standing by", "projection", p.Name)
+			continue
+		default:
+		}
+		return err
+	}
+}
+
+func waitLease(ctx context.Context, p Projection, holder string) (checkpoint.Lease, error) {
+	for {
+		// Held by another (ErrConflict) or the lease store unreachable:
+		// try again a third of a lease later.
+		l, err := p.Lease.Acquire(ctx, p.Name, holder, p.LeaseTTL)
+		if err == nil {
+			return l, nil
+		}
+		t := time.NewTimer(p.LeaseTTL / 3)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return checkpoint.Lease{}, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// renewLease renews the lease every third of its TTL; when a renewal
+// fails, it closes lost and cancels the feed.
+func renewLease(ctx context.Context, p Projection, l checkpoint.Lease, lost chan struct{}, cancel context.CancelFunc) {
+	t := time.NewTicker(p.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		renewed, err := p.Lease.Acquire(ctx, p.Name, l.Holder, p.LeaseTTL)
+		if err != nil {
+			if ctx.Err() == nil {
+				close(lost)
+				cancel()
+			}
+			return
+		}
+		l = renewed
+	}
+}

@@ -1,0 +1,131 @@
+package projection
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/rewindhq/rewind/checkpoint"
+	"github.com/rewindhq/rewind/eventstore"
+)
+
+// Batch is a run of consecutive events of a projection's source, in log
+// order.
+type Batch struct {
+	// Events are the batch's events (never empty).
+	Events []eventstore.Event
+	// Replay reports events from before the projection went live: a
+	// catch-up, a rebuild or a replay as of a point in time. Side effects
+	// (emails, webhooks) should fire only for batches with Replay false.
+	Replay bool
+}
+
+// Offset returns the offset of the batch's last event: the position to
+// resume after.
+func (b Batch) Offset() eventstore.Offset { return b.Events[len(b.Events)-1].Offset }
+
+// Handler applies events to a read model.
+type Handler interface {
+	Handle(ctx context.Context, b Batch) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, b Batch) error
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, b Batch) error { return f(ctx, b) }
+
+// TxHandler applies events to a read model inside a SQL transaction, the
+// one in which the checkpoint is saved.
+type TxHandler interface {
+	HandleTx(ctx context.Context, tx *sql.Tx, b Batch) error
+}
+
+// TxHandlerFunc adapts a function to TxHandler.
+type TxHandlerFunc func(ctx context.Context, tx *sql.Tx, b Batch) error
+
+// HandleTx calls f.
+func (f TxHandlerFunc) HandleTx(ctx context.Context, tx *sql.Tx, b Batch) error { return f(ctx, tx, b) }
+
+// Sink is where a projection's events go, with the position they reached.
+// Apply applies a batch and records its offset as the new position if the
+// position's revision is still rev, returning the new revision; a revision
+// that moved is checkpoint.ErrConflict (another runner advanced it). Skip
+// moves the position past an event without applying it (a poison event
+// sent to the dead letters).
+type Sink interface {
+	Position(ctx context.Context) (checkpoint.Checkpoint, error)
+	Apply(ctx context.Context, b Batch, rev uint64) (uint64, error)
+	Skip(ctx context.Context, offset eventstore.Offset, rev uint64) (uint64, error)
+}
+
+// AtLeastOnce is a Sink that hands batches to h and then saves the
+// position in cps under name. After a crash between the two, the batch is
+// handed to h again: h sees every event at least once, and can tell a
+// repeat by its offset (Event.Offset; the batches' offsets only grow).
+func AtLeastOnce(name string, h Handler, cps checkpoint.Store) Sink {
+	return &atLeastOnce{name: name, h: h, cps: cps}
+}
+
+type atLeastOnce struct {
+	name string
+	h    Handler
+	cps  checkpoint.Store
+}
+
+func (s *atLeastOnce) Position(ctx context.Context) (checkpoint.Checkpoint, error) {
+	return s.cps.Load(ctx, s.name)
+}
+
+func (s *atLeastOnce) Skip(ctx context.Context, offset eventstore.Offset, rev uint64) (uint64, error) {
+	return s.cps.Save(ctx, s.name, offset, rev)
+}
+
+func (s *atLeastOnce) Apply(ctx context.Context, b Batch, rev uint64) (uint64, error) {
+	if err := s.h.Handle(ctx, b); err != nil {
+		return 0, err
+	}
+	return s.cps.Save(ctx, s.name, b.Offset(), rev)
+}
+
+// ExactlyOnce is a Sink on a SQL database: each batch is applied by h and
+// its position saved under name in cps, in one transaction. Either both
+// commit or neither does, so after any crash the read model reflects
+// every event up to its saved position exactly once.
+func ExactlyOnce(name string, db *sql.DB, cps *checkpoint.SQL, h TxHandler) Sink {
+	return &exactlyOnce{name: name, db: db, cps: cps, h: h}
+}
+
+type exactlyOnce struct {
+	name string
+	db   *sql.DB
+	cps  *checkpoint.SQL
+	h    TxHandler
+}
+
+func (s *exactlyOnce) Position(ctx context.Context) (checkpoint.Checkpoint, error) {
+	return s.cps.Load(ctx, s.name)
+}
+
+func (s *exactlyOnce) Skip(ctx context.Context, offset eventstore.Offset, rev uint64) (uint64, error) {
+	return s.cps.Save(ctx, s.name, offset, rev)
+}
+
+func (s *exactlyOnce) Apply(ctx context.Context, b Batch, rev uint64) (uint64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("projection %s: begin: %w", s.name, err)
+	}
+	if err := s.h.HandleTx(ctx, tx, b); err != nil {
+		return 0, errors.Join(err, tx.Rollback())
+	}
+	n, err := s.cps.SaveTx(ctx, tx, s.name, b.Offset(), rev)
+	if err != nil {
+		return 0, errors.Join(err, tx.Rollback())
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("projection %s: commit: %w", s.name, err)
+	}
+	return n, nil
+}
