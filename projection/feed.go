@@ -78,8 +78,12 @@ func (r *Runner) feedOnce(ctx context.Context, pr *proc) error {
 	// the subscription (it pulls from the log as it goes), never makes it
 	// drop or hoard events.
 	sctx, stop := context.WithCancel(ctx)
-	defer stop()
 	events := make(chan eventstore.Event, p.BatchSize)
+	defer func() {
+		stop()
+		for range events { // until the reader has ended
+		}
+	}()
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(events)
