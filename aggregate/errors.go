@@ -49,6 +49,7 @@ type EventError struct {
 	Err     error // the codec's or upcaster's error, if any
 }
 
+// Error names the kind, the type and where the event is stored.
 func (e *EventError) Error() string {
 	msg := fmt.Sprintf("%v: %q", e.Kind, e.Type)
 	if e.Stream != "" {

@@ -20,6 +20,7 @@ type PoisonError struct {
 	Err        error
 }
 
+// Error names the projection, the event and the handler's error.
 func (e *PoisonError) Error() string {
 	return fmt.Sprintf("projection %s: event %s (%s v%d, offset %s) keeps failing: %v",
 		e.Projection, e.Event.Type, e.Event.Stream, e.Event.Version, e.Event.Offset, e.Err)

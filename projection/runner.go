@@ -61,12 +61,18 @@ type Projection struct {
 type State string
 
 const (
-	StateStarting   State = "starting"
-	StateStandby    State = "standby" // waiting for the lease
+	// StateStarting: loading the position.
+	StateStarting State = "starting"
+	// StateStandby: waiting for the lease another process holds.
+	StateStandby State = "standby"
+	// StateCatchingUp: applying events stored before it started.
 	StateCatchingUp State = "catching-up"
-	StateLive       State = "live"
-	StateStopped    State = "stopped"
-	StateFailed     State = "failed"
+	// StateLive: caught up, applying events as they are appended.
+	StateLive State = "live"
+	// StateStopped: stopped by Stop, Close or its context.
+	StateStopped State = "stopped"
+	// StateFailed: stopped by an error (Status.Err), such as a poison event.
+	StateFailed State = "failed"
 )
 
 // Status is a projection's progress.
