@@ -166,14 +166,8 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 	if err != nil {
 		return AppendResult{}, err
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		// One bound for the whole append. The context (and its timer) is
-		// made only when the append has to wait for its stream's lock or
-		// retry; the publish itself takes publishTimeout on its own.
-		l := &lazyDeadline{Context: ctx, at: time.Now().Add(publishTimeout)}
-		defer l.stop()
-		ctx = l
-	}
+	ctx, stop := appendBound(ctx)
+	defer stop()
 	unlock, err := s.lockStream(ctx, name)
 	if err != nil {
 		return AppendResult{}, err
@@ -337,6 +331,19 @@ func (l *lazyDeadline) stop() {
 	if l.cancel != nil {
 		l.cancel()
 	}
+}
+
+// appendBound returns ctx, or when it has no deadline a lazyDeadline
+// publishTimeout from now: one bound for a whole append (the stream's lock,
+// the publish, its retries). Its timer is made only if something has to
+// wait on it; the publish itself waits with a timer of its own. Call stop
+// when done.
+func appendBound(ctx context.Context) (bounded context.Context, stop func()) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	l := &lazyDeadline{Context: ctx, at: time.Now().Add(publishTimeout)}
+	return l, l.stop
 }
 
 // parentDone returns what a wait that has its own timer for ctx's deadline
@@ -571,11 +578,8 @@ func (s *Store) CommandOutcome(ctx context.Context, stream, id string) (AppendRe
 	if err := validateName(stream); err != nil {
 		return AppendResult{}, false, fmt.Errorf("eventstore: command outcome on %q: %w", stream, err)
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		l := &lazyDeadline{Context: ctx, at: time.Now().Add(publishTimeout)}
-		defer l.stop()
-		ctx = l
-	}
+	ctx, stop := appendBound(ctx)
+	defer stop()
 	unlock, err := s.lockStream(ctx, stream)
 	if err != nil {
 		return AppendResult{}, false, fmt.Errorf("eventstore: command outcome on %q: %w", stream, err)

@@ -142,19 +142,13 @@ func (x *index) head(name string, covered uint64) (head, error) {
 		return head{}, err
 	}
 	defer it.Close()
-	var h head
-	for ok := it.Last(); ok; ok = it.Prev() {
-		c, err := decodeIndexedAt(it)
-		if err != nil {
-			return head{}, err
-		}
-		if c.seq <= covered {
-			h = head{version: c.lastVersion(), seq: c.seq, subjSeq: c.seq, count: uint32(c.count), stored: c.stored}
-			break
-		}
-	}
-	if err := it.Error(); err != nil {
+	c, ok, err := x.lastCommitAtOrBefore(name, covered)
+	if err != nil {
 		return head{}, err
+	}
+	var h head
+	if ok {
+		h = head{version: c.lastVersion(), seq: c.seq, subjSeq: c.seq, count: uint32(c.count), stored: c.stored}
 	}
 	v, err := x.get(foreignKey(name))
 	if err != nil {
@@ -171,22 +165,40 @@ func (x *index) head(name string, covered uint64) (head, error) {
 // lastVersionBefore returns the last version of the stream's commits below
 // log sequence seq (0: none).
 func (x *index) lastVersionBefore(name string, seq uint64) (uint64, error) {
+	c, ok, err := x.lastCommitAtOrBefore(name, seq-1)
+	if err != nil || !ok {
+		return 0, err
+	}
+	return c.lastVersion(), nil
+}
+
+// lastCommitAtOrBefore returns the stream's last commit at or below log
+// sequence seq, walking back from its newest (the commits above seq are
+// usually none or a few: this process's appends beyond the tailer).
+func (x *index) lastCommitAtOrBefore(name string, seq uint64) (indexedCommit, bool, error) {
 	p := streamPrefix('c', name)
 	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
 	if err != nil {
-		return 0, err
+		return indexedCommit{}, false, err
 	}
 	defer it.Close()
 	for ok := it.Last(); ok; ok = it.Prev() {
 		c, err := decodeIndexedAt(it)
 		if err != nil {
-			return 0, err
+			return indexedCommit{}, false, err
 		}
-		if c.seq < seq {
-			return c.lastVersion(), nil
+		if c.seq <= seq {
+			return c, true, nil
 		}
 	}
-	return 0, it.Error()
+	return indexedCommit{}, false, it.Error()
+}
+
+// holdsCommit reports whether the index holds the message at log sequence
+// seq as the stream's commit whose last version is last.
+func (x *index) holdsCommit(name string, last, seq uint64) (bool, error) {
+	v, err := x.get(commitKey(name, last))
+	return len(v) >= 8 && binary.BigEndian.Uint64(v) == seq, err
 }
 
 // producerState is the stored state of one producer on one stream.

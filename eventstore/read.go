@@ -2,7 +2,6 @@ package eventstore
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"iter"
@@ -432,9 +431,8 @@ const maxTrackedStreams = 1 << 18
 // whether the index took that message as the stream's commit.
 func (s *Store) isIndexedCommit(ctx context.Context, name string, seq, last uint64) (bool, error) {
 	var ok bool
-	err := s.withIndex(ctx, seq, func(x *index, _ uint64) error {
-		v, err := x.get(commitKey(name, last))
-		ok = len(v) >= 8 && binary.BigEndian.Uint64(v) == seq
+	err := s.withIndex(ctx, seq, func(x *index, _ uint64) (err error) {
+		ok, err = x.holdsCommit(name, last, seq)
 		return err
 	})
 	return ok, err

@@ -390,9 +390,9 @@ func (w *indexWriter) checkLogged(r *indexRec, heads map[string]logHead) (c comm
 		return commit{}, true, nil
 	}
 	if !ok || w.sawAppend {
-		if v, err := w.x.get(commitKey(r.name, c.lastVersion())); err != nil {
+		if held, err := w.x.holdsCommit(r.name, c.lastVersion(), r.seq); err != nil {
 			return commit{}, false, err
-		} else if len(v) >= 8 && binary.BigEndian.Uint64(v) == r.seq {
+		} else if held {
 			return commit{}, true, nil // entered from its append's record
 		}
 		v, err := w.x.lastVersionBefore(r.name, r.seq)
