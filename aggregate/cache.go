@@ -7,7 +7,8 @@ import (
 
 // stateCache is a bounded, least-recently-used cache of loaded states.
 // The states in it are never handed out: callers get copies (see
-// Repository.cfg.clone), so a decider cannot change them.
+// Repository.cfg.clone), so a decider cannot change them. A nil cache (the
+// cache turned off) holds nothing.
 type stateCache[S any] struct {
 	mu    sync.Mutex
 	max   int
@@ -25,6 +26,9 @@ func newStateCache[S any](n int) *stateCache[S] {
 }
 
 func (c *stateCache[S]) get(id string) (Loaded[S], bool) {
+	if c == nil {
+		return Loaded[S]{}, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.byID[id]
@@ -38,6 +42,9 @@ func (c *stateCache[S]) get(id string) (Loaded[S], bool) {
 // put caches l for id, unless the cache holds a newer version already (a
 // slower command's state arriving after a faster one's).
 func (c *stateCache[S]) put(id string, l Loaded[S]) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.byID[id]; ok {
@@ -56,6 +63,9 @@ func (c *stateCache[S]) put(id string, l Loaded[S]) {
 }
 
 func (c *stateCache[S]) drop(id string) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.byID[id]; ok {

@@ -396,9 +396,7 @@ func (r *Repository[S, E]) Handle(ctx context.Context, id string, decide func(S)
 		res, err := r.store.Append(ctx, stream, stored, append(appendOpts, eventstore.ExpectVersion(cur.Version))...)
 		if errors.Is(err, eventstore.ErrConcurrency) {
 			lastConflict = err
-			if r.cache != nil {
-				r.cache.drop(id)
-			}
+			r.cache.drop(id)
 			if cached {
 				// The cached state was stale: reload, without counting it
 				// as a lost race (the entry is gone, so this happens once).
@@ -410,15 +408,11 @@ func (r *Repository[S, E]) Handle(ctx context.Context, id string, decide func(S)
 			return Result[E]{}, fmt.Errorf("aggregate: handle %s: %w", stream, err)
 		}
 		if res.Duplicate {
-			if r.cache != nil {
-				r.cache.drop(id)
-			}
+			r.cache.drop(id)
 			return r.original(ctx, stream, res)
 		}
 		next := Loaded[S]{State: r.def.Evolve(r.cfg.clone(cur.State), events...), Version: res.Version, At: res.StoredAt}
-		if r.cache != nil {
-			r.cache.put(id, next)
-		}
+		r.cache.put(id, next)
 		r.maybeSnapshot(stream, cur.Version, next)
 		return Result[E]{Version: res.Version, Offsets: res.Offsets, Events: events, StoredAt: res.StoredAt}, nil
 	}
@@ -428,7 +422,7 @@ func (r *Repository[S, E]) Handle(ctx context.Context, id string, decide func(S)
 // current returns the state a command decides on: the cached one if
 // allowed and present, else a fresh load (which is then cached).
 func (r *Repository[S, E]) current(ctx context.Context, id string, useCache bool) (Loaded[S], bool, error) {
-	if useCache && r.cache != nil {
+	if useCache {
 		if l, ok := r.cache.get(id); ok {
 			return l, true, nil
 		}
@@ -437,7 +431,7 @@ func (r *Repository[S, E]) current(ctx context.Context, id string, useCache bool
 	if err != nil {
 		return Loaded[S]{}, false, err
 	}
-	if r.cache != nil {
+	if r.cache != nil { // the copy is only worth making for a cache
 		r.cache.put(id, Loaded[S]{State: r.cfg.clone(l.State), Version: l.Version, At: l.At})
 	}
 	return l, false, nil
