@@ -31,11 +31,9 @@ type Progress struct {
 // and the live projection's checkpoint is never touched. progress, if not
 // nil, is called after every batch.
 func Replay(ctx context.Context, store *eventstore.Store, p Projection, progress func(Progress), bounds ...eventstore.ReadOption) error {
-	if p.Name == "" || p.Sink == nil {
-		return fmt.Errorf("projection: %w: a projection needs a name and a sink", eventstore.ErrInvalidOption)
-	}
-	if p.BatchSize <= 0 {
-		p.BatchSize = 256
+	p, err := p.withDefaults()
+	if err != nil {
+		return err
 	}
 	r := NewRunner(store, nil)
 	pr := &proc{p: p, changed: make(chan struct{})}

@@ -57,6 +57,25 @@ type Projection struct {
 	LeaseTTL time.Duration
 }
 
+// withDefaults checks p and fills in the defaults the fields document.
+func (p Projection) withDefaults() (Projection, error) {
+	if p.Name == "" || p.Sink == nil {
+		return p, fmt.Errorf("projection: %w: a projection needs a name and a sink", eventstore.ErrInvalidOption)
+	}
+	if p.BatchSize <= 0 {
+		p.BatchSize = 256
+	}
+	if p.Retries < 0 {
+		p.Retries = 0
+	} else if p.Retries == 0 {
+		p.Retries = 5
+	}
+	if p.LeaseTTL <= 0 {
+		p.LeaseTTL = 3 * time.Second
+	}
+	return p, nil
+}
+
 // State is what a projection is doing.
 type State string
 
@@ -129,19 +148,9 @@ func (pr *proc) set(fn func(*Status)) {
 
 // Start runs p until ctx ends, Stop is called, or it fails (see Status).
 func (r *Runner) Start(ctx context.Context, p Projection) error {
-	if p.Name == "" || p.Sink == nil {
-		return fmt.Errorf("projection: %w: a projection needs a name and a sink", eventstore.ErrInvalidOption)
-	}
-	if p.BatchSize <= 0 {
-		p.BatchSize = 256
-	}
-	if p.Retries < 0 {
-		p.Retries = 0
-	} else if p.Retries == 0 {
-		p.Retries = 5
-	}
-	if p.LeaseTTL <= 0 {
-		p.LeaseTTL = 3 * time.Second
+	p, err := p.withDefaults()
+	if err != nil {
+		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
