@@ -1,9 +1,9 @@
 package projection_test
 
 import (
-	"fmt"
-	"os"
 	"testing"
+
+	"github.com/rewindhq/rewind/internal/testchild"
 )
 
 // childEnv selects child mode: tests that need another process re-execute
@@ -12,14 +12,4 @@ const childEnv = "REWIND_PROJ_CHILD"
 
 var children = map[string]func() int{}
 
-func TestMain(m *testing.M) {
-	if name := os.Getenv(childEnv); name != "" {
-		run, ok := children[name]
-		if !ok {
-			fmt.Fprintf(os.Stderr, "%s=%q: no such child\n", childEnv, name)
-			os.Exit(2)
-		}
-		os.Exit(run())
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testchild.Main(m, childEnv, children) }
