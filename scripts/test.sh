@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# The project's one test command.
+#
+#   scripts/test.sh              everything: go, conformance, client
+#   scripts/test.sh go           go vet ./... and go test -race ./...
+#   scripts/test.sh conformance  the Durable Streams conformance suite against
+#                                `rewind serve` (conformance/conformance.test.js)
+#   scripts/test.sh client       the official TypeScript client end to end
+#                                (conformance/client.test.js)
+#
+# Several parts may be named: `scripts/test.sh go client`.
+#
+# The conformance part builds ./cmd/rewind into a temporary directory, starts
+# it on 127.0.0.1:0 with a temporary data directory and a 500 ms long-poll
+# timeout, waits for its `msg=listening ... url=...` line, runs the suite
+# against that URL and stops the server. The client part gives the test the
+# built binary (REWIND_BIN) and tools/goappend (GOAPPEND_BIN); the test starts,
+# restarts and stops the server itself.
+#
+# Environment:
+#   DS_SERVER_CMD  a shell command that starts some other Durable Streams
+#                  server in place of the built `rewind serve`, e.g.
+#                    DS_SERVER_CMD="node conformance/refserver.mjs" scripts/test.sh conformance
+#                  It is run from the repository root with REWIND_ADDR,
+#                  REWIND_DATA and REWIND_LONG_POLL_TIMEOUT set, and must print
+#                  (on stdout or stderr) a line holding `msg=listening` and
+#                  `url=http://HOST:PORT`, and exit on SIGTERM. The client test
+#                  uses it too, and then skips its part that writes a stream
+#                  through Go code (that needs rewind's own data directory).
+#                  scripts/bench-ds.sh starts servers the same way.
+#   GO_TEST_FLAGS  extra flags for go test (e.g. "-count=1 -run TestX").
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+die() { echo "test.sh: $*" >&2; exit 1; }
+step() { printf '\n=== %s\n' "$*"; }
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 is not installed or not on PATH ($2)"
+}
+
+parts=("$@")
+[ ${#parts[@]} -eq 0 ] && parts=(go conformance client)
+want_go=0 want_conformance=0 want_client=0
+for p in "${parts[@]}"; do
+  case "$p" in
+    go) want_go=1 ;;
+    conformance) want_conformance=1 ;;
+    client) want_client=1 ;;
+    all) want_go=1 want_conformance=1 want_client=1 ;;
+    *) die "unknown part '$p': want go, conformance, client or all" ;;
+  esac
+done
+
+need go "Go 1.26 or newer: https://go.dev/dl/"
+if [ $((want_conformance + want_client)) -gt 0 ]; then
+  need node "Node.js 20 or newer: https://nodejs.org/"
+  need npm "npm ships with Node.js"
+fi
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/rewind-test.XXXXXX")"
+server_pid=""
+
+stop_server() {
+  [ -n "$server_pid" ] || return 0
+  if kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      kill -0 "$server_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$server_pid" 2>/dev/null; then
+      echo "test.sh: the server did not stop within 10 s of SIGTERM; killing it" >&2
+      kill -KILL "$server_pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+
+cleanup() {
+  stop_server
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start_server DATA_DIR LONG_POLL LOG: starts the server in the background,
+# sets server_pid and server_url, or fails with the server's log.
+start_server() {
+  local data="$1" long_poll="$2" log="$3"
+  : >"$log"
+  if [ -n "${DS_SERVER_CMD:-}" ]; then
+    REWIND_ADDR=127.0.0.1:0 REWIND_DATA="$data" REWIND_LONG_POLL_TIMEOUT="$long_poll" \
+      bash -c "exec $DS_SERVER_CMD" >"$log" 2>&1 &
+  else
+    "$tmp/rewind" serve --addr 127.0.0.1:0 --data "$data" --long-poll-timeout "$long_poll" >"$log" 2>&1 &
+  fi
+  server_pid=$!
+  server_url=""
+  local deadline=$((SECONDS + 30))
+  while [ $SECONDS -lt $deadline ]; do
+    server_url="$(grep -m1 'msg=listening' "$log" | grep -o 'url=[^ ]*' | head -n1 | cut -d= -f2- | tr -d '"')" || true
+    [ -n "$server_url" ] && return 0
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      echo "test.sh: the server exited before it was listening; its log:" >&2
+      sed 's/^/  | /' "$log" >&2
+      server_pid=""
+      exit 1
+    fi
+    sleep 0.1
+  done
+  echo "test.sh: the server printed no 'msg=listening ... url=' line within 30 s; its log:" >&2
+  sed 's/^/  | /' "$log" >&2
+  exit 1
+}
+
+npm_deps() {
+  local lock=conformance/package-lock.json stamp=conformance/node_modules/.package-lock.json
+  if [ ! -d conformance/node_modules ] || [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ]; then
+    step "npm ci (conformance/)"
+    (cd conformance && npm ci --no-audit --no-fund)
+  fi
+}
+
+build_rewind() {
+  [ -x "$tmp/rewind" ] && return 0
+  step "go build ./cmd/rewind"
+  go build -o "$tmp/rewind" ./cmd/rewind
+}
+
+if [ $want_go -eq 1 ]; then
+  step "go vet ./..."
+  go vet ./...
+  step "go test -race ./..."
+  # shellcheck disable=SC2086 # GO_TEST_FLAGS is a list of flags
+  go test -race ${GO_TEST_FLAGS:-} ./...
+fi
+
+if [ $want_conformance -eq 1 ]; then
+  npm_deps
+  [ -z "${DS_SERVER_CMD:-}" ] && build_rewind
+  mkdir -p "$tmp/conformance-data"
+  start_server "$tmp/conformance-data" 500ms "$tmp/conformance-server.log"
+  step "conformance suite against $server_url${DS_SERVER_CMD:+ (DS_SERVER_CMD=$DS_SERVER_CMD)}"
+  status=0
+  (cd conformance && CONFORMANCE_TEST_URL="$server_url" CONFORMANCE_LONG_POLL_MS=500 \
+    npx vitest run conformance.test.js --no-coverage) || status=$?
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    echo "test.sh: the server died during the suite; its log:" >&2
+    sed 's/^/  | /' "$tmp/conformance-server.log" >&2
+    status=1
+  fi
+  stop_server
+  if [ $status -ne 0 ]; then
+    echo "test.sh: the last 40 lines of the server's log:" >&2
+    tail -n 40 "$tmp/conformance-server.log" | sed 's/^/  | /' >&2
+    die "conformance suite failed"
+  fi
+fi
+
+if [ $want_client -eq 1 ]; then
+  npm_deps
+  if [ -z "${DS_SERVER_CMD:-}" ]; then
+    build_rewind
+    export REWIND_BIN="$tmp/rewind"
+  else
+    export DS_SERVER_CMD
+  fi
+  step "go build ./internal/tools/goappend"
+  go build -o "$tmp/goappend" ./internal/tools/goappend
+  export GOAPPEND_BIN="$tmp/goappend"
+  step "client end-to-end test${DS_SERVER_CMD:+ (DS_SERVER_CMD=$DS_SERVER_CMD)}"
+  (cd conformance && DS_REPO_ROOT="$root" npx vitest run client.test.js --no-coverage) ||
+    die "client end-to-end test failed"
+fi
+
+step "ok"
