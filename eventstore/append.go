@@ -30,6 +30,10 @@ type AppendResult struct {
 	// ProducerEpoch and ProducerSeq are the producer's state after the
 	// append (for a duplicate, the last sequence stored).
 	ProducerEpoch, ProducerSeq uint64
+	// Closed reports that the stream is closed after the append (it
+	// closed the stream, or, for a duplicate or a repeated close, was
+	// closed before).
+	Closed bool
 	// StoredAt is the commit's store time, which every event of the append
 	// carries as its StoredAt (for a command id's duplicate, the stored
 	// commit's; zero for a producer's duplicate).
@@ -162,9 +166,11 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 	if ac.command != "" && len(ac.command) > MaxCommandIDLen {
 		return AppendResult{}, fmt.Errorf("%w: command id of %d bytes, at most %d", ErrInvalidOption, len(ac.command), MaxCommandIDLen)
 	}
-	events, err := s.prepareEvents(events)
-	if err != nil {
-		return AppendResult{}, err
+	if len(events) > 0 || !ac.close {
+		var err error
+		if events, err = s.prepareEvents(events); err != nil {
+			return AppendResult{}, err
+		}
 	}
 	ctx, stop := appendBound(ctx)
 	defer stop()
@@ -234,7 +240,7 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 					return AppendResult{}, d.err
 				}
 				return AppendResult{Stream: name, FirstVersion: st.h.version, Version: st.h.version,
-					Duplicate: true, ProducerEpoch: ps.epoch, ProducerSeq: ps.lastSeq}, nil
+					Duplicate: true, ProducerEpoch: ps.epoch, ProducerSeq: ps.lastSeq, Closed: st.h.closed}, nil
 			}
 			skip := 0
 			for _, n := range units[:d.skipUnits] {
@@ -243,6 +249,19 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 			toStore = events[skip:]
 			pm = &producerMark{id: ac.producer.id, epoch: ac.producer.epoch,
 				firstSeq: ac.producer.firstSeq + uint64(d.skipUnits), lastSeq: ac.producer.firstSeq + uint64(len(units)) - 1}
+		}
+		if st.h.closed {
+			if !refreshed && !s.soleWriter() {
+				if err := refresh(); err != nil {
+					return AppendResult{}, err
+				}
+				continue
+			}
+			if ac.close && len(events) == 0 && ac.producer == nil && !ac.hasExpect {
+				// Closing a closed stream: its end, as it is.
+				return AppendResult{Stream: name, FirstVersion: st.h.version, Version: st.h.version, Closed: true}, nil
+			}
+			return AppendResult{}, ErrStreamClosed
 		}
 		if ac.hasExpect && st.h.version != ac.expect {
 			if !refreshed {
@@ -253,7 +272,11 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 			}
 			return AppendResult{}, &ConcurrencyError{Stream: name, Expected: ac.expect, Actual: st.h.version}
 		}
-		body := encodeCommitWith(st.h.version+1, 0, pm, ac.command, toStore)
+		var flags byte
+		if ac.close {
+			flags = flagClosed
+		}
+		body := encodeCommitFlags(st.h.version+1, 0, pm, ac.command, flags, toStore)
 		if limit := s.maxPayload - headerRoom; len(body) > limit {
 			return AppendResult{}, fmt.Errorf("%w: %d bytes encoded, the server takes at most %d per append", ErrTooLarge, len(body), limit)
 		}
@@ -287,9 +310,14 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 			return AppendResult{}, err
 		}
 		s.indexAppend(indexRec{name: name, seq: seq, stored: stamp, body: body,
-			last: st.h.version + uint64(len(toStore)), producer: pm, command: ac.command, count: uint32(len(toStore))})
+			last: st.h.version + uint64(len(toStore)), producer: pm, command: ac.command, count: uint32(len(toStore)),
+			flags: flags})
 		s.noteAcked(seq)
 		res := s.applied(st, name, seq, stamp, toStore, pm)
+		if ac.close {
+			st.h.closed, res.Closed = true, true
+		}
+		s.waits.notify(name)
 		if ac.command != "" {
 			st.setCommand(ac.command, commandOutcome{seq: seq, last: res.Version, count: uint32(len(toStore)), stored: stamp})
 		}
@@ -408,6 +436,16 @@ func contentionPause(ctx context.Context, attempt int) error {
 // and builds the result.
 func (s *Store) applied(st *streamState, name string, seq uint64, stamp int64, events []Event, pm *producerMark) AppendResult {
 	first := st.h.version + 1
+	if len(events) == 0 {
+		// A close without events: the stream's last event stays the head's.
+		st.h.subjSeq = seq
+		res := AppendResult{Stream: name, FirstVersion: st.h.version, Version: st.h.version, StoredAt: time.Unix(0, stamp)}
+		if pm != nil {
+			st.setProducer(pm.id, producerState{epoch: pm.epoch, lastSeq: pm.lastSeq, commitSeq: seq})
+			res.ProducerEpoch, res.ProducerSeq = pm.epoch, pm.lastSeq
+		}
+		return res
+	}
 	st.h = head{version: st.h.version + uint64(len(events)), seq: seq, subjSeq: seq, count: uint32(len(events)),
 		stored: time.Unix(0, stamp)}
 	res := AppendResult{Stream: name, FirstVersion: first, Version: st.h.version, Offsets: make([]Offset, len(events)),
@@ -453,7 +491,7 @@ func (s *Store) catchUp(ctx context.Context, st *streamState, name string, upTo 
 				return errStop
 			}
 			c, err := decodeCommit(m.data)
-			if err == nil && c.firstVersion != st.h.version+1 {
+			if err == nil && c.firstVersion != st.h.version+1 && !c.deletes {
 				err = fmt.Errorf("%w: starts at version %d, the stream is at %d", ErrCorrupt, c.firstVersion, st.h.version)
 			}
 			if err != nil {
@@ -462,7 +500,17 @@ func (s *Store) catchUp(ctx context.Context, st *streamState, name string, upTo 
 				st.h.subjSeq = m.seq
 				return nil
 			}
-			st.h = head{version: c.lastVersion(), seq: m.seq, subjSeq: m.seq, count: uint32(c.count), stored: c.storedAt(m.stored)}
+			if c.deletes {
+				// The stream was deleted meanwhile: what is known of it
+				// is gone; the index knows the rest.
+				return errTombstone
+			}
+			if c.count == 0 {
+				st.h.subjSeq, st.h.closed = m.seq, st.h.closed || c.closes
+			} else {
+				st.h = head{version: c.lastVersion(), seq: m.seq, subjSeq: m.seq, count: uint32(c.count),
+					stored: c.storedAt(m.stored), closed: c.closes}
+			}
 			if pm := c.producer; pm != nil {
 				st.setProducer(pm.id, producerState{epoch: pm.epoch, lastSeq: pm.lastSeq, commitSeq: m.seq})
 			}

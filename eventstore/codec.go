@@ -20,7 +20,8 @@ import (
 //	'R' format (2; 1 for commits written before store times were recorded)
 //	storedAt               format 2 only: 8 bytes, big-endian, Unix ns (the store's clock)
 //	firstVersion
-//	flags                  bit 0: written by an idempotent producer; bit 1: carries a command id
+//	flags                  bit 0: written by an idempotent producer; bit 1: carries a command id;
+//	                       bit 2: closes the stream; bit 3: deletes the stream (a tombstone)
 //	[producer id (len+bytes), epoch, first seq, last seq]   if bit 0
 //	[command id (len+bytes)]                                 if bit 1
 //	event count
@@ -43,6 +44,8 @@ const (
 	commitFormatV2 = 2
 	flagProducer   = 1
 	flagCommand    = 2
+	flagClosed     = 4
+	flagDeleted    = 8
 )
 
 // producerMark is the producer state a commit carries: the producer wrote
@@ -64,6 +67,8 @@ type commit struct {
 	stored       int64 // Unix ns; 0 in a format-1 commit: use the log's timestamp
 	producer     *producerMark
 	command      string // the command id the commit records (see WithCommandID), "" if none
+	closes       bool   // the commit closes the stream (WithClose); it may hold no events
+	deletes      bool   // a tombstone (DeleteStream): no events, the stream starts again after it
 	events       []byte
 }
 
@@ -79,6 +84,12 @@ func encodeCommit(firstVersion uint64, storedAt int64, pm *producerMark, events 
 // encodeCommitWith is encodeCommit for a commit that also records the
 // command id command (none if "").
 func encodeCommitWith(firstVersion uint64, storedAt int64, pm *producerMark, command string, events []Event) []byte {
+	return encodeCommitFlags(firstVersion, storedAt, pm, command, 0, events)
+}
+
+// encodeCommitFlags is encodeCommitWith with the lifecycle flags extra
+// (flagClosed, flagDeleted) set.
+func encodeCommitFlags(firstVersion uint64, storedAt int64, pm *producerMark, command string, extra byte, events []Event) []byte {
 	size := 16 + binary.MaxVarintLen64 + len(command)
 	for i := range events {
 		e := &events[i]
@@ -91,7 +102,7 @@ func encodeCommitWith(firstVersion uint64, storedAt int64, pm *producerMark, com
 	b = append(b, commitMagic, commitFormatV2)
 	b = binary.BigEndian.AppendUint64(b, uint64(storedAt))
 	b = binary.AppendUvarint(b, firstVersion)
-	var flags byte
+	flags := extra
 	if pm != nil {
 		flags |= flagProducer
 	}
@@ -249,14 +260,17 @@ func decodeCommitHeader(body []byte) (commit, error) {
 			return commit{}, fmt.Errorf("%w: empty command id", ErrCorrupt)
 		}
 	}
-	if flags&^(flagProducer|flagCommand) != 0 && d.err == nil {
+	c.closes, c.deletes = flags&flagClosed != 0, flags&flagDeleted != 0
+	if flags&^(flagProducer|flagCommand|flagClosed|flagDeleted) != 0 && d.err == nil {
 		return commit{}, fmt.Errorf("%w: unknown flags %#x", ErrCorrupt, flags)
 	}
 	n := d.uvarint()
 	if d.err != nil {
 		return commit{}, d.err
 	}
-	if n == 0 || n > MaxEventsPerAppend || c.firstVersion == 0 || c.firstVersion > math.MaxUint64-n {
+	// Only a close or a tombstone may hold no events; a tombstone holds none.
+	if (n == 0 && !c.closes && !c.deletes) || (c.deletes && (n != 0 || c.producer != nil || c.command != "")) ||
+		n > MaxEventsPerAppend || c.firstVersion == 0 || c.firstVersion > math.MaxUint64-n {
 		return commit{}, fmt.Errorf("%w: %d events from version %d", ErrCorrupt, n, c.firstVersion)
 	}
 	if format == commitFormatV2 && c.stored <= 0 {

@@ -64,6 +64,10 @@ var (
 	// fenced it. The error is a *ProducerError carrying CurrentEpoch.
 	ErrStaleEpoch = errors.New("eventstore: stale producer epoch")
 
+	// ErrStreamClosed is returned when an append goes to a stream that an
+	// append WithClose has closed.
+	ErrStreamClosed = errors.New("eventstore: stream closed")
+
 	// ErrSequenceGap is returned when a producer's sequence number skips
 	// ahead of the next expected one. The error is a *ProducerError carrying
 	// ExpectedSeq and, as Seq, the sequence number received.

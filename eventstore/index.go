@@ -52,8 +52,13 @@ import (
 //	'p' name 0x00 producer id                 → epoch, last seq, commit seq (uvarints)
 //	'x' name 0x00                             → seq(8) of the newest foreign message on the subject
 //	'k' name 0x00 command id                  → seq(8) lastVersion(8) count(4) storedAt(8) of its commit
+//	'z' name 0x00                             → seq(8) of the commit that closed the stream
 //	"m.format" → indexFormat; "m.log" → the log's identity; "m.checkpoint" → seq(8)
 //	"m.newest" → seq(8) first event id(16) stream name: the newest commit held
+//
+// A commit without events (a close, a tombstone) has no 'c' key. A
+// tombstone deletes the stream's keys of commits before it and is recorded
+// as the subject's newest foreign message, which the next append expects.
 //
 // Stream names contain no control characters, so 0x00 ends a name and one
 // stream's keys never interleave with another's.

@@ -124,6 +124,7 @@ type head struct {
 	subjSeq uint64 // of the last message on the stream's subject (≥ seq): what an append expects
 	count   uint32 // events in the last commit
 	stored  time.Time
+	closed  bool // the stream is closed (WithClose): nothing more is appended
 }
 
 // storedNs is the last commit's store time in Unix ns (0: none).
@@ -157,6 +158,15 @@ func (x *index) head(name string, covered uint64) (head, error) {
 	if len(v) == 8 {
 		if f := binary.BigEndian.Uint64(v); f <= covered {
 			h.subjSeq = max(h.subjSeq, f)
+		}
+	}
+	v, err = x.get(closedKey(name))
+	if err != nil {
+		return head{}, err
+	}
+	if len(v) == 8 {
+		if z := binary.BigEndian.Uint64(v); z <= covered {
+			h.subjSeq, h.closed = max(h.subjSeq, z), true
 		}
 	}
 	return h, nil
@@ -313,4 +323,68 @@ func (x *index) firstVersionAtOrAfter(it *pebble.Iterator, name string, seq uint
 		}
 	}
 	return lo, nil
+}
+
+// closedKey holds the log sequence of the commit that closed the stream.
+func closedKey(name string) []byte { return streamPrefix('z', name) }
+
+// holdsMarker reports whether the index recorded the event-less commit at
+// seq: the close (closedKey) or, for a tombstone, the subject's newest
+// message at or after it.
+func (x *index) holdsMarker(name string, seq uint64, tombstone bool) (bool, error) {
+	key := closedKey(name)
+	if tombstone {
+		key = foreignKey(name)
+	}
+	v, err := x.get(key)
+	if err != nil || len(v) != 8 {
+		return false, err
+	}
+	if tombstone {
+		return binary.BigEndian.Uint64(v) >= seq, nil
+	}
+	return binary.BigEndian.Uint64(v) == seq, nil
+}
+
+// dropStream deletes, in b, what the index holds of the stream's commits
+// below the tombstone at log sequence tomb: its commits, command ids,
+// producer states and close. Commits above it belong to the stream made
+// again after the delete and stay. The cost follows the stream.
+func (x *index) dropStream(b *pebble.Batch, name string, tomb uint64) error {
+	for _, kind := range []byte{'c', 'k', 'p', 'z'} {
+		p := streamPrefix(kind, name)
+		it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+		if err != nil {
+			return err
+		}
+		for ok := it.First(); ok; ok = it.Next() {
+			v, err := it.ValueAndErr()
+			if err != nil {
+				it.Close()
+				return err
+			}
+			var seq uint64
+			switch kind {
+			case 'c', 'k', 'z':
+				if len(v) >= 8 {
+					seq = binary.BigEndian.Uint64(v)
+				}
+			case 'p':
+				d := decoder{b: v}
+				d.uvarint()
+				d.uvarint()
+				seq = d.uvarint()
+			}
+			if seq < tomb {
+				if err := b.Delete(it.Key(), nil); err != nil {
+					it.Close()
+					return err
+				}
+			}
+		}
+		if err := it.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

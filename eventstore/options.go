@@ -207,10 +207,22 @@ type appendConfig struct {
 	hasExpect bool
 	producer  *producerMark
 	command   string // WithCommandID
+	close     bool   // WithClose
 	// sentUnits, for a Producer that claimed its epoch, is how many of the
 	// commit's leading units it sent before (so may be stored already);
 	// -1 for a plain producer append, whose duplicates are its own retries.
 	sentUnits int
+}
+
+// WithClose makes the append the stream's last: its commit stores the
+// events (none is allowed) and closes the stream, atomically, so that a
+// reader that sees the events sees the close too. Every later append to the
+// stream fails with ErrStreamClosed, except an idempotent producer's retry
+// of the append that closed it, which is its duplicate. A closed stream is
+// read as before; Head reports it Closed. Closing a closed stream again is
+// not an error: the result reports the stream's current end.
+func WithClose() AppendOption {
+	return func(c *appendConfig) { c.close = true }
 }
 
 // ExpectVersion makes the append succeed only if the stream's version is

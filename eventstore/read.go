@@ -250,6 +250,8 @@ type Head struct {
 	Offset Offset
 	// StoredAt is when the last event was stored (zero when none).
 	StoredAt time.Time
+	// Closed reports that the stream is closed (see WithClose).
+	Closed bool
 }
 
 // Head returns the stream's current version and the offset of its last
@@ -273,9 +275,9 @@ func (s *Store) Head(ctx context.Context, stream string) (Head, error) {
 
 func (h head) public() Head {
 	if h.version == 0 {
-		return Head{Offset: Start}
+		return Head{Offset: Start, Closed: h.closed}
 	}
-	return Head{Version: h.version, Offset: commitEnd(h.seq).offset(), StoredAt: h.stored}
+	return Head{Version: h.version, Offset: commitEnd(h.seq).offset(), StoredAt: h.stored, Closed: h.closed}
 }
 
 func (s *Store) indexHead(ctx context.Context, stream string, target uint64) (h head, err error) {
@@ -372,6 +374,14 @@ func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, seed
 		}
 		seq := meta.Sequence.Stream
 		c, err := decodeCommit(m.Data())
+		if err == nil && c.count == 0 {
+			// A close or a tombstone: no events to deliver; after a
+			// tombstone the stream starts again at version 1.
+			if c.deletes {
+				versions[name] = 0
+			}
+			return nil
+		}
 		if err == nil {
 			last, ok := versions[name]
 			switch {

@@ -57,6 +57,10 @@ type Store struct {
 	ids       *idGen
 	lastAcked atomic.Uint64 // highest log sequence acknowledged to this process
 
+	waits  waitSet // WaitStream's waiters
+	metaMu sync.Mutex
+	metaKV jetstream.KeyValue // stream metadata, once used
+
 	producersMu sync.Mutex
 	producers   map[*Producer]struct{}
 

@@ -21,6 +21,7 @@ type tailer struct {
 func (s *Store) startTailer(x *index) *tailer {
 	ctx, cancel := context.WithCancel(s.ctx)
 	t := &tailer{cancel: cancel, done: make(chan struct{})}
+	x.w.setOnLog(s.waits.notify)
 	x.kickTailer() // catch up with the log at once
 	go func() {
 		defer close(t.done)

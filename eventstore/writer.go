@@ -28,6 +28,7 @@ type indexRec struct {
 	producer *producerMark
 	command  string
 	count    uint32
+	flags    byte // an append's record: flagClosed, flagDeleted
 }
 
 // recKind says where an indexRec comes from.
@@ -91,6 +92,16 @@ type indexWriter struct {
 	// version is looked up in the index. Bounded; a miss is looked up too.
 	logHeads  map[string]logHead
 	sawAppend bool
+
+	onLog func(name string) // called for each stream a batch with the tailer's records entered (WaitStream)
+}
+
+// setOnLog sets the function called with the streams of the tailer's
+// records once they are in the index.
+func (w *indexWriter) setOnLog(fn func(string)) {
+	w.mu.Lock()
+	w.onLog = fn
+	w.mu.Unlock()
 }
 
 // logHead is the last commit of a stream the writer entered: its last
@@ -261,7 +272,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 	// log order (records of a stream are sorted by sequence).
 	heads := make(map[string]logHead)
 	b := x.db.NewBatch()
-	defer b.Close()
+	defer func() { b.Close() }()
 	var written map[string]uint64 // producer key → commit seq, in this batch
 	var key []byte
 	newest := newestCommit{seq: w.newest}
@@ -282,7 +293,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 		if r.name == "" {
 			continue
 		}
-		last, pm, cmd, count := r.last, r.producer, r.command, r.count
+		last, pm, cmd, count, flags := r.last, r.producer, r.command, r.count, r.flags
 		if r.kind == recLog {
 			c, seen, err := w.checkLogged(r, heads)
 			if seen {
@@ -297,18 +308,51 @@ func (w *indexWriter) apply(recs []indexRec) error {
 				continue
 			}
 			last, pm, cmd, count = c.lastVersion(), c.producer, c.command, uint32(c.count)
+			flags = 0
+			if c.closes {
+				flags |= flagClosed
+			}
+			if c.deletes {
+				flags |= flagDeleted
+			}
 			r.stored = c.storedAt(time.Unix(0, r.stored)).UnixNano()
 		}
 		heads[r.name] = logHead{last, r.seq}
-		// Key and value are written straight into the batch's buffer.
-		key = appendCommitKey(key[:0], r.name, last)
-		op := b.SetDeferred(len(key), 16+len(r.body))
-		copy(op.Key, key)
-		binary.BigEndian.PutUint64(op.Value, r.seq)
-		binary.BigEndian.PutUint64(op.Value[8:], uint64(r.stored))
-		copy(op.Value[16:], r.body)
-		if err := op.Finish(); err != nil {
-			return err
+		if flags&flagDeleted != 0 {
+			// A tombstone: what the stream held before it goes, in a batch
+			// of its own, since the keys to delete are found in the index
+			// and this batch may hold some of them.
+			if err := b.Commit(pebble.NoSync); err != nil {
+				return fmt.Errorf("commit: %w", err)
+			}
+			b.Close()
+			b = x.db.NewBatch()
+			if err := w.x.dropStream(b, r.name, r.seq); err != nil {
+				return err
+			}
+			if err := w.recordForeign(b, r.name, r.seq); err != nil {
+				return err
+			}
+			continue
+		}
+		if flags&flagClosed != 0 {
+			if err := b.Set(closedKey(r.name), binary.BigEndian.AppendUint64(nil, r.seq), nil); err != nil {
+				return err
+			}
+		}
+		if count > 0 {
+			// Key and value are written straight into the batch's buffer
+			// (a close without events has nothing to read: only its
+			// producer mark and command id are kept).
+			key = appendCommitKey(key[:0], r.name, last)
+			op := b.SetDeferred(len(key), 16+len(r.body))
+			copy(op.Key, key)
+			binary.BigEndian.PutUint64(op.Value, r.seq)
+			binary.BigEndian.PutUint64(op.Value[8:], uint64(r.stored))
+			copy(op.Value[16:], r.body)
+			if err := op.Finish(); err != nil {
+				return err
+			}
 		}
 		if cmd != "" {
 			x.filter.add(r.name, cmd) // before the commit: a "maybe" early is harmless
@@ -317,7 +361,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 				return err
 			}
 		}
-		if r.seq > newest.seq {
+		if r.seq > newest.seq && count > 0 {
 			newest = newestCommit{seq: r.seq, name: r.name}
 			newest.id = firstEventID(r.body)
 		}
@@ -364,6 +408,16 @@ func (w *indexWriter) apply(recs []indexRec) error {
 		}
 	}
 	x.applied(w.written, tailed)
+	if fromLog {
+		w.mu.Lock()
+		onLog := w.onLog
+		w.mu.Unlock()
+		if onLog != nil {
+			for name := range heads {
+				onLog(name)
+			}
+		}
+	}
 	return nil
 }
 
@@ -388,6 +442,13 @@ func (w *indexWriter) checkLogged(r *indexRec, heads map[string]logHead) (c comm
 	}
 	if ok && r.seq <= prev.seq {
 		return commit{}, true, nil
+	}
+	if c.count == 0 {
+		// A close or a tombstone: held if the index recorded it.
+		held, err := w.x.holdsMarker(r.name, r.seq, c.deletes)
+		if err != nil || held || c.deletes {
+			return c, held, err
+		}
 	}
 	if !ok || w.sawAppend {
 		if held, err := w.x.holdsCommit(r.name, c.lastVersion(), r.seq); err != nil {

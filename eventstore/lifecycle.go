@@ -1,0 +1,287 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// A stream's life beyond its events: closing it (WithClose), deleting it
+// (DeleteStream), waiting for its tail to move (WaitStream) and the small
+// metadata kept beside it (Metadata, SetMetadata). These are what a
+// protocol that treats a stream as a resource needs, such as the Durable
+// Streams HTTP protocol that package durablestreams serves. A close and a
+// delete are commits in the log like any append, so every process and every
+// rebuild of the read index agrees on them; metadata lives in a key-value
+// bucket on the store's server, because it is not part of the history.
+
+// errTombstone: a tombstone came up while an append caught up with the log.
+var errTombstone = errors.New("eventstore: the stream was deleted")
+
+// DeleteStream deletes a stream: its events, its producers' and command
+// ids' state, its close, its metadata and its snapshots. A stream appended
+// to after it starts again at version 1; offsets are never reused, so an
+// offset of the deleted stream never addresses an event of the new one.
+//
+// The delete is a commit of its own in the log (a tombstone, checked
+// against the stream's last message like any append), after which the
+// stream's earlier messages are purged from the log. A read of the stream
+// that began before the delete may still return events from before it.
+// Deleting a stream that holds nothing is not an error.
+func (s *Store) DeleteStream(ctx context.Context, stream string) error {
+	if err := s.deleteStream(ctx, stream); err != nil {
+		return fmt.Errorf("eventstore: delete %q: %w", stream, err)
+	}
+	return nil
+}
+
+func (s *Store) deleteStream(ctx context.Context, name string) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	subj, err := subjectFor(s.prefix, name)
+	if err != nil {
+		return err
+	}
+	ctx, stop := appendBound(ctx)
+	defer stop()
+	unlock, err := s.lockStream(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := s.streamState(ctx, name, !s.soleWriter())
+	if err != nil {
+		return err
+	}
+	if st.h.subjSeq > 0 {
+		body := encodeCommitFlags(1, 0, nil, "", flagDeleted, nil)
+		var seq uint64
+		for attempt := 0; ; attempt++ {
+			if attempt >= 4 {
+				if err := contentionPause(ctx, attempt); err != nil {
+					return err
+				}
+			}
+			var stamp int64
+			seq, stamp, err = s.publish(ctx, subj, body, st.h.subjSeq, st.h.storedNs())
+			var wrong *wrongLastError
+			if errors.As(err, &wrong) {
+				if st, err = s.streamState(ctx, name, true); err != nil {
+					return err
+				}
+				continue
+			}
+			if err != nil {
+				s.heads.drop(name)
+				return err
+			}
+			s.indexAppend(indexRec{name: name, seq: seq, stored: stamp, body: body, flags: flagDeleted})
+			s.noteAcked(seq)
+			break
+		}
+		s.heads.drop(name)
+		s.waits.notify(name)
+		str, err := s.js.Stream(ctx, s.jsName)
+		if err != nil {
+			return s.closedOr(fmt.Errorf("purge: %w", err))
+		}
+		// Purge what came before the tombstone; the tombstone stays as
+		// the subject's last message, which the next append expects.
+		if err := str.Purge(ctx, jetstream.WithPurgeSubject(subj), jetstream.WithPurgeSequence(seq)); err != nil {
+			return s.closedOr(fmt.Errorf("purge: %w", err))
+		}
+	}
+	if err := s.deleteMetadata(ctx, name); err != nil {
+		return err
+	}
+	return s.DeleteSnapshots(ctx, name)
+}
+
+// WaitStream waits until the stream has something after the offset after:
+// an event, or a close (Head.Closed), and returns its head. It returns at
+// once if it has already. When ctx ends first it returns the head as it is
+// with ctx's error. It is how a reader at the tail of one stream waits
+// without a subscription: a long-poll over HTTP is one WaitStream, and a
+// thousand of them cost a thousand parked goroutines, nothing on the server.
+// A deleted stream's head is Start.
+func (s *Store) WaitStream(ctx context.Context, stream string, after Offset) (Head, error) {
+	if err := validateName(stream); err != nil {
+		return Head{}, fmt.Errorf("eventstore: wait on %q: %w", stream, err)
+	}
+	if after != "" {
+		if _, err := ParseOffset(string(after)); err != nil {
+			return Head{}, fmt.Errorf("eventstore: wait on %q: %w", stream, err)
+		}
+		if after == "-1" {
+			after = Start
+		}
+	}
+	for {
+		ch, release := s.waits.wait(stream)
+		h, err := s.Head(ctx, stream)
+		if err != nil || h.Offset > after || h.Closed {
+			release()
+			return h, err
+		}
+		select {
+		case <-ch:
+			release()
+		case <-ctx.Done():
+			release()
+			return h, ctx.Err()
+		case <-s.ctx.Done():
+			release()
+			return h, ErrClosed
+		}
+	}
+}
+
+// waitSet is the streams that readers wait on (WaitStream): one channel per
+// stream, closed when a commit of the stream is stored or indexed.
+type waitSet struct {
+	mu sync.Mutex
+	m  map[string]*waitEntry
+}
+
+type waitEntry struct {
+	ch   chan struct{}
+	refs int
+}
+
+// wait returns the stream's channel; release must be called once the
+// caller stops waiting on it.
+func (w *waitSet) wait(name string) (<-chan struct{}, func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.m == nil {
+		w.m = make(map[string]*waitEntry)
+	}
+	e := w.m[name]
+	if e == nil {
+		e = &waitEntry{ch: make(chan struct{})}
+		w.m[name] = e
+	}
+	e.refs++
+	return e.ch, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if e.refs--; e.refs == 0 && w.m[name] == e {
+			delete(w.m, name)
+		}
+	}
+}
+
+// notify wakes the stream's waiters.
+func (w *waitSet) notify(name string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if e := w.m[name]; e != nil {
+		close(e.ch)
+		delete(w.m, name)
+	}
+}
+
+// Metadata is what the store keeps beside a stream that is not an event:
+// small string pairs that describe the stream as a whole (package
+// durablestreams keeps a stream's content type, TTL and fork origin in
+// them). It is not part of the stream's history: no read returns it, and a
+// change to it is not versioned with the events.
+type Metadata struct {
+	// Values are the pairs.
+	Values map[string]string
+	// Revision changes with every SetMetadata; 0 when the stream has none.
+	Revision uint64
+}
+
+// ErrMetadataConflict is returned by SetMetadata when the stream's metadata
+// is not at the revision the caller expected.
+var ErrMetadataConflict = errors.New("eventstore: metadata changed meanwhile")
+
+// Metadata returns the stream's metadata; Revision 0 when it has none.
+func (s *Store) Metadata(ctx context.Context, stream string) (Metadata, error) {
+	kv, key, err := s.metaKey(ctx, stream)
+	if err != nil {
+		return Metadata{}, fmt.Errorf("eventstore: metadata of %q: %w", stream, err)
+	}
+	e, err := kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Metadata{}, nil
+	}
+	if err != nil {
+		return Metadata{}, fmt.Errorf("eventstore: metadata of %q: %w", stream, s.closedOr(err))
+	}
+	md := Metadata{Revision: e.Revision()}
+	if err := json.Unmarshal(e.Value(), &md.Values); err != nil {
+		return Metadata{}, fmt.Errorf("eventstore: metadata of %q: %w: %v", stream, ErrCorrupt, err)
+	}
+	return md, nil
+}
+
+// SetMetadata replaces the stream's metadata with values if it is at
+// revision (0: the stream has none yet), and returns the new revision;
+// otherwise it fails with ErrMetadataConflict and changes nothing. Two
+// writers that race on it cannot both win. The stream need not have events.
+func (s *Store) SetMetadata(ctx context.Context, stream string, values map[string]string, revision uint64) (uint64, error) {
+	kv, key, err := s.metaKey(ctx, stream)
+	if err != nil {
+		return 0, fmt.Errorf("eventstore: set metadata of %q: %w", stream, err)
+	}
+	v, err := json.Marshal(values)
+	if err != nil {
+		return 0, fmt.Errorf("eventstore: set metadata of %q: %w", stream, err)
+	}
+	var rev uint64
+	if revision == 0 {
+		rev, err = kv.Create(ctx, key, v)
+	} else {
+		rev, err = kv.Update(ctx, key, v, revision)
+	}
+	var apiErr *jetstream.APIError
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+		return 0, fmt.Errorf("eventstore: set metadata of %q: %w", stream, ErrMetadataConflict)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("eventstore: set metadata of %q: %w", stream, s.closedOr(err))
+	}
+	return rev, nil
+}
+
+func (s *Store) deleteMetadata(ctx context.Context, name string) error {
+	kv, key, err := s.metaKey(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := kv.Purge(ctx, key); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return s.closedOr(err)
+	}
+	return nil
+}
+
+// metaKey returns the metadata bucket (made on first use) and the key of a
+// stream in it: the name in unpadded base64url, which takes any name to
+// the characters a key allows.
+func (s *Store) metaKey(ctx context.Context, name string) (jetstream.KeyValue, string, error) {
+	if err := validateName(name); err != nil {
+		return nil, "", err
+	}
+	s.metaMu.Lock()
+	kv := s.metaKV
+	s.metaMu.Unlock()
+	if kv == nil {
+		var err error
+		if kv, err = s.KeyValue(ctx, s.jsName+"-meta"); err != nil {
+			return nil, "", err
+		}
+		s.metaMu.Lock()
+		s.metaKV = kv
+		s.metaMu.Unlock()
+	}
+	return kv, "s." + base64.RawURLEncoding.EncodeToString([]byte(name)), nil
+}
