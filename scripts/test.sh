@@ -60,25 +60,11 @@ if [ $((want_conformance + want_client)) -gt 0 ]; then
   need npm "npm ships with Node.js"
 fi
 
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/rewind-test.XXXXXX")"
-server_pid=""
+# shellcheck source=scripts/lib/server.sh
+. "$root/scripts/lib/server.sh"
 
-stop_server() {
-  [ -n "$server_pid" ] || return 0
-  if kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "$server_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$server_pid" 2>/dev/null; then
-      echo "test.sh: the server did not stop within 10 s of SIGTERM; killing it" >&2
-      kill -KILL "$server_pid" 2>/dev/null || true
-    fi
-  fi
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=""
-}
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/rewind-test.XXXXXX")"
+REWIND_BIN="$tmp/rewind"
 
 cleanup() {
   stop_server
@@ -87,36 +73,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# start_server DATA_DIR LONG_POLL LOG: starts the server in the background,
-# sets server_pid and server_url, or fails with the server's log.
-start_server() {
-  local data="$1" long_poll="$2" log="$3"
-  : >"$log"
-  if [ -n "${DS_SERVER_CMD:-}" ]; then
-    REWIND_ADDR=127.0.0.1:0 REWIND_DATA="$data" REWIND_LONG_POLL_TIMEOUT="$long_poll" \
-      bash -c "exec $DS_SERVER_CMD" >"$log" 2>&1 &
-  else
-    "$tmp/rewind" serve --addr 127.0.0.1:0 --data "$data" --long-poll-timeout "$long_poll" >"$log" 2>&1 &
-  fi
-  server_pid=$!
-  server_url=""
-  local deadline=$((SECONDS + 30))
-  while [ $SECONDS -lt $deadline ]; do
-    server_url="$(grep -m1 'msg=listening' "$log" | grep -o 'url=[^ ]*' | head -n1 | cut -d= -f2- | tr -d '"')" || true
-    [ -n "$server_url" ] && return 0
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-      echo "test.sh: the server exited before it was listening; its log:" >&2
-      sed 's/^/  | /' "$log" >&2
-      server_pid=""
-      exit 1
-    fi
-    sleep 0.1
-  done
-  echo "test.sh: the server printed no 'msg=listening ... url=' line within 30 s; its log:" >&2
-  sed 's/^/  | /' "$log" >&2
-  exit 1
-}
 
 npm_deps() {
   local lock=conformance/package-lock.json stamp=conformance/node_modules/.package-lock.json
@@ -127,9 +83,9 @@ npm_deps() {
 }
 
 build_rewind() {
-  [ -x "$tmp/rewind" ] && return 0
+  [ -x "$REWIND_BIN" ] && return 0
   step "go build ./cmd/rewind"
-  go build -o "$tmp/rewind" ./cmd/rewind
+  go build -o "$REWIND_BIN" ./cmd/rewind
 }
 
 if [ $want_go -eq 1 ]; then
@@ -144,7 +100,7 @@ if [ $want_conformance -eq 1 ]; then
   npm_deps
   [ -z "${DS_SERVER_CMD:-}" ] && build_rewind
   mkdir -p "$tmp/conformance-data"
-  start_server "$tmp/conformance-data" 500ms "$tmp/conformance-server.log"
+  start_server "$tmp/conformance-data" 500ms "$tmp/conformance-server.log" "${DS_SERVER_CMD:-}"
   step "conformance suite against $server_url${DS_SERVER_CMD:+ (DS_SERVER_CMD=$DS_SERVER_CMD)}"
   status=0
   (cd conformance && CONFORMANCE_TEST_URL="$server_url" CONFORMANCE_LONG_POLL_MS=500 \
@@ -166,7 +122,7 @@ if [ $want_client -eq 1 ]; then
   npm_deps
   if [ -z "${DS_SERVER_CMD:-}" ]; then
     build_rewind
-    export REWIND_BIN="$tmp/rewind"
+    export REWIND_BIN
   else
     export DS_SERVER_CMD
   fi

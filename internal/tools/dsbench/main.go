@@ -1,0 +1,182 @@
+// Command dsbench loads a Durable Streams server and measures what the
+// protocol's users feel: append throughput (batched and one message per POST),
+// catch-up read throughput, and how fast parked long-poll readers wake.
+//
+//	dsbench --url http://127.0.0.1:4437 [--json] [--tests batch,single,catchup,longpoll]
+//	dsbench compare NODE.json REWIND.json
+//
+// compare prints two --json (or --json-file) reports side by side.
+//
+// Streams are created under URL/v1/stream/dsbench/RUN/, RUN being unique per
+// run, so a server can be measured more than once. Every message is a 100-byte
+// JSON object. The long-poll test needs the server's long-poll timeout well
+// above the time it takes to park every reader (30 s is what
+// scripts/bench-ds.sh uses); a reader answered by a timeout counts as an error.
+//
+// All requests share one http.Client whose transport keeps enough idle
+// connections for every parked reader. It asks for no compression, so what is
+// measured is the server's work on the data, not gzip's.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "compare" {
+		if err := compare(os.Stdout, os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "dsbench compare:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dsbench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dsbench:", err)
+		os.Exit(1)
+	}
+	if cfg.jsonFile != "" {
+		err = writeJSONFile(cfg.jsonFile, rep)
+	}
+	if err == nil && cfg.jsonOut {
+		err = rep.writeJSON(os.Stdout)
+	} else if err == nil {
+		rep.writeTable(os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dsbench:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	url           string
+	label         string
+	tests         map[string]bool
+	duration      time.Duration
+	writers       int
+	singleWriters int
+	sharedStream  bool
+	batchSize     int
+	catchupMsgs   int
+	catchupRounds int
+	readers       int
+	lpRounds      int
+	parkWait      time.Duration
+	jsonOut       bool
+	jsonFile      string
+}
+
+var allTests = []string{"batch", "single", "catchup", "longpoll"}
+
+func parseFlags(args []string) (config, error) {
+	var cfg config
+	var tests string
+	fs := flag.NewFlagSet("dsbench", flag.ContinueOnError)
+	fs.StringVar(&cfg.url, "url", "http://127.0.0.1:4437", "the server's base URL (streams live at URL/v1/stream/...)")
+	fs.StringVar(&cfg.label, "label", "", "a name for the server in the report (default: the URL)")
+	fs.StringVar(&tests, "tests", strings.Join(allTests, ","), "which tests to run, comma-separated: "+strings.Join(allTests, ","))
+	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "how long each append test runs")
+	fs.IntVar(&cfg.writers, "writers", 16, "concurrent writers in the batched append test")
+	fs.IntVar(&cfg.singleWriters, "single-writers", 16, "concurrent writers in the single-message append test")
+	fs.BoolVar(&cfg.sharedStream, "shared-stream", false, "all writers append to one stream (default: one stream per writer)")
+	fs.IntVar(&cfg.batchSize, "batch", 100, "messages per POST in the batched append test and the catch-up fill")
+	fs.IntVar(&cfg.catchupMsgs, "catchup-messages", 100_000, "messages in the catch-up stream")
+	fs.IntVar(&cfg.catchupRounds, "catchup-rounds", 3, "full reads of the catch-up stream (the median is reported)")
+	fs.IntVar(&cfg.readers, "readers", 1000, "parked long-poll readers")
+	fs.IntVar(&cfg.lpRounds, "longpoll-rounds", 5, "appends that wake the parked readers")
+	fs.DurationVar(&cfg.parkWait, "park-wait", 2*time.Second, "how long to let the readers park before each append")
+	fs.BoolVar(&cfg.jsonOut, "json", false, "print the results as JSON instead of a table")
+	fs.StringVar(&cfg.jsonFile, "json-file", "", "also write the results as JSON to this file")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	cfg.url = strings.TrimRight(cfg.url, "/")
+	if cfg.label == "" {
+		cfg.label = cfg.url
+	}
+	cfg.tests = map[string]bool{}
+	for _, t := range strings.Split(tests, ",") {
+		t = strings.TrimSpace(t)
+		if !contains(allTests, t) {
+			return cfg, fmt.Errorf("--tests: unknown test %q (want %s)", t, strings.Join(allTests, ","))
+		}
+		cfg.tests[t] = true
+	}
+	if cfg.writers < 1 || cfg.singleWriters < 1 || cfg.batchSize < 1 || cfg.readers < 1 ||
+		cfg.lpRounds < 1 || cfg.catchupMsgs < 1 || cfg.catchupRounds < 1 {
+		return cfg, fmt.Errorf("counts must be at least 1")
+	}
+	return cfg, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func run(ctx context.Context, cfg config) (*report, error) {
+	c := newClient(cfg.url, cfg.readers)
+	defer c.closeIdle()
+	if err := c.ping(ctx); err != nil {
+		return nil, err
+	}
+	rep := &report{Server: cfg.label, URL: cfg.url, Started: time.Now().UTC()}
+	progress := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "dsbench: "+format+"\n", args...)
+	}
+	if cfg.tests["batch"] {
+		progress("batched append: %d writers, %d messages per POST, %s", cfg.writers, cfg.batchSize, cfg.duration)
+		r, err := appendTest(ctx, c, "batch", cfg.writers, cfg.batchSize, cfg.duration, cfg.sharedStream)
+		if err != nil {
+			return nil, err
+		}
+		rep.Batch = r
+	}
+	if cfg.tests["single"] {
+		progress("single-message append: %d writers, %s", cfg.singleWriters, cfg.duration)
+		r, err := appendTest(ctx, c, "single", cfg.singleWriters, 1, cfg.duration, cfg.sharedStream)
+		if err != nil {
+			return nil, err
+		}
+		rep.Single = r
+	}
+	if cfg.tests["catchup"] {
+		progress("catch-up read: filling a stream with %d messages", cfg.catchupMsgs)
+		r, err := catchupTest(ctx, c, cfg.catchupMsgs, cfg.batchSize, cfg.catchupRounds, progress)
+		if err != nil {
+			return nil, err
+		}
+		rep.Catchup = r
+	}
+	if cfg.tests["longpoll"] {
+		progress("long-poll wake-up: %d readers, %d rounds", cfg.readers, cfg.lpRounds)
+		r, err := longPollTest(ctx, c, cfg.readers, cfg.lpRounds, cfg.parkWait, progress)
+		if err != nil {
+			return nil, err
+		}
+		rep.LongPoll = r
+	}
+	return rep, nil
+}
