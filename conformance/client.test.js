@@ -399,12 +399,20 @@ describe("official client against the server", () => {
       expect(head.exists).toBe(true)
       expect(head.contentType).toMatch(/^application\/json/)
 
+      // eventstore/durablestreams/doc.go: an event Go code appended reads as
+      // {"type", "id", "version", "timestamp" (store time, Unix ms), "data"}.
+      const before = Date.now()
       const { items } = await readAll(url)
       expect(items).toHaveLength(count)
       items.forEach((item, i) => {
         expect(item.type).toBe("go.appended")
         expect(item.data).toEqual({ n: i })
+        expect(item.version).toBe(i + 1)
+        expect(typeof item.id).toBe("string")
+        expect(item.timestamp).toBeGreaterThan(before - 10 * 60_000)
+        expect(item.timestamp).toBeLessThanOrEqual(before)
       })
+      expect(new Set(items.map((item) => item.id)).size).toBe(count)
 
       // Live from the start sees the same items, then the server's tail.
       const got = await follow(url, "-1", "sse")
