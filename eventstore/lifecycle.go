@@ -105,27 +105,35 @@ func (s *Store) deleteStream(ctx context.Context, name string) error {
 
 // WaitStream waits until the stream has something after the offset after:
 // an event, or a close (Head.Closed), and returns its head. It returns at
-// once if it has already. When ctx ends first it returns the head as it is
-// with ctx's error. It is how a reader at the tail of one stream waits
-// without a subscription: a long-poll over HTTP is one WaitStream, and a
-// thousand of them cost a thousand parked goroutines, nothing on the server.
-// A deleted stream's head is Start.
+// once if it has already. after is an offset the store handed out, Start
+// ("-1") or Now (the head when the wait begins). It also returns when the
+// stream is deleted meanwhile: the head it returns is then behind after
+// (Start, or the head of the stream made again). When ctx ends first it
+// returns the head as it is with ctx's error, and when the store closes,
+// ErrClosed. It is how a reader at the tail of one stream waits without a
+// subscription: a long-poll over HTTP is one WaitStream, and a thousand of
+// them cost a thousand parked goroutines, nothing on the server.
 func (s *Store) WaitStream(ctx context.Context, stream string, after Offset) (Head, error) {
 	if err := validateName(stream); err != nil {
 		return Head{}, fmt.Errorf("eventstore: wait on %q: %w", stream, err)
 	}
-	if after != "" {
-		if _, err := ParseOffset(string(after)); err != nil {
-			return Head{}, fmt.Errorf("eventstore: wait on %q: %w", stream, err)
-		}
-		if after == "-1" {
-			after = Start
-		}
+	after, err := ParseOffset(string(after))
+	if err != nil {
+		return Head{}, fmt.Errorf("eventstore: wait on %q: %w", stream, err)
 	}
-	for {
+	var first Head // the head at the first look
+	for i := 0; ; i++ {
 		ch, release := s.waits.wait(stream)
 		h, err := s.Head(ctx, stream)
-		if err != nil || h.Offset > after || h.Closed {
+		if i == 0 {
+			first = h
+			if after == Now {
+				after = h.Offset
+			}
+		}
+		// Only a delete moves a head back.
+		deleted := h.Version < first.Version || h.Offset < first.Offset
+		if err != nil || h.Offset > after || h.Closed || deleted {
 			release()
 			return h, err
 		}
@@ -284,4 +292,21 @@ func (s *Store) metaKey(ctx context.Context, name string) (jetstream.KeyValue, s
 		s.metaMu.Unlock()
 	}
 	return kv, "s." + base64.RawURLEncoding.EncodeToString([]byte(name)), nil
+}
+
+// ProducerState returns what the stream holds of an idempotent producer:
+// its epoch and the last sequence number stored at it; ok is false when the
+// producer has never written to the stream (or the stream was deleted
+// since). It is the state the producer rules (see WithProducer) decide the
+// producer's next append on, as of every append acknowledged before the
+// call.
+func (s *Store) ProducerState(ctx context.Context, stream, id string) (epoch, lastSeq uint64, ok bool, err error) {
+	if err := validateName(stream); err != nil {
+		return 0, 0, false, fmt.Errorf("eventstore: producer state on %q: %w", stream, err)
+	}
+	ps, ok, err := s.storedProducer(ctx, stream, id)
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("eventstore: producer state on %q: %w", stream, err)
+	}
+	return ps.epoch, ps.lastSeq, ok, nil
 }

@@ -1,0 +1,345 @@
+package durablestreams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rewindhq/rewind/eventstore"
+)
+
+// MessageType is the event type of a message posted over HTTP. An event of
+// any other type is Go code's, and a JSON stream serves it as an object
+// (see the package doc).
+const MessageType = "durablestreams.message"
+
+// defaultGoContentType is the content type of a stream Go code made.
+const defaultGoContentType = "application/json"
+
+// Handler serves the Durable Streams protocol over a Store. Make one with
+// New; it is an http.Handler safe for concurrent use.
+type Handler struct {
+	store *eventstore.Store
+	cfg   config
+	now   func() time.Time
+
+	mu      sync.Mutex
+	touched map[string]time.Time // a stream's last read or append, for its TTL
+	seqs    map[string]string    // a stream's last Stream-Seq, once looked up
+
+	locks   [256]sync.Mutex // serialize a stream's writes in this handler
+	waiting atomic.Int64    // long-poll and SSE requests parked
+
+	closeCtx context.Context // ends with Shutdown
+	shutdown context.CancelFunc
+}
+
+type config struct {
+	prefix      string
+	longPoll    time.Duration
+	sseLifetime time.Duration
+	maxBody     int64
+	maxWaiting  int64
+	chunk       int
+	readOnly    map[string]bool
+	log         *slog.Logger
+}
+
+// Option configures a Handler.
+type Option func(*config)
+
+// WithPrefix sets the path under which streams are served (default
+// "/v1/stream/"): the rest of the path is the stream's name.
+func WithPrefix(p string) Option {
+	return func(c *config) {
+		if !strings.HasSuffix(p, "/") {
+			p += "/"
+		}
+		c.prefix = p
+	}
+}
+
+// WithLongPollTimeout sets how long a long-poll read waits for data before
+// it answers 204 (default 30 s).
+func WithLongPollTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.longPoll = d
+		}
+	}
+}
+
+// WithSSELifetime sets how long an SSE response lasts before the server
+// ends it and the client reconnects from its last offset (default 60 s).
+func WithSSELifetime(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.sseLifetime = d
+		}
+	}
+}
+
+// WithMaxBody sets the largest request body accepted (default 16 MiB);
+// a larger one is refused with 413 and nothing stored.
+func WithMaxBody(bytes int64) Option {
+	return func(c *config) {
+		if bytes > 0 {
+			c.maxBody = bytes
+		}
+	}
+}
+
+// WithMaxWaiting bounds the long-poll and SSE requests that may wait at
+// once (default 10,000); past it a request is refused with 503 and
+// Retry-After.
+func WithMaxWaiting(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxWaiting = int64(n)
+		}
+	}
+}
+
+// WithChunkSize sets about how many bytes of messages one catch-up
+// response carries (default 1 MiB; a response always has at least one
+// message when there is one).
+func WithChunkSize(bytes int) Option {
+	return func(c *config) {
+		if bytes > 0 {
+			c.chunk = bytes
+		}
+	}
+}
+
+// ReadOnly serves the streams of the given categories (the first segment
+// of a name) for reading only: PUT, POST and DELETE answer 405. It is how
+// streams that Go code writes through deciders keep their invariants.
+func ReadOnly(categories ...string) Option {
+	return func(c *config) {
+		for _, cat := range categories {
+			c.readOnly[cat] = true
+		}
+	}
+}
+
+// WithLogger sets the logger for what goes wrong on the server's side
+// (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.log = l
+		}
+	}
+}
+
+// New returns a Handler serving the streams of store.
+func New(store *eventstore.Store, opts ...Option) *Handler {
+	cfg := config{prefix: "/v1/stream/", longPoll: 30 * time.Second, sseLifetime: 60 * time.Second,
+		maxBody: 16 << 20, maxWaiting: 10000, chunk: 1 << 20, readOnly: map[string]bool{}, log: slog.Default()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h := &Handler{store: store, cfg: cfg, now: time.Now, touched: map[string]time.Time{}, seqs: map[string]string{}}
+	h.closeCtx, h.shutdown = context.WithCancel(context.Background())
+	return h
+}
+
+// Shutdown ends the long-poll and SSE responses in progress (they answer
+// as if their wait had ended), so that an http.Server's Shutdown does not
+// wait for them. Requests that write are not cut: they finish.
+func (h *Handler) Shutdown() { h.shutdown() }
+
+// Protocol header names.
+const (
+	hNextOffset  = "Stream-Next-Offset"
+	hUpToDate    = "Stream-Up-To-Date"
+	hClosed      = "Stream-Closed"
+	hCursor      = "Stream-Cursor"
+	hSeq         = "Stream-Seq"
+	hTTL         = "Stream-TTL"
+	hExpiresAt   = "Stream-Expires-At"
+	hForkedFrom  = "Stream-Forked-From"
+	hForkOffset  = "Stream-Fork-Offset"
+	hForkSub     = "Stream-Fork-Sub-Offset"
+	hSSEEncoding = "Stream-SSE-Data-Encoding"
+	hProducerID  = "Producer-Id"
+	hEpoch       = "Producer-Epoch"
+	hProdSeq     = "Producer-Seq"
+	hExpectedSeq = "Producer-Expected-Seq"
+	hReceivedSeq = "Producer-Received-Seq"
+)
+
+const (
+	allowMethods  = "GET, POST, PUT, DELETE, HEAD, OPTIONS"
+	allowHeaders  = "Content-Type, Authorization, If-None-Match, Stream-Seq, Stream-TTL, Stream-Expires-At, Stream-Closed, Stream-Forked-From, Stream-Fork-Offset, Stream-Fork-Sub-Offset, Producer-Id, Producer-Epoch, Producer-Seq"
+	exposeHeaders = "Stream-Next-Offset, Stream-Cursor, Stream-Up-To-Date, Stream-Closed, Producer-Epoch, Producer-Seq, Producer-Expected-Seq, Producer-Received-Seq, etag, content-type, content-encoding, vary, Stream-SSE-Data-Encoding, Stream-TTL, Stream-Expires-At, Location"
+)
+
+// ServeHTTP serves one request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Access-Control-Allow-Origin", "*")
+	hd.Set("Access-Control-Expose-Headers", exposeHeaders)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	if r.Method == http.MethodOptions {
+		hd.Set("Access-Control-Allow-Methods", allowMethods)
+		hd.Set("Access-Control-Allow-Headers", allowHeaders)
+		hd.Set("Access-Control-Max-Age", "86400")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	name, ok := strings.CutPrefix(r.URL.Path, h.cfg.prefix)
+	if !ok || name == "" {
+		fail(w, http.StatusNotFound, "no stream at this path: streams are under "+h.cfg.prefix)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		h.get(w, r, name)
+	case http.MethodHead:
+		h.head(w, r, name)
+	case http.MethodPut, http.MethodPost, http.MethodDelete:
+		if cat, _, _ := strings.Cut(name, "/"); h.cfg.readOnly[cat] {
+			hd.Set("Allow", "GET, HEAD, OPTIONS")
+			fail(w, http.StatusMethodNotAllowed, fmt.Sprintf("streams of %q are read-only here: they are written through their aggregate's commands", cat))
+			return
+		}
+		switch r.Method {
+		case http.MethodPut:
+			h.put(w, r, name)
+		case http.MethodPost:
+			h.post(w, r, name)
+		default:
+			h.delete(w, r, name)
+		}
+	default:
+		hd.Set("Allow", allowMethods)
+		fail(w, http.StatusMethodNotAllowed, "method "+r.Method+" is not part of the protocol")
+	}
+}
+
+// fail answers an error with a short plain-text reason.
+func fail(w http.ResponseWriter, code int, reason string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	fmt.Fprintln(w, reason)
+}
+
+// storeError answers an error from the store: bad input as 4xx, the rest
+// as 500 or 503 (logged).
+func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, name string, err error) {
+	switch {
+	case errors.Is(err, eventstore.ErrInvalidStreamName):
+		fail(w, http.StatusBadRequest, "invalid stream name: "+strconv.Quote(name))
+	case errors.Is(err, eventstore.ErrInvalidOffset):
+		fail(w, http.StatusBadRequest, "invalid offset")
+	case errors.Is(err, eventstore.ErrTooLarge):
+		fail(w, http.StatusRequestEntityTooLarge, "append too large: "+err.Error())
+	case errors.Is(err, eventstore.ErrInvalidEvent):
+		fail(w, http.StatusBadRequest, err.Error())
+	case r.Context().Err() != nil:
+		// The client went away; nobody reads the answer.
+		w.WriteHeader(http.StatusServiceUnavailable)
+	case errors.Is(err, eventstore.ErrClosed):
+		w.Header().Set("Retry-After", "1")
+		fail(w, http.StatusServiceUnavailable, "the server is shutting down")
+	default:
+		h.cfg.log.Error("durablestreams: request failed", "method", r.Method, "stream", name, "err", err)
+		fail(w, http.StatusInternalServerError, "internal error")
+	}
+}
+
+func (h *Handler) lock(name string) func() {
+	var x uint32 = 2166136261
+	for i := 0; i < len(name); i++ {
+		x = (x ^ uint32(name[i])) * 16777619
+	}
+	m := &h.locks[x%uint32(len(h.locks))]
+	m.Lock()
+	return m.Unlock
+}
+
+// cursorEpoch and cursorInterval define the protocol's cursors: intervals
+// of 20 s since 2024-10-09T00:00Z.
+var cursorEpoch = time.Date(2024, 10, 9, 0, 0, 0, 0, time.UTC)
+
+const cursorInterval = 20 * time.Second
+
+// cursor returns the cursor to answer a live read with: the current
+// interval, or past the client's when the client's is not behind it, so
+// that caches never serve a long-poll answer back to the same client.
+func (h *Handler) cursor(client string) string {
+	cur := int64(h.now().Sub(cursorEpoch) / cursorInterval)
+	if c, err := strconv.ParseInt(client, 10, 64); err == nil && c >= cur {
+		cur = c + 1 + rand.Int64N(180)
+	}
+	return strconv.FormatInt(cur, 10)
+}
+
+func setHeadHeaders(w http.ResponseWriter, st *stream) {
+	hd := w.Header()
+	hd.Set("Content-Type", st.meta.contentType)
+	hd.Set(hNextOffset, string(st.tail()))
+	if st.meta.ttl >= 0 {
+		hd.Set(hTTL, strconv.FormatInt(st.meta.ttl, 10))
+	}
+	if st.meta.expiresRaw != "" {
+		hd.Set(hExpiresAt, st.meta.expiresRaw)
+	}
+	if st.head.Closed {
+		hd.Set(hClosed, "true")
+	}
+}
+
+func (h *Handler) head(w http.ResponseWriter, r *http.Request, name string) {
+	st, err := h.lookup(r.Context(), name)
+	if err != nil {
+		h.storeError(w, r, name, err)
+		return
+	}
+	switch {
+	case !st.exists:
+		fail(w, http.StatusNotFound, "stream not found")
+		return
+	case st.meta.softDeleted:
+		fail(w, http.StatusGone, "stream deleted")
+		return
+	}
+	setHeadHeaders(w, st)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("ETag", etag(name, "-1", st.tail(), st.head.Closed))
+	w.WriteHeader(http.StatusOK)
+}
+
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request, name string) {
+	unlock := h.lock(name)
+	defer unlock()
+	st, err := h.lookup(r.Context(), name)
+	if err != nil {
+		h.storeError(w, r, name, err)
+		return
+	}
+	switch {
+	case !st.exists:
+		fail(w, http.StatusNotFound, "stream not found")
+		return
+	case st.meta.softDeleted:
+		fail(w, http.StatusGone, "stream deleted")
+		return
+	}
+	if err := h.remove(r.Context(), st); err != nil {
+		h.storeError(w, r, name, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,245 @@
+package durablestreams
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rewindhq/rewind/eventstore"
+)
+
+// Metadata keys kept in the store beside each stream (eventstore.Metadata).
+const (
+	mdContentType = "ds.content-type"
+	mdTTL         = "ds.ttl"        // seconds, decimal
+	mdExpiresAt   = "ds.expires-at" // as the client sent it (RFC 3339)
+	mdCreated     = "ds.created"    // Unix ms
+	mdForkFrom    = "ds.fork.from"  // the source stream's name
+	mdForkOffset  = "ds.fork.offset"
+	mdForkSub     = "ds.fork.sub"
+	mdDeleted     = "ds.deleted" // "1": soft-deleted, kept for its forks
+	mdForks       = "ds.forks"   // live forks that read from this stream
+)
+
+// meta is a stream's protocol-level configuration.
+type meta struct {
+	contentType string
+	ttl         int64 // seconds; -1: none
+	expiresRaw  string
+	expiresAt   time.Time
+	created     time.Time
+	forkFrom    string
+	forkOffset  eventstore.Offset
+	forkSub     int64
+	softDeleted bool
+	forks       int64
+}
+
+func (m meta) values() map[string]string {
+	v := map[string]string{mdContentType: m.contentType, mdCreated: strconv.FormatInt(m.created.UnixMilli(), 10)}
+	if m.ttl >= 0 {
+		v[mdTTL] = strconv.FormatInt(m.ttl, 10)
+	}
+	if m.expiresRaw != "" {
+		v[mdExpiresAt] = m.expiresRaw
+	}
+	if m.forkFrom != "" {
+		v[mdForkFrom] = m.forkFrom
+		v[mdForkOffset] = string(m.forkOffset)
+		if m.forkSub > 0 {
+			v[mdForkSub] = strconv.FormatInt(m.forkSub, 10)
+		}
+	}
+	if m.softDeleted {
+		v[mdDeleted] = "1"
+	}
+	if m.forks > 0 {
+		v[mdForks] = strconv.FormatInt(m.forks, 10)
+	}
+	return v
+}
+
+func parseMeta(v map[string]string) meta {
+	m := meta{contentType: v[mdContentType], ttl: -1, expiresRaw: v[mdExpiresAt], forkFrom: v[mdForkFrom],
+		forkOffset: eventstore.Offset(v[mdForkOffset]), softDeleted: v[mdDeleted] == "1"}
+	if m.contentType == "" {
+		m.contentType = defaultGoContentType
+	}
+	if s, ok := v[mdTTL]; ok {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			m.ttl = n
+		}
+	}
+	if m.expiresRaw != "" {
+		m.expiresAt, _ = time.Parse(time.RFC3339Nano, m.expiresRaw)
+	}
+	if ms, err := strconv.ParseInt(v[mdCreated], 10, 64); err == nil {
+		m.created = time.UnixMilli(ms)
+	}
+	m.forkSub, _ = strconv.ParseInt(v[mdForkSub], 10, 64)
+	m.forks, _ = strconv.ParseInt(v[mdForks], 10, 64)
+	return m
+}
+
+// stream is what one request knows of a stream.
+type stream struct {
+	name   string
+	meta   meta
+	rev    uint64 // metadata revision; 0: a stream Go code made, with no metadata
+	head   eventstore.Head
+	exists bool
+}
+
+// json reports a JSON-mode stream.
+func (s *stream) json() bool { return isJSON(s.meta.contentType) }
+
+// tail is the offset after the stream's last message: its own last event,
+// or, for a fork with none of its own yet, the fork point.
+func (s *stream) tail() eventstore.Offset {
+	if s.head.Version > 0 {
+		return s.head.Offset
+	}
+	if s.meta.forkFrom != "" {
+		return s.meta.forkOffset
+	}
+	return eventstore.Start
+}
+
+// mediaType is a content type's type/subtype in lower case, without
+// parameters.
+func mediaType(ct string) string {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return strings.ToLower(strings.TrimSpace(ct))
+}
+
+func isJSON(ct string) bool { return mediaType(ct) == "application/json" }
+
+// lookup reads a stream's metadata and head. A stream with neither is not
+// there (exists false). An expired stream is deleted on the way (kept,
+// soft-deleted, while forks read from it) and looked up again.
+func (h *Handler) lookup(ctx context.Context, name string) (*stream, error) {
+	st, err := h.lookupRaw(ctx, name)
+	if err != nil || !st.exists || st.meta.softDeleted || !h.expired(st) {
+		return st, err
+	}
+	if err := h.remove(ctx, st); err != nil {
+		return nil, err
+	}
+	return h.lookupRaw(ctx, name)
+}
+
+// expired reports whether a stream's TTL (since its last use) or expiry
+// time has passed.
+func (h *Handler) expired(st *stream) bool {
+	now := h.now()
+	if !st.meta.expiresAt.IsZero() && !now.Before(st.meta.expiresAt) {
+		return true
+	}
+	if st.meta.ttl >= 0 {
+		last := st.meta.created
+		h.mu.Lock()
+		if t, ok := h.touched[st.name]; ok && t.After(last) {
+			last = t
+		}
+		h.mu.Unlock()
+		return now.Sub(last) >= time.Duration(st.meta.ttl)*time.Second
+	}
+	return false
+}
+
+// touch restarts a stream's TTL: every read and append does.
+func (h *Handler) touch(st *stream) {
+	if st.meta.ttl < 0 {
+		return
+	}
+	h.mu.Lock()
+	h.touched[st.name] = h.now()
+	h.mu.Unlock()
+}
+
+// updateMeta applies fn to a stream's metadata with compare-and-set,
+// retrying on a conflict. fn returns false to leave the metadata as it is.
+func (h *Handler) updateMeta(ctx context.Context, name string, fn func(*meta) bool) error {
+	for range 64 {
+		md, err := h.store.Metadata(ctx, name)
+		if err != nil {
+			return err
+		}
+		m := meta{contentType: defaultGoContentType, ttl: -1, created: h.now()}
+		if md.Revision > 0 {
+			m = parseMeta(md.Values)
+		}
+		if !fn(&m) {
+			return nil
+		}
+		_, err = h.store.SetMetadata(ctx, name, m.values(), md.Revision)
+		if errors.Is(err, eventstore.ErrMetadataConflict) {
+			continue
+		}
+		return err
+	}
+	return errors.New("durablestreams: metadata kept changing")
+}
+
+// remove deletes a stream, or soft-deletes it while forks read from it,
+// and then releases its fork source, deleting that too when it was
+// soft-deleted and this was its last fork.
+func (h *Handler) remove(ctx context.Context, st *stream) error {
+	if st.meta.forks > 0 {
+		return h.updateMeta(ctx, st.name, func(m *meta) bool {
+			if m.forks == 0 {
+				return false // its last fork went meanwhile: removed below by it
+			}
+			m.softDeleted = true
+			return true
+		})
+	}
+	if err := h.store.DeleteStream(ctx, st.name); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	delete(h.touched, st.name)
+	delete(h.seqs, st.name)
+	h.mu.Unlock()
+	if st.meta.forkFrom == "" {
+		return nil
+	}
+	var gone bool
+	err := h.updateMeta(ctx, st.meta.forkFrom, func(m *meta) bool {
+		if m.forks > 0 {
+			m.forks--
+		}
+		gone = m.softDeleted && m.forks == 0
+		return true
+	})
+	if err != nil || !gone {
+		return err
+	}
+	src, err := h.lookupRaw(ctx, st.meta.forkFrom)
+	if err != nil {
+		return err
+	}
+	return h.remove(ctx, src)
+}
+
+// lookupRaw is lookup without the expiry check.
+func (h *Handler) lookupRaw(ctx context.Context, name string) (*stream, error) {
+	md, err := h.store.Metadata(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	hd, err := h.store.Head(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	st := &stream{name: name, rev: md.Revision, head: hd, meta: meta{contentType: defaultGoContentType, ttl: -1}}
+	if md.Revision > 0 {
+		st.meta = parseMeta(md.Values)
+	}
+	st.exists = md.Revision > 0 || hd.Version > 0 || hd.Closed
+	return st, nil
+}

@@ -1,0 +1,444 @@
+package durablestreams
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rewindhq/rewind/eventstore"
+)
+
+// each calls fn with the stream's events after offset from, in order, up
+// to the stream's tail when the read began: a fork's source's up to the
+// fork point (and its source's before that), then its own. fn returns
+// false to stop.
+func (h *Handler) each(ctx context.Context, st *stream, from eventstore.Offset, fn func(eventstore.Event) bool) error {
+	_, err := h.eachUpTo(ctx, st, from, "", fn)
+	return err
+}
+
+// eachUpTo is each bounded by upTo ("" for none); it returns false when fn
+// stopped it.
+func (h *Handler) eachUpTo(ctx context.Context, st *stream, from, upTo eventstore.Offset, fn func(eventstore.Event) bool) (bool, error) {
+	if st.meta.forkFrom != "" && from < st.meta.forkOffset {
+		src, err := h.lookupRaw(ctx, st.meta.forkFrom)
+		if err != nil {
+			return false, err
+		}
+		bound := st.meta.forkOffset
+		if upTo != "" && upTo < bound {
+			bound = upTo
+		}
+		more, err := h.eachUpTo(ctx, src, from, bound, fn)
+		if err != nil || !more {
+			return more, err
+		}
+		from = st.meta.forkOffset
+	}
+	for e, err := range h.store.Read(ctx, st.name, eventstore.From(from)) {
+		if err != nil {
+			return false, err
+		}
+		if upTo != "" && e.Offset > upTo {
+			return true, nil
+		}
+		if !fn(e) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// envelope is how a JSON stream serves an event Go code appended.
+type envelope struct {
+	Type      string            `json:"type"`
+	ID        string            `json:"id"`
+	Version   uint64            `json:"version"`
+	Timestamp int64             `json:"timestamp"`
+	Data      json.RawMessage   `json:"data,omitempty"`
+	DataB64   string            `json:"dataBase64,omitempty"`
+	Metadata  map[string]string `json:"metadata,omitempty"`
+}
+
+// message is an event as the stream serves it: a message posted over HTTP
+// as it was posted; in a JSON stream, Go code's event as an envelope.
+func (st *stream) message(e eventstore.Event) []byte {
+	if e.Type == MessageType || !st.json() {
+		return e.Data
+	}
+	env := envelope{Type: e.Type, ID: e.ID.String(), Version: e.Version, Timestamp: e.StoredAt.UnixMilli(),
+		Metadata: e.Metadata}
+	if json.Valid(e.Data) {
+		env.Data = e.Data
+	} else {
+		env.DataB64 = base64.StdEncoding.EncodeToString(e.Data)
+	}
+	b, err := json.Marshal(env)
+	if err != nil {
+		return []byte("null")
+	}
+	return b
+}
+
+// chunk is one response's worth of messages.
+type chunk struct {
+	msgs     [][]byte
+	next     eventstore.Offset // the offset after the last message (from, when none)
+	upToDate bool              // it reaches the stream's tail
+}
+
+// read reads a chunk of the stream from offset from.
+func (h *Handler) read(ctx context.Context, st *stream, from eventstore.Offset) (chunk, error) {
+	c := chunk{next: from, upToDate: true}
+	size := 0
+	_, err := h.eachUpTo(ctx, st, from, st.tail(), func(e eventstore.Event) bool {
+		if size >= h.cfg.chunk && len(c.msgs) > 0 {
+			c.upToDate = false
+			return false
+		}
+		m := st.message(e)
+		c.msgs = append(c.msgs, m)
+		size += len(m)
+		c.next = e.Offset
+		return true
+	})
+	if c.next >= st.tail() {
+		c.upToDate = true
+	}
+	return c, err
+}
+
+// body is a chunk as a response body: a JSON array in a JSON stream, the
+// messages' bytes one after another otherwise.
+func (st *stream) body(c chunk) []byte {
+	if !st.json() {
+		return bytes.Join(c.msgs, nil)
+	}
+	n := 2 + len(c.msgs)
+	for _, m := range c.msgs {
+		n += len(m)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, m := range c.msgs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, m...)
+	}
+	return append(b, ']')
+}
+
+func etag(name, from string, next eventstore.Offset, closed bool) string {
+	t := `"` + base64.RawURLEncoding.EncodeToString([]byte(name)) + ":" + from + ":" + string(next)
+	if closed {
+		t += ":c"
+	}
+	return t + `"`
+}
+
+func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	live := q.Get("live")
+	offs, hasOffset := q["offset"]
+	from := eventstore.Start
+	rawFrom := "-1"
+	if hasOffset {
+		if len(offs) > 1 {
+			fail(w, http.StatusBadRequest, "one offset per read")
+			return
+		}
+		if offs[0] == "" {
+			fail(w, http.StatusBadRequest, "empty offset")
+			return
+		}
+		o, err := parseOffset(offs[0])
+		if err != nil {
+			fail(w, http.StatusBadRequest, "invalid offset: use -1, now or an offset this server handed out")
+			return
+		}
+		from, rawFrom = o, offs[0]
+	}
+	if (live == "long-poll" || live == "sse") && !hasOffset {
+		fail(w, http.StatusBadRequest, "a live read needs an offset")
+		return
+	}
+	st, err := h.lookup(ctx, name)
+	if err != nil {
+		h.storeError(w, r, name, err)
+		return
+	}
+	switch {
+	case !st.exists:
+		fail(w, http.StatusNotFound, "stream not found")
+		return
+	case st.meta.softDeleted:
+		fail(w, http.StatusGone, "stream deleted")
+		return
+	}
+	h.touch(st)
+	if from == eventstore.Now {
+		from = st.tail()
+	}
+	if live == "sse" {
+		h.sse(w, r, st, from)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", st.meta.contentType)
+	if rawFrom == "now" && live != "long-poll" {
+		hd.Set(hNextOffset, string(st.tail()))
+		hd.Set(hUpToDate, "true")
+		hd.Set("Cache-Control", "no-store")
+		if st.head.Closed {
+			hd.Set(hClosed, "true")
+		}
+		w.WriteHeader(http.StatusOK)
+		if st.json() {
+			w.Write([]byte("[]"))
+		}
+		return
+	}
+	c, err := h.read(ctx, st, from)
+	if err != nil {
+		h.storeError(w, r, name, err)
+		return
+	}
+	if live == "long-poll" {
+		hd.Set(hCursor, h.cursor(q.Get("cursor")))
+		if len(c.msgs) == 0 {
+			if st.head.Closed {
+				hd.Set(hNextOffset, string(st.tail()))
+				hd.Set(hUpToDate, "true")
+				hd.Set(hClosed, "true")
+				hd.Set("Cache-Control", "no-store")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			if !h.park(w) {
+				return
+			}
+			ctx, cancel := context.WithTimeout(ctx, h.cfg.longPoll)
+			st, c, err = h.waitFor(ctx, st, from)
+			cancel()
+			h.waiting.Add(-1)
+			if err != nil {
+				h.storeError(w, r, name, err)
+				return
+			}
+			h.touch(st)
+			if len(c.msgs) == 0 {
+				hd.Set(hNextOffset, string(from))
+				hd.Set(hUpToDate, "true")
+				hd.Set("Cache-Control", "no-store")
+				if st.head.Closed {
+					hd.Set(hClosed, "true")
+				}
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+	}
+	closed := st.head.Closed && c.upToDate
+	hd.Set(hNextOffset, string(c.next))
+	if c.upToDate {
+		hd.Set(hUpToDate, "true")
+	}
+	if closed {
+		hd.Set(hClosed, "true")
+	}
+	tag := etag(name, rawFrom, c.next, closed)
+	hd.Set("ETag", tag)
+	if live == "long-poll" || c.upToDate {
+		hd.Set("Cache-Control", "no-cache")
+	} else {
+		hd.Set("Cache-Control", "public, max-age=60, stale-while-revalidate=300")
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" && inm == tag {
+		for _, k := range []string{"Content-Type", hNextOffset, hUpToDate, hClosed, hCursor} {
+			hd.Del(k)
+		}
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	b := st.body(c)
+	hd.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+// park counts a request that is about to wait, or answers 503 when too
+// many do.
+func (h *Handler) park(w http.ResponseWriter) bool {
+	if h.waiting.Add(1) > h.cfg.maxWaiting {
+		h.waiting.Add(-1)
+		w.Header().Set("Retry-After", "1")
+		fail(w, http.StatusServiceUnavailable, "too many readers waiting; retry")
+		return false
+	}
+	return true
+}
+
+// waitFor waits until the stream has messages after from or is closed, or
+// ctx ends (then it returns an empty chunk and no error), and reads them.
+func (h *Handler) waitFor(ctx context.Context, st *stream, from eventstore.Offset) (*stream, chunk, error) {
+	for {
+		wctx, cancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(h.closeCtx, cancel)
+		_, err := h.store.WaitStream(wctx, st.name, from)
+		stop()
+		cancel()
+		if err != nil && ctx.Err() == nil && wctx.Err() == nil {
+			return st, chunk{next: from}, err
+		}
+		fresh, lerr := h.lookupRaw(context.WithoutCancel(ctx), st.name)
+		if lerr != nil {
+			return st, chunk{next: from}, lerr
+		}
+		if !fresh.exists {
+			fresh = st
+		}
+		if err != nil {
+			return fresh, chunk{next: from}, nil // timed out
+		}
+		c, rerr := h.read(context.WithoutCancel(ctx), fresh, from)
+		if rerr != nil || len(c.msgs) > 0 || fresh.head.Closed {
+			return fresh, c, rerr
+		}
+		st = fresh
+	}
+}
+
+// sseControl is the payload of an SSE control event.
+type sseControl struct {
+	NextOffset eventstore.Offset `json:"streamNextOffset"`
+	Cursor     string            `json:"streamCursor,omitempty"`
+	UpToDate   bool              `json:"upToDate,omitempty"`
+	Closed     bool              `json:"streamClosed,omitempty"`
+}
+
+func (h *Handler) sse(w http.ResponseWriter, r *http.Request, st *stream, from eventstore.Offset) {
+	if !h.park(w) {
+		return
+	}
+	defer h.waiting.Add(-1)
+	ctx := r.Context()
+	ct := mediaType(st.meta.contentType)
+	b64 := !strings.HasPrefix(ct, "text/") && ct != "application/json"
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("X-Accel-Buffering", "no")
+	if b64 {
+		hd.Set(hSSEEncoding, "base64")
+	}
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	cursor := r.URL.Query().Get("cursor")
+	end := time.Now().Add(h.cfg.sseLifetime)
+	var buf bytes.Buffer
+	for {
+		c, err := h.read(ctx, st, from)
+		if err != nil {
+			return
+		}
+		buf.Reset()
+		if len(c.msgs) > 0 {
+			writeSSEData(&buf, st, c, b64)
+			from = c.next
+		}
+		closed := st.head.Closed && c.upToDate
+		ctl := sseControl{NextOffset: from, UpToDate: c.upToDate, Closed: closed}
+		if !closed {
+			cursor = h.cursor(cursor)
+			ctl.Cursor = cursor
+		}
+		cb, _ := json.Marshal(ctl)
+		buf.WriteString("event: control\ndata:")
+		buf.Write(cb)
+		buf.WriteString("\n\n")
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+		if closed {
+			return
+		}
+		if !c.upToDate {
+			continue
+		}
+		if !time.Now().Before(end) {
+			return
+		}
+		wctx, cancel := context.WithDeadline(ctx, end)
+		st, c, err = h.waitFor(wctx, st, from)
+		cancel()
+		if err != nil || ctx.Err() != nil {
+			return
+		}
+		if h.closeCtx.Err() != nil {
+			return
+		}
+		if len(c.msgs) == 0 && !st.head.Closed {
+			return // the connection's time is up: the client reconnects
+		}
+	}
+}
+
+// writeSSEData writes a chunk as one data event: a JSON array in a JSON
+// stream, base64 for binary content, text otherwise, one data line per
+// line (CR, LF and CRLF all end one), so that no payload can end the event
+// or start another.
+func writeSSEData(buf *bytes.Buffer, st *stream, c chunk, b64 bool) {
+	buf.WriteString("event: data\n")
+	if b64 {
+		buf.WriteString("data:")
+		buf.WriteString(base64.StdEncoding.EncodeToString(bytes.Join(c.msgs, nil)))
+		buf.WriteString("\n\n")
+		return
+	}
+	payload := st.body(c)
+	for {
+		i := bytes.IndexAny(payload, "\r\n")
+		if i < 0 {
+			dataLine(buf, payload)
+			buf.WriteByte('\n')
+			return
+		}
+		dataLine(buf, payload[:i])
+		if payload[i] == '\r' && i+1 < len(payload) && payload[i+1] == '\n' {
+			i++
+		}
+		payload = payload[i+1:]
+	}
+}
+
+// dataLine writes one SSE data line. A reader drops one space after the
+// colon, so a line that starts with a space gets one more.
+func dataLine(buf *bytes.Buffer, line []byte) {
+	buf.WriteString("data:")
+	if len(line) > 0 && line[0] == ' ' {
+		buf.WriteByte(' ')
+	}
+	buf.Write(line)
+	buf.WriteByte('\n')
+}
+
+// parseOffset parses an offset from a request: the store's, "-1", "now",
+// or a zero in any width of digits on both sides of "_" (the position
+// before everything, which clients and the protocol's tests spell in the
+// reference server's width).
+func parseOffset(s string) (eventstore.Offset, error) {
+	if a, b, ok := strings.Cut(s, "_"); ok && a != "" && b != "" && strings.Trim(a, "0") == "" && strings.Trim(b, "0") == "" && len(s) <= 64 {
+		return eventstore.Start, nil
+	}
+	return eventstore.ParseOffset(s)
+}

@@ -1,0 +1,619 @@
+package durablestreams
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rewindhq/rewind/eventstore"
+)
+
+var (
+	ttlPattern = regexp.MustCompile(`^(0|[1-9][0-9]*)$`)
+	numPattern = regexp.MustCompile(`^[0-9]+$`)
+)
+
+// maxSafeInteger is 2^53−1, the largest producer epoch or sequence number
+// the protocol allows (JavaScript's clients count in doubles).
+const maxSafeInteger = 1<<53 - 1
+
+// readBody reads a request body up to the handler's limit.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if r.ContentLength > h.cfg.maxBody {
+		fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body of %d bytes; at most %d", r.ContentLength, h.cfg.maxBody))
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.maxBody))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.cfg.maxBody))
+		return nil, false
+	case err != nil:
+		fail(w, http.StatusBadRequest, "cannot read the body: "+err.Error())
+		return nil, false
+	}
+	return body, true
+}
+
+// messages splits a body into the messages it appends: a JSON stream's
+// body is one JSON value, and a top-level array is flattened one level;
+// any other stream's body is one message.
+func messages(jsonMode bool, body []byte, allowEmptyArray bool) ([][]byte, error) {
+	if !jsonMode {
+		return [][]byte{body}, nil
+	}
+	if !json.Valid(body) {
+		return nil, errors.New("the body is not valid JSON")
+	}
+	t := bytes.TrimSpace(body)
+	if len(t) == 0 || t[0] != '[' {
+		return [][]byte{t}, nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(t, &items); err != nil {
+		return nil, errors.New("the body is not valid JSON")
+	}
+	if len(items) == 0 {
+		if allowEmptyArray {
+			return nil, nil
+		}
+		return nil, errors.New("an empty JSON array appends nothing")
+	}
+	out := make([][]byte, len(items))
+	for i, it := range items {
+		out[i] = bytes.TrimSpace(it)
+	}
+	return out, nil
+}
+
+func toEvents(msgs [][]byte) []eventstore.Event {
+	evs := make([]eventstore.Event, len(msgs))
+	for i, m := range msgs {
+		evs[i] = eventstore.Event{Type: MessageType, Data: m}
+	}
+	return evs
+}
+
+// producer is a request's idempotent-producer headers.
+type producer struct {
+	id         string
+	epoch, seq uint64
+}
+
+// parseProducer reads the producer headers: all three or none.
+func parseProducer(r *http.Request) (*producer, string) {
+	id, hasID := r.Header[http.CanonicalHeaderKey(hProducerID)]
+	ep, hasEp := r.Header[http.CanonicalHeaderKey(hEpoch)]
+	sq, hasSq := r.Header[http.CanonicalHeaderKey(hProdSeq)]
+	if !hasID && !hasEp && !hasSq {
+		return nil, ""
+	}
+	if !hasID || !hasEp || !hasSq {
+		return nil, "Producer-Id, Producer-Epoch and Producer-Seq go together"
+	}
+	if id[0] == "" {
+		return nil, "empty Producer-Id"
+	}
+	epoch, ok := safeInt(ep[0])
+	if !ok {
+		return nil, "Producer-Epoch must be an integer from 0 to 2^53-1"
+	}
+	seq, ok := safeInt(sq[0])
+	if !ok {
+		return nil, "Producer-Seq must be an integer from 0 to 2^53-1"
+	}
+	return &producer{id: id[0], epoch: epoch, seq: seq}, ""
+}
+
+func safeInt(s string) (uint64, bool) {
+	if !numPattern.MatchString(s) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	return n, err == nil && n <= maxSafeInteger
+}
+
+func closedHeader(r *http.Request) bool {
+	return strings.EqualFold(strings.TrimSpace(r.Header.Get(hClosed)), "true")
+}
+
+// putRequest is a PUT's configuration.
+type putRequest struct {
+	contentType  string
+	explicitCT   bool
+	ttl          int64
+	expiresRaw   string
+	expiresAt    time.Time
+	closed       bool
+	forkFrom     string
+	forkOffset   eventstore.Offset // "" when not given
+	forkSub      int64
+	forkSubGiven bool
+}
+
+func (h *Handler) parsePut(r *http.Request) (putRequest, string) {
+	p := putRequest{ttl: -1, closed: closedHeader(r), contentType: "application/octet-stream"}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if _, _, err := mime.ParseMediaType(ct); err == nil {
+			p.contentType, p.explicitCT = ct, true
+		}
+	}
+	ttl, hasTTL := r.Header[http.CanonicalHeaderKey(hTTL)]
+	exp, hasExp := r.Header[http.CanonicalHeaderKey(hExpiresAt)]
+	if hasTTL && hasExp {
+		return p, "Stream-TTL and Stream-Expires-At cannot go together"
+	}
+	if hasTTL {
+		if !ttlPattern.MatchString(ttl[0]) {
+			return p, "Stream-TTL must be a whole number of seconds"
+		}
+		n, err := strconv.ParseInt(ttl[0], 10, 64)
+		if err != nil || n > 1<<40 {
+			return p, "Stream-TTL is too large"
+		}
+		p.ttl = n
+	}
+	if hasExp {
+		t, err := time.Parse(time.RFC3339Nano, exp[0])
+		if err != nil {
+			return p, "Stream-Expires-At must be an RFC 3339 time"
+		}
+		p.expiresRaw, p.expiresAt = exp[0], t
+	}
+	from := r.Header.Get(hForkedFrom)
+	off, hasOff := r.Header[http.CanonicalHeaderKey(hForkOffset)]
+	sub, hasSub := r.Header[http.CanonicalHeaderKey(hForkSub)]
+	if from == "" {
+		if hasOff || hasSub {
+			return p, "Stream-Fork-Offset and Stream-Fork-Sub-Offset need Stream-Forked-From"
+		}
+		return p, ""
+	}
+	if u, err := urlPath(from); err == nil {
+		from = u
+	}
+	if s, ok := strings.CutPrefix(from, h.cfg.prefix); ok {
+		from = s
+	}
+	p.forkFrom = strings.TrimPrefix(from, "/")
+	if hasOff {
+		o, err := parseOffset(off[0])
+		if err != nil || o == eventstore.Now {
+			return p, "Stream-Fork-Offset is not an offset of this server"
+		}
+		p.forkOffset = o
+	}
+	if hasSub {
+		n, ok := safeInt(sub[0])
+		if !ok {
+			return p, "Stream-Fork-Sub-Offset must be a whole number"
+		}
+		p.forkSub, p.forkSubGiven = int64(n), true
+		if n > 0 && !hasOff {
+			return p, "Stream-Fork-Sub-Offset needs Stream-Fork-Offset"
+		}
+	}
+	return p, ""
+}
+
+// urlPath returns the path of an absolute URL, or of a path itself.
+func urlPath(s string) (string, error) {
+	if i := strings.Index(s, "://"); i >= 0 {
+		rest := s[i+3:]
+		if j := strings.IndexByte(rest, '/'); j >= 0 {
+			return rest[j:], nil
+		}
+		return "/", nil
+	}
+	return s, nil
+}
+
+// sameConfig reports whether an existing stream was made as p asks.
+func sameConfig(st *stream, p putRequest) bool {
+	m := st.meta
+	if p.explicitCT || m.forkFrom == "" {
+		if mediaType(p.contentType) != mediaType(m.contentType) {
+			return false
+		}
+	}
+	if p.ttl != m.ttl || p.expiresRaw != m.expiresRaw && !p.expiresAt.Equal(m.expiresAt) {
+		if !(p.forkFrom != "" && p.ttl < 0 && p.expiresRaw == "") {
+			return false
+		}
+	}
+	if p.closed != st.head.Closed {
+		return false
+	}
+	if p.forkFrom != m.forkFrom {
+		return false
+	}
+	if p.forkFrom != "" {
+		if p.forkOffset != "" && p.forkOffset != m.forkOffset {
+			return false
+		}
+		if p.forkSub != m.forkSub {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *Handler) put(w http.ResponseWriter, r *http.Request, name string) {
+	p, bad := h.parsePut(r)
+	if bad != "" {
+		fail(w, http.StatusBadRequest, bad)
+		return
+	}
+	body, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	unlock := h.lock(name)
+	defer unlock()
+	st, err := h.lookup(ctx, name)
+	if err != nil {
+		h.storeError(w, r, name, err)
+		return
+	}
+	if st.exists {
+		if st.meta.softDeleted {
+			fail(w, http.StatusConflict, "a deleted stream's name stays taken while forks read from it")
+			return
+		}
+		if !sameConfig(st, p) {
+			fail(w, http.StatusConflict, "the stream exists with another configuration")
+			return
+		}
+		setHeadHeaders(w, st)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	m := meta{contentType: p.contentType, ttl: p.ttl, expiresRaw: p.expiresRaw, expiresAt: p.expiresAt, created: h.now()}
+	var prefix [][]byte // a sub-offset fork's share of the message at its fork point
+	var src *stream
+	if p.forkFrom != "" {
+		var code int
+		var reason string
+		src, prefix, code, reason = h.forkSource(ctx, &p)
+		if code != 0 {
+			if code == http.StatusInternalServerError {
+				h.storeError(w, r, name, errors.New(reason))
+				return
+			}
+			fail(w, code, reason)
+			return
+		}
+		if !p.explicitCT {
+			m.contentType = src.meta.contentType
+		}
+		if p.ttl < 0 && p.expiresRaw == "" {
+			m.ttl, m.expiresRaw, m.expiresAt = src.meta.ttl, src.meta.expiresRaw, src.meta.expiresAt
+		}
+		m.forkFrom, m.forkOffset, m.forkSub = src.name, p.forkOffset, p.forkSub
+	}
+	var msgs [][]byte
+	if len(body) > 0 {
+		if msgs, err = messages(isJSON(m.contentType), body, true); err != nil {
+			fail(w, http.StatusBadRequest, err.Error())
+			return
+		}
+	}
+	if src != nil {
+		if err := h.updateMeta(ctx, src.name, func(sm *meta) bool { sm.forks++; return true }); err != nil {
+			h.storeError(w, r, name, err)
+			return
+		}
+	}
+	if _, err := h.store.SetMetadata(ctx, name, m.values(), 0); err != nil {
+		if src != nil {
+			h.releaseFork(ctx, src.name)
+		}
+		if errors.Is(err, eventstore.ErrMetadataConflict) {
+			fail(w, http.StatusConflict, "the stream was made meanwhile")
+			return
+		}
+		h.storeError(w, r, name, err)
+		return
+	}
+	st = &stream{name: name, meta: m, exists: true}
+	h.touch(st)
+	if len(prefix) > 0 {
+		if _, err := h.store.Append(ctx, name, toEvents(prefix)); err != nil {
+			h.storeError(w, r, name, err)
+			return
+		}
+	}
+	if len(msgs) > 0 || p.closed {
+		var opts []eventstore.AppendOption
+		if p.closed {
+			opts = append(opts, eventstore.WithClose())
+		}
+		if _, err := h.store.Append(ctx, name, toEvents(msgs), opts...); err != nil {
+			h.storeError(w, r, name, err)
+			return
+		}
+	}
+	if st.head, err = h.store.Head(ctx, name); err != nil {
+		h.storeError(w, r, name, err)
+		return
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	w.Header().Set("Location", scheme+"://"+r.Host+r.URL.EscapedPath())
+	setHeadHeaders(w, st)
+	w.WriteHeader(http.StatusCreated)
+}
+
+// releaseFork undoes a fork's hold on its source.
+func (h *Handler) releaseFork(ctx context.Context, src string) {
+	err := h.updateMeta(ctx, src, func(m *meta) bool {
+		if m.forks > 0 {
+			m.forks--
+		}
+		return true
+	})
+	if err != nil {
+		h.cfg.log.Warn("durablestreams: a fork's hold on its source was not released", "source", src, "err", err)
+	}
+}
+
+// forkSource checks a fork's source and point and returns the source and
+// the messages a sub-offset takes from the message at the fork point.
+// A non-zero code is the answer to give.
+func (h *Handler) forkSource(ctx context.Context, p *putRequest) (*stream, [][]byte, int, string) {
+	src, err := h.lookup(ctx, p.forkFrom)
+	if errors.Is(err, eventstore.ErrInvalidStreamName) {
+		return nil, nil, http.StatusNotFound, "the fork's source does not exist"
+	}
+	if err != nil {
+		return nil, nil, http.StatusInternalServerError, err.Error()
+	}
+	switch {
+	case !src.exists:
+		return nil, nil, http.StatusNotFound, "the fork's source does not exist"
+	case src.meta.softDeleted:
+		return nil, nil, http.StatusConflict, "the fork's source is deleted"
+	case p.explicitCT && mediaType(p.contentType) != mediaType(src.meta.contentType):
+		return nil, nil, http.StatusConflict, "a fork has its source's content type"
+	}
+	tail := src.tail()
+	if p.forkOffset == "" {
+		p.forkOffset = tail
+	}
+	if p.forkOffset > tail {
+		return nil, nil, http.StatusBadRequest, "the fork point is past the source's tail"
+	}
+	if p.forkSub == 0 {
+		return src, nil, 0, ""
+	}
+	// The messages of the append that follows the fork point.
+	var next []eventstore.Event
+	err = h.each(ctx, src, p.forkOffset, func(e eventstore.Event) bool {
+		if len(next) > 0 && commitOf(e.Offset) != commitOf(next[0].Offset) {
+			return false
+		}
+		next = append(next, e)
+		return true
+	})
+	if err != nil {
+		return nil, nil, http.StatusInternalServerError, err.Error()
+	}
+	if len(next) == 0 {
+		return nil, nil, http.StatusBadRequest, "there is no message after the fork point to take a sub-offset of"
+	}
+	if src.json() {
+		if p.forkSub > int64(len(next)) {
+			return nil, nil, http.StatusBadRequest, fmt.Sprintf("the append at the fork point has %d messages", len(next))
+		}
+		out := make([][]byte, p.forkSub)
+		for i := range out {
+			out[i] = src.message(next[i])
+		}
+		return src, out, 0, ""
+	}
+	data := next[0].Data
+	if p.forkSub > int64(len(data)) {
+		return nil, nil, http.StatusBadRequest, fmt.Sprintf("the message at the fork point has %d bytes", len(data))
+	}
+	return src, [][]byte{bytes.Clone(data[:p.forkSub])}, 0, ""
+}
+
+// commitOf is the log position part of an offset, which the events of one
+// append share.
+func commitOf(o eventstore.Offset) string {
+	s, _, _ := strings.Cut(string(o), "_")
+	return s
+}
+
+func (h *Handler) post(w http.ResponseWriter, r *http.Request, name string) {
+	ctx := r.Context()
+	closeReq := closedHeader(r)
+	pr, bad := parseProducer(r)
+	if bad != "" {
+		fail(w, http.StatusBadRequest, bad)
+		return
+	}
+	body, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	if len(body) == 0 && !closeReq {
+		fail(w, http.StatusBadRequest, "an empty body appends nothing (send Stream-Closed: true to close)")
+		return
+	}
+	unlock := h.lock(name)
+	defer unlock()
+	st, err := h.lookup(ctx, name)
+	if err != nil {
+		h.storeError(w, r, name, err)
+		return
+	}
+	switch {
+	case !st.exists:
+		fail(w, http.StatusNotFound, "stream not found")
+		return
+	case st.meta.softDeleted:
+		fail(w, http.StatusGone, "stream deleted")
+		return
+	}
+	hd := w.Header()
+	closedAnswer := func() {
+		hd.Set(hClosed, "true")
+		hd.Set(hNextOffset, string(st.tail()))
+		fail(w, http.StatusConflict, "the stream is closed")
+	}
+	if st.head.Closed && pr == nil && len(body) > 0 {
+		closedAnswer()
+		return
+	}
+	var msgs [][]byte
+	if len(body) > 0 {
+		ct := r.Header.Get("Content-Type")
+		if ct == "" {
+			fail(w, http.StatusBadRequest, "Content-Type is required with a body")
+			return
+		}
+		if mediaType(ct) != mediaType(st.meta.contentType) {
+			fail(w, http.StatusConflict, "the stream's content type is "+st.meta.contentType)
+			return
+		}
+		if msgs, err = messages(st.json(), body, false); err != nil {
+			fail(w, http.StatusBadRequest, err.Error())
+			return
+		}
+	}
+	seq, hasSeq := r.Header[http.CanonicalHeaderKey(hSeq)]
+	if hasSeq {
+		last, err := h.lastSeq(ctx, name)
+		if err != nil {
+			h.storeError(w, r, name, err)
+			return
+		}
+		if seq[0] <= last {
+			if pr != nil {
+				// A producer's duplicate answers as one, Stream-Seq or not.
+				epoch, lastSeq, known, err := h.store.ProducerState(ctx, name, pr.id)
+				if err != nil {
+					h.storeError(w, r, name, err)
+					return
+				}
+				if known && epoch == pr.epoch && pr.seq <= lastSeq {
+					hd.Set(hEpoch, strconv.FormatUint(epoch, 10))
+					hd.Set(hProdSeq, strconv.FormatUint(lastSeq, 10))
+					hd.Set(hNextOffset, string(st.tail()))
+					w.WriteHeader(http.StatusNoContent)
+					return
+				}
+			}
+			fail(w, http.StatusConflict, fmt.Sprintf("Stream-Seq %q is not after the last one, %q", seq[0], last))
+			return
+		}
+	}
+	evs := toEvents(msgs)
+	if hasSeq && len(evs) > 0 {
+		evs[len(evs)-1].Metadata = map[string]string{seqKey: seq[0]}
+	}
+	var opts []eventstore.AppendOption
+	if pr != nil {
+		opts = append(opts, eventstore.WithProducer(pr.id, pr.epoch, pr.seq))
+	}
+	if closeReq {
+		opts = append(opts, eventstore.WithClose())
+	}
+	res, err := h.store.Append(ctx, name, evs, opts...)
+	var perr *eventstore.ProducerError
+	switch {
+	case errors.Is(err, eventstore.ErrStreamClosed):
+		if st.head, err = h.store.Head(ctx, name); err != nil {
+			h.storeError(w, r, name, err)
+			return
+		}
+		closedAnswer()
+		return
+	case errors.As(err, &perr):
+		switch {
+		case errors.Is(err, eventstore.ErrStaleEpoch):
+			hd.Set(hEpoch, strconv.FormatUint(perr.CurrentEpoch, 10))
+			fail(w, http.StatusForbidden, "stale producer epoch: the producer is fenced by a newer instance")
+		case errors.Is(err, eventstore.ErrSequenceGap):
+			hd.Set(hExpectedSeq, strconv.FormatUint(perr.ExpectedSeq, 10))
+			hd.Set(hReceivedSeq, strconv.FormatUint(pr.seq, 10))
+			fail(w, http.StatusConflict, fmt.Sprintf("producer sequence gap: expected %d", perr.ExpectedSeq))
+		default:
+			fail(w, http.StatusBadRequest, perr.Error())
+		}
+		return
+	case err != nil:
+		h.storeError(w, r, name, err)
+		return
+	}
+	h.touch(st)
+	if hasSeq && !res.Duplicate && len(evs) > 0 {
+		h.mu.Lock()
+		h.seqs[name] = seq[0]
+		h.mu.Unlock()
+	}
+	next := res.Offset()
+	if next == "" {
+		if st.head, err = h.store.Head(ctx, name); err != nil {
+			h.storeError(w, r, name, err)
+			return
+		}
+		next = st.tail()
+	}
+	hd.Set(hNextOffset, string(next))
+	if res.Closed {
+		hd.Set(hClosed, "true")
+	}
+	if pr != nil {
+		hd.Set(hEpoch, strconv.FormatUint(res.ProducerEpoch, 10))
+		hd.Set(hProdSeq, strconv.FormatUint(res.ProducerSeq, 10))
+		if !res.Duplicate && len(evs) > 0 {
+			// An accepted producer append is 200 (a client takes 204 for
+			// a duplicate); a close without data answers as a close does.
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// seqKey is the event metadata key that records a Stream-Seq, on the last
+// event of the append that carried it.
+const seqKey = "ds.seq"
+
+// lastSeq returns the stream's last Stream-Seq ("" when none), read from
+// the stream once and then kept.
+func (h *Handler) lastSeq(ctx context.Context, name string) (string, error) {
+	h.mu.Lock()
+	last, ok := h.seqs[name]
+	h.mu.Unlock()
+	if ok {
+		return last, nil
+	}
+	for e, err := range h.store.Read(ctx, name) {
+		if err != nil {
+			return "", err
+		}
+		if s, ok := e.Metadata[seqKey]; ok {
+			last = s
+		}
+	}
+	h.mu.Lock()
+	h.seqs[name] = last
+	h.mu.Unlock()
+	return last, nil
+}
