@@ -2,8 +2,6 @@ package eventstore
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -193,105 +191,6 @@ func (w *waitSet) notify(name string) {
 		close(e.ch)
 		delete(w.m, name)
 	}
-}
-
-// Metadata is what the store keeps beside a stream that is not an event:
-// small string pairs that describe the stream as a whole (package
-// durablestreams keeps a stream's content type, TTL and fork origin in
-// them). It is not part of the stream's history: no read returns it, and a
-// change to it is not versioned with the events.
-type Metadata struct {
-	// Values are the pairs.
-	Values map[string]string
-	// Revision changes with every SetMetadata; 0 when the stream has none.
-	Revision uint64
-}
-
-// ErrMetadataConflict is returned by SetMetadata when the stream's metadata
-// is not at the revision the caller expected.
-var ErrMetadataConflict = errors.New("eventstore: metadata changed meanwhile")
-
-// Metadata returns the stream's metadata; Revision 0 when it has none.
-func (s *Store) Metadata(ctx context.Context, stream string) (Metadata, error) {
-	kv, key, err := s.metaKey(ctx, stream)
-	if err != nil {
-		return Metadata{}, fmt.Errorf("eventstore: metadata of %q: %w", stream, err)
-	}
-	e, err := kv.Get(ctx, key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return Metadata{}, nil
-	}
-	if err != nil {
-		return Metadata{}, fmt.Errorf("eventstore: metadata of %q: %w", stream, s.closedOr(err))
-	}
-	md := Metadata{Revision: e.Revision()}
-	if err := json.Unmarshal(e.Value(), &md.Values); err != nil {
-		return Metadata{}, fmt.Errorf("eventstore: metadata of %q: %w: %v", stream, ErrCorrupt, err)
-	}
-	return md, nil
-}
-
-// SetMetadata replaces the stream's metadata with values if it is at
-// revision (0: the stream has none yet), and returns the new revision;
-// otherwise it fails with ErrMetadataConflict and changes nothing. Two
-// writers that race on it cannot both win. The stream need not have events.
-func (s *Store) SetMetadata(ctx context.Context, stream string, values map[string]string, revision uint64) (uint64, error) {
-	kv, key, err := s.metaKey(ctx, stream)
-	if err != nil {
-		return 0, fmt.Errorf("eventstore: set metadata of %q: %w", stream, err)
-	}
-	v, err := json.Marshal(values)
-	if err != nil {
-		return 0, fmt.Errorf("eventstore: set metadata of %q: %w", stream, err)
-	}
-	var rev uint64
-	if revision == 0 {
-		rev, err = kv.Create(ctx, key, v)
-	} else {
-		rev, err = kv.Update(ctx, key, v, revision)
-	}
-	var apiErr *jetstream.APIError
-	if errors.Is(err, jetstream.ErrKeyExists) || errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
-		return 0, fmt.Errorf("eventstore: set metadata of %q: %w", stream, ErrMetadataConflict)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("eventstore: set metadata of %q: %w", stream, s.closedOr(err))
-	}
-	return rev, nil
-}
-
-func (s *Store) deleteMetadata(ctx context.Context, name string) error {
-	kv, key, err := s.metaKey(ctx, name)
-	if err != nil {
-		return err
-	}
-	if err := kv.Purge(ctx, key); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
-		return s.closedOr(err)
-	}
-	return nil
-}
-
-// metaKey returns the metadata bucket (made on first use) and the key of a
-// stream in it: the name in unpadded base64url, which takes any name to
-// the characters a key allows.
-func (s *Store) metaKey(ctx context.Context, name string) (jetstream.KeyValue, string, error) {
-	if err := validateName(name); err != nil {
-		return nil, "", err
-	}
-	s.metaMu.Lock()
-	kv := s.metaKV
-	s.metaMu.Unlock()
-	if kv == nil {
-		var err error
-		if kv, err = s.KeyValue(ctx, s.jsName+"-meta"); err != nil {
-			return nil, "", err
-		}
-		s.metaMu.Lock()
-		s.metaKV = kv
-		s.metaMu.Unlock()
-	}
-	return kv, "s." + base64.RawURLEncoding.EncodeToString([]byte(name)), nil
 }
 
 // ProducerState returns what the stream holds of an idempotent producer:

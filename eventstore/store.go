@@ -59,7 +59,7 @@ type Store struct {
 
 	waits  waitSet // WaitStream's waiters
 	metaMu sync.Mutex
-	metaKV jetstream.KeyValue // stream metadata, once used
+	meta   *metaMirror // stream metadata, once used (metadata.go)
 
 	producersMu sync.Mutex
 	producers   map[*Producer]struct{}

@@ -34,6 +34,7 @@ type Handler struct {
 	mu      sync.Mutex
 	touched map[string]time.Time // a stream's last read or append, for its TTL
 	seqs    map[string]string    // a stream's last Stream-Seq, once looked up
+	polls   map[pollKey]*poll    // the long-polls waiting, by stream and offset
 
 	locks   [256]sync.Mutex // serialize a stream's writes in this handler
 	waiting atomic.Int64    // long-poll and SSE requests parked
@@ -147,7 +148,8 @@ func New(store *eventstore.Store, opts ...Option) *Handler {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	h := &Handler{store: store, cfg: cfg, now: time.Now, touched: map[string]time.Time{}, seqs: map[string]string{}}
+	h := &Handler{store: store, cfg: cfg, now: time.Now, touched: map[string]time.Time{}, seqs: map[string]string{},
+		polls: map[pollKey]*poll{}}
 	h.closeCtx, h.shutdown = context.WithCancel(context.Background())
 	return h
 }

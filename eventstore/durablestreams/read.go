@@ -90,6 +90,7 @@ type chunk struct {
 	msgs     [][]byte
 	next     eventstore.Offset // the offset after the last message (from, when none)
 	upToDate bool              // it reaches the stream's tail
+	encoded  []byte            // the response body, when already made (a shared long-poll's)
 }
 
 // read reads a chunk of the stream from offset from.
@@ -224,9 +225,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 			if !h.park(w) {
 				return
 			}
-			ctx, cancel := context.WithTimeout(ctx, h.cfg.longPoll)
-			st, c, err = h.waitFor(ctx, st, from)
-			cancel()
+			st, c, err = h.pollShared(ctx, st, from)
 			h.waiting.Add(-1)
 			if err != nil {
 				h.storeError(w, r, name, err)
@@ -267,7 +266,10 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	b := st.body(c)
+	b := c.encoded
+	if b == nil {
+		b = st.body(c)
+	}
 	hd.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
@@ -283,6 +285,74 @@ func (h *Handler) park(w http.ResponseWriter) bool {
 		return false
 	}
 	return true
+}
+
+// poll is one wait at the tail of a stream that every long-poll at the
+// same offset shares: one goroutine waits and reads, and all of them answer
+// with its result. A thousand readers parked at a stream's tail then cost
+// one wake-up and one read, not a thousand.
+type poll struct {
+	done   chan struct{}
+	st     *stream
+	c      chunk
+	err    error
+	refs   int
+	cancel context.CancelFunc
+}
+
+type pollKey struct {
+	name string
+	from eventstore.Offset
+}
+
+// pollShared waits, with the long-poll timeout, for messages after from
+// (or the close), sharing the wait with every other long-poll on the same
+// stream and offset. It returns an empty chunk when the wait timed out.
+func (h *Handler) pollShared(ctx context.Context, st *stream, from eventstore.Offset) (*stream, chunk, error) {
+	key := pollKey{st.name, from}
+	h.mu.Lock()
+	p := h.polls[key]
+	if p == nil {
+		pctx, cancel := context.WithTimeout(h.closeCtx, h.cfg.longPoll)
+		p = &poll{done: make(chan struct{}), cancel: cancel}
+		h.polls[key] = p
+		go func() {
+			p.st, p.c, p.err = h.waitFor(pctx, st, from)
+			if p.err == nil && len(p.c.msgs) > 0 {
+				p.c.encoded = p.st.body(p.c)
+			}
+			h.mu.Lock()
+			if h.polls[key] == p {
+				delete(h.polls, key)
+			}
+			h.mu.Unlock()
+			cancel()
+			close(p.done)
+		}()
+	}
+	p.refs++
+	h.mu.Unlock()
+	select {
+	case <-p.done:
+		h.leavePoll(key, p)
+		return p.st, p.c, p.err
+	case <-ctx.Done():
+		h.leavePoll(key, p)
+		return st, chunk{next: from}, ctx.Err()
+	}
+}
+
+// leavePoll drops a request's share of a poll, ending the wait when no
+// request is left on it.
+func (h *Handler) leavePoll(key pollKey, p *poll) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if p.refs--; p.refs == 0 {
+		p.cancel()
+		if h.polls[key] == p {
+			delete(h.polls, key)
+		}
+	}
 }
 
 // waitFor waits until the stream has messages after from or is closed, or

@@ -1,0 +1,253 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Metadata is what the store keeps beside a stream that is not an event:
+// small string pairs that describe the stream as a whole (package
+// durablestreams keeps a stream's content type, TTL and fork origin in
+// them). It is not part of the stream's history: no read returns it, and a
+// change to it is not versioned with the events.
+//
+// The pairs live in a key-value bucket on the store's server
+// ("<log>-meta"), which the store mirrors in memory and keeps current with
+// a watch, so that reading a stream's metadata costs no round trip: a
+// server answering every request of a stream with it stays as fast as a
+// read of the index. This store's own changes are seen at once; another
+// process's within the watch's delay, and SetMetadata's compare-and-set
+// is always decided by the server.
+type Metadata struct {
+	// Values are the pairs.
+	Values map[string]string
+	// Revision changes with every SetMetadata; 0 when the stream has none.
+	Revision uint64
+}
+
+// ErrMetadataConflict is returned by SetMetadata when the stream's metadata
+// is not at the revision the caller expected.
+var ErrMetadataConflict = errors.New("eventstore: metadata changed meanwhile")
+
+// metaMirror is the in-memory copy of the metadata bucket.
+type metaMirror struct {
+	mu    sync.Mutex
+	kv    jetstream.KeyValue
+	ready chan struct{} // closed once the watch has delivered the bucket
+	err   error         // the watch could not start
+	m     map[string]metaEntry
+}
+
+// metaEntry is one stream's metadata; gone marks a delete this store made
+// that the watch has not reported yet (older puts arriving meanwhile must
+// not bring the entry back).
+type metaEntry struct {
+	values map[string]string
+	rev    uint64
+	gone   bool
+}
+
+// Metadata returns the stream's metadata; Revision 0 when it has none.
+func (s *Store) Metadata(ctx context.Context, stream string) (Metadata, error) {
+	if err := validateName(stream); err != nil {
+		return Metadata{}, fmt.Errorf("eventstore: metadata of %q: %w", stream, err)
+	}
+	mm, err := s.metaMirror(ctx)
+	if err != nil {
+		return Metadata{}, fmt.Errorf("eventstore: metadata of %q: %w", stream, err)
+	}
+	mm.mu.Lock()
+	e, ok := mm.m[stream]
+	mm.mu.Unlock()
+	if !ok || e.gone {
+		return Metadata{}, nil
+	}
+	return Metadata{Values: copyValues(e.values), Revision: e.rev}, nil
+}
+
+func copyValues(v map[string]string) map[string]string {
+	c := make(map[string]string, len(v))
+	for k, x := range v {
+		c[k] = x
+	}
+	return c
+}
+
+// SetMetadata replaces the stream's metadata with values if it is at
+// revision (0: the stream has none yet), and returns the new revision;
+// otherwise it fails with ErrMetadataConflict and changes nothing. Two
+// writers that race on it cannot both win. The stream need not have events.
+func (s *Store) SetMetadata(ctx context.Context, stream string, values map[string]string, revision uint64) (uint64, error) {
+	if err := validateName(stream); err != nil {
+		return 0, fmt.Errorf("eventstore: set metadata of %q: %w", stream, err)
+	}
+	mm, err := s.metaMirror(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("eventstore: set metadata of %q: %w", stream, err)
+	}
+	v, err := json.Marshal(values)
+	if err != nil {
+		return 0, fmt.Errorf("eventstore: set metadata of %q: %w", stream, err)
+	}
+	key := metaKey(stream)
+	var rev uint64
+	if revision == 0 {
+		rev, err = mm.kv.Create(ctx, key, v)
+	} else {
+		rev, err = mm.kv.Update(ctx, key, v, revision)
+	}
+	var apiErr *jetstream.APIError
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+		// The mirror may be behind another process: ask the server.
+		if e, gerr := mm.kv.Get(ctx, key); gerr == nil {
+			mm.apply(stream, e.Value(), e.Revision(), false)
+		} else if errors.Is(gerr, jetstream.ErrKeyNotFound) {
+			mm.forget(stream)
+		}
+		return 0, fmt.Errorf("eventstore: set metadata of %q: %w", stream, ErrMetadataConflict)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("eventstore: set metadata of %q: %w", stream, s.closedOr(err))
+	}
+	mm.mu.Lock()
+	if e, ok := mm.m[stream]; !ok || e.rev < rev {
+		mm.m[stream] = metaEntry{values: copyValues(values), rev: rev}
+	}
+	mm.mu.Unlock()
+	return rev, nil
+}
+
+// deleteMetadata removes a stream's metadata.
+func (s *Store) deleteMetadata(ctx context.Context, name string) error {
+	mm, err := s.metaMirror(ctx)
+	if err != nil {
+		return err
+	}
+	if err := mm.kv.Purge(ctx, metaKey(name)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return s.closedOr(err)
+	}
+	mm.mu.Lock()
+	if e, ok := mm.m[name]; ok {
+		mm.m[name] = metaEntry{rev: e.rev, gone: true}
+	}
+	mm.mu.Unlock()
+	return nil
+}
+
+// apply records what the watch (or a Get) reports of a key, unless the
+// mirror already holds a newer revision.
+func (mm *metaMirror) apply(name string, value []byte, rev uint64, deleted bool) {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	if e, ok := mm.m[name]; ok && e.rev >= rev {
+		return
+	}
+	if deleted {
+		delete(mm.m, name)
+		return
+	}
+	var values map[string]string
+	if err := json.Unmarshal(value, &values); err != nil {
+		return // not ours: nothing a reader could use
+	}
+	mm.m[name] = metaEntry{values: values, rev: rev}
+}
+
+// forget drops a stream's entry (the server has none).
+func (mm *metaMirror) forget(name string) {
+	mm.mu.Lock()
+	delete(mm.m, name)
+	mm.mu.Unlock()
+}
+
+// metaKey is a stream's key in the bucket: its name in unpadded base64url,
+// which takes any name to the characters a key allows.
+func metaKey(name string) string { return "s." + base64.RawURLEncoding.EncodeToString([]byte(name)) }
+
+func nameOfMetaKey(key string) (string, bool) {
+	k, ok := strings.CutPrefix(key, "s.")
+	if !ok {
+		return "", false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(k)
+	return string(b), err == nil
+}
+
+// metaMirror returns the mirror, starting it on first use: it makes the
+// bucket, watches it from its first revision and waits until the watch has
+// delivered what the bucket held.
+func (s *Store) metaMirror(ctx context.Context) (*metaMirror, error) {
+	s.metaMu.Lock()
+	mm := s.meta
+	if mm == nil {
+		mm = &metaMirror{ready: make(chan struct{}), m: make(map[string]metaEntry)}
+		s.meta = mm
+		s.metaMu.Unlock()
+		s.startMetaMirror(mm)
+	} else {
+		s.metaMu.Unlock()
+	}
+	select {
+	case <-mm.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if mm.err != nil {
+		return nil, mm.err
+	}
+	return mm, nil
+}
+
+func (s *Store) startMetaMirror(mm *metaMirror) {
+	fail := func(err error) {
+		mm.err = s.closedOr(err)
+		close(mm.ready)
+		s.metaMu.Lock()
+		if s.meta == mm {
+			s.meta = nil // the next call tries again
+		}
+		s.metaMu.Unlock()
+	}
+	kv, err := s.KeyValue(s.ctx, s.jsName+"-meta")
+	if err != nil {
+		fail(err)
+		return
+	}
+	w, err := kv.WatchAll(s.ctx)
+	if err != nil {
+		fail(fmt.Errorf("watch the metadata bucket: %w", err))
+		return
+	}
+	mm.kv = kv
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer w.Stop()
+		ready := false
+		for e := range w.Updates() {
+			if e == nil { // the bucket as it was when the watch began
+				if !ready {
+					ready = true
+					close(mm.ready)
+				}
+				continue
+			}
+			if name, ok := nameOfMetaKey(e.Key()); ok {
+				op := e.Operation()
+				mm.apply(name, e.Value(), e.Revision(), op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge)
+			}
+		}
+		if !ready {
+			mm.err = ErrClosed
+			close(mm.ready)
+		}
+	}()
+}
