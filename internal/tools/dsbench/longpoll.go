@@ -26,6 +26,10 @@ type wakeRound struct {
 	Wake      latencies     `json:"wake"`
 	AppendAck time.Duration `json:"append_ack_ns"`
 	Errors    int           `json:"errors"`
+	// NewConns counts the readers that had to dial: after the warm-up round
+	// every reader should reuse a kept-alive connection, so that a reader's
+	// request is not still in the server's accept queue when the append comes.
+	NewConns int `json:"new_conns"`
 }
 
 // parkTimeout bounds the wait for every reader's request to be on the wire.
@@ -41,6 +45,11 @@ func longPollTest(ctx context.Context, c *client, readers, rounds int, parkWait 
 		return nil, err
 	}
 	res := &longPollResult{Readers: readers}
+	// A warm-up round, not counted, opens every reader's connection.
+	_, _, tail, err = wakeOnce(ctx, c, url, tail, readers, parkWait, 0)
+	if err != nil {
+		return nil, err
+	}
 	var allWake, allAck []time.Duration
 	for round := range rounds {
 		wr, wakes, next, err := wakeOnce(ctx, c, url, tail, readers, parkWait, round+1)
@@ -55,8 +64,8 @@ func longPollTest(ctx context.Context, c *client, readers, rounds int, parkWait 
 		}
 		allWake = append(allWake, wakes...)
 		allAck = append(allAck, wr.round.AppendAck)
-		progress("long-poll round %d: p50 %s p99 %s max %s, append ack %s, errors %d", round+1,
-			ms(wr.round.Wake.P50), ms(wr.round.Wake.P99), ms(wr.round.Wake.Max), ms(wr.round.AppendAck), wr.round.Errors)
+		progress("long-poll round %d: p50 %s p99 %s max %s, append ack %s, errors %d, new connections %d", round+1,
+			ms(wr.round.Wake.P50), ms(wr.round.Wake.P99), ms(wr.round.Wake.Max), ms(wr.round.AppendAck), wr.round.Errors, wr.round.NewConns)
 	}
 	res.Wake = summarize(allWake)
 	res.AppendAck = summarize(allAck)
@@ -73,7 +82,7 @@ type wakeOutcome struct {
 func wakeOnce(ctx context.Context, c *client, url, tail string, readers int, parkWait time.Duration, round int) (wakeOutcome, []time.Duration, string, error) {
 	arrived := make([]time.Time, readers)
 	errs := make([]error, readers)
-	var wrote atomic.Int64
+	var wrote, dialed atomic.Int64
 	var wg sync.WaitGroup
 	rctx, cancel := context.WithTimeout(ctx, parkTimeout+time.Minute)
 	defer cancel()
@@ -81,7 +90,14 @@ func wakeOnce(ctx context.Context, c *client, url, tail string, readers int, par
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Add(1) }}
+			trace := &httptrace.ClientTrace{
+				GotConn: func(info httptrace.GotConnInfo) {
+					if !info.Reused {
+						dialed.Add(1)
+					}
+				},
+				WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Add(1) },
+			}
 			var buf bytes.Buffer
 			r, err := c.read(httptrace.WithClientTrace(rctx, trace), url, tail, "long-poll", &buf)
 			arrived[i] = time.Now()
@@ -119,7 +135,7 @@ func wakeOnce(ctx context.Context, c *client, url, tail string, readers int, par
 	}
 	wg.Wait()
 
-	out := wakeOutcome{round: wakeRound{AppendAck: ack}}
+	out := wakeOutcome{round: wakeRound{AppendAck: ack, NewConns: int(dialed.Load())}}
 	var wakes []time.Duration
 	for i := range readers {
 		if errs[i] == nil && arrived[i].Before(t0) {

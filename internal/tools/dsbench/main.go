@@ -98,7 +98,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.catchupMsgs, "catchup-messages", 100_000, "messages in the catch-up stream")
 	fs.IntVar(&cfg.catchupRounds, "catchup-rounds", 3, "full reads of the catch-up stream (the median is reported)")
 	fs.IntVar(&cfg.readers, "readers", 1000, "parked long-poll readers")
-	fs.IntVar(&cfg.lpRounds, "longpoll-rounds", 5, "appends that wake the parked readers")
+	fs.IntVar(&cfg.lpRounds, "longpoll-rounds", 5, "appends that wake the parked readers (after one warm-up round)")
 	fs.DurationVar(&cfg.parkWait, "park-wait", 2*time.Second, "how long to let the readers park before each append")
 	fs.BoolVar(&cfg.jsonOut, "json", false, "print the results as JSON instead of a table")
 	fs.StringVar(&cfg.jsonFile, "json-file", "", "also write the results as JSON to this file")

@@ -63,10 +63,12 @@ func (r *report) writeTable(w io.Writer) {
 	tw.Flush()
 	if l := r.LongPoll; l != nil && len(l.Rounds) > 1 {
 		fmt.Fprint(w, "\nlong-poll wake p99 by round:")
+		newConns := 0
 		for _, rd := range l.Rounds {
 			fmt.Fprintf(w, " %s", ms(rd.Wake.P99))
+			newConns += rd.NewConns
 		}
-		fmt.Fprintln(w)
+		fmt.Fprintf(w, " (readers that dialed a new connection after the warm-up: %d)\n", newConns)
 	}
 	for _, e := range []struct{ what, err string }{
 		{"batched append", firstError(r.Batch)},
