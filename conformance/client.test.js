@@ -390,6 +390,8 @@ describe("official client against the server", () => {
     "a stream appended by Go code reads back over HTTP",
     async () => {
       const count = 25
+      // The data directory is locked while the server runs.
+      await expect(runGoAppend(dataDir, "go/appended", count)).rejects.toThrow(/locked/)
       await server.stop()
       await runGoAppend(dataDir, "go/appended", count)
       server = await Server.start(dataDir)
