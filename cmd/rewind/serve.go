@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
@@ -103,10 +104,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	ds := durablestreams.New(store, durablestreams.WithLongPollTimeout(cfg.longPoll), durablestreams.WithLogger(log))
-	mux := http.NewServeMux()
-	mux.Handle("/v1/stream/", ds)
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           streamsFirst(ds, http.HandlerFunc(notFound)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
@@ -138,4 +137,26 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// streamsFirst sends every request under /v1/stream/ to ds as it came, and
+// the rest to other. A ServeMux would clean the path first and redirect
+// "/v1/stream/a//b" to "/v1/stream/a/b", another stream: a stream's name is
+// taken as sent, and one that is not valid is refused with 400.
+func streamsFirst(ds, other http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1/stream/") {
+			ds.ServeHTTP(w, r)
+			return
+		}
+		other.ServeHTTP(w, r)
+	})
+}
+
+// notFound answers a path the server does not serve.
+func notFound(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	fmt.Fprintln(w, "nothing here: streams are under /v1/stream/<name>")
 }
