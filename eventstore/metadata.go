@@ -251,3 +251,22 @@ func (s *Store) startMetaMirror(mm *metaMirror) {
 		}
 	}()
 }
+
+// MetadataStreams returns the names of the streams that have metadata, in
+// no particular order: what a sweep over streams' configuration (an expiry,
+// say) walks, with no read of the log.
+func (s *Store) MetadataStreams(ctx context.Context) ([]string, error) {
+	mm, err := s.metaMirror(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: metadata streams: %w", err)
+	}
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	names := make([]string, 0, len(mm.m))
+	for name, e := range mm.m {
+		if !e.gone {
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}

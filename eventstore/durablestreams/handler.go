@@ -39,6 +39,9 @@ type Handler struct {
 	locks   [256]sync.Mutex // serialize a stream's writes in this handler
 	waiting atomic.Int64    // long-poll and SSE requests parked
 
+	sweeping  atomic.Bool  // a sweep of expired streams runs
+	lastSweep atomic.Int64 // when the last one began, Unix ns
+
 	closeCtx context.Context // ends with Shutdown
 	shutdown context.CancelFunc
 }
@@ -199,6 +202,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
+	h.maybeSweep()
 	name, ok := strings.CutPrefix(r.URL.Path, h.cfg.prefix)
 	if !ok || name == "" {
 		fail(w, http.StatusNotFound, "no stream at this path: streams are under "+h.cfg.prefix)

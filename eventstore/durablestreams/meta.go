@@ -243,3 +243,41 @@ func (h *Handler) lookupRaw(ctx context.Context, name string) (*stream, error) {
 	st.exists = md.Revision > 0 || hd.Version > 0 || hd.Closed
 	return st, nil
 }
+
+// sweepEvery is how often requests start a sweep of expired streams.
+const sweepEvery = 10 * time.Second
+
+// maybeSweep starts, at most every sweepEvery and one at a time, a sweep
+// that deletes the streams whose TTL or expiry has passed, so that a
+// stream nobody asks for again does not keep its storage. It runs on a
+// request's heels, never on a timer: an idle handler runs nothing.
+func (h *Handler) maybeSweep() {
+	now := h.now().UnixNano()
+	if now-h.lastSweep.Load() < int64(sweepEvery) || !h.sweeping.CompareAndSwap(false, true) {
+		return
+	}
+	h.lastSweep.Store(now)
+	go func() {
+		defer h.sweeping.Store(false)
+		ctx, cancel := context.WithTimeout(h.closeCtx, time.Minute)
+		defer cancel()
+		names, err := h.store.MetadataStreams(ctx)
+		if err != nil {
+			return
+		}
+		for _, name := range names {
+			if ctx.Err() != nil {
+				return
+			}
+			md, err := h.store.Metadata(ctx, name)
+			if err != nil || md.Values[mdTTL] == "" && md.Values[mdExpiresAt] == "" {
+				continue // nothing to expire
+			}
+			unlock := h.lock(name)
+			if _, err := h.lookup(ctx, name); err != nil && ctx.Err() == nil {
+				h.cfg.log.Warn("durablestreams: expiry sweep", "stream", name, "err", err)
+			}
+			unlock()
+		}
+	}()
+}
