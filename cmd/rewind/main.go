@@ -1,12 +1,22 @@
 // Command rewind is Rewind's binary: it serves a store over HTTP (the
 // Durable Streams protocol, so that browsers and the official clients read
-// and write the same streams as Go code).
+// and write the same streams as Go code), and it asks a server that mounts
+// Rewind's /v1/ endpoints (package aggregate/aggregatehttp and
+// projection/projectionhttp, as examples/orders does) about its streams:
+// what an aggregate looked like at a version or a time, what changed
+// between two points and which event changed it, and how its projections
+// are doing.
 //
 //	rewind serve [--addr 127.0.0.1:4437] [--data ./data] [--nats URL] [--long-poll-timeout 30s]
+//	rewind state orders/ord-0042 --at "yesterday 15:00"
 //
-// Every flag has an environment variable (REWIND_ADDR, REWIND_DATA,
+// Every flag of serve has an environment variable (REWIND_ADDR, REWIND_DATA,
 // REWIND_NATS, REWIND_LONG_POLL_TIMEOUT); a flag given on the command line
-// wins over its variable.
+// wins over its variable. The other commands talk to --server, default
+// http://127.0.0.1:4437, or REWIND_SERVER; they print aligned tables with
+// local times, or with --json the server's JSON for scripts, and exit with
+// 0 (ok), 1 (server or network error), 2 (bad usage or input) or 3 (not
+// found).
 package main
 
 import (
@@ -20,13 +30,28 @@ import (
 	"syscall"
 )
 
-const usage = `rewind: Rewind's event store, served over HTTP.
+const usage = `rewind: Rewind's event store, served over HTTP, and a client for time travel.
 
 Usage:
-  rewind serve [flags]    serve the store (Durable Streams protocol at /v1/stream/<name>)
-  rewind help [command]   show help
+  rewind serve [flags]                        serve the store (Durable Streams protocol at /v1/stream/<name>)
+  rewind streams [category]                   list the streams, with event counts and last offsets
+  rewind read <stream|category> [--from OFFSET] [--follow]
+                                              print events, and follow new ones
+  rewind state <stream> [--version N | --at TIME]
+                                              an aggregate's state now, after a version or at a time
+  rewind diff <stream> --from X --to Y        what changed between two versions or times
+  rewind timeline <stream>                    every event with the fields it changed
+  rewind projections                          the projections' status, position and lag
+  rewind rebuild <projection>                 rebuild a projection, with a progress bar
+  rewind export <stream> --to X [--out FILE]  the events up to a point as a given/when/then test
+  rewind help [command]                       show help
 
-Run "rewind serve --help" for the server's flags.
+A <stream> is an aggregate's, "orders/<id>/events" or "orders/<id>". The client
+commands ask --server (default http://127.0.0.1:4437, or REWIND_SERVER) and
+print tables in local time, or the server's JSON with --json.
+Exit codes: 0 ok, 1 server or network error, 2 bad usage or input, 3 not found.
+
+Run "rewind <command> --help" for a command's flags.
 `
 
 func main() {
@@ -37,7 +62,7 @@ func main() {
 }
 
 // run runs the command line args and returns the exit code: 0 success, 1
-// failure, 2 bad usage.
+// failure, 2 bad usage, 3 (client commands) not found.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -62,6 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "streams", "read", "state", "diff", "timeline", "projections", "rebuild", "export":
+		return runClient(ctx, clientCommand(args[0]), args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "rewind: unknown command %q\n\n%s", args[0], usage)
 		return 2

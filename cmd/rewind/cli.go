@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// The exit codes of the client commands, which scripts can rely on.
+const (
+	exitOK       = 0
+	exitServer   = 1 // the server answered an error, or could not be reached
+	exitUsage    = 2 // bad usage or bad input, found here or by the server
+	exitNotFound = 3 // the stream, version or projection does not exist
+)
+
+// defaultServer is where "go run ./examples/orders" listens.
+const defaultServer = "http://127.0.0.1:4437"
+
+// exitError is a failure of a client command: the message for the user and
+// the exit code it maps to.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// usageErr reports bad usage or input, exit code 2.
+func usageErr(format string, args ...any) error {
+	return &exitError{code: exitUsage, msg: fmt.Sprintf(format, args...)}
+}
+
+// cli is what every client command runs with: its output, the server and
+// how to print.
+type cli struct {
+	name   string // "rewind state"
+	stdout io.Writer
+	stderr io.Writer
+	server string // base URL, no trailing slash
+	json   bool
+	loc    *time.Location // where human output shows times
+	client *apiClient
+}
+
+// command is one client command: its name, its one-line summary and
+// arguments for the usage text, and the function that runs it.
+type command struct {
+	name    string
+	args    string // "<stream> [--version N | --at TIME]"
+	summary string
+	help    string                 // what --help says beyond the usage line
+	flags   func(fs *flag.FlagSet) // the command's own flags, set before parsing
+	run     func(ctx context.Context, c *cli, args []string) error
+}
+
+// clientCommand returns the client command called name (one of main's
+// switch).
+func clientCommand(name string) command {
+	for _, mk := range []func() command{
+		streamsCommand, readCommand, stateCommand, diffCommand, timelineCommand,
+		projectionsCommand, rebuildCommand, exportCommand,
+	} {
+		if c := mk(); c.name == name {
+			return c
+		}
+	}
+	return command{name: name, run: func(context.Context, *cli, []string) error {
+		return usageErr("unknown command %q", name)
+	}}
+}
+
+// runClient runs one client command with the shared flags (--server,
+// --json) and turns its error into an exit code and a message on stderr.
+func runClient(ctx context.Context, cmd command, args []string, stdout, stderr io.Writer) int {
+	c := &cli{name: "rewind " + cmd.name, stdout: stdout, stderr: stderr, loc: time.Local}
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	server := fs.String("server", envOr("REWIND_SERVER", defaultServer), "base URL of the server [REWIND_SERVER]")
+	fs.BoolVar(&c.json, "json", false, "print the server's JSON answer, for scripts")
+	if cmd.flags != nil {
+		cmd.flags(fs)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: rewind %s %s\n\n%s\nFlags:\n", cmd.name, cmd.args, cmd.help)
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, exitCodesHelp)
+	}
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		// The flag package has printed the problem and the usage.
+		return exitUsage
+	}
+	c.server, err = checkServer(*server)
+	if err == nil {
+		c.client = newAPIClient(c.server)
+		err = cmd.run(ctx, c, pos)
+	}
+	return c.exit(err)
+}
+
+// exit prints err, if any, and returns its exit code.
+func (c *cli) exit(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		fmt.Fprintf(c.stderr, "%s: %s\n", c.name, ee.msg)
+		if ee.code == exitUsage && strings.HasPrefix(ee.msg, "usage") {
+			fmt.Fprintf(c.stderr, "Run %q for help.\n", c.name+" --help")
+		}
+		return ee.code
+	}
+	fmt.Fprintf(c.stderr, "%s: %v\n", c.name, err)
+	return exitServer
+}
+
+const exitCodesHelp = `
+Exit codes: 0 ok, 1 server or network error, 2 bad usage or input, 3 not found.
+`
+
+// parseInterspersed parses flags wherever they are among the positional
+// arguments ("state orders/42 --version 3" as well as "state --version 3
+// orders/42"), which the flag package alone does not, and returns the
+// positional arguments in order. After "--" everything is positional.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		before := len(args)
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		// The flag package stops at "--" after consuming it: if it
+		// consumed one just before rest, the rest is all positional.
+		if used := before - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// checkServer checks the --server value and returns it without a trailing
+// slash.
+func checkServer(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", usageErr("--server %q is not an http:// or https:// URL (like %s)", s, defaultServer)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", usageErr("--server %q: give the server's base URL, without a query or fragment", s)
+	}
+	return strings.TrimRight(s, "/"), nil
+}
+
+// wantArgs checks the number of positional arguments.
+func wantArgs(args []string, min, max int, what string) error {
+	switch {
+	case len(args) < min:
+		return usageErr("usage: missing %s", what)
+	case len(args) > max:
+		return usageErr("usage: unexpected argument %q", args[max])
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a terminal, where progress is drawn in
+// place rather than printed line after line.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// requestTimeout bounds one request that does not wait on purpose.
+const requestTimeout = 30 * time.Second
+
+// apiClient calls the /v1/ endpoints of one server (aggregatehttp,
+// projectionhttp) and turns their answers into values or exit errors.
+type apiClient struct {
+	base string
+	http *http.Client
+}
+
+func newAPIClient(base string) *apiClient {
+	return &apiClient{base: base, http: &http.Client{}}
+}
+
+// apiError is the body of the endpoints' 4xx answers.
+type apiError struct {
+	Error string `json:"error"`
+}
+
+// do sends one request to path (with its query) and returns the body of a
+// 2xx answer. Other answers and network failures are exit errors: 404 with
+// the endpoints' JSON error is "not found" (3), 400, 413 and 422 are bad
+// input (2), the rest is the server's failure (1). wait is how much longer
+// than requestTimeout the request may take (a long poll).
+func (a *apiClient) do(ctx context.Context, method, path string, query url.Values, body io.Reader, wait time.Duration) ([]byte, http.Header, error) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout+wait)
+	defer cancel()
+	u := a.base + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("request %s: %w", u, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return nil, nil, a.networkError(ctx, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return nil, nil, a.networkError(ctx, err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return data, resp.Header, nil
+	}
+	return nil, nil, statusError(method, path, resp.StatusCode, data)
+}
+
+// getJSON GETs path and decodes the JSON answer into v; raw is the answer
+// as the server sent it, for --json.
+func (a *apiClient) getJSON(ctx context.Context, path string, query url.Values, v any) (raw []byte, err error) {
+	raw, _, err = a.do(ctx, http.MethodGet, path, query, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	return raw, decodeAnswer(path, raw, v)
+}
+
+func decodeAnswer(path string, raw []byte, v any) error {
+	if err := json.Unmarshal(raw, v); err != nil {
+		return &exitError{code: exitServer, msg: fmt.Sprintf("the answer of %s is not the JSON expected: %v", path, err)}
+	}
+	return nil
+}
+
+// networkError explains a request that got no answer.
+func (a *apiClient) networkError(ctx context.Context, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return &exitError{code: exitServer, msg: "interrupted"}
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &exitError{code: exitServer, msg: fmt.Sprintf("the server at %s did not answer in time", a.base)}
+	}
+	return &exitError{code: exitServer, msg: fmt.Sprintf(
+		"cannot reach the server at %s: %v\n(is it running? \"go run ./examples/orders\" starts one; --server or REWIND_SERVER points elsewhere)",
+		a.base, unwrapURLError(err))}
+}
+
+// unwrapURLError drops the method and URL that *url.Error repeats.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// statusError maps a non-2xx answer to an exit error.
+func statusError(method, path string, status int, body []byte) error {
+	var ae apiError
+	reason := ""
+	if json.Unmarshal(body, &ae) == nil && ae.Error != "" {
+		reason = ae.Error
+	}
+	if reason == "" {
+		// Not the endpoints' error: a server that does not mount them,
+		// or a proxy in between.
+		text := strings.TrimSpace(string(bytes.ToValidUTF8(body, nil)))
+		if len(text) > 200 {
+			text = text[:200] + "…"
+		}
+		if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
+			return &exitError{code: exitServer, msg: fmt.Sprintf(
+				"the server does not serve %s %s (HTTP %d %s): does it mount Rewind's /v1/ endpoints (aggregatehttp, projectionhttp)?",
+				method, path, status, text)}
+		}
+		return &exitError{code: exitServer, msg: fmt.Sprintf("%s %s: HTTP %d %s", method, path, status, text)}
+	}
+	code := exitServer
+	switch status {
+	case http.StatusNotFound:
+		code = exitNotFound
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+		code = exitUsage
+	}
+	return &exitError{code: code, msg: reason}
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+)
+
+// timeLayout is how human output shows a time: local, to the millisecond
+// (so that a time copied from a table into --at lands after the event it
+// was copied from), with the zone.
+const timeLayout = "2006-01-02 15:04:05.000 MST"
+
+// localTime shows an RFC 3339 time from the server in loc; "" and null are
+// shown as "-".
+func (c *cli) localTime(s string) string {
+	if s == "" || s == "null" {
+		return "-"
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.In(c.loc).Format(timeLayout)
+}
+
+// table is an aligned table on w: columns separated by two spaces.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+}
+
+// row writes one row of a table.
+func row(tw io.Writer, cols ...string) {
+	fmt.Fprintln(tw, strings.Join(cols, "\t"))
+}
+
+// printJSON prints the server's answer, indented, for --json.
+func (c *cli) printJSON(raw []byte) error {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		return &exitError{code: exitServer, msg: fmt.Sprintf("the server's answer is not JSON: %v", err)}
+	}
+	buf.WriteByte('\n')
+	_, err := c.stdout.Write(buf.Bytes())
+	return err
+}
+
+// compactJSON shows a JSON value on one line; a missing value is "-".
+func compactJSON(v json.RawMessage) string {
+	if len(v) == 0 {
+		return "-"
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, v); err != nil {
+		return string(v)
+	}
+	return buf.String()
+}
+
+// shorten cuts s to at most n runes, ending it with "…" when cut.
+func shorten(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// field is one leaf of a JSON document: its path (object keys joined by
+// ".", array indexes as numbers, as the endpoints' changes name fields) and
+// its value.
+type field struct {
+	path  string
+	value string
+}
+
+// flatten lists the leaves of a JSON document in document order (the
+// order of the state's Go fields, which a decoded map would lose). Empty
+// objects and arrays are leaves ({} and []).
+func flatten(doc json.RawMessage) ([]field, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var out []field
+	if err := flattenValue(dec, "", &out); err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	return out, nil
+}
+
+func flattenValue(dec *json.Decoder, path string, out *[]field) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		*out = append(*out, field{path: path, value: scalar(tok)})
+		return nil
+	}
+	n := 0
+	for dec.More() {
+		child := strconv.Itoa(n)
+		if d == '{' {
+			k, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			child = k.(string)
+		}
+		if path != "" {
+			child = path + "." + child
+		}
+		if err := flattenValue(dec, child, out); err != nil {
+			return err
+		}
+		n++
+	}
+	if _, err := dec.Token(); err != nil { // the closing delimiter
+		return err
+	}
+	if n == 0 {
+		empty := "{}"
+		if d == '[' {
+			empty = "[]"
+		}
+		*out = append(*out, field{path: path, value: empty})
+	}
+	return nil
+}
+
+// scalar shows one JSON scalar as JSON.
+func scalar(tok json.Token) string {
+	switch v := tok.(type) {
+	case nil:
+		return "null"
+	case string:
+		b, _ := json.Marshal(v)
+		return string(b)
+	case json.Number:
+		return v.String()
+	case bool:
+		return strconv.FormatBool(v)
+	}
+	return fmt.Sprint(tok)
+}
+
+// printJSONValue prints a value of this tool's own, for --json.
+func (c *cli) printJSONValue(v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(c.stdout, "%s\n", b)
+	return err
+}

@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// streamInfo is one stream of GET /v1/streams.
+type streamInfo struct {
+	Name     string `json:"name"`
+	Version  uint64 `json:"version"`
+	Offset   string `json:"offset"`
+	StoredAt string `json:"storedAt"`
+	Closed   bool   `json:"closed"`
+}
+
+func streamsCommand() command {
+	return command{
+		name:    "streams",
+		args:    "[category] [flags]",
+		summary: "list the streams, with their event counts and last offsets",
+		help: `Lists the streams that have events, in name order, with how many events each
+holds, when its last event was stored and the offset after it (for
+"rewind read --from"). A category (the first segment of the names, like
+"orders") lists only its streams.
+`,
+		run: func(ctx context.Context, c *cli, args []string) error {
+			if err := wantArgs(args, 0, 1, "category"); err != nil {
+				return err
+			}
+			q := url.Values{}
+			if len(args) == 1 {
+				if args[0] == "" || strings.Contains(args[0], "/") {
+					return usageErr("%q is not a category: want the first segment of stream names, like orders", args[0])
+				}
+				q.Set("category", args[0])
+			}
+			var ans struct {
+				Streams []streamInfo `json:"streams"`
+			}
+			raw, err := c.client.getJSON(ctx, "/v1/streams", q, &ans)
+			if err != nil {
+				return err
+			}
+			if c.json {
+				return c.printJSON(raw)
+			}
+			return c.printStreams(ans.Streams)
+		},
+	}
+}
+
+func (c *cli) printStreams(streams []streamInfo) error {
+	if len(streams) == 0 {
+		fmt.Fprintln(c.stdout, "no streams")
+		return nil
+	}
+	tw := newTable(c.stdout)
+	row(tw, "STREAM", "EVENTS", "LAST EVENT AT", "LAST OFFSET", "")
+	var events uint64
+	for _, s := range streams {
+		closed := ""
+		if s.Closed {
+			closed = "closed"
+		}
+		row(tw, s.Name, strconv.FormatUint(s.Version, 10), c.localTime(s.StoredAt), s.Offset, closed)
+		events += s.Version
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(c.stdout, "%s, %s\n", plural(len(streams), "stream"), plural(int(events), "event"))
+	return err
+}
+
+// plural writes a count with its noun: "1 event", "3 events".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return groupDigits(int64(n)) + " " + noun + "s"
+}
+
+// groupDigits writes n with thousands separators: 12,345.
+func groupDigits(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// logEvent is one event of GET /v1/events.
+type logEvent struct {
+	Stream   string          `json:"stream"`
+	Version  uint64          `json:"version"`
+	Offset   string          `json:"offset"`
+	Type     string          `json:"type"`
+	StoredAt string          `json:"storedAt"`
+	Data     json.RawMessage `json:"data"`
+}
+
+// readPage is how many events one request of "rewind read" asks for.
+const readPage = 500
+
+// followWait is how long one request of "rewind read --follow" waits for
+// new events (the server caps it at 60 s).
+const followWait = 30 * time.Second
+
+func readCommand() command {
+	var from string
+	var follow bool
+	var limit int
+	return command{
+		name:    "read",
+		args:    "<stream|category> [--from OFFSET] [--follow] [--limit N]",
+		summary: "print the events of a stream or a category, and follow new ones",
+		help: `Prints the events of one stream, or of every stream of a category, in log
+order. An aggregate's stream can be named "orders/<id>/events" or
+"orders/<id>"; a name without "/" is a category.
+
+--from starts after an offset (as "rewind streams" and the end of this
+command's output show them); --follow then waits for new events and prints
+them as they are stored, until Ctrl-C. --json prints one JSON object per
+line (stream, version, offset, type, storedAt, data), for scripts.
+`,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&from, "from", "-1", "start after this offset (-1: the start; now: only new events)")
+			fs.BoolVar(&follow, "follow", false, "keep waiting for new events and print them as they come")
+			fs.IntVar(&limit, "limit", 0, "stop after this many events (0: no limit)")
+		},
+		run: func(ctx context.Context, c *cli, args []string) error {
+			if err := wantArgs(args, 1, 1, "stream or category"); err != nil {
+				return err
+			}
+			off, err := parseOffset("--from", from)
+			if err != nil {
+				return err
+			}
+			if limit < 0 {
+				return usageErr("--limit %d: want 0 (no limit) or more", limit)
+			}
+			q := url.Values{}
+			switch name := args[0]; {
+			case name == "":
+				return usageErr("the stream or category is empty")
+			case !strings.Contains(name, "/"):
+				q.Set("category", name)
+			default:
+				if ref, err := parseAggregate(name); err == nil {
+					name = ref.stream()
+				}
+				q.Set("stream", name)
+			}
+			r := &reader{c: c, category: q.Has("category"), limit: limit}
+			return r.run(ctx, q, string(off), follow)
+		},
+	}
+}
+
+// reader runs "rewind read": pages through /v1/events and prints them.
+type reader struct {
+	c        *cli
+	category bool // print each event's stream
+	limit    int
+	printed  int
+	cols     *columns
+}
+
+func (r *reader) run(ctx context.Context, q url.Values, from string, follow bool) error {
+	caughtUp := false
+	for {
+		n := readPage
+		if r.limit > 0 && r.limit-r.printed < n {
+			n = r.limit - r.printed
+		}
+		q.Set("from", from)
+		q.Set("limit", strconv.Itoa(n))
+		wait := time.Duration(0)
+		if caughtUp && follow {
+			wait = followWait
+			q.Set("wait", wait.String())
+		}
+		var ans struct {
+			Events []logEvent `json:"events"`
+			Next   string     `json:"next"`
+		}
+		raw, _, err := r.c.client.do(ctx, "GET", "/v1/events", q, nil, wait)
+		if err == nil {
+			err = decodeAnswer("/v1/events", raw, &ans)
+		}
+		if err != nil {
+			if follow && ctx.Err() != nil {
+				return r.end(from) // Ctrl-C is how a follow ends
+			}
+			return err
+		}
+		if err := r.print(ans.Events); err != nil {
+			return err
+		}
+		if ans.Next != "" {
+			from = ans.Next
+		}
+		if r.limit > 0 && r.printed >= r.limit {
+			return r.end(from)
+		}
+		if len(ans.Events) == 0 {
+			if !follow {
+				return r.end(from)
+			}
+			caughtUp = true
+		}
+	}
+}
+
+func (r *reader) print(events []logEvent) error {
+	c := r.c
+	for _, e := range events {
+		r.printed++
+		if c.json {
+			b, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			if _, err := fmt.Fprintf(c.stdout, "%s\n", b); err != nil {
+				return err
+			}
+			continue
+		}
+		if r.cols == nil {
+			r.cols = r.header()
+		}
+		cells := []string{c.localTime(e.StoredAt)}
+		if r.category {
+			cells = append(cells, e.Stream)
+		}
+		cells = append(cells, strconv.FormatUint(e.Version, 10), e.Type, compactJSON(e.Data))
+		if err := r.cols.print(c.stdout, cells...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *reader) header() *columns {
+	names := []string{"STORED AT"}
+	if r.category {
+		names = append(names, "STREAM")
+	}
+	names = append(names, "VERSION", "TYPE", "DATA")
+	cols := newColumns(terminalWidth(r.c.stdout), names...)
+	// Typical widths, so that the first rows do not set them too narrow
+	// for the ones that follow.
+	cols.widen(0, len(timeLayout)+1)
+	if r.category {
+		cols.widen(1, 24)
+	}
+	cols.widen(len(names)-2, 16)
+	_ = cols.print(r.c.stdout, names...)
+	return cols
+}
+
+// end reports where the read ended, so that it can go on from there.
+func (r *reader) end(next string) error {
+	if r.c.json {
+		return nil
+	}
+	if r.printed == 0 {
+		fmt.Fprintln(r.c.stdout, "no events")
+	}
+	_, err := fmt.Fprintf(r.c.stdout, "next offset: %s (rewind read --from %s goes on from here)\n", next, next)
+	return err
+}

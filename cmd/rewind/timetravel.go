@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/url"
+	"strconv"
+	"text/tabwriter"
+	"time"
+)
+
+// stateAnswer is the answer of GET /v1/state (and each side of a diff).
+type stateAnswer struct {
+	Category string          `json:"category"`
+	ID       string          `json:"id"`
+	Stream   string          `json:"stream"`
+	Version  uint64          `json:"version"`
+	At       *string         `json:"at"`
+	State    json.RawMessage `json:"state"`
+}
+
+// change is one field a diff or an event changed.
+type change struct {
+	Path string          `json:"path"`
+	From json.RawMessage `json:"from"`
+	To   json.RawMessage `json:"to"`
+}
+
+// aggEvent is an event of a timeline or a diff.
+type aggEvent struct {
+	Version  uint64          `json:"version"`
+	Offset   string          `json:"offset"`
+	Type     string          `json:"type"`
+	StoredAt string          `json:"storedAt"`
+	Data     json.RawMessage `json:"data"`
+	Changes  []change        `json:"changes"`
+}
+
+func stateCommand() command {
+	var version, at string
+	return command{
+		name:    "state",
+		args:    "<stream> [--version N | --at TIME]",
+		summary: "show an aggregate's state now, after a version or at a time",
+		help: `Shows the state of one aggregate instance, folded by the server from its
+events: now, after event N (--version), or after every event stored at or
+before a time (--at). The stream is "orders/<id>/events" or "orders/<id>".
+
+TIME is ` + timeHelp + `.
+A time without a zone is in local time, like the times this tool prints.
+`,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&version, "version", "", "the state after this version (1 is the first event)")
+			fs.StringVar(&at, "at", "", "the state as of this time")
+		},
+		run: func(ctx context.Context, c *cli, args []string) error {
+			if err := wantArgs(args, 1, 1, "stream (like orders/ord-0042/events)"); err != nil {
+				return err
+			}
+			ref, err := parseAggregate(args[0])
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			switch {
+			case version != "" && at != "":
+				return usageErr("usage: give --version or --at, not both")
+			case version != "":
+				v, err := parseVersion("--version", version)
+				if err != nil {
+					return err
+				}
+				q.Set("version", strconv.FormatUint(v, 10))
+			case at != "":
+				t, err := parseTime("--at", at, time.Now(), c.loc)
+				if err != nil {
+					return err
+				}
+				q.Set("at", t.UTC().Format(time.RFC3339Nano))
+			}
+			var ans stateAnswer
+			raw, err := c.client.getJSON(ctx, "/v1/state/"+ref.path(), q, &ans)
+			if err != nil {
+				return err
+			}
+			if c.json {
+				return c.printJSON(raw)
+			}
+			return c.printState(ans, q.Get("at"))
+		},
+	}
+}
+
+// pointLine says where in a stream's history a state is.
+func (c *cli) pointLine(s stateAnswer) string {
+	if s.Version == 0 {
+		return "version 0 (no events yet: the initial state)"
+	}
+	at := "-"
+	if s.At != nil {
+		at = c.localTime(*s.At)
+	}
+	return fmt.Sprintf("version %d, stored %s", s.Version, at)
+}
+
+func (c *cli) printState(s stateAnswer, asOf string) error {
+	fmt.Fprintf(c.stdout, "%s at %s\n", s.Stream, c.pointLine(s))
+	if asOf != "" {
+		fmt.Fprintf(c.stdout, "(the last event stored at or before %s)\n", c.localTime(asOf))
+	}
+	fmt.Fprintln(c.stdout)
+	fields, err := flatten(s.State)
+	if err != nil {
+		return &exitError{code: exitServer, msg: err.Error()}
+	}
+	tw := newTable(c.stdout)
+	row(tw, "FIELD", "VALUE")
+	for _, f := range fields {
+		path := f.path
+		if path == "" {
+			path = "(state)"
+		}
+		row(tw, path, f.value)
+	}
+	return tw.Flush()
+}
+
+func diffCommand() command {
+	var from, to string
+	return command{
+		name:    "diff",
+		args:    "<stream> --from X --to Y",
+		summary: "show what changed in an aggregate between two points",
+		help: `Shows the fields of an aggregate's state that changed between two points of
+its history, and the events in between. X and Y are versions (3) or times:
+` + timeHelp + `.
+`,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&from, "from", "", "the earlier point: a version or a time (0 is the initial state)")
+			fs.StringVar(&to, "to", "", "the later point: a version or a time")
+		},
+		run: func(ctx context.Context, c *cli, args []string) error {
+			if err := wantArgs(args, 1, 1, "stream (like orders/ord-0042/events)"); err != nil {
+				return err
+			}
+			ref, err := parseAggregate(args[0])
+			if err != nil {
+				return err
+			}
+			if from == "" || to == "" {
+				return usageErr("usage: give both --from and --to")
+			}
+			now := time.Now()
+			f, err := parsePoint("--from", from, now, c.loc)
+			if err != nil {
+				return err
+			}
+			t, err := parsePoint("--to", to, now, c.loc)
+			if err != nil {
+				return err
+			}
+			var ans struct {
+				From    stateAnswer `json:"from"`
+				To      stateAnswer `json:"to"`
+				Changes []change    `json:"changes"`
+				Events  []aggEvent  `json:"events"`
+			}
+			raw, err := c.client.getJSON(ctx, "/v1/diff/"+ref.path(), url.Values{"from": {f}, "to": {t}}, &ans)
+			if err != nil {
+				return err
+			}
+			if c.json {
+				return c.printJSON(raw)
+			}
+			fmt.Fprintf(c.stdout, "%s\n  from %s\n    to %s\n\n", ans.To.Stream, c.pointLine(ans.From), c.pointLine(ans.To))
+			if len(ans.Changes) == 0 {
+				fmt.Fprintln(c.stdout, "no field changed")
+			} else {
+				tw := newTable(c.stdout)
+				row(tw, "FIELD", "FROM", "TO")
+				for _, ch := range ans.Changes {
+					row(tw, ch.Path, jsonOrDash(ch.From), jsonOrDash(ch.To))
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+			}
+			if len(ans.Events) == 0 {
+				return nil
+			}
+			fmt.Fprintf(c.stdout, "\n%s in between:\n", plural(len(ans.Events), "event"))
+			return c.printEvents(ans.Events)
+		},
+	}
+}
+
+// jsonOrDash shows a changed value; a field that was absent (null) is "-".
+func jsonOrDash(v json.RawMessage) string {
+	s := compactJSON(v)
+	if s == "null" {
+		return "-"
+	}
+	return s
+}
+
+// printEvents prints events with the fields each changed, one change a
+// line.
+func (c *cli) printEvents(events []aggEvent) error {
+	tw := newTable(c.stdout)
+	row(tw, "VERSION", "STORED AT", "TYPE", "CHANGED")
+	for _, e := range events {
+		c.eventRows(tw, e)
+	}
+	return tw.Flush()
+}
+
+func (c *cli) eventRows(tw *tabwriter.Writer, e aggEvent) {
+	lead := []string{strconv.FormatUint(e.Version, 10), c.localTime(e.StoredAt), e.Type}
+	if len(e.Changes) == 0 {
+		row(tw, append(lead, "(no field)")...)
+		return
+	}
+	for i, ch := range e.Changes {
+		if i > 0 {
+			lead = []string{"", "", ""}
+		}
+		row(tw, append(lead, describeChange(ch))...)
+	}
+}
+
+// describeChange shows one change: "status: "placed" → "paid"", or with
+// "+"/"-" a field that appeared or went away.
+func describeChange(ch change) string {
+	from, to := compactJSON(ch.From), compactJSON(ch.To)
+	switch {
+	case from == "null" || from == "-":
+		return fmt.Sprintf("%s = %s", ch.Path, shorten(to, 60))
+	case to == "null" || to == "-":
+		return fmt.Sprintf("%s removed (was %s)", ch.Path, shorten(from, 40))
+	}
+	return fmt.Sprintf("%s: %s → %s", ch.Path, shorten(from, 40), shorten(to, 40))
+}
+
+func timelineCommand() command {
+	return command{
+		name:    "timeline",
+		args:    "<stream>",
+		summary: "list an aggregate's events with the fields each one changed",
+		help: `Lists every event of one aggregate instance with its version, its store time
+and the fields of the state it changed, oldest first. The stream is
+"orders/<id>/events" or "orders/<id>".
+`,
+		run: func(ctx context.Context, c *cli, args []string) error {
+			if err := wantArgs(args, 1, 1, "stream (like orders/ord-0042/events)"); err != nil {
+				return err
+			}
+			ref, err := parseAggregate(args[0])
+			if err != nil {
+				return err
+			}
+			var ans struct {
+				Stream  string     `json:"stream"`
+				Version uint64     `json:"version"`
+				Events  []aggEvent `json:"events"`
+			}
+			raw, err := c.client.getJSON(ctx, "/v1/timeline/"+ref.path(), nil, &ans)
+			if err != nil {
+				return err
+			}
+			if c.json {
+				return c.printJSON(raw)
+			}
+			fmt.Fprintf(c.stdout, "%s: %s\n\n", ans.Stream, plural(len(ans.Events), "event"))
+			return c.printEvents(ans.Events)
+		},
+	}
+}
