@@ -1,0 +1,120 @@
+package aggregatehttp
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// The JSON shapes of the answers. Times are RFC 3339 with nanoseconds, in
+// UTC; "at" and "storedAt" are store times (eventstore.Event.StoredAt).
+
+// Change is one field of the state that differs between two states: its
+// path (object keys joined by ".", array indexes as numbers; "" for a state
+// that is not an object), and its value before and after. A field that was
+// added has From null; one that was removed has To null.
+type Change struct {
+	Path string          `json:"path"`
+	From json.RawMessage `json:"from"`
+	To   json.RawMessage `json:"to"`
+}
+
+// Event is one event of an aggregate's stream, with the fields of the
+// state it changed.
+type Event struct {
+	Version  uint64          `json:"version"`
+	Offset   string          `json:"offset"`
+	Type     string          `json:"type"`
+	StoredAt string          `json:"storedAt"`
+	Data     json.RawMessage `json:"data"`
+	Changes  []Change        `json:"changes"`
+}
+
+// State is an instance's state as of a version: At is the store time of
+// the event at Version (null at version 0).
+type State struct {
+	Category string          `json:"category"`
+	ID       string          `json:"id"`
+	Stream   string          `json:"stream"`
+	Version  uint64          `json:"version"`
+	At       *string         `json:"at"`
+	State    json.RawMessage `json:"state"`
+}
+
+// Diff is what changed between two states of one instance, and the events
+// that changed it (those after From's version, up to To's).
+type Diff struct {
+	From    State    `json:"from"`
+	To      State    `json:"to"`
+	Changes []Change `json:"changes"`
+	Events  []Event  `json:"events"`
+}
+
+// Timeline is every event of an instance, each with its changes.
+type Timeline struct {
+	Category string  `json:"category"`
+	ID       string  `json:"id"`
+	Stream   string  `json:"stream"`
+	Version  uint64  `json:"version"`
+	Events   []Event `json:"events"`
+}
+
+// CommandResult is the answer to a command: the stream's version after it,
+// the offset after its last event (the stream's head when it decided
+// nothing), whether it is a retry of a command handled before (then
+// nothing was stored now and the rest is the original answer), and its
+// events.
+type CommandResult struct {
+	Version   uint64  `json:"version"`
+	Offset    string  `json:"offset"`
+	Duplicate bool    `json:"duplicate"`
+	Events    []Event `json:"events"`
+}
+
+// commandAnswer is what a commandFunc returns.
+type commandAnswer = CommandResult
+
+// Aggregates lists the registered aggregate types.
+type Aggregates struct {
+	Aggregates []AggregateInfo `json:"aggregates"`
+}
+
+// AggregateInfo is one registered aggregate type and its commands, by name.
+type AggregateInfo struct {
+	Category string   `json:"category"`
+	Commands []string `json:"commands"`
+}
+
+// Streams lists streams with their heads.
+type Streams struct {
+	Streams []StreamInfo `json:"streams"`
+}
+
+// StreamInfo is one stream's name and head (eventstore.StreamInfo).
+type StreamInfo struct {
+	Name     string `json:"name"`
+	Version  uint64 `json:"version"`
+	Offset   string `json:"offset"`
+	StoredAt string `json:"storedAt"`
+	Closed   bool   `json:"closed"`
+}
+
+// Events is a page of stored events and the offset to read on from.
+type Events struct {
+	Events []StoredEvent `json:"events"`
+	Next   string        `json:"next"`
+}
+
+// StoredEvent is one stored event as the events endpoint gives it. Data is
+// the event's JSON, or a JSON string of its bytes (base64) when they are
+// not JSON.
+type StoredEvent struct {
+	Stream   string          `json:"stream"`
+	Version  uint64          `json:"version"`
+	Offset   string          `json:"offset"`
+	Type     string          `json:"type"`
+	StoredAt string          `json:"storedAt"`
+	Data     json.RawMessage `json:"data"`
+}
+
+// formatTime formats a store time as the answers give it.
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

@@ -1,0 +1,79 @@
+// Package aggregatehttp is the HTTP face of a server's aggregates: commands
+// with idempotency keys, and the time-travel questions no event store's own
+// tools answer — what an instance looked like at a version or a time, what
+// changed between two points and which event changed each field — plus
+// listings of streams and events and an export of a history as a
+// given/when/then Go test. The rewind CLI and the time-travel page are built
+// on these endpoints only, so they work against any server that mounts them.
+//
+// # Registering
+//
+// A server registers each aggregate type's repository with the commands it
+// accepts, in its own main, and mounts the handler beside the Durable Streams
+// one:
+//
+//	reg := aggregatehttp.NewRegistry(store)
+//	err := aggregatehttp.Register(reg, orders,
+//		aggregatehttp.NewCommand("PlaceOrder", placeOrder),
+//		aggregatehttp.NewCommand("AddItem", addItem),
+//	)
+//	mux.Handle("/v1/stream/", durablestreams.New(store, durablestreams.ReadOnly("orders")))
+//	mux.Handle("/v1/", reg.Handler())
+//
+// where placeOrder is a func(PlaceOrder) func(Order) ([]OrderEvent, error):
+// the command's JSON body decodes into its Go type, which becomes the decider
+// Repository.Handle runs. Every write then goes through a decider, with its
+// invariants, its concurrency check and its exactly-once command id.
+//
+// # Endpoints
+//
+// Errors are {"error": "<short reason>"} with a 4xx code (500 for a failure
+// of the store). Times are RFC 3339 with nanoseconds, in UTC; "at" and
+// "storedAt" are the events' store times. Offsets are eventstore.Offset
+// strings.
+//
+// POST /v1/commands/<category>/<id> with a body {"type": "PlaceOrder",
+// ...fields} and an optional Idempotency-Key header handles one command
+// (the key becomes aggregate.CommandID: the command is exactly-once on the
+// instance for the life of its stream). 200 with a CommandResult
+// {"version", "offset", "duplicate", "events": [Event]}; a retry with the same
+// key gets the same answer with "duplicate": true, and nothing is stored.
+// A decider's refusal (an invariant) is 409 with its message; bad JSON, a
+// field C does not have, a value of the wrong type, a missing "type" or a
+// bad id are 400; an unknown category or command type is 404; a body over
+// 1 MiB is 413.
+//
+// GET /v1/state/<category>/<id>[?version=N | ?at=<time>] is the instance's
+// State {"category", "id", "stream", "version", "at", "state"}: the current
+// one, the one after version N, or the one after every event stored at or
+// before the time. A version past the stream's is 400; an instance with no
+// events is 404.
+//
+// GET /v1/diff/<category>/<id>?from=<version|time>&to=<version|time> is a
+// Diff {"from": State, "to": State, "changes": [Change], "events": [Event]}:
+// the two states, the fields that differ, and the events after from up to to.
+// A Change is {"path": "items.sku-1.quantity", "from": <json>, "to": <json>}:
+// object keys joined by ".", array indexes as numbers; a field added has
+// "from": null, one removed has "to": null. Changes compare the states'
+// JSON (encoding/json of the state type), so they name the fields as a
+// client sees them.
+//
+// GET /v1/timeline/<category>/<id> is every event of the instance, each an
+// Event {"version", "offset", "type", "storedAt", "data", "changes"} carrying
+// the fields of the state it changed: which event changed a field, at a
+// glance.
+//
+// GET /v1/aggregates lists the registered types and their commands.
+// GET /v1/streams[?category=c] lists streams with their heads
+// (eventstore.Store.Streams). GET /v1/events?stream=<name> or
+// ?category=<c>, with from=<offset>, limit=N (default 100, at most 1,000) and
+// wait=<duration> (at most 60s), reads stored events {"events": [...],
+// "next": "<offset>"}; with wait and nothing new it waits for the next
+// event up to that long, then answers what came (an empty list if nothing),
+// which is how `rewind read --follow` follows a stream.
+//
+// GET /v1/export/<category>/<id>?to=<version|time> answers a Go test file
+// (text/plain) that replays the instance's events up to that point with
+// aggregatetest.Given and leaves the When and Then to write: a production
+// bug becomes a test in one command (see export.go for what it assumes).
+package aggregatehttp

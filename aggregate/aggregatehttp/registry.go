@@ -1,0 +1,143 @@
+package aggregatehttp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+
+	"github.com/rewindhq/rewind/aggregate"
+	"github.com/rewindhq/rewind/eventstore"
+)
+
+// Registry holds the aggregate types a server exposes over HTTP, each with
+// the commands it accepts. It is a value the caller creates (no global
+// registry): two registries on two stores in one process are independent.
+// Register every type before serving; a Registry is safe for concurrent use.
+type Registry struct {
+	store *eventstore.Store
+
+	mu    sync.RWMutex
+	types map[string]*aggregateType // by category
+}
+
+// NewRegistry returns an empty registry of aggregate types on store, which
+// must be the store of every repository registered with it.
+func NewRegistry(store *eventstore.Store) *Registry {
+	return &Registry{store: store, types: make(map[string]*aggregateType)}
+}
+
+// Command is one command type an aggregate accepts over HTTP: its name
+// (the "type" of the request body) and how a body becomes a decider.
+// Make one with NewCommand.
+type Command[S, E any] struct {
+	name   string
+	decode func(fields map[string]json.RawMessage) (func(S) ([]E, error), error)
+}
+
+// Name returns the command's name, the "type" a request body gives.
+func (c Command[S, E]) Name() string { return c.name }
+
+// NewCommand makes a command named name whose JSON body (all fields but
+// "type") decodes into C; decide turns the decoded command into a decider
+// on the state, the function Repository.Handle runs. Decoding is strict:
+// a field C does not have, or a value of the wrong JSON type, is a 400
+// naming the field, so a typo never becomes a silently ignored field.
+func NewCommand[S, E, C any](name string, decide func(C) func(S) ([]E, error)) Command[S, E] {
+	return Command[S, E]{name: name, decode: func(fields map[string]json.RawMessage) (func(S) ([]E, error), error) {
+		var c C
+		if err := decodeFields(fields, &c); err != nil {
+			return nil, err
+		}
+		return decide(c), nil
+	}}
+}
+
+// Register serves repo's aggregate type (its Definition's category) with
+// the given commands. It fails for a nil repository, a repository on
+// another store, a category registered already, or a command name that
+// is empty or given twice.
+func Register[S, E any](r *Registry, repo *aggregate.Repository[S, E], commands ...Command[S, E]) error {
+	if r == nil || repo == nil {
+		return fmt.Errorf("aggregatehttp: register: %w: nil registry or repository", ErrRegister)
+	}
+	def := repo.Definition()
+	t := &aggregateType{
+		category: def.Category(),
+		commands: make(map[string]commandFunc, len(commands)),
+		ops:      newOps(r.store, repo),
+	}
+	for _, c := range commands {
+		if c.name == "" || c.decode == nil {
+			return fmt.Errorf("aggregatehttp: register %q: %w: a command without a name (use NewCommand)", t.category, ErrRegister)
+		}
+		if _, dup := t.commands[c.name]; dup {
+			return fmt.Errorf("aggregatehttp: register %q: %w: command %q given twice", t.category, ErrRegister, c.name)
+		}
+		t.commands[c.name] = makeCommand(r.store, repo, c.decode)
+		t.names = append(t.names, c.name)
+	}
+	sort.Strings(t.names)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.types[t.category]; dup {
+		return fmt.Errorf("aggregatehttp: register %q: %w: category registered already", t.category, ErrRegister)
+	}
+	r.types[t.category] = t
+	return nil
+}
+
+// ErrRegister is returned by Register for a registration that cannot work.
+var ErrRegister = errors.New("invalid registration")
+
+// aggregateType is one registered type with its generic operations erased
+// behind closures, so that the handlers need no type parameters.
+type aggregateType struct {
+	category string
+	commands map[string]commandFunc
+	names    []string // command names, sorted
+	ops      *ops
+}
+
+// commandFunc handles one decoded request body on instance id.
+type commandFunc func(ctx context.Context, id string, fields map[string]json.RawMessage, key string) (commandAnswer, error)
+
+func (r *Registry) lookup(category string) (*aggregateType, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	t, ok := r.types[category]
+	return t, ok
+}
+
+func (r *Registry) sorted() []*aggregateType {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*aggregateType, 0, len(r.types))
+	for _, t := range r.types {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].category < out[j].category })
+	return out
+}
+
+// Handler serves every endpoint of the package (see the package
+// documentation): mount it at "/v1/" on a mux, beside "/v1/stream/".
+// Paths it does not know answer 404 with a JSON error.
+func (r *Registry) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/commands/{category}/{id}", r.serveCommand)
+	mux.HandleFunc("GET /v1/state/{category}/{id}", r.serveState)
+	mux.HandleFunc("GET /v1/diff/{category}/{id}", r.serveDiff)
+	mux.HandleFunc("GET /v1/timeline/{category}/{id}", r.serveTimeline)
+	mux.HandleFunc("GET /v1/export/{category}/{id}", r.serveExport)
+	mux.HandleFunc("GET /v1/aggregates", r.serveAggregates)
+	mux.HandleFunc("GET /v1/streams", r.serveStreams)
+	mux.HandleFunc("GET /v1/events", r.serveEvents)
+	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", req.Method, req.URL.Path))
+	})
+	return mux
+}

@@ -1,0 +1,41 @@
+// Package projectionhttp is the HTTP face of a projection.Runner: what each
+// read model is doing and how far behind the log it is, and rebuilds with
+// their progress, so that an operator (or `rewind projections` and `rewind
+// rebuild`) can tell a stalled projection from a busy one and rebuild one
+// without a shell on the server.
+//
+// Mount the handler beside the aggregate endpoints:
+//
+//	ph := projectionhttp.New(runner, map[string]projectionhttp.Rebuilder{
+//		"order_summary": rebuildSummary,
+//	})
+//	defer ph.Close()
+//	mux.Handle("/v1/projections", ph)
+//	mux.Handle("/v1/projections/", ph)
+//
+// # Endpoints
+//
+// GET /v1/projections answers {"projections": [Projection]}, one per
+// projection the runner knows, by name: {"name", "status", "position",
+// "lagEvents", "lagSeconds", "error"}, where status is the projection.State
+// ("live", "catching-up", "failed", ...), position the offset of the last
+// event applied, lagEvents the commits of the log after it (an upper bound on
+// the events the projection has yet to see; projection.Status.LagCommits),
+// lagSeconds how long ago the last event applied was stored while it is
+// behind, and error the reason it failed ("" otherwise).
+//
+// POST /v1/projections/<name>/rebuild starts the rebuild registered for name
+// and answers 202 {"name", "started"}; 409 if one is running, 404 if none is
+// registered for name. The rebuild runs in the handler's goroutine until it
+// ends, Close is called, or the process exits; the request does not wait.
+//
+// GET /v1/projections/<name>/rebuild answers its progress, a Rebuild:
+// {"name", "running", "started", "finished", "events", "done", "total",
+// "rate", "etaSeconds", "error"}, where events is how many events were applied,
+// done and total count log sequences (commits) through the part of the log
+// the rebuild covers, rate is events per second and etaSeconds the estimate
+// of the time left (projection.Progress). Before any rebuild, running is false
+// and started null.
+//
+// Errors are {"error": "<short reason>"}.
+package projectionhttp

@@ -1,0 +1,222 @@
+package projectionhttp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/rewindhq/rewind/projection"
+)
+
+// Rebuilder rebuilds one read model, reporting its progress as it goes:
+// typically a call of projection.Rebuild with the projection's next
+// version, followed by the switch of readers to it. It must end when ctx
+// does.
+type Rebuilder func(ctx context.Context, progress func(projection.Progress)) error
+
+// Handler serves the projection endpoints (see the package documentation).
+// It owns the goroutines of the rebuilds it starts: Close cancels them and
+// waits for them.
+type Handler struct {
+	runner  *projection.Runner
+	rebuild map[string]Rebuilder
+	mux     *http.ServeMux
+
+	ctx    context.Context // ends at Close, and with it every rebuild
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	status map[string]*rebuildState
+}
+
+// New returns a handler of runner's projections that rebuilds them with
+// rebuild, by projection name (nil: no rebuilds).
+func New(runner *projection.Runner, rebuild map[string]Rebuilder) *Handler {
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &Handler{runner: runner, rebuild: make(map[string]Rebuilder, len(rebuild)), ctx: ctx, cancel: cancel,
+		status: make(map[string]*rebuildState)}
+	for name, fn := range rebuild {
+		if fn != nil {
+			h.rebuild[name] = fn
+		}
+	}
+	h.mux = http.NewServeMux()
+	h.mux.HandleFunc("GET /v1/projections", h.serveList)
+	h.mux.HandleFunc("POST /v1/projections/{name}/rebuild", h.serveStart)
+	h.mux.HandleFunc("GET /v1/projections/{name}/rebuild", h.serveProgress)
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path))
+	})
+	return h
+}
+
+// ServeHTTP serves the projection endpoints.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// Close cancels the rebuilds still running and waits for them to end. A
+// rebuild started after Close fails at once with the context's error.
+func (h *Handler) Close() {
+	h.cancel()
+	h.wg.Wait()
+}
+
+// Projection is one projection's status as GET /v1/projections gives it.
+type Projection struct {
+	Name       string  `json:"name"`
+	Status     string  `json:"status"`
+	Position   string  `json:"position"`
+	LagEvents  uint64  `json:"lagEvents"`
+	LagSeconds float64 `json:"lagSeconds"`
+	Error      string  `json:"error"`
+}
+
+// Projections is the answer of GET /v1/projections.
+type Projections struct {
+	Projections []Projection `json:"projections"`
+}
+
+// Started is the answer of POST /v1/projections/<name>/rebuild.
+type Started struct {
+	Name    string `json:"name"`
+	Started string `json:"started"`
+}
+
+// Rebuild is a rebuild's progress, the answer of GET
+// /v1/projections/<name>/rebuild.
+type Rebuild struct {
+	Name       string  `json:"name"`
+	Running    bool    `json:"running"`
+	Started    *string `json:"started"`
+	Finished   *string `json:"finished"`
+	Events     uint64  `json:"events"`
+	Done       uint64  `json:"done"`
+	Total      uint64  `json:"total"`
+	Rate       float64 `json:"rate"`
+	ETASeconds float64 `json:"etaSeconds"`
+	Error      string  `json:"error"`
+}
+
+// rebuildState is the last rebuild of one projection; guarded by
+// Handler.mu.
+type rebuildState struct {
+	running  bool
+	started  time.Time
+	finished time.Time
+	progress projection.Progress
+	err      error
+}
+
+func (h *Handler) serveList(w http.ResponseWriter, _ *http.Request) {
+	out := Projections{Projections: []Projection{}}
+	for _, st := range h.runner.Statuses() {
+		p := Projection{Name: st.Name, Status: string(st.State), Position: string(st.Position),
+			LagEvents: st.LagCommits, LagSeconds: st.LagTime.Seconds()}
+		if st.Err != nil {
+			p.Error = st.Err.Error()
+		}
+		out.Projections = append(out.Projections, p)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) serveStart(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	fn, ok := h.rebuild[name]
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no rebuild for projection %q", name))
+		return
+	}
+	h.mu.Lock()
+	st := h.status[name]
+	if st != nil && st.running {
+		started := st.started
+		h.mu.Unlock()
+		writeError(w, http.StatusConflict, fmt.Sprintf("a rebuild of %q is running since %s", name, formatTime(started)))
+		return
+	}
+	st = &rebuildState{running: true, started: time.Now()}
+	h.status[name] = st
+	h.wg.Add(1)
+	h.mu.Unlock()
+	go h.run(name, fn, st)
+	writeJSON(w, http.StatusAccepted, Started{Name: name, Started: formatTime(st.started)})
+}
+
+// run runs one rebuild to its end, recording its progress in st.
+func (h *Handler) run(name string, fn Rebuilder, st *rebuildState) {
+	defer h.wg.Done()
+	err := h.ctx.Err()
+	if err == nil {
+		err = fn(h.ctx, func(p projection.Progress) {
+			h.mu.Lock()
+			st.progress = p
+			h.mu.Unlock()
+		})
+	}
+	if err != nil {
+		err = fmt.Errorf("rebuild of %q: %w", name, err)
+	}
+	h.mu.Lock()
+	st.running, st.finished, st.err = false, time.Now(), err
+	h.mu.Unlock()
+}
+
+func (h *Handler) serveProgress(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if _, ok := h.rebuild[name]; !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no rebuild for projection %q", name))
+		return
+	}
+	out := Rebuild{Name: name}
+	h.mu.Lock()
+	if st := h.status[name]; st != nil {
+		out.Running = st.running
+		out.Started = timePtr(st.started)
+		out.Finished = timePtr(st.finished)
+		p := st.progress
+		out.Events, out.Done, out.Total, out.Rate, out.ETASeconds = p.Events, p.Done, p.Total, p.Rate, p.Remaining.Seconds()
+		if st.err != nil {
+			out.Error = st.err.Error()
+			if errors.Is(st.err, context.Canceled) {
+				out.Error = fmt.Sprintf("rebuild of %q: cancelled", name)
+			}
+		}
+	}
+	h.mu.Unlock()
+	writeJSON(w, http.StatusOK, out)
+}
+
+func timePtr(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := formatTime(t)
+	return &s
+}
+
+// formatTime formats a time as the answers give it: RFC 3339 with
+// nanoseconds, in UTC.
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// writeJSON answers v as JSON with status code.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code, b = http.StatusInternalServerError, []byte(`{"error":"encoding the answer failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// writeError answers {"error": reason}.
+func writeError(w http.ResponseWriter, code int, reason string) {
+	writeJSON(w, code, struct {
+		Error string `json:"error"`
+	}{reason})
+}
