@@ -69,6 +69,7 @@ func (r *report) writeTable(w io.Writer) {
 			newConns += rd.NewConns
 		}
 		fmt.Fprintf(w, " (readers that dialed a new connection after the warm-up: %d)\n", newConns)
+		fmt.Fprintf(w, "long-poll first reader woken after %s (median of rounds' fastest)\n", ms(medianMin(l.Rounds)))
 	}
 	for _, e := range []struct{ what, err string }{
 		{"batched append", firstError(r.Batch)},
@@ -177,4 +178,12 @@ func ratio(num, den float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2fx", num/den)
+}
+
+func medianMin(rounds []wakeRound) time.Duration {
+	mins := make([]float64, len(rounds))
+	for i, rd := range rounds {
+		mins[i] = float64(rd.Wake.Min)
+	}
+	return time.Duration(median(mins))
 }

@@ -8,6 +8,7 @@ import (
 // latencies summarizes a set of durations.
 type latencies struct {
 	N   int           `json:"n"`
+	Min time.Duration `json:"min_ns"`
 	P50 time.Duration `json:"p50_ns"`
 	P99 time.Duration `json:"p99_ns"`
 	Max time.Duration `json:"max_ns"`
@@ -19,7 +20,7 @@ func summarize(ds []time.Duration) latencies {
 	}
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	return latencies{N: len(s), P50: quantile(s, 0.50), P99: quantile(s, 0.99), Max: s[len(s)-1]}
+	return latencies{N: len(s), Min: s[0], P50: quantile(s, 0.50), P99: quantile(s, 0.99), Max: s[len(s)-1]}
 }
 
 // quantile is the nearest-rank quantile of sorted s.
