@@ -1,0 +1,421 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// rewindBin is the binary the tests run, built once by TestMain.
+var rewindBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "rewind-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	rewindBin = filepath.Join(dir, "rewind")
+	build := exec.Command("go", "build", "-o", rewindBin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "go build:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cleanEnv is the test's environment without REWIND_ variables.
+func cleanEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "REWIND_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// runBin runs the binary to its end and returns its exit code and output.
+func runBin(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, rewindBin, args...)
+	cmd.Env = cleanEnv(env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("rewind %v: %v", args, err)
+	}
+	return code, out.String(), errb.String()
+}
+
+// proc is a running rewind serve.
+type proc struct {
+	cmd    *exec.Cmd
+	url    string // http://host:port
+	line   string // the listening line
+	done   chan struct{}
+	code   int
+	mu     sync.Mutex
+	stderr bytes.Buffer
+}
+
+var listeningURL = regexp.MustCompile(`msg=listening url=(\S+)`)
+
+// startServe starts rewind serve and waits for its listening line.
+func startServe(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(rewindBin, append([]string{"serve"}, args...)...)
+	cmd.Env = cleanEnv(env...)
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.stderr.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			if listeningURL.MatchString(sc.Text()) {
+				select {
+				case lines <- sc.Text():
+				default:
+				}
+			}
+		}
+		err := cmd.Wait()
+		p.code = cmd.ProcessState.ExitCode()
+		if err != nil && p.code == 0 {
+			p.code = -1
+		}
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-p.done
+	})
+	select {
+	case line := <-lines:
+		p.line = line
+		p.url = listeningURL.FindStringSubmatch(line)[1]
+	case <-p.done:
+		t.Fatalf("rewind serve exited %d before listening:\n%s", p.code, p.output())
+	case <-time.After(90 * time.Second):
+		t.Fatalf("rewind serve did not listen within 90 s:\n%s", p.output())
+	}
+	return p
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
+}
+
+// wait waits for the process to exit and returns its code.
+func (p *proc) wait(t *testing.T, within time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.code
+	case <-time.After(within):
+		t.Fatalf("rewind serve still running after %v:\n%s", within, p.output())
+		return 0
+	}
+}
+
+func TestHelp(t *testing.T) {
+	code, out, _ := runBin(t, nil, "--help")
+	// The top-level help lists the commands and points at each one's own
+	// help for its flags.
+	if code != 0 || !strings.Contains(out, "rewind serve") || !strings.Contains(out, "--help") {
+		t.Errorf("rewind --help: exit %d, output:\n%s", code, out)
+	}
+	for _, args := range [][]string{{"serve", "--help"}, {"serve", "-h"}, {"help", "serve"}} {
+		code, out, errOut := runBin(t, nil, args...)
+		help := out + errOut
+		if code != 0 {
+			t.Errorf("rewind %v: exit %d", args, code)
+		}
+		for _, want := range []string{"-addr", "REWIND_ADDR", "-data", "REWIND_DATA", "-nats", "REWIND_NATS",
+			"-long-poll-timeout", "REWIND_LONG_POLL_TIMEOUT", "SIGTERM"} {
+			if !strings.Contains(help, want) {
+				t.Errorf("rewind %v does not mention %s:\n%s", args, want, help)
+			}
+		}
+	}
+}
+
+func TestBadUsage(t *testing.T) {
+	for _, c := range []struct {
+		env  []string
+		args []string
+		want string // in stderr
+	}{
+		{nil, nil, "Usage"},
+		{nil, []string{"frobnicate"}, "frobnicate"},
+		{nil, []string{"serve", "--bogus"}, "bogus"},
+		{nil, []string{"serve", "--long-poll-timeout", "soon"}, "long-poll-timeout"},
+		{nil, []string{"serve", "--long-poll-timeout", "-1s"}, "long-poll-timeout"},
+		{nil, []string{"serve", "--long-poll-timeout", "0"}, "long-poll-timeout"},
+		{nil, []string{"serve", "--addr"}, "addr"},
+		{nil, []string{"serve", "stray"}, "stray"},
+		{[]string{"REWIND_LONG_POLL_TIMEOUT=soon"}, []string{"serve"}, "REWIND_LONG_POLL_TIMEOUT"},
+		{[]string{"REWIND_LONG_POLL_TIMEOUT=-5s"}, []string{"serve"}, "REWIND_LONG_POLL_TIMEOUT"},
+	} {
+		code, _, errOut := runBin(t, c.env, c.args...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v rewind %v: exit %d, stderr:\n%s\nwant exit 2 and a message with %q", c.env, c.args, code, errOut, c.want)
+		}
+	}
+}
+
+func TestFlagsWinOverEnv(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		args []string
+		want serveConfig
+	}{
+		{nil, nil, serveConfig{addr: "127.0.0.1:4437", data: "./data", longPoll: 30 * time.Second}},
+		{map[string]string{"REWIND_ADDR": ":1", "REWIND_DATA": "/e", "REWIND_NATS": "nats://e", "REWIND_LONG_POLL_TIMEOUT": "2s"}, nil,
+			serveConfig{addr: ":1", data: "/e", natsURL: "nats://e", longPoll: 2 * time.Second}},
+		{map[string]string{"REWIND_ADDR": ":1", "REWIND_DATA": "/e", "REWIND_NATS": "nats://e", "REWIND_LONG_POLL_TIMEOUT": "2s"},
+			[]string{"--addr", ":2", "--data", "/f", "--nats", "nats://f", "--long-poll-timeout", "3s"},
+			serveConfig{addr: ":2", data: "/f", natsURL: "nats://f", longPoll: 3 * time.Second}},
+	} {
+		for _, k := range []string{"REWIND_ADDR", "REWIND_DATA", "REWIND_NATS", "REWIND_LONG_POLL_TIMEOUT"} {
+			t.Setenv(k, c.env[k])
+		}
+		got, err := parseServe(c.args, io.Discard)
+		if err != nil || got != c.want {
+			t.Errorf("env %v args %v: %+v %v, want %+v", c.env, c.args, got, err, c.want)
+		}
+	}
+}
+
+func TestServeFromEnv(t *testing.T) {
+	dir := t.TempDir()
+	p := startServe(t, []string{"REWIND_ADDR=127.0.0.1:0", "REWIND_DATA=" + dir, "REWIND_LONG_POLL_TIMEOUT=300ms"})
+	if !strings.Contains(p.line, dir) || !strings.Contains(p.line, "long_poll_timeout=300ms") {
+		t.Errorf("the listening line does not show the environment's settings: %s", p.line)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(t, 60*time.Second); code != 0 {
+		t.Errorf("exit %d after SIGTERM:\n%s", code, p.output())
+	}
+	// Flags win: the environment's address and data dir are unusable.
+	p = startServe(t, []string{"REWIND_ADDR=256.0.0.1:99999", "REWIND_DATA=/proc/no-such-dir", "REWIND_LONG_POLL_TIMEOUT=1h"},
+		"--addr", "127.0.0.1:0", "--data", dir, "--long-poll-timeout", "200ms")
+	if !strings.Contains(p.line, "long_poll_timeout=200ms") {
+		t.Errorf("the flag's long-poll timeout is not used: %s", p.line)
+	}
+	url := p.url + "/v1/stream/env/s"
+	mustDo(t, "PUT", url, nil, 201)
+	// Paths reach the handler as sent: no redirect to a cleaned path.
+	mustDo(t, "PUT", p.url+"/v1/stream/env//s", nil, 400)
+	mustDo(t, "GET", p.url+"/v1/stream/env/./s?offset=-1", nil, 400)
+	if r := mustDo(t, "GET", p.url+"/elsewhere", nil, 404); !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
+		t.Errorf("404 outside the streams: Content-Type %q", r.Header.Get("Content-Type"))
+	}
+	start := time.Now()
+	mustDo(t, "GET", url+"?offset=now&live=long-poll", nil, 204)
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("a long-poll took %v with --long-poll-timeout 200ms", took)
+	}
+}
+
+func mustDo(t *testing.T, method, url string, body []byte, want int, kv ...string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+	for i := 0; i+1 < len(kv); i += 2 {
+		req.Header.Set(kv[i], kv[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: %d, want %d", method, url, resp.StatusCode, want)
+	}
+	return resp
+}
+
+// message is what the writers post.
+type message struct {
+	W int `json:"w"`
+	S int `json:"s"`
+}
+
+// writeUntilCut runs writers, each an idempotent producer posting one
+// message per sequence number, until the server stops answering; it
+// returns, per writer, how many of its messages were acknowledged (seq 0
+// to acked-1).
+func writeUntilCut(t *testing.T, url string, writers int, cut func()) []int {
+	t.Helper()
+	acked := make([]int, writers)
+	var wg sync.WaitGroup
+	started := make(chan struct{}, writers)
+	client := &http.Client{Timeout: 30 * time.Second}
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for s := 0; ; s++ {
+				body, _ := json.Marshal(message{W: w, S: s})
+				req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Producer-Id", "writer-"+strconv.Itoa(w))
+				req.Header.Set("Producer-Epoch", "0")
+				req.Header.Set("Producer-Seq", strconv.Itoa(s))
+				resp, err := client.Do(req)
+				if err != nil {
+					return // cut: this one may or may not be stored
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 && resp.StatusCode != 204 {
+					return
+				}
+				acked[w] = s + 1
+				if s == 20 {
+					started <- struct{}{}
+				}
+			}
+		}()
+	}
+	for range writers {
+		select {
+		case <-started:
+		case <-time.After(60 * time.Second):
+			t.Fatal("the writers did not get going")
+		}
+	}
+	cut()
+	wg.Wait()
+	return acked
+}
+
+// readAll reads a JSON stream to its end over HTTP.
+func readAll(t *testing.T, url string) []message {
+	t.Helper()
+	var all []message
+	offset := "-1"
+	for {
+		resp, err := http.Get(url + "?offset=" + offset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page []message
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || err != nil {
+			t.Fatalf("GET %s from %s: %d %v", url, offset, resp.StatusCode, err)
+		}
+		all = append(all, page...)
+		offset = resp.Header.Get("Stream-Next-Offset")
+		if resp.Header.Get("Stream-Up-To-Date") == "true" {
+			return all
+		}
+	}
+}
+
+// checkAcked checks that every acknowledged message is stored exactly
+// once and that nothing is stored twice.
+func checkAcked(t *testing.T, acked []int, stored []message) {
+	t.Helper()
+	seen := map[message]int{}
+	for _, m := range stored {
+		seen[m]++
+	}
+	total := 0
+	for w, n := range acked {
+		total += n
+		for s := range n {
+			if c := seen[message{W: w, S: s}]; c != 1 {
+				t.Errorf("writer %d seq %d was acknowledged and is stored %d times", w, s, c)
+			}
+		}
+	}
+	for m, c := range seen {
+		if c > 1 {
+			t.Errorf("%+v is stored %d times", m, c)
+		}
+		if m.W < 0 || m.W >= len(acked) || m.S > acked[m.W] {
+			t.Errorf("%+v is stored but was never sent", m) // at most seq acked[w] was in flight
+		}
+	}
+	t.Logf("%d writes acknowledged, %d stored", total, len(stored))
+}
+
+func TestSIGTERMDrainsWrites(t *testing.T) {
+	testCut(t, syscall.SIGTERM)
+}
+
+func TestKill9KeepsAcknowledgedWrites(t *testing.T) {
+	testCut(t, syscall.SIGKILL)
+}
+
+func testCut(t *testing.T, sig syscall.Signal) {
+	dir := t.TempDir()
+	args := []string{"--addr", "127.0.0.1:0", "--data", dir, "--long-poll-timeout", "500ms"}
+	p := startServe(t, nil, args...)
+	url := p.url + "/v1/stream/cut/s"
+	mustDo(t, "PUT", url, nil, 201, "Content-Type", "application/json")
+	// A long-poll in flight must not hold up the drain.
+	go http.Get(url + "?offset=now&live=long-poll")
+	acked := writeUntilCut(t, url, 8, func() {
+		if err := p.cmd.Process.Signal(sig); err != nil {
+			t.Errorf("signal: %v", err)
+		}
+	})
+	code := p.wait(t, 60*time.Second)
+	switch {
+	case sig == syscall.SIGTERM && code != 0:
+		t.Errorf("exit %d after SIGTERM, want 0:\n%s", code, p.output())
+	case sig == syscall.SIGTERM && !strings.Contains(p.output(), "msg=stopped"):
+		t.Errorf("no clean stop in the log:\n%s", p.output())
+	}
+	p = startServe(t, nil, args...)
+	url = p.url + "/v1/stream/cut/s"
+	checkAcked(t, acked, readAll(t, url))
+	// Every producer goes on where its acknowledged writes stopped: a
+	// retry of its last one is a duplicate.
+	for w, n := range acked {
+		body, _ := json.Marshal(message{W: w, S: n - 1})
+		mustDo(t, "POST", url, body, 204, "Content-Type", "application/json", "Producer-Id", "writer-"+strconv.Itoa(w),
+			"Producer-Epoch", "0", "Producer-Seq", strconv.Itoa(n-1))
+	}
+}
