@@ -190,13 +190,20 @@ func (h *Handler) updateMeta(ctx context.Context, name string, fn func(*meta) bo
 // soft-deleted and this was its last fork.
 func (h *Handler) remove(ctx context.Context, st *stream) error {
 	if st.meta.forks > 0 {
-		return h.updateMeta(ctx, st.name, func(m *meta) bool {
+		lastGone := false
+		err := h.updateMeta(ctx, st.name, func(m *meta) bool {
 			if m.forks == 0 {
-				return false // its last fork went meanwhile: removed below by it
+				lastGone = true
+				return false
 			}
 			m.softDeleted = true
 			return true
 		})
+		if err != nil || !lastGone {
+			return err
+		}
+		// Its last fork went meanwhile, and did not delete it (it was not
+		// soft-deleted yet): nothing reads from it, so it goes now.
 	}
 	if err := h.store.DeleteStream(ctx, st.name); err != nil {
 		return err

@@ -259,7 +259,7 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	ctx := r.Context()
-	unlock := h.lock(name)
+	unlock := h.lockFork(name, p.forkFrom) // just name's lock when it is no fork
 	defer unlock()
 	st, err := h.lookup(ctx, name)
 	if err != nil {
@@ -355,6 +355,41 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, name string) {
 	w.Header().Set("Location", scheme+"://"+r.Host+r.URL.EscapedPath())
 	setHeadHeaders(w, st)
 	w.WriteHeader(http.StatusCreated)
+}
+
+// lockFork holds the write locks of a fork and of its source, so that a
+// DELETE of the source (under the source's lock) cannot run between the
+// fork's check of the source and its claim on it: the source would be
+// gone for good, its metadata made again by the claim, and the fork would
+// read nothing. The two stripes are taken in index order, once when they
+// are the same one; no other request holds two.
+func (h *Handler) lockFork(name, src string) func() {
+	if src == "" {
+		return h.lock(name)
+	}
+	i, j := h.stripe(name), h.stripe(src)
+	if i > j {
+		i, j = j, i
+	}
+	h.locks[i].Lock()
+	if i == j {
+		return h.locks[i].Unlock
+	}
+	h.locks[j].Lock()
+	return func() {
+		h.locks[j].Unlock()
+		h.locks[i].Unlock()
+	}
+}
+
+// stripe is the index in h.locks of a stream's lock: the one h.lock
+// takes (the same FNV-1a hash).
+func (h *Handler) stripe(name string) uint32 {
+	var x uint32 = 2166136261
+	for i := 0; i < len(name); i++ {
+		x = (x ^ uint32(name[i])) * 16777619
+	}
+	return x % uint32(len(h.locks))
 }
 
 // releaseFork undoes a fork's hold on its source.
