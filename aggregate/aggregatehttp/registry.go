@@ -99,7 +99,7 @@ type aggregateType struct {
 	category string
 	commands map[string]commandFunc
 	names    []string // command names, sorted
-	ops      *ops
+	ops      ops
 }
 
 // commandFunc handles one decoded request body on instance id.

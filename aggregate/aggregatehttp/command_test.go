@@ -1,0 +1,177 @@
+package aggregatehttp_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestCommand: a command's answer carries the new version, the offset of
+// its last event (the stream's head) and its events, each with its store
+// time, data and the fields of the state it changed.
+func TestCommand(t *testing.T) {
+	s := newServer(t)
+	res := s.command(t, "c1", `{"type":"Open","customer":"ann"}`)
+	h := s.head(t, "c1")
+	if res.Version != 1 || res.Offset != string(h.Offset) || res.Duplicate || len(res.Events) != 1 {
+		t.Fatalf("answer %+v, head %+v", res, h)
+	}
+	e := res.Events[0]
+	if e.Version != 1 || e.Type != "Opened" || e.Offset != string(h.Offset) || e.StoredAt != "2026-03-02T09:00:00Z" ||
+		compact(t, e.Data) != `{"customer":"ann"}` {
+		t.Errorf("event %+v", e)
+	}
+	if got, want := changes(e.Changes), "customer: null → \"ann\"\nstatus: null → \"open\"\n"; got != want {
+		t.Errorf("changes:\n%s\nwant:\n%s", got, want)
+	}
+	res = s.command(t, "c1", `{"type":"AddItem","sku":"sku-1","quantity":2,"price":150}`)
+	if res.Version != 2 || len(res.Events) != 1 || res.Events[0].Version != 2 {
+		t.Fatalf("answer %+v", res)
+	}
+	if got, want := changes(res.Events[0].Changes), "items: null → {\"sku-1\":{\"price\":150,\"quantity\":2}}\n"; got != want {
+		t.Errorf("changes:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestCommandNothingToDo: a decider that decides nothing stores nothing;
+// the answer is the stream's version and head, with no events.
+func TestCommandNothingToDo(t *testing.T) {
+	s := newServer(t)
+	s.command(t, "c1", `{"type":"Open","customer":"ann"}`)
+	s.command(t, "c1", `{"type":"Tag","tags":["a"]}`)
+	before := s.head(t, "c1")
+	res := s.command(t, "c1", `{"type":"Tag","tags":["a"]}`)
+	if res.Version != 2 || res.Offset != string(before.Offset) || len(res.Events) != 0 || res.Duplicate {
+		t.Errorf("answer %+v, head %+v", res, before)
+	}
+	if h := s.head(t, "c1"); h != before {
+		t.Errorf("head moved: %+v → %+v", before, h)
+	}
+}
+
+// TestCommandIdempotency: a retry with the same Idempotency-Key gets the
+// same answer with duplicate true, even with another body and after other
+// commands, and stores nothing; concurrent retries store the command once.
+func TestCommandIdempotency(t *testing.T) {
+	s := newServer(t)
+	s.command(t, "c1", `{"type":"Open","customer":"ann"}`)
+	add := `{"type":"AddItem","sku":"sku-1","quantity":2,"price":150}`
+	first := s.command(t, "c1", add, "Idempotency-Key", "k-1")
+	if first.Duplicate || first.Version != 2 {
+		t.Fatalf("first: %+v", first)
+	}
+	head := s.head(t, "c1")
+	for _, body := range []string{add, `{"type":"AddItem","sku":"other","quantity":9,"price":1}`} {
+		again := s.command(t, "c1", body, "Idempotency-Key", "k-1")
+		if !again.Duplicate {
+			t.Errorf("retry not a duplicate: %+v", again)
+		}
+		again.Duplicate = false
+		if !reflect.DeepEqual(again, first) {
+			t.Errorf("retry answered\n%+v\nwant\n%+v", again, first)
+		}
+		if h := s.head(t, "c1"); h != head {
+			t.Errorf("a retry stored something: head %+v → %+v", head, h)
+		}
+	}
+	// After another command the retry is still the original answer.
+	s.command(t, "c1", `{"type":"Tag","tags":["x"]}`)
+	head = s.head(t, "c1")
+	again := s.command(t, "c1", add, "Idempotency-Key", "k-1")
+	if !again.Duplicate || again.Version != 2 || again.Offset != first.Offset {
+		t.Errorf("late retry: %+v", again)
+	}
+	if h := s.head(t, "c1"); h != head {
+		t.Errorf("a late retry stored something: head %+v → %+v", head, h)
+	}
+
+	// Eight at once with one key: one is stored, all get its answer.
+	var wg sync.WaitGroup
+	answers := make([][]byte, 8)
+	for i := range answers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, b := s.do(t, http.MethodPost, "/v1/commands/carts/c1", `{"type":"AddItem","sku":"sku-9","quantity":1,"price":5}`, "Idempotency-Key", "k-race")
+			if code != http.StatusOK {
+				t.Errorf("%d %s", code, b)
+			}
+			answers[i] = b
+		}()
+	}
+	wg.Wait()
+	dups := 0
+	var version uint64
+	for _, b := range answers {
+		var res struct {
+			Version   uint64 `json:"version"`
+			Duplicate bool   `json:"duplicate"`
+		}
+		if err := json.Unmarshal(b, &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Duplicate {
+			dups++
+		}
+		if version != 0 && res.Version != version {
+			t.Errorf("answers of different versions: %d and %d", version, res.Version)
+		}
+		version = res.Version
+	}
+	if dups != 7 || s.head(t, "c1").Version != head.Version+1 {
+		t.Errorf("%d duplicates of 8, head %d (was %d)", dups, s.head(t, "c1").Version, head.Version)
+	}
+}
+
+// TestCommandErrors: each bad request gets its code and a reason a reader
+// understands, and stores nothing.
+func TestCommandErrors(t *testing.T) {
+	s := newServer(t)
+	s.command(t, "c1", `{"type":"Open","customer":"ann"}`)
+	head := s.head(t, "c1")
+	for _, tc := range []struct {
+		name, path, body string
+		header           []string
+		code             int
+		reason           string
+	}{
+		{"invariant", "c1", `{"type":"CheckOut"}`, nil, http.StatusConflict, "an empty cart cannot be checked out"},
+		{"invariant on a new instance", "c2", `{"type":"AddItem","sku":"x","quantity":1}`, nil, http.StatusConflict, "the cart is not open"},
+		{"bad JSON", "c1", `{"type":"AddItem",`, nil, http.StatusBadRequest, "not a JSON object"},
+		{"not an object", "c1", `["AddItem"]`, nil, http.StatusBadRequest, "not a JSON object"},
+		{"null", "c1", `null`, nil, http.StatusBadRequest, "not a JSON object"},
+		{"two values", "c1", `{"type":"Tag"} {}`, nil, http.StatusBadRequest, "more than one JSON value"},
+		{"no type", "c1", `{"sku":"x"}`, nil, http.StatusBadRequest, `no "type"`},
+		{"type not a string", "c1", `{"type":7}`, nil, http.StatusBadRequest, `"type" must be`},
+		{"unknown field", "c1", `{"type":"AddItem","sku":"x","quantity":1,"colour":"red"}`, nil, http.StatusBadRequest, `unknown field "colour"`},
+		{"wrong field type", "c1", `{"type":"AddItem","sku":"x","quantity":"two"}`, nil, http.StatusBadRequest, `field "quantity": a JSON string where int was expected`},
+		{"unknown command", "c1", `{"type":"Fly"}`, nil, http.StatusNotFound, `carts has no command "Fly"`},
+		{"bad id", "a%2Fb", `{"type":"Open","customer":"bob"}`, nil, http.StatusBadRequest, `invalid id "a/b"`},
+		{"long key", "c1", `{"type":"Tag","tags":["z"]}`, []string{"Idempotency-Key", strings.Repeat("k", 1025)}, http.StatusBadRequest, "Idempotency-Key is over 1024 bytes"},
+		{"too large", "c1", `{"type":"Tag","tags":["` + strings.Repeat("t", 1<<20) + `"]}`, nil, http.StatusRequestEntityTooLarge, "over 1048576 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := s.do(t, http.MethodPost, "/v1/commands/carts/"+tc.path, tc.body, tc.header...)
+			if code != tc.code || !strings.Contains(errorOf(t, body), tc.reason) {
+				t.Errorf("%d %s, want %d with %q", code, body, tc.code, tc.reason)
+			}
+		})
+	}
+	if h := s.head(t, "c1"); h != head {
+		t.Errorf("a refused command stored something: %+v → %+v", head, h)
+	}
+	if h := s.head(t, "c2"); h.Version != 0 {
+		t.Errorf("c2 has %d events", h.Version)
+	}
+	code, body := s.do(t, http.MethodPost, "/v1/commands/boats/b1", `{"type":"Sail"}`)
+	if code != http.StatusNotFound || !strings.Contains(errorOf(t, body), `no aggregate type "boats"`) {
+		t.Errorf("unknown category: %d %s", code, body)
+	}
+	code, body = s.do(t, http.MethodGet, "/v1/nothing-here", "")
+	if code != http.StatusNotFound || !strings.Contains(errorOf(t, body), "no endpoint GET /v1/nothing-here") {
+		t.Errorf("unknown path: %d %s", code, body)
+	}
+}

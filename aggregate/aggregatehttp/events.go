@@ -1,0 +1,143 @@
+package aggregatehttp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/rewindhq/rewind/eventstore"
+)
+
+// Bounds of the events endpoint.
+const (
+	defaultLimit = 100
+	maxLimit     = 1000
+	maxWait      = 60 * time.Second
+)
+
+func errorsIsInvalidName(err error) bool { return errors.Is(err, eventstore.ErrInvalidStreamName) }
+
+// eventsQuery is a parsed GET /v1/events.
+type eventsQuery struct {
+	stream, category string
+	from             eventstore.Offset
+	limit            int
+	wait             time.Duration
+}
+
+func parseEventsQuery(r *http.Request) (eventsQuery, error) {
+	q := r.URL.Query()
+	eq := eventsQuery{stream: q.Get("stream"), category: q.Get("category"), from: eventstore.Start, limit: defaultLimit}
+	if (eq.stream == "") == (eq.category == "") {
+		return eventsQuery{}, badRequest("give stream=<name> or category=<category>, one of them")
+	}
+	if v := q.Get("from"); v != "" {
+		o, err := eventstore.ParseOffset(v)
+		if err != nil {
+			return eventsQuery{}, badRequest(fmt.Sprintf("from=%q is not an offset (-1, now, or one the store gave)", v))
+		}
+		eq.from = o
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxLimit {
+			return eventsQuery{}, badRequest(fmt.Sprintf("limit=%q is not a number from 1 to %d", v, maxLimit))
+		}
+		eq.limit = n
+	}
+	if v := q.Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > maxWait {
+			return eventsQuery{}, badRequest(fmt.Sprintf("wait=%q is not a duration from 0s to %v", v, maxWait))
+		}
+		eq.wait = d
+	}
+	return eq, nil
+}
+
+func (r *Registry) serveEvents(w http.ResponseWriter, req *http.Request) {
+	q, err := parseEventsQuery(req)
+	if err != nil {
+		fail(w, req, err)
+		return
+	}
+	ctx := req.Context()
+	if q.from == eventstore.Now {
+		// A client following from now needs a position it can send back.
+		if q.from, err = r.store.Tail(ctx); err != nil {
+			fail(w, req, err)
+			return
+		}
+	}
+	out, err := r.readEvents(ctx, q)
+	if err == nil && len(out.Events) == 0 && q.wait > 0 {
+		if err = r.waitEvents(ctx, q); err == nil {
+			out, err = r.readEvents(ctx, q)
+		}
+	}
+	if err != nil {
+		if errorsIsInvalidName(err) {
+			err = badRequest(fmt.Sprintf("invalid stream or category name: %v", err))
+		}
+		fail(w, req, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// readEvents reads up to q.limit events after q.from.
+func (r *Registry) readEvents(ctx context.Context, q eventsQuery) (Events, error) {
+	var seq iter.Seq2[eventstore.Event, error]
+	if q.stream != "" {
+		seq = r.store.Read(ctx, q.stream, eventstore.From(q.from))
+	} else {
+		seq = r.store.ReadCategory(ctx, q.category, eventstore.From(q.from))
+	}
+	out := Events{Events: []StoredEvent{}, Next: string(q.from)}
+	for e, err := range seq {
+		if err != nil {
+			return Events{}, err
+		}
+		out.Events = append(out.Events, storedEvent(e))
+		out.Next = string(e.Offset)
+		if len(out.Events) == q.limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// waitEvents waits up to q.wait for something after q.from; the end of the
+// wait is not an error (the answer is then an empty list).
+func (r *Registry) waitEvents(ctx context.Context, q eventsQuery) error {
+	wctx, cancel := context.WithTimeout(ctx, q.wait)
+	defer cancel()
+	var err error
+	if q.stream != "" {
+		_, err = r.store.WaitStream(wctx, q.stream, q.from)
+	} else {
+		for _, serr := range r.store.SubscribeCategory(wctx, q.category, eventstore.From(q.from)) {
+			err = serr
+			break // one event is enough: the read that follows takes the rest
+		}
+	}
+	if err != nil && wctx.Err() != nil && ctx.Err() == nil {
+		return nil // the wait ran out
+	}
+	return err
+}
+
+// storedEvent is a stored event as the events endpoint gives it.
+func storedEvent(e eventstore.Event) StoredEvent {
+	data := json.RawMessage(e.Data)
+	if !json.Valid(e.Data) {
+		data, _ = json.Marshal(e.Data) // base64 of the bytes
+	}
+	return StoredEvent{Stream: e.Stream, Version: e.Version, Offset: string(e.Offset), Type: e.Type,
+		StoredAt: formatTime(e.StoredAt), Data: data}
+}

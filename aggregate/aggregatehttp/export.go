@@ -1,0 +1,239 @@
+package aggregatehttp
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"go/format"
+	"go/parser"
+	"go/token"
+	"net/http"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// GET /v1/export/<category>/<id>?to=<version|time>[&package=p][&def=expr]
+// answers a Go test file that starts from the instance as it was at to (its
+// end when to is absent): its events, typed, are the aggregatetest.Given,
+// and the When and Then are left for the user to write, so that the state a
+// production bug met becomes a test in one command. The file skips itself
+// until they are written (a t.Skip to remove), so it compiles and runs from
+// the moment it is saved.
+//
+// What it assumes, because the server knows the aggregate only through
+// reflection of its Go types:
+//   - the file goes into the package that declares the event types (its
+//     name is the default of package=); with another package= (such as
+//     "orders_test") every type is qualified and its package imported;
+//   - each event is written as a composite literal of its Go type, field
+//     by field (zero fields left out, times in UTC); an event that has no
+//     literal (an unexported field set, a func, a non-finite float, an
+//     anonymous struct) is decoded from its JSON instead, with
+//     encoding/json;
+//   - the definition is named by def=, a Go expression such as "Orders()"
+//     or "orderDefinition"; without it the file declares a variable def of
+//     the definition's type with a TODO, since no name can be read from a
+//     running program.
+
+func (r *Registry) serveExport(w http.ResponseWriter, req *http.Request) {
+	t, id, stream, err := r.instance(req)
+	if err != nil {
+		fail(w, req, err)
+		return
+	}
+	to, err := parsePoint(req, "to")
+	if err != nil {
+		fail(w, req, err)
+		return
+	}
+	q := req.URL.Query()
+	pkg, defExpr := q.Get("package"), q.Get("def")
+	if pkg != "" && !token.IsIdentifier(pkg) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("package=%q is not a Go package name", pkg))
+		return
+	}
+	if defExpr != "" {
+		if _, err := parser.ParseExpr(defExpr); err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("def=%q is not a Go expression", defExpr))
+			return
+		}
+	}
+	x := exportFile{category: t.category, id: id, stream: stream, pkg: pkg, def: defExpr}
+	x.stateType, x.eventType = t.ops.goTypes()
+	_, end, err := t.ops.history(req.Context(), id, point{}, to, func(s step) error {
+		x.events = append(x.events, s)
+		return nil
+	})
+	if err != nil {
+		fail(w, req, err)
+		return
+	}
+	x.version = end.version
+	src, err := x.source()
+	if err != nil {
+		fail(w, req, fmt.Errorf("export %s: %w", stream, err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", x.fileName()))
+	_, _ = w.Write(src)
+}
+
+// exportFile is what an exported test is made of.
+type exportFile struct {
+	category, id, stream string
+	pkg, def             string
+	stateType, eventType reflect.Type
+	events               []step
+	version              uint64
+}
+
+// ownPackage returns the import path and name of the package that declares
+// the events (the state's, when the events' interface is not a named type).
+func (x *exportFile) ownPackage() (path, name string) {
+	for _, t := range []reflect.Type{x.eventType, x.stateType} {
+		if t.Name() != "" && t.PkgPath() != "" {
+			name, _, _ = strings.Cut(t.String(), ".")
+			return t.PkgPath(), name
+		}
+	}
+	for _, s := range x.events {
+		if t := reflect.TypeOf(s.value); t.Name() != "" && t.PkgPath() != "" {
+			name, _, _ = strings.Cut(t.String(), ".")
+			return t.PkgPath(), name
+		}
+	}
+	return "", "main"
+}
+
+func (x *exportFile) testName() string {
+	return "Test" + goWords(x.category) + goWords(x.id) + "AtVersion" + strconv.FormatUint(x.version, 10)
+}
+
+func (x *exportFile) fileName() string {
+	return strings.ToLower(goWords(x.category)+"_"+goWords(x.id)) + "_v" + strconv.FormatUint(x.version, 10) + "_test.go"
+}
+
+// goWords turns a name into an identifier's part: its letters and digits,
+// each word capitalised ("sku-1" → "Sku1").
+func goWords(s string) string {
+	var b strings.Builder
+	up := true
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) || r > unicode.MaxASCII {
+			up = true
+			continue
+		}
+		if up {
+			r = unicode.ToUpper(r)
+		}
+		b.WriteRune(r)
+		up = false
+	}
+	return b.String()
+}
+
+// source writes the test file, gofmt'ed.
+func (x *exportFile) source() ([]byte, error) {
+	ownPath, ownName := x.ownPackage()
+	pkg := x.pkg
+	if pkg == "" {
+		pkg = ownName
+	}
+	if pkg != ownName {
+		ownPath = "" // another package: every type is qualified
+	}
+	g := newGoWriter(ownPath)
+	stateT, err := g.typeExpr(x.stateType)
+	if err != nil {
+		return nil, fmt.Errorf("the state's type: %w", err)
+	}
+	eventT, err := g.typeExpr(x.eventType)
+	if err != nil {
+		return nil, fmt.Errorf("the events' type: %w", err)
+	}
+	var body bytes.Buffer
+	at := "before its first event"
+	if x.version > 0 {
+		at = "stored " + x.events[len(x.events)-1].event.StoredAt.UTC().Format("2006-01-02T15:04:05.999999999Z07:00")
+	}
+	fmt.Fprintf(&body, "// %s starts from %s as it was at version %d (%s),\n", x.testName(), x.stream, x.version, at)
+	fmt.Fprintf(&body, "// exported by GET /v1/export/%s/%s: its events are the Given. Write the\n", x.category, x.id)
+	fmt.Fprintf(&body, "// command under test as the When and what it must decide as the Then, then\n// remove the Skip.\n")
+	fmt.Fprintf(&body, "func %s(t *testing.T) {\n", x.testName())
+	fmt.Fprintf(&body, "\tt.Skip(%q)\n", fmt.Sprintf("exported from %s at version %d: write the When and the Then, then remove this line", x.stream, x.version))
+	if x.def != "" {
+		fmt.Fprintf(&body, "\tdef := %s\n", x.def)
+	} else {
+		agg := g.use("github.com/rewindhq/rewind/aggregate", "aggregate")
+		fmt.Fprintf(&body, "\tvar def *%s.Definition[%s, %s] // TODO: the definition of %q (or export with def=<expression>)\n",
+			agg, stateT, eventT, x.category)
+	}
+	given := g.use("github.com/rewindhq/rewind/aggregate/aggregatetest", "aggregatetest")
+	fmt.Fprintf(&body, "\t%s.Given(def,\n", given)
+	for _, s := range x.events {
+		lit, err := g.value(reflect.ValueOf(s.value), true)
+		if errors.Is(err, errNoLiteral) {
+			lit, err = g.jsonFallback(s.value)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("event %d (%s): %w", s.event.Version, s.event.Type, err)
+		}
+		fmt.Fprintf(&body, "\t\t// %d %s, stored %s\n\t\t%s,\n", s.event.Version, s.event.Type, formatTime(s.event.StoredAt), lit)
+	}
+	fmt.Fprintf(&body, "\t).When(func(state %s) ([]%s, error) {\n", stateT, eventT)
+	fmt.Fprintf(&body, "\t\treturn nil, nil // TODO: the decider of the command under test, such as ship()(state)\n")
+	fmt.Fprintf(&body, "\t}).Then(t) // TODO: the events it must decide; ThenError(t, err) for a refusal\n}\n")
+	if g.needPtr {
+		fmt.Fprintf(&body, "\n// ptr returns a pointer to a copy of v.\nfunc ptr[T any](v T) *T { return &v }\n")
+	}
+	if _, ok := g.imports["encoding/json"]; ok {
+		fmt.Fprintf(&body, "\n// fromJSON decodes an event that has no Go literal from its JSON.\n")
+		fmt.Fprintf(&body, "func fromJSON[T any](t *testing.T, data string) T {\n\tt.Helper()\n\tvar v T\n")
+		fmt.Fprintf(&body, "\tif err := json.Unmarshal([]byte(data), &v); err != nil {\n\t\tt.Fatal(err)\n\t}\n\treturn v\n}\n")
+	}
+
+	var file bytes.Buffer
+	fmt.Fprintf(&file, "package %s\n\n", pkg)
+	file.WriteString(x.imports(g))
+	file.Write(body.Bytes())
+	src, err := format.Source(file.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("the Go source written does not parse: %w", err)
+	}
+	return src, nil
+}
+
+// imports writes the import block: the standard library, then the rest.
+func (x *exportFile) imports(g *goWriter) string {
+	std, other := []string{`"testing"`}, []string{}
+	for path, name := range g.imports {
+		spec := strconv.Quote(path)
+		if last := path[strings.LastIndex(path, "/")+1:]; last != name {
+			spec = name + " " + spec
+		}
+		if strings.Contains(strings.SplitN(path, "/", 2)[0], ".") {
+			other = append(other, spec)
+		} else {
+			std = append(std, spec)
+		}
+	}
+	slices.Sort(std)
+	slices.Sort(other)
+	var b strings.Builder
+	b.WriteString("import (\n")
+	for _, s := range std {
+		b.WriteString("\t" + s + "\n")
+	}
+	if len(other) > 0 {
+		b.WriteString("\n")
+		for _, s := range other {
+			b.WriteString("\t" + s + "\n")
+		}
+	}
+	b.WriteString(")\n\n")
+	return b.String()
+}

@@ -1,0 +1,118 @@
+package aggregatehttp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// parsePoint reads a version ("7") or an RFC 3339 time from the query
+// parameter name; unset when absent.
+func parsePoint(r *http.Request, name string) (point, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return point{}, nil
+	}
+	if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+		return point{set: true, version: n}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return point{set: true, isTime: true, at: t}, nil
+	}
+	return point{}, badRequest(fmt.Sprintf("%s=%q is neither a version nor an RFC 3339 time (2006-01-02T15:04:05Z)", name, v))
+}
+
+// statePoint reads the state endpoint's ?version=N or ?at=<time>.
+func statePoint(r *http.Request) (point, error) {
+	q := r.URL.Query()
+	version, at := q.Get("version"), q.Get("at")
+	switch {
+	case version != "" && at != "":
+		return point{}, badRequest("give version or at, not both")
+	case version != "":
+		n, err := strconv.ParseUint(version, 10, 64)
+		if err != nil {
+			return point{}, badRequest(fmt.Sprintf("version=%q is not a version (0, 1, 2, ...)", version))
+		}
+		return point{set: true, version: n}, nil
+	case at != "":
+		t, err := time.Parse(time.RFC3339Nano, at)
+		if err != nil {
+			return point{}, badRequest(fmt.Sprintf("at=%q is not an RFC 3339 time (2006-01-02T15:04:05Z)", at))
+		}
+		return point{set: true, isTime: true, at: t}, nil
+	}
+	return point{}, nil
+}
+
+// maxBody bounds a command's body.
+const maxBody = 1 << 20
+
+// readCommand reads a command's body: a JSON object with a string "type";
+// it returns the type and the other fields.
+func readCommand(w http.ResponseWriter, r *http.Request) (string, map[string]json.RawMessage, error) {
+	body := http.MaxBytesReader(w, r.Body, maxBody)
+	dec := json.NewDecoder(body)
+	var fields map[string]json.RawMessage
+	if err := dec.Decode(&fields); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return "", nil, &httpError{code: http.StatusRequestEntityTooLarge, reason: fmt.Sprintf("the body is over %d bytes", maxBody)}
+		}
+		return "", nil, badRequest("the body is not a JSON object: " + jsonReason(err))
+	}
+	if dec.More() {
+		return "", nil, badRequest("the body holds more than one JSON value")
+	}
+	if fields == nil {
+		return "", nil, badRequest(`the body is not a JSON object: null`)
+	}
+	raw, ok := fields["type"]
+	if !ok {
+		return "", nil, badRequest(`the body has no "type": {"type": "<Command>", ...}`)
+	}
+	var typ string
+	if err := json.Unmarshal(raw, &typ); err != nil || typ == "" {
+		return "", nil, badRequest(`"type" must be a command's name, a non-empty string`)
+	}
+	delete(fields, "type")
+	return typ, fields, nil
+}
+
+// decodeFields decodes a command's fields into v, strictly: a field v has
+// not, or a value of the wrong type, is a 400 naming it.
+func decodeFields(fields map[string]json.RawMessage, v any) error {
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return badRequest("the body's fields: " + jsonReason(err))
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequest(jsonReason(err))
+	}
+	return nil
+}
+
+// jsonReason says what is wrong with a JSON value, without the package's
+// "json: " prefix and in terms of the request's fields.
+func jsonReason(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		field := typeErr.Field
+		if field == "" {
+			return fmt.Sprintf("a JSON %s where %s was expected", typeErr.Value, typeErr.Type)
+		}
+		return fmt.Sprintf("field %q: a JSON %s where %s was expected", field, typeErr.Value, typeErr.Type)
+	}
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &syntaxErr) {
+		return fmt.Sprintf("%s (at byte %d)", strings.TrimPrefix(syntaxErr.Error(), "json: "), syntaxErr.Offset)
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
