@@ -201,8 +201,19 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 			if err != nil {
 				return AppendResult{}, err
 			}
+			if ok && !refreshed && !s.soleWriter() {
+				// A state read before another process's delete of the
+				// stream still knows its command ids; only a fresh state
+				// decides.
+				if err := refresh(); err != nil {
+					return AppendResult{}, err
+				}
+				continue
+			}
 			if ok {
-				return commandResult(name, co), nil
+				res := commandResult(name, co)
+				res.Closed = st.h.closed
+				return res, nil
 			}
 		}
 		toStore, pm := events, (*producerMark)(nil)
@@ -641,13 +652,18 @@ func (s *Store) CommandOutcome(ctx context.Context, stream, id string) (AppendRe
 	if err != nil || !ok {
 		return AppendResult{}, false, err
 	}
-	return commandResult(stream, co), true, nil
+	res := commandResult(stream, co)
+	res.Closed = st.h.closed
+	return res, true, nil
 }
 
 // commandResult is the result of an append whose command id was stored
 // already: the result of the commit recorded for it.
 func commandResult(name string, co commandOutcome) AppendResult {
 	first := co.last - uint64(co.count) + 1
+	if co.count == 0 {
+		first = co.last // a close without events, as applied reports it
+	}
 	res := AppendResult{Stream: name, FirstVersion: first, Version: co.last, Duplicate: true,
 		Offsets: make([]Offset, co.count), StoredAt: time.Unix(0, co.stored)}
 	for i := range res.Offsets {

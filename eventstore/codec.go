@@ -268,10 +268,14 @@ func decodeCommitHeader(body []byte) (commit, error) {
 	if d.err != nil {
 		return commit{}, d.err
 	}
-	// Only a close or a tombstone may hold no events; a tombstone holds none.
-	if (n == 0 && !c.closes && !c.deletes) || (c.deletes && (n != 0 || c.producer != nil || c.command != "")) ||
-		n > MaxEventsPerAppend || c.firstVersion == 0 || c.firstVersion > math.MaxUint64-n {
+	if n > MaxEventsPerAppend || c.firstVersion == 0 || c.firstVersion > math.MaxUint64-n ||
+		n == 0 && !c.closes && !c.deletes { // only a close or a tombstone may hold no events
 		return commit{}, fmt.Errorf("%w: %d events from version %d", ErrCorrupt, n, c.firstVersion)
+	}
+	// A tombstone is nothing but itself: no events, no producer, no
+	// command id, no close; the stream it starts again is at version 0.
+	if c.deletes && (n != 0 || c.producer != nil || c.command != "" || c.closes || c.firstVersion != 1) {
+		return commit{}, fmt.Errorf("%w: a tombstone with more in it", ErrCorrupt)
 	}
 	if format == commitFormatV2 && c.stored <= 0 {
 		return commit{}, fmt.Errorf("%w: store time %d", ErrCorrupt, c.stored)

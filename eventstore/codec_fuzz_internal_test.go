@@ -72,6 +72,12 @@ func FuzzDecodeCommit(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte("R"))
 	f.Add([]byte("not a commit"))
+	// The lifecycle flags: a close with and without events (with a
+	// producer mark and a command id), a tombstone, and the bodies no
+	// writer makes (see lifecycleSeeds).
+	for _, b := range lifecycleSeeds(stored) {
+		f.Add(b)
+	}
 
 	f.Fuzz(func(t *testing.T, body []byte) {
 		orig := bytes.Clone(body)
@@ -86,8 +92,13 @@ func FuzzDecodeCommit(f *testing.F) {
 			}
 			return
 		}
-		if c.count < 1 || c.count > MaxEventsPerAppend || c.firstVersion == 0 || c.lastVersion() < c.firstVersion {
-			t.Fatalf("accepted a commit of %d events from version %d", c.count, c.firstVersion)
+		if c.count > MaxEventsPerAppend || c.firstVersion == 0 || c.lastVersion()+1 < c.firstVersion ||
+			c.count == 0 && !c.closes && !c.deletes {
+			t.Fatalf("accepted a commit of %d events from version %d (close %v, tombstone %v)", c.count, c.firstVersion, c.closes, c.deletes)
+		}
+		if c.deletes && (c.count != 0 || c.producer != nil || c.command != "" || c.closes || c.firstVersion != 1) {
+			t.Fatalf("accepted a tombstone of %d events from version %d, producer %v, command %q, close %v",
+				c.count, c.firstVersion, c.producer, c.command, c.closes)
 		}
 		const seq = 77
 		logTime := time.Unix(0, 5)
@@ -102,7 +113,7 @@ func FuzzDecodeCommit(f *testing.F) {
 		}
 		// Stopping early is not an error.
 		n := 0
-		if err := c.eachEvent("s", seq, logTime, nil, func(Event) bool { n++; return false }); err != nil || n != 1 {
+		if err := c.eachEvent("s", seq, logTime, nil, func(Event) bool { n++; return false }); err != nil || n != min(c.count, 1) {
 			t.Fatalf("stopping after the first event: %d events, %v", n, err)
 		}
 
@@ -113,10 +124,21 @@ func FuzzDecodeCommit(f *testing.F) {
 		for i, e := range events {
 			in[i] = Event{ID: e.ID, Type: e.Type, Time: e.Time, Data: e.Data, Metadata: e.Metadata}
 		}
-		body2 := encodeCommit(c.firstVersion, storedAt, c.producer, in)
+		var flags byte
+		if c.closes {
+			flags |= flagClosed
+		}
+		if c.deletes {
+			flags |= flagDeleted
+		}
+		body2 := encodeCommitFlags(c.firstVersion, storedAt, c.producer, c.command, flags, in)
 		c2, err := decodeCommit(body2)
 		if err != nil {
 			t.Fatalf("re-encoded commit does not decode: %v", err)
+		}
+		if c2.closes != c.closes || c2.deletes != c.deletes || c2.command != c.command {
+			t.Fatalf("re-encoded: close %v, tombstone %v, command %q; want %v, %v, %q",
+				c2.closes, c2.deletes, c2.command, c.closes, c.deletes, c.command)
 		}
 		if c2.firstVersion != c.firstVersion || c2.count != c.count || c2.stored != storedAt {
 			t.Fatalf("re-encoded: %d events from version %d stored %d, want %d from %d stored %d",
@@ -129,6 +151,31 @@ func FuzzDecodeCommit(f *testing.F) {
 			t.Fatalf("re-encoded commit decodes to other events")
 		}
 	})
+}
+
+// lifecycleSeeds returns commits with the lifecycle flags: the ones the
+// store writes (a close with and without events, by a producer and with a
+// command id; a tombstone) and ones it never writes, which decodeCommit
+// must reject: a tombstone with events, a producer mark, a command id, a
+// close or a first version other than 1; a commit without events that
+// neither closes nor deletes; unknown flag bits.
+func lifecycleSeeds(stored int64) [][]byte {
+	pm := &producerMark{id: "p", epoch: 1, firstSeq: 4, lastSeq: 4}
+	one := fuzzSeedEvents(1, false)
+	return [][]byte{
+		encodeCommitFlags(3, stored, nil, "", flagClosed, one),
+		encodeCommitFlags(3, stored, pm, "cmd", flagClosed, nil),
+		encodeCommitFlags(1, stored, nil, "", flagDeleted, nil),
+		encodeCommitFlags(1, stored, nil, "", flagDeleted, one),
+		encodeCommitFlags(1, stored, pm, "", flagDeleted, nil),
+		encodeCommitFlags(1, stored, nil, "cmd", flagDeleted, nil),
+		encodeCommitFlags(1, stored, nil, "", flagDeleted|flagClosed, nil),
+		encodeCommitFlags(5, stored, nil, "", flagDeleted, nil),
+		encodeCommitFlags(3, stored, nil, "", 0, nil),
+		encodeCommitFlags(3, stored, pm, "cmd", 0, nil),
+		encodeCommitFlags(3, stored, nil, "", 0x10, one),
+		encodeCommitFlags(3, stored, nil, "", 0x80|flagClosed, nil),
+	}
 }
 
 // collectEvents decodes every event of a commit, failing on error or on a

@@ -163,6 +163,15 @@ func rewrite(t testing.TB, body []byte, firstVersion, count uint64) []byte {
 	return append(out, body[cnt[1]:]...)
 }
 
+// setFlags returns body with its flags byte ORed with flags.
+func setFlags(t testing.TB, body []byte, flags byte) []byte {
+	t.Helper()
+	fv, _ := commitFields(t, body)
+	out := slices.Clone(body)
+	out[fv[1]] |= flags
+	return out
+}
+
 // badKit is what a bad message is made from: the bodies of two real
 // commits of the stream, a (one event, version 1) and b (three events,
 // versions 2-4), and the version the stream's next commit would start at.
@@ -202,6 +211,20 @@ var badMessages = []struct {
 	{"zero events as the next version", func(t testing.TB, k badKit) []byte {
 		_, cnt := commitFields(t, k.b)
 		return rewrite(t, k.b[:cnt[1]], k.next, 0)
+	}},
+	{"tombstone with events", func(t testing.TB, k badKit) []byte { return setFlags(t, rewrite(t, k.b, 1, 3), 8) }},
+	{"tombstone with a producer mark", func(t testing.TB, k badKit) []byte {
+		fv, _ := commitFields(t, k.b)
+		b := binary.AppendUvarint(slices.Clone(k.b[:fv[0]]), 1)
+		b = append(b, 8|1, 1, 'p', 0, 0, 0)
+		return binary.AppendUvarint(b, 0)
+	}},
+	{"tombstone that closes", func(t testing.TB, k badKit) []byte {
+		_, cnt := commitFields(t, k.b)
+		return setFlags(t, rewrite(t, k.b[:cnt[1]], 1, 0), 8|4)
+	}},
+	{"unknown flag bits as the next version", func(t testing.TB, k badKit) []byte {
+		return setFlags(t, rewrite(t, k.b, k.next, 3), 0x10)
 	}},
 	{"duplicate of the last commit", func(_ testing.TB, k badKit) []byte { return slices.Clone(k.b) }},
 	{"duplicate of an earlier commit", func(_ testing.TB, k badKit) []byte { return slices.Clone(k.a) }},

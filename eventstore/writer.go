@@ -272,7 +272,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 	// log order (records of a stream are sorted by sequence).
 	heads := make(map[string]logHead)
 	b := x.db.NewBatch()
-	defer func() { b.Close() }()
+	defer b.Close()
 	var written map[string]uint64 // producer key → commit seq, in this batch
 	var key []byte
 	newest := newestCommit{seq: w.newest}
@@ -318,19 +318,21 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			r.stored = c.storedAt(time.Unix(0, r.stored)).UnixNano()
 		}
 		heads[r.name] = logHead{last, r.seq}
+		if r.seq > newest.seq {
+			// A commit without events is the newest too: the log must
+			// still hold it (a close lost to a power cut would otherwise
+			// go unnoticed), and a tombstone's purge takes the stream's
+			// older commits out of the log.
+			newest = newestCommit{seq: r.seq, name: r.name, id: firstEventID(r.body)}
+		}
 		if flags&flagDeleted != 0 {
-			// A tombstone: what the stream held before it goes, in a batch
-			// of its own, since the keys to delete are found in the index
-			// and this batch may hold some of them.
-			if err := b.Commit(pebble.NoSync); err != nil {
-				return fmt.Errorf("commit: %w", err)
-			}
-			b.Close()
-			b = x.db.NewBatch()
-			if err := w.x.dropStream(b, r.name, r.seq); err != nil {
-				return err
-			}
-			if err := w.recordForeign(b, r.name, r.seq); err != nil {
+			// A tombstone: what the stream held before it goes. The keys
+			// to delete are found in the index, and this batch may hold
+			// some of them, so it is committed first; the deletes are
+			// committed at once too, since the checks of the stream's
+			// next commits in this batch ask the index for its previous
+			// version.
+			if err := w.dropStream(b, r.name, r.seq); err != nil {
 				return err
 			}
 			continue
@@ -360,10 +362,6 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			if err := b.Set(commandKey(r.name, cmd), co.encode(), nil); err != nil {
 				return err
 			}
-		}
-		if r.seq > newest.seq && count > 0 {
-			newest = newestCommit{seq: r.seq, name: r.name}
-			newest.id = firstEventID(r.body)
 		}
 		if pm != nil {
 			key := producerKey(r.name, pm.id)
@@ -466,6 +464,30 @@ func (w *indexWriter) checkLogged(r *indexRec, heads map[string]logHead) (c comm
 		return commit{}, false, fmt.Errorf("%w: starts at version %d, the stream is at %d", ErrCorrupt, c.firstVersion, prev.version)
 	}
 	return c, false, nil
+}
+
+// dropStream commits b, then deletes what the index holds of the stream
+// below the tombstone at seq and records the tombstone as the subject's
+// newest foreign message, in a batch of its own, committed; b is empty
+// after it.
+func (w *indexWriter) dropStream(b *pebble.Batch, name string, seq uint64) error {
+	if !b.Empty() {
+		if err := b.Commit(pebble.NoSync); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		b.Reset()
+	}
+	if err := w.x.dropStream(b, name, seq); err != nil {
+		return err
+	}
+	if err := w.recordForeign(b, name, seq); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	b.Reset()
+	return nil
 }
 
 // recordForeign records seq as the newest message on the stream's subject
