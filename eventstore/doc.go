@@ -217,6 +217,33 @@
 // duplicates) and numbers, batches and retries appends for one stream and
 // id, so callers need not track sequence numbers themselves.
 //
+// # Closing, deleting and waiting
+//
+// A stream that is finished can say so: an append [WithClose] stores its
+// events, or none, and closes the stream in the same commit, so a reader
+// that sees the last events also sees that nothing will follow them, and a
+// reader at the tail learns it without a timeout ([Head].Closed). Every
+// later append fails with [ErrStreamClosed]; the close is a commit like any
+// other, so ExpectVersion, WithCommandID and an idempotent producer's retry
+// apply to it as to any append.
+//
+// [Store.DeleteStream] is for streams that must go (a resource removed, data
+// that may not be kept). The delete is itself a commit in the log, a
+// tombstone, after which the stream's earlier messages are purged from the
+// JetStream log: every process, and every rebuild of a read index, learns
+// of the delete in log order, and the next append to the name starts a new
+// stream at version 1. Offsets are never reused, so a reader holding an
+// offset of the old stream cannot mistake an event of the new one for it.
+// A delete also takes the stream's producer states, command ids, close,
+// metadata and snapshots.
+//
+// [Store.WaitStream] is one stream's tail without a subscription: it waits
+// until the stream has an event after an offset, is closed or is deleted,
+// and costs a parked goroutine, nothing on the server, which suits a
+// long-poll over HTTP. [Store.Metadata] and [Store.SetMetadata] keep a few
+// string pairs beside a stream (what a protocol says about the stream as a
+// whole), outside its history, changed by compare-and-set.
+//
 // # Durability
 //
 // The embedded server acknowledges a write only after it has reached the

@@ -177,3 +177,52 @@ func ExampleStore_Subscribe() {
 	// 2 OrderShipped
 	// resume after 00000000000000000002_999999
 }
+
+func ExampleStore_WaitStream() {
+	dir, err := os.MkdirTemp("", "rewind-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	store, err := eventstore.Open(ctx, dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+
+	res, err := store.Append(ctx, "uploads/7", []eventstore.Event{{Type: "ChunkReceived"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// The uploader sends its last chunk and closes the stream in one
+	// commit; a reader waiting at the tail wakes for the chunk, then for
+	// nothing more: the stream is closed.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() {
+		if _, err := store.Append(ctx, "uploads/7", []eventstore.Event{{Type: "ChunkReceived"}}, eventstore.WithClose()); err != nil {
+			log.Print(err)
+		}
+	})
+	after := res.Offset()
+	for {
+		h, err := store.WaitStream(ctx, "uploads/7", after)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if h.Offset > after {
+			fmt.Println("up to version", h.Version)
+			after = h.Offset
+		}
+		if h.Closed {
+			break
+		}
+	}
+	_, err = store.Append(ctx, "uploads/7", []eventstore.Event{{Type: "ChunkReceived"}})
+	fmt.Println("closed:", errors.Is(err, eventstore.ErrStreamClosed))
+	// Output:
+	// up to version 2
+	// closed: true
+}
