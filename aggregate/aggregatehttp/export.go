@@ -160,9 +160,10 @@ func (x *exportFile) source() ([]byte, error) {
 	if x.version > 0 {
 		at = "stored " + x.events[len(x.events)-1].event.StoredAt.UTC().Format("2006-01-02T15:04:05.999999999Z07:00")
 	}
-	fmt.Fprintf(&body, "// %s starts from %s as it was at version %d (%s),\n", x.testName(), x.stream, x.version, at)
-	fmt.Fprintf(&body, "// exported by GET /v1/export/%s/%s: its events are the Given. Write the\n", x.category, x.id)
-	fmt.Fprintf(&body, "// command under test as the When and what it must decide as the Then, then\n// remove the Skip.\n")
+	fmt.Fprintf(&body, "// %s starts from %s as it was at version %d\n", x.testName(), x.stream, x.version)
+	fmt.Fprintf(&body, "// (%s), exported by GET /v1/export/%s/%s: its events\n", at, x.category, x.id)
+	fmt.Fprintf(&body, "// are the Given. Write the command under test as the When and what it must\n")
+	fmt.Fprintf(&body, "// decide as the Then, then remove the Skip.\n")
 	fmt.Fprintf(&body, "func %s(t *testing.T) {\n", x.testName())
 	fmt.Fprintf(&body, "\tt.Skip(%q)\n", fmt.Sprintf("exported from %s at version %d: write the When and the Then, then remove this line", x.stream, x.version))
 	if x.def != "" {
@@ -173,7 +174,9 @@ func (x *exportFile) source() ([]byte, error) {
 			agg, stateT, eventT, x.category)
 	}
 	given := g.use("github.com/rewindhq/rewind/aggregate/aggregatetest", "aggregatetest")
-	fmt.Fprintf(&body, "\t%s.Given(def,\n", given)
+	// Explicit type arguments: inference would take each event's own type
+	// for E and find it at odds with the definition's.
+	fmt.Fprintf(&body, "\t%s.Given[%s, %s](def,\n", given, stateT, eventT)
 	for _, s := range x.events {
 		lit, err := g.value(reflect.ValueOf(s.value), true)
 		if errors.Is(err, errNoLiteral) {

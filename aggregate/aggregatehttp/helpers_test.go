@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -212,4 +213,29 @@ func changes(cs []aggregatehttp.Change) string {
 		b.WriteString(c.Path + ": " + string(c.From) + " → " + string(c.To) + "\n")
 	}
 	return b.String()
+}
+
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// collectEvents reads a stream from the store.
+func collectEvents(s *server, stream string) ([]eventstore.Event, error) {
+	var out []eventstore.Event
+	for e, err := range s.store.Read(context.Background(), stream) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// httpGet gets url and closes the body.
+func httpGet(url string) (*http.Response, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp, nil
 }

@@ -1,0 +1,147 @@
+package aggregatehttp_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rewindhq/rewind/aggregate/aggregatehttp"
+	"github.com/rewindhq/rewind/eventstore"
+)
+
+// TestAggregates lists the registered types with their commands, by name.
+func TestAggregates(t *testing.T) {
+	s := newServer(t)
+	body := s.get(t, "/v1/aggregates", 200, nil)
+	if got, want := compact(t, body), `{"aggregates":[{"category":"carts","commands":["AddItem","CheckOut","Open","RemoveItem","SetAddress","Tag"]}]}`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+// TestStreams lists streams with their heads, all or one category's.
+func TestStreams(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	s.command(t, "c1", `{"type":"Open","customer":"ann"}`)
+	s.command(t, "c2", `{"type":"Open","customer":"bob"}`)
+	s.command(t, "c2", `{"type":"Tag","tags":["x"]}`)
+	if _, err := s.store.Append(ctx, "other/1", []eventstore.Event{{Type: "T", Data: []byte(`{}`)}}, eventstore.WithClose()); err != nil {
+		t.Fatal(err)
+	}
+	var all aggregatehttp.Streams
+	s.get(t, "/v1/streams", 200, &all)
+	var names []string
+	for _, st := range all.Streams {
+		names = append(names, st.Name)
+		h, err := s.store.Head(ctx, st.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Version != h.Version || st.Offset != string(h.Offset) || st.StoredAt != h.StoredAt.UTC().Format(time.RFC3339Nano) || st.Closed != h.Closed {
+			t.Errorf("%+v, head %+v", st, h)
+		}
+	}
+	if got := strings.Join(names, " "); got != "carts/c1/events carts/c2/events other/1" {
+		t.Errorf("streams %s", got)
+	}
+	if !all.Streams[2].Closed || all.Streams[1].Version != 2 {
+		t.Errorf("streams %+v", all.Streams)
+	}
+	var carts aggregatehttp.Streams
+	s.get(t, "/v1/streams?category=carts", 200, &carts)
+	if len(carts.Streams) != 2 || carts.Streams[0].Name != "carts/c1/events" {
+		t.Errorf("carts: %+v", carts.Streams)
+	}
+	body := s.get(t, "/v1/streams?category=none", 200, nil)
+	if compact(t, body) != `{"streams":[]}` {
+		t.Errorf("no streams: %s", body)
+	}
+	if body := s.get(t, "/v1/streams?category=a/b", 400, nil); !strings.Contains(errorOf(t, body), `invalid category "a/b"`) {
+		t.Errorf("bad category: %s", body)
+	}
+}
+
+// TestEvents reads a stream or a category from an offset, in pages, and
+// waits for what comes next when asked.
+func TestEvents(t *testing.T) {
+	s := newServer(t)
+	s.seed(t, "c1")
+	s.command(t, "c2", `{"type":"Open","customer":"bob"}`)
+
+	var page aggregatehttp.Events
+	s.get(t, "/v1/events?stream=carts/c1/events&limit=3", 200, &page)
+	if len(page.Events) != 3 || page.Events[0].Version != 1 || page.Next != page.Events[2].Offset {
+		t.Fatalf("first page %+v", page)
+	}
+	e := page.Events[0]
+	if e.Stream != "carts/c1/events" || e.Type != "Opened" || e.StoredAt != "2026-03-02T09:00:00Z" || compact(t, e.Data) != `{"customer":"ann"}` {
+		t.Errorf("event %+v", e)
+	}
+	var rest aggregatehttp.Events
+	s.get(t, "/v1/events?stream=carts/c1/events&from="+page.Next, 200, &rest)
+	if len(rest.Events) != 5 || rest.Events[0].Version != 4 || rest.Next != rest.Events[4].Offset {
+		t.Fatalf("rest %+v", rest)
+	}
+	var none aggregatehttp.Events
+	s.get(t, "/v1/events?stream=carts/c1/events&from="+rest.Next, 200, &none)
+	if len(none.Events) != 0 || none.Next != rest.Next {
+		t.Errorf("at the end: %+v", none)
+	}
+	var cat aggregatehttp.Events
+	s.get(t, "/v1/events?category=carts", 200, &cat)
+	if len(cat.Events) != 9 || cat.Events[8].Stream != "carts/c2/events" {
+		t.Errorf("category: %d events", len(cat.Events))
+	}
+	var fromNow aggregatehttp.Events
+	s.get(t, "/v1/events?category=carts&from=now", 200, &fromNow)
+	if len(fromNow.Events) != 0 || fromNow.Next != cat.Next {
+		t.Errorf("from now: %+v, want next %s", fromNow, cat.Next)
+	}
+
+	// A wait with nothing new ends empty after the wait.
+	start := time.Now()
+	var waited aggregatehttp.Events
+	s.get(t, "/v1/events?stream=carts/c1/events&wait=300ms&from="+rest.Next, 200, &waited)
+	if len(waited.Events) != 0 || time.Since(start) < 300*time.Millisecond {
+		t.Errorf("empty wait: %+v after %v", waited, time.Since(start))
+	}
+	// An append during the wait wakes it, for a stream and for a category.
+	for _, q := range []string{"stream=carts/c1/events", "category=carts"} {
+		from := s.head(t, "c1").Offset
+		done := make(chan aggregatehttp.Events, 1)
+		go func() {
+			var got aggregatehttp.Events
+			s.get(t, "/v1/events?"+q+"&wait=20s&from="+string(from), 200, &got)
+			done <- got
+		}()
+		time.Sleep(200 * time.Millisecond)
+		res := s.command(t, "c1", `{"type":"Tag","tags":["`+q+`"]}`)
+		select {
+		case got := <-done:
+			if len(got.Events) != 1 || got.Events[0].Offset != res.Offset || got.Next != res.Offset {
+				t.Errorf("%s: woken with %+v, want the event at %s", q, got, res.Offset)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the append did not wake the wait", q)
+		}
+	}
+
+	for _, tc := range []struct{ query, reason string }{
+		{"", "give stream=<name> or category=<category>"},
+		{"stream=a&category=b", "give stream=<name> or category=<category>"},
+		{"stream=carts/c1/events&from=xyz", `from="xyz" is not an offset`},
+		{"stream=carts/c1/events&limit=0", `limit="0" is not a number from 1 to 1000`},
+		{"stream=carts/c1/events&limit=1001", `limit="1001"`},
+		{"stream=carts/c1/events&wait=61s", `wait="61s" is not a duration from 0s to 1m0s`},
+		{"stream=carts/c1/events&wait=soon", `wait="soon"`},
+		{"stream=a//b", "invalid stream or category name"},
+		{"category=a/b", "invalid stream or category name"},
+	} {
+		code, body := s.do(t, http.MethodGet, "/v1/events?"+tc.query, "")
+		if code != 400 || !strings.Contains(errorOf(t, body), tc.reason) {
+			t.Errorf("%s: %d %s, want 400 with %q", tc.query, code, body, tc.reason)
+		}
+	}
+}
