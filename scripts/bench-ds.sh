@@ -20,6 +20,10 @@
 #                  url=...` line; SIGTERM stops it).
 #   BENCH_OUT      where the reports go.
 #   BENCH_ONLY     "node" or "rewind" to run one server only.
+#   BENCH_FLOOR    0 to skip the floor: by default the long-poll test also
+#                  runs against `dsbench floorserver`, a trivial in-memory
+#                  server, to show what this machine and the driver itself
+#                  cost (no real server can wake its readers faster).
 #
 # If ./cmd/rewind does not exist yet (and DS_SERVER_CMD is unset), only the
 # Node reference is measured.
@@ -91,6 +95,9 @@ if [ "$only" != "rewind" ]; then
 fi
 if [ -n "$second" ] && [ "$only" != "node" ]; then
   bench "$second" "$second_cmd" "$@"
+fi
+if [ "${BENCH_FLOOR:-1}" != 0 ]; then
+  bench floor "$tmp/dsbench floorserver" "$@" --tests longpoll
 fi
 if [ -f "$out/node-reference.json" ] && [ -n "$second" ] && [ -f "$out/$second.json" ]; then
   echo "== side by side"

@@ -7,6 +7,11 @@
 //
 // compare prints two --json (or --json-file) reports side by side.
 //
+//	dsbench floorserver
+//
+// runs a trivial in-memory server (floor.go) on REWIND_ADDR: the long-poll
+// test against it shows the floor this machine and this driver impose.
+//
 // Streams are created under URL/v1/stream/dsbench/RUN/, RUN being unique per
 // run, so a server can be measured more than once. Every message is a 100-byte
 // JSON object. The long-poll test needs the server's long-poll timeout well
@@ -30,6 +35,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "floorserver" {
+		if err := runFloorServer(); err != nil {
+			fmt.Fprintln(os.Stderr, "dsbench floorserver:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "compare" {
 		if err := compare(os.Stdout, os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "dsbench compare:", err)
