@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -286,7 +287,10 @@ const cursorInterval = 20 * time.Second
 // that caches never serve a long-poll answer back to the same client.
 func (h *Handler) cursor(client string) string {
 	cur := int64(h.now().Sub(cursorEpoch) / cursorInterval)
-	if c, err := strconv.ParseInt(client, 10, 64); err == nil && c >= cur {
+	// A cursor too close to the largest int64 to step past (no honest
+	// client has one) gets the current interval: it differs too, and the
+	// answer never overflows to a negative cursor.
+	if c, err := strconv.ParseInt(client, 10, 64); err == nil && c >= cur && c <= math.MaxInt64-180 {
 		cur = c + 1 + rand.Int64N(180)
 	}
 	return strconv.FormatInt(cur, 10)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,13 @@ func TestLongPollWakesOnAppend(t *testing.T) {
 	if r.get("Stream-Cursor") == "" || r.get("Stream-Next-Offset") != post.get("Stream-Next-Offset") {
 		t.Errorf("woken long-poll: cursor %q next %q, want a cursor and %q", r.get("Stream-Cursor"),
 			r.get("Stream-Next-Offset"), post.get("Stream-Next-Offset"))
+	}
+	// The cursor steps past the client's, and never overflows.
+	for _, c := range []string{r.get("Stream-Cursor"), "9223372036854775807", "9223372036854775700"} {
+		got := srv.do("GET", name+"?offset=-1&live=long-poll&cursor="+c, nil).must(t, 200, "long-poll with a cursor").get("Stream-Cursor")
+		if n, err := strconv.ParseInt(got, 10, 64); err != nil || n < 0 || got == c {
+			t.Errorf("cursor %s answered with cursor %q", c, got)
+		}
 	}
 	// Data already there answers at once.
 	r = await(t, longPoll(t, srv, name, "-1"), 5*time.Second, "long-poll with data")
