@@ -31,6 +31,13 @@ var errTombstone = errors.New("eventstore: the stream was deleted")
 // stream's earlier messages are purged from the log. A read of the stream
 // that began before the delete may still return events from before it.
 // Deleting a stream that holds nothing is not an error.
+//
+// A delete and appends to the same stream from this store are serialized.
+// A delete racing appends to the same stream from another process (Connect)
+// is not yet safe: now and then such an append is stored at the deleted
+// stream's next version after the tombstone, where readers skip it
+// (TestDeleteRacesAppendsAcrossStores shows it). Until that is fixed, delete
+// a stream only once its other writers have stopped.
 func (s *Store) DeleteStream(ctx context.Context, stream string) error {
 	if err := s.deleteStream(ctx, stream); err != nil {
 		return fmt.Errorf("eventstore: delete %q: %w", stream, err)
