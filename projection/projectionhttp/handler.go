@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"sync"
 	"time"
 
@@ -113,7 +114,9 @@ type rebuildState struct {
 
 func (h *Handler) serveList(w http.ResponseWriter, _ *http.Request) {
 	out := Projections{Projections: []Projection{}}
-	for _, st := range h.runner.Statuses() {
+	statuses := h.runner.Statuses()
+	sort.Slice(statuses, func(i, j int) bool { return statuses[i].Name < statuses[j].Name })
+	for _, st := range statuses {
 		p := Projection{Name: st.Name, Status: string(st.State), Position: string(st.Position),
 			LagEvents: st.LagCommits, LagSeconds: st.LagTime.Seconds()}
 		if st.Err != nil {
