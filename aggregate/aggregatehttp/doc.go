@@ -20,7 +20,9 @@
 //	mux.Handle("/v1/stream/", durablestreams.New(store, durablestreams.ReadOnly("orders")))
 //	mux.Handle("/v1/", reg.Handler())
 //
-// where placeOrder is a func(PlaceOrder) func(Order) ([]OrderEvent, error):
+// (with projectionhttp's handler at "/v1/projections" and "/v1/projections/"
+// on the same mux: the longer patterns win over "/v1/"), where placeOrder is
+// a func(PlaceOrder) func(Order) ([]OrderEvent, error):
 // the command's JSON body decodes into its Go type, which becomes the decider
 // Repository.Handle runs. Every write then goes through a decider, with its
 // invariants, its concurrency check and its exactly-once command id.
@@ -72,8 +74,19 @@
 // event up to that long, then answers what came (an empty list if nothing),
 // which is how `rewind read --follow` follows a stream.
 //
-// GET /v1/export/<category>/<id>?to=<version|time> answers a Go test file
-// (text/plain) that replays the instance's events up to that point with
-// aggregatetest.Given and leaves the When and Then to write: a production
-// bug becomes a test in one command (see export.go for what it assumes).
+// GET /v1/export/<category>/<id>?to=<version|time>[&package=p][&def=expr]
+// answers a Go test file (text/plain) that replays the instance's events up
+// to that point (its end without to) with aggregatetest.Given and leaves the
+// When and Then to write: a production bug becomes a test in one command.
+// The server knows the aggregate only through reflection of its Go types,
+// so the file assumes this: it goes into the package that declares the
+// event types (package= names another, such as "orders_test", and then every
+// type is qualified and imported); each event is a composite literal of its
+// Go type, field by field (zero fields left out, times in UTC), or, for an
+// event that has none (an unexported field set, a func, a non-finite float),
+// a decode of its JSON; and the definition is the Go expression def= gives
+// ("Orders()", "orderDefinition"), or else a variable def of the
+// definition's type marked TODO, since no variable's name can be read from
+// a running program. The test skips itself until its When and Then are
+// written, so it compiles and runs from the moment it is saved.
 package aggregatehttp

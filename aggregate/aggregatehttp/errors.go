@@ -5,6 +5,9 @@ import (
 	"net/http"
 )
 
+// ErrRegister is returned by Register for a registration that cannot work.
+var ErrRegister = errors.New("invalid registration")
+
 // httpError is an error with the status code and the short reason a
 // client gets; err, if set, is the cause behind it.
 type httpError struct {

@@ -15,29 +15,8 @@ import (
 	"unicode"
 )
 
-// GET /v1/export/<category>/<id>?to=<version|time>[&package=p][&def=expr]
-// answers a Go test file that starts from the instance as it was at to (its
-// end when to is absent): its events, typed, are the aggregatetest.Given,
-// and the When and Then are left for the user to write, so that the state a
-// production bug met becomes a test in one command. The file skips itself
-// until they are written (a t.Skip to remove), so it compiles and runs from
-// the moment it is saved.
-//
-// What it assumes, because the server knows the aggregate only through
-// reflection of its Go types:
-//   - the file goes into the package that declares the event types (its
-//     name is the default of package=); with another package= (such as
-//     "orders_test") every type is qualified and its package imported;
-//   - each event is written as a composite literal of its Go type, field
-//     by field (zero fields left out, times in UTC); an event that has no
-//     literal (an unexported field set, a func, a non-finite float, an
-//     anonymous struct) is decoded from its JSON instead, with
-//     encoding/json;
-//   - the definition is named by def=, a Go expression such as "Orders()"
-//     or "orderDefinition"; without it the file declares a variable def of
-//     the definition's type with a TODO, since no name can be read from a
-//     running program.
-
+// serveExport answers the test file of GET /v1/export (the package
+// documentation says what it assumes).
 func (r *Registry) serveExport(w http.ResponseWriter, req *http.Request) {
 	t, id, stream, err := r.instance(req)
 	if err != nil {

@@ -3,7 +3,6 @@ package aggregatehttp
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -57,9 +56,9 @@ func NewCommand[S, E, C any](name string, decide func(C) func(S) ([]E, error)) C
 }
 
 // Register serves repo's aggregate type (its Definition's category) with
-// the given commands. It fails for a nil repository, a repository on
-// another store, a category registered already, or a command name that
-// is empty or given twice.
+// the given commands. repo must be on the registry's store. It fails with
+// ErrRegister for a nil repository, a category registered already, or a
+// command name that is empty or given twice.
 func Register[S, E any](r *Registry, repo *aggregate.Repository[S, E], commands ...Command[S, E]) error {
 	if r == nil || repo == nil {
 		return fmt.Errorf("aggregatehttp: register: %w: nil registry or repository", ErrRegister)
@@ -89,9 +88,6 @@ func Register[S, E any](r *Registry, repo *aggregate.Repository[S, E], commands 
 	r.types[t.category] = t
 	return nil
 }
-
-// ErrRegister is returned by Register for a registration that cannot work.
-var ErrRegister = errors.New("invalid registration")
 
 // aggregateType is one registered type with its generic operations erased
 // behind closures, so that the handlers need no type parameters.
