@@ -12,6 +12,10 @@
 # It prints each server's table, then both side by side with ratios. The JSON
 # reports stay in $BENCH_OUT (default /tmp/dsbench-results.<time>).
 #
+# On a machine doing other work the figures swing from run to run; with
+# BENCH_REPEAT=N the servers take turns N times and the side-by-side table
+# takes each test from each server's best run (dsbench compare with lists).
+#
 # Environment:
 #   DS_SERVER_CMD  a shell command that starts the server to compare with the
 #                  Node reference in place of the built `rewind serve`; the
@@ -20,6 +24,7 @@
 #                  url=...` line; SIGTERM stops it).
 #   BENCH_OUT      where the reports go.
 #   BENCH_ONLY     "node" or "rewind" to run one server only.
+#   BENCH_REPEAT   how many turns each server takes (default 1).
 #   BENCH_FLOOR    0 to skip the floor: by default the long-poll test also
 #                  runs against `dsbench floorserver`, a trivial in-memory
 #                  server, to show what this machine and the driver itself
@@ -60,19 +65,29 @@ if [ ! -d conformance/node_modules ]; then
 fi
 go build -o "$tmp/dsbench" ./internal/tools/dsbench
 
-# bench NAME CMD: one server, measured, stopped; its report in $out/NAME.json.
+# bench NAME RUN CMD [FLAGS...]: one server on a fresh data directory,
+# measured, stopped; its report in $out/NAME-RUN.json.
 bench() {
-  local name="$1" cmd="$2"
-  shift 2
+  local name="$1" run="$2" cmd="$3"
+  shift 3
   mkdir -p "$tmp/data-$name"
-  start_server "$tmp/data-$name" 30s "$out/$name-server.log" "$cmd"
-  echo "== $name at $server_url" >&2
+  start_server "$tmp/data-$name" 30s "$out/$name-$run-server.log" "$cmd"
+  echo "== $name at $server_url (turn $run of $repeat)"
   local status=0
-  "$tmp/dsbench" --url "$server_url" --label "$name" --json-file "$out/$name.json" "$@" || status=$?
+  "$tmp/dsbench" --url "$server_url" --label "$name" --json-file "$out/$name-$run.json" "$@" || status=$?
   stop_server
   rm -rf "$tmp/data-$name"
-  [ $status -eq 0 ] || die "dsbench against $name failed (server log: $out/$name-server.log)"
+  [ $status -eq 0 ] || die "dsbench against $name failed (server log: $out/$name-$run-server.log)"
   echo
+}
+
+# reports NAME: the comma-separated list of NAME's reports.
+reports() {
+  local list="" run
+  for run in $(seq 1 "$repeat"); do
+    list="${list:+$list,}$out/$1-$run.json"
+  done
+  echo "$list"
 }
 
 second=""
@@ -90,17 +105,27 @@ else
 fi
 
 only="${BENCH_ONLY:-}"
-if [ "$only" != "rewind" ]; then
-  bench node-reference "node conformance/refserver.mjs" "$@"
+repeat="${BENCH_REPEAT:-1}"
+for run in $(seq 1 "$repeat"); do
+  if [ "$only" != "rewind" ]; then
+    bench node-reference "$run" "node conformance/refserver.mjs" "$@"
+  fi
+  if [ -n "$second" ] && [ "$only" != "node" ]; then
+    bench "$second" "$run" "$second_cmd" "$@"
+  fi
+  if [ "${BENCH_FLOOR:-1}" != 0 ]; then
+    bench floor "$run" "$tmp/dsbench floorserver" "$@" --tests longpoll
+  fi
+done
+best=""
+[ "$repeat" -gt 1 ] && best=" (each test from each server's best of $repeat turns)"
+if [ -z "$only" ] && [ -n "$second" ]; then
+  echo "== side by side$best"
+  "$tmp/dsbench" compare "$(reports node-reference)" "$(reports "$second")"
 fi
-if [ -n "$second" ] && [ "$only" != "node" ]; then
-  bench "$second" "$second_cmd" "$@"
-fi
-if [ "${BENCH_FLOOR:-1}" != 0 ]; then
-  bench floor "$tmp/dsbench floorserver" "$@" --tests longpoll
-fi
-if [ -f "$out/node-reference.json" ] && [ -n "$second" ] && [ -f "$out/$second.json" ]; then
-  echo "== side by side"
-  "$tmp/dsbench" compare "$out/node-reference.json" "$out/$second.json"
+if [ "${BENCH_FLOOR:-1}" != 0 ] && [ "$repeat" -gt 1 ]; then
+  echo
+  echo "== the floor$best"
+  "$tmp/dsbench" show "$(reports floor)"
 fi
 echo "reports in $out" >&2

@@ -3,9 +3,12 @@
 // catch-up read throughput, and how fast parked long-poll readers wake.
 //
 //	dsbench --url http://127.0.0.1:4437 [--json] [--tests batch,single,catchup,longpoll]
-//	dsbench compare NODE.json REWIND.json
+//	dsbench compare NODE.json[,NODE2.json...] REWIND.json[,REWIND2.json...]
+//	dsbench show REPORT.json[,REPORT2.json...]
 //
-// compare prints two --json (or --json-file) reports side by side.
+// compare prints two servers' --json (or --json-file) reports side by side,
+// show one server's as a table; given several reports of a server, each test
+// is taken from its best run.
 //
 //	dsbench floorserver
 //
@@ -40,6 +43,15 @@ func main() {
 			fmt.Fprintln(os.Stderr, "dsbench floorserver:", err)
 			os.Exit(1)
 		}
+		return
+	}
+	if len(os.Args) > 2 && os.Args[1] == "show" {
+		rep, err := bestOf(strings.Split(os.Args[2], ","))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "dsbench show:", err)
+			os.Exit(1)
+		}
+		rep.writeTable(os.Stdout)
 		return
 	}
 	if len(os.Args) > 1 && os.Args[1] == "compare" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -118,22 +119,23 @@ func ms(d time.Duration) string {
 	return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
 }
 
-// compare prints two --json reports side by side with the second's ratio to
-// the first (higher is better for the second: throughput over throughput,
-// latency under latency).
-func compare(w io.Writer, files []string) error {
-	if len(files) != 2 {
-		return fmt.Errorf("want two report files (dsbench --json output), got %d", len(files))
+// compare prints two servers' --json reports side by side with the second's
+// ratio to the first (higher is better for the second: throughput over
+// throughput, latency under latency). Each argument may list several
+// reports of one server, comma-separated: each test's figures are then
+// taken from that server's best run of it, which filters out bursts of
+// other work on a shared machine.
+func compare(w io.Writer, args []string) error {
+	if len(args) != 2 {
+		return fmt.Errorf("want two arguments, each a report file (dsbench --json output) or a comma-separated list of them; got %d", len(args))
 	}
 	var reps [2]report
-	for i, f := range files {
-		b, err := os.ReadFile(f)
+	for i, list := range args {
+		r, err := bestOf(strings.Split(list, ","))
 		if err != nil {
 			return err
 		}
-		if err := json.Unmarshal(b, &reps[i]); err != nil {
-			return fmt.Errorf("%s: %w", f, err)
-		}
+		reps[i] = *r
 	}
 	a, b := &reps[0], &reps[1]
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -186,4 +188,40 @@ func medianMin(rounds []wakeRound) time.Duration {
 		mins[i] = float64(rd.Wake.Min)
 	}
 	return time.Duration(median(mins))
+}
+
+// bestOf reads reports of one server and keeps, for each test, the run that
+// did it best.
+func bestOf(files []string) (*report, error) {
+	var best *report
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var r report
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		if best == nil {
+			best = &r
+			continue
+		}
+		if r.Batch != nil && (best.Batch == nil || r.Batch.MsgsPerSec > best.Batch.MsgsPerSec) {
+			best.Batch = r.Batch
+		}
+		if r.Single != nil && (best.Single == nil || r.Single.MsgsPerSec > best.Single.MsgsPerSec) {
+			best.Single = r.Single
+		}
+		if r.Catchup != nil && (best.Catchup == nil || r.Catchup.MsgsPerSec > best.Catchup.MsgsPerSec) {
+			best.Catchup = r.Catchup
+		}
+		if r.LongPoll != nil && (best.LongPoll == nil || r.LongPoll.Wake.P99 < best.LongPoll.Wake.P99) {
+			best.LongPoll = r.LongPoll
+		}
+	}
+	if best == nil {
+		return nil, fmt.Errorf("no report files")
+	}
+	return best, nil
 }
