@@ -76,6 +76,37 @@ func clientCommand(name string) command {
 	}}
 }
 
+// isClientCommand reports whether name is a client command of main's
+// switch.
+func isClientCommand(name string) bool {
+	switch name {
+	case "streams", "read", "state", "diff", "timeline", "projections", "rebuild", "export":
+		return true
+	}
+	return false
+}
+
+// leadingClientFlags splits off the shared client flags (--server URL,
+// --server=URL, --json) that come before the command.
+func leadingClientFlags(args []string) (global, rest []string) {
+	for len(args) > 0 {
+		name, _, hasValue := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+		switch {
+		case !strings.HasPrefix(args[0], "-"):
+			return global, args
+		case name == "json":
+			global, args = append(global, args[0]), args[1:]
+		case name == "server" && (hasValue || len(args) == 1):
+			global, args = append(global, args[0]), args[1:]
+		case name == "server":
+			global, args = append(global, args[0], args[1]), args[2:]
+		default:
+			return global, args
+		}
+	}
+	return global, args
+}
+
 // runClient runs one client command with the shared flags (--server,
 // --json) and turns its error into an exit code and a message on stderr.
 func runClient(ctx context.Context, cmd command, args []string, stdout, stderr io.Writer) int {

@@ -12,11 +12,11 @@ import (
 )
 
 func exportCommand() command {
-	var to, out, pkg string
+	var to, out, pkg, def string
 	var force bool
 	return command{
 		name:    "export",
-		args:    "<stream> --to X [--out FILE] [--package P]",
+		args:    "<stream> --to X [--out FILE] [--package P] [--def EXPR]",
 		summary: "write an aggregate's events up to a point as a given/when/then test",
 		help: `Writes the events of one aggregate instance up to a point (a version, or a
 time: ` + timeHelp + `) as a Go test of the aggregate: the events become
@@ -28,6 +28,7 @@ to --out (which is not overwritten without --force).
 			f.StringVar(&to, "to", "", "the last point to include: a version or a time")
 			f.StringVar(&out, "out", "", "write the test to this file instead of stdout")
 			f.StringVar(&pkg, "package", "", "the Go package name of the test (default: the server's choice)")
+			f.StringVar(&def, "def", "", "the Go expression of the aggregate's definition in that package (like Orders())")
 			f.BoolVar(&force, "force", false, "overwrite --out if it exists")
 		},
 		run: func(ctx context.Context, c *cli, args []string) error {
@@ -58,6 +59,9 @@ to --out (which is not overwritten without --force).
 			q := url.Values{"to": {point}}
 			if pkg != "" {
 				q.Set("package", pkg)
+			}
+			if def != "" {
+				q.Set("def", def)
 			}
 			src, _, err := c.client.do(ctx, "GET", "/v1/export/"+ref.path(), q, nil, 0)
 			if err != nil {

@@ -48,7 +48,8 @@ Usage:
 
 A <stream> is an aggregate's, "orders/<id>/events" or "orders/<id>". The client
 commands ask --server (default http://127.0.0.1:4437, or REWIND_SERVER) and
-print tables in local time, or the server's JSON with --json.
+print tables in local time, or the server's JSON with --json; those two flags
+may also come before the command (rewind --server URL state ...).
 Exit codes: 0 ok, 1 server or network error, 2 bad usage or input, 3 not found.
 
 Run "rewind <command> --help" for a command's flags.
@@ -64,8 +65,15 @@ func main() {
 // run runs the command line args and returns the exit code: 0 success, 1
 // failure, 2 bad usage, 3 (client commands) not found.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// The client commands' shared flags may come before the command
+	// ("rewind --server URL state ..."); they go on to it.
+	global, args := leadingClientFlags(args)
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	if len(global) > 0 && !isClientCommand(args[0]) {
+		fmt.Fprintf(stderr, "rewind: %s goes with a client command (streams, read, state, ...), not %q\n", global[0], args[0])
 		return 2
 	}
 	switch args[0] {
@@ -88,7 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	case "streams", "read", "state", "diff", "timeline", "projections", "rebuild", "export":
-		return runClient(ctx, clientCommand(args[0]), args[1:], stdout, stderr)
+		return runClient(ctx, clientCommand(args[0]), append(global, args[1:]...), stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "rewind: unknown command %q\n\n%s", args[0], usage)
 		return 2

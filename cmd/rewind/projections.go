@@ -74,9 +74,28 @@ func describeLag(p projectionStatus) string {
 	}
 	lag := plural(int(p.LagEvents), "commit")
 	if p.LagSeconds > 0 {
-		lag += ", " + (time.Duration(p.LagSeconds * float64(time.Second))).Round(time.Millisecond).String()
+		lag += ", " + humanDuration(time.Duration(p.LagSeconds*float64(time.Second))) + " behind"
 	}
 	return lag
+}
+
+// humanDuration shows a duration to the precision a person reads it at:
+// "450ms", "12s", "3m12s", "5h03m", "18d 4h".
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	case d < time.Hour:
+		d = d.Round(time.Second)
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 24*time.Hour:
+		d = d.Round(time.Minute)
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	d = d.Round(time.Hour)
+	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
 }
 
 // rebuildStatus is the answer of GET /v1/projections/<name>/rebuild.
@@ -185,7 +204,7 @@ func (st rebuildStatus) figures() string {
 		s += fmt.Sprintf("  %s ev/s", groupDigits(int64(st.Rate)))
 	}
 	if st.ETASeconds > 0 {
-		s += "  ETA " + (time.Duration(st.ETASeconds * float64(time.Second))).Round(time.Second).String()
+		s += "  ETA " + humanDuration(time.Duration(st.ETASeconds*float64(time.Second)))
 	}
 	return s
 }
@@ -230,7 +249,7 @@ func (p *progress) finish(st rebuildStatus, took time.Duration) {
 		fmt.Fprintln(p.w)
 	}
 	if st.Error == "" {
-		fmt.Fprintf(p.w, "rebuilt %s: %s in %s\n", st.Name, plural(int(st.Events), "event"), took.Round(time.Millisecond))
+		fmt.Fprintf(p.w, "rebuilt %s: %s in %s\n", st.Name, plural(int(st.Events), "event"), humanDuration(took))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,15 +62,21 @@ func (c *cli) printStreams(streams []streamInfo) error {
 		fmt.Fprintln(c.stdout, "no streams")
 		return nil
 	}
+	// A CLOSED column only when a stream is closed: most never are.
+	anyClosed := slices.ContainsFunc(streams, func(s streamInfo) bool { return s.Closed })
 	tw := newTable(c.stdout)
-	row(tw, "STREAM", "EVENTS", "LAST EVENT AT", "LAST OFFSET", "")
+	header := []string{"STREAM", "EVENTS", "LAST EVENT AT", "LAST OFFSET"}
+	if anyClosed {
+		header = append(header, "CLOSED")
+	}
+	row(tw, header...)
 	var events uint64
 	for _, s := range streams {
-		closed := ""
-		if s.Closed {
-			closed = "closed"
+		cells := []string{s.Name, strconv.FormatUint(s.Version, 10), c.localTime(s.StoredAt), s.Offset}
+		if anyClosed && s.Closed {
+			cells = append(cells, "closed")
 		}
-		row(tw, s.Name, strconv.FormatUint(s.Version, 10), c.localTime(s.StoredAt), s.Offset, closed)
+		row(tw, cells...)
 		events += s.Version
 	}
 	if err := tw.Flush(); err != nil {

@@ -106,9 +106,11 @@ func (c *cli) pointLine(s stateAnswer) string {
 }
 
 func (c *cli) printState(s stateAnswer, asOf string) error {
-	fmt.Fprintf(c.stdout, "%s at %s\n", s.Stream, c.pointLine(s))
 	if asOf != "" {
-		fmt.Fprintf(c.stdout, "(the last event stored at or before %s)\n", c.localTime(asOf))
+		fmt.Fprintf(c.stdout, "%s as of %s:\n", s.Stream, c.localTime(asOf))
+		fmt.Fprintf(c.stdout, "at %s (the last event stored at or before it)\n", c.pointLine(s))
+	} else {
+		fmt.Fprintf(c.stdout, "%s at %s\n", s.Stream, c.pointLine(s))
 	}
 	fmt.Fprintln(c.stdout)
 	fields, err := flatten(s.State)
