@@ -29,6 +29,10 @@
 #                  through Go code (that needs rewind's own data directory).
 #                  scripts/bench-ds.sh starts servers the same way.
 #   GO_TEST_FLAGS  extra flags for go test (e.g. "-count=1 -run TestX").
+#   CHROMIUM_BIN   the browser the time-travel page's test drives (default:
+#                  chromium, chromium-browser or google-chrome on PATH). The go
+#                  part installs Debian's chromium with apt-get (through sudo
+#                  when not root) when none is found.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -88,7 +92,34 @@ build_rewind() {
   go build -o "$REWIND_BIN" ./cmd/rewind
 }
 
+# need_chromium makes sure the browser test of examples/orders/web (part of
+# go test ./...) has a Chromium to drive, installing Debian's when missing.
+need_chromium() {
+  if [ -n "${CHROMIUM_BIN:-}" ]; then
+    command -v "$CHROMIUM_BIN" >/dev/null 2>&1 || die "CHROMIUM_BIN=$CHROMIUM_BIN is not an executable"
+    return 0
+  fi
+  local b
+  for b in chromium chromium-browser google-chrome google-chrome-stable; do
+    command -v "$b" >/dev/null 2>&1 && return 0
+  done
+  command -v apt-get >/dev/null 2>&1 ||
+    die "the browser test of examples/orders/web needs Chromium, and there is no apt-get here to install it: install Chromium or Chrome, or set CHROMIUM_BIN"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 ||
+      die "the browser test of examples/orders/web needs Chromium; installing it needs root: run 'apt-get install -y chromium' as root"
+    sudo=(sudo)
+  fi
+  step "apt-get install chromium (for the browser test of examples/orders/web)"
+  { "${sudo[@]}" apt-get update -qq &&
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } ||
+    die "could not install chromium with apt-get: install it ('sudo apt-get install -y chromium') or set CHROMIUM_BIN, then run again"
+  command -v chromium >/dev/null 2>&1 || die "apt-get installed chromium, but it is not on PATH"
+}
+
 if [ $want_go -eq 1 ]; then
+  need_chromium
   step "go vet ./..."
   go vet ./...
   step "go test -race ./..."
