@@ -324,11 +324,12 @@
     $("slider").value = v;
     const head = page.timeline ? page.timeline.version : v;
     const e = eventAt(v);
-    $("point").replaceChildren(
+    $("point").replaceChildren(...[
       el("strong", { textContent: `Version ${v}` }), ` of ${head}`,
       e ? el("span", { class: "point-ev", style: `--h:${hue(e.type)}`, textContent: e.type }) : null,
       e ? el("span", { class: "muted", textContent: fmtTime(e.storedAt) }) : el("span", { class: "muted", textContent: "before the first event" }),
-      asOf ? el("span", { class: "as-of", textContent: `the last event at or before ${fmtTime(asOf)}` }) : null);
+      asOf ? el("span", { class: "as-of", textContent: `the last event at or before ${fmtTime(asOf)}` }) : null,
+    ].filter((c) => c !== null));
     // A time picked stays in the picker; a version moved to puts its
     // event's time there, ready to be adjusted.
     if (e && !asOf) $("time").value = localInput(e.storedAt);

@@ -1,0 +1,45 @@
+package web_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/rewindhq/rewind/examples/orders/web"
+)
+
+func TestHandlerServesThePage(t *testing.T) {
+	srv := httptest.NewServer(web.Handler())
+	defer srv.Close()
+	for _, c := range []struct {
+		path, contentType, contains string
+	}{
+		{"/", "text/html", `<script src="app.js">`},
+		{"/app.js", "text/javascript", "/v1/timeline/"},
+		{"/app.css", "text/css", ".json"},
+	} {
+		resp, err := http.Get(srv.URL + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), c.contentType) ||
+			!strings.Contains(string(body), c.contains) {
+			t.Errorf("GET %s: %s %q, %d bytes; want 200 %s holding %q", c.path, resp.Status, resp.Header.Get("Content-Type"), len(body), c.contentType, c.contains)
+		}
+		if resp.Header.Get("Cache-Control") != "no-cache" {
+			t.Errorf("GET %s: Cache-Control %q, want no-cache (a new binary serves a new page)", c.path, resp.Header.Get("Cache-Control"))
+		}
+	}
+	resp, err := http.Get(srv.URL + "/nothing-here.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /nothing-here.js: %s, want 404", resp.Status)
+	}
+}
