@@ -28,7 +28,11 @@ func openStore(t testing.TB, dir string) *eventstore.Store {
 	if err != nil {
 		t.Fatalf("open the store: %v", err)
 	}
-	t.Cleanup(func() { store.Close() })
+	t.Cleanup(func() {
+		if err := store.Close(); err != nil {
+			t.Errorf("close the store: %v", err)
+		}
+	})
 	return store
 }
 
