@@ -392,6 +392,15 @@
       return el("div", { class: "ln" + (own.length ? " hot" : "") + (ln.close ? " close" : ""), "data-path": ln.path ?? "" },
         el("span", { class: "code" }, ...ln.parts), tag);
     }));
+    // Bring what changed into view when it lies outside the pane.
+    const box = $("state-json");
+    const hot = box.querySelectorAll(".ln.hot");
+    if (hot.length) {
+      const first = hot[0].offsetTop, last = hot[hot.length - 1].offsetTop + hot[hot.length - 1].offsetHeight;
+      if (first < box.scrollTop || last > box.scrollTop + box.clientHeight) {
+        box.scrollTop = Math.max(0, Math.min(first - 24, last - box.clientHeight + 24));
+      }
+    }
   }
 
   // toLines renders a node as pretty-printed JSON, one entry per line
