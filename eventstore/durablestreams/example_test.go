@@ -75,5 +75,5 @@ func ExampleNew() {
 	// PUT: 201 Created
 	// POST: 204 No Content
 	// GET: 200 OK [{"from":"ada","text":"hello"}]
-	// event: durablestreams.message {"from":"ada","text":"hello"} true
+	// event: ds.message {"from":"ada","text":"hello"} true
 }

@@ -20,7 +20,7 @@ import (
 // MessageType is the event type of a message posted over HTTP. An event of
 // any other type is Go code's, and a JSON stream serves it as an object
 // (see the package doc).
-const MessageType = "durablestreams.message"
+const MessageType = "ds.message"
 
 // defaultGoContentType is the content type of a stream Go code made.
 const defaultGoContentType = "application/json"
