@@ -94,6 +94,11 @@ type indexWriter struct {
 	sawAppend bool
 
 	onLog func(name string) // called for each stream a batch with the tailer's records entered (WaitStream)
+
+	// tombs holds the tombstones applied above the tailer's position, by
+	// stream: until the tailer passes one, it may still bring commits of
+	// the stream from before it, which the delete removed.
+	tombs map[string]uint64
 }
 
 // setOnLog sets the function called with the streams of the tailer's
@@ -293,6 +298,12 @@ func (w *indexWriter) apply(recs []indexRec) error {
 		if r.name == "" {
 			continue
 		}
+		if t, ok := w.tombs[r.name]; ok && r.seq < t {
+			// A commit from before a tombstone the index applied already
+			// (an append's record of this process ran ahead of the tailer,
+			// which meets the stream's older commits later): deleted.
+			continue
+		}
 		last, pm, cmd, count, flags := r.last, r.producer, r.command, r.count, r.flags
 		if r.kind == recLog {
 			c, seen, err := w.checkLogged(r, heads)
@@ -405,6 +416,11 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			return fmt.Errorf("commit: %w", err)
 		}
 	}
+	for name, t := range w.tombs {
+		if t <= tailed {
+			delete(w.tombs, name)
+		}
+	}
 	x.applied(w.written, tailed)
 	if fromLog {
 		w.mu.Lock()
@@ -471,6 +487,10 @@ func (w *indexWriter) checkLogged(r *indexRec, heads map[string]logHead) (c comm
 // newest foreign message, in a batch of its own, committed; b is empty
 // after it.
 func (w *indexWriter) dropStream(b *pebble.Batch, name string, seq uint64) error {
+	if w.tombs == nil {
+		w.tombs = make(map[string]uint64)
+	}
+	w.tombs[name] = max(w.tombs[name], seq)
 	if !b.Empty() {
 		if err := b.Commit(pebble.NoSync); err != nil {
 			return fmt.Errorf("commit: %w", err)
