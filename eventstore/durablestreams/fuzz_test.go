@@ -3,6 +3,7 @@ package durablestreams_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -219,6 +220,67 @@ func FuzzOffset(f *testing.F) {
 			}
 		default:
 			t.Fatalf("offset %q: unexpected %d %q", offset, w.Code, w.Body.String())
+		}
+	})
+}
+
+// FuzzJSONBatch posts fuzzed bodies to a JSON stream: valid JSON appends
+// one message, or, for a top-level array, its elements one level deep,
+// each the element's exact JSON text; anything else is a 400 that appends
+// nothing.
+func FuzzJSONBatch(f *testing.F) {
+	store := openStore(f, f.TempDir())
+	h := durablestreams.New(store, durablestreams.WithLogger(quietLog))
+	f.Cleanup(h.Shutdown)
+	const name = "fz/batch"
+	put := httptest.NewRequest("PUT", "/v1/stream/"+name, nil)
+	put.Header.Set("Content-Type", "application/json")
+	h.ServeHTTP(httptest.NewRecorder(), put)
+	for _, s := range []string{`1`, `[1,2]`, `[[1,2],[3]]`, ` [ "a,b" , "]" , {"k":"[,]"} ] `, `"\"[\""`, `[]`, `[ ]`,
+		`[1,`, `{"a":[1,2]}`, `[null,true,false,-0.5e10]`, `["\u005d\\",1]`, "[\n1\t,\r2 ]", `[[]]`, `[{}]`, ``, ` `, `[1]x`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ctx := context.Background()
+		before, err := store.Head(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest("POST", "/v1/stream/"+name, bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+
+		var want [][]byte // nil: refused
+		if t2 := bytes.TrimSpace(body); json.Valid(body) {
+			var items []json.RawMessage
+			if t2[0] != '[' {
+				want = [][]byte{t2}
+			} else if json.Unmarshal(t2, &items) == nil && len(items) > 0 {
+				for _, it := range items {
+					want = append(want, bytes.TrimSpace(it))
+				}
+			}
+		}
+		var got [][]byte
+		for e, err := range store.Read(ctx, name, eventstore.From(before.Offset)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, e.Data)
+		}
+		switch {
+		case want == nil && w.Code != http.StatusBadRequest:
+			t.Fatalf("body %q: %d, want 400", body, w.Code)
+		case want != nil && w.Code != http.StatusNoContent:
+			t.Fatalf("body %q: %d %q, want 204", body, w.Code, w.Body.String())
+		case len(got) != len(want):
+			t.Fatalf("body %q appended %d messages %q, want %q", body, len(got), got, want)
+		}
+		for i := range want {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("body %q: message %d is %q, want %q", body, i, got[i], want[i])
+			}
 		}
 	})
 }
