@@ -1,6 +1,6 @@
 // Package readmodel keeps the orders example's read models in SQLite
 // (modernc.org/sqlite, pure Go, one file in the data directory), fed by
-// projections from the "orders" category:
+// projections of the "orders" category:
 //
 //   - order_summary: one row per order (its workspace, who placed it, its
 //     status, lines, money and the store times of its milestones), with

@@ -29,16 +29,30 @@ func (d *DB) Projection(name string) (projection.Projection, bool) {
 	return projection.Projection{}, false
 }
 
+// orderEventTypes are the stored names of the orders' events.
+var orderEventTypes = []string{"OrderPlaced", "ItemAdded", "ItemRemoved", "DiscountApplied", "OrderPaid", "OrderShipped", "OrderCancelled"}
+
+// The projections read the whole log and keep the orders' event types,
+// rather than read the "orders" category: with thousands of order streams,
+// the embedded server's category read matches every message against every
+// stream's subject (measured here: 15,000 events in 9 s by category, 0.14 s
+// for the whole log). The handlers skip any event of those types outside
+// the category.
+
 func (d *DB) summary(t tables, name string, cps *checkpoint.SQL) projection.Projection {
 	h := &summaryHandler{t: t, orders: domain.Orders()}
-	return projection.Projection{Name: name, Source: projection.Category("orders"), Sink: projection.ExactlyOnce(name, d.db, cps, h)}
+	return projection.Projection{Name: name, Source: projection.All(), Types: orderEventTypes,
+		Sink: projection.ExactlyOnce(name, d.db, cps, h)}
 }
 
 func (d *DB) revenue(t tables, name string, cps *checkpoint.SQL) projection.Projection {
 	h := &revenueHandler{t: t, orders: domain.Orders()}
-	return projection.Projection{Name: name, Source: projection.Category("orders"), Sink: projection.ExactlyOnce(name, d.db, cps, h),
-		Types: []string{"OrderPaid", "OrderCancelled"}}
+	return projection.Projection{Name: name, Source: projection.All(), Types: []string{"OrderPaid", "OrderCancelled"},
+		Sink: projection.ExactlyOnce(name, d.db, cps, h)}
 }
+
+// isOrder reports whether e belongs to the orders category.
+func isOrder(e eventstore.Event) bool { return strings.HasPrefix(e.Stream, "orders/") }
 
 // orderID returns the order id of an "orders/<id>/events" stream.
 func orderID(stream string) string {
@@ -62,6 +76,9 @@ func (h *summaryHandler) HandleTx(ctx context.Context, tx *sql.Tx, b projection.
 }
 
 func (h *summaryHandler) apply(ctx context.Context, tx *sql.Tx, e eventstore.Event) error {
+	if !isOrder(e) {
+		return nil
+	}
 	ev, err := h.orders.Decode(e)
 	if err != nil {
 		return err
@@ -132,6 +149,9 @@ type revenueHandler struct {
 func (h *revenueHandler) HandleTx(ctx context.Context, tx *sql.Tx, b projection.Batch) error {
 	r := h.t.revenue
 	for _, e := range b.Events {
+		if !isOrder(e) {
+			continue
+		}
 		ev, err := h.orders.Decode(e)
 		if err != nil {
 			return err
