@@ -3,89 +3,101 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// offsetRE matches one offset as the store formats it.
-const offsetRE = `\d{20}_\d{6}`
-
-func runTour(t *testing.T, dir string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	if err := run(ctx, dir, &out); err != nil {
-		t.Fatalf("run: %v\noutput so far:\n%s", err, out.String())
-	}
-	return squeeze(out.String())
+// syncBuffer is a bytes.Buffer safe to write from run's goroutine and read
+// from the test's.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
 }
 
-// squeeze collapses runs of spaces, so that checks do not depend on the
-// column widths of the output.
-func squeeze(s string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = strings.Join(strings.Fields(l), " ")
-	}
-	return strings.Join(lines, "\n")
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
 }
 
-// wantLines checks that each pattern matches a whole line of out, in order.
-func wantLines(t *testing.T, out string, patterns ...string) {
-	t.Helper()
-	rest := out
-	for _, p := range patterns {
-		re := regexp.MustCompile(`(?m)^` + p + `$`)
-		loc := re.FindStringIndex(rest)
-		if loc == nil {
-			t.Fatalf("no line matching %q (in order) in output:\n%s", p, out)
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRun starts the example as main does, on a free port with a small
+// seed, checks what it prints and serves, and stops it as SIGTERM would.
+func TestRun(t *testing.T) {
+	data := t.TempDir()
+	out := runUntilReady(t, data)
+	for _, want := range []string{
+		`seeded 40 orders, 30 users, 8 workspaces: \d+ events from `,
+		`Open http://127\.0\.0\.1:\d+/`,
+		`go run ./cmd/rewind --server http://127\.0\.0\.1:\d+ state orders/ord-\d{5} --at "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d`,
+		`go run ./cmd/rewind --server http://127\.0\.0\.1:\d+ timeline orders/ord-\d{5}`,
+		`go run ./cmd/rewind --server http://127\.0\.0\.1:\d+ diff orders/ord-\d{5} --from "[^"]+" --to \d+`,
+		`orders: draining`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("output lacks %q:\n%s", want, out)
 		}
-		rest = rest[loc[1]:]
+	}
+	// A second start opens the same data without seeding.
+	if out := runUntilReady(t, data); strings.Contains(out, "seeded") {
+		t.Errorf("second start seeded again:\n%s", out)
 	}
 }
 
-func TestTour(t *testing.T) {
-	dir := t.TempDir()
-	out := runTour(t, dir)
-	wantLines(t, out,
-		`orders/1001: 2 events stored, now at version 2, offset `+offsetRE,
-		`orders/1003: 2 events stored, now at version 2, offset `+offsetRE,
-		`orders/1001: item added at version 3`,
-		`clerk A and clerk B both see version 3`,
-		`clerk A ships it: version 4`,
-		`clerk B adds gift wrap: ErrConcurrency \(expected version 3, actual 4\)`,
-		`clerk B decides again on version 4 and gives up: orders/1001: the order has already shipped`,
-		`orders/1001 v4 ada shipped \(ups\) 2 item\(s\) \$74\.00`,
-		offsetRE+` orders/1001 v1 OrderPlaced \{"customer":"ada"\}`,
-		offsetRE+` orders/1001 v4 OrderShipped \{"carrier":"ups"\}`,
-		`orders/1001 v3 ada placed 2 item\(s\) \$74\.00`,
-		`orders/1001 v2 ada placed 1 item\(s\) \$49\.00`,
-		`catch-up `+offsetRE+` orders/1001 v3 ItemAdded .*`,
-		`catch-up `+offsetRE+` orders/1001 v4 OrderShipped .*`,
-		`live `+offsetRE+` orders/1002 v3 ItemAdded .*`,
-		`live `+offsetRE+` orders/1002 v4 OrderShipped .*`,
-		`live `+offsetRE+` orders/1003 v3 OrderShipped .*`,
-		`subscription stopped`,
-		`store closed`,
-	)
-	if n := strings.Count(out, "OrderPlaced"); n != 3 {
-		t.Errorf("the category read lists %d OrderPlaced events, want 3", n)
+// runUntilReady runs the example on data, requests its page once it prints
+// its URL, cancels it and returns what it printed.
+func runUntilReady(t *testing.T, data string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--data", data, "--seed-orders", "40", "--seed-days", "3"}, &stdout, &stderr)
+	}()
+	url := regexp.MustCompile(`Open (http://\S+)`)
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(stdout.String(), "Ctrl-C") {
+		select {
+		case code := <-done:
+			t.Fatalf("run ended early with %d:\n%s\n%s", code, stdout.String(), stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready after a minute:\n%s", stdout.String())
+		}
 	}
+	resp, err := http.Get(url.FindStringSubmatch(stdout.String())[1] + "v1/projections")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "order_summary") {
+		t.Errorf("GET /v1/projections: %d %s", resp.StatusCode, body)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit code %d after cancel:\n%s", code, stderr.String())
+	}
+	return stdout.String()
+}
 
-	// A second run on the kept directory finds the first run's orders
-	// (they survived Close and Open) and numbers its own after them.
-	out = runTour(t, dir)
-	wantLines(t, out,
-		`the store already holds 3 order\(s\); this run starts after offset `+offsetRE,
-		`orders/1004: 2 events stored, now at version 2, offset `+offsetRE,
-		`clerk B adds gift wrap: ErrConcurrency \(expected version 3, actual 4\)`,
-		`live `+offsetRE+` orders/1006 v3 OrderShipped .*`,
-		`store closed`,
-	)
-	if strings.Contains(out, "orders/1001") {
-		t.Errorf("second run lists orders of the first:\n%s", out)
+func TestRunBadUsage(t *testing.T) {
+	for _, args := range [][]string{{"--nope"}, {"extra"}, {"--seed-orders", "0"}} {
+		var out, errs bytes.Buffer
+		if code := run(context.Background(), args, &out, &errs); code != 2 {
+			t.Errorf("run %v = %d, want 2 (%s)", args, code, errs.String())
+		}
 	}
 }
