@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -43,16 +44,24 @@ type metaMirror struct {
 	ready chan struct{} // closed once the watch has delivered the bucket
 	err   error         // the watch could not start
 	m     map[string]metaEntry
+	// deletes counts the deletes applied, to forget old ones now and then.
+	deletes int
 }
 
-// metaEntry is one stream's metadata; gone marks a delete this store made
-// that the watch has not reported yet (older puts arriving meanwhile must
-// not bring the entry back).
+// metaEntry is one stream's metadata. gone marks a delete, kept for a
+// while as the revision it happened at, so that an older put reported
+// after it (by the watch, or by a SetMetadata that returned meanwhile)
+// cannot bring the entry back.
 type metaEntry struct {
 	values map[string]string
 	rev    uint64
 	gone   bool
+	goneAt time.Time
 }
+
+// goneFor is how long the mirror remembers a delete: far longer than a
+// put can take to be reported.
+const goneFor = time.Minute
 
 // Metadata returns the stream's metadata; Revision 0 when it has none.
 func (s *Store) Metadata(ctx context.Context, stream string) (Metadata, error) {
@@ -135,8 +144,8 @@ func (s *Store) deleteMetadata(ctx context.Context, name string) error {
 		return s.closedOr(err)
 	}
 	mm.mu.Lock()
-	if e, ok := mm.m[name]; ok {
-		mm.m[name] = metaEntry{rev: e.rev, gone: true}
+	if e, ok := mm.m[name]; ok && !e.gone {
+		mm.m[name] = metaEntry{rev: e.rev, gone: true, goneAt: time.Now()}
 	}
 	mm.mu.Unlock()
 	return nil
@@ -151,7 +160,11 @@ func (mm *metaMirror) apply(name string, value []byte, rev uint64, deleted bool)
 		return
 	}
 	if deleted {
-		delete(mm.m, name)
+		mm.m[name] = metaEntry{rev: rev, gone: true, goneAt: time.Now()}
+		mm.deletes++
+		if mm.deletes%256 == 0 {
+			mm.forgetOldDeletes()
+		}
 		return
 	}
 	var values map[string]string
@@ -161,11 +174,23 @@ func (mm *metaMirror) apply(name string, value []byte, rev uint64, deleted bool)
 	mm.m[name] = metaEntry{values: values, rev: rev}
 }
 
-// forget drops a stream's entry (the server has none).
+// forget marks a stream's entry deleted (the server has none).
 func (mm *metaMirror) forget(name string) {
 	mm.mu.Lock()
-	delete(mm.m, name)
+	if e, ok := mm.m[name]; ok {
+		mm.m[name] = metaEntry{rev: e.rev, gone: true, goneAt: time.Now()}
+	}
 	mm.mu.Unlock()
+}
+
+// forgetOldDeletes drops the deletes older than goneFor; mm.mu is held.
+func (mm *metaMirror) forgetOldDeletes() {
+	cut := time.Now().Add(-goneFor)
+	for name, e := range mm.m {
+		if e.gone && e.goneAt.Before(cut) {
+			delete(mm.m, name)
+		}
+	}
 }
 
 // metaKey is a stream's key in the bucket: its name in unpadded base64url,
