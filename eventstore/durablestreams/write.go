@@ -384,6 +384,7 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, name string) {
 		h.storeError(w, r, name, err)
 		return
 	}
+	h.touch(st) // the TTL runs from the answer, not from the start of the work
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
