@@ -36,7 +36,9 @@
 // them), and its configuration (content type, TTL, expiry, fork origin) as
 // eventstore.Metadata. The Stream-Seq of a stream is kept on the last
 // event of the append that carried it, so it too is committed with the
-// data; its scope is the stream. A TTL counts from the stream's last read
+// data; its scope is the stream, and it is checked by the handler that
+// takes the append (two servers writing one stream with Stream-Seq do not
+// check each other's; idempotent producers, which the store checks, do). A TTL counts from the stream's last read
 // or append as this process saw it; after a restart it counts from the
 // restart at the latest.
 //
