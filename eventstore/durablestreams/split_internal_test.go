@@ -3,45 +3,59 @@ package durablestreams
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
-// splitArray agrees with encoding/json on every array it is given.
-func TestSplitArrayAgreesWithDecoding(t *testing.T) {
+// scanJSON agrees with encoding/json on what is JSON and, for an array, on
+// its elements.
+func TestScanJSONAgreesWithEncodingJSON(t *testing.T) {
 	for _, in := range []string{
 		`[]`, ` [ ] `, `[1]`, `[1,2,3]`, `[ 1 , "a" , null ]`, `[[1,2],[3]]`, `[{"a":[1,{"b":"]"}]},2]`,
 		`["a\"b", "c\\", "\\\""]`, `["],[", "{", "}"]`, "[\n {\"x\": 1}\n ,\n 2\n]", `[true,false,-1.5e3,{}]`,
+		`1`, ` "x" `, `{"a":1}`, `-0`, `0.5`, `1e5`, `1E+5`, `-1.0e-5`, `"\u00e9\ud83d\ude00"`, "\"\xff\xfe\"",
+		``, ` `, `[`, `]`, `[1,]`, `[,1]`, `[1 2]`, `{"a"}`, `{"a":}`, `{a:1}`, `{"a":1,}`, `01`, `1.`, `.5`, `1e`,
+		`-`, `+1`, `tru`, `nul`, `"\x"`, `"\u12"`, "\"a\nb\"", `"abc`, `[1]]`, `[1] x`, `NaN`, `[1,2`, `{"a":1`,
+		strings.Repeat("[", 10000) + strings.Repeat("]", 10000),
+		strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
 	} {
-		checkSplit(t, []byte(in))
+		checkScan(t, []byte(in))
 	}
 }
 
-func FuzzSplitArray(f *testing.F) {
-	for _, s := range []string{`[1,2]`, `[[1],{"a":"]"}]`, `["\\\"",1]`} {
+func FuzzScanJSON(f *testing.F) {
+	for _, s := range []string{`[1,2]`, `[[1],{"a":"]"}]`, `["\\\"",1]`, `{"a":[true,null]}`, `-1.5e+3`, `"\u0041"`} {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		t0 := bytes.TrimSpace(in)
-		if !json.Valid(in) || len(t0) == 0 || t0[0] != '[' {
-			return
-		}
-		checkSplit(t, in)
-	})
+	f.Fuzz(func(t *testing.T, in []byte) { checkScan(t, in) })
 }
 
-func checkSplit(t *testing.T, in []byte) {
+func checkScan(t *testing.T, in []byte) {
 	t.Helper()
+	elems, array, ok := scanJSON(in)
+	if want := json.Valid(in); ok != want {
+		t.Fatalf("%.80q: scanJSON says %v, json.Valid %v", in, ok, want)
+	}
+	trimmed := bytes.TrimSpace(in)
+	if !ok {
+		return
+	}
+	if isArr := trimmed[0] == '['; array != isArr {
+		t.Fatalf("%.80q: array %v", in, array)
+	}
+	if !array {
+		return
+	}
 	var want []json.RawMessage
 	if err := json.Unmarshal(in, &want); err != nil {
-		t.Fatalf("%q: %v", in, err)
+		t.Fatalf("%.80q: %v", in, err)
 	}
-	got := splitArray(bytes.TrimSpace(in))
-	if len(got) != len(want) {
-		t.Fatalf("%q: %d elements, want %d", in, len(got), len(want))
+	if len(elems) != len(want) {
+		t.Fatalf("%.80q: %d elements, want %d", in, len(elems), len(want))
 	}
-	for i := range got {
-		if !bytes.Equal(got[i], bytes.TrimSpace(want[i])) {
-			t.Fatalf("%q: element %d is %q, want %q", in, i, got[i], want[i])
+	for i := range elems {
+		if !bytes.Equal(elems[i], bytes.TrimSpace(want[i])) {
+			t.Fatalf("%.80q: element %d is %q, want %q", in, i, elems[i], want[i])
 		}
 	}
 }

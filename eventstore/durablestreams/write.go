@@ -3,7 +3,6 @@ package durablestreams
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -52,65 +51,17 @@ func messages(jsonMode bool, body []byte, allowEmptyArray bool) ([][]byte, error
 	if !jsonMode {
 		return [][]byte{body}, nil
 	}
-	if !json.Valid(body) {
+	items, array, ok := scanJSON(body)
+	switch {
+	case !ok:
 		return nil, errors.New("the body is not valid JSON")
-	}
-	t := bytes.TrimSpace(body)
-	if t[0] != '[' {
-		return [][]byte{t}, nil
-	}
-	items := splitArray(t)
-	if len(items) == 0 && !allowEmptyArray {
+	case !array:
+		return [][]byte{bytes.TrimSpace(body)}, nil
+	case len(items) == 0 && !allowEmptyArray:
 		return nil, errors.New("an empty JSON array appends nothing")
 	}
 	return items, nil
 }
-
-// splitArray returns the elements of a JSON array, which json.Valid has
-// checked, without decoding them: one pass that follows strings and
-// nesting, since decoding a large batch into json.RawMessage values costs
-// more than storing it.
-func splitArray(a []byte) [][]byte {
-	var out [][]byte
-	i := 1 // after '['
-	for {
-		for i < len(a) && isSpace(a[i]) {
-			i++
-		}
-		if i >= len(a) || a[i] == ']' {
-			return out
-		}
-		start, depth := i, 0
-	scan:
-		for ; i < len(a); i++ {
-			switch a[i] {
-			case '"':
-				for i++; i < len(a) && a[i] != '"'; i++ {
-					if a[i] == '\\' {
-						i++
-					}
-				}
-			case '[', '{':
-				depth++
-			case ']', '}':
-				if depth == 0 {
-					break scan
-				}
-				depth--
-			case ',':
-				if depth == 0 {
-					break scan
-				}
-			}
-		}
-		out = append(out, bytes.TrimRightFunc(a[start:i], func(r rune) bool { return r < 0x80 && isSpace(byte(r)) }))
-		if i < len(a) && a[i] == ',' {
-			i++
-		}
-	}
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func toEvents(msgs [][]byte) []eventstore.Event {
 	evs := make([]eventstore.Event, len(msgs))
