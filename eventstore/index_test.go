@@ -1521,7 +1521,8 @@ func TestIndexTampered(t *testing.T) {
 		tamper func(db *pebble.DB) error
 	}{
 		{"older format", set("m.format", []byte("rewind-index-0"))},
-		{"newer format", set("m.format", []byte("rewind-index-2"))},
+		{"older format 2", set("m.format", []byte("rewind-index-2"))},
+		{"newer format", set("m.format", []byte("rewind-index-4"))},
 		{"another log", set("m.log", []byte("another-log"))},
 		{"checkpoint unreadable", set("m.checkpoint", []byte{1, 2, 3})},
 		{"checkpoint ahead of the log", set("m.checkpoint", checkpoint(last+10))},

@@ -264,6 +264,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 	defer b.Close()
 	var written map[string]uint64 // producer key → commit seq, in this batch
 	var key []byte
+	var ordered []int // the records entered, for their log-ordered copies
 	newest := newestCommit{seq: w.newest}
 	for i := range recs {
 		r := &recs[i]
@@ -300,6 +301,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			r.stored = c.storedAt(time.Unix(0, r.stored)).UnixNano()
 		}
 		heads[r.name] = logHead{last, r.seq}
+		ordered = append(ordered, i)
 		// Key and value are written straight into the batch's buffer.
 		key = appendCommitKey(key[:0], r.name, last)
 		op := b.SetDeferred(len(key), 16+len(r.body))
@@ -340,6 +342,9 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			written[string(key)] = r.seq
 		}
 	}
+	if err := writeOrdered(b, recs, ordered); err != nil {
+		return err
+	}
 	if !w.sawAppend {
 		for name, v := range heads {
 			w.logHeads[name] = v
@@ -364,6 +369,24 @@ func (w *indexWriter) apply(recs []indexRec) error {
 		}
 	}
 	x.applied(w.written, tailed)
+	return nil
+}
+
+// writeOrdered writes the log-ordered copy of the records entered (their
+// indices in recs), after every other key of the batch and in log order:
+// pebble's memtable then inserts each key from where the previous one went,
+// as it does for the stream keys written in name order.
+func writeOrdered(b *pebble.Batch, recs []indexRec, entered []int) error {
+	slices.SortFunc(entered, func(i, j int) int { return cmp.Compare(recs[i].seq, recs[j].seq) })
+	for _, i := range entered {
+		r := &recs[i]
+		op := b.SetDeferred(orderedKeyLen, orderedValueLen(r.name, r.body))
+		putOrderedKey(op.Key, r.seq)
+		putOrderedValue(op.Value, r.name, r.stored, r.body)
+		if err := op.Finish(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
