@@ -288,7 +288,9 @@ func (s *Store) indexHead(ctx context.Context, stream string, target uint64) (h 
 
 // ReadCategory returns the events of every stream in a category (the first
 // segment of stream names: "orders" for "orders/123"), in log order, up to
-// the log's end when the read began. Bounds: From, ToOffset, ToTime.
+// the log's end when the read began. Bounds: From, ToOffset, ToTime. It
+// reads as ReadAll does, and its cost follows the log's size up to the
+// read's bounds, not the category's.
 func (s *Store) ReadCategory(ctx context.Context, category string, opts ...ReadOption) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		filters, err := categoryFilters(s.prefix, category)
@@ -304,7 +306,10 @@ func (s *Store) ReadCategory(ctx context.Context, category string, opts ...ReadO
 }
 
 // ReadAll returns every event in the log, in log order, up to the log's end
-// when the read began. Bounds: From, ToOffset, ToTime.
+// when the read began. Bounds: From, ToOffset, ToTime. It is served by the
+// read index's log-ordered copy of the commits as far as the index holds
+// every commit, and by the log itself after that, without waiting for the
+// index; the events are the same either way (see the package doc).
 func (s *Store) ReadAll(ctx context.Context, opts ...ReadOption) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		if err := s.readLog(ctx, logSelection{indexed: true}, opts, false, yield); err != nil {
