@@ -237,7 +237,9 @@ func (w *indexWriter) close() {
 // after an append reported a newer one. The checkpoint (how far the index
 // holds every commit) goes into the batch when the tailer moved, when
 // appends moved it checkpointEvery further, and at close (recs nil); the
-// newest commit held goes into every batch that raised it.
+// newest commit held goes into every batch that raised it; every commit
+// entered is also copied, in the same batch, into the log-ordered copy
+// (index_ordered.go).
 func (w *indexWriter) apply(recs []indexRec) error {
 	x := w.x
 	tailed, fromLog := x.tailPosition(), false
