@@ -305,9 +305,9 @@ func runWorkers(b *testing.B, workers int, fn func(w, n int) error) {
 // BenchmarkReplay1M: read the whole log, one op = one replay of every
 // event. raw: an ordered consumer on "rewind.s.>" (the filter ReadAll
 // uses) with the store's pull size (1024), reading each message's data and
-// metadata, up to the log's last sequence; rewind: Store.ReadAll, which
-// also decodes each commit into Events. Target: rewind ≥ 85% of raw's
-// events/s. raw-unfiltered is the same read without a subject filter (the
+// metadata, up to the log's last sequence; rewind: Store.ReadAll, served
+// by the read index's log-ordered copy, which also decodes each commit
+// into Events. Target: rewind ≥ 85% of raw's events/s. raw-unfiltered is the same read without a subject filter (the
 // log holds only stream subjects here): the server matches a wildcard
 // filter against every message, and this shows what that costs.
 func BenchmarkReplay1M(b *testing.B) {

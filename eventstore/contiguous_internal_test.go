@@ -252,7 +252,7 @@ func TestContiguousOwnCommitBeforeOthers(t *testing.T) {
 
 	// In the end both stores serve the log.
 	var want []Event
-	for e, err := range a.ReadAll(ctx) {
+	for e, err := range ReadLog(ctx, a) {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -249,9 +249,9 @@ func TestContiguousReadsWithTwoWriters(t *testing.T) {
 
 		// Every read, Head and subscription against the log.
 		var final []eventstore.Event
-		for e, err := range a.ReadAll(ctx) {
+		for e, err := range eventstore.ReadLog(ctx, a) {
 			if err != nil {
-				t.Fatalf("ReadAll: %v", err)
+				t.Fatalf("ReadLog: %v", err)
 			}
 			if e.Stream == r.stream {
 				final = append(final, e)
@@ -301,7 +301,7 @@ func TestContiguousReadsWithTwoWriters(t *testing.T) {
 				t.Fatalf("%s: final Read on the %s store: %v", r.stream, ctStoreNames[i], err)
 			}
 			if d := ixEventsDiff(got, final); d != "" {
-				r.failf("final Read on the %s store differs from ReadAll: %s", ctStoreNames[i], d)
+				r.failf("final Read on the %s store differs from the log: %s", ctStoreNames[i], d)
 			}
 			h, err := s.Head(ctx, r.stream)
 			if err != nil {

@@ -409,12 +409,17 @@ func (e *corruptEnv) checkReads(phase string) {
 			t.Errorf("%s: head of %s is version %d at %s, want %d at %s", phase, stream, h.Version, h.Offset, last.Version, last.Offset)
 		}
 	}
-	sameEvents(t, phase+": ReadCategory", e.readAndWarn(phase+": ReadCategory", eventstore.Start, s.ReadCategory(ctx, "acct")),
-		e.wanted(inCategory("acct")))
-	sameEvents(t, phase+": ReadCategory From", e.readAndWarn(phase+": ReadCategory From", e.from,
-		s.ReadCategory(ctx, "acct", eventstore.From(e.from))), keepAfter(e.from, inCategory("acct"))(e.wanted(everything)))
-	sameEvents(t, phase+": ReadAll", e.readAndWarn(phase+": ReadAll", eventstore.Start, s.ReadAll(ctx)), e.wanted(everything))
-	sameEvents(t, phase+": ReadAll From", e.readAndWarn(phase+": ReadAll From", e.from, s.ReadAll(ctx, eventstore.From(e.from))),
+	// ReadCategory and ReadAll are served by the index's log-ordered copy,
+	// which never held the bad messages (the index warned when it skipped
+	// them, checked below); a read of the log itself warns each time.
+	sameEvents(t, phase+": ReadCategory", collect(t, s.ReadCategory(ctx, "acct")), e.wanted(inCategory("acct")))
+	sameEvents(t, phase+": ReadCategory From", collect(t, s.ReadCategory(ctx, "acct", eventstore.From(e.from))),
+		keepAfter(e.from, inCategory("acct"))(e.wanted(everything)))
+	sameEvents(t, phase+": ReadAll", collect(t, s.ReadAll(ctx)), e.wanted(everything))
+	sameEvents(t, phase+": ReadAll From", collect(t, s.ReadAll(ctx, eventstore.From(e.from))),
+		keepAfter(e.from, everything)(e.wanted(everything)))
+	sameEvents(t, phase+": ReadLog", e.readAndWarn(phase+": ReadLog", eventstore.Start, eventstore.ReadLog(ctx, s)), e.wanted(everything))
+	sameEvents(t, phase+": ReadLog From", e.readAndWarn(phase+": ReadLog From", e.from, eventstore.ReadLog(ctx, s, eventstore.From(e.from))),
 		keepAfter(e.from, everything)(e.wanted(everything)))
 	for _, seq := range e.bad {
 		if e.log.warnings(seq) == 0 {

@@ -128,9 +128,12 @@
 // [Store.Read] reads one stream in version order from the read index, so
 // its cost follows the size of the stream, not of the log. [Store.Head]
 // gives a stream's version and last offset. [Store.ReadCategory] and
-// [Store.ReadAll] read the log itself, in log order. A read sees every
-// append acknowledged before it began, and ends when it reaches the end of
-// what is stored; following what comes next is the job of subscriptions.
+// [Store.ReadAll] read in log order, from a log-ordered copy of the commits
+// that the read index keeps, as far as the index holds every commit, and
+// from the log itself after that (see the read index, below). A read sees
+// every append acknowledged before it began, and ends when it reaches the
+// end of what is stored; following what comes next is the job of
+// subscriptions.
 //
 // [ReadOption] values bound a read. [From] starts after an offset;
 // [FromVersion] at a version. [ToVersion] stops after a version, [ToOffset]
@@ -177,14 +180,28 @@
 // position up to which the index holds every commit, so a read never sees
 // version n+1 without version n, however other processes write.
 //
+// The index also keeps a second copy of every commit it holds, ordered by
+// log sequence, because reading the log in order through JetStream (a
+// consumer's pulls, a message and its metadata per commit) is several
+// times slower than scanning that copy, and replaying the log into a
+// projection is the read that matters most for its cost. ReadAll,
+// ReadCategory and the catch-up of SubscribeAll and SubscribeCategory read
+// the copy up to the position up to which the index holds every commit,
+// without waiting for it, and go on from the log itself after that
+// position: the switch is exact, as it is for subscriptions. The copy is
+// derived like the rest of the index and holds exactly the commits the
+// index accepted, so a read gives the same events whichever part of it
+// the copy served; JetStream stays the only truth, from which the copy is
+// rebuilt with the index.
+//
 // # Foreign messages
 //
 // Any NATS client with access to the log (Connect, WithListen) can publish
 // on a stream's subject. A message there that is not a whole, valid commit
-// following the stream's previous one is never read as one: every read
-// path skips it with a warning in the store's log naming its log sequence
-// (see [ErrCorrupt]), it changes no stream's events or [Head], and appends
-// to the stream go on after it.
+// following the stream's previous one is never read as one: the read index
+// and every read of the log itself skip it with a warning in the store's
+// log naming its log sequence (see [ErrCorrupt]), it changes no stream's
+// events or [Head], and appends to the stream go on after it.
 //
 // # Waits and their bounds
 //

@@ -47,10 +47,12 @@ var (
 	// stream's subject that is not a whole, valid commit following the
 	// stream's previous one (only something other than Rewind can publish
 	// one), or a damaged read index. Readers never yield such a message,
-	// in whole or in part: every read path (Read, ReadCategory, ReadAll,
-	// subscriptions, the index's tailer, appends catching up) skips it with
-	// a warning in the store's log that names the log sequence, and it
-	// changes no stream's events or Head. Appends to the stream go on after
+	// in whole or in part: the read index skips it with a warning in the
+	// store's log that names the log sequence (so the reads it serves,
+	// Read and the index's part of ReadCategory and ReadAll, never meet
+	// it), every read of the log itself (subscriptions going live, reads
+	// past what the index covers, appends catching up) skips it with the
+	// same warning, and it changes no stream's events or Head. Appends to the stream go on after
 	// it. Errors wrapping ErrCorrupt name the log sequence or index record.
 	ErrCorrupt = errors.New("eventstore: corrupt commit")
 

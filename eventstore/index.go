@@ -43,8 +43,13 @@ import (
 //   - only whole, valid commits that follow their stream's previous commit
 //     enter it; any other message on a stream's subject is recorded only as
 //     the subject's last message, which the next append must expect;
-//   - a read waits until the index holds every commit acknowledged before
-//     the read began, and uses nothing above that position.
+//   - a read of one stream waits until the index holds every commit
+//     acknowledged before the read began, and uses nothing above the
+//     position up to which it holds every commit; a log-ordered read
+//     (ReadAll, ReadCategory) does not wait: it uses the index up to that
+//     position and reads the rest from the log;
+//   - the log-ordered copy is written in the same batch as the commit's
+//     other keys, so the checks above cover it as they cover them.
 //
 // Keys:
 //
@@ -53,20 +58,22 @@ import (
 //	'x' name 0x00                             → seq(8) of the newest foreign message on the subject
 //	'k' name 0x00 command id                  → seq(8) lastVersion(8) count(4) storedAt(8) of its commit
 //	'z' name 0x00                             → seq(8) of the commit that closed the stream
+//	'o' seq(8, big-endian)                    → storedAt(8) name (len+bytes) commit body: the log-ordered copy (index_ordered.go)
 //	"m.format" → indexFormat; "m.log" → the log's identity; "m.checkpoint" → seq(8)
 //	"m.newest" → seq(8) first event id(16) stream name: the newest commit held
 //
-// A commit without events (a close, a tombstone) has no 'c' key. A
-// tombstone deletes the stream's keys of commits before it and is recorded
+// A commit without events (a close, a tombstone) has no 'c' key and no 'o'
+// copy. A tombstone deletes the stream's keys (and copies) of commits before
+// it and is recorded
 // as the subject's newest foreign message, which the next append expects.
 //
 // Stream names contain no control characters, so 0x00 ends a name and one
 // stream's keys never interleave with another's.
 
 // indexFormat names the layout above. Format 1 kept store times pending
-// for commits that did not record them; an index of another format is
-// rebuilt.
-const indexFormat = "rewind-index-2"
+// for commits that did not record them; format 2 had no log-ordered copy.
+// An index of another format is rebuilt.
+const indexFormat = "rewind-index-3"
 
 var (
 	keyFormat     = []byte("m.format")

@@ -347,9 +347,10 @@ func (x *index) holdsMarker(name string, seq uint64, tombstone bool) (bool, erro
 }
 
 // dropStream deletes, in b, what the index holds of the stream's commits
-// below the tombstone at log sequence tomb: its commits, command ids,
-// producer states and close. Commits above it belong to the stream made
-// again after the delete and stay. The cost follows the stream.
+// below the tombstone at log sequence tomb: its commits and their
+// log-ordered copies, command ids, producer states and close. Commits
+// above it belong to the stream made again after the delete and stay. The
+// cost follows the stream.
 func (x *index) dropStream(b *pebble.Batch, name string, tomb uint64) error {
 	for _, kind := range []byte{'c', 'k', 'p', 'z'} {
 		p := streamPrefix(kind, name)
@@ -379,6 +380,15 @@ func (x *index) dropStream(b *pebble.Batch, name string, tomb uint64) error {
 				if err := b.Delete(it.Key(), nil); err != nil {
 					it.Close()
 					return err
+				}
+				if kind == 'c' {
+					// The commit's log-ordered copy goes with it.
+					var ok [orderedKeyLen]byte
+					putOrderedKey(ok[:], seq)
+					if err := b.Delete(ok[:], nil); err != nil {
+						it.Close()
+						return err
+					}
 				}
 			}
 		}

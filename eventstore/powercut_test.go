@@ -237,7 +237,7 @@ func TestPowerCutIndexAheadOfLog(t *testing.T) {
 }
 
 // pcCheck fails the test unless, for every stream in names and in the log,
-// Read and Head serve exactly what ReadAll (the log) holds, with versions
+// Read and Head serve exactly what ReadLog (the log) holds, with versions
 // 1..n, only events the test wrote and kept, and none of the lost ones.
 func pcCheck(t *testing.T, ctx context.Context, s *eventstore.Store, names []string, kept, lost *pcWriter) ixLogView {
 	t.Helper()

@@ -382,7 +382,7 @@ func isKilled(err error) bool {
 	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
 }
 
-// verifyCrashStore checks, through the index (Read) and the log (ReadAll),
+// verifyCrashStore checks, through the index (Read) and the log (ReadLog),
 // that each producer's appends are stored as 0, 1, ... N-1, each exactly
 // once with all its events in order, and N > its last acknowledged seq. It
 // returns each producer's N.
@@ -396,14 +396,15 @@ func verifyCrashStore(t *testing.T, s *eventstore.Store, acked map[string]int64)
 		}
 	}
 	fromLog := map[string][]eventstore.Event{}
-	for _, e := range collect(t, s.ReadAll(ctx)) {
+	for _, e := range collect(t, eventstore.ReadLog(ctx, s)) {
 		fromLog[e.Stream] = append(fromLog[e.Stream], e)
 	}
+	sameEvents(t, "ReadAll", collect(t, s.ReadAll(ctx)), collect(t, eventstore.ReadLog(ctx, s)))
 	var n map[string]int
 	for _, src := range []struct {
 		how    string
 		events map[string][]eventstore.Event
-	}{{"Read", streams}, {"ReadAll", fromLog}} {
+	}{{"Read", streams}, {"ReadLog", fromLog}} {
 		got := map[string]int{}
 		for stream, events := range src.events {
 			if _, ok := streams[stream]; !ok {
@@ -417,7 +418,7 @@ func verifyCrashStore(t *testing.T, s *eventstore.Store, acked map[string]int64)
 			}
 		}
 		if n != nil && fmt.Sprint(n) != fmt.Sprint(got) {
-			t.Fatalf("Read found %v appends, ReadAll %v", n, got)
+			t.Fatalf("Read found %v appends, ReadLog %v", n, got)
 		}
 		n = got
 	}

@@ -290,7 +290,9 @@ func (s *Store) indexHead(ctx context.Context, stream string, target uint64) (h 
 
 // ReadCategory returns the events of every stream in a category (the first
 // segment of stream names: "orders" for "orders/123"), in log order, up to
-// the log's end when the read began. Bounds: From, ToOffset, ToTime.
+// the log's end when the read began. Bounds: From, ToOffset, ToTime. It
+// reads as ReadAll does, and its cost follows the log's size up to the
+// read's bounds, not the category's.
 func (s *Store) ReadCategory(ctx context.Context, category string, opts ...ReadOption) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		filters, err := categoryFilters(s.prefix, category)
@@ -298,27 +300,41 @@ func (s *Store) ReadCategory(ctx context.Context, category string, opts ...ReadO
 			yield(Event{}, fmt.Errorf("eventstore: read category %q: %w", category, err))
 			return
 		}
-		if err := s.readLog(ctx, filters, opts, false, yield); err != nil {
+		sel := logSelection{filters: filters, indexed: true, match: matchCategory(category)}
+		if err := s.readLog(ctx, sel, opts, false, yield); err != nil {
 			yield(Event{}, fmt.Errorf("eventstore: read category %q: %w", category, err))
 		}
 	}
 }
 
 // ReadAll returns every event in the log, in log order, up to the log's end
-// when the read began. Bounds: From, ToOffset, ToTime.
+// when the read began. Bounds: From, ToOffset, ToTime. It is served by the
+// read index's log-ordered copy of the commits as far as the index holds
+// every commit, and by the log itself after that, without waiting for the
+// index; the events are the same either way (see the package doc).
 func (s *Store) ReadAll(ctx context.Context, opts ...ReadOption) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
-		if err := s.readLog(ctx, nil, opts, false, yield); err != nil {
+		if err := s.readLog(ctx, logSelection{indexed: true}, opts, false, yield); err != nil {
 			yield(Event{}, fmt.Errorf("eventstore: read all: %w", err))
 		}
 	}
 }
 
-// readLog reads the log through filters (none: the whole log, which is
-// much cheaper for the server than a wildcard that matches every subject;
-// messages that are not commits of a stream are skipped), bounded at the
-// log's current end or live. It returns nil when yield asked to stop.
-func (s *Store) readLog(ctx context.Context, filters []string, opts []ReadOption, live bool, yield func(Event, error) bool) error {
+// logSelection is the part of the log a log-ordered read delivers.
+type logSelection struct {
+	// filters are the subjects to consume (none: the whole log, which is
+	// much cheaper for the server than a wildcard that matches every
+	// subject; messages that are not commits of a stream are skipped).
+	filters []string
+	// indexed: read the index's log-ordered copy, selecting streams with
+	// match, as far as the index covers the log, and the log after that.
+	indexed bool
+	match   nameMatch
+}
+
+// readLog reads the part of the log sel selects, bounded at the log's
+// current end or live. It returns nil when yield asked to stop.
+func (s *Store) readLog(ctx context.Context, sel logSelection, opts []ReadOption, live bool, yield func(Event, error) bool) error {
 	b, err := parseBounds(opts)
 	if err != nil {
 		return err
@@ -341,7 +357,69 @@ func (s *Store) readLog(ctx context.Context, filters []string, opts []ReadOption
 		}
 		b.after = commitEnd(last)
 	}
-	return s.followLog(ctx, consumeSpec{filters: filters, upTo: last, bounded: !live}, &b, nil, yield)
+	spec := consumeSpec{filters: sel.filters, upTo: last, bounded: !live}
+	var base uint64
+	if sel.indexed {
+		covered, err := s.readIndexOrdered(ctx, sel.match, &b, last, live, yield)
+		if err == errStop {
+			return nil
+		}
+		if err != nil || b.ended {
+			return err
+		}
+		spec.startSeq, base = covered+1, covered
+	}
+	return s.followLog(ctx, spec, &b, base, yield)
+}
+
+// readIndexOrdered reads the index's log-ordered copy from b's lower bound
+// up to the position the index covers (no further than upTo, unless live),
+// without waiting for the index: what it does not cover yet, the log gives.
+// It returns that position, and errStop when yield asked to stop (then
+// yield must not be called again). A damaged index is rebuilt, and the read
+// goes on after the last event delivered.
+func (s *Store) readIndexOrdered(ctx context.Context, m nameMatch, b *bounds, upTo uint64, live bool, yield func(Event, error) bool) (covered uint64, err error) {
+	stopped := false
+	for attempt := 0; ; attempt++ {
+		x, ok := s.hold()
+		if !ok {
+			return 0, ErrClosed
+		}
+		covered = x.position()
+		if !live {
+			covered = min(covered, upTo)
+		}
+		n := 0
+		var cause error
+		err = x.readOrdered(m, b, covered, func(e Event, pos position) bool {
+			if n++; n%256 == 0 && ctx.Err() != nil {
+				cause = ctx.Err()
+				return false
+			}
+			b.after = pos // the log, or a retry, goes on after what was delivered
+			if !yield(e, nil) {
+				stopped = true
+				return false
+			}
+			if s.closed.Load() {
+				cause = ErrClosed
+				return false
+			}
+			return true
+		})
+		gen := x.gen
+		s.release(x)
+		switch {
+		case cause != nil:
+			return covered, cause
+		case stopped:
+			return covered, errStop
+		case err == nil:
+			return covered, nil
+		case attempt > 0 || !s.rebuildAfter(ctx, gen, err):
+			return covered, err
+		}
+	}
 }
 
 // followLog delivers the events of the consumed messages that the bounds
@@ -349,19 +427,18 @@ func (s *Store) readLog(ctx context.Context, filters []string, opts []ReadOption
 // stream's previous commit (a copy of an earlier commit, say) is skipped
 // with a warning, as the index skips it: it never reaches the caller, in
 // whole or in part. The read knows each stream's version from the commits
-// it delivered (or from seed: the versions where it starts); a read from
-// the start of the log knows every stream starts at version 1; any other
-// commit it meets first is checked against the index.
-func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, seed map[string]uint64, yield func(Event, error) bool) error {
-	fromStart := b.after.seq == 0 && spec.startSeq <= 1
+// it delivered. When it reads every message of its streams from base+1
+// on, every commit up to base being in the index (base 0: from the start
+// of the log, where every stream is at version 0), a stream it meets first
+// is at its version as of base; any other commit it meets first is checked
+// against the index.
+func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, base uint64, yield func(Event, error) bool) error {
 	spec.startSeq = max(spec.startSeq, b.after.seq, 1)
+	fromBase := spec.startSeq == base+1
 	a := newArena()
-	names := make(map[string]string) // subject → stream name, bounded like types
-	versions := seed                 // stream → last version delivered, bounded
-	if versions == nil {
-		versions = make(map[string]uint64)
-	}
-	forgot := false // versions was cleared: a stream not in it may have been seen
+	names := make(map[string]string)    // subject → stream name, bounded like types
+	versions := make(map[string]uint64) // stream → last version delivered, bounded
+	forgot := false                     // versions was cleared: a stream not in it may have been seen
 	return s.consume(ctx, spec, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
 		name, ok := names[m.Subject()]
 		if !ok {
@@ -385,7 +462,12 @@ func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, seed
 		if err == nil {
 			last, ok := versions[name]
 			switch {
-			case ok || fromStart && !forgot:
+			case !ok && fromBase && !forgot && base > 0:
+				if last, err = s.versionAt(ctx, name, base); err != nil {
+					return err
+				}
+				fallthrough
+			case ok || fromBase && !forgot:
 				if c.firstVersion != last+1 {
 					err = fmt.Errorf("%w: starts at version %d, the stream is at %d", ErrCorrupt, c.firstVersion, last)
 				}
@@ -430,6 +512,20 @@ func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, seed
 		}
 		return nil
 	})
+}
+
+// versionAt returns the stream's last version as of log sequence seq, up
+// to which the index holds every commit.
+func (s *Store) versionAt(ctx context.Context, name string, seq uint64) (uint64, error) {
+	var v uint64
+	err := s.withIndex(ctx, seq, func(x *index, _ uint64) error {
+		c, ok, err := x.lastCommitAtOrBefore(name, seq)
+		if ok {
+			v = c.lastVersion()
+		}
+		return err
+	})
+	return v, err
 }
 
 // maxTrackedStreams bounds how many streams' last versions one log read

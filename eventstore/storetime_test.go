@@ -29,7 +29,8 @@ func (c *fakeClock) set(t time.Time) {
 
 // TestStoredAtRecorded: an event's StoredAt is the committing store's
 // clock, recorded in the commit: the AppendResult, Read (from the index),
-// ReadAll (from the log) and a new process all give the same instant.
+// ReadAll (from the index's log-ordered copy), ReadLog (from the log) and a
+// new process all give the same instant.
 func TestStoredAtRecorded(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -63,6 +64,7 @@ func TestStoredAtRecorded(t *testing.T) {
 	}
 	check("Read", collect(t, s.Read(ctx, "times/1")))
 	check("ReadAll", collect(t, s.ReadAll(ctx)))
+	check("ReadLog", collect(t, eventstore.ReadLog(ctx, s)))
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +82,9 @@ func TestStoredAtRecorded(t *testing.T) {
 	}
 	if got := collect(t, s.ReadAll(ctx, eventstore.ToTime(cut))); len(got) != 4 {
 		t.Errorf("ReadAll ToTime(%v): %d events, want 4", cut, len(got))
+	}
+	if got := collect(t, eventstore.ReadLog(ctx, s, eventstore.ToTime(cut))); len(got) != 4 {
+		t.Errorf("ReadLog ToTime(%v): %d events, want 4", cut, len(got))
 	}
 }
 

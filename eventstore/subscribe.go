@@ -8,12 +8,15 @@ import (
 )
 
 // Subscriptions catch up and then go live over the same iterator. The
-// switch is exact: the catch-up part reads up to a known log position (the
-// read index's, for one stream; the log's own order, for a category or
-// everything), the live part starts right after it, and every event is
-// delivered only if its offset is after the last one delivered. Nothing is
-// delivered twice and nothing is skipped, however fast others append while
-// the subscriber switches.
+// switch is exact: the catch-up part reads the read index up to a known
+// log position, the one up to which it holds every commit (a stream's
+// commits, for one stream; the log-ordered copy, for a category or
+// everything), the live part reads the log from right after it, and every
+// event is delivered only if its offset is after the last one delivered.
+// Nothing is delivered twice and nothing is skipped, however fast others
+// append while the subscriber switches. A stream the live part meets first
+// is taken to be at its version as of that position, which the index
+// gives; its next commit must follow it.
 //
 // A subscription runs until ctx is done, the loop breaks, an upper bound
 // (ToVersion, ToOffset, ToTime) is passed, or an error is yielded (the
@@ -42,7 +45,7 @@ func (s *Store) subscribeStream(ctx context.Context, stream string, opts []ReadO
 		return err
 	}
 	spec := consumeSpec{filters: []string{subj}}
-	var seed map[string]uint64
+	var base uint64
 	if b.fromNow {
 		last, err := s.logLastSeq(ctx)
 		if err != nil {
@@ -55,20 +58,11 @@ func (s *Store) subscribeStream(ctx context.Context, stream string, opts []ReadO
 		if err != nil || b.ended {
 			return err
 		}
-		spec.startSeq = covered + 1
 		// The live part goes on from the stream's version where the index
-		// left off.
-		var h head
-		err = s.withIndex(ctx, covered, func(x *index, _ uint64) (err error) {
-			h, err = x.head(stream, covered) // as of covered exactly, not of where the index is now
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		seed = map[string]uint64{stream: h.version}
+		// left off (as of covered exactly, not of where the index is now).
+		spec.startSeq, base = covered+1, covered
 	}
-	return s.followLog(ctx, spec, &b, seed, yield)
+	return s.followLog(ctx, spec, &b, base, yield)
 }
 
 // SubscribeCategory delivers the events of every stream in a category, in
@@ -77,7 +71,8 @@ func (s *Store) SubscribeCategory(ctx context.Context, category string, opts ...
 	return func(yield func(Event, error) bool) {
 		filters, err := categoryFilters(s.prefix, category)
 		if err == nil {
-			err = s.readLog(ctx, filters, opts, true, yield)
+			sel := logSelection{filters: filters, indexed: true, match: matchCategory(category)}
+			err = s.readLog(ctx, sel, opts, true, yield)
 		}
 		if err != nil && !(ctx.Err() != nil && errors.Is(err, ctx.Err())) {
 			yield(Event{}, fmt.Errorf("eventstore: subscribe to category %q: %w", category, err))
@@ -89,7 +84,7 @@ func (s *Store) SubscribeCategory(ctx context.Context, category string, opts ...
 // bound on, then live.
 func (s *Store) SubscribeAll(ctx context.Context, opts ...ReadOption) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
-		err := s.readLog(ctx, nil, opts, true, yield)
+		err := s.readLog(ctx, logSelection{indexed: true}, opts, true, yield)
 		if err != nil && !(ctx.Err() != nil && errors.Is(err, ctx.Err())) {
 			yield(Event{}, fmt.Errorf("eventstore: subscribe to all: %w", err))
 		}
@@ -128,7 +123,7 @@ func (s *Store) ReadStreams(ctx context.Context, streams []string, opts ...ReadO
 	return func(yield func(Event, error) bool) {
 		filters, err := s.streamFilters(streams)
 		if err == nil {
-			err = s.readLog(ctx, filters, opts, false, yield)
+			err = s.readLog(ctx, logSelection{filters: filters}, opts, false, yield)
 		}
 		if err != nil {
 			yield(Event{}, fmt.Errorf("eventstore: read streams: %w", err))
@@ -142,7 +137,7 @@ func (s *Store) SubscribeStreams(ctx context.Context, streams []string, opts ...
 	return func(yield func(Event, error) bool) {
 		filters, err := s.streamFilters(streams)
 		if err == nil {
-			err = s.readLog(ctx, filters, opts, true, yield)
+			err = s.readLog(ctx, logSelection{filters: filters}, opts, true, yield)
 		}
 		if err != nil && !(ctx.Err() != nil && errors.Is(err, ctx.Err())) {
 			yield(Event{}, fmt.Errorf("eventstore: subscribe to streams: %w", err))

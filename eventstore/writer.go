@@ -253,7 +253,9 @@ func (w *indexWriter) close() {
 // after an append reported a newer one. The checkpoint (how far the index
 // holds every commit) goes into the batch when the tailer moved, when
 // appends moved it checkpointEvery further, and at close (recs nil); the
-// newest commit held goes into every batch that raised it.
+// newest commit held goes into every batch that raised it; every commit
+// entered is also copied, in the same batch, into the log-ordered copy
+// (index_ordered.go).
 func (w *indexWriter) apply(recs []indexRec) error {
 	x := w.x
 	tailed, fromLog := x.tailPosition(), false
@@ -280,6 +282,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 	defer b.Close()
 	var written map[string]uint64 // producer key → commit seq, in this batch
 	var key []byte
+	var ordered []int // the records entered, for their log-ordered copies
 	newest := newestCommit{seq: w.newest}
 	for i := range recs {
 		r := &recs[i]
@@ -346,6 +349,8 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			if err := w.dropStream(b, r.name, r.seq); err != nil {
 				return err
 			}
+			// The stream's commits of this batch before it get no copy.
+			ordered = slices.DeleteFunc(ordered, func(j int) bool { return recs[j].name == r.name && recs[j].seq < r.seq })
 			continue
 		}
 		if flags&flagClosed != 0 {
@@ -354,6 +359,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			}
 		}
 		if count > 0 {
+			ordered = append(ordered, i)
 			// Key and value are written straight into the batch's buffer
 			// (a close without events has nothing to read: only its
 			// producer mark and command id are kept).
@@ -393,6 +399,9 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			written[string(key)] = r.seq
 		}
 	}
+	if err := writeOrdered(b, recs, ordered); err != nil {
+		return err
+	}
 	if !w.sawAppend {
 		for name, v := range heads {
 			w.logHeads[name] = v
@@ -430,6 +439,24 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			for name := range heads {
 				onLog(name)
 			}
+		}
+	}
+	return nil
+}
+
+// writeOrdered writes the log-ordered copy of the records entered (their
+// indices in recs), after every other key of the batch and in log order:
+// pebble's memtable then inserts each key from where the previous one went,
+// as it does for the stream keys written in name order.
+func writeOrdered(b *pebble.Batch, recs []indexRec, entered []int) error {
+	slices.SortFunc(entered, func(i, j int) int { return cmp.Compare(recs[i].seq, recs[j].seq) })
+	for _, i := range entered {
+		r := &recs[i]
+		op := b.SetDeferred(orderedKeyLen, orderedValueLen(r.name, r.body))
+		putOrderedKey(op.Key, r.seq)
+		putOrderedValue(op.Value, r.name, r.stored, r.body)
+		if err := op.Finish(); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -1,0 +1,19 @@
+package eventstore
+
+import (
+	"context"
+	"fmt"
+	"iter"
+)
+
+// ReadLog reads every event from the log itself, in log order, up to the
+// log's end when the read began, never from the read index's log-ordered
+// copy (as ReadAll did before the index held one): the tests that hold the
+// index to the log read the log with it. Bounds: From, ToOffset, ToTime.
+func ReadLog(ctx context.Context, s *Store, opts ...ReadOption) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		if err := s.readLog(ctx, logSelection{}, opts, false, yield); err != nil {
+			yield(Event{}, fmt.Errorf("eventstore: read the log: %w", err))
+		}
+	}
+}
