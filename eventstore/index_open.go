@@ -170,7 +170,13 @@ func tryOpenIndex(dir, logID string, logLast uint64, cacheSize int64, log *slog.
 	// it is a suffix of its batches (a memtable is flushed whole, with the
 	// checkpoint written in every batch), which the tailer reapplies from
 	// the log. Close flushes the memtables.
-	opts := &pebble.Options{Cache: cache, Logger: pebbleLogger{log}, MemTableSize: 16 << 20, DisableWAL: true,
+	opts := &pebble.Options{Cache: cache, Logger: pebbleLogger{log}, DisableWAL: true,
+		// The index is written as fast as the log is, every commit body
+		// twice (a stream's copy and the log-ordered one), so compactions
+		// are most of its cost: larger memtables, more L0 files before a
+		// compaction and a larger base level mean fewer rewrites of the
+		// same bytes (about a third more of 100-message HTTP appends here).
+		MemTableSize: 32 << 20, L0CompactionThreshold: 8, LBaseMaxBytes: 512 << 20,
 		// Pebble's default stops the process on damaged data. Here the index
 		// is derived: a damaged block is a read error, on which the store
 		// rebuilds the index from the log.
