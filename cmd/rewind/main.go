@@ -52,6 +52,13 @@ print tables in local time, or the server's JSON with --json; those two flags
 may also come before the command (rewind --server URL state ...).
 Exit codes: 0 ok, 1 server or network error, 2 bad usage or input, 3 not found.
 
+serve's flags (each also from its environment variable; a flag wins):
+  --addr HOST:PORT            where to listen (default 127.0.0.1:4437)    REWIND_ADDR
+  --data DIR                  the embedded store's directory (default ./data)
+                              (with --nats: of the read index)            REWIND_DATA
+  --nats URL                  an external NATS server or cluster          REWIND_NATS
+  --long-poll-timeout D       how long a long-poll waits (default 30s)    REWIND_LONG_POLL_TIMEOUT
+
 Run "rewind <command> --help" for a command's flags.
 `
 

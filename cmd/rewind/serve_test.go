@@ -157,10 +157,16 @@ func (p *proc) wait(t *testing.T, within time.Duration) int {
 
 func TestHelp(t *testing.T) {
 	code, out, _ := runBin(t, nil, "--help")
-	// The top-level help lists the commands and points at each one's own
-	// help for its flags.
+	// The top-level help lists the commands, serve's flags with their
+	// variables, and points at each command's own help.
 	if code != 0 || !strings.Contains(out, "rewind serve") || !strings.Contains(out, "--help") {
 		t.Errorf("rewind --help: exit %d, output:\n%s", code, out)
+	}
+	for _, want := range []string{"--addr", "REWIND_ADDR", "--data", "REWIND_DATA", "--nats", "REWIND_NATS",
+		"--long-poll-timeout", "REWIND_LONG_POLL_TIMEOUT"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rewind --help does not mention %s:\n%s", want, out)
+		}
 	}
 	for _, args := range [][]string{{"serve", "--help"}, {"serve", "-h"}, {"help", "serve"}} {
 		code, out, errOut := runBin(t, nil, args...)
