@@ -36,6 +36,7 @@ func fuzzHandler(f *testing.F) (*eventstore.Store, http.Handler) {
 	h := durablestreams.New(store, durablestreams.WithLogger(quietLog),
 		durablestreams.WithLongPollTimeout(10*time.Millisecond), durablestreams.WithSSELifetime(10*time.Millisecond),
 		durablestreams.WithMaxBody(1<<16), durablestreams.ReadOnly("ro"))
+	durablestreams.NoSweep(h) // its background deletes would change streams under the checks
 	f.Cleanup(h.Shutdown)
 	setup := []struct {
 		method, name, body string
