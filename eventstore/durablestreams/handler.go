@@ -42,6 +42,8 @@ type Handler struct {
 
 	sweeping  atomic.Bool  // a sweep of expired streams runs
 	lastSweep atomic.Int64 // when the last one began, Unix ns
+	sweepMu   sync.Mutex   // orders a sweep's start with Shutdown
+	sweeps    sync.WaitGroup
 
 	closeCtx context.Context // ends with Shutdown
 	shutdown context.CancelFunc
@@ -160,8 +162,14 @@ func New(store *eventstore.Store, opts ...Option) *Handler {
 
 // Shutdown ends the long-poll and SSE responses in progress (they answer
 // as if their wait had ended), so that an http.Server's Shutdown does not
-// wait for them. Requests that write are not cut: they finish.
-func (h *Handler) Shutdown() { h.shutdown() }
+// wait for them, and waits for a running expiry sweep to stop, so that the
+// store can be closed next. Requests that write are not cut: they finish.
+func (h *Handler) Shutdown() {
+	h.sweepMu.Lock()
+	h.shutdown()
+	h.sweepMu.Unlock()
+	h.sweeps.Wait()
+}
 
 // Protocol header names.
 const (

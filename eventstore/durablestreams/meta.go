@@ -264,7 +264,15 @@ func (h *Handler) maybeSweep() {
 		return
 	}
 	h.lastSweep.Store(now)
+	h.sweepMu.Lock()
+	defer h.sweepMu.Unlock()
+	if h.closeCtx.Err() != nil {
+		h.sweeping.Store(false)
+		return // shut down: no sweep outlives Shutdown
+	}
+	h.sweeps.Add(1)
 	go func() {
+		defer h.sweeps.Done()
 		defer h.sweeping.Store(false)
 		ctx, cancel := context.WithTimeout(h.closeCtx, time.Minute)
 		defer cancel()

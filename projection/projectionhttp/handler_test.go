@@ -207,8 +207,19 @@ func TestRebuild(t *testing.T) {
 	if f.rebuilt.count() != 50 {
 		t.Errorf("the new version holds %d events, want 50", f.rebuilt.count())
 	}
-	if st, ok := f.runner.Status("count-v2"); !ok || st.State != projection.StateLive && st.State != projection.StateCatchingUp {
-		t.Errorf("count-v2 after its rebuild: %+v", st)
+	// The new version's runner may still be starting the moment the
+	// rebuild reports its end; it must be running soon after.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, ok := f.runner.Status("count-v2")
+		if ok && (st.State == projection.StateLive || st.State == projection.StateCatchingUp) {
+			break
+		}
+		if !ok || st.State != projection.StateStarting || time.Now().After(deadline) {
+			t.Errorf("count-v2 after its rebuild: %+v", st)
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 
 	f.do(t, "POST", "/v1/projections/slow/rebuild", 202, nil)
