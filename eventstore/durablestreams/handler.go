@@ -275,11 +275,7 @@ func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, name string
 }
 
 func (h *Handler) lock(name string) func() {
-	var x uint32 = 2166136261
-	for i := 0; i < len(name); i++ {
-		x = (x ^ uint32(name[i])) * 16777619
-	}
-	m := &h.locks[x%uint32(len(h.locks))]
+	m := &h.locks[h.stripe(name)]
 	m.Lock()
 	return m.Unlock
 }
@@ -319,18 +315,27 @@ func setHeadHeaders(w http.ResponseWriter, st *stream) {
 	}
 }
 
-func (h *Handler) head(w http.ResponseWriter, r *http.Request, name string) {
+// existing looks up a stream that a request reads or writes, answering
+// 404 when there is none and 410 when it is soft-deleted (ok false then).
+func (h *Handler) existing(w http.ResponseWriter, r *http.Request, name string) (st *stream, ok bool) {
 	st, err := h.lookup(r.Context(), name)
-	if err != nil {
-		h.storeError(w, r, name, err)
-		return
-	}
 	switch {
+	case err != nil:
+		h.storeError(w, r, name, err)
+		return nil, false
 	case !st.exists:
 		fail(w, http.StatusNotFound, "stream not found")
-		return
+		return nil, false
 	case st.meta.softDeleted:
 		fail(w, http.StatusGone, "stream deleted")
+		return nil, false
+	}
+	return st, true
+}
+
+func (h *Handler) head(w http.ResponseWriter, r *http.Request, name string) {
+	st, ok := h.existing(w, r, name)
+	if !ok {
 		return
 	}
 	setHeadHeaders(w, st)
@@ -342,17 +347,8 @@ func (h *Handler) head(w http.ResponseWriter, r *http.Request, name string) {
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request, name string) {
 	unlock := h.lock(name)
 	defer unlock()
-	st, err := h.lookup(r.Context(), name)
-	if err != nil {
-		h.storeError(w, r, name, err)
-		return
-	}
-	switch {
-	case !st.exists:
-		fail(w, http.StatusNotFound, "stream not found")
-		return
-	case st.meta.softDeleted:
-		fail(w, http.StatusGone, "stream deleted")
+	st, ok := h.existing(w, r, name)
+	if !ok {
 		return
 	}
 	if err := h.remove(r.Context(), st); err != nil {

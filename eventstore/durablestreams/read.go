@@ -170,17 +170,8 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 		fail(w, http.StatusBadRequest, "a live read needs an offset")
 		return
 	}
-	st, err := h.lookup(ctx, name)
-	if err != nil {
-		h.storeError(w, r, name, err)
-		return
-	}
-	switch {
-	case !st.exists:
-		fail(w, http.StatusNotFound, "stream not found")
-		return
-	case st.meta.softDeleted:
-		fail(w, http.StatusGone, "stream deleted")
+	st, ok := h.existing(w, r, name)
+	if !ok {
 		return
 	}
 	h.touch(st)

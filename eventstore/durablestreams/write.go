@@ -479,17 +479,8 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, name string) {
 	}
 	unlock := h.lock(name)
 	defer unlock()
-	st, err := h.lookup(ctx, name)
-	if err != nil {
-		h.storeError(w, r, name, err)
-		return
-	}
-	switch {
-	case !st.exists:
-		fail(w, http.StatusNotFound, "stream not found")
-		return
-	case st.meta.softDeleted:
-		fail(w, http.StatusGone, "stream deleted")
+	st, ok := h.existing(w, r, name)
+	if !ok {
 		return
 	}
 	hd := w.Header()
@@ -513,6 +504,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, name string) {
 			fail(w, http.StatusConflict, "the stream's content type is "+st.meta.contentType)
 			return
 		}
+		var err error
 		if msgs, err = messages(st.json(), body, false); err != nil {
 			fail(w, http.StatusBadRequest, err.Error())
 			return
