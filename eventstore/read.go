@@ -180,45 +180,64 @@ func (s *Store) readIndexed(ctx context.Context, stream string, b *bounds, yield
 	if err != nil {
 		return 0, err
 	}
-	stopped := false
 	for attempt := 0; ; attempt++ {
 		x, err := s.acquire(ctx, target)
 		if err != nil {
 			return 0, err
 		}
 		covered = x.position()
-		n := 0
-		var cause error
-		err = x.readStream(stream, b, covered, func(e Event, pos position) bool {
-			if n++; n%256 == 0 && ctx.Err() != nil {
-				cause = ctx.Err()
-				return false
-			}
-			b.after = pos // a retry resumes after what was delivered
-			if !yield(e, nil) {
-				stopped = true
-				return false
-			}
-			if s.closed.Load() {
-				cause = ErrClosed
-				return false
-			}
-			return true
+		done, err := s.deliverIndexed(ctx, x, attempt, b, yield, func(fn func(Event, position) bool) error {
+			return x.readStream(stream, b, covered, fn)
 		})
-		gen := x.gen
-		s.release(x)
-		switch {
-		case cause != nil:
-			return covered, cause
-		case stopped:
-			return covered, errStop
-		case err == nil:
-			return covered, nil
-		case attempt > 0 || !s.rebuildAfter(ctx, gen, err):
+		if done {
 			return covered, err
 		}
 		// Rebuilt: go on from the last event delivered.
 	}
+}
+
+// deliverIndexed runs one read of the index x, which read does by calling
+// fn with each event and its position, and hands the events to yield with
+// the checks every read of the index makes: ctx every 256 events, the
+// store's close, and b's lower bound moved past each event delivered (a
+// retry, or the log after the index, resumes there). It releases x. done
+// is false only when x was damaged and has been rebuilt: the caller reads
+// again. Otherwise err is the read's outcome, errStop when yield asked to
+// stop (then yield must not be called again).
+func (s *Store) deliverIndexed(ctx context.Context, x *index, attempt int, b *bounds, yield func(Event, error) bool,
+	read func(fn func(Event, position) bool) error) (done bool, err error) {
+	n := 0
+	stopped := false
+	var cause error
+	err = read(func(e Event, pos position) bool {
+		if n++; n%256 == 0 && ctx.Err() != nil {
+			cause = ctx.Err()
+			return false
+		}
+		b.after = pos
+		if !yield(e, nil) {
+			stopped = true
+			return false
+		}
+		if s.closed.Load() {
+			cause = ErrClosed
+			return false
+		}
+		return true
+	})
+	gen := x.gen
+	s.release(x)
+	switch {
+	case cause != nil:
+		return true, cause
+	case stopped:
+		return true, errStop
+	case err == nil:
+		return true, nil
+	case attempt > 0 || !s.rebuildAfter(ctx, gen, err):
+		return true, err
+	}
+	return false, nil
 }
 
 // Tail returns the offset of the log's current end: reading or subscribing
@@ -379,7 +398,6 @@ func (s *Store) readLog(ctx context.Context, sel logSelection, opts []ReadOption
 // yield must not be called again). A damaged index is rebuilt, and the read
 // goes on after the last event delivered.
 func (s *Store) readIndexOrdered(ctx context.Context, m nameMatch, b *bounds, upTo uint64, live bool, yield func(Event, error) bool) (covered uint64, err error) {
-	stopped := false
 	for attempt := 0; ; attempt++ {
 		x, ok := s.hold()
 		if !ok {
@@ -389,34 +407,10 @@ func (s *Store) readIndexOrdered(ctx context.Context, m nameMatch, b *bounds, up
 		if !live {
 			covered = min(covered, upTo)
 		}
-		n := 0
-		var cause error
-		err = x.readOrdered(m, b, covered, func(e Event, pos position) bool {
-			if n++; n%256 == 0 && ctx.Err() != nil {
-				cause = ctx.Err()
-				return false
-			}
-			b.after = pos // the log, or a retry, goes on after what was delivered
-			if !yield(e, nil) {
-				stopped = true
-				return false
-			}
-			if s.closed.Load() {
-				cause = ErrClosed
-				return false
-			}
-			return true
+		done, err := s.deliverIndexed(ctx, x, attempt, b, yield, func(fn func(Event, position) bool) error {
+			return x.readOrdered(m, b, covered, fn)
 		})
-		gen := x.gen
-		s.release(x)
-		switch {
-		case cause != nil:
-			return covered, cause
-		case stopped:
-			return covered, errStop
-		case err == nil:
-			return covered, nil
-		case attempt > 0 || !s.rebuildAfter(ctx, gen, err):
+		if done {
 			return covered, err
 		}
 	}
