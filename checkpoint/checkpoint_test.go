@@ -55,6 +55,36 @@ func TestSQL(t *testing.T) {
 	checkpointtest.RunLeaser(t, func(t *testing.T) checkpoint.Leaser { return openSQL(t) })
 }
 
+// TestSQLQuerier: LoadTx and SaveTx take a checkpoint.Querier, which a
+// caller can name: a *sql.DB, *sql.Tx or *sql.Conn, or a type of its own.
+func TestSQLQuerier(t *testing.T) {
+	ctx := context.Background()
+	s := openSQL(t)
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "other.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := checkpoint.NewSQL(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	var q checkpoint.Querier = conn
+	save := func(q checkpoint.Querier, rev uint64) (uint64, error) {
+		return s.SaveTx(ctx, q, "p", "00000000000000000003_999999", rev)
+	}
+	if _, err := save(q, 0); err != nil {
+		t.Fatal(err)
+	}
+	if cp, err := s.LoadTx(ctx, q, "p"); err != nil || cp.Revision != 1 {
+		t.Fatalf("load on a *sql.Conn: %+v, %v", cp, err)
+	}
+}
+
 // TestSQLSameTransaction: a checkpoint saved with SaveTx commits with the
 // read model's change, or (rolled back) neither does.
 func TestSQLSameTransaction(t *testing.T) {
