@@ -65,7 +65,11 @@ func Example() {
 }
 
 // A SQLite read model whose checkpoint is saved in the same transaction as
-// its rows: each event is counted exactly once, whatever crashes.
+// its rows: each event is counted exactly once, whatever crashes. The
+// database is opened in WAL mode with a busy timeout: readers then never
+// block the projection's writes, and processes that share the file (lease
+// holders taking over from one another, a CLI reading the model) wait for
+// its lock instead of failing with "database is locked".
 func ExampleExactlyOnce() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "rewind-example-*")
@@ -75,11 +79,20 @@ func ExampleExactlyOnce() {
 		log.Fatal(err)
 	}
 	defer store.Close()
-	db, err := sql.Open("sqlite", filepath.Join(dir, "model.db"))
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "model.db")+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer db.Close()
+	var mode string
+	var timeout int
+	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		log.Fatal(err)
+	}
+	if err := db.QueryRow(`PRAGMA busy_timeout`).Scan(&timeout); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("journal mode:", mode, "busy timeout:", timeout, "ms")
 	if _, err := db.Exec(`CREATE TABLE revenue (day TEXT PRIMARY KEY, cents INTEGER NOT NULL)`); err != nil {
 		log.Fatal(err)
 	}
@@ -123,5 +136,6 @@ func ExampleExactlyOnce() {
 	cp, _ := cps.Load(ctx, "revenue")
 	fmt.Println("revenue:", total, "checkpoint at the last payment:", cp.Offset == last.Offset())
 	// Output:
+	// journal mode: wal busy timeout: 5000 ms
 	// revenue: 2050 checkpoint at the last payment: true
 }
