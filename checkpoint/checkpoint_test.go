@@ -3,8 +3,10 @@ package checkpoint_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/rewindhq/rewind/checkpoint"
 	"github.com/rewindhq/rewind/checkpoint/checkpointtest"
@@ -53,6 +55,25 @@ func openSQL(t *testing.T) *checkpoint.SQL {
 func TestSQL(t *testing.T) {
 	checkpointtest.Run(t, func(t *testing.T) checkpoint.Store { return openSQL(t) })
 	checkpointtest.RunLeaser(t, func(t *testing.T) checkpoint.Leaser { return openSQL(t) })
+}
+
+// TestLeaseHeldError: every Leaser of the package tells a holder it
+// refuses whose lease it is and when that lapses, as an error matching
+// ErrConflict.
+func TestLeaseHeldError(t *testing.T) {
+	ctx := context.Background()
+	for name, l := range map[string]checkpoint.Leaser{"memory": &checkpoint.Memory{}, "kv": openKV(t), "sql": openSQL(t)} {
+		held, err := l.Acquire(ctx, "p", "a", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = l.Acquire(ctx, "p", "b", time.Minute)
+		var he *checkpoint.LeaseHeldError
+		if !errors.Is(err, checkpoint.ErrConflict) || !errors.As(err, &he) || he.Holder != "a" || he.Name != "p" ||
+			he.Expires.Sub(held.Expires).Abs() > time.Microsecond {
+			t.Errorf("%s: second holder: %v (%+v), want a LeaseHeldError naming a until %v", name, err, he, held.Expires)
+		}
+	}
 }
 
 // TestSQLQuerier: LoadTx and SaveTx take a checkpoint.Querier, which a

@@ -2,7 +2,6 @@ package projection_test
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -61,28 +60,5 @@ func TestStandbyTakesOverAtLapse(t *testing.T) {
 	}
 	if took >= 2500*time.Millisecond { // the periodic retry would be at 3 s
 		t.Fatalf("took over after %v; the lease lapsed after 1 s", took)
-	}
-}
-
-// TestLeaseHeldError: every Leaser of package checkpoint tells a standby
-// when the lease it wants lapses.
-func TestLeaseHeldError(t *testing.T) {
-	ctx := context.Background()
-	s := openStore(t)
-	kv, err := checkpoint.NewKV(ctx, s, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, l := range map[string]checkpoint.Leaser{"memory": &checkpoint.Memory{}, "kv": kv, "sql": openSQLCheckpoints(t)} {
-		held, err := l.Acquire(ctx, "p", "a", time.Minute)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = l.Acquire(ctx, "p", "b", time.Minute)
-		var he *checkpoint.LeaseHeldError
-		if !errors.Is(err, checkpoint.ErrConflict) || !errors.As(err, &he) || he.Holder != "a" ||
-			he.Expires.Sub(held.Expires).Abs() > time.Microsecond {
-			t.Errorf("%s: second holder: %v (%+v), want a LeaseHeldError naming a until %v", name, err, he, held.Expires)
-		}
 	}
 }

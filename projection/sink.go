@@ -16,8 +16,11 @@ type Batch struct {
 	// Events are the batch's events (never empty).
 	Events []eventstore.Event
 	// Replay reports events from before the projection went live: a
-	// catch-up, a rebuild or a replay as of a point in time. Side effects
-	// (emails, webhooks) should fire only for batches with Replay false.
+	// catch-up (the events stored up to Status.LiveFrom, the log's tail
+	// when the projection started feeding), a rebuild or a replay as of a
+	// point in time. Every event stored after LiveFrom comes with Replay
+	// false. Side effects (emails, webhooks) should fire only for batches
+	// with Replay false.
 	Replay bool
 }
 
