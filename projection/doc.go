@@ -35,8 +35,10 @@
 // position to the newest event of its source stored before the call;
 // LagTime is how long the oldest event of its source that it has yet to
 // apply has been stored. Both are zero when it has applied everything of
-// its source stored before the call. Status reads the source from the read
-// index, each call only the part stored since the previous one.
+// its source stored before the call, and while it is starting or
+// standing by for its lease (it has no position of its own then). Status
+// reads the source from the read index, each call only the part stored
+// since the previous one.
 //
 // # Delivery guarantees
 //

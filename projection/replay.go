@@ -161,15 +161,15 @@ func lastWithin(ctx context.Context, s *eventstore.Store, from, tail eventstore.
 // or runner.Close. Switching readers to the new target and stopping the
 // old projection is then the caller's move.
 func Rebuild(ctx context.Context, runner *Runner, p Projection, progress func(Progress)) error {
-	p, err := p.withDefaults()
+	dp, err := p.withDefaults()
 	if err != nil {
 		return err
 	}
 	if runner.running(p.Name) {
 		return fmt.Errorf("projection %s: %w: already running", p.Name, eventstore.ErrInvalidOption)
 	}
-	if err := runner.replay(ctx, p, progress, nil); err != nil {
+	if err := runner.replay(ctx, dp, progress, nil); err != nil {
 		return err
 	}
-	return runner.Start(context.WithoutCancel(ctx), p)
+	return runner.Start(context.WithoutCancel(ctx), p) // p as given: Start fills in the defaults
 }

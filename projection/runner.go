@@ -239,8 +239,10 @@ func (r *Runner) Close() {
 
 // Status returns the projection's status. Its lag is measured against
 // the projection's source: Status reads the part of it stored since its
-// previous call for that projection (from the read index), so the cost of
-// a call follows what was appended since, not the log's size.
+// previous call for that projection (from the read index; the first call
+// reads it from the projection's position), so the cost of a call follows
+// what was appended since, not the log's size. A projection starting or
+// standing by reports no lag.
 func (r *Runner) Status(name string) (Status, bool) {
 	r.mu.Lock()
 	pr := r.procs[name]
@@ -251,6 +253,9 @@ func (r *Runner) Status(name string) (Status, bool) {
 	pr.mu.Lock()
 	st := pr.st
 	pr.mu.Unlock()
+	if st.State == StateStarting || st.State == StateStandby {
+		return st, true // its position is not loaded: no lag to tell
+	}
 	if tail, err := r.store.Tail(context.Background()); err == nil {
 		st.LagCommits, st.LagTime = r.lag(context.Background(), pr, st.Position, tail)
 	}

@@ -127,6 +127,22 @@ func TestRebuildOwnsItsContext(t *testing.T) {
 	}
 }
 
+// waitState waits until projection name is in state want.
+func waitState(t *testing.T, r *projection.Runner, name string, want projection.State) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, _ := r.Status(name)
+		if st.State == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %+v, want %s", name, st, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 type lockedWriter struct {
 	mu *sync.Mutex
 	w  *bytes.Buffer
@@ -185,6 +201,27 @@ func TestRetries(t *testing.T) {
 	}
 	if n := calls.Load(); n != 1 {
 		t.Fatalf("NoRetries: handler called %d times, want 1", n)
+	}
+	// The same for the live projection a Rebuild starts.
+	var live atomic.Int32
+	failLive := projection.HandlerFunc(func(ctx context.Context, b projection.Batch) error {
+		if b.Replay {
+			return nil
+		}
+		live.Add(1)
+		return errors.New("always, live")
+	})
+	if err := projection.Rebuild(ctx, r, projection.Projection{Name: "rebuilt", Source: projection.All(), Retries: projection.NoRetries,
+		Sink: projection.AtLeastOnce("rebuilt", failLive, &checkpoint.Memory{})}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, r, "rebuilt", projection.StateLive)
+	appendN(t, s, "re/1", 1)
+	if err := r.WaitCaughtUp(ctx, "rebuilt"); !errors.As(err, &perr) {
+		t.Fatalf("NoRetries after Rebuild: %v, want a PoisonError", err)
+	}
+	if n := live.Load(); n != 1 {
+		t.Fatalf("NoRetries after Rebuild: handler called %d times, want 1", n)
 	}
 	err := r.Start(ctx, projection.Projection{Name: "bad", Source: projection.All(), Retries: -2,
 		Sink: projection.AtLeastOnce("bad", failing, &checkpoint.Memory{})})
