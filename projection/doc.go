@@ -76,9 +76,10 @@
 //
 // A batch whose handler fails is tried again with a backoff (Retries
 // times, 5 by default; NoRetries for none); if it keeps failing, its
-// events are tried one at a time, and the one that fails is poison: by policy it stops the projection with a *PoisonError naming the
-// event, its stream and offset (Stop), or it is appended to the
-// projection's dead-letter stream with the error and skipped (DeadLetter).
+// events are tried one at a time, and the one that fails is poison: by
+// policy it stops the projection with a *PoisonError naming the event,
+// its stream and offset (Stop), or it is appended to the projection's
+// dead-letter stream with the error and skipped (DeadLetter).
 // A slow handler slows its projection and nothing else: events are pulled
 // from the log as the handler takes them, never dropped, never piled up in
 // memory beyond one batch.
