@@ -139,3 +139,44 @@ func ExampleExactlyOnce() {
 	// journal mode: wal busy timeout: 5000 ms
 	// revenue: 2050 checkpoint at the last payment: true
 }
+
+// A read model as the log was at an offset, built into a target of its
+// own: its progress counts the commits up to the bound and ends at 100%,
+// though the log goes on after it.
+func ExampleReplay() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "rewind-example-*")
+	defer os.RemoveAll(dir)
+	store, err := eventstore.Open(ctx, dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	var then eventstore.AppendResult
+	for i, stream := range []string{"orders/1", "users/1", "orders/2", "orders/3"} {
+		res, err := store.Append(ctx, stream, []eventstore.Event{{Type: "Created"}})
+		if err != nil {
+			log.Fatal(err)
+		}
+		if i == 2 {
+			then = res
+		}
+	}
+	orders := 0
+	var last projection.Progress
+	err = projection.Replay(ctx, store, projection.Projection{
+		Name:    "orders-then",
+		Source:  projection.Category("orders"),
+		Retries: projection.NoRetries, // a failing event stops the replay at once
+		Sink: projection.AtLeastOnce("orders-then", projection.HandlerFunc(func(ctx context.Context, b projection.Batch) error {
+			orders += len(b.Events)
+			return nil
+		}), &checkpoint.Memory{}),
+	}, func(p projection.Progress) { last = p }, eventstore.ToOffset(then.Offset()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("orders then: %d; progress %d of %d commits\n", orders, last.Done, last.Total)
+	// Output:
+	// orders then: 2; progress 3 of 3 commits
+}
