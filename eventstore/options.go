@@ -210,7 +210,7 @@ type appendConfig struct {
 	cmdData   []byte // WithCommandData
 	expectAt  Offset // ExpectLast
 	hasLast   bool
-	close     bool   // WithClose
+	close     bool // WithClose
 	// sentUnits, for a Producer that claimed its epoch, is how many of the
 	// commit's leading units it sent before (so may be stored already);
 	// -1 for a plain producer append, whose duplicates are its own retries.
