@@ -140,13 +140,13 @@ type head struct {
 	closed  bool // the stream is closed (WithClose): nothing more is appended
 }
 
-// lastOffset is the offset of the stream's last event ("" when it has
-// none): what ExpectLast compares.
+// lastOffset is the offset of the stream's last event (Start when it has
+// none), as Head gives it: what ExpectLast compares.
 func (h head) lastOffset() Offset {
-	if h.version == 0 || h.count == 0 {
-		return ""
+	if h.version == 0 {
+		return Start
 	}
-	return eventPosition(h.seq, int(h.count)-1, int(h.count)).offset()
+	return commitEnd(h.seq).offset()
 }
 
 // storedNs is the last commit's store time in Unix ns (0: none).

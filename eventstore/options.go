@@ -275,12 +275,15 @@ func WithCommandData(data []byte) AppendOption {
 const MaxCommandDataLen = 4096
 
 // ExpectLast makes the append succeed only if the stream's last event is
-// the one at offset last ("": the stream has no events), as a read or an
-// append returned it. With ExpectVersion it tells a stream that was
+// the one at offset last (Start or "": the stream has no events), as a
+// read, an append or Head returned it. With ExpectVersion it tells a stream that was
 // deleted and made again up to the same version from the one the caller
 // read: the version matches, the offset does not. A mismatch is a
 // *ConcurrencyError (ErrConcurrency).
 func ExpectLast(last Offset) AppendOption {
+	if last == "" || last == startAlias {
+		last = Start
+	}
 	return func(c *appendConfig) { c.expectAt, c.hasLast = last, true }
 }
 
