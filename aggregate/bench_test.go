@@ -83,7 +83,7 @@ func buildAggBench(n int) (string, error) {
 		return "", err
 	}
 	defer s.Close()
-	repo, err := aggregate.NewRepository(s, defineAccounts(), aggregate.WithMaxAttempts[Account](1000))
+	repo, err := aggregate.NewRepository(s, defineAccounts(), aggregate.WithMaxAttempts(1000))
 	if err != nil {
 		return "", err
 	}
@@ -150,7 +150,7 @@ func aggBenchChild() int {
 	}
 	defer s.Close()
 	def := defineAccounts()
-	repo, err := aggregate.NewRepository(s, def, aggregate.WithCache[Account](0))
+	repo, err := aggregate.NewRepository(s, def, aggregate.WithCache(0))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -292,7 +292,7 @@ func BenchmarkLoadWarm(b *testing.B) {
 	}
 	defer s.Close()
 	def := defineAccounts()
-	repo, err := aggregate.NewRepository(s, def, aggregate.WithCache[Account](0))
+	repo, err := aggregate.NewRepository(s, def, aggregate.WithCache(0))
 	if err != nil {
 		b.Fatal(err)
 	}
