@@ -493,11 +493,17 @@ func (w *indexWriter) checkLogged(r *indexRec, heads map[string]logHead) (c comm
 	if ok && r.seq <= prev.seq {
 		return commit{}, true, nil
 	}
+	if c.count == 0 && c.command != "" && !c.closes && !c.deletes {
+		// A command's record without events: held if the index has the
+		// record of its id at this very commit (one lookup; entered again
+		// otherwise, which sets its keys to what they hold).
+		co, ok, err := w.x.command(r.name, c.command)
+		if err != nil || ok && co.seq == r.seq {
+			return c, ok, err
+		}
+	}
 	if c.count == 0 && (c.closes || c.deletes) {
-		// A close or a tombstone: held if the index recorded it. (A
-		// command's record without events is entered again if it was:
-		// that sets its keys to what they hold, and its own check would
-		// pass over a record of another process entered late.)
+		// A close or a tombstone: held if the index recorded it.
 		held, err := w.x.holdsMarker(r.name, r.seq, c.deletes)
 		if err != nil || held || c.deletes {
 			return c, held, err
