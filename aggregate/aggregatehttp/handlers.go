@@ -3,7 +3,6 @@ package aggregatehttp
 import (
 	"fmt"
 	"net/http"
-
 )
 
 // instance finds the request's aggregate type and checks its id.
