@@ -245,3 +245,20 @@ func TestHandleBadInput(t *testing.T) {
 		t.Fatalf("after the panics: %+v, %v", res, err)
 	}
 }
+
+// TestProducerNothingToDo: a producer's sequence number that decided
+// nothing is recorded too: it is a duplicate when it comes again, and the
+// next number follows it without a gap.
+func TestProducerNothingToDo(t *testing.T) {
+	ctx := context.Background()
+	repo := newRepo(t, openStore(t), defineOrders())
+	if res, err := repo.Handle(ctx, "p1", ensurePaid, aggregate.Producer("feed", 1, 0)); err != nil || res.Duplicate {
+		t.Fatalf("seq 0: %+v, %v", res, err)
+	}
+	if res, err := repo.Handle(ctx, "p1", place("ada"), aggregate.Producer("feed", 1, 1)); err != nil || res.Duplicate || res.Version != 1 {
+		t.Fatalf("seq 1 after a seq that decided nothing: %+v, %v", res, err)
+	}
+	if res, err := repo.Handle(ctx, "p1", ensurePaid, aggregate.Producer("feed", 1, 0)); err != nil || !res.Duplicate || len(res.Events) != 0 {
+		t.Fatalf("seq 0 again: %+v, %v", res, err)
+	}
+}

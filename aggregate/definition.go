@@ -248,8 +248,7 @@ func On[T, S, E any](d *Definition[S, E], name string, apply func(S, T) S, opts 
 // errors at start-up, with the events; a name or error registered twice
 // is a mistake Err reports.
 func (d *Definition[S, E]) RegisterError(name string, err error) {
-	switch {
-	case name == "" || err == nil:
+	if name == "" || err == nil {
 		d.fail(fmt.Errorf("%w: RegisterError(%q, %v): a name and an error are needed", ErrDefinition, name, err))
 		return
 	}

@@ -321,6 +321,24 @@ func TestDefinitionMistakes(t *testing.T) {
 	if _, err := aggregate.NewRepository(s, d); !errors.Is(err, aggregate.ErrDefinition) {
 		t.Errorf("missing upcaster: %v", err)
 	}
+	for name, register := range map[string]func(*aggregate.Definition[order, orderEvent]){
+		"error name twice": func(d *aggregate.Definition[order, orderEvent]) {
+			d.RegisterError("e", errPlaced)
+			d.RegisterError("e", errPaid)
+		},
+		"error twice": func(d *aggregate.Definition[order, orderEvent]) {
+			d.RegisterError("a", errPlaced)
+			d.RegisterError("b", errPlaced)
+		},
+		"no name":  func(d *aggregate.Definition[order, orderEvent]) { d.RegisterError("", errPlaced) },
+		"no error": func(d *aggregate.Definition[order, orderEvent]) { d.RegisterError("x", nil) },
+	} {
+		d := defineOrders()
+		register(d)
+		if _, err := aggregate.NewRepository(s, d); !errors.Is(err, aggregate.ErrDefinition) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }
 
 // TestIDs: ids that cannot name one stream are refused.
