@@ -262,3 +262,28 @@ func TestProducerNothingToDo(t *testing.T) {
 		t.Fatalf("seq 0 again: %+v, %v", res, err)
 	}
 }
+
+// TestCommandIDClosedStream: on a closed stream, which takes no record, a
+// command with an id that decides nothing or is refused still gets its
+// decision.
+func TestCommandIDClosedStream(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	repo := newRepo(t, s, defineOrders())
+	if _, err := repo.Handle(ctx, "cl", place("ada")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, "orders/cl/events", nil, eventstore.WithClose()); err != nil {
+		t.Fatal(err)
+	}
+	nothing := func(order) ([]orderEvent, error) { return nil, nil }
+	if res, err := repo.Handle(ctx, "cl", nothing, aggregate.CommandID("c-1")); err != nil || res.Version != 1 {
+		t.Fatalf("nothing to do on a closed stream: %+v, %v", res, err)
+	}
+	if _, err := repo.Handle(ctx, "cl", place("bob"), aggregate.CommandID("c-2")); !errors.Is(err, errPlaced) {
+		t.Fatalf("a refusal on a closed stream: %v, want errPlaced", err)
+	}
+	if _, err := repo.Handle(ctx, "cl", addItem("pen", 1, 1), aggregate.CommandID("c-3")); !errors.Is(err, eventstore.ErrStreamClosed) {
+		t.Fatalf("events on a closed stream: %v, want ErrStreamClosed", err)
+	}
+}

@@ -99,7 +99,10 @@
 // condition as events, so a refusal rests on the current state, and it is
 // kept in the log like any commit: through restarts, in every rebuild of
 // the read index, and until the stream is deleted. The read index keeps
-// every id, so the check is one lookup.
+// every id, so the check is one lookup. A closed stream
+// (eventstore.WithClose) takes no record: there a command that decides
+// nothing or is refused gets its decision unrecorded, which is the same
+// every time since the stream never changes again.
 //
 // A Fingerprint of the command's content (its type and encoded body, say)
 // is recorded with the id (a SHA-256 of it, in the record of the commit,

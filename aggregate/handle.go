@@ -219,6 +219,14 @@ func (r *Repository[S, E]) Handle(ctx context.Context, id string, decide func(S)
 			}
 			continue
 		}
+		if errors.Is(err, eventstore.ErrStreamClosed) && len(stored) == 0 {
+			// A closed stream takes no record, and never changes again:
+			// the same decision stands whenever the id comes back.
+			if refusal != nil {
+				return Result[E]{}, refusal
+			}
+			return Result[E]{Version: cur.Version}, nil
+		}
 		if err != nil {
 			return Result[E]{}, fmt.Errorf("aggregate: handle %q: %w", stream, err)
 		}
