@@ -111,7 +111,7 @@ func TestSnapshotAfterUpcasterChange(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	old.Close() // waits for its snapshots
+	old.Close()                                    // waits for its snapshots
 	if err := old.Snapshot(ctx, "t"); err != nil { // one at least, whatever the writer managed
 		t.Fatal(err)
 	}
