@@ -38,12 +38,27 @@
 // ...fields} and an optional Idempotency-Key header handles one command
 // (the key becomes aggregate.CommandID: the command is exactly-once on the
 // instance for the life of its stream). 200 with a CommandResult
-// {"version", "offset", "duplicate", "events": [Event]}; a retry with the same
-// key gets the same answer with "duplicate": true, and nothing is stored.
-// A decider's refusal (an invariant) is 409 with its message; bad JSON, a
-// field C does not have, a value of the wrong type, a missing "type" or a
-// bad id are 400; an unknown category or command type is 404; a body over
-// 1 MiB is 413.
+// {"version", "offset", "duplicate", "events": [Event]}. A decider's
+// refusal (an invariant) is 409 with its message; bad JSON, a field C does
+// not have, a value of the wrong type, a missing "type" or a bad id are
+// 400; an unknown category or command type is 404; a body over 1 MiB is
+// 413.
+//
+// Idempotency-Key, as the IETF Idempotency-Key draft describes it: the key
+// is recorded with a fingerprint of the request (aggregate.Fingerprint of
+// the command's type and its fields as JSON, object keys sorted and values
+// compacted, so whitespace and key order do not count), whatever the
+// command's outcome. A retry with the same key and the same command gets
+// the first answer again and nothing is decided or stored: the same 200
+// with "duplicate": true when it stored events or decided nothing, the
+// same 409 and message when it was refused. The same key with another
+// command (type or fields) is 422 and decides nothing. An
+// Idempotency-Key header that is empty, given twice or over 1,024 bytes is
+// 400 (an empty key never turns idempotency off quietly). There is no 409
+// for a key still being processed: the key is recorded in the same commit
+// as the command's outcome, so a request with a key whose first request is
+// still running waits for the stream and gets that outcome (of two at
+// once, one is stored and the other answers as its retry).
 //
 // GET /v1/state/<category>/<id>[?version=N | ?at=<time>] is the instance's
 // State {"category", "id", "stream", "version", "at", "state"}: the current

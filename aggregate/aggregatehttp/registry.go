@@ -99,7 +99,7 @@ type aggregateType struct {
 }
 
 // commandFunc handles one decoded request body on instance id.
-type commandFunc func(ctx context.Context, id string, fields map[string]json.RawMessage, key string) (commandAnswer, error)
+type commandFunc func(ctx context.Context, id string, fields map[string]json.RawMessage, key commandKey) (commandAnswer, error)
 
 func (r *Registry) lookup(category string) (*aggregateType, bool) {
 	r.mu.RLock()
