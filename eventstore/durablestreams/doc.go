@@ -38,9 +38,21 @@
 // event of the append that carried it, so it too is committed with the
 // data; its scope is the stream, and it is checked by the handler that
 // takes the append (two servers writing one stream with Stream-Seq do not
-// check each other's; idempotent producers, which the store checks, do). A TTL counts from the stream's last read
-// or append as this process saw it; after a restart it counts from the
-// restart at the latest.
+// check each other's; idempotent producers, which the store checks, do).
+//
+// # Expiry
+//
+// A stream's TTL counts from its last read or append. That last use is
+// stored with the stream's metadata, so a restart and every server on the
+// same NATS agree on it; to spare a busy stream a metadata write per
+// request, a use is stored only when the stored one is a quarter of the
+// TTL old, and the TTL counts from the stored use plus that quarter: a
+// stream is never deleted early, and may outlive its TTL by a quarter of
+// it. A PUT whose Stream-TTL is 0 or whose Stream-Expires-At is not in the
+// future is refused (400). An expired stream is deleted by the first
+// request that finds it, or by a sweep, always under the same per-stream
+// lock as the writers and after looking again under it, so a PUT that
+// makes the stream again or a fork that claims it is never undone.
 //
 // # Forks
 //

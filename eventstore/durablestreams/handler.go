@@ -32,10 +32,10 @@ type Handler struct {
 	cfg   config
 	now   func() time.Time
 
-	mu      sync.Mutex
-	touched map[string]time.Time // a stream's last read or append, for its TTL
-	seqs    map[string]string    // a stream's last Stream-Seq, once looked up
-	polls   map[pollKey]*poll    // the long-polls waiting, by stream and offset
+	seqs *seqCache // the last Stream-Seq of recently written streams
+
+	mu    sync.Mutex
+	polls map[pollKey]*poll // the long-polls waiting, by stream and offset
 
 	locks   [256]sync.Mutex // serialize a stream's writes in this handler
 	waiting atomic.Int64    // long-poll and SSE requests parked
@@ -154,8 +154,7 @@ func New(store *eventstore.Store, opts ...Option) *Handler {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	h := &Handler{store: store, cfg: cfg, now: time.Now, touched: map[string]time.Time{}, seqs: map[string]string{},
-		polls: map[pollKey]*poll{}}
+	h := &Handler{store: store, cfg: cfg, now: time.Now, seqs: newSeqCache(seqCacheSize), polls: map[pollKey]*poll{}}
 	h.closeCtx, h.shutdown = context.WithCancel(context.Background())
 	return h
 }
@@ -317,8 +316,13 @@ func setHeadHeaders(w http.ResponseWriter, st *stream) {
 
 // existing looks up a stream that a request reads or writes, answering
 // 404 when there is none and 410 when it is soft-deleted (ok false then).
-func (h *Handler) existing(w http.ResponseWriter, r *http.Request, name string) (st *stream, ok bool) {
-	st, err := h.lookup(r.Context(), name)
+// locked says whether the request holds the stream's lock.
+func (h *Handler) existing(w http.ResponseWriter, r *http.Request, name string, locked bool) (st *stream, ok bool) {
+	lookup := h.lookupUnlocked
+	if locked {
+		lookup = h.lookup
+	}
+	st, err := lookup(r.Context(), name)
 	switch {
 	case err != nil:
 		h.storeError(w, r, name, err)
@@ -334,7 +338,7 @@ func (h *Handler) existing(w http.ResponseWriter, r *http.Request, name string) 
 }
 
 func (h *Handler) head(w http.ResponseWriter, r *http.Request, name string) {
-	st, ok := h.existing(w, r, name)
+	st, ok := h.existing(w, r, name, false)
 	if !ok {
 		return
 	}
@@ -347,7 +351,7 @@ func (h *Handler) head(w http.ResponseWriter, r *http.Request, name string) {
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request, name string) {
 	unlock := h.lock(name)
 	defer unlock()
-	st, ok := h.existing(w, r, name)
+	st, ok := h.existing(w, r, name, true)
 	if !ok {
 		return
 	}

@@ -170,11 +170,11 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 		fail(w, http.StatusBadRequest, "a live read needs an offset")
 		return
 	}
-	st, ok := h.existing(w, r, name)
+	st, ok := h.existing(w, r, name, false)
 	if !ok {
 		return
 	}
-	h.touch(st)
+	h.touch(ctx, st)
 	if from == eventstore.Now {
 		from = st.tail()
 	}
@@ -222,7 +222,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 				h.storeError(w, r, name, err)
 				return
 			}
-			h.touch(st)
+			h.touch(ctx, st)
 			if len(c.msgs) == 0 {
 				hd.Set(hNextOffset, string(from))
 				hd.Set(hUpToDate, "true")

@@ -148,12 +148,18 @@ func (h *Handler) parsePut(r *http.Request) (putRequest, string) {
 		if err != nil || n > 1<<40 {
 			return p, "Stream-TTL is too large"
 		}
+		if n == 0 {
+			return p, "Stream-TTL must be at least 1 second: a stream with TTL 0 would be gone at once"
+		}
 		p.ttl = n
 	}
 	if hasExp {
 		t, err := time.Parse(time.RFC3339Nano, exp[0])
 		if err != nil {
 			return p, "Stream-Expires-At must be an RFC 3339 time"
+		}
+		if !t.After(h.now()) {
+			return p, "Stream-Expires-At is not in the future: the stream would be gone at once"
 		}
 		p.expiresRaw, p.expiresAt = exp[0], t
 	}
@@ -314,7 +320,6 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	st = &stream{name: name, meta: m, exists: true}
-	h.touch(st)
 	if len(prefix) > 0 {
 		if _, err := h.store.Append(ctx, name, toEvents(prefix)); err != nil {
 			h.storeError(w, r, name, err)
@@ -335,7 +340,6 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, name string) {
 		h.storeError(w, r, name, err)
 		return
 	}
-	h.touch(st) // the TTL runs from the answer, not from the start of the work
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -479,7 +483,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, name string) {
 	}
 	unlock := h.lock(name)
 	defer unlock()
-	st, ok := h.existing(w, r, name)
+	st, ok := h.existing(w, r, name, true)
 	if !ok {
 		return
 	}
@@ -575,11 +579,9 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, name string) {
 		h.storeError(w, r, name, err)
 		return
 	}
-	h.touch(st)
+	h.touch(ctx, st)
 	if hasSeq && !res.Duplicate && len(evs) > 0 {
-		h.mu.Lock()
-		h.seqs[name] = seq[0]
-		h.mu.Unlock()
+		h.seqs.put(name, seq[0])
 	}
 	next := res.Offset()
 	if next == "" {
@@ -613,9 +615,7 @@ const seqKey = "ds.seq"
 // lastSeq returns the stream's last Stream-Seq ("" when none), read from
 // the stream once and then kept.
 func (h *Handler) lastSeq(ctx context.Context, name string) (string, error) {
-	h.mu.Lock()
-	last, ok := h.seqs[name]
-	h.mu.Unlock()
+	last, ok := h.seqs.get(name)
 	if ok {
 		return last, nil
 	}
@@ -627,8 +627,6 @@ func (h *Handler) lastSeq(ctx context.Context, name string) (string, error) {
 			last = s
 		}
 	}
-	h.mu.Lock()
-	h.seqs[name] = last
-	h.mu.Unlock()
+	h.seqs.put(name, last)
 	return last, nil
 }
