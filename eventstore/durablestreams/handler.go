@@ -40,6 +40,9 @@ type Handler struct {
 	locks   [256]sync.Mutex // serialize a stream's writes in this handler
 	waiting atomic.Int64    // long-poll and SSE requests parked
 
+	bodiesIn  *budget // bytes of request bodies held
+	bodiesOut *budget // bytes of answers being made and written
+
 	sweeping  atomic.Bool  // a sweep of expired streams runs
 	lastSweep atomic.Int64 // when the last one began, Unix ns
 	sweepMu   sync.Mutex   // orders a sweep's start with Shutdown
@@ -55,6 +58,8 @@ type config struct {
 	sseLifetime time.Duration
 	maxBody     int64
 	maxWaiting  int64
+	maxInFlight int64
+	writeTime   time.Duration
 	chunk       int
 	readOnly    map[string]bool
 	log         *slog.Logger
@@ -94,12 +99,39 @@ func WithSSELifetime(d time.Duration) Option {
 	}
 }
 
-// WithMaxBody sets the largest request body accepted (default 16 MiB);
-// a larger one is refused with 413 and nothing stored.
+// WithMaxBody sets the largest request body accepted (default and at most
+// the store's eventstore.Store.MaxAppendBytes, 8,388,480 bytes with the
+// default NATS max_payload: a body the store cannot take is never read);
+// a larger one is refused with 413 and nothing stored, before it is read
+// when its Content-Length says so.
 func WithMaxBody(bytes int64) Option {
 	return func(c *config) {
 		if bytes > 0 {
 			c.maxBody = bytes
+		}
+	}
+}
+
+// WithMaxInFlight bounds the bytes of request bodies that requests hold
+// at once (default 32 MiB), and, apart from those, the bytes of answers
+// being made and written (the same bound). A request past it waits up to
+// a second for others to finish, then is refused with 503 and Retry-After.
+// A body larger than the bound still goes, alone.
+func WithMaxInFlight(bytes int64) Option {
+	return func(c *config) {
+		if bytes > 0 {
+			c.maxInFlight = bytes
+		}
+	}
+}
+
+// WithWriteTimeout sets how long one write of an answer may take (default
+// 10 s): a client that stops reading a catch-up, long-poll or SSE answer
+// is cut when it passes, so it holds neither memory nor a server's drain.
+func WithWriteTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.writeTime = d
 		}
 	}
 }
@@ -149,12 +181,16 @@ func WithLogger(l *slog.Logger) Option {
 
 // New returns a Handler serving the streams of store.
 func New(store *eventstore.Store, opts ...Option) *Handler {
+	limit := int64(store.MaxAppendBytes())
 	cfg := config{prefix: "/v1/stream/", longPoll: 30 * time.Second, sseLifetime: 60 * time.Second,
-		maxBody: 16 << 20, maxWaiting: 10000, chunk: 1 << 20, readOnly: map[string]bool{}, log: slog.Default()}
+		maxBody: limit, maxWaiting: 10000, maxInFlight: 32 << 20, writeTime: 10 * time.Second, chunk: 1 << 20,
+		readOnly: map[string]bool{}, log: slog.Default()}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	h := &Handler{store: store, cfg: cfg, now: time.Now, seqs: newSeqCache(seqCacheSize), polls: map[pollKey]*poll{}}
+	cfg.maxBody = min(cfg.maxBody, limit)
+	h := &Handler{store: store, cfg: cfg, now: time.Now, seqs: newSeqCache(seqCacheSize), polls: map[pollKey]*poll{},
+		bodiesIn: newBudget(cfg.maxInFlight), bodiesOut: newBudget(cfg.maxInFlight)}
 	h.closeCtx, h.shutdown = context.WithCancel(context.Background())
 	return h
 }
@@ -203,6 +239,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Access-Control-Expose-Headers", exposeHeaders)
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	hd.Set("Content-Security-Policy", sandboxCSP)
 	if r.Method == http.MethodOptions {
 		hd.Set("Access-Control-Allow-Methods", allowMethods)
 		hd.Set("Access-Control-Allow-Headers", allowHeaders)
@@ -301,7 +338,7 @@ func (h *Handler) cursor(client string) string {
 
 func setHeadHeaders(w http.ResponseWriter, st *stream) {
 	hd := w.Header()
-	hd.Set("Content-Type", st.meta.contentType)
+	setDataType(hd, st.meta.contentType)
 	hd.Set(hNextOffset, string(st.tail()))
 	if st.meta.ttl >= 0 {
 		hd.Set(hTTL, strconv.FormatInt(st.meta.ttl, 10))

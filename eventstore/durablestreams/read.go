@@ -183,7 +183,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	hd := w.Header()
-	hd.Set("Content-Type", st.meta.contentType)
+	setDataType(hd, st.meta.contentType)
 	if rawFrom == "now" && live != "long-poll" {
 		hd.Set(hNextOffset, string(st.tail()))
 		hd.Set(hUpToDate, "true")
@@ -197,6 +197,11 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 		}
 		return
 	}
+	release, ok := h.reserveOut(w, r)
+	if !ok {
+		return
+	}
+	defer func() { release() }()
 	c, err := h.read(ctx, st, from)
 	if err != nil {
 		h.storeError(w, r, name, err)
@@ -216,6 +221,10 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 			if !h.park(w) {
 				return
 			}
+			// A parked poll holds no bytes: its answer, if any, is the
+			// one body every poll at this offset shares.
+			release()
+			release = func() {}
 			st, c, err = h.pollShared(ctx, st, from)
 			h.waiting.Add(-1)
 			if err != nil {
@@ -251,7 +260,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 		hd.Set("Cache-Control", "public, max-age=60, stale-while-revalidate=300")
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && inm == tag {
-		for _, k := range []string{"Content-Type", hNextOffset, hUpToDate, hClosed, hCursor} {
+		for _, k := range []string{"Content-Type", "Content-Disposition", hNextOffset, hUpToDate, hClosed, hCursor} {
 			hd.Del(k)
 		}
 		w.WriteHeader(http.StatusNotModified)
@@ -262,8 +271,34 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 		b = st.body(c)
 	}
 	hd.Set("Content-Length", strconv.Itoa(len(b)))
+	rc := http.NewResponseController(w)
+	h.writeDeadline(rc)
 	w.WriteHeader(http.StatusOK)
-	w.Write(b)
+	if _, err := w.Write(b); err == nil {
+		rc.Flush()
+	}
+	_ = rc.SetWriteDeadline(time.Time{})
+}
+
+// reserveOut takes room for one answer's chunk in the budget of answers
+// being written, or answers 503 when there is none for a second. release
+// gives it back.
+func (h *Handler) reserveOut(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
+	taken := h.bodiesOut.acquire(r.Context(), int64(h.cfg.chunk), budgetWait)
+	if taken == 0 {
+		w.Header().Set("Retry-After", "1")
+		fail(w, http.StatusServiceUnavailable, "the server writes as many answers as it takes at once; retry")
+		return nil, false
+	}
+	return func() { h.bodiesOut.release(taken) }, true
+}
+
+// writeDeadline bounds the next write of an answer: a client that stops
+// reading is cut when it passes, and its answer's memory freed. (A
+// ResponseWriter that cannot take deadlines, such as a recorder in tests,
+// writes without one.)
+func (h *Handler) writeDeadline(rc *http.ResponseController) {
+	_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.writeTime))
 }
 
 // park counts a request that is about to wait, or answers 503 when too
@@ -399,59 +434,94 @@ func (h *Handler) sse(w http.ResponseWriter, r *http.Request, st *stream, from e
 	if b64 {
 		hd.Set(hSSEEncoding, "base64")
 	}
-	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
+	h.writeDeadline(rc)
+	w.WriteHeader(http.StatusOK)
 	cursor := r.URL.Query().Get("cursor")
 	end := time.Now().Add(h.cfg.sseLifetime)
 	var buf bytes.Buffer
 	for {
-		c, err := h.read(ctx, st, from)
-		if err != nil {
+		// Each event's bytes are held in the budget of answers being
+		// written only while it is made and written; a wait holds none.
+		taken := h.bodiesOut.acquire(ctx, int64(h.cfg.chunk), budgetWait)
+		if taken == 0 {
+			return // the client reconnects from its last offset
+		}
+		next := h.sseEvent(ctx, w, rc, &buf, st, &from, &cursor, b64)
+		h.bodiesOut.release(taken)
+		if buf.Cap() > 64<<10 {
+			buf = bytes.Buffer{} // a large event's buffer is not kept while waiting
+		}
+		if next == sseEnd || next == sseWait && !h.sseWait(ctx, &st, from, end) {
 			return
-		}
-		buf.Reset()
-		if len(c.msgs) > 0 {
-			writeSSEData(&buf, st, c, b64)
-			from = c.next
-		}
-		closed := st.head.Closed && c.upToDate
-		ctl := sseControl{NextOffset: from, UpToDate: c.upToDate, Closed: closed}
-		if !closed {
-			cursor = h.cursor(cursor)
-			ctl.Cursor = cursor
-		}
-		cb, _ := json.Marshal(ctl)
-		buf.WriteString("event: control\ndata:")
-		buf.Write(cb)
-		buf.WriteString("\n\n")
-		if _, err := w.Write(buf.Bytes()); err != nil {
-			return
-		}
-		if err := rc.Flush(); err != nil {
-			return
-		}
-		if closed {
-			return
-		}
-		if !c.upToDate {
-			continue
-		}
-		if !time.Now().Before(end) {
-			return
-		}
-		wctx, cancel := context.WithDeadline(ctx, end)
-		st, c, err = h.waitFor(wctx, st, from)
-		cancel()
-		if err != nil || ctx.Err() != nil {
-			return
-		}
-		if h.closeCtx.Err() != nil {
-			return
-		}
-		if len(c.msgs) == 0 && !st.head.Closed {
-			return // the connection's time is up: the client reconnects
 		}
 	}
+}
+
+// What sseEvent tells the SSE loop to do next.
+const (
+	sseMore = iota // write the next event at once
+	sseWait        // wait for the stream to change
+	sseEnd         // end the answer
+)
+
+// sseEvent reads one chunk from *from and writes it as a data event (if it
+// has messages) and a control event, moving *from past it.
+func (h *Handler) sseEvent(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, buf *bytes.Buffer,
+	st *stream, from *eventstore.Offset, cursor *string, b64 bool) int {
+	c, err := h.read(ctx, st, *from)
+	if err != nil {
+		return sseEnd
+	}
+	buf.Reset()
+	if len(c.msgs) > 0 {
+		writeSSEData(buf, st, c, b64)
+		*from = c.next
+	}
+	closed := st.head.Closed && c.upToDate
+	ctl := sseControl{NextOffset: *from, UpToDate: c.upToDate, Closed: closed}
+	if !closed {
+		*cursor = h.cursor(*cursor)
+		ctl.Cursor = *cursor
+	}
+	cb, _ := json.Marshal(ctl)
+	buf.WriteString("event: control\ndata:")
+	buf.Write(cb)
+	buf.WriteString("\n\n")
+	h.writeDeadline(rc)
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		return sseEnd
+	}
+	if err := rc.Flush(); err != nil {
+		return sseEnd
+	}
+	_ = rc.SetWriteDeadline(time.Time{})
+	switch {
+	case closed:
+		return sseEnd
+	case !c.upToDate:
+		return sseMore
+	}
+	return sseWait
+}
+
+// sseWait waits, up to the answer's end, for the stream to change; false
+// when the answer ends (its time is up, the client left, the server shuts
+// down).
+func (h *Handler) sseWait(ctx context.Context, st **stream, from eventstore.Offset, end time.Time) bool {
+	if !time.Now().Before(end) {
+		return false
+	}
+	wctx, cancel := context.WithDeadline(ctx, end)
+	fresh, c, err := h.waitFor(wctx, *st, from)
+	cancel()
+	if err != nil || ctx.Err() != nil || h.closeCtx.Err() != nil {
+		return false
+	}
+	*st = fresh
+	// Nothing new and not closed: the connection's time is up, and the
+	// client reconnects.
+	return len(c.msgs) > 0 || fresh.head.Closed
 }
 
 // writeSSEData writes a chunk as one data event: a JSON array in a JSON

@@ -25,24 +25,43 @@ var (
 // the protocol allows (JavaScript's clients count in doubles).
 const maxSafeInteger = 1<<53 - 1
 
-// readBody reads a request body up to the handler's limit.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+// readBody reads a request body up to the handler's limit, holding its
+// bytes in the handler's budget of bodies in flight; release gives them
+// back once the request is done with the body.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte, release func(), ok bool) {
 	if r.ContentLength > h.cfg.maxBody {
 		fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body of %d bytes; at most %d", r.ContentLength, h.cfg.maxBody))
-		return nil, false
+		return nil, nil, false
 	}
+	want := r.ContentLength
+	if want < 0 {
+		want = h.cfg.maxBody // chunked: it may be as large as allowed
+	}
+	taken := h.bodiesIn.acquire(r.Context(), want, budgetWait)
+	if want > 0 && taken == 0 {
+		w.Header().Set("Retry-After", "1")
+		fail(w, http.StatusServiceUnavailable, "the server holds as many request bodies as it takes at once; retry")
+		return nil, nil, false
+	}
+	release = func() { h.bodiesIn.release(taken) }
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.maxBody))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
+		release()
 		fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.cfg.maxBody))
-		return nil, false
+		return nil, nil, false
 	case err != nil:
+		release()
 		fail(w, http.StatusBadRequest, "cannot read the body: "+err.Error())
-		return nil, false
+		return nil, nil, false
 	}
-	return body, true
+	return body, release, true
 }
+
+// budgetWait is how long a request waits for room in a budget of bytes in
+// flight before it is refused with 503.
+const budgetWait = time.Second
 
 // messages splits a body into the messages it appends: a JSON stream's
 // body is one JSON value, and a top-level array is flattened one level;
@@ -247,10 +266,11 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, name string) {
 		fail(w, http.StatusBadRequest, bad)
 		return
 	}
-	body, ok := h.readBody(w, r)
+	body, release, ok := h.readBody(w, r)
 	if !ok {
 		return
 	}
+	defer release()
 	ctx := r.Context()
 	unlock := h.lockFork(name, p.forkFrom) // just name's lock when it is no fork
 	defer unlock()
@@ -473,10 +493,11 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, name string) {
 		fail(w, http.StatusBadRequest, bad)
 		return
 	}
-	body, ok := h.readBody(w, r)
+	body, release, ok := h.readBody(w, r)
 	if !ok {
 		return
 	}
+	defer release()
 	if len(body) == 0 && !closeReq {
 		fail(w, http.StatusBadRequest, "an empty body appends nothing (send Stream-Closed: true to close)")
 		return
