@@ -66,8 +66,34 @@
 //
 // # Limits
 //
-// WithMaxBody bounds request bodies (413), WithMaxWaiting the long-poll
-// and SSE requests that wait at once (503 with Retry-After). Every 4xx
-// answer carries a short plain-text reason, and a refused request changes
-// nothing stored.
+// WithMaxBody bounds request bodies (413), and is never above what the
+// store takes in one append (eventstore.Store.MaxAppendBytes): a body
+// whose Content-Length is above it is refused before it is read.
+// WithMaxInFlight bounds the bytes of bodies that requests hold at once,
+// and apart from them the bytes of answers being made and written (503
+// with Retry-After past it, after a second's wait). WithWriteTimeout
+// bounds each write of an answer, so a client that stops reading a
+// catch-up, long-poll or SSE answer is cut and holds neither memory nor a
+// server's drain. WithMaxWaiting bounds the long-poll and SSE requests
+// that wait at once (503 with Retry-After). The last Stream-Seq of at most
+// 4096 recently written streams is kept in memory; another stream's is
+// read again from its events. A producer's new Producer-Epoch may be at
+// most 2^20 above its current one (400), so that no request can fence a
+// producer id for good.
+//
+// # Stored data is not a page
+//
+// Every answer carries Content-Security-Policy: sandbox (with
+// default-src 'none') and X-Content-Type-Options: nosniff, and a stream's
+// data is served with Content-Disposition: attachment unless its type is
+// one a browser shows as inert (JSON, plain text, CSV, NDJSON, octet
+// stream): an HTML, SVG or XML stream opened in a browser cannot run
+// scripts on the server's origin.
+//
+// # Errors
+//
+// Every 4xx answer carries a short plain-text reason, and a refused
+// request changes nothing stored. A 5xx answer never carries an internal
+// error: it says what the client can do and gives a request id, which is
+// also in the server's log line for the error.
 package durablestreams

@@ -21,6 +21,14 @@ var (
 	numPattern = regexp.MustCompile(`^[0-9]+$`)
 )
 
+// maxEpochStep is how far a producer's new epoch may be above its current
+// one (0 for a producer the stream does not know). Epochs only grow, so
+// without a bound one request with Producer-Epoch 2^53−1 would fence the
+// producer id for good; with it, getting there takes 2^33 requests. A
+// client that restarts takes the next epoch (the official client's
+// autoClaim takes current+1).
+const maxEpochStep = 1 << 20
+
 // maxSafeInteger is 2^53−1, the largest producer epoch or sequence number
 // the protocol allows (JavaScript's clients count in doubles).
 const maxSafeInteger = 1<<53 - 1
@@ -507,6 +515,17 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, name string) {
 	st, ok := h.existing(w, r, name, true)
 	if !ok {
 		return
+	}
+	if pr != nil && pr.epoch > maxEpochStep {
+		current, _, _, err := h.store.ProducerState(ctx, name, pr.id)
+		if err != nil {
+			h.storeError(w, r, name, err)
+			return
+		}
+		if pr.epoch-current > maxEpochStep {
+			fail(w, http.StatusBadRequest, fmt.Sprintf("Producer-Epoch %d is more than %d above the producer's epoch, %d", pr.epoch, maxEpochStep, current))
+			return
+		}
 	}
 	hd := w.Header()
 	closedAnswer := func() {
