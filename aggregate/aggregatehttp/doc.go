@@ -29,8 +29,10 @@
 //
 // # Endpoints
 //
-// Errors are {"error": "<short reason>"} with a 4xx code (500 for a failure
-// of the store). Times are RFC 3339 with nanoseconds, in UTC; "at" and
+// Errors are {"error": "<short reason>"} with a 4xx code. A failure of the
+// store is a 500 whose reason says what the client can do and gives a
+// request id, never the internal error, which is logged (slog's default
+// logger) with the same id. Times are RFC 3339 with nanoseconds, in UTC; "at" and
 // "storedAt" are the events' store times. Offsets are eventstore.Offset
 // strings.
 //

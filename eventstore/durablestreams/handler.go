@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/internal/requestid"
 )
 
 // MessageType is the event type of a message posted over HTTP. An event of
@@ -305,9 +306,17 @@ func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, name string
 		w.Header().Set("Retry-After", "1")
 		fail(w, http.StatusServiceUnavailable, "the server is shutting down")
 	default:
-		h.cfg.log.Error("durablestreams: request failed", "method", r.Method, "stream", name, "err", err)
-		fail(w, http.StatusInternalServerError, "internal error")
+		h.serverError(w, r, name, err)
 	}
+}
+
+// serverError answers a failure on the server's side: 500 with what the
+// client can do and a request id, never the error's text, which is logged
+// with the same id.
+func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, name string, err error) {
+	id := requestid.New()
+	h.cfg.log.Error("durablestreams: request failed", "request_id", id, "method", r.Method, "stream", name, "err", err)
+	fail(w, http.StatusInternalServerError, requestid.Reason(id))
 }
 
 func (h *Handler) lock(name string) func() {
