@@ -74,7 +74,12 @@
 // wait=<duration> (at most 60s), reads stored events {"events": [...],
 // "next": "<offset>"}; with wait and nothing new it waits for the next
 // event up to that long, then answers what came (an empty list if nothing),
-// which is how `rewind read --follow` follows a stream.
+// which is how `rewind read --follow` follows a stream. The requests that
+// wait on one category share one subscription; at most 10,000 requests
+// wait at once, on at most 256 categories, and a wait past either bound is
+// refused with 503 and Retry-After. At most 32 reads of the endpoint run
+// at once (the others wait their turn), so the append that wakes a
+// thousand waiters does not send a thousand reads to the store together.
 //
 // GET /v1/export/<category>/<id>?to=<version|time>[&package=p][&def=expr]
 // answers a Go test file (text/plain) that replays the instance's events up

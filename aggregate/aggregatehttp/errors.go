@@ -40,6 +40,9 @@ func fail(w http.ResponseWriter, r *http.Request, err error) {
 	var he *httpError
 	switch {
 	case errors.As(err, &he):
+		if he.code == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "1")
+		}
 		writeError(w, he.code, he.reason)
 	case r.Context().Err() != nil:
 		writeError(w, http.StatusServiceUnavailable, "the request ended before its answer: retry")
