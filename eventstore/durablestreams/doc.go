@@ -69,9 +69,9 @@
 // WithMaxBody bounds request bodies (413), and is never above what the
 // store takes in one append (eventstore.Store.MaxAppendBytes): a body
 // whose Content-Length is above it is refused before it is read.
-// WithMaxInFlight bounds the bytes of bodies that requests hold at once,
-// and apart from them the bytes of answers being made and written (503
-// with Retry-After past it, after a second's wait). WithWriteTimeout
+// WithMaxBodiesInFlight bounds the bytes of request bodies held at once,
+// and WithMaxAnswersInFlight the bytes of messages that answers being
+// written hold (503 with Retry-After past either, after a second's wait). WithWriteTimeout
 // bounds each write of an answer, so a client that stops reading a
 // catch-up, long-poll or SSE answer is cut and holds neither memory nor a
 // server's drain. WithMaxWaiting bounds the long-poll and SSE requests

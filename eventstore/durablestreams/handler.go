@@ -59,7 +59,8 @@ type config struct {
 	sseLifetime time.Duration
 	maxBody     int64
 	maxWaiting  int64
-	maxInFlight int64
+	maxIn       int64
+	maxOut      int64
 	writeTime   time.Duration
 	chunk       int
 	readOnly    map[string]bool
@@ -113,15 +114,28 @@ func WithMaxBody(bytes int64) Option {
 	}
 }
 
-// WithMaxInFlight bounds the bytes of request bodies that requests hold
-// at once (default 32 MiB), and, apart from those, the bytes of answers
-// being made and written (the same bound). A request past it waits up to
-// a second for others to finish, then is refused with 503 and Retry-After.
-// A body larger than the bound still goes, alone.
-func WithMaxInFlight(bytes int64) Option {
+// WithMaxBodiesInFlight bounds the bytes of request bodies that requests
+// hold at once (default 32 MiB). A request past it waits up to a second
+// for others to finish, then is refused with 503 and Retry-After. A body
+// larger than the bound still goes, alone.
+func WithMaxBodiesInFlight(bytes int64) Option {
 	return func(c *config) {
 		if bytes > 0 {
-			c.maxInFlight = bytes
+			c.maxIn = bytes
+		}
+	}
+}
+
+// WithMaxAnswersInFlight bounds the bytes of messages that answers being
+// written hold at once (default 8 MiB): a catch-up or long-poll body, an
+// SSE event. A read past it waits up to a second for room, then is
+// refused with 503 and Retry-After (an SSE answer ends, and its client
+// reconnects). With WithWriteTimeout, it is what keeps clients that stop
+// reading from holding the server's memory.
+func WithMaxAnswersInFlight(bytes int64) Option {
+	return func(c *config) {
+		if bytes > 0 {
+			c.maxOut = bytes
 		}
 	}
 }
@@ -184,14 +198,14 @@ func WithLogger(l *slog.Logger) Option {
 func New(store *eventstore.Store, opts ...Option) *Handler {
 	limit := int64(store.MaxAppendBytes())
 	cfg := config{prefix: "/v1/stream/", longPoll: 30 * time.Second, sseLifetime: 60 * time.Second,
-		maxBody: limit, maxWaiting: 10000, maxInFlight: 32 << 20, writeTime: 10 * time.Second, chunk: 1 << 20,
+		maxBody: limit, maxWaiting: 10000, maxIn: 32 << 20, maxOut: 8 << 20, writeTime: 10 * time.Second, chunk: 1 << 20,
 		readOnly: map[string]bool{}, log: slog.Default()}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	cfg.maxBody = min(cfg.maxBody, limit)
 	h := &Handler{store: store, cfg: cfg, now: time.Now, seqs: newSeqCache(seqCacheSize), polls: map[pollKey]*poll{},
-		bodiesIn: newBudget(cfg.maxInFlight), bodiesOut: newBudget(cfg.maxInFlight)}
+		bodiesIn: newBudget(cfg.maxIn), bodiesOut: newBudget(cfg.maxOut)}
 	h.closeCtx, h.shutdown = context.WithCancel(context.Background())
 	return h
 }

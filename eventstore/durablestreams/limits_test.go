@@ -68,7 +68,7 @@ func TestBodyLimitIsTheStoresAndRefusedBeforeReading(t *testing.T) {
 // done, the next goes.
 func TestBodiesInFlightAreBounded(t *testing.T) {
 	const size = 100_000
-	srv := newServer(t, openStore(t, t.TempDir()), durablestreams.WithMaxInFlight(size))
+	srv := newServer(t, openStore(t, t.TempDir()), durablestreams.WithMaxBodiesInFlight(size))
 	srv.do("PUT", "fl/s", nil, "Content-Type", "application/octet-stream").must(t, 201, "PUT")
 	body := bytes.Repeat([]byte("x"), size)
 	// The first request sends half its body and holds its bytes.
