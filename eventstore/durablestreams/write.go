@@ -304,15 +304,15 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, name string) {
 	var prefix [][]byte // a sub-offset fork's share of the message at its fork point
 	var src *stream
 	if p.forkFrom != "" {
-		var code int
-		var reason string
-		src, prefix, code, reason = h.forkSource(ctx, &p)
-		if code != 0 {
-			if code == http.StatusInternalServerError {
-				h.storeError(w, r, name, errors.New(reason))
-				return
-			}
-			fail(w, code, reason)
+		var err error
+		src, prefix, err = h.forkSource(ctx, &p)
+		var ref *refusal
+		if errors.As(err, &ref) {
+			fail(w, ref.code, ref.reason)
+			return
+		}
+		if err != nil {
+			h.storeError(w, r, name, err)
 			return
 		}
 		if !p.explicitCT {
@@ -427,32 +427,32 @@ func (h *Handler) releaseFork(ctx context.Context, src string) {
 
 // forkSource checks a fork's source and point and returns the source and
 // the messages a sub-offset takes from the message at the fork point.
-// A non-zero code is the answer to give.
-func (h *Handler) forkSource(ctx context.Context, p *putRequest) (*stream, [][]byte, int, string) {
+// A *refusal is the answer to give; another error is the store's.
+func (h *Handler) forkSource(ctx context.Context, p *putRequest) (*stream, [][]byte, error) {
 	src, err := h.lookup(ctx, p.forkFrom)
 	if errors.Is(err, eventstore.ErrInvalidStreamName) {
-		return nil, nil, http.StatusNotFound, "the fork's source does not exist"
+		return nil, nil, &refusal{http.StatusNotFound, "the fork's source does not exist"}
 	}
 	if err != nil {
-		return nil, nil, http.StatusInternalServerError, err.Error()
+		return nil, nil, err
 	}
 	switch {
 	case !src.exists:
-		return nil, nil, http.StatusNotFound, "the fork's source does not exist"
+		return nil, nil, &refusal{http.StatusNotFound, "the fork's source does not exist"}
 	case src.meta.softDeleted:
-		return nil, nil, http.StatusConflict, "the fork's source is deleted"
+		return nil, nil, &refusal{http.StatusConflict, "the fork's source is deleted"}
 	case p.explicitCT && mediaType(p.contentType) != mediaType(src.meta.contentType):
-		return nil, nil, http.StatusConflict, "a fork has its source's content type"
+		return nil, nil, &refusal{http.StatusConflict, "a fork has its source's content type"}
 	}
 	tail := src.tail()
 	if p.forkOffset == "" {
 		p.forkOffset = tail
 	}
 	if p.forkOffset > tail {
-		return nil, nil, http.StatusBadRequest, "the fork point is past the source's tail"
+		return nil, nil, &refusal{http.StatusBadRequest, "the fork point is past the source's tail"}
 	}
 	if p.forkSub == 0 {
-		return src, nil, 0, ""
+		return src, nil, nil
 	}
 	// The messages of the append that follows the fork point.
 	var next []eventstore.Event
@@ -464,27 +464,35 @@ func (h *Handler) forkSource(ctx context.Context, p *putRequest) (*stream, [][]b
 		return true
 	})
 	if err != nil {
-		return nil, nil, http.StatusInternalServerError, err.Error()
+		return nil, nil, err
 	}
 	if len(next) == 0 {
-		return nil, nil, http.StatusBadRequest, "there is no message after the fork point to take a sub-offset of"
+		return nil, nil, &refusal{http.StatusBadRequest, "there is no message after the fork point to take a sub-offset of"}
 	}
 	if src.json() {
 		if p.forkSub > int64(len(next)) {
-			return nil, nil, http.StatusBadRequest, fmt.Sprintf("the append at the fork point has %d messages", len(next))
+			return nil, nil, &refusal{http.StatusBadRequest, fmt.Sprintf("the append at the fork point has %d messages", len(next))}
 		}
 		out := make([][]byte, p.forkSub)
 		for i := range out {
 			out[i] = src.message(next[i])
 		}
-		return src, out, 0, ""
+		return src, out, nil
 	}
 	data := next[0].Data
 	if p.forkSub > int64(len(data)) {
-		return nil, nil, http.StatusBadRequest, fmt.Sprintf("the message at the fork point has %d bytes", len(data))
+		return nil, nil, &refusal{http.StatusBadRequest, fmt.Sprintf("the message at the fork point has %d bytes", len(data))}
 	}
-	return src, [][]byte{bytes.Clone(data[:p.forkSub])}, 0, ""
+	return src, [][]byte{bytes.Clone(data[:p.forkSub])}, nil
 }
+
+// refusal is a request's refusal: a 4xx code and its reason.
+type refusal struct {
+	code   int
+	reason string
+}
+
+func (r *refusal) Error() string { return r.reason }
 
 // commitOf is the log position part of an offset, which the events of one
 // append share.
