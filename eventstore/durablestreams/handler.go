@@ -35,8 +35,9 @@ type Handler struct {
 
 	seqs *seqCache // the last Stream-Seq of recently written streams
 
-	mu    sync.Mutex
-	polls map[pollKey]*poll // the long-polls waiting, by stream and offset
+	mu      sync.Mutex
+	polls   map[pollKey]*poll                     // the long-polls waiting, by stream and offset
+	writers map[*http.ResponseController]struct{} // the answers being written
 
 	locks   [256]sync.Mutex // serialize a stream's writes in this handler
 	waiting atomic.Int64    // long-poll and SSE requests parked
@@ -205,6 +206,7 @@ func New(store *eventstore.Store, opts ...Option) *Handler {
 	}
 	cfg.maxBody = min(cfg.maxBody, limit)
 	h := &Handler{store: store, cfg: cfg, now: time.Now, seqs: newSeqCache(seqCacheSize), polls: map[pollKey]*poll{},
+		writers:  map[*http.ResponseController]struct{}{},
 		bodiesIn: newBudget(cfg.maxIn), bodiesOut: newBudget(cfg.maxOut)}
 	h.closeCtx, h.shutdown = context.WithCancel(context.Background())
 	return h
@@ -212,12 +214,20 @@ func New(store *eventstore.Store, opts ...Option) *Handler {
 
 // Shutdown ends the long-poll and SSE responses in progress (they answer
 // as if their wait had ended), so that an http.Server's Shutdown does not
-// wait for them, and waits for a running expiry sweep to stop, so that the
+// wait for them, gives the writes of answers in progress a second at most
+// (a client that stopped reading is cut), and waits for a running expiry sweep to stop, so that the
 // store can be closed next. Requests that write are not cut: they finish.
 func (h *Handler) Shutdown() {
 	h.sweepMu.Lock()
 	h.shutdown()
 	h.sweepMu.Unlock()
+	// A write blocked on a client that stopped reading ends within the
+	// grace, so it does not hold the server's drain.
+	h.mu.Lock()
+	for rc := range h.writers {
+		_ = rc.SetWriteDeadline(time.Now().Add(shutdownGrace))
+	}
+	h.mu.Unlock()
 	h.sweeps.Wait()
 }
 

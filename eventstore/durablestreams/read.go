@@ -299,6 +299,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 	}
 	hd.Set("Content-Length", strconv.Itoa(n))
 	rc := http.NewResponseController(w)
+	defer h.writing(rc)()
 	h.writeDeadline(rc)
 	w.WriteHeader(http.StatusOK)
 	// The body is written from the messages as read, never copied whole.
@@ -360,8 +361,31 @@ func (a *answerBytes) release() {
 // reading is cut when it passes, and its answer's memory freed. (A
 // ResponseWriter that cannot take deadlines, such as a recorder in tests,
 // writes without one.)
+// Once the handler shuts down, the deadline is shutdownGrace away at most.
 func (h *Handler) writeDeadline(rc *http.ResponseController) {
-	_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.writeTime))
+	d := h.cfg.writeTime
+	if h.closeCtx.Err() != nil {
+		d = min(d, shutdownGrace)
+	}
+	_ = rc.SetWriteDeadline(time.Now().Add(d))
+}
+
+// shutdownGrace is how long a write in progress may still take once the
+// handler shuts down: an answer to a client that reads finishes, one to a
+// client that stopped reading does not hold the server's drain.
+const shutdownGrace = time.Second
+
+// writing registers an answer's writes until done is called, so that
+// Shutdown can shorten the deadline of a write that blocks.
+func (h *Handler) writing(rc *http.ResponseController) (done func()) {
+	h.mu.Lock()
+	h.writers[rc] = struct{}{}
+	h.mu.Unlock()
+	return func() {
+		h.mu.Lock()
+		delete(h.writers, rc)
+		h.mu.Unlock()
+	}
 }
 
 // park counts a request that is about to wait, or answers 503 when too
@@ -498,6 +522,7 @@ func (h *Handler) sse(w http.ResponseWriter, r *http.Request, st *stream, from e
 		hd.Set(hSSEEncoding, "base64")
 	}
 	rc := http.NewResponseController(w)
+	defer h.writing(rc)()
 	h.writeDeadline(rc)
 	w.WriteHeader(http.StatusOK)
 	cursor := r.URL.Query().Get("cursor")
