@@ -77,7 +77,7 @@
 // which is how `rewind read --follow` follows a stream. The requests that
 // wait on one category share one subscription; at most 10,000 requests
 // wait at once, on at most 256 categories, and a wait past either bound is
-// refused with 503 and Retry-After. At most 32 reads of the endpoint run
+// refused with 503 and Retry-After. At most 8 reads of the endpoint run
 // at once (the others wait their turn), so the append that wakes a
 // thousand waiters does not send a thousand reads to the store together.
 //

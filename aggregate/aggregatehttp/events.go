@@ -18,6 +18,7 @@ const (
 	defaultLimit = 100
 	maxLimit     = 1000
 	maxWait      = 60 * time.Second
+	readTimeout  = 30 * time.Second // one read of the endpoint
 )
 
 func errorsIsInvalidName(err error) bool { return errors.Is(err, eventstore.ErrInvalidStreamName) }
@@ -97,6 +98,11 @@ func (r *Registry) readEvents(ctx context.Context, q eventsQuery) (Events, error
 		return Events{}, err
 	}
 	defer done()
+	// A read asks the store's server for the log's end; without a
+	// deadline of its own it gets the client library's 5 s, which a
+	// server busy with a thousand woken waiters can pass.
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
 	var seq iter.Seq2[eventstore.Event, error]
 	if q.stream != "" {
 		seq = r.store.Read(ctx, q.stream, eventstore.From(q.from))

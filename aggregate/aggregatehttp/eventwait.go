@@ -20,7 +20,7 @@ const (
 // maxEventReads bounds the reads of GET /v1/events that run at once: an
 // append wakes every request parked on its category, and a thousand reads
 // at once would make each of them wait on the store's server for long.
-const maxEventReads = 32
+const maxEventReads = 8
 
 // errWaitersFull refuses a wait past the bounds: 503 with Retry-After.
 var errWaitersFull = &httpError{code: http.StatusServiceUnavailable,
