@@ -426,6 +426,14 @@ func (s *Store) lockStream(ctx context.Context, name string) (unlock func(), err
 	}
 }
 
+// MaxAppendBytes is the largest encoded append the store's server takes
+// (its max_payload less the room of a publish's header). An append whose
+// events' data comes near it may still fail with ErrTooLarge, since each
+// event's type, id and metadata are encoded beside its data; a server that
+// reads request bodies bounds them by it, so that it never reads what the
+// store cannot take.
+func (s *Store) MaxAppendBytes() int { return s.maxPayload - headerRoom }
+
 // headerRoom is what the publish's header takes out of the server's
 // maximum payload, which counts headers and body together.
 const headerRoom = 128

@@ -29,8 +29,10 @@
 //
 // # Endpoints
 //
-// Errors are {"error": "<short reason>"} with a 4xx code (500 for a failure
-// of the store). Times are RFC 3339 with nanoseconds, in UTC; "at" and
+// Errors are {"error": "<short reason>"} with a 4xx code. A failure of the
+// store is a 500 whose reason says what the client can do and gives a
+// request id, never the internal error, which is logged (slog's default
+// logger) with the same id. Times are RFC 3339 with nanoseconds, in UTC; "at" and
 // "storedAt" are the events' store times. Offsets are eventstore.Offset
 // strings.
 //
@@ -87,7 +89,12 @@
 // wait=<duration> (at most 60s), reads stored events {"events": [...],
 // "next": "<offset>"}; with wait and nothing new it waits for the next
 // event up to that long, then answers what came (an empty list if nothing),
-// which is how `rewind read --follow` follows a stream.
+// which is how `rewind read --follow` follows a stream. The requests that
+// wait on one category share one subscription; at most 10,000 requests
+// wait at once, on at most 256 categories, and a wait past either bound is
+// refused with 503 and Retry-After. At most 8 reads of the endpoint run
+// at once (the others wait their turn), so the append that wakes a
+// thousand waiters does not send a thousand reads to the store together.
 //
 // GET /v1/export/<category>/<id>?to=<version|time>[&package=p][&def=expr]
 // answers a Go test file (text/plain) that replays the instance's events up

@@ -21,6 +21,8 @@ type Registry struct {
 
 	mu    sync.RWMutex
 	types map[string]*aggregateType // by category
+
+	waits eventWaits // the requests that wait for events
 }
 
 // NewRegistry returns an empty registry of aggregate types on store, which
