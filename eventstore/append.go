@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -343,6 +344,7 @@ type lazyDeadline struct {
 	context.Context
 	at     time.Time
 	once   sync.Once
+	made   atomic.Bool // ctx and cancel are set
 	ctx    context.Context
 	cancel context.CancelFunc
 }
@@ -350,13 +352,23 @@ type lazyDeadline struct {
 func (l *lazyDeadline) Deadline() (time.Time, bool) { return l.at, true }
 
 func (l *lazyDeadline) Done() <-chan struct{} {
-	l.once.Do(func() { l.ctx, l.cancel = context.WithDeadline(l.Context, l.at) })
+	l.once.Do(func() {
+		l.ctx, l.cancel = context.WithDeadline(l.Context, l.at)
+		l.made.Store(true)
+	})
 	return l.ctx.Done()
 }
 
+// Err agrees with Done: a context derived from l, whose Done fired after
+// stop, must find an error.
 func (l *lazyDeadline) Err() error {
 	if err := l.Context.Err(); err != nil {
 		return err
+	}
+	if l.made.Load() {
+		if err := l.ctx.Err(); err != nil {
+			return err
+		}
 	}
 	if time.Now().Before(l.at) {
 		return nil

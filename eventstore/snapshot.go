@@ -77,15 +77,17 @@ func (s *Store) ensureSnapshots(ctx context.Context) error {
 	if s.snapReady {
 		return nil
 	}
-	st, err := s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	// Made with the log's replication; an existing one is used as it is
+	// (ensureJSStream), never lowered.
+	st, err := s.ensureJSStream(ctx, jetstream.StreamConfig{
 		Name:        s.snapshotStream(),
 		Description: "Rewind snapshots of the log " + s.jsName,
 		Subjects:    []string{s.snapshotStream() + ".>"},
 		Storage:     jetstream.FileStorage,
-		Replicas:    s.cfg.replicas,
+		Replicas:    s.replicas,
 		AllowDirect: true,
 		Duplicates:  time.Second,
-	})
+	}, s.cfg.replicasSet)
 	if err != nil {
 		return s.closedOr(fmt.Errorf("eventstore: snapshot stream: %w", err))
 	}

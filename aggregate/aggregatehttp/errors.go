@@ -3,6 +3,8 @@ package aggregatehttp
 import (
 	"errors"
 	"net/http"
+
+	"github.com/rewindhq/rewind/eventstore"
 )
 
 // ErrRegister is returned by Register for a registration that cannot work.
@@ -32,7 +34,8 @@ func badRequest(reason string) error { return &httpError{code: http.StatusBadReq
 func notFound(reason string) error { return &httpError{code: http.StatusNotFound, reason: reason} }
 
 // fail answers err: its own code and reason for an *httpError, 503 when
-// the request's context ended, 500 otherwise (with the error's text: the
+// the request's context ended or the store's cluster was unavailable
+// (eventstore.ErrUnavailable, with Retry-After), 500 otherwise (with the error's text: the
 // endpoints are a developer's and operator's tool, and the reason is what
 // they need).
 func fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -42,6 +45,13 @@ func fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, he.code, he.reason)
 	case r.Context().Err() != nil:
 		writeError(w, http.StatusServiceUnavailable, "the request ended: "+r.Context().Err().Error())
+	case errors.Is(err, eventstore.ErrUnavailable):
+		// The store's NATS cluster had no leader for a moment (an
+		// election): transient, so a 503 the client retries after
+		// Retry-After, never a 500. A command sent with its
+		// Idempotency-Key is exactly-once when retried.
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "the event store is unavailable for a moment (its cluster is electing a leader): retry")
 	default:
 		writeError(w, http.StatusInternalServerError, err.Error())
 	}

@@ -278,6 +278,10 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, name string) {
 				h.storeError(w, r, name, errors.New(reason))
 				return
 			}
+			if code == http.StatusServiceUnavailable {
+				h.storeError(w, r, name, fmt.Errorf("%w: %s", eventstore.ErrUnavailable, reason))
+				return
+			}
 			fail(w, code, reason)
 			return
 		}
@@ -400,6 +404,9 @@ func (h *Handler) forkSource(ctx context.Context, p *putRequest) (*stream, [][]b
 	src, err := h.lookup(ctx, p.forkFrom)
 	if errors.Is(err, eventstore.ErrInvalidStreamName) {
 		return nil, nil, http.StatusNotFound, "the fork's source does not exist"
+	}
+	if errors.Is(err, eventstore.ErrUnavailable) {
+		return nil, nil, http.StatusServiceUnavailable, err.Error()
 	}
 	if err != nil {
 		return nil, nil, http.StatusInternalServerError, err.Error()
