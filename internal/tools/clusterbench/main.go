@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -32,7 +33,9 @@ import (
 func main() {
 	rounds := flag.Int("rounds", 5, "stream-leader kills (a follower kill follows each)")
 	dur := flag.Duration("duration", 5*time.Second, "length of each throughput run")
+	prof := flag.String("cpuprofile", "", "write this process's CPU profile of the Rewind throughput run to the file")
 	flag.Parse()
+	cpuProfile = *prof
 	h := &harness{}
 	defer h.cleanup()
 	if err := run(h, *rounds, *dur); err != nil {
@@ -90,23 +93,38 @@ func run(h *harness, rounds int, dur time.Duration) error {
 	}
 	fmt.Println("machine: 2 cores, shared with other work; 3 nats-server processes and this process on it")
 
-	// Throughput, 16 writers each: raw, Rewind, raw again.
-	rawRate := func() float64 {
+	// Throughput, 16 writers each, in alternating runs (the machine is
+	// shared: its load changes from one run to the next); the median of
+	// each, and of the ratios of neighbouring runs.
+	rawRun := func() float64 {
 		return rate(dur, 16, func(w, i int) error {
 			_, err := js.Publish(ctx, fmt.Sprintf("raw.%d", w), payload)
 			return err
 		})
 	}
-	r1 := rawRate()
-	rw := rate(dur, 16, func(w, i int) error {
-		_, err := store.Append(ctx, fmt.Sprintf("tput/%d", w), []eventstore.Event{{Type: "T", Data: payload}})
-		return err
-	})
-	r2 := rawRate()
-	raw := (r1 + r2) / 2
-	fmt.Printf("R3 append throughput, 16 writers: Rewind %.0f/s, raw JetStream sync publish %.0f/s (%.0f, %.0f): %.2fx\n",
-		rw, raw, r1, r2, rw/raw)
+	stopProfile := startProfile()
+	rewindRun := func() float64 {
+		return rate(dur, 16, func(w, i int) error {
+			_, err := store.Append(ctx, fmt.Sprintf("tput/%d", w), []eventstore.Event{{Type: "T", Data: payload}})
+			return err
+		})
+	}
+	var raws, rews, ratios []float64
+	for range 3 {
+		r1 := rawRun()
+		rw := rewindRun()
+		r2 := rawRun()
+		raws, rews = append(raws, r1, r2), append(rews, rw)
+		ratios = append(ratios, rw/((r1+r2)/2))
+		fmt.Printf("  raw %.0f/s, Rewind %.0f/s, raw %.0f/s: %.2fx\n", r1, rw, r2, rw/((r1+r2)/2))
+	}
+	stopProfile()
+	fmt.Printf("R3 append throughput, 16 writers (median of the runs): Rewind %.0f/s, raw JetStream sync publish %.0f/s; median ratio %.2fx\n",
+		median(rews), median(raws), median(ratios))
 
+	if rounds == 0 {
+		return nil
+	}
 	// Failover rounds.
 	f := newFailover(store, js)
 	f.start(4)
@@ -163,6 +181,12 @@ func run(h *harness, rounds int, dur time.Duration) error {
 	return nil
 }
 
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
 func roundAll(ds []time.Duration) []time.Duration {
 	out := make([]time.Duration, len(ds))
 	for i, d := range ds {
@@ -180,6 +204,26 @@ func fmtRatios(rs []float64) string {
 		s += fmt.Sprintf("%.2f", r)
 	}
 	return s
+}
+
+var cpuProfile string
+
+// startProfile starts the CPU profile asked for, if any, and returns what
+// stops it.
+func startProfile() func() {
+	if cpuProfile == "" {
+		return func() {}
+	}
+	f, err := os.Create(cpuProfile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "clusterbench:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
 // rate runs op from n goroutines for d and returns ops per second.
