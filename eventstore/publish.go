@@ -219,6 +219,10 @@ func (s *Store) publish(ctx context.Context, subj string, body []byte, lastSeq u
 	}
 	maybeStored := false // a try went unanswered: it may have been stored
 	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil && attempt == 0 {
+			// Done before anything was sent: nothing is stored.
+			return 0, 0, fmt.Errorf("publish: %w", err)
+		}
 		resp, err := s.pub.request(ctx, msg, minTime(time.Now().Add(tryTimeout), deadline), setStamp)
 		if err == nil {
 			var seq uint64

@@ -120,12 +120,19 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap Snapshot) error {
 		hdrSnapStoredAt: {strconv.FormatInt(snap.StoredAt.UnixNano(), 10)},
 		hdrSnapSchema:   {snap.Schema},
 	}}
-	ack, err := s.js.PublishMsg(ctx, msg)
+	// Tried again across an election: a snapshot stored twice (a try
+	// whose acknowledgement was lost) is the same state twice, and the
+	// newest is the one read.
+	var ack *jetstream.PubAck
+	err = retry(ctx, func(ctx context.Context) (err error) {
+		ack, err = s.js.PublishMsg(ctx, msg)
+		return err
+	})
 	if err != nil {
 		return s.closedOr(fmt.Errorf("eventstore: save snapshot of %q: %w", snap.Stream, err))
 	}
 	if victim := s.cacheSnapshot(snap, ack.Sequence); victim != 0 {
-		if err := s.snapStream.DeleteMsg(ctx, victim); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		if err := retry(ctx, func(ctx context.Context) error { return s.snapStream.DeleteMsg(ctx, victim) }); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 			return s.closedOr(fmt.Errorf("eventstore: save snapshot of %q: drop an old one: %w", snap.Stream, err))
 		}
 	}
@@ -188,7 +195,9 @@ func (s *Store) DeleteSnapshots(ctx context.Context, stream string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.snapStream.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
+	if err := retry(ctx, func(ctx context.Context) error {
+		return s.snapStream.Purge(ctx, jetstream.WithPurgeSubject(subj))
+	}); err != nil {
 		return s.closedOr(fmt.Errorf("eventstore: delete snapshots of %q: %w", stream, err))
 	}
 	x, ok := s.hold()
