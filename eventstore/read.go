@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -74,6 +75,9 @@ type consumeSpec struct {
 	upTo     uint64 // bounded: stop after this sequence
 	bounded  bool
 	pull     int
+	// kick, for the tailer following the log, receives a signal when a
+	// reader waits for the index to reach what the log's leader holds.
+	kick <-chan struct{}
 }
 
 // consume delivers log messages in order through a consumer of the log
@@ -100,7 +104,7 @@ func (s *Store) consume(ctx context.Context, spec consumeSpec, fn func(jetstream
 		if !again {
 			return err
 		}
-		s.log.Debug("eventstore: log consumer lost, making a new one", "from", next, "err", err)
+		s.log.Info("eventstore: log consumer lost, making a new one", "from", next, "err", err)
 		if lost > 0 {
 			// Lost again at once: a short pause, as between tries.
 			t := time.NewTimer(retryPauseMax)
@@ -117,6 +121,17 @@ func (s *Store) consume(ctx context.Context, spec consumeSpec, fn func(jetstream
 // consumerHeartbeat is how often a consumer's server says it is alive
 // while it has nothing to deliver; two missed ones and it is lost.
 const consumerHeartbeat = 500 * time.Millisecond
+
+// consumerStall is how long the tailer's consumer may deliver nothing
+// while a reader waits for the index (so the log's leader holds more than
+// the index) before it is replaced. An R1 consumer is placed on any of
+// the log's replicas, and one that lags (restarted, catching up after an
+// election) delivers late though its heartbeats come on time; a new
+// consumer is likely placed on another.
+const consumerStall = 2 * time.Second
+
+// errConsumerStalled ends a consumer that consumerStall found stalled.
+var errConsumerStalled = errors.New("the consumer delivered nothing while a reader waited")
 
 // consumeFrom reads the log through one consumer from *next on, moving
 // *next past each message delivered. again reports that the consumer was
@@ -162,11 +177,23 @@ func (s *Store) consumeFrom(ctx context.Context, spec consumeSpec, next *uint64,
 		return false, nil
 	}
 	var delivered uint64
+	nextCtx := ctx
+	var lastDelivery atomic.Int64 // Unix ns
+	if spec.kick != nil {
+		var cancel context.CancelCauseFunc
+		nextCtx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		lastDelivery.Store(time.Now().UnixNano())
+		go watchConsumer(nextCtx, cancel, spec.kick, &lastDelivery)
+	}
 	for {
-		msg, err := it.Next(jetstream.NextContext(ctx))
+		msg, err := it.Next(jetstream.NextContext(nextCtx))
 		if err != nil {
 			if ctx.Err() != nil {
 				return false, ctx.Err()
+			}
+			if cause := context.Cause(nextCtx); errors.Is(cause, errConsumerStalled) {
+				return true, cause
 			}
 			if s.closed.Load() || s.rnc.IsClosed() {
 				return false, ErrClosed
@@ -184,6 +211,9 @@ func (s *Store) consumeFrom(ctx context.Context, spec consumeSpec, next *uint64,
 			return true, fmt.Errorf("delivery %d after %d", meta.Sequence.Consumer, delivered)
 		}
 		delivered = meta.Sequence.Consumer
+		if spec.kick != nil {
+			lastDelivery.Store(time.Now().UnixNano())
+		}
 		if spec.bounded && meta.Sequence.Stream > spec.upTo {
 			return false, nil
 		}
@@ -196,6 +226,32 @@ func (s *Store) consumeFrom(ctx context.Context, spec consumeSpec, next *uint64,
 		}
 		if spec.bounded && (meta.Sequence.Stream >= spec.upTo || meta.NumPending == 0) {
 			return false, nil
+		}
+	}
+}
+
+// watchConsumer ends a consumer (cancel with errConsumerStalled) that
+// delivers nothing for consumerStall after a kick: a reader waits for
+// what the log's leader holds and the consumer does not bring it. It
+// returns when ctx ends.
+func watchConsumer(ctx context.Context, cancel context.CancelCauseFunc, kick <-chan struct{}, lastDelivery *atomic.Int64) {
+	var check <-chan time.Time
+	var kickedAt time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-kick:
+			if check == nil {
+				kickedAt = time.Now()
+				check = time.After(consumerStall)
+			}
+		case <-check:
+			check = nil
+			if time.Unix(0, lastDelivery.Load()).Before(kickedAt) {
+				cancel(errConsumerStalled)
+				return
+			}
 		}
 	}
 }

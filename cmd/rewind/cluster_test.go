@@ -104,7 +104,9 @@ func TestServeOnCluster(t *testing.T) {
 				switch resp.StatusCode {
 				case 200, 204:
 					s++
+					mu.Lock()
 					acked[w] = s
+					mu.Unlock()
 				case 503:
 					if resp.Header.Get("Retry-After") == "" {
 						t.Errorf("writer %d: 503 without Retry-After", w)
