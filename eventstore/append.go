@@ -64,7 +64,9 @@ func (r AppendResult) Offset() Offset {
 // caller's slice is not modified.
 //
 // The append waits for the server's acknowledgement until ctx ends, and
-// at most 5 s when ctx has no deadline. An append that ends without one
+// at most 10 s when ctx has no deadline, sending the commit again across a
+// cluster's election (see "On a cluster" in the package doc); a failure
+// that outlasts it wraps ErrUnavailable. An append that ends without one
 // (a timeout, a lost connection) may or may not have been stored; an
 // idempotent producer (WithProducer) can retry it safely.
 func (s *Store) Append(ctx context.Context, stream string, events []Event, opts ...AppendOption) (AppendResult, error) {
