@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -67,7 +68,9 @@ func (r AppendResult) Offset() Offset {
 // caller's slice is not modified.
 //
 // The append waits for the server's acknowledgement until ctx ends, and
-// at most 5 s when ctx has no deadline. An append that ends without one
+// at most 10 s when ctx has no deadline, sending the commit again across a
+// cluster's election (see "On a cluster" in the package doc); a failure
+// that outlasts it wraps ErrUnavailable. An append that ends without one
 // (a timeout, a lost connection) may or may not have been stored; an
 // idempotent producer (WithProducer) can retry it safely.
 func (s *Store) Append(ctx context.Context, stream string, events []Event, opts ...AppendOption) (AppendResult, error) {
@@ -352,6 +355,7 @@ type lazyDeadline struct {
 	context.Context
 	at     time.Time
 	once   sync.Once
+	made   atomic.Bool // ctx and cancel are set
 	ctx    context.Context
 	cancel context.CancelFunc
 }
@@ -359,13 +363,23 @@ type lazyDeadline struct {
 func (l *lazyDeadline) Deadline() (time.Time, bool) { return l.at, true }
 
 func (l *lazyDeadline) Done() <-chan struct{} {
-	l.once.Do(func() { l.ctx, l.cancel = context.WithDeadline(l.Context, l.at) })
+	l.once.Do(func() {
+		l.ctx, l.cancel = context.WithDeadline(l.Context, l.at)
+		l.made.Store(true)
+	})
 	return l.ctx.Done()
 }
 
+// Err agrees with Done: a context derived from l, whose Done fired after
+// stop, must find an error.
 func (l *lazyDeadline) Err() error {
 	if err := l.Context.Err(); err != nil {
 		return err
+	}
+	if l.made.Load() {
+		if err := l.ctx.Err(); err != nil {
+			return err
+		}
 	}
 	if time.Now().Before(l.at) {
 		return nil

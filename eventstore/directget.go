@@ -51,7 +51,11 @@ func (s *Store) subjectMsgs(ctx context.Context, subj string, from uint64, fn fu
 }
 
 // directGet calls fn with the messages of the JetStream stream js on subj
-// from sequence from on, in one batched direct get (see subjectMsgs).
+// from sequence from on, in one batched direct get (see subjectMsgs). Any
+// of the stream's replicas answers; until the first reply arrives the
+// request is tried again with short deadlines (retry), so a replica that
+// died does not cost a long timeout; once replies flow, the rest is read
+// until ctx ends.
 func (s *Store) directGet(ctx context.Context, js, subj string, from uint64, fn func(*nats.Msg) error) error {
 	ctx, cancel := boundedCtx(ctx, directGetTimeout)
 	defer cancel()
@@ -64,20 +68,33 @@ func (s *Store) directGet(ctx context.Context, js, subj string, from uint64, fn 
 	if err != nil {
 		return err
 	}
-	inbox := s.rnc.NewInbox()
-	sub, err := s.rnc.SubscribeSync(inbox)
-	if err != nil {
-		return s.closedOr(fmt.Errorf("eventstore: read the log: %w", err))
+	var sub *nats.Subscription
+	var m *nats.Msg
+	err = retry(ctx, func(tctx context.Context) error {
+		if sub != nil {
+			_ = sub.Unsubscribe() // a try's late replies must not mix with the next one's
+		}
+		inbox := s.rnc.NewInbox()
+		var err error
+		if sub, err = s.rnc.SubscribeSync(inbox); err != nil {
+			return err
+		}
+		if err := s.rnc.PublishRequest("$JS.API.DIRECT.GET."+js, inbox, req); err != nil {
+			return err
+		}
+		m, err = sub.NextMsgWithContext(tctx)
+		if err == nil && m.Header.Get("Status") == "503" {
+			return nats.ErrNoResponders
+		}
+		return err
+	})
+	if sub != nil {
+		defer func() { _ = sub.Unsubscribe() }()
 	}
-	defer func() { _ = sub.Unsubscribe() }()
-	if err := s.rnc.PublishRequest("$JS.API.DIRECT.GET."+js, inbox, req); err != nil {
-		return s.closedOr(fmt.Errorf("eventstore: read the log: %w", err))
+	if err != nil {
+		return s.closedOr(fmt.Errorf("eventstore: read the log at %d on %s: %w", from, subj, err))
 	}
 	for {
-		m, err := sub.NextMsgWithContext(ctx)
-		if err != nil {
-			return s.closedOr(fmt.Errorf("eventstore: read the log at %d on %s: %w", from, subj, err))
-		}
 		if status := m.Header.Get("Status"); status != "" {
 			switch status {
 			case "204": // end of the batch
@@ -94,6 +111,9 @@ func (s *Store) directGet(ctx context.Context, js, subj string, from uint64, fn 
 		}
 		if err := fn(m); err != nil {
 			return err
+		}
+		if m, err = sub.NextMsgWithContext(ctx); err != nil {
+			return s.closedOr(fmt.Errorf("eventstore: read the log at %d on %s: %w", from, subj, err))
 		}
 	}
 }
@@ -113,7 +133,8 @@ func parseDirectMsg(m *nats.Msg) (logMsg, error) {
 
 // logMsg returns the log message at seq, or nil if the log has none there
 // (never stored, or lost). It waits until ctx ends, at most
-// directGetTimeout when ctx has no deadline.
+// directGetTimeout when ctx has no deadline, trying again (retry) while no
+// replica answers.
 func (s *Store) logMsg(ctx context.Context, seq uint64) (*logMsg, error) {
 	ctx, cancel := boundedCtx(ctx, directGetTimeout)
 	defer cancel()
@@ -123,7 +144,11 @@ func (s *Store) logMsg(ctx context.Context, seq uint64) (*logMsg, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.rnc.RequestWithContext(ctx, "$JS.API.DIRECT.GET."+s.jsName, req)
+	var m *nats.Msg
+	err = retry(ctx, func(ctx context.Context) (err error) {
+		m, err = s.rnc.RequestWithContext(ctx, "$JS.API.DIRECT.GET."+s.jsName, req)
+		return err
+	})
 	if err != nil {
 		return nil, s.closedOr(fmt.Errorf("eventstore: read log sequence %d: %w", seq, err))
 	}

@@ -20,10 +20,10 @@
 // The directory holds the log (dir/log) and the read index (dir/index) and
 // is locked while open, because two servers on one directory would corrupt
 // it; a second Open fails with [ErrLocked]. [Connect] uses an external NATS
-// server or cluster instead, for when one machine is not enough
-// ([WithReplicas] sets the log's replication), and keeps the read index in
-// a local directory ([WithIndexDir]). The API and its guarantees are the
-// same either way.
+// server or cluster instead, for when one machine is not enough, and keeps
+// the read index in a local directory ([WithIndexDir]). The API and its
+// guarantees are the same either way (see "On a cluster" below for what a
+// failover adds).
 //
 //	store, err := eventstore.Open(ctx, "./data")
 //	if err != nil {
@@ -217,12 +217,38 @@
 // # Waits and their bounds
 //
 // Every call that waits honours its context, and has a bound of its own
-// when the context has none: an append gives up 5 s after it began
+// when the context has none: an append gives up 10 s after it began
 // (including the wait for another append to the same stream in this
-// process), a read of the log's messages or metadata after 5 s, and a wait
-// for the read index when the index has made no progress for 10 s
-// ([ErrIndexStalled]). An append that ends without its acknowledgement may
-// or may not have been stored; an idempotent producer can retry it safely.
+// process), a request to the server after 10 s of tries, a batched read of
+// the log's messages after 5 s, and a wait for the read index when the
+// index has made no progress for 20 s ([ErrIndexStalled]). An append that
+// ends without its acknowledgement may or may not have been stored; an
+// idempotent producer can retry it safely.
+//
+// # On a cluster
+//
+// Replication is the deployment's: the first store to make the log gives
+// it [WithReplicas] (1 by default), and every bucket (metadata, package
+// checkpoint's) and the snapshot stream a store makes gets the log's. An
+// existing resource is never updated, so never lowered; asking
+// WithReplicas for more than one has fails with a [*ReplicasError]
+// ([ErrReplicas]).
+//
+// When a node dies, JetStream elects new leaders for what it led, in
+// seconds. Each request the store makes (a publish's acknowledgement, the
+// log's info, a direct get, a bucket operation, a consumer's creation) has
+// a 500 ms deadline per try and is tried again while the cluster answers
+// nothing, "no responders" or "unavailable", until the caller's context
+// ends (10 s without a deadline): then it fails with [ErrUnavailable],
+// which is transient. A publish whose acknowledgement was lost is sent
+// again; refused because it was stored after all, it is recognised by its
+// own bytes as the one message that can follow the sequence it expected,
+// and returns as acknowledged: no commit is stored twice. The store's
+// consumers of the log (the read index's tailer, log reads, subscriptions)
+// hear from their server every 500 ms and are recreated from the next
+// message after about a second of silence. Reads of one stream are served
+// by the local index throughout. A stream's metadata set through one store
+// is seen by every other at once (a miss in the mirror reads the bucket).
 //
 // # Idempotent producers
 //
@@ -286,7 +312,7 @@
 // seventh of the default's 30–35k/s), 16 goroutines at 17–28k/s, three to
 // six times one goroutine's rate (BENCHMARKS.md). On a cluster (Connect with
 // WithReplicas(3)) a write is acknowledged once a majority of replicas
-// holds it.
+// holds it, and survives the death of any one node.
 //
 // # Errors
 //

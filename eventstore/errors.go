@@ -58,7 +58,9 @@ var (
 
 	// ErrIndexStalled is returned by a read or an append that waited for
 	// the read index to reach a log position and saw it make no progress
-	// for a while (10 s): the log is unreachable or cannot be read.
+	// for a while (20 s, longer than a cluster takes to elect a leader and
+	// the index to follow the log again): the log is unreachable or cannot
+	// be read.
 	ErrIndexStalled = errors.New("eventstore: read index made no progress")
 
 	// ErrStaleEpoch is returned when a producer writes with an epoch below
@@ -78,7 +80,43 @@ var (
 	// ErrInvalidProducer is returned for a producer id that cannot be stored
 	// or for a new epoch that does not start at sequence 0.
 	ErrInvalidProducer = errors.New("eventstore: invalid producer")
+
+	// ErrUnavailable is returned when the NATS server or cluster did not
+	// answer a request within the caller's deadline (10 s when its ctx has
+	// none), though the store asked again and again: the cluster has no
+	// leader for the log or a bucket (an election after a node died), no
+	// server answers, the connection is re-connecting. It is transient:
+	// the same call made again once the cluster has a leader succeeds. An
+	// append that fails with it may or may not have been stored, as with
+	// any error that leaves the outcome unknown (see Append).
+	ErrUnavailable = errors.New("eventstore: cluster unavailable")
+
+	// ErrReplicas is returned by Connect (and by the calls that make a
+	// bucket or the snapshot stream) when WithReplicas asks for more
+	// replicas than an existing resource has: Rewind never changes the
+	// replication of what exists (raising it copies the whole log between
+	// nodes, which is the operator's decision, not a client's), and it
+	// does not run with less than it was asked for either. The error is a
+	// *ReplicasError.
+	ErrReplicas = errors.New("eventstore: fewer replicas than asked for")
 )
+
+// ReplicasError reports a JetStream resource with fewer replicas than the
+// store was asked for, or than the log has.
+type ReplicasError struct {
+	Resource string // the JetStream stream: the log, "KV_<bucket>", the snapshot stream
+	Have     int    // its replicas
+	Want     int    // the replicas asked for (WithReplicas, or the log's)
+}
+
+// Error says what to do about it.
+func (e *ReplicasError) Error() string {
+	return fmt.Sprintf("JetStream stream %q has %d replica(s), %d wanted: raise it (nats stream edit %s --replicas %d) or ask for fewer",
+		e.Resource, e.Have, e.Want, e.Resource, e.Want)
+}
+
+// Is makes errors.Is(err, ErrReplicas) true.
+func (e *ReplicasError) Is(target error) bool { return target == ErrReplicas }
 
 // ConcurrencyError reports an append whose expectation did not hold.
 type ConcurrencyError struct {

@@ -245,8 +245,11 @@ const waitKick = 2 * time.Millisecond
 // indexStallTimeout bounds a wait for the read index: a wait ends with
 // ErrIndexStalled when the index has not moved for this long (the log
 // unreachable, the tailer unable to read it). A wait that sees progress
-// goes on, however long a catch-up or rebuild takes.
-const indexStallTimeout = 10 * time.Second
+// goes on, however long a catch-up or rebuild takes. It is longer than a
+// cluster's recovery, which the tailer waits out: an election (seconds),
+// then a new consumer for the tailer (consume), each request tried for up
+// to unavailableWait.
+const indexStallTimeout = 2 * unavailableWait
 
 // waitFor blocks until the index holds every commit up to seq, ctx ends, or
 // the index stalls (indexStallTimeout).

@@ -92,13 +92,12 @@ func (s *Store) deleteStream(ctx context.Context, name string) error {
 		}
 		s.heads.drop(name)
 		s.waits.notify(name)
-		str, err := s.js.Stream(ctx, s.jsName)
-		if err != nil {
-			return s.closedOr(fmt.Errorf("purge: %w", err))
-		}
 		// Purge what came before the tombstone; the tombstone stays as
-		// the subject's last message, which the next append expects.
-		if err := str.Purge(ctx, jetstream.WithPurgeSubject(subj), jetstream.WithPurgeSequence(seq)); err != nil {
+		// the subject's last message, which the next append expects. A
+		// purge done twice (a try whose answer was lost) is the same.
+		if err := retry(ctx, func(ctx context.Context) error {
+			return s.logStream.Purge(ctx, jetstream.WithPurgeSubject(subj), jetstream.WithPurgeSequence(seq))
+		}); err != nil {
 			return s.closedOr(fmt.Errorf("purge: %w", err))
 		}
 	}

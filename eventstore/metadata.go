@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -24,8 +26,11 @@ import (
 // a watch, so that reading a stream's metadata costs no round trip: a
 // server answering every request of a stream with it stays as fast as a
 // read of the index. This store's own changes are seen at once; another
-// process's within the watch's delay, and SetMetadata's compare-and-set
-// is always decided by the server.
+// process's as soon as they are made: a stream the mirror does not know
+// (or knows deleted) is read from the bucket before Metadata answers that
+// it has none, so several servers in front of one log are one service;
+// other changes reach the mirror within the watch's delay, and
+// SetMetadata's compare-and-set is always decided by the server.
 type Metadata struct {
 	// Values are the pairs.
 	Values map[string]string
@@ -76,9 +81,35 @@ func (s *Store) Metadata(ctx context.Context, stream string) (Metadata, error) {
 	e, ok := mm.m[stream]
 	mm.mu.Unlock()
 	if !ok || e.gone {
-		return Metadata{}, nil
+		// Another process may have just made it, and the watch not yet
+		// reported it: the bucket decides.
+		return s.metadataFromBucket(ctx, mm, stream)
 	}
 	return Metadata{Values: copyValues(e.values), Revision: e.rev}, nil
+}
+
+// metadataFromBucket reads a stream's metadata from the bucket (the mirror
+// does not know it) and records what it finds in the mirror.
+func (s *Store) metadataFromBucket(ctx context.Context, mm *metaMirror, stream string) (Metadata, error) {
+	var e jetstream.KeyValueEntry
+	err := retry(ctx, func(ctx context.Context) (err error) {
+		e, err = mm.kv.Get(ctx, metaKey(stream))
+		return err
+	})
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		return Metadata{}, nil
+	}
+	if err != nil {
+		return Metadata{}, fmt.Errorf("eventstore: metadata of %q: %w", stream, s.closedOr(err))
+	}
+	mm.apply(stream, e.Value(), e.Revision(), false)
+	mm.mu.Lock()
+	me, ok := mm.m[stream]
+	mm.mu.Unlock()
+	if !ok || me.gone {
+		return Metadata{}, nil
+	}
+	return Metadata{Values: copyValues(me.values), Revision: me.rev}, nil
 }
 
 func copyValues(v map[string]string) map[string]string {
@@ -107,14 +138,26 @@ func (s *Store) SetMetadata(ctx context.Context, stream string, values map[strin
 	}
 	key := metaKey(stream)
 	var rev uint64
-	if revision == 0 {
-		rev, err = mm.kv.Create(ctx, key, v)
-	} else {
-		rev, err = mm.kv.Update(ctx, key, v, revision)
-	}
+	unanswered := false // a try went unanswered: it may have been stored
+	err = retry(ctx, func(ctx context.Context) (err error) {
+		if revision == 0 {
+			rev, err = mm.kv.Create(ctx, key, v)
+		} else {
+			rev, err = mm.kv.Update(ctx, key, v, revision)
+		}
+		unanswered = unanswered || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)
+		return err
+	})
 	var apiErr *jetstream.APIError
-	if errors.Is(err, jetstream.ErrKeyExists) || errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+	conflict := errors.Is(err, jetstream.ErrKeyExists) || errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+	if conflict && unanswered {
+		// A try whose answer was lost may have made this very change.
+		if e, gerr := mm.kv.Get(ctx, key); gerr == nil && e.Revision() > revision && bytes.Equal(e.Value(), v) {
+			rev, err, conflict = e.Revision(), nil, false
+		}
+	}
+	if conflict {
 		// The mirror may be behind another process: ask the server.
 		if e, gerr := mm.kv.Get(ctx, key); gerr == nil {
 			mm.apply(stream, e.Value(), e.Revision(), false)
@@ -140,7 +183,7 @@ func (s *Store) deleteMetadata(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := mm.kv.Purge(ctx, metaKey(name)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+	if err := retry(ctx, func(ctx context.Context) error { return mm.kv.Purge(ctx, metaKey(name)) }); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return s.closedOr(err)
 	}
 	mm.mu.Lock()

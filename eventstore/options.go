@@ -20,6 +20,7 @@ type config struct {
 	syncInterval time.Duration
 	maxPayload   int32
 	replicas     int
+	replicasSet  bool // WithReplicas was given
 	indexDir     string
 	cacheSize    int64
 	headCache    int
@@ -125,14 +126,22 @@ func WithMaxPayload(bytes int) Option {
 	}
 }
 
-// WithReplicas sets how many replicas the log stream has when Connect
-// creates it on a cluster (R3 for production clusters). Default 1.
+// WithReplicas sets how many replicas (1 to 5; R3 for production
+// clusters) every JetStream resource the store makes has: the log, the
+// key-value buckets (stream metadata, checkpoints and leases) and the
+// snapshot stream. Replication is a property of the deployment, decided
+// once when the log is made: a resource that exists keeps its replicas.
+// Asking for more than an existing one has fails with a *ReplicasError
+// (ErrReplicas) and changes nothing; asking for fewer uses what exists (and
+// logs it), so a process never lowers the replication others rely on.
+// Without WithReplicas, Connect adopts the log's replication for
+// everything it makes (1 when it makes the log).
 func WithReplicas(n int) Option {
 	return func(c *config) error {
 		if n < 1 || n > 5 {
 			return fmt.Errorf("%w: %d replicas (want 1 to 5)", ErrInvalidOption, n)
 		}
-		c.replicas = n
+		c.replicas, c.replicasSet = n, true
 		return nil
 	}
 }

@@ -3,6 +3,7 @@ package eventstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,16 +32,15 @@ import (
 // written to the connection in one step under one lock, so the store's
 // commits reach the server, and take their log sequences, in the order of
 // their store times (clock.go). The rest is what PublishMsg does: the same
-// message, the same default timeout, and the same retries while the log
-// has no leader.
+// message; the tries and their deadlines are the store's own (retry.go),
+// so that an append outlasts an election and a lost acknowledgement is
+// resolved by the commit itself.
 
-// publishTimeout, publishRetries and publishRetryWait are the jetstream
-// package's defaults for a synchronous publish.
-const (
-	publishTimeout   = 5 * time.Second
-	publishRetries   = 2
-	publishRetryWait = 250 * time.Millisecond
-)
+// publishTimeout bounds a whole append whose ctx has no deadline (its
+// stream's lock, its publish and the publish's tries): as long as the
+// tries of any request may go on (unavailableWait), so that an append
+// outlasts an election.
+const publishTimeout = unavailableWait
 
 // publisher sends requests on one connection and hands each reply to the
 // request that waits for it.
@@ -188,15 +188,26 @@ func (p *publisher) request(ctx context.Context, msg *nats.Msg, deadline time.Ti
 // floor, the stream's last store time). It returns the commit's log
 // sequence and store time.
 //
-// It waits for the acknowledgement until ctx ends, and at most
-// publishTimeout in all when ctx has no deadline. A publish that ends
-// without an acknowledgement may or may not have stored the commit.
+// Each try waits tryTimeout for its acknowledgement; a try that is not
+// answered (the log's leader died, an election is under way), answered
+// "no responders" or "cluster not available", is sent again, until ctx
+// ends (unavailableWait when ctx has no deadline: then the error wraps
+// ErrUnavailable). A try whose acknowledgement was lost may have been
+// stored: the next one is then refused as a wrong last sequence, and the
+// message the subject holds after lastSeq is looked at. Only one message
+// can follow lastSeq there (every try expects lastSeq), so if it is this
+// commit (the same bytes but the store time, which every try stamps
+// anew: event ids, producer mark and command id make a commit unique), the
+// commit was stored by the earlier try, and that try's log sequence and
+// store time are returned, with body set to what was stored. A publish
+// that ends without an acknowledgement may or may not have stored the
+// commit.
 func (s *Store) publish(ctx context.Context, subj string, body []byte, lastSeq uint64, floor int64) (uint64, int64, error) {
 	msg := &nats.Msg{Subject: subj, Data: body,
 		Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: {strconv.FormatUint(lastSeq, 10)}}}
 	deadline, ok := ctx.Deadline()
 	if !ok {
-		deadline = time.Now().Add(publishTimeout) // for all attempts
+		deadline = time.Now().Add(unavailableWait) // for all tries
 	}
 	var stamp int64
 	isCommit := len(body) > 10 && body[0] == commitMagic && body[1] == commitFormatV2
@@ -206,43 +217,117 @@ func (s *Store) publish(ctx context.Context, subj string, body []byte, lastSeq u
 			setStoredAt(body, stamp)
 		}
 	}
-	var resp *nats.Msg
-	var err error
+	maybeStored := false // a try went unanswered: it may have been stored
 	for attempt := 0; ; attempt++ {
-		resp, err = s.pub.request(ctx, msg, deadline, setStamp)
-		if !errors.Is(err, errNoResponders) || attempt == publishRetries || time.Until(deadline) <= publishRetryWait {
-			break
+		if err := ctx.Err(); err != nil && attempt == 0 {
+			// Done before anything was sent: nothing is stored.
+			return 0, 0, fmt.Errorf("publish: %w", err)
 		}
-		// No JetStream server took the message: in a cluster, the log's
-		// leader may be changing.
-		t := s.pub.timer(publishRetryWait)
+		resp, err := s.pub.request(ctx, msg, minTime(time.Now().Add(tryTimeout), deadline), setStamp)
+		if err == nil {
+			var seq uint64
+			seq, err = s.parseAck(resp.Data)
+			var wrong *wrongLastError
+			if maybeStored && errors.As(err, &wrong) && isCommit {
+				own, ownStamp, found, ferr := s.ownCommitAfter(ctx, deadline, subj, lastSeq, body)
+				if ferr != nil {
+					return 0, 0, fmt.Errorf("publish: an earlier try may have been stored: %w", ferr)
+				}
+				if found {
+					return own, ownStamp, nil
+				}
+			}
+			if !transient(err) {
+				return seq, stamp, err
+			}
+		}
+		switch {
+		case s.closed.Load() || errors.Is(err, ErrClosed):
+			return 0, 0, ErrClosed
+		case errors.Is(err, nats.ErrMaxPayload):
+			return 0, 0, fmt.Errorf("%w: %v", ErrTooLarge, err)
+		case errors.Is(err, nats.ErrTimeout):
+			maybeStored = true
+		case !transient(err):
+			return 0, 0, fmt.Errorf("publish: %w", err)
+		}
+		if ctx.Err() != nil || !time.Now().Add(retryPauseMax/10).Before(deadline) {
+			return 0, 0, publishFailed(ctx, err, maybeStored)
+		}
+		// No acknowledgement, or a refusal an election explains: try
+		// again after a short pause.
+		pause := min(retryPauseMax/10<<min(attempt, 4), retryPauseMax, time.Until(deadline))
+		t := s.pub.timer(pause)
 		select {
-		case <-ctx.Done():
+		case <-parentDone(ctx):
 			s.pub.putTimer(t)
-			return 0, 0, fmt.Errorf("publish: %w", ctx.Err())
+			return 0, 0, publishFailed(ctx, ctx.Err(), maybeStored)
 		case <-t.C:
 			s.pub.putTimer(t)
 		}
 	}
-	switch {
-	case err == nil:
-	case s.closed.Load() || errors.Is(err, ErrClosed):
-		return 0, 0, ErrClosed
-	case errors.Is(err, nats.ErrMaxPayload):
-		return 0, 0, fmt.Errorf("%w: %v", ErrTooLarge, err)
-	case errors.Is(err, errNoResponders):
-		return 0, 0, fmt.Errorf("publish: %w", nats.ErrNoResponders)
-	case errors.Is(err, nats.ErrTimeout):
-		if _, lazy := ctx.(*lazyDeadline); ok && !lazy {
-			// The caller's deadline, not ours.
-			return 0, 0, fmt.Errorf("publish: no acknowledgement before the deadline: %w", context.DeadlineExceeded)
-		}
-		return 0, 0, fmt.Errorf("publish: no acknowledgement within %v: %w", publishTimeout, err)
-	default:
-		return 0, 0, fmt.Errorf("publish: %w", err)
+}
+
+// publishFailed is the error of a publish whose tries all failed with a
+// transient error (the last one err).
+func publishFailed(ctx context.Context, err error, maybeStored bool) error {
+	what := "not stored"
+	if maybeStored {
+		what = "no acknowledgement, stored or not"
 	}
-	seq, err := s.parseAck(resp.Data)
-	return seq, stamp, err
+	if errors.Is(err, errNoResponders) {
+		err = nats.ErrNoResponders
+	}
+	if _, lazy := ctx.(*lazyDeadline); !lazy && ctx.Err() != nil {
+		// The caller's deadline or cancellation, not ours.
+		if errors.Is(err, ctx.Err()) {
+			return fmt.Errorf("publish: %s before the caller's deadline: %w: %w", what, ErrUnavailable, err)
+		}
+		return fmt.Errorf("publish: %s before the caller's deadline: %w: %w (%w)", what, ErrUnavailable, err, ctx.Err())
+	}
+	return fmt.Errorf("publish: %s: %w: %w", what, ErrUnavailable, err)
+}
+
+// ownCommitAfter looks at the first message on subj after log sequence
+// after and reports whether it is body (but for the store time): the
+// commit an earlier try stored. The log's replicas answer direct gets and
+// one may not hold the message yet (the leader that refused the latest
+// try said it exists): it asks again until the deadline.
+func (s *Store) ownCommitAfter(ctx context.Context, deadline time.Time, subj string, after uint64, body []byte) (uint64, int64, bool, error) {
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	for {
+		var first *logMsg
+		err := retry(ctx, func(ctx context.Context) error {
+			return s.subjectMsgs(ctx, subj, after+1, func(m logMsg) error {
+				first = &m
+				return errStop
+			})
+		})
+		if err != nil && err != errStop {
+			return 0, 0, false, err
+		}
+		if first != nil {
+			if !sameCommit(first.data, body) {
+				return 0, 0, false, nil
+			}
+			copy(body, first.data)
+			return first.seq, int64(binary.BigEndian.Uint64(first.data[2:10])), true, nil
+		}
+		t := time.NewTimer(retryPauseMax / 10)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, 0, false, fmt.Errorf("%w: the message after %d on %s is not readable yet: %w", ErrUnavailable, after, subj, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// sameCommit reports whether two format-2 commit bodies are the same but
+// for their store times.
+func sameCommit(a, b []byte) bool {
+	return len(a) == len(b) && len(a) > 10 && bytes.Equal(a[:2], b[:2]) && bytes.Equal(a[10:], b[10:])
 }
 
 // parseAck returns the log sequence of a stored commit from JetStream's

@@ -1,13 +1,13 @@
 package eventstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -102,30 +102,62 @@ func TestPublishContexts(t *testing.T) {
 }
 
 // TestPublishNoResponders: a publish nothing answers (no stream takes the
-// subject) is retried like the jetstream package does, then fails with
-// nats.ErrNoResponders; a context that ends while it waits to retry ends
-// it at once.
+// subject: what a cluster answers while the log elects a leader) is tried
+// again until its ctx's deadline, then fails with ErrUnavailable; a context that ends while it waits to retry ends it
+// at once.
 func TestPublishNoResponders(t *testing.T) {
 	s, err := Open(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
 	start := time.Now()
-	_, _, err = s.publish(context.Background(), "nostream.x", []byte("x"), 0, 0)
-	if !errors.Is(err, nats.ErrNoResponders) {
-		t.Fatalf("publish to no stream: %v, want nats.ErrNoResponders", err)
+	_, _, err = s.publish(ctx, "nostream.x", []byte("x"), 0, 0)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("publish to no stream: %v, want ErrUnavailable", err)
 	}
-	if d := time.Since(start); d < publishRetries*publishRetryWait {
-		t.Errorf("gave up after %v, before its %d retries", d, publishRetries)
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Errorf("gave up after %v, before its ctx's deadline", d)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel = context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	start = time.Now()
 	if _, _, err := s.publish(ctx, "nostream.x", []byte("x"), 0, 0); !errors.Is(err, context.Canceled) {
 		t.Errorf("publish cancelled while retrying: %v, want context.Canceled", err)
 	}
-	if d := time.Since(start); d >= publishRetryWait {
+	if d := time.Since(start); d >= 5*time.Second {
 		t.Errorf("cancelled publish returned after %v", d)
+	}
+}
+
+// TestOwnCommitAfter: a commit an earlier try stored, whose acknowledgement
+// was lost, is recognised by its bytes whatever the store time the later
+// try stamped, and the stored one's sequence and store time are returned
+// with body set to what was stored; another commit is not taken for it.
+func TestOwnCommitAfter(t *testing.T) {
+	s, err := Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	subj, _ := subjectFor(s.prefix, "own/1")
+	body := encodeCommitFlags(1, 0, nil, "", 0, []Event{{Type: "T", Data: []byte("x")}})
+	seq, stamp, err := s.publish(ctx, subj, body, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	retried := append([]byte(nil), body...)
+	setStoredAt(retried, stamp+12345) // the later try's own store time
+	got, gotStamp, found, err := s.ownCommitAfter(ctx, time.Now().Add(5*time.Second), subj, 0, retried)
+	if err != nil || !found || got != seq || gotStamp != stamp || !bytes.Equal(retried, body) {
+		t.Errorf("own commit: seq %d stamp %d found %v err %v; want seq %d stamp %d and the stored bytes", got, gotStamp, found, err, seq, stamp)
+	}
+	other := encodeCommitFlags(1, 0, nil, "", 0, []Event{{Type: "T", Data: []byte("y")}})
+	if _, _, found, err := s.ownCommitAfter(ctx, time.Now().Add(5*time.Second), subj, 0, other); err != nil || found {
+		t.Errorf("another commit taken for ours: found %v, err %v", found, err)
 	}
 }

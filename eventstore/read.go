@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strconv"
+	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -72,73 +75,213 @@ type consumeSpec struct {
 	upTo     uint64 // bounded: stop after this sequence
 	bounded  bool
 	pull     int
+	// kick, for the tailer following the log, receives a signal when a
+	// reader waits for the index to reach what the log's leader holds.
+	kick <-chan struct{}
 }
 
-// consume delivers log messages in order through an ordered consumer, which
-// JetStream recreates by itself if a delivery is lost, and deletes the
-// server-side consumer when done. Ordered consumers are for reading the log
-// in log order (a category, everything, the tailer, the live part of a
+// consume delivers log messages in order through a consumer of the log
+// that the store recreates from the next message whenever it is lost, and
+// deletes the server-side consumer when done. Consumers are for reading the
+// log in log order (a category, everything, the tailer, the live part of a
 // subscription): their cost follows the part of the log they cover. One
 // stream's history is read from the index instead.
+//
+// It does what the jetstream package's ordered consumer does (an
+// ephemeral, single-replica consumer in memory, a gap in its deliveries
+// makes a new one), on the cluster's timescale rather than the package's:
+// the consumer lives on one node, and when that node dies its heartbeats
+// stop; two missed heartbeats (about a second) and a new consumer is made
+// with short tries across the election (retry), where the ordered
+// consumer's waits add up to tens of seconds.
 func (s *Store) consume(ctx context.Context, spec consumeSpec, fn func(jetstream.Msg, *jetstream.MsgMetadata) error) error {
 	if spec.bounded && (spec.upTo == 0 || spec.startSeq > spec.upTo) {
 		return nil
 	}
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: spec.filters, InactiveThreshold: 30 * time.Second}
-	if spec.startSeq > 1 {
-		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = spec.startSeq
+	next := max(spec.startSeq, 1)
+	for lost := 0; ; lost++ {
+		again, err := s.consumeFrom(ctx, spec, &next, fn)
+		if !again {
+			return err
+		}
+		s.log.Info("eventstore: log consumer lost, making a new one", "from", next, "err", err)
+		if lost > 0 {
+			// Lost again at once: a short pause, as between tries.
+			t := time.NewTimer(retryPauseMax)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
 	}
-	cons, err := s.rjs.OrderedConsumer(ctx, s.jsName, cfg)
+}
+
+// consumerHeartbeat is how often a consumer's server says it is alive
+// while it has nothing to deliver; two missed ones and it is lost.
+const consumerHeartbeat = 500 * time.Millisecond
+
+// consumerStall is how long the tailer's consumer may deliver nothing
+// while a reader waits for the index (so the log's leader holds more than
+// the index) before it is replaced. An R1 consumer is placed on any of
+// the log's replicas, and one that lags (restarted, catching up after an
+// election) delivers late though its heartbeats come on time; a new
+// consumer is likely placed on another.
+const consumerStall = 2 * time.Second
+
+// errConsumerStalled ends a consumer that consumerStall found stalled.
+var errConsumerStalled = errors.New("the consumer delivered nothing while a reader waited")
+
+// consumeFrom reads the log through one consumer from *next on, moving
+// *next past each message delivered. again reports that the consumer was
+// lost (its node died, a delivery went missing) and a new one is to go on.
+func (s *Store) consumeFrom(ctx context.Context, spec consumeSpec, next *uint64,
+	fn func(jetstream.Msg, *jetstream.MsgMetadata) error) (again bool, err error) {
+	if spec.bounded && *next > spec.upTo {
+		return false, nil
+	}
+	cfg := jetstream.ConsumerConfig{
+		Name:              s.consumerName(),
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       *next,
+		AckPolicy:         jetstream.AckNonePolicy,
+		InactiveThreshold: 30 * time.Second,
+		Replicas:          1,
+		MemoryStorage:     true,
+	}
+	if len(spec.filters) == 1 {
+		cfg.FilterSubject = spec.filters[0]
+	} else {
+		cfg.FilterSubjects = spec.filters
+	}
+	var cons jetstream.Consumer
+	err = retry(ctx, func(ctx context.Context) (err error) {
+		cons, err = s.rjs.CreateOrUpdateConsumer(ctx, s.jsName, cfg)
+		return err
+	})
 	if err != nil {
-		return s.closedOr(fmt.Errorf("eventstore: read the log: %w", err))
+		return false, s.closedOr(fmt.Errorf("eventstore: read the log: %w", err))
 	}
 	pull := spec.pull
 	if pull == 0 {
 		pull = 1024
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(pull))
+	it, err := cons.Messages(jetstream.PullMaxMessages(pull), jetstream.PullHeartbeat(consumerHeartbeat),
+		jetstream.WithMessagesErrOnMissingHeartbeat(true))
 	if err != nil {
-		return s.closedOr(fmt.Errorf("eventstore: read the log: %w", err))
+		return false, s.closedOr(fmt.Errorf("eventstore: read the log: %w", err))
 	}
-	defer s.stopConsumer(cons, it)
+	defer func() { s.stopConsumer(cons, it, again) }()
 	if info := cons.CachedInfo(); spec.bounded && info != nil && info.NumPending == 0 {
-		return nil
+		return false, nil
+	}
+	var delivered uint64
+	nextCtx := ctx
+	var lastDelivery atomic.Int64 // Unix ns
+	if spec.kick != nil {
+		var cancel context.CancelCauseFunc
+		nextCtx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		lastDelivery.Store(time.Now().UnixNano())
+		go watchConsumer(nextCtx, cancel, spec.kick, &lastDelivery)
 	}
 	for {
-		msg, err := it.Next(jetstream.NextContext(ctx))
+		msg, err := it.Next(jetstream.NextContext(nextCtx))
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return false, ctx.Err()
 			}
-			return s.closedOr(fmt.Errorf("eventstore: read the log: %w", err))
+			if cause := context.Cause(nextCtx); errors.Is(cause, errConsumerStalled) {
+				return true, cause
+			}
+			if s.closed.Load() || s.rnc.IsClosed() {
+				return false, ErrClosed
+			}
+			if consumerLost(err) {
+				return true, err
+			}
+			return false, fmt.Errorf("eventstore: read the log: %w", err)
 		}
 		meta, err := msg.Metadata()
 		if err != nil {
-			return s.closedOr(fmt.Errorf("eventstore: read the log: %w", err))
+			return false, s.closedOr(fmt.Errorf("eventstore: read the log: %w", err))
+		}
+		if meta.Sequence.Consumer != delivered+1 {
+			return true, fmt.Errorf("delivery %d after %d", meta.Sequence.Consumer, delivered)
+		}
+		delivered = meta.Sequence.Consumer
+		if spec.kick != nil {
+			lastDelivery.Store(time.Now().UnixNano())
 		}
 		if spec.bounded && meta.Sequence.Stream > spec.upTo {
-			return nil
+			return false, nil
 		}
+		*next = meta.Sequence.Stream + 1
 		if err := fn(msg, meta); err != nil {
 			if err == errStop {
-				return nil
+				return false, nil
 			}
-			return err
+			return false, err
 		}
 		if spec.bounded && (meta.Sequence.Stream >= spec.upTo || meta.NumPending == 0) {
-			return nil
+			return false, nil
 		}
 	}
 }
 
-func (s *Store) stopConsumer(cons jetstream.Consumer, it jetstream.MessagesContext) {
+// watchConsumer ends a consumer (cancel with errConsumerStalled) that
+// delivers nothing for consumerStall after a kick: a reader waits for
+// what the log's leader holds and the consumer does not bring it. It
+// returns when ctx ends.
+func watchConsumer(ctx context.Context, cancel context.CancelCauseFunc, kick <-chan struct{}, lastDelivery *atomic.Int64) {
+	var check <-chan time.Time
+	var kickedAt time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-kick:
+			if check == nil {
+				kickedAt = time.Now()
+				check = time.After(consumerStall)
+			}
+		case <-check:
+			check = nil
+			if time.Unix(0, lastDelivery.Load()).Before(kickedAt) {
+				cancel(errConsumerStalled)
+				return
+			}
+		}
+	}
+}
+
+// consumerLost reports whether an error of a consumer's iterator means the
+// consumer is gone or unreachable: a new one is to be made.
+func consumerLost(err error) bool {
+	return transient(err) || errors.Is(err, jetstream.ErrNoHeartbeat) ||
+		errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
+		errors.Is(err, jetstream.ErrConsumerLeadershipChanged) || errors.Is(err, nats.ErrConnectionReconnecting) ||
+		errors.Is(err, jetstream.ErrServerShutdown)
+}
+
+// consumerName returns a new name for one of the store's consumers: a
+// name, rather than one the server picks, makes a try that went
+// unanswered and is sent again create the same consumer.
+func (s *Store) consumerName() string {
+	return "rewind_" + s.consumerPrefix + "_" + strconv.FormatUint(s.consumerSeq.Add(1), 10)
+}
+
+// stopConsumer stops the iterator and deletes the server's consumer (one
+// short try: a consumer left behind goes after its inactivity threshold).
+// A lost one is not asked for: its node is likely gone.
+func (s *Store) stopConsumer(cons jetstream.Consumer, it jetstream.MessagesContext, lost bool) {
 	it.Stop()
 	info := cons.CachedInfo()
-	if info == nil || s.rnc.IsClosed() {
+	if lost || info == nil || s.rnc.IsClosed() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*tryTimeout)
 	defer cancel()
 	_ = s.rjs.DeleteConsumer(ctx, s.jsName, info.Name)
 }

@@ -77,15 +77,17 @@ func (s *Store) ensureSnapshots(ctx context.Context) error {
 	if s.snapReady {
 		return nil
 	}
-	st, err := s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	// Made with the log's replication; an existing one is used as it is
+	// (ensureJSStream), never lowered.
+	st, err := s.ensureJSStream(ctx, jetstream.StreamConfig{
 		Name:        s.snapshotStream(),
 		Description: "Rewind snapshots of the log " + s.jsName,
 		Subjects:    []string{s.snapshotStream() + ".>"},
 		Storage:     jetstream.FileStorage,
-		Replicas:    s.cfg.replicas,
+		Replicas:    s.replicas,
 		AllowDirect: true,
 		Duplicates:  time.Second,
-	})
+	}, s.cfg.replicasSet)
 	if err != nil {
 		return s.closedOr(fmt.Errorf("eventstore: snapshot stream: %w", err))
 	}
@@ -118,12 +120,19 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap Snapshot) error {
 		hdrSnapStoredAt: {strconv.FormatInt(snap.StoredAt.UnixNano(), 10)},
 		hdrSnapSchema:   {snap.Schema},
 	}}
-	ack, err := s.js.PublishMsg(ctx, msg)
+	// Tried again across an election: a snapshot stored twice (a try
+	// whose acknowledgement was lost) is the same state twice, and the
+	// newest is the one read.
+	var ack *jetstream.PubAck
+	err = retry(ctx, func(ctx context.Context) (err error) {
+		ack, err = s.js.PublishMsg(ctx, msg)
+		return err
+	})
 	if err != nil {
 		return s.closedOr(fmt.Errorf("eventstore: save snapshot of %q: %w", snap.Stream, err))
 	}
 	if victim := s.cacheSnapshot(snap, ack.Sequence); victim != 0 {
-		if err := s.snapStream.DeleteMsg(ctx, victim); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		if err := retry(ctx, func(ctx context.Context) error { return s.snapStream.DeleteMsg(ctx, victim) }); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 			return s.closedOr(fmt.Errorf("eventstore: save snapshot of %q: drop an old one: %w", snap.Stream, err))
 		}
 	}
@@ -207,7 +216,9 @@ func (s *Store) DeleteSnapshots(ctx context.Context, stream string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.snapStream.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
+	if err := retry(ctx, func(ctx context.Context) error {
+		return s.snapStream.Purge(ctx, jetstream.WithPurgeSubject(subj))
+	}); err != nil {
 		return s.closedOr(fmt.Errorf("eventstore: delete snapshots of %q: %w", stream, err))
 	}
 	x, ok := s.hold()

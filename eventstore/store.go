@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,11 @@ type Store struct {
 	indexDir   string
 	lock       *dirLock
 	maxPayload int
+	replicas   int              // the log's: what every resource the store makes gets
+	logStream  jetstream.Stream // the log's handle, for its info
+
+	consumerPrefix string        // this store's consumers are named rewind_<prefix>_<n>
+	consumerSeq    atomic.Uint64 // the last n
 
 	// ctx ends when Close begins; every goroutine the store starts (the
 	// tailers, Reindex, rebuilds, idle producers) ends with it.
@@ -187,6 +193,8 @@ func newStore(cfg config, srv *server.Server, lock *dirLock, indexDir string) *S
 		heads:     newHeadCache(cfg.headCache),
 		ids:       newIDGen(),
 		producers: make(map[*Producer]struct{}),
+
+		consumerPrefix: strings.ReplaceAll(uuid.NewString(), "-", ""),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for i := range s.stripes {
@@ -314,27 +322,21 @@ func (s *Store) newestInLog(ctx context.Context) logCheck {
 }
 
 // ensureStream finds or creates the log stream and returns its last
-// sequence.
+// sequence. It settles the store's replication (s.replicas): the log's.
 func (s *Store) ensureStream(ctx context.Context) (uint64, error) {
-	st, err := s.js.Stream(ctx, s.jsName)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		st, err = s.js.CreateStream(ctx, jetstream.StreamConfig{
-			Name:        s.jsName,
-			Description: "Rewind event log",
-			Subjects:    []string{s.jsName + ".>"},
-			Storage:     jetstream.FileStorage,
-			Replicas:    s.cfg.replicas,
-			AllowDirect: true,
-			// Rewind does not use Nats-Msg-Id deduplication (producers
-			// are deduplicated forever by their state in the log), and a
-			// long window makes restarts re-read it.
-			Duplicates: time.Second,
-			Metadata:   map[string]string{logIDKey: uuid.NewString()},
-		})
-		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			st, err = s.js.Stream(ctx, s.jsName)
-		}
-	}
+	st, err := s.ensureJSStream(ctx, jetstream.StreamConfig{
+		Name:        s.jsName,
+		Description: "Rewind event log",
+		Subjects:    []string{s.jsName + ".>"},
+		Storage:     jetstream.FileStorage,
+		Replicas:    s.cfg.replicas,
+		AllowDirect: true,
+		// Rewind does not use Nats-Msg-Id deduplication (producers
+		// are deduplicated forever by their state in the log), and a
+		// long window makes restarts re-read it.
+		Duplicates: time.Second,
+		Metadata:   map[string]string{logIDKey: uuid.NewString()},
+	}, s.cfg.replicasSet)
 	if err != nil {
 		return 0, fmt.Errorf("eventstore: log stream %q: %w", s.jsName, err)
 	}
@@ -347,17 +349,74 @@ func (s *Store) ensureStream(ctx context.Context) (uint64, error) {
 	if s.srv != nil && s.cfg.syncAlways && info.Config.Replicas > 1 {
 		return 0, fmt.Errorf("%w: SyncAlways needs a single-replica log on the embedded server", ErrInvalidOption)
 	}
+	s.replicas, s.logStream = max(info.Config.Replicas, 1), st
 	return info.State.LastSeq, nil
 }
 
+// ensureJSStream returns the JetStream stream cfg names, creating it with
+// cfg if it does not exist. An existing stream is used as it is, never
+// updated: a process never changes the replication (or anything else) of
+// what others use. When it has fewer replicas than cfg asks for, strict
+// makes that a *ReplicasError; otherwise the stream is used and the
+// difference logged.
+func (s *Store) ensureJSStream(ctx context.Context, cfg jetstream.StreamConfig, strict bool) (jetstream.Stream, error) {
+	var st jetstream.Stream
+	err := retry(ctx, func(ctx context.Context) (err error) {
+		st, err = s.js.Stream(ctx, cfg.Name)
+		if !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return err
+		}
+		st, err = s.js.CreateStream(ctx, cfg)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			st, err = s.js.Stream(ctx, cfg.Name) // made meanwhile, or by a try that timed out
+		}
+		return err
+	})
+	if err != nil {
+		return nil, s.closedOr(err)
+	}
+	if err := s.checkReplicas(cfg.Name, st.CachedInfo().Config.Replicas, cfg.Replicas, strict); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// checkReplicas compares an existing resource's replicas with those
+// wanted: fewer is a *ReplicasError when strict, a warning otherwise;
+// more is used as it is (and logged when asked for explicitly).
+func (s *Store) checkReplicas(name string, have, want int, strict bool) error {
+	have = max(have, 1)
+	switch {
+	case have < want && strict:
+		return &ReplicasError{Resource: name, Have: have, Want: want}
+	case have < want:
+		s.log.Warn("eventstore: JetStream stream has fewer replicas than the log; used as it is",
+			"stream", name, "replicas", have, "log_replicas", want)
+	case have > want && s.cfg.replicasSet:
+		s.log.Info("eventstore: JetStream stream has more replicas than asked for; used as it is, never lowered",
+			"stream", name, "replicas", have, "asked", want)
+	}
+	return nil
+}
+
 // logLastSeq asks the server for the log's last sequence, which it keeps in
-// memory (a last-message lookup would load a block from disk).
+// memory (a last-message lookup would load a block from disk). Only the
+// log's leader answers: each try is short, and tries go on across an
+// election (retry).
 func (s *Store) logLastSeq(ctx context.Context) (uint64, error) {
-	st, err := s.js.Stream(ctx, s.jsName)
+	var last uint64
+	err := retry(ctx, func(ctx context.Context) error {
+		info, err := s.logStream.Info(ctx)
+		if err != nil {
+			return err
+		}
+		last = info.State.LastSeq
+		return nil
+	})
 	if err != nil {
 		return 0, s.closedOr(fmt.Errorf("eventstore: log stream info: %w", err))
 	}
-	return st.CachedInfo().State.LastSeq, nil
+	return last, nil
 }
 
 // closedOr returns ErrClosed in place of err once the store is closed: a

@@ -89,6 +89,11 @@ func (s *Store) tailFrom(ctx context.Context, x *index, bounded bool) error {
 	// From what the index holds, or beyond what the tailer has handed the
 	// writer already and the writer has yet to apply.
 	spec := consumeSpec{startSeq: max(x.position(), x.tailPosition(), x.tailSubmitted.Load()) + 1, pull: 4096, bounded: bounded}
+	if !bounded {
+		// A reader waiting for the index kicks it: a consumer that then
+		// delivers nothing for a while is replaced (see consumeFrom).
+		spec.kick = x.kick
+	}
 	if bounded {
 		last, err := s.logLastSeq(ctx)
 		if err != nil || last < spec.startSeq {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/rewindhq/rewind/eventstore"
 	"github.com/rewindhq/rewind/internal/requestid"
 )
 
@@ -35,7 +36,9 @@ func badRequest(reason string) error { return &httpError{code: http.StatusBadReq
 func notFound(reason string) error { return &httpError{code: http.StatusNotFound, reason: reason} }
 
 // fail answers err: its own code and reason for an *httpError, 503 when
-// the request's context ended, and otherwise a server error (serverError).
+// the request's context ended or the store's cluster was unavailable
+// (eventstore.ErrUnavailable, with Retry-After), and otherwise a server
+// error (serverError).
 func fail(w http.ResponseWriter, r *http.Request, err error) {
 	var he *httpError
 	switch {
@@ -46,6 +49,13 @@ func fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, he.code, he.reason)
 	case r.Context().Err() != nil:
 		writeError(w, http.StatusServiceUnavailable, "the request ended before its answer: retry")
+	case errors.Is(err, eventstore.ErrUnavailable):
+		// The store's NATS cluster had no leader for a moment (an
+		// election): transient, so a 503 the client retries after
+		// Retry-After, never a 500. A command sent with its
+		// Idempotency-Key is exactly-once when retried.
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "the event store is unavailable for a moment (its cluster is electing a leader): retry")
 	default:
 		serverError(w, r, err)
 	}

@@ -7,11 +7,11 @@
 // between two points and which event changed it, and how its projections
 // are doing.
 //
-//	rewind serve [--addr 127.0.0.1:4437] [--data ./data] [--nats URL] [--long-poll-timeout 30s]
+//	rewind serve [--addr 127.0.0.1:4437] [--data ./data] [--nats URL] [--replicas N] [--long-poll-timeout 30s]
 //	rewind state orders/ord-0042 --at "yesterday 15:00"
 //
 // Every flag of serve has an environment variable (REWIND_ADDR, REWIND_DATA,
-// REWIND_NATS, REWIND_LONG_POLL_TIMEOUT); a flag given on the command line
+// REWIND_NATS, REWIND_REPLICAS, REWIND_LONG_POLL_TIMEOUT); a flag given on the command line
 // wins over its variable. The other commands talk to --server, default
 // http://127.0.0.1:4437, or REWIND_SERVER; they print aligned tables with
 // local times, or with --json the server's JSON for scripts, and exit with
@@ -56,7 +56,10 @@ serve's flags (each also from its environment variable; a flag wins):
   --addr HOST:PORT            where to listen (default 127.0.0.1:4437)    REWIND_ADDR
   --data DIR                  the embedded store's directory (default ./data)
                               (with --nats: of the read index)            REWIND_DATA
-  --nats URL                  an external NATS server or cluster          REWIND_NATS
+  --nats URL[,URL...]         an external NATS server, or a cluster's     REWIND_NATS
+                              nodes (one "rewind serve" per machine)
+  --replicas N                with --nats: replicas of the log and its    REWIND_REPLICAS
+                              buckets (3 on a cluster; never lowered)
   --long-poll-timeout D       how long a long-poll waits (default 30s)    REWIND_LONG_POLL_TIMEOUT
 
 Run "rewind <command> --help" for a command's flags.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +25,9 @@ type serveConfig struct {
 	data     string
 	natsURL  string
 	longPoll time.Duration
+	// replicas is --replicas: 0 when not given (Connect then adopts the
+	// log's replication).
+	replicas int
 }
 
 // parseServe reads the flags, with the environment's values as defaults.
@@ -42,13 +46,30 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	fs.StringVar(&cfg.addr, "addr", envOr("REWIND_ADDR", "127.0.0.1:4437"), "address to listen on, host:port (port 0 picks a free one) [REWIND_ADDR]")
 	fs.StringVar(&cfg.data, "data", envOr("REWIND_DATA", "./data"), "directory of the embedded store (with --nats: of the read index) [REWIND_DATA]")
-	fs.StringVar(&cfg.natsURL, "nats", os.Getenv("REWIND_NATS"), "URL of an external NATS server or cluster to use instead of the embedded one [REWIND_NATS]")
+	fs.StringVar(&cfg.natsURL, "nats", os.Getenv("REWIND_NATS"), "URL of an external NATS server or cluster to use instead of the embedded one; for a cluster, a comma-separated list of its nodes' URLs (nats://n1:4222,nats://n2:4222,nats://n3:4222), so that the server reconnects to another node when one dies [REWIND_NATS]")
+	replicas := 0
+	if v := os.Getenv("REWIND_REPLICAS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 5 {
+			fmt.Fprintf(stderr, "rewind serve: REWIND_REPLICAS=%q is not a replica count (1 to 5)\n", v)
+			return cfg, errUsage
+		}
+		replicas = n
+	}
+	fs.IntVar(&cfg.replicas, "replicas", replicas, "with --nats: how many replicas (1 to 5; 3 on a production cluster) the log, its buckets and snapshots have when this server makes them; an existing log or bucket with fewer is refused, one with more is used as it is (never lowered); without the flag the server adopts the log's replication [REWIND_REPLICAS]")
 	fs.DurationVar(&cfg.longPoll, "long-poll-timeout", lp, "how long a long-poll read waits for data before it answers 204 [REWIND_LONG_POLL_TIMEOUT]")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: rewind serve [flags]
 
 Serves the store over HTTP: the Durable Streams protocol at /v1/stream/<name>.
 SIGTERM or Ctrl-C drains requests in flight and closes the store cleanly.
+
+By default the store is embedded (one process, --data holds everything).
+On a NATS cluster, run one "rewind serve --nats URLs --replicas 3" per
+machine behind a load balancer, each with its own --data (its read index):
+they serve the same streams. While the cluster elects a leader (a node
+died) a request answers 503 with Retry-After; retry it (the official
+clients do).
 
 Flags:
 `)
@@ -66,6 +87,10 @@ Flags:
 	}
 	if cfg.longPoll <= 0 {
 		fmt.Fprintln(stderr, "rewind serve: --long-poll-timeout must be positive")
+		return cfg, errUsage
+	}
+	if cfg.replicas < 0 || cfg.replicas > 5 || cfg.replicas > 1 && cfg.natsURL == "" {
+		fmt.Fprintln(stderr, "rewind serve: --replicas takes 1 to 5, and more than 1 needs --nats (the embedded server is one node)")
 		return cfg, errUsage
 	}
 	return cfg, nil
@@ -90,8 +115,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	var store *eventstore.Store
 	if cfg.natsURL != "" {
-		store, err = eventstore.Connect(ctx, cfg.natsURL, eventstore.WithIndexDir(filepath.Join(data, "index")),
-			eventstore.WithLogger(log))
+		opts := []eventstore.Option{eventstore.WithIndexDir(filepath.Join(data, "index")), eventstore.WithLogger(log)}
+		if cfg.replicas > 0 {
+			opts = append(opts, eventstore.WithReplicas(cfg.replicas))
+		}
+		store, err = eventstore.Connect(ctx, cfg.natsURL, opts...)
 	} else {
 		store, err = eventstore.Open(ctx, data, eventstore.WithLogger(log))
 	}

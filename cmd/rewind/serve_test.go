@@ -163,7 +163,7 @@ func TestHelp(t *testing.T) {
 		t.Errorf("rewind --help: exit %d, output:\n%s", code, out)
 	}
 	for _, want := range []string{"--addr", "REWIND_ADDR", "--data", "REWIND_DATA", "--nats", "REWIND_NATS",
-		"--long-poll-timeout", "REWIND_LONG_POLL_TIMEOUT"} {
+		"--replicas", "REWIND_REPLICAS", "--long-poll-timeout", "REWIND_LONG_POLL_TIMEOUT"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rewind --help does not mention %s:\n%s", want, out)
 		}
@@ -175,7 +175,7 @@ func TestHelp(t *testing.T) {
 			t.Errorf("rewind %v: exit %d", args, code)
 		}
 		for _, want := range []string{"-addr", "REWIND_ADDR", "-data", "REWIND_DATA", "-nats", "REWIND_NATS",
-			"-long-poll-timeout", "REWIND_LONG_POLL_TIMEOUT", "SIGTERM"} {
+			"-replicas", "REWIND_REPLICAS", "comma-separated", "503", "-long-poll-timeout", "REWIND_LONG_POLL_TIMEOUT", "SIGTERM"} {
 			if !strings.Contains(help, want) {
 				t.Errorf("rewind %v does not mention %s:\n%s", args, want, help)
 			}
@@ -199,6 +199,9 @@ func TestBadUsage(t *testing.T) {
 		{nil, []string{"serve", "stray"}, "stray"},
 		{[]string{"REWIND_LONG_POLL_TIMEOUT=soon"}, []string{"serve"}, "REWIND_LONG_POLL_TIMEOUT"},
 		{[]string{"REWIND_LONG_POLL_TIMEOUT=-5s"}, []string{"serve"}, "REWIND_LONG_POLL_TIMEOUT"},
+		{nil, []string{"serve", "--replicas", "3"}, "--nats"},
+		{nil, []string{"serve", "--nats", "nats://x", "--replicas", "6"}, "replicas"},
+		{[]string{"REWIND_REPLICAS=three"}, []string{"serve"}, "REWIND_REPLICAS"},
 	} {
 		code, _, errOut := runBin(t, c.env, c.args...)
 		if code != 2 || !strings.Contains(errOut, c.want) {
@@ -214,13 +217,13 @@ func TestFlagsWinOverEnv(t *testing.T) {
 		want serveConfig
 	}{
 		{nil, nil, serveConfig{addr: "127.0.0.1:4437", data: "./data", longPoll: 30 * time.Second}},
-		{map[string]string{"REWIND_ADDR": ":1", "REWIND_DATA": "/e", "REWIND_NATS": "nats://e", "REWIND_LONG_POLL_TIMEOUT": "2s"}, nil,
-			serveConfig{addr: ":1", data: "/e", natsURL: "nats://e", longPoll: 2 * time.Second}},
-		{map[string]string{"REWIND_ADDR": ":1", "REWIND_DATA": "/e", "REWIND_NATS": "nats://e", "REWIND_LONG_POLL_TIMEOUT": "2s"},
-			[]string{"--addr", ":2", "--data", "/f", "--nats", "nats://f", "--long-poll-timeout", "3s"},
-			serveConfig{addr: ":2", data: "/f", natsURL: "nats://f", longPoll: 3 * time.Second}},
+		{map[string]string{"REWIND_ADDR": ":1", "REWIND_DATA": "/e", "REWIND_NATS": "nats://e", "REWIND_LONG_POLL_TIMEOUT": "2s", "REWIND_REPLICAS": "3"}, nil,
+			serveConfig{addr: ":1", data: "/e", natsURL: "nats://e", longPoll: 2 * time.Second, replicas: 3}},
+		{map[string]string{"REWIND_ADDR": ":1", "REWIND_DATA": "/e", "REWIND_NATS": "nats://e", "REWIND_LONG_POLL_TIMEOUT": "2s", "REWIND_REPLICAS": "3"},
+			[]string{"--addr", ":2", "--data", "/f", "--nats", "nats://f", "--long-poll-timeout", "3s", "--replicas", "5"},
+			serveConfig{addr: ":2", data: "/f", natsURL: "nats://f", longPoll: 3 * time.Second, replicas: 5}},
 	} {
-		for _, k := range []string{"REWIND_ADDR", "REWIND_DATA", "REWIND_NATS", "REWIND_LONG_POLL_TIMEOUT"} {
+		for _, k := range []string{"REWIND_ADDR", "REWIND_DATA", "REWIND_NATS", "REWIND_LONG_POLL_TIMEOUT", "REWIND_REPLICAS"} {
 			t.Setenv(k, c.env[k])
 		}
 		got, err := parseServe(c.args, io.Discard)

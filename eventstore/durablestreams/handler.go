@@ -329,6 +329,9 @@ func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, name string
 	case errors.Is(err, eventstore.ErrClosed):
 		w.Header().Set("Retry-After", "1")
 		fail(w, http.StatusServiceUnavailable, "the server is shutting down")
+	case errors.Is(err, eventstore.ErrUnavailable):
+		unavailable(w)
+		h.cfg.log.Warn("durablestreams: the event store's cluster is unavailable", "method", r.Method, "stream", name, "err", err)
 	default:
 		h.serverError(w, r, name, err)
 	}
@@ -341,6 +344,17 @@ func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, name strin
 	id := requestid.New()
 	h.cfg.log.Error("durablestreams: request failed", "request_id", id, "method", r.Method, "stream", name, "err", err)
 	fail(w, http.StatusInternalServerError, requestid.Reason(id))
+}
+
+// unavailable answers a request the store could not serve because its
+// NATS cluster had no leader for it (eventstore.ErrUnavailable): a 503
+// with Retry-After, which clients retry, never a 500. Whether a write that
+// failed so was stored is unknown: a client retries it with its producer
+// headers (the protocol's idempotent producers), which make it
+// exactly-once.
+func unavailable(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "1")
+	fail(w, http.StatusServiceUnavailable, "the event store is unavailable for a moment (its cluster is electing a leader): retry")
 }
 
 func (h *Handler) lock(name string) func() {

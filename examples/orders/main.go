@@ -4,7 +4,7 @@
 // time-travel endpoints over HTTP, the Durable Streams endpoint, and a
 // time-travel page in the browser.
 //
-//	go run ./examples/orders [--addr 127.0.0.1:4437] [--data ./data/orders]
+//	go run ./examples/orders [--addr 127.0.0.1:4437] [--data ./data/orders] [--nats URL[,URL...] --replicas 3]
 //
 // The first start seeds weeks of history (thousands of orders, their
 // events stored at times in the past), so that "what did this order look
@@ -25,12 +25,20 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/rewindhq/rewind/examples/orders/app"
 	"github.com/rewindhq/rewind/examples/orders/seed"
 )
+
+// envInt reads an integer environment variable; unset or not a number is 0
+// (then --replicas' check refuses nothing and Connect adopts the log's).
+func envInt(key string) int {
+	n, _ := strconv.Atoi(os.Getenv(key))
+	return n
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -50,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	orders := fl.Int("seed-orders", seed.DefaultOrders, "orders the first start seeds")
 	days := fl.Int("seed-days", seed.DefaultDays, "days of history the first start seeds")
 	rnd := fl.Uint64("seed", seed.DefaultRand, "random seed of the history")
+	natsURL := fl.String("nats", os.Getenv("REWIND_NATS"), "URL of an external NATS server, or a cluster's comma-separated URLs, instead of the embedded store (nothing is seeded) [REWIND_NATS]")
+	replicas := fl.Int("replicas", envInt("REWIND_REPLICAS"), "with --nats: replicas of the log and its buckets when this process makes them (3 on a cluster; never lowered; 0 adopts the log's) [REWIND_REPLICAS]")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -60,12 +70,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "orders: unexpected argument %q\n", fl.Arg(0))
 		return 2
 	}
+	if *replicas < 0 || *replicas > 5 || *replicas > 1 && *natsURL == "" {
+		fmt.Fprintln(stderr, "orders: --replicas takes 0 to 5, and more than 1 needs --nats")
+		return 2
+	}
 	if *orders <= 0 || *days <= 0 {
 		fmt.Fprintln(stderr, "orders: --seed-orders and --seed-days must be positive")
 		return 2
 	}
 	fmt.Fprintf(stdout, "orders: opening %s (the first start seeds %d orders over %d days)\n", *data, *orders, *days)
-	a, err := app.Start(ctx, app.Config{Addr: *addr, Data: *data,
+	a, err := app.Start(ctx, app.Config{Addr: *addr, Data: *data, NATS: *natsURL, Replicas: *replicas,
 		Seed: app.SeedConfig{Config: seed.Config{Orders: *orders, Days: *days, Rand: *rnd}}})
 	if err != nil {
 		fmt.Fprintln(stderr, "orders:", err)

@@ -45,6 +45,14 @@ type Config struct {
 	Seed SeedConfig
 	// Logger logs the server's failures (default slog.Default()).
 	Logger *slog.Logger
+	// NATS, when set, is the URL (or a cluster's comma-separated URLs) of
+	// an external NATS server with JetStream to keep the events on
+	// (eventstore.Connect) instead of the embedded store; the read index
+	// is then in Data/index. Nothing is seeded on it.
+	NATS string
+	// Replicas is the replication of what the store makes on NATS
+	// (eventstore.WithReplicas; 3 on a cluster); 0 adopts the log's.
+	Replicas int
 }
 
 // SeedConfig shapes the seed (see package seed; zero fields take its
@@ -119,7 +127,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 // the projections.
 func (a *App) open(ctx context.Context, cfg Config) error {
 	events := filepath.Join(cfg.Data, "events")
-	if _, err := os.Stat(events); errors.Is(err, fs.ErrNotExist) && !cfg.Seed.Skip {
+	if _, err := os.Stat(events); errors.Is(err, fs.ErrNotExist) && !cfg.Seed.Skip && cfg.NATS == "" {
 		// Seed into a directory of its own and rename it when done, so a
 		// seed cut short is never taken for a store.
 		tmp := events + ".seeding"
@@ -139,7 +147,7 @@ func (a *App) open(ctx context.Context, cfg Config) error {
 		}
 		a.Seeded = &r
 	}
-	store, err := eventstore.Open(ctx, events)
+	store, err := openStore(ctx, cfg, events)
 	if err != nil {
 		return fmt.Errorf("orders: %w", err)
 	}
@@ -163,6 +171,19 @@ func (a *App) open(ctx context.Context, cfg Config) error {
 		}
 	}
 	return nil
+}
+
+// openStore opens the embedded store in dir, or with cfg.NATS connects to
+// that server or cluster.
+func openStore(ctx context.Context, cfg Config, dir string) (*eventstore.Store, error) {
+	if cfg.NATS == "" {
+		return eventstore.Open(ctx, dir)
+	}
+	opts := []eventstore.Option{eventstore.WithIndexDir(filepath.Join(cfg.Data, "index")), eventstore.WithLogger(cfg.Logger)}
+	if cfg.Replicas > 0 {
+		opts = append(opts, eventstore.WithReplicas(cfg.Replicas))
+	}
+	return eventstore.Connect(ctx, cfg.NATS, opts...)
 }
 
 func removeReadModels(dir string) error {

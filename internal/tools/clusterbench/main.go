@@ -1,0 +1,452 @@
+// Command clusterbench measures Rewind on a three-node JetStream cluster
+// (nats-server processes on 127.0.0.1, internal/natscluster) against bare
+// JetStream on the same cluster in the same run: R3 append throughput
+// with 16 writers beside raw synchronous publishing of the same size, and,
+// over rounds of SIGKILLs of the log's leader and of a follower, the time
+// from the kill to each writer's first acknowledged append beside a bare
+// nats.go publisher that retries (on the log itself, so that one election
+// stops both), reads from the local index during the failover, and every
+// acknowledged event stored once.
+//
+//	go run ./internal/tools/clusterbench [--rounds 5] [--duration 5s]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/internal/natscluster"
+)
+
+func main() {
+	rounds := flag.Int("rounds", 5, "stream-leader kills (a follower kill follows each)")
+	dur := flag.Duration("duration", 5*time.Second, "length of each throughput run")
+	prof := flag.String("cpuprofile", "", "write this process's CPU profile of the Rewind throughput run to the file")
+	flag.Parse()
+	cpuProfile = *prof
+	h := &harness{}
+	defer h.cleanup()
+	if err := run(h, *rounds, *dur); err != nil {
+		h.cleanup()
+		fmt.Fprintln(os.Stderr, "clusterbench:", err)
+		os.Exit(1)
+	}
+}
+
+// harness stands in for testing.TB for natscluster.
+type harness struct{ cleanups []func() }
+
+func (h *harness) Helper()                         {}
+func (h *harness) Cleanup(f func())                { h.cleanups = append(h.cleanups, f) }
+func (h *harness) Logf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+func (h *harness) Fatalf(format string, args ...any) {
+	h.cleanup()
+	fmt.Fprintf(os.Stderr, format+"\n", args...)
+	os.Exit(1)
+}
+func (h *harness) TempDir() string {
+	d, err := os.MkdirTemp("", "clusterbench")
+	if err != nil {
+		h.Fatalf("%v", err)
+	}
+	h.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+func (h *harness) cleanup() {
+	for i := len(h.cleanups) - 1; i >= 0; i-- {
+		h.cleanups[i]()
+	}
+	h.cleanups = nil
+}
+
+var payload = []byte(`{"order":"ord-0042","sku":"sku-17","qty":3,"price":1299,"note":"a payload of about two hundred bytes, like the measurements in the notes","pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`)
+
+func run(h *harness, rounds int, dur time.Duration) error {
+	c := natscluster.Start(h, 3)
+	ctx := context.Background()
+	store, err := eventstore.Connect(ctx, c.URLs(), eventstore.WithReplicas(3), eventstore.WithIndexDir(h.TempDir()))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	nc, err := nats.Connect(c.URLs())
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "raw", Subjects: []string{"raw.>"},
+		Storage: jetstream.FileStorage, Replicas: 3, Duplicates: time.Second}); err != nil {
+		return err
+	}
+	fmt.Println("machine: 2 cores, shared with other work; 3 nats-server processes and this process on it")
+
+	// Throughput, 16 writers each, in alternating runs (the machine is
+	// shared: its load changes from one run to the next); the median of
+	// each, and of the ratios of neighbouring runs.
+	rawRun := func() float64 {
+		return rate(dur, 16, func(w, i int) error {
+			_, err := js.Publish(ctx, fmt.Sprintf("raw.%d", w), payload)
+			return err
+		})
+	}
+	stopProfile := startProfile()
+	rewindRun := func() float64 {
+		return rate(dur, 16, func(w, i int) error {
+			_, err := store.Append(ctx, fmt.Sprintf("tput/%d", w), []eventstore.Event{{Type: "T", Data: payload}})
+			return err
+		})
+	}
+	var raws, rews, ratios []float64
+	for range 3 {
+		r1 := rawRun()
+		rw := rewindRun()
+		r2 := rawRun()
+		raws, rews = append(raws, r1, r2), append(rews, rw)
+		ratios = append(ratios, rw/((r1+r2)/2))
+		fmt.Printf("  raw %.0f/s, Rewind %.0f/s, raw %.0f/s: %.2fx\n", r1, rw, r2, rw/((r1+r2)/2))
+	}
+	stopProfile()
+	fmt.Printf("R3 append throughput, 16 writers (median of the runs): Rewind %.0f/s, raw JetStream sync publish %.0f/s; median ratio %.2fx\n",
+		median(rews), median(raws), median(ratios))
+
+	if rounds == 0 {
+		return nil
+	}
+	// Failover rounds.
+	f := newFailover(store, js)
+	f.start(4)
+	defer f.stop()
+	time.Sleep(2 * time.Second)
+	var leaderRatios []float64
+	var followerMax time.Duration
+	for r := 0; r < rounds; r++ {
+		for _, kind := range []string{"leader", "follower"} {
+			leader := c.StreamLeader("rewind")
+			victim := leader
+			if kind == "follower" {
+				victim = (leader + 1) % 3
+				if victim == c.MetaLeader() {
+					victim = (leader + 2) % 3
+				}
+			}
+			if victim < 0 {
+				return errors.New("no stream leader")
+			}
+			kill := time.Now()
+			f.mark(kill)
+			c.Kill(victim)
+			got, err := f.waitAll(kill, 60*time.Second)
+			if err != nil {
+				return err
+			}
+			var worst time.Duration
+			for _, d := range got.writers {
+				worst = max(worst, d)
+			}
+			fmt.Printf("round %d, kill -9 %s (%s): bare publisher back after %v, Rewind writers after %v (worst %v)\n",
+				r+1, c.Nodes[victim].Name, kind, got.bare.Round(time.Millisecond), roundAll(got.writers), worst.Round(time.Millisecond))
+			if kind == "leader" {
+				leaderRatios = append(leaderRatios, float64(worst)/float64(max(got.bare, time.Millisecond)))
+			} else {
+				followerMax = max(followerMax, worst)
+			}
+			c.Restart(victim)
+			c.WaitReady(60 * time.Second)
+			time.Sleep(3 * time.Second)
+		}
+	}
+	f.stop()
+	lost, dup, acked, err := f.verify(ctx)
+	if err != nil {
+		return err
+	}
+	slices.Sort(leaderRatios)
+	fmt.Printf("leader kills: worst Rewind writer / bare publisher = %v (max %.2f)\n", fmtRatios(leaderRatios), leaderRatios[len(leaderRatios)-1])
+	fmt.Printf("follower kills: worst Rewind writer back after %v\n", followerMax.Round(time.Millisecond))
+	fmt.Printf("reads from the index during the rounds: %d, errors: %d\n", f.reads.Load(), f.readErrs.Load())
+	fmt.Printf("acknowledged appends: %d, lost: %d, duplicated: %d\n", acked, lost, dup)
+	return nil
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func roundAll(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(time.Millisecond)
+	}
+	return out
+}
+
+func fmtRatios(rs []float64) string {
+	s := ""
+	for i, r := range rs {
+		if i > 0 {
+			s += " "
+		}
+		s += fmt.Sprintf("%.2f", r)
+	}
+	return s
+}
+
+var cpuProfile string
+
+// startProfile starts the CPU profile asked for, if any, and returns what
+// stops it.
+func startProfile() func() {
+	if cpuProfile == "" {
+		return func() {}
+	}
+	f, err := os.Create(cpuProfile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "clusterbench:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
+// rate runs op from n goroutines for d and returns ops per second.
+func rate(d time.Duration, n int, op func(w, i int) error) float64 {
+	var done atomic.Int64
+	end := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(end); i++ {
+				if op(w, i) == nil {
+					done.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(done.Load()) / d.Seconds()
+}
+
+// failover runs ExpectVersion writers and readers on the store and a bare
+// publisher on the log's subjects outside Rewind's streams.
+type failover struct {
+	store *eventstore.Store
+	js    jetstream.JetStream
+	quit  chan struct{}
+	wg    sync.WaitGroup
+	once  sync.Once
+
+	mu    sync.Mutex
+	since time.Time   // the last kill
+	first []time.Time // per writer (last: the bare publisher): first ack after since
+	acks  []ackRec
+
+	reads, readErrs atomic.Int64
+}
+
+type ackRec struct {
+	stream  string
+	version uint64
+	id      uuid.UUID
+}
+
+func newFailover(s *eventstore.Store, js jetstream.JetStream) *failover {
+	return &failover{store: s, js: js, quit: make(chan struct{})}
+}
+
+func (f *failover) mark(t time.Time) {
+	f.mu.Lock()
+	f.since = t
+	for i := range f.first {
+		f.first[i] = time.Time{}
+	}
+	f.mu.Unlock()
+}
+
+// acked records writer w's acknowledgement of an operation started at
+// start: the first after the kill counts if it started after it, or
+// completed well after it (an acknowledgement in flight at the kill
+// is not a recovery).
+func (f *failover) acked(w int, start time.Time) {
+	now := time.Now()
+	f.mu.Lock()
+	if !f.since.IsZero() && f.first[w].IsZero() && (start.After(f.since) || now.Sub(f.since) > 100*time.Millisecond) {
+		f.first[w] = now
+	}
+	f.mu.Unlock()
+}
+
+func (f *failover) start(writers int) {
+	f.first = make([]time.Time, writers+1)
+	for w := range writers {
+		f.wg.Add(2)
+		stream := fmt.Sprintf("fo/%d", w)
+		go f.writer(w, stream)
+		go f.reader(stream)
+	}
+	f.wg.Add(1)
+	go f.bare(writers)
+}
+
+func (f *failover) writer(w int, stream string) {
+	defer f.wg.Done()
+	var v uint64
+	for {
+		select {
+		case <-f.quit:
+			return
+		default:
+		}
+		e := eventstore.Event{ID: uuid.Must(uuid.NewV7()), Type: "T", Data: payload}
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		res, err := f.store.Append(ctx, stream, []eventstore.Event{e}, eventstore.ExpectVersion(v))
+		cancel()
+		var cerr *eventstore.ConcurrencyError
+		switch {
+		case err == nil:
+			f.acked(w, start)
+			f.mu.Lock()
+			f.acks = append(f.acks, ackRec{stream, res.Version, e.ID})
+			f.mu.Unlock()
+			v = res.Version
+		case errors.As(err, &cerr):
+			v = cerr.Actual
+		}
+	}
+}
+
+// bare publishes to the log outside Rewind's streams with nats.go, each
+// try 500 ms (the store's own try), again at once after an error.
+func (f *failover) bare(w int) {
+	defer f.wg.Done()
+	for {
+		select {
+		case <-f.quit:
+			return
+		default:
+		}
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		_, err := f.js.Publish(ctx, "rewind.bare", payload)
+		cancel()
+		if err == nil {
+			f.acked(w, start)
+		} else {
+			time.Sleep(25 * time.Millisecond)
+		}
+	}
+}
+
+func (f *failover) reader(stream string) {
+	defer f.wg.Done()
+	for {
+		select {
+		case <-f.quit:
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		for _, err := range f.store.Read(ctx, stream) {
+			if err != nil {
+				f.readErrs.Add(1)
+				break
+			}
+		}
+		cancel()
+		f.reads.Add(1)
+	}
+}
+
+type recovery struct {
+	writers []time.Duration
+	bare    time.Duration
+}
+
+// waitAll waits until every writer and the bare publisher had an
+// acknowledgement after kill.
+func (f *failover) waitAll(kill time.Time, limit time.Duration) (recovery, error) {
+	deadline := time.Now().Add(limit)
+	for {
+		f.mu.Lock()
+		done := true
+		for _, t := range f.first {
+			done = done && !t.IsZero()
+		}
+		var r recovery
+		if done {
+			for i, t := range f.first {
+				if i == len(f.first)-1 {
+					r.bare = t.Sub(kill)
+				} else {
+					r.writers = append(r.writers, t.Sub(kill))
+				}
+			}
+			f.since = time.Time{}
+		}
+		f.mu.Unlock()
+		if done {
+			return r, nil
+		}
+		if time.Now().After(deadline) {
+			return recovery{}, fmt.Errorf("writers not back %v after a kill", limit)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (f *failover) stop() {
+	f.once.Do(func() { close(f.quit) })
+	f.wg.Wait()
+}
+
+// verify reads every stream written and counts acknowledged events not at
+// their version (lost) and events stored twice.
+func (f *failover) verify(ctx context.Context) (lost, dup, acked int, err error) {
+	want := make(map[string]map[uint64]uuid.UUID)
+	for _, a := range f.acks {
+		if want[a.stream] == nil {
+			want[a.stream] = make(map[uint64]uuid.UUID)
+		}
+		want[a.stream][a.version] = a.id
+	}
+	seen := make(map[uuid.UUID]bool)
+	for stream, versions := range want {
+		var got []eventstore.Event
+		for e, err := range f.store.Read(ctx, stream) {
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			if seen[e.ID] {
+				dup++
+			}
+			seen[e.ID] = true
+			got = append(got, e)
+		}
+		for v, id := range versions {
+			if v > uint64(len(got)) || got[v-1].ID != id {
+				lost++
+			}
+		}
+	}
+	return lost, dup, len(f.acks), nil
+}
