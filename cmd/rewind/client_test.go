@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rewindhq/rewind/eventstore"
 	"github.com/rewindhq/rewind/examples/orders/app"
 	"github.com/rewindhq/rewind/examples/orders/seed"
 )
@@ -216,6 +217,35 @@ func TestClientCommands(t *testing.T) {
 		if !strings.Contains(s, "status: \"\" → \"open\"") && !strings.Contains(s, "status = \"open\"") {
 			t.Errorf("timeline does not show the placement's change of status:\n%s", out)
 		}
+	})
+
+	// A stream outside the aggregates, named as "rewind streams" prints it.
+	if _, err := a.Store.Append(ctx, "chat/room-1", []eventstore.Event{
+		{Type: "said", Data: []byte(`{"text":"hi"}`)}, {Type: "said", Data: []byte(`{"text":"bye"}`)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("read names exactly", func(t *testing.T) {
+		if out := want(t, ctx, 0, "streams", "chat"); !strings.Contains(out, "chat/room-1 ") {
+			t.Fatalf("streams chat:\n%s", out)
+		}
+		out := want(t, ctx, 0, "read", "chat/room-1", "--json")
+		if strings.Count(out, "\n") != 2 || !strings.Contains(out, `"stream":"chat/room-1"`) || !strings.Contains(out, `"bye"`) {
+			t.Errorf("read chat/room-1 --json:\n%s", out)
+		}
+		for _, args := range [][]string{
+			{"read", "nope"}, {"read", "orders/" + id + "/events/x"}, {"read", "orders/ord-nobody"},
+			{"read", "chat/room-2"}, {"read", "nope", "--follow"},
+		} {
+			code, out, errOut := runCLI(t, ctx, args...)
+			if code != exitNotFound || out != "" || !strings.Contains(errOut, "no stream") {
+				t.Errorf("rewind %s: exit %d, stdout %q, stderr %q; want exit %d (as state's for a missing stream) and no stream",
+					strings.Join(args, " "), code, out, errOut, exitNotFound)
+			}
+		}
+		// state's code for a missing stream is the same.
+		want(t, ctx, exitNotFound, "state", "orders/ord-nobody")
 	})
 
 	t.Run("read", func(t *testing.T) {

@@ -138,8 +138,10 @@ func readCommand() command {
 		args:    "<stream|category> [--from OFFSET] [--follow] [--limit N]",
 		summary: "print the events of a stream or a category, and follow new ones",
 		help: `Prints the events of one stream, or of every stream of a category, in log
-order. An aggregate's stream can be named "orders/<id>/events" or
-"orders/<id>"; a name without "/" is a category.
+order. A stream is named exactly as "rewind streams" prints it; an
+aggregate's stream "orders/<id>/events" may also be named "orders/<id>" when
+no stream of that exact name exists. A name without "/" is a category. A
+stream or category without events is not found (exit code 3).
 
 --from starts after an offset (as "rewind streams" and the end of this
 command's output show them); --follow then waits for new events and prints
@@ -162,19 +164,14 @@ line (stream, version, offset, type, storedAt, data), for scripts.
 			if limit < 0 {
 				return usageErr("--limit %d: want 0 (no limit) or more", limit)
 			}
-			q := url.Values{}
-			switch name := args[0]; {
-			case name == "":
-				return usageErr("the stream or category is empty")
-			case !strings.Contains(name, "/"):
-				q.Set("category", name)
-			default:
-				if ref, err := parseAggregate(name); err == nil {
-					name = ref.stream()
-				}
-				q.Set("stream", name)
+			q, err := resolveRead(ctx, c.client, args[0])
+			if err != nil {
+				return err
 			}
 			r := &reader{c: c, category: q.Has("category"), limit: limit}
+			if !r.category {
+				r.stream = q.Get("stream")
+			}
 			return r.run(ctx, q, string(off), follow)
 		},
 	}
@@ -183,7 +180,8 @@ line (stream, version, offset, type, storedAt, data), for scripts.
 // reader runs "rewind read": pages through /v1/events and prints them.
 type reader struct {
 	c        *cli
-	category bool // print each event's stream
+	stream   string // the stream read, or "" for a category
+	category bool   // print each event's stream
 	limit    int
 	printed  int
 	cols     *columns
@@ -292,4 +290,59 @@ func (r *reader) end(next string) error {
 	}
 	_, err := fmt.Fprintf(r.c.stdout, "next offset: %s (rewind read --from %s goes on from here)\n", next, next)
 	return err
+}
+
+// resolveRead finds what "rewind read NAME" reads and returns its query: a
+// name without "/" is a category; any other name is first the stream of
+// exactly that name (as "rewind streams" prints it), and only if no such
+// stream has events, for "<category>/<id>", the aggregate's stream
+// "<category>/<id>/events". A stream or category without events is an
+// error with the exit code of a missing stream, never an empty read of
+// another name.
+func resolveRead(ctx context.Context, a *apiClient, name string) (url.Values, error) {
+	if name == "" {
+		return nil, usageErr("the stream or category is empty")
+	}
+	if !strings.Contains(name, "/") {
+		q := url.Values{"category": {name}}
+		ok, err := hasEvents(ctx, a, q)
+		if err != nil || ok {
+			return q, err
+		}
+		return nil, &exitError{code: exitNotFound, msg: fmt.Sprintf(
+			"no stream of category %q has events (\"rewind streams\" lists the streams)", name)}
+	}
+	candidates := []string{name}
+	if parts := strings.Split(name, "/"); len(parts) == 2 && parts[0] != "" && parts[1] != "" {
+		candidates = append(candidates, name+"/events")
+	}
+	for _, stream := range candidates {
+		q := url.Values{"stream": {stream}}
+		ok, err := hasEvents(ctx, a, q)
+		if err != nil || ok {
+			return q, err
+		}
+	}
+	also := ""
+	if len(candidates) == 2 {
+		also = fmt.Sprintf(" (nor %q)", candidates[1])
+	}
+	return nil, &exitError{code: exitNotFound, msg: fmt.Sprintf(
+		"no stream %q%s: \"rewind streams\" lists the streams", name, also)}
+}
+
+// hasEvents reports whether the stream or category of q holds an event:
+// a stream exists once it has one.
+func hasEvents(ctx context.Context, a *apiClient, q url.Values) (bool, error) {
+	probe := url.Values{"from": {"-1"}, "limit": {"1"}}
+	for k, v := range q {
+		probe[k] = v
+	}
+	var ans struct {
+		Events []json.RawMessage `json:"events"`
+	}
+	if _, err := a.getJSON(ctx, "/v1/events", probe, &ans); err != nil {
+		return false, err
+	}
+	return len(ans.Events) > 0, nil
 }
