@@ -7,7 +7,7 @@
 // between two points and which event changed it, and how its projections
 // are doing.
 //
-//	rewind serve [--addr 127.0.0.1:4437] [--data ./data] [--nats URL] [--long-poll-timeout 30s]
+//	rewind serve [--addr 127.0.0.1:4438] [--data ./data] [--nats URL] [--long-poll-timeout 30s]
 //	rewind state orders/ord-0042 --at "yesterday 15:00"
 //
 // Every flag of serve has an environment variable (REWIND_ADDR, REWIND_DATA,
@@ -53,7 +53,7 @@ may also come before the command (rewind --server URL state ...).
 Exit codes: 0 ok, 1 server or network error, 2 bad usage or input, 3 not found.
 
 serve's flags (each also from its environment variable; a flag wins):
-  --addr HOST:PORT            where to listen (default 127.0.0.1:4437)    REWIND_ADDR
+  --addr HOST:PORT            where to listen (default 127.0.0.1:4438)    REWIND_ADDR
   --data DIR                  the embedded store's directory (default ./data)
                               (with --nats: of the read index)            REWIND_DATA
   --nats URL                  an external NATS server or cluster          REWIND_NATS

@@ -18,6 +18,10 @@ import (
 	"github.com/rewindhq/rewind/eventstore/durablestreams"
 )
 
+// defaultServeAddr is where "rewind serve" listens by default: not the
+// orders example's port (4437), so that both can run side by side.
+const defaultServeAddr = "127.0.0.1:4438"
+
 // serveConfig is what "rewind serve" runs with.
 type serveConfig struct {
 	addr     string
@@ -40,7 +44,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		}
 		lp = d
 	}
-	fs.StringVar(&cfg.addr, "addr", envOr("REWIND_ADDR", "127.0.0.1:4437"), "address to listen on, host:port (port 0 picks a free one) [REWIND_ADDR]")
+	fs.StringVar(&cfg.addr, "addr", envOr("REWIND_ADDR", defaultServeAddr), "address to listen on, host:port (port 0 picks a free one) [REWIND_ADDR]")
 	fs.StringVar(&cfg.data, "data", envOr("REWIND_DATA", "./data"), "directory of the embedded store (with --nats: of the read index) [REWIND_DATA]")
 	fs.StringVar(&cfg.natsURL, "nats", os.Getenv("REWIND_NATS"), "URL of an external NATS server or cluster to use instead of the embedded one [REWIND_NATS]")
 	fs.DurationVar(&cfg.longPoll, "long-poll-timeout", lp, "how long a long-poll read waits for data before it answers 204 [REWIND_LONG_POLL_TIMEOUT]")
@@ -88,6 +92,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Bind first: a port in use fails before anything is made on disk.
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
 	var store *eventstore.Store
 	if cfg.natsURL != "" {
 		store, err = eventstore.Connect(ctx, cfg.natsURL, eventstore.WithIndexDir(filepath.Join(data, "index")),
@@ -99,10 +109,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("open the store: %w", err)
 	}
 	defer store.Close()
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	ds := durablestreams.New(store, durablestreams.WithLongPollTimeout(cfg.longPoll), durablestreams.WithLogger(log))
 	srv := &http.Server{
 		Handler:           streamsFirst(ds, http.HandlerFunc(notFound)),
