@@ -105,7 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "streams", "read", "state", "diff", "timeline", "projections", "rebuild", "export":
 		return runClient(ctx, clientCommand(args[0]), append(global, args[1:]...), stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "rewind: unknown command %q\n\n%s", args[0], usage)
+		fmt.Fprint(stderr, unknownCommand(args[0]))
 		return 2
 	}
 }

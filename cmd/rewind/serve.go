@@ -62,6 +62,7 @@ Flags:
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
 		}
+		fmt.Fprint(stderr, flagProblem("rewind serve", fs, err))
 		return cfg, errUsage
 	}
 	if fs.NArg() > 0 {
