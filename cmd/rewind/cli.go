@@ -28,6 +28,9 @@ const defaultServer = "http://127.0.0.1:4437"
 type exitError struct {
 	code int
 	msg  string
+	// transient: the server could not be reached or failed for now (a
+	// network error, a 5xx): "read --follow" tries again.
+	transient bool
 }
 
 func (e *exitError) Error() string { return e.msg }

@@ -89,9 +89,9 @@ func (a *apiClient) networkError(ctx context.Context, err error) error {
 		return &exitError{code: exitServer, msg: "interrupted"}
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return &exitError{code: exitServer, msg: fmt.Sprintf("the server at %s did not answer in time", a.base)}
+		return &exitError{code: exitServer, transient: true, msg: fmt.Sprintf("the server at %s did not answer in time", a.base)}
 	}
-	return &exitError{code: exitServer, msg: fmt.Sprintf(
+	return &exitError{code: exitServer, transient: true, msg: fmt.Sprintf(
 		"cannot reach the server at %s: %v\n(is it running? \"go run ./examples/orders\" starts one; --server or REWIND_SERVER points elsewhere)",
 		a.base, unwrapURLError(err))}
 }
@@ -124,7 +124,8 @@ func statusError(method, path string, status int, body []byte) error {
 				"the server does not serve %s %s (HTTP %d %s): does it mount Rewind's /v1/ endpoints (aggregatehttp, projectionhttp)?",
 				method, path, status, text)}
 		}
-		return &exitError{code: exitServer, msg: fmt.Sprintf("%s %s: HTTP %d %s", method, path, status, text)}
+		return &exitError{code: exitServer, transient: status >= 500 || status == http.StatusTooManyRequests,
+			msg: fmt.Sprintf("%s %s: HTTP %d %s", method, path, status, text)}
 	}
 	code := exitServer
 	switch status {
@@ -133,5 +134,5 @@ func statusError(method, path string, status int, body []byte) error {
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
 		code = exitUsage
 	}
-	return &exitError{code: code, msg: reason}
+	return &exitError{code: code, msg: reason, transient: status >= 500 || status == http.StatusTooManyRequests}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net/url"
@@ -145,7 +146,10 @@ stream or category without events is not found (exit code 3).
 
 --from starts after an offset (as "rewind streams" and the end of this
 command's output show them); --follow then waits for new events and prints
-them as they are stored, until Ctrl-C. --json prints one JSON object per
+them as they are stored, until Ctrl-C. When the server goes away (a
+restart, a network error), --follow says so on stderr and reconnects, with
+a backoff of up to 5 s, from the offset it had reached. The last line
+without --follow is the command that goes on from where the read ended. --json prints one JSON object per
 line (stream, version, offset, type, storedAt, data), for scripts.
 `,
 		flags: func(fs *flag.FlagSet) {
@@ -168,9 +172,9 @@ line (stream, version, offset, type, storedAt, data), for scripts.
 			if err != nil {
 				return err
 			}
-			r := &reader{c: c, category: q.Has("category"), limit: limit}
-			if !r.category {
-				r.stream = q.Get("stream")
+			r := &reader{c: c, category: q.Has("category"), limit: limit, name: q.Get("stream")}
+			if r.category {
+				r.name = q.Get("category")
 			}
 			return r.run(ctx, q, string(off), follow)
 		},
@@ -180,11 +184,42 @@ line (stream, version, offset, type, storedAt, data), for scripts.
 // reader runs "rewind read": pages through /v1/events and prints them.
 type reader struct {
 	c        *cli
-	stream   string // the stream read, or "" for a category
+	name     string // the stream or the category read
 	category bool   // print each event's stream
 	limit    int
 	printed  int
 	cols     *columns
+	failures int // requests failed in a row while following
+}
+
+// Backoff of "read --follow" while the server is away: it waits
+// retryFirst after the first failure, twice as long after each next one,
+// at most retryMax, and goes on from the offset it had reached.
+const (
+	retryFirst = 250 * time.Millisecond
+	retryMax   = 5 * time.Second
+)
+
+// retry reports whether a follow goes on after err: a transient failure
+// (the server restarting, a network error) is told on stderr, waited out
+// with a backoff and retried, until ctx ends.
+func (r *reader) retry(ctx context.Context, err error, from string) bool {
+	var ee *exitError
+	if !errors.As(err, &ee) || !ee.transient {
+		return false
+	}
+	delay := retryFirst << min(r.failures, 5)
+	delay = min(delay, retryMax)
+	r.failures++
+	fmt.Fprintf(r.c.stderr, "%s: %s\n%s: reconnecting in %v, from offset %s\n", r.c.name, ee.msg, r.c.name, delay, from)
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (r *reader) run(ctx context.Context, q url.Values, from string, follow bool) error {
@@ -213,7 +248,14 @@ func (r *reader) run(ctx context.Context, q url.Values, from string, follow bool
 			if follow && ctx.Err() != nil {
 				return r.end(from) // Ctrl-C is how a follow ends
 			}
+			if follow && r.retry(ctx, err, from) {
+				continue
+			}
 			return err
+		}
+		if r.failures > 0 {
+			fmt.Fprintf(r.c.stderr, "%s: reconnected, going on from offset %s\n", r.c.name, from)
+			r.failures = 0
 		}
 		if err := r.print(ans.Events); err != nil {
 			return err
@@ -288,8 +330,30 @@ func (r *reader) end(next string) error {
 	if r.printed == 0 {
 		fmt.Fprintln(r.c.stdout, "no events")
 	}
-	_, err := fmt.Fprintf(r.c.stdout, "next offset: %s (rewind read --from %s goes on from here)\n", next, next)
+	_, err := fmt.Fprintf(r.c.stdout, "next offset: %s (%s goes on from here)\n", next, r.resumeCommand(next))
 	return err
+}
+
+// resumeCommand is the command line that reads on from next: the same
+// stream or category, on the same server, ready to paste.
+func (r *reader) resumeCommand(next string) string {
+	cmd := "rewind read " + shellQuote(r.name)
+	if r.c.server != strings.TrimRight(envOr("REWIND_SERVER", defaultServer), "/") {
+		cmd += " --server " + shellQuote(r.c.server)
+	}
+	return cmd + " --from " + next
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but the
+// characters of names, URLs and offsets.
+func shellQuote(s string) string {
+	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:@%+=,", r))
+	}) < 0
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // resolveRead finds what "rewind read NAME" reads and returns its query: a

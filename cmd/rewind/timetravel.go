@@ -96,7 +96,7 @@ A time without a zone is in local time, like the times this tool prints.
 // pointLine says where in a stream's history a state is.
 func (c *cli) pointLine(s stateAnswer) string {
 	if s.Version == 0 {
-		return "version 0 (no events yet: the initial state)"
+		return "version 0, before the first event (the initial state)"
 	}
 	at := "-"
 	if s.At != nil {
@@ -108,7 +108,11 @@ func (c *cli) pointLine(s stateAnswer) string {
 func (c *cli) printState(s stateAnswer, asOf string) error {
 	if asOf != "" {
 		fmt.Fprintf(c.stdout, "%s as of %s:\n", s.Stream, c.localTime(asOf))
-		fmt.Fprintf(c.stdout, "at %s (the last event stored at or before it)\n", c.pointLine(s))
+		if s.Version == 0 {
+			fmt.Fprintln(c.stdout, "at version 0, before the first event: none was stored at or before then (the initial state)")
+		} else {
+			fmt.Fprintf(c.stdout, "at %s (the last event stored at or before it)\n", c.pointLine(s))
+		}
 	} else {
 		fmt.Fprintf(c.stdout, "%s at %s\n", s.Stream, c.pointLine(s))
 	}
