@@ -14,7 +14,9 @@
 // REWIND_NATS, REWIND_LONG_POLL_TIMEOUT); a flag given on the command line
 // wins over its variable. The other commands talk to --server, default
 // http://127.0.0.1:4437, or REWIND_SERVER; they print aligned tables with
-// local times, or with --json the server's JSON for scripts, and exit with
+// local times (on a terminal: in colour unless NO_COLOR is set or TERM is
+// dumb, each line cut to the terminal's width; in a pipe or a file: no
+// colour, nothing cut), or with --json the server's JSON for scripts, and exit with
 // 0 (ok), 1 (server or network error), 2 (bad usage or input) or 3 (not
 // found).
 package main
@@ -49,7 +51,9 @@ Usage:
 A <stream> is an aggregate's, "orders/<id>/events" or "orders/<id>". The client
 commands ask --server (default http://127.0.0.1:4437, or REWIND_SERVER) and
 print tables in local time, or the server's JSON with --json; those two flags
-may also come before the command (rewind --server URL state ...).
+may also come before the command (rewind --server URL state ...). On a
+terminal, output is in colour (NO_COLOR=1 turns it off) and each line fits
+its width; in a pipe or a file nothing is cut.
 Exit codes: 0 ok, 1 server or network error, 2 bad usage or input, 3 not found.
 
 serve's flags (each also from its environment variable; a flag wins):

@@ -311,6 +311,9 @@ func (r *reader) header() *columns {
 	}
 	names = append(names, "VERSION", "TYPE", "DATA")
 	cols := newColumns(terminalWidth(r.c.stdout), names...)
+	cols.color = useColor(r.c.stdout)
+	cols.styles = make([]string, len(names))
+	cols.styles[len(names)-2] = styleType
 	// Typical widths, so that the first rows do not set them too narrow
 	// for the ones that follow.
 	cols.widen(0, len(timeLayout)+1)
@@ -318,7 +321,7 @@ func (r *reader) header() *columns {
 		cols.widen(1, 24)
 	}
 	cols.widen(len(names)-2, 16)
-	_ = cols.print(r.c.stdout, names...)
+	_ = cols.printHeader(r.c.stdout, names...)
 	return cols
 }
 

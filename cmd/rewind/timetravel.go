@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-	"text/tabwriter"
 	"time"
 )
 
@@ -184,7 +183,7 @@ its history, and the events in between. X and Y are versions (3) or times:
 			if len(ans.Changes) == 0 {
 				fmt.Fprintln(c.stdout, "no field changed")
 			} else {
-				tw := newTable(c.stdout)
+				tw := newTable(c.stdout).style(1, styleFrom).style(2, styleTo)
 				row(tw, "FIELD", "FROM", "TO")
 				for _, ch := range ans.Changes {
 					row(tw, ch.Path, jsonOrDash(ch.From), jsonOrDash(ch.To))
@@ -214,7 +213,7 @@ func jsonOrDash(v json.RawMessage) string {
 // printEvents prints events with the fields each changed, one change a
 // line.
 func (c *cli) printEvents(events []aggEvent) error {
-	tw := newTable(c.stdout)
+	tw := newTable(c.stdout).style(2, styleType)
 	row(tw, "VERSION", "STORED AT", "TYPE", "CHANGED")
 	for _, e := range events {
 		c.eventRows(tw, e)
@@ -222,7 +221,7 @@ func (c *cli) printEvents(events []aggEvent) error {
 	return tw.Flush()
 }
 
-func (c *cli) eventRows(tw *tabwriter.Writer, e aggEvent) {
+func (c *cli) eventRows(tw *table, e aggEvent) {
 	lead := []string{strconv.FormatUint(e.Version, 10), c.localTime(e.StoredAt), e.Type}
 	if len(e.Changes) == 0 {
 		row(tw, append(lead, "(no field)")...)
@@ -242,11 +241,11 @@ func describeChange(ch change) string {
 	from, to := compactJSON(ch.From), compactJSON(ch.To)
 	switch {
 	case from == "null" || from == "-":
-		return fmt.Sprintf("%s = %s", ch.Path, shorten(to, 60))
+		return fmt.Sprintf("%s = %s", ch.Path, to)
 	case to == "null" || to == "-":
-		return fmt.Sprintf("%s removed (was %s)", ch.Path, shorten(from, 40))
+		return fmt.Sprintf("%s removed (was %s)", ch.Path, from)
 	}
-	return fmt.Sprintf("%s: %s → %s", ch.Path, shorten(from, 40), shorten(to, 40))
+	return fmt.Sprintf("%s: %s → %s", ch.Path, from, to)
 }
 
 func timelineCommand() command {
