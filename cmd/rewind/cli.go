@@ -31,6 +31,10 @@ type exitError struct {
 	// transient: the server could not be reached or failed for now (a
 	// network error, a 5xx): "read --follow" tries again.
 	transient bool
+	// streamsOnly: the server does not mount Rewind's /v1/ endpoints but
+	// serves streams in the Durable Streams protocol (rewind serve).
+	streamsOnly bool
+	status      int // the HTTP status of the answer, 0 when none came
 }
 
 func (e *exitError) Error() string { return e.msg }

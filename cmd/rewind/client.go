@@ -63,7 +63,11 @@ func (a *apiClient) do(ctx context.Context, method, path string, query url.Value
 	if resp.StatusCode/100 == 2 {
 		return data, resp.Header, nil
 	}
-	return nil, nil, statusError(method, path, resp.StatusCode, data)
+	err = statusError(method, path, resp.StatusCode, data)
+	if ee := (*exitError)(nil); errors.As(err, &ee) {
+		ee.status = resp.StatusCode
+	}
+	return nil, nil, err
 }
 
 // getJSON GETs path and decodes the JSON answer into v; raw is the answer
@@ -119,6 +123,10 @@ func statusError(method, path string, status int, body []byte) error {
 		if len(text) > 200 {
 			text = text[:200] + "…"
 		}
+		if (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) && strings.Contains(text, "/v1/stream/") {
+			// rewind serve's answer to any other path.
+			return &exitError{code: exitServer, streamsOnly: true, msg: streamsOnlyMsg}
+		}
 		if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
 			return &exitError{code: exitServer, msg: fmt.Sprintf(
 				"the server does not serve %s %s (HTTP %d %s): does it mount Rewind's /v1/ endpoints (aggregatehttp, projectionhttp)?",
@@ -136,3 +144,7 @@ func statusError(method, path string, status int, body []byte) error {
 	}
 	return &exitError{code: code, msg: reason, transient: status >= 500 || status == http.StatusTooManyRequests}
 }
+
+// streamsOnlyMsg explains why a command other than read cannot work
+// against a server like rewind serve.
+const streamsOnlyMsg = `this server serves streams only (the Durable Streams protocol at /v1/stream/<name>, as "rewind serve" does): "rewind read <stream>" reads one there, but streams, state, diff, timeline, export, projections and rebuild need the application's server, which mounts Rewind's /v1/ endpoints (aggregatehttp, projectionhttp) beside its aggregates and projections, as the orders example does`

@@ -5,7 +5,9 @@
 // projection/projectionhttp, as examples/orders does) about its streams:
 // what an aggregate looked like at a version or a time, what changed
 // between two points and which event changed it, and how its projections
-// are doing.
+// are doing. Against a server that serves streams only (rewind serve),
+// "rewind read" speaks the Durable Streams protocol, and the other client
+// commands say that they need the application's server.
 //
 //	rewind serve [--addr 127.0.0.1:4438] [--data ./data] [--nats URL] [--long-poll-timeout 30s]
 //	rewind state orders/ord-0042 --at "yesterday 15:00"
@@ -48,12 +50,17 @@ Usage:
   rewind export <stream> --to X [--out FILE]  the events up to a point as a given/when/then test
   rewind help [command]                       show help
 
-A <stream> is an aggregate's, "orders/<id>/events" or "orders/<id>". The client
-commands ask --server (default http://127.0.0.1:4437, or REWIND_SERVER) and
-print tables in local time, or the server's JSON with --json; those two flags
-may also come before the command (rewind --server URL state ...). On a
-terminal, output is in colour (NO_COLOR=1 turns it off) and each line fits
-its width; in a pipe or a file nothing is cut.
+The client commands ask --server (default http://127.0.0.1:4437, where
+go run ./examples/orders listens, or REWIND_SERVER): an application that
+mounts Rewind's /v1/ endpoints beside its aggregates and projections.
+"rewind serve" serves streams only (the Durable Streams protocol): there,
+read and read --follow work, and the other commands say so. A <stream> is
+an aggregate's, "orders/<id>/events" or "orders/<id>" (read takes any
+stream's exact name, as streams prints it). Tables show local times, or the
+server's JSON with --json; --server and --json may also come before the
+command (rewind --server URL state ...). On a terminal, output is in colour
+(NO_COLOR=1 turns it off) and each line fits its width; in a pipe or a file
+nothing is cut.
 Exit codes: 0 ok, 1 server or network error, 2 bad usage or input, 3 not found.
 
 serve's flags (each also from its environment variable; a flag wins):

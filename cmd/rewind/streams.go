@@ -149,7 +149,12 @@ command's output show them); --follow then waits for new events and prints
 them as they are stored, until Ctrl-C. When the server goes away (a
 restart, a network error), --follow says so on stderr and reconnects, with
 a backoff of up to 5 s, from the offset it had reached. The last line
-without --follow is the command that goes on from where the read ended. --json prints one JSON object per
+without --follow is the command that goes on from where the read ended.
+
+Against a server that serves streams only ("rewind serve"), read speaks the
+Durable Streams protocol: the name is a stream's (no categories there), a
+JSON stream prints one message a line, a byte stream its bytes as sent,
+and --follow long-polls. --json prints one JSON object per
 line (stream, version, offset, type, storedAt, data), for scripts.
 `,
 		flags: func(fs *flag.FlagSet) {
@@ -169,6 +174,12 @@ line (stream, version, offset, type, storedAt, data), for scripts.
 				return usageErr("--limit %d: want 0 (no limit) or more", limit)
 			}
 			q, err := resolveRead(ctx, c.client, args[0])
+			if ee := (*exitError)(nil); errors.As(err, &ee) && ee.streamsOnly {
+				// A Durable Streams server, like rewind serve: read
+				// the stream in its protocol.
+				r := &reader{c: c, limit: limit, name: args[0]}
+				return r.runDurable(ctx, string(off), follow)
+			}
 			if err != nil {
 				return err
 			}
