@@ -4,7 +4,7 @@
 import { runConformanceTests } from "@durable-streams/server-conformance-tests"
 
 runConformanceTests({
-  baseUrl: process.env.CONFORMANCE_TEST_URL ?? "http://127.0.0.1:4437",
+  baseUrl: process.env.CONFORMANCE_TEST_URL ?? "http://127.0.0.1:4438",
   longPollTimeoutMs: Number(process.env.CONFORMANCE_LONG_POLL_MS ?? "20000"),
   subscriptions: process.env.CONFORMANCE_SUBSCRIPTIONS === "1",
 })

@@ -28,6 +28,13 @@ const defaultServer = "http://127.0.0.1:4437"
 type exitError struct {
 	code int
 	msg  string
+	// transient: the server could not be reached or failed for now (a
+	// network error, a 5xx): "read --follow" tries again.
+	transient bool
+	// streamsOnly: the server does not mount Rewind's /v1/ endpoints but
+	// serves streams in the Durable Streams protocol (rewind serve).
+	streamsOnly bool
+	status      int // the HTTP status of the answer, 0 when none came
 }
 
 func (e *exitError) Error() string { return e.msg }
@@ -112,23 +119,25 @@ func leadingClientFlags(args []string) (global, rest []string) {
 func runClient(ctx context.Context, cmd command, args []string, stdout, stderr io.Writer) int {
 	c := &cli{name: "rewind " + cmd.name, stdout: stdout, stderr: stderr, loc: time.Local}
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	server := fs.String("server", envOr("REWIND_SERVER", defaultServer), "base URL of the server [REWIND_SERVER]")
 	fs.BoolVar(&c.json, "json", false, "print the server's JSON answer, for scripts")
 	if cmd.flags != nil {
 		cmd.flags(fs)
 	}
-	fs.Usage = func() {
+	// The flag package prints its error and the usage to its output: the
+	// help goes to stderr when asked for, a bad flag gets one line.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stderr)
 		fmt.Fprintf(stderr, "Usage: rewind %s %s\n\n%s\nFlags:\n", cmd.name, cmd.args, cmd.help)
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, exitCodesHelp)
-	}
-	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
 	if err != nil {
-		// The flag package has printed the problem and the usage.
+		fmt.Fprint(stderr, flagProblem(c.name, fs, err))
 		return exitUsage
 	}
 	c.server, err = checkServer(*server)

@@ -63,7 +63,11 @@ func (a *apiClient) do(ctx context.Context, method, path string, query url.Value
 	if resp.StatusCode/100 == 2 {
 		return data, resp.Header, nil
 	}
-	return nil, nil, statusError(method, path, resp.StatusCode, data)
+	err = statusError(method, path, resp.StatusCode, data)
+	if ee := (*exitError)(nil); errors.As(err, &ee) {
+		ee.status = resp.StatusCode
+	}
+	return nil, nil, err
 }
 
 // getJSON GETs path and decodes the JSON answer into v; raw is the answer
@@ -89,9 +93,9 @@ func (a *apiClient) networkError(ctx context.Context, err error) error {
 		return &exitError{code: exitServer, msg: "interrupted"}
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return &exitError{code: exitServer, msg: fmt.Sprintf("the server at %s did not answer in time", a.base)}
+		return &exitError{code: exitServer, transient: true, msg: fmt.Sprintf("the server at %s did not answer in time", a.base)}
 	}
-	return &exitError{code: exitServer, msg: fmt.Sprintf(
+	return &exitError{code: exitServer, transient: true, msg: fmt.Sprintf(
 		"cannot reach the server at %s: %v\n(is it running? \"go run ./examples/orders\" starts one; --server or REWIND_SERVER points elsewhere)",
 		a.base, unwrapURLError(err))}
 }
@@ -119,12 +123,17 @@ func statusError(method, path string, status int, body []byte) error {
 		if len(text) > 200 {
 			text = text[:200] + "…"
 		}
+		if (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) && strings.Contains(text, "/v1/stream/") {
+			// rewind serve's answer to any other path.
+			return &exitError{code: exitServer, streamsOnly: true, msg: streamsOnlyMsg}
+		}
 		if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
 			return &exitError{code: exitServer, msg: fmt.Sprintf(
 				"the server does not serve %s %s (HTTP %d %s): does it mount Rewind's /v1/ endpoints (aggregatehttp, projectionhttp)?",
 				method, path, status, text)}
 		}
-		return &exitError{code: exitServer, msg: fmt.Sprintf("%s %s: HTTP %d %s", method, path, status, text)}
+		return &exitError{code: exitServer, transient: status >= 500 || status == http.StatusTooManyRequests,
+			msg: fmt.Sprintf("%s %s: HTTP %d %s", method, path, status, text)}
 	}
 	code := exitServer
 	switch status {
@@ -133,5 +142,9 @@ func statusError(method, path string, status int, body []byte) error {
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
 		code = exitUsage
 	}
-	return &exitError{code: code, msg: reason}
+	return &exitError{code: code, msg: reason, transient: status >= 500 || status == http.StatusTooManyRequests}
 }
+
+// streamsOnlyMsg explains why a command other than read cannot work
+// against a server like rewind serve.
+const streamsOnlyMsg = `this server serves streams only (the Durable Streams protocol at /v1/stream/<name>, as "rewind serve" does): "rewind read <stream>" reads one there, but streams, state, diff, timeline, export, projections and rebuild need the application's server, which mounts Rewind's /v1/ endpoints (aggregatehttp, projectionhttp) beside its aggregates and projections, as the orders example does`

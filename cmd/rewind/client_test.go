@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rewindhq/rewind/eventstore"
 	"github.com/rewindhq/rewind/examples/orders/app"
 	"github.com/rewindhq/rewind/examples/orders/seed"
 )
@@ -151,6 +152,11 @@ func TestClientCommands(t *testing.T) {
 		if !strings.Contains(squeeze(out), "FIELD VALUE") || !strings.Contains(squeeze(out), "workspace \"") {
 			t.Errorf("state:\n%s", out)
 		}
+		// Before the first event is version 0, not "the last event".
+		out = want(t, ctx, 0, "state", stream, "--at", "2020-01-01")
+		if !strings.Contains(out, "at version 0, before the first event") || strings.Contains(out, "the last event") {
+			t.Errorf("state --at before the first event:\n%s", out)
+		}
 		out = want(t, ctx, 0, "state", stream, "--version", "1")
 		if !strings.Contains(squeeze(out), `status "open"`) || !strings.Contains(out, "items  ") && !strings.Contains(squeeze(out), "items {}") {
 			t.Errorf("state --version 1:\n%s", out)
@@ -218,6 +224,35 @@ func TestClientCommands(t *testing.T) {
 		}
 	})
 
+	// A stream outside the aggregates, named as "rewind streams" prints it.
+	if _, err := a.Store.Append(ctx, "chat/room-1", []eventstore.Event{
+		{Type: "said", Data: []byte(`{"text":"hi"}`)}, {Type: "said", Data: []byte(`{"text":"bye"}`)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("read names exactly", func(t *testing.T) {
+		if out := want(t, ctx, 0, "streams", "chat"); !strings.Contains(out, "chat/room-1 ") {
+			t.Fatalf("streams chat:\n%s", out)
+		}
+		out := want(t, ctx, 0, "read", "chat/room-1", "--json")
+		if strings.Count(out, "\n") != 2 || !strings.Contains(out, `"stream":"chat/room-1"`) || !strings.Contains(out, `"bye"`) {
+			t.Errorf("read chat/room-1 --json:\n%s", out)
+		}
+		for _, args := range [][]string{
+			{"read", "nope"}, {"read", "orders/" + id + "/events/x"}, {"read", "orders/ord-nobody"},
+			{"read", "chat/room-2"}, {"read", "nope", "--follow"},
+		} {
+			code, out, errOut := runCLI(t, ctx, args...)
+			if code != exitNotFound || out != "" || !strings.Contains(errOut, "no stream") {
+				t.Errorf("rewind %s: exit %d, stdout %q, stderr %q; want exit %d (as state's for a missing stream) and no stream",
+					strings.Join(args, " "), code, out, errOut, exitNotFound)
+			}
+		}
+		// state's code for a missing stream is the same.
+		want(t, ctx, exitNotFound, "state", "orders/ord-nobody")
+	})
+
 	t.Run("read", func(t *testing.T) {
 		out := want(t, ctx, 0, "read", "orders/"+id, "--json")
 		lines := strings.Split(strings.TrimSpace(out), "\n")
@@ -238,6 +273,19 @@ func TestClientCommands(t *testing.T) {
 		s := squeeze(out)
 		if !strings.HasPrefix(s, "STORED AT VERSION TYPE DATA") || !strings.Contains(s, "next offset: "+tl.Events[len(tl.Events)-1].Offset) {
 			t.Errorf("read:\n%s", out)
+		}
+		// The hint at the end is a command that goes on from there as pasted.
+		next := tl.Events[1].Offset
+		out = want(t, ctx, 0, "read", "orders/"+id, "--limit", "2")
+		hint := fmt.Sprintf("(rewind read %s --from %s goes on from here)", stream, next)
+		if !strings.Contains(out, hint) {
+			t.Fatalf("read --limit 2 ends without %q:\n%s", hint, out)
+		}
+		if got := want(t, ctx, 0, "read", stream, "--from", next, "--json"); strings.Count(got, "\n") != len(tl.Events)-2 {
+			t.Errorf("the hint's command reads %d events, want %d:\n%s", strings.Count(got, "\n"), len(tl.Events)-2, got)
+		}
+		if out := want(t, ctx, 0, "read", "orders", "--limit", "1"); !strings.Contains(out, "(rewind read orders --from ") {
+			t.Errorf("read orders: the hint does not name the category:\n%s", out)
 		}
 		out = want(t, ctx, 0, "read", "orders", "--limit", "5", "--json")
 		if n := strings.Count(out, "\n"); n != 5 {
@@ -397,6 +445,9 @@ func TestClientCommands(t *testing.T) {
 		want(t, ctx, 0, "streams", "--server", server+"/")
 		// The shared flags may come before the command, too.
 		want(t, ctx, 0, "--server", server, "state", stream)
+		if out := want(t, ctx, 0, "read", stream, "--server", server, "--limit", "1"); !strings.Contains(out, "(rewind read "+stream+" --server "+server+" --from ") {
+			t.Errorf("read with --server: the hint leaves the server out:\n%s", out)
+		}
 		if out := want(t, ctx, 0, "--server="+server, "--json", "timeline", stream); !strings.HasPrefix(out, "{") {
 			t.Errorf("rewind --json timeline: %s", out)
 		}
@@ -449,5 +500,64 @@ func TestClientHelp(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestReadFollowReconnects: "read --follow" outlives a restart of the
+// server: it says on stderr that it reconnects, and goes on from its
+// offset, with no event missed or printed twice.
+func TestReadFollowReconnects(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	data := t.TempDir()
+	cfg := app.Config{Addr: "127.0.0.1:0", Data: data, Seed: app.SeedConfig{Config: seed.Config{Orders: 5, Days: 2, Rand: 3}}}
+	a, err := app.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := strings.TrimSuffix(a.URL, "/")
+	if _, err := a.Store.Append(ctx, "chat/room-1", []eventstore.Event{{Type: "said", Data: []byte(`{"n":1}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	fctx, stop := context.WithCancel(ctx)
+	defer stop()
+	out, errOut := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(fctx, []string{"read", "chat/room-1", "--follow", "--json", "--server", server}, out, errOut)
+	}()
+	waitFor(t, out, `{"n":1}`)
+
+	// The server goes away, and comes back on the same address and data.
+	// Its drain waits for the follow's long poll and then cuts it: an
+	// error of Close's, not of the test.
+	if err := a.Close(); err != nil {
+		t.Logf("close: %v", err)
+	}
+	waitFor(t, errOut, "reconnecting")
+	cfg.Addr = strings.TrimPrefix(server, "http://")
+	if a, err = app.Start(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.Store.Append(ctx, "chat/room-1", []eventstore.Event{{Type: "said", Data: []byte(`{"n":2}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, out, `{"n":2}`)
+	stop()
+	if code := <-done; code != 0 || strings.Count(out.String(), "\n") != 2 || !strings.Contains(errOut.String(), "reconnected") {
+		t.Errorf("read --follow across a restart: exit %d, stdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+}
+
+// waitFor waits until b holds s.
+func waitFor(t *testing.T, b *syncBuffer, s string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(b.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q within 30 s in:\n%s", s, b.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -14,7 +14,9 @@ import (
 // padded, and is cut to the terminal's width when there is one.
 type columns struct {
 	widths []int
-	max    int // the terminal's width, 0 when not a terminal
+	max    int      // the terminal's width, 0 when not a terminal
+	color  bool     // colour on (useColor)
+	styles []string // each column's style, "" for none
 }
 
 func newColumns(termWidth int, names ...string) *columns {
@@ -33,21 +35,25 @@ func (c *columns) widen(i, w int) {
 }
 
 func (c *columns) print(w io.Writer, cells ...string) error {
-	var b strings.Builder
-	for i, cell := range cells {
-		if i == len(cells)-1 {
-			if c.max > 0 {
-				room := c.max - utf8.RuneCountInString(b.String())
-				cell = shorten(cell, max(room, 10))
-			}
-			b.WriteString(cell)
-			break
+	return c.printStyled(w, func(i int) string {
+		if i < len(c.styles) {
+			return c.styles[i]
 		}
+		return ""
+	}, cells...)
+}
+
+// printHeader prints the names of the columns, bold.
+func (c *columns) printHeader(w io.Writer, names ...string) error {
+	return c.printStyled(w, func(int) string { return styleBold }, names...)
+}
+
+func (c *columns) printStyled(w io.Writer, style func(i int) string, cells ...string) error {
+	for i, cell := range cells[:len(cells)-1] {
 		c.widen(i, utf8.RuneCountInString(cell))
-		b.WriteString(cell)
-		b.WriteString(strings.Repeat(" ", c.widths[i]-utf8.RuneCountInString(cell)+2))
 	}
-	b.WriteByte('\n')
+	var b strings.Builder
+	writeLine(&b, c.max, c.color, c.widths, style, cells)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 )
@@ -28,11 +27,6 @@ func (c *cli) localTime(s string) string {
 		return s
 	}
 	return t.In(c.loc).Format(timeLayout)
-}
-
-// table is an aligned table on w: columns separated by two spaces.
-func newTable(w io.Writer) *tabwriter.Writer {
-	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 }
 
 // row writes one row of a table.

@@ -55,7 +55,7 @@ func parseVersion(flagName, s string) (uint64, error) {
 }
 
 // timeHelp lists the time forms parseTime accepts, for messages and help.
-const timeHelp = `RFC 3339 (2026-08-20T15:04:05Z, 2026-08-20T15:04:05+02:00), local "2026-08-20 15:04[:05]" or "2026-08-20", "today 09:30", "yesterday 15:00", "15:04" (today), or "90m ago"`
+const timeHelp = `a date and time in local time ("2026-08-20 15:04", "2026-08-20", "Dec 4 15:00", "4 Dec 2026"), RFC 3339 ("2026-08-20T15:04:05Z"), a day and an optional time ("today 09:30", "yesterday 15:00", "last monday 15:00", "15:04" for today, "3pm"), or a while ago ("90m ago", "3 hours ago", "2 days ago", "1 week ago")`
 
 // localLayouts are the forms of a time without a zone, read in local time.
 var localLayouts = []string{
@@ -67,8 +67,8 @@ var localLayouts = []string{
 }
 
 // parseTime reads a point in time as people type it: RFC 3339, or a
-// date and time in the local zone, or a time of today or yesterday, or a
-// duration ago. A time without a zone is local because that is the time
+// date and time in the local zone, or a named day with an optional time,
+// or a while ago (humantime.go). A time without a zone is local because that is the time
 // the human output shows.
 func parseTime(flagName, s string, now time.Time, loc *time.Location) (time.Time, error) {
 	s = strings.TrimSpace(s)
@@ -84,43 +84,6 @@ func parseTime(flagName, s string, now time.Time, loc *time.Location) (time.Time
 		return t, nil
 	}
 	return time.Time{}, usageErr("%s %q is not a time: use %s", flagName, s, timeHelp)
-}
-
-// parseRelative reads "now", "90m ago", "[today|yesterday] HH:MM[:SS]" and
-// "today"/"yesterday" (midnight) relative to now, in now's location.
-func parseRelative(s string, now time.Time) (time.Time, bool) {
-	lower := strings.ToLower(s)
-	if lower == "now" {
-		return now, true
-	}
-	if d, ok := strings.CutSuffix(lower, " ago"); ok {
-		dur, err := time.ParseDuration(strings.TrimSpace(d))
-		if err != nil || dur < 0 {
-			return time.Time{}, false
-		}
-		return now.Add(-dur), true
-	}
-	day, clock, named := now, lower, false
-	if rest, ok := strings.CutPrefix(lower, "yesterday"); ok {
-		day, clock, named = now.AddDate(0, 0, -1), strings.TrimSpace(rest), true
-	} else if rest, ok := strings.CutPrefix(lower, "today"); ok {
-		clock, named = strings.TrimSpace(rest), true
-	}
-	h, m, sec := 0, 0, 0
-	switch {
-	case clock != "":
-		c, err := time.Parse("15:04:05", clock)
-		if err != nil {
-			if c, err = time.Parse("15:04", clock); err != nil {
-				return time.Time{}, false
-			}
-		}
-		h, m, sec = c.Clock()
-	case !named:
-		return time.Time{}, false
-	}
-	y, mo, d := day.Date()
-	return time.Date(y, mo, d, h, m, sec, 0, now.Location()), true
 }
 
 // parsePoint reads a point of a stream's history given as a version or a

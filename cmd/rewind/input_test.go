@@ -3,7 +3,9 @@ package main
 import (
 	"flag"
 	"io"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 	_ "time/tzdata" // Europe/Paris whatever the machine has
@@ -34,15 +36,50 @@ func TestParseTime(t *testing.T) {
 		{"now", now},
 		{"90m ago", now.Add(-90 * time.Minute)},
 		{" 2h ago ", now.Add(-2 * time.Hour)},
+		// Human forms (humantime.go); now is Tuesday 10 March 2026.
+		{"3 hours ago", now.Add(-3 * time.Hour)},
+		{"an hour ago", now.Add(-time.Hour)},
+		{"45 min ago", now.Add(-45 * time.Minute)},
+		{"2 days ago", time.Date(2026, 3, 8, 18, 30, 0, 0, paris)},
+		{"1 day ago", time.Date(2026, 3, 9, 18, 30, 0, 0, paris)},
+		{"1 week ago", time.Date(2026, 3, 3, 18, 30, 0, 0, paris)},
+		{"last monday", time.Date(2026, 3, 9, 0, 0, 0, 0, paris)},
+		{"last monday 15:00", time.Date(2026, 3, 9, 15, 0, 0, 0, paris)},
+		{"Last Tuesday 15:00", time.Date(2026, 3, 3, 15, 0, 0, 0, paris)}, // today is Tuesday: a week ago
+		{"last sun 3pm", time.Date(2026, 3, 8, 15, 0, 0, 0, paris)},
+		{"Dec 4 15:00", time.Date(2025, 12, 4, 15, 0, 0, 0, paris)}, // the latest Dec 4 not after now
+		{"Mar 10", time.Date(2026, 3, 10, 0, 0, 0, 0, paris)},
+		{"march 9 09:15:30", time.Date(2026, 3, 9, 9, 15, 30, 0, paris)},
+		{"4 December 2026 15:00", time.Date(2026, 12, 4, 15, 0, 0, 0, paris)},
+		{"Dec 4, 2024", time.Date(2024, 12, 4, 0, 0, 0, 0, paris)},
+		{"3pm", time.Date(2026, 3, 10, 15, 0, 0, 0, paris)},
+		{"yesterday 3:30pm", time.Date(2026, 3, 9, 15, 30, 0, 0, paris)},
+		{"today 9:05 am", time.Date(2026, 3, 10, 9, 5, 0, 0, paris)},
 	} {
 		got, err := parseTime("--at", c.in, now, paris)
 		if err != nil || !got.Equal(c.want) {
 			t.Errorf("parseTime(%q) = %v, %v; want %v", c.in, got, err, c.want)
 		}
 	}
-	for _, bad := range []string{"", "tomorrow", "yesterday noon", "25:00", "2026-13-01", "-2h ago", "2h", "15", "2026-03-09 15"} {
-		if got, err := parseTime("--at", bad, now, paris); err == nil {
+	for _, bad := range []string{"", "tomorrow", "yesterday noon", "25:00", "2026-13-01", "-2h ago", "2h", "15", "2026-03-09 15",
+		"3 fortnights ago", "-3 days ago", "ago", "last", "last friday-ish", "next monday", "Feb 30", "Dec 32", "Dec", "4 Decembre",
+		"last monday 25:00", "3 days", "monday"} {
+		got, err := parseTime("--at", bad, now, paris)
+		if err == nil {
 			t.Errorf("parseTime(%q) = %v, want an error", bad, got)
+			continue
+		}
+		// The message shows forms that work.
+		for _, example := range []string{"3 hours ago", "last monday 15:00", "Dec 4 15:00", "2026-08-20 15:04"} {
+			if !strings.Contains(err.Error(), example) {
+				t.Errorf("parseTime(%q): %v does not show %q", bad, err, example)
+			}
+		}
+	}
+	// Every example the message shows is read.
+	for _, example := range regexp.MustCompile(`"([^"]+)"`).FindAllStringSubmatch(timeHelp, -1) {
+		if _, err := parseTime("--at", example[1], now, paris); err != nil {
+			t.Errorf("timeHelp shows %q, which parseTime refuses: %v", example[1], err)
 		}
 	}
 }

@@ -5,16 +5,20 @@
 // projection/projectionhttp, as examples/orders does) about its streams:
 // what an aggregate looked like at a version or a time, what changed
 // between two points and which event changed it, and how its projections
-// are doing.
+// are doing. Against a server that serves streams only (rewind serve),
+// "rewind read" speaks the Durable Streams protocol, and the other client
+// commands say that they need the application's server.
 //
-//	rewind serve [--addr 127.0.0.1:4437] [--data ./data] [--nats URL] [--replicas N] [--long-poll-timeout 30s]
+//	rewind serve [--addr 127.0.0.1:4438] [--data ./data] [--nats URL] [--replicas N] [--long-poll-timeout 30s]
 //	rewind state orders/ord-0042 --at "yesterday 15:00"
 //
 // Every flag of serve has an environment variable (REWIND_ADDR, REWIND_DATA,
 // REWIND_NATS, REWIND_REPLICAS, REWIND_LONG_POLL_TIMEOUT); a flag given on the command line
 // wins over its variable. The other commands talk to --server, default
 // http://127.0.0.1:4437, or REWIND_SERVER; they print aligned tables with
-// local times, or with --json the server's JSON for scripts, and exit with
+// local times (on a terminal: in colour unless NO_COLOR is set or TERM is
+// dumb, each line cut to the terminal's width; in a pipe or a file: no
+// colour, nothing cut), or with --json the server's JSON for scripts, and exit with
 // 0 (ok), 1 (server or network error), 2 (bad usage or input) or 3 (not
 // found).
 package main
@@ -46,14 +50,21 @@ Usage:
   rewind export <stream> --to X [--out FILE]  the events up to a point as a given/when/then test
   rewind help [command]                       show help
 
-A <stream> is an aggregate's, "orders/<id>/events" or "orders/<id>". The client
-commands ask --server (default http://127.0.0.1:4437, or REWIND_SERVER) and
-print tables in local time, or the server's JSON with --json; those two flags
-may also come before the command (rewind --server URL state ...).
+The client commands ask --server (default http://127.0.0.1:4437, where
+go run ./examples/orders listens, or REWIND_SERVER): an application that
+mounts Rewind's /v1/ endpoints beside its aggregates and projections.
+"rewind serve" serves streams only (the Durable Streams protocol): there,
+read and read --follow work, and the other commands say so. A <stream> is
+an aggregate's, "orders/<id>/events" or "orders/<id>" (read takes any
+stream's exact name, as streams prints it). Tables show local times, or the
+server's JSON with --json; --server and --json may also come before the
+command (rewind --server URL state ...). On a terminal, output is in colour
+(NO_COLOR=1 turns it off) and each line fits its width; in a pipe or a file
+nothing is cut.
 Exit codes: 0 ok, 1 server or network error, 2 bad usage or input, 3 not found.
 
 serve's flags (each also from its environment variable; a flag wins):
-  --addr HOST:PORT            where to listen (default 127.0.0.1:4437)    REWIND_ADDR
+  --addr HOST:PORT            where to listen (default 127.0.0.1:4438)    REWIND_ADDR
   --data DIR                  the embedded store's directory (default ./data)
                               (with --nats: of the read index)            REWIND_DATA
   --nats URL[,URL...]         an external NATS server, or a cluster's     REWIND_NATS
@@ -108,7 +119,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "streams", "read", "state", "diff", "timeline", "projections", "rebuild", "export":
 		return runClient(ctx, clientCommand(args[0]), append(global, args[1:]...), stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "rewind: unknown command %q\n\n%s", args[0], usage)
+		fmt.Fprint(stderr, unknownCommand(args[0]))
 		return 2
 	}
 }

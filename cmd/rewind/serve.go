@@ -19,6 +19,10 @@ import (
 	"github.com/rewindhq/rewind/eventstore/durablestreams"
 )
 
+// defaultServeAddr is where "rewind serve" listens by default: not the
+// orders example's port (4437), so that both can run side by side.
+const defaultServeAddr = "127.0.0.1:4438"
+
 // serveConfig is what "rewind serve" runs with.
 type serveConfig struct {
 	addr     string
@@ -44,7 +48,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		}
 		lp = d
 	}
-	fs.StringVar(&cfg.addr, "addr", envOr("REWIND_ADDR", "127.0.0.1:4437"), "address to listen on, host:port (port 0 picks a free one) [REWIND_ADDR]")
+	fs.StringVar(&cfg.addr, "addr", envOr("REWIND_ADDR", defaultServeAddr), "address to listen on, host:port (port 0 picks a free one) [REWIND_ADDR]")
 	fs.StringVar(&cfg.data, "data", envOr("REWIND_DATA", "./data"), "directory of the embedded store (with --nats: of the read index) [REWIND_DATA]")
 	fs.StringVar(&cfg.natsURL, "nats", os.Getenv("REWIND_NATS"), "URL of an external NATS server or cluster to use instead of the embedded one; for a cluster, a comma-separated list of its nodes' URLs (nats://n1:4222,nats://n2:4222,nats://n3:4222), so that the server reconnects to another node when one dies [REWIND_NATS]")
 	replicas := 0
@@ -79,6 +83,7 @@ Flags:
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
 		}
+		fmt.Fprint(stderr, flagProblem("rewind serve", fs, err))
 		return cfg, errUsage
 	}
 	if fs.NArg() > 0 {
@@ -113,6 +118,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Bind first: a port in use fails before anything is made on disk.
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
 	var store *eventstore.Store
 	if cfg.natsURL != "" {
 		opts := []eventstore.Option{eventstore.WithIndexDir(filepath.Join(data, "index")), eventstore.WithLogger(log)}
@@ -127,10 +138,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("open the store: %w", err)
 	}
 	defer store.Close()
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	ds := durablestreams.New(store, durablestreams.WithLongPollTimeout(cfg.longPoll), durablestreams.WithLogger(log))
 	srv := &http.Server{
 		Handler:           streamsFirst(ds, http.HandlerFunc(notFound)),

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -216,7 +217,7 @@ func TestFlagsWinOverEnv(t *testing.T) {
 		args []string
 		want serveConfig
 	}{
-		{nil, nil, serveConfig{addr: "127.0.0.1:4437", data: "./data", longPoll: 30 * time.Second}},
+		{nil, nil, serveConfig{addr: "127.0.0.1:4438", data: "./data", longPoll: 30 * time.Second}},
 		{map[string]string{"REWIND_ADDR": ":1", "REWIND_DATA": "/e", "REWIND_NATS": "nats://e", "REWIND_LONG_POLL_TIMEOUT": "2s", "REWIND_REPLICAS": "3"}, nil,
 			serveConfig{addr: ":1", data: "/e", natsURL: "nats://e", longPoll: 2 * time.Second, replicas: 3}},
 		{map[string]string{"REWIND_ADDR": ":1", "REWIND_DATA": "/e", "REWIND_NATS": "nats://e", "REWIND_LONG_POLL_TIMEOUT": "2s", "REWIND_REPLICAS": "3"},
@@ -426,5 +427,23 @@ func testCut(t *testing.T, sig syscall.Signal) {
 		body, _ := json.Marshal(message{W: w, S: n - 1})
 		mustDo(t, "POST", url, body, 204, "Content-Type", "application/json", "Producer-Id", "writer-"+strconv.Itoa(w),
 			"Producer-Epoch", "0", "Producer-Seq", strconv.Itoa(n-1))
+	}
+}
+
+// TestServeBindsBeforeMakingData: a port in use fails with exit 1 before
+// the data directory is made, so a second serve leaves nothing behind.
+func TestServeBindsBeforeMakingData(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	data := filepath.Join(t.TempDir(), "data")
+	code, _, errOut := runBin(t, nil, "serve", "--addr", ln.Addr().String(), "--data", data)
+	if code != 1 || !strings.Contains(errOut, "listen") {
+		t.Errorf("serve on a port in use: exit %d, stderr:\n%s\nwant exit 1 and a message about listening", code, errOut)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("serve on a port in use made %s (%v)", data, err)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net/url"
@@ -138,12 +139,22 @@ func readCommand() command {
 		args:    "<stream|category> [--from OFFSET] [--follow] [--limit N]",
 		summary: "print the events of a stream or a category, and follow new ones",
 		help: `Prints the events of one stream, or of every stream of a category, in log
-order. An aggregate's stream can be named "orders/<id>/events" or
-"orders/<id>"; a name without "/" is a category.
+order. A stream is named exactly as "rewind streams" prints it; an
+aggregate's stream "orders/<id>/events" may also be named "orders/<id>" when
+no stream of that exact name exists. A name without "/" is a category. A
+stream or category without events is not found (exit code 3).
 
 --from starts after an offset (as "rewind streams" and the end of this
 command's output show them); --follow then waits for new events and prints
-them as they are stored, until Ctrl-C. --json prints one JSON object per
+them as they are stored, until Ctrl-C. When the server goes away (a
+restart, a network error), --follow says so on stderr and reconnects, with
+a backoff of up to 5 s, from the offset it had reached. The last line
+without --follow is the command that goes on from where the read ended.
+
+Against a server that serves streams only ("rewind serve"), read speaks the
+Durable Streams protocol: the name is a stream's (no categories there), a
+JSON stream prints one message a line, a byte stream its bytes as sent,
+and --follow long-polls. --json prints one JSON object per
 line (stream, version, offset, type, storedAt, data), for scripts.
 `,
 		flags: func(fs *flag.FlagSet) {
@@ -162,19 +173,20 @@ line (stream, version, offset, type, storedAt, data), for scripts.
 			if limit < 0 {
 				return usageErr("--limit %d: want 0 (no limit) or more", limit)
 			}
-			q := url.Values{}
-			switch name := args[0]; {
-			case name == "":
-				return usageErr("the stream or category is empty")
-			case !strings.Contains(name, "/"):
-				q.Set("category", name)
-			default:
-				if ref, err := parseAggregate(name); err == nil {
-					name = ref.stream()
-				}
-				q.Set("stream", name)
+			q, err := resolveRead(ctx, c.client, args[0])
+			if ee := (*exitError)(nil); errors.As(err, &ee) && ee.streamsOnly {
+				// A Durable Streams server, like rewind serve: read
+				// the stream in its protocol.
+				r := &reader{c: c, limit: limit, name: args[0]}
+				return r.runDurable(ctx, string(off), follow)
 			}
-			r := &reader{c: c, category: q.Has("category"), limit: limit}
+			if err != nil {
+				return err
+			}
+			r := &reader{c: c, category: q.Has("category"), limit: limit, name: q.Get("stream")}
+			if r.category {
+				r.name = q.Get("category")
+			}
 			return r.run(ctx, q, string(off), follow)
 		},
 	}
@@ -183,10 +195,42 @@ line (stream, version, offset, type, storedAt, data), for scripts.
 // reader runs "rewind read": pages through /v1/events and prints them.
 type reader struct {
 	c        *cli
-	category bool // print each event's stream
+	name     string // the stream or the category read
+	category bool   // print each event's stream
 	limit    int
 	printed  int
 	cols     *columns
+	failures int // requests failed in a row while following
+}
+
+// Backoff of "read --follow" while the server is away: it waits
+// retryFirst after the first failure, twice as long after each next one,
+// at most retryMax, and goes on from the offset it had reached.
+const (
+	retryFirst = 250 * time.Millisecond
+	retryMax   = 5 * time.Second
+)
+
+// retry reports whether a follow goes on after err: a transient failure
+// (the server restarting, a network error) is told on stderr, waited out
+// with a backoff and retried, until ctx ends.
+func (r *reader) retry(ctx context.Context, err error, from string) bool {
+	var ee *exitError
+	if !errors.As(err, &ee) || !ee.transient {
+		return false
+	}
+	delay := retryFirst << min(r.failures, 5)
+	delay = min(delay, retryMax)
+	r.failures++
+	fmt.Fprintf(r.c.stderr, "%s: %s\n%s: reconnecting in %v, from offset %s\n", r.c.name, ee.msg, r.c.name, delay, from)
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (r *reader) run(ctx context.Context, q url.Values, from string, follow bool) error {
@@ -215,7 +259,14 @@ func (r *reader) run(ctx context.Context, q url.Values, from string, follow bool
 			if follow && ctx.Err() != nil {
 				return r.end(from) // Ctrl-C is how a follow ends
 			}
+			if follow && r.retry(ctx, err, from) {
+				continue
+			}
 			return err
+		}
+		if r.failures > 0 {
+			fmt.Fprintf(r.c.stderr, "%s: reconnected, going on from offset %s\n", r.c.name, from)
+			r.failures = 0
 		}
 		if err := r.print(ans.Events); err != nil {
 			return err
@@ -271,6 +322,9 @@ func (r *reader) header() *columns {
 	}
 	names = append(names, "VERSION", "TYPE", "DATA")
 	cols := newColumns(terminalWidth(r.c.stdout), names...)
+	cols.color = useColor(r.c.stdout)
+	cols.styles = make([]string, len(names))
+	cols.styles[len(names)-2] = styleType
 	// Typical widths, so that the first rows do not set them too narrow
 	// for the ones that follow.
 	cols.widen(0, len(timeLayout)+1)
@@ -278,7 +332,7 @@ func (r *reader) header() *columns {
 		cols.widen(1, 24)
 	}
 	cols.widen(len(names)-2, 16)
-	_ = cols.print(r.c.stdout, names...)
+	_ = cols.printHeader(r.c.stdout, names...)
 	return cols
 }
 
@@ -290,6 +344,83 @@ func (r *reader) end(next string) error {
 	if r.printed == 0 {
 		fmt.Fprintln(r.c.stdout, "no events")
 	}
-	_, err := fmt.Fprintf(r.c.stdout, "next offset: %s (rewind read --from %s goes on from here)\n", next, next)
+	_, err := fmt.Fprintf(r.c.stdout, "next offset: %s (%s goes on from here)\n", next, r.resumeCommand(next))
 	return err
+}
+
+// resumeCommand is the command line that reads on from next: the same
+// stream or category, on the same server, ready to paste.
+func (r *reader) resumeCommand(next string) string {
+	cmd := "rewind read " + shellQuote(r.name)
+	if r.c.server != strings.TrimRight(envOr("REWIND_SERVER", defaultServer), "/") {
+		cmd += " --server " + shellQuote(r.c.server)
+	}
+	return cmd + " --from " + next
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but the
+// characters of names, URLs and offsets.
+func shellQuote(s string) string {
+	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:@%+=,", r))
+	}) < 0
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// resolveRead finds what "rewind read NAME" reads and returns its query: a
+// name without "/" is a category; any other name is first the stream of
+// exactly that name (as "rewind streams" prints it), and only if no such
+// stream has events, for "<category>/<id>", the aggregate's stream
+// "<category>/<id>/events". A stream or category without events is an
+// error with the exit code of a missing stream, never an empty read of
+// another name.
+func resolveRead(ctx context.Context, a *apiClient, name string) (url.Values, error) {
+	if name == "" {
+		return nil, usageErr("the stream or category is empty")
+	}
+	if !strings.Contains(name, "/") {
+		q := url.Values{"category": {name}}
+		ok, err := hasEvents(ctx, a, q)
+		if err != nil || ok {
+			return q, err
+		}
+		return nil, &exitError{code: exitNotFound, msg: fmt.Sprintf(
+			"no stream of category %q has events (\"rewind streams\" lists the streams)", name)}
+	}
+	candidates := []string{name}
+	if parts := strings.Split(name, "/"); len(parts) == 2 && parts[0] != "" && parts[1] != "" {
+		candidates = append(candidates, name+"/events")
+	}
+	for _, stream := range candidates {
+		q := url.Values{"stream": {stream}}
+		ok, err := hasEvents(ctx, a, q)
+		if err != nil || ok {
+			return q, err
+		}
+	}
+	also := ""
+	if len(candidates) == 2 {
+		also = fmt.Sprintf(" (nor %q)", candidates[1])
+	}
+	return nil, &exitError{code: exitNotFound, msg: fmt.Sprintf(
+		"no stream %q%s: \"rewind streams\" lists the streams", name, also)}
+}
+
+// hasEvents reports whether the stream or category of q holds an event:
+// a stream exists once it has one.
+func hasEvents(ctx context.Context, a *apiClient, q url.Values) (bool, error) {
+	probe := url.Values{"from": {"-1"}, "limit": {"1"}}
+	for k, v := range q {
+		probe[k] = v
+	}
+	var ans struct {
+		Events []json.RawMessage `json:"events"`
+	}
+	if _, err := a.getJSON(ctx, "/v1/events", probe, &ans); err != nil {
+		return false, err
+	}
+	return len(ans.Events) > 0, nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-	"text/tabwriter"
 	"time"
 )
 
@@ -96,7 +95,7 @@ A time without a zone is in local time, like the times this tool prints.
 // pointLine says where in a stream's history a state is.
 func (c *cli) pointLine(s stateAnswer) string {
 	if s.Version == 0 {
-		return "version 0 (no events yet: the initial state)"
+		return "version 0, before the first event (the initial state)"
 	}
 	at := "-"
 	if s.At != nil {
@@ -108,7 +107,11 @@ func (c *cli) pointLine(s stateAnswer) string {
 func (c *cli) printState(s stateAnswer, asOf string) error {
 	if asOf != "" {
 		fmt.Fprintf(c.stdout, "%s as of %s:\n", s.Stream, c.localTime(asOf))
-		fmt.Fprintf(c.stdout, "at %s (the last event stored at or before it)\n", c.pointLine(s))
+		if s.Version == 0 {
+			fmt.Fprintln(c.stdout, "at version 0, before the first event: none was stored at or before then (the initial state)")
+		} else {
+			fmt.Fprintf(c.stdout, "at %s (the last event stored at or before it)\n", c.pointLine(s))
+		}
 	} else {
 		fmt.Fprintf(c.stdout, "%s at %s\n", s.Stream, c.pointLine(s))
 	}
@@ -180,7 +183,7 @@ its history, and the events in between. X and Y are versions (3) or times:
 			if len(ans.Changes) == 0 {
 				fmt.Fprintln(c.stdout, "no field changed")
 			} else {
-				tw := newTable(c.stdout)
+				tw := newTable(c.stdout).style(1, styleFrom).style(2, styleTo)
 				row(tw, "FIELD", "FROM", "TO")
 				for _, ch := range ans.Changes {
 					row(tw, ch.Path, jsonOrDash(ch.From), jsonOrDash(ch.To))
@@ -210,7 +213,7 @@ func jsonOrDash(v json.RawMessage) string {
 // printEvents prints events with the fields each changed, one change a
 // line.
 func (c *cli) printEvents(events []aggEvent) error {
-	tw := newTable(c.stdout)
+	tw := newTable(c.stdout).style(2, styleType)
 	row(tw, "VERSION", "STORED AT", "TYPE", "CHANGED")
 	for _, e := range events {
 		c.eventRows(tw, e)
@@ -218,7 +221,7 @@ func (c *cli) printEvents(events []aggEvent) error {
 	return tw.Flush()
 }
 
-func (c *cli) eventRows(tw *tabwriter.Writer, e aggEvent) {
+func (c *cli) eventRows(tw *table, e aggEvent) {
 	lead := []string{strconv.FormatUint(e.Version, 10), c.localTime(e.StoredAt), e.Type}
 	if len(e.Changes) == 0 {
 		row(tw, append(lead, "(no field)")...)
@@ -238,11 +241,11 @@ func describeChange(ch change) string {
 	from, to := compactJSON(ch.From), compactJSON(ch.To)
 	switch {
 	case from == "null" || from == "-":
-		return fmt.Sprintf("%s = %s", ch.Path, shorten(to, 60))
+		return fmt.Sprintf("%s = %s", ch.Path, to)
 	case to == "null" || to == "-":
-		return fmt.Sprintf("%s removed (was %s)", ch.Path, shorten(from, 40))
+		return fmt.Sprintf("%s removed (was %s)", ch.Path, from)
 	}
-	return fmt.Sprintf("%s: %s → %s", ch.Path, shorten(from, 40), shorten(to, 40))
+	return fmt.Sprintf("%s: %s → %s", ch.Path, from, to)
 }
 
 func timelineCommand() command {

@@ -2,7 +2,7 @@
 // protocol's users feel: append throughput (batched and one message per POST),
 // catch-up read throughput, and how fast parked long-poll readers wake.
 //
-//	dsbench --url http://127.0.0.1:4437 [--json] [--tests batch,single,catchup,longpoll]
+//	dsbench --url http://127.0.0.1:4438 [--json] [--tests batch,single,catchup,longpoll]
 //	dsbench compare NODE.json[,NODE2.json...] REWIND.json[,REWIND2.json...]
 //	dsbench show REPORT.json[,REPORT2.json...]
 //
@@ -111,7 +111,7 @@ func parseFlags(args []string) (config, error) {
 	var cfg config
 	var tests string
 	fs := flag.NewFlagSet("dsbench", flag.ContinueOnError)
-	fs.StringVar(&cfg.url, "url", "http://127.0.0.1:4437", "the server's base URL (streams live at URL/v1/stream/...)")
+	fs.StringVar(&cfg.url, "url", "http://127.0.0.1:4438", "the server's base URL (streams live at URL/v1/stream/...)")
 	fs.StringVar(&cfg.label, "label", "", "a name for the server in the report (default: the URL)")
 	fs.StringVar(&tests, "tests", strings.Join(allTests, ","), "which tests to run, comma-separated: "+strings.Join(allTests, ","))
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "how long each append test runs")
