@@ -34,6 +34,7 @@ const usage = `rewind: Rewind's event store, served over HTTP, and a client for 
 
 Usage:
   rewind serve [flags]                        serve the store (Durable Streams protocol at /v1/stream/<name>)
+  rewind token --scope SCOPE ...              make a bearer token and its line for serve's --auth-tokens file
   rewind streams [category]                   list the streams, with event counts and last offsets
   rewind read <stream|category> [--from OFFSET] [--follow]
                                               print events, and follow new ones
@@ -46,6 +47,7 @@ Usage:
   rewind export <stream> --to X [--out FILE]  the events up to a point as a given/when/then test
   rewind help [command]                       show help
 
+The client commands send --token (or REWIND_TOKEN) as a bearer token.
 A <stream> is an aggregate's, "orders/<id>/events" or "orders/<id>". The client
 commands ask --server (default http://127.0.0.1:4437, or REWIND_SERVER) and
 print tables in local time, or the server's JSON with --json; those two flags
@@ -58,6 +60,16 @@ serve's flags (each also from its environment variable; a flag wins):
                               (with --nats: of the read index)            REWIND_DATA
   --nats URL                  an external NATS server or cluster          REWIND_NATS
   --long-poll-timeout D       how long a long-poll waits (default 30s)    REWIND_LONG_POLL_TIMEOUT
+  --auth-tokens FILE          bearer tokens' hashes and scopes            REWIND_AUTH_TOKENS
+  --jwt-secret-file FILE      HS256 secret of bearer JWTs                 REWIND_JWT_SECRET_FILE
+  --jwt-jwks FILE             public keys of bearer JWTs (a JWKS)         REWIND_JWT_JWKS
+  --jwt-issuer, --jwt-audience  what a JWT's iss and aud must be          REWIND_JWT_ISSUER, _AUDIENCE
+  --insecure-no-auth          no authentication, beyond loopback anyway   REWIND_INSECURE_NO_AUTH
+  --allow-origin, --allow-host  origins and Host names let in (no auth)   REWIND_ALLOW_ORIGINS, _HOSTS
+  --tls-cert, --tls-key FILE  serve HTTPS                                 REWIND_TLS_CERT, REWIND_TLS_KEY
+  --tls-client-ca FILE        require client certificates signed by it   REWIND_TLS_CLIENT_CA
+  --nats-creds, --nats-nkey FILE  credentials for --nats                  REWIND_NATS_CREDS, _NKEY
+  --nats-ca, --nats-cert, --nats-key FILE  TLS for --nats                 REWIND_NATS_CA, _CERT, _KEY
 
 Run "rewind <command> --help" for a command's flags.
 `
@@ -102,6 +114,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "token":
+		return token(args[1:], stdout, stderr)
 	case "streams", "read", "state", "diff", "timeline", "projections", "rebuild", "export":
 		return runClient(ctx, clientCommand(args[0]), append(global, args[1:]...), stdout, stderr)
 	default:

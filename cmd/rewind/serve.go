@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/eventstore/access"
 	"github.com/rewindhq/rewind/eventstore/durablestreams"
 )
 
@@ -24,6 +25,39 @@ type serveConfig struct {
 	data     string
 	natsURL  string
 	longPoll time.Duration
+	access   access.Config // authentication, origins, hosts, TLS
+	nats     natsAuth      // credentials and TLS of --nats
+}
+
+// natsAuth is how serve authenticates to an external NATS.
+type natsAuth struct {
+	creds, nkey, ca, cert, key string
+}
+
+// options returns the eventstore options of a.
+func (a natsAuth) options() []eventstore.Option {
+	var opts []eventstore.Option
+	if a.creds != "" {
+		opts = append(opts, eventstore.WithNATSCredentials(a.creds))
+	}
+	if a.nkey != "" {
+		opts = append(opts, eventstore.WithNATSNKey(a.nkey))
+	}
+	if a.ca != "" || a.cert != "" || a.key != "" {
+		opts = append(opts, eventstore.WithNATSTLS(a.ca, a.cert, a.key))
+	}
+	return opts
+}
+
+// registerSecurityFlags registers serve's flags of access control, TLS
+// and NATS credentials, kept together.
+func registerSecurityFlags(fs *flag.FlagSet, cfg *serveConfig) {
+	cfg.access.RegisterFlags(fs, os.Getenv)
+	fs.StringVar(&cfg.nats.creds, "nats-creds", os.Getenv("REWIND_NATS_CREDS"), "NATS credentials file (user JWT and nkey seed) for --nats [REWIND_NATS_CREDS]")
+	fs.StringVar(&cfg.nats.nkey, "nats-nkey", os.Getenv("REWIND_NATS_NKEY"), "file holding the nkey seed to authenticate to --nats with [REWIND_NATS_NKEY]")
+	fs.StringVar(&cfg.nats.ca, "nats-ca", os.Getenv("REWIND_NATS_CA"), "PEM CA certificates to trust for --nats over TLS [REWIND_NATS_CA]")
+	fs.StringVar(&cfg.nats.cert, "nats-cert", os.Getenv("REWIND_NATS_CERT"), "PEM client certificate for --nats over TLS [REWIND_NATS_CERT]")
+	fs.StringVar(&cfg.nats.key, "nats-key", os.Getenv("REWIND_NATS_KEY"), "PEM private key of --nats-cert [REWIND_NATS_KEY]")
 }
 
 // parseServe reads the flags, with the environment's values as defaults.
@@ -44,11 +78,19 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.data, "data", envOr("REWIND_DATA", "./data"), "directory of the embedded store (with --nats: of the read index) [REWIND_DATA]")
 	fs.StringVar(&cfg.natsURL, "nats", os.Getenv("REWIND_NATS"), "URL of an external NATS server or cluster to use instead of the embedded one [REWIND_NATS]")
 	fs.DurationVar(&cfg.longPoll, "long-poll-timeout", lp, "how long a long-poll read waits for data before it answers 204 [REWIND_LONG_POLL_TIMEOUT]")
+	registerSecurityFlags(fs, &cfg)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: rewind serve [flags]
 
 Serves the store over HTTP: the Durable Streams protocol at /v1/stream/<name>.
 SIGTERM or Ctrl-C drains requests in flight and closes the store cleanly.
+
+Without --auth-tokens, --jwt-secret-file or --jwt-jwks (or --tls-client-ca)
+the server has no authentication: it listens on loopback only (unless
+--insecure-no-auth), answers only requests whose Host is an IP address,
+localhost or an --allow-host, and refuses writes from pages of other origins
+(--allow-origin adds some). With authentication, every request needs a bearer
+token whose scopes allow it (rewind token makes one).
 
 Flags:
 `)
@@ -68,6 +110,12 @@ Flags:
 		fmt.Fprintln(stderr, "rewind serve: --long-poll-timeout must be positive")
 		return cfg, errUsage
 	}
+	if err := cfg.access.CheckListen(cfg.addr); err != nil {
+		fmt.Fprintf(stderr, "rewind serve: --addr %s: the server has no authentication, and anyone who reaches this address could read, write and delete every stream.\n"+
+			"Give --auth-tokens FILE (rewind token makes its lines), --jwt-secret-file or --jwt-jwks; or listen on 127.0.0.1;\n"+
+			"or, on a network you trust with all the data, --insecure-no-auth.\n", cfg.addr)
+		return cfg, errUsage
+	}
 	return cfg, nil
 }
 
@@ -84,14 +132,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	auth, err := cfg.access.Authorizer()
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := cfg.access.TLS()
+	if err != nil {
+		return err
+	}
 	data, err := filepath.Abs(cfg.data)
 	if err != nil {
 		return err
 	}
 	var store *eventstore.Store
 	if cfg.natsURL != "" {
-		store, err = eventstore.Connect(ctx, cfg.natsURL, eventstore.WithIndexDir(filepath.Join(data, "index")),
-			eventstore.WithLogger(log))
+		opts := append([]eventstore.Option{eventstore.WithIndexDir(filepath.Join(data, "index")), eventstore.WithLogger(log)},
+			cfg.nats.options()...)
+		store, err = eventstore.Connect(ctx, cfg.natsURL, opts...)
 	} else {
 		store, err = eventstore.Open(ctx, data, eventstore.WithLogger(log))
 	}
@@ -103,23 +160,32 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	ds := durablestreams.New(store, durablestreams.WithLongPollTimeout(cfg.longPoll), durablestreams.WithLogger(log))
-	srv := &http.Server{
-		Handler:           streamsFirst(ds, http.HandlerFunc(notFound)),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	ds := durablestreams.New(store, durablestreams.WithLongPollTimeout(cfg.longPoll), durablestreams.WithLogger(log),
+		durablestreams.WithAuthorizer(auth))
+	srv := access.NewServer(streamsFirst(ds, http.HandlerFunc(notFound)), access.WithTLS(tlsCfg),
+		access.WithErrorLog(slog.NewLogLogger(log.Handler(), slog.LevelWarn)))
 	where := "embedded store in " + data
 	if cfg.natsURL != "" {
-		where = "NATS at " + cfg.natsURL + ", read index in " + filepath.Join(data, "index")
+		where = "NATS at " + eventstore.RedactURL(cfg.natsURL) + ", read index in " + filepath.Join(data, "index")
 	}
-	log.Info("listening", "url", "http://"+ln.Addr().String(), "streams", "http://"+ln.Addr().String()+"/v1/stream/",
-		"data", where, "long_poll_timeout", cfg.longPoll)
+	scheme := "http://"
+	if tlsCfg != nil {
+		scheme = "https://"
+	}
+	authMode := "none (loopback only)"
+	switch {
+	case cfg.access.Authenticates():
+		authMode = "on"
+	case cfg.access.InsecureNoAuth:
+		authMode = "none (--insecure-no-auth)"
+	}
+	log.Info("listening", "url", scheme+ln.Addr().String(), "streams", scheme+ln.Addr().String()+"/v1/stream/",
+		"data", where, "long_poll_timeout", cfg.longPoll, "auth", authMode)
+	if !cfg.access.Authenticates() && !access.IsLoopback(hostOf(ln.Addr().String())) {
+		log.Warn("no authentication on an address beyond loopback: anyone who reaches it can read, write and delete every stream")
+	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- access.Serve(srv, ln) }()
 	select {
 	case err := <-served:
 		return err
@@ -159,4 +225,13 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusNotFound)
 	fmt.Fprintln(w, "nothing here: streams are under /v1/stream/<name>")
+}
+
+// hostOf returns the host of a host:port.
+func hostOf(hostport string) string {
+	h, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return hostport
+	}
+	return h
 }

@@ -27,7 +27,7 @@ func TestSweepDeletesExpiredStreams(t *testing.T) {
 	clock.set(time.Now())
 	h.now = clock.get
 	do := func(method, path, body string, hdr map[string]string) int {
-		r := httptest.NewRequest(method, path, strings.NewReader(body))
+		r := httptest.NewRequest(method, "http://127.0.0.1"+path, strings.NewReader(body))
 		for k, v := range hdr {
 			r.Header.Set(k, v)
 		}
