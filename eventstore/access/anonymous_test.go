@@ -18,7 +18,7 @@ func TestAnonymous(t *testing.T) {
 		{"GET", "localhost:4437", "", nil},
 		{"GET", "[::1]:4437", "", nil},
 		{"GET", "LOCALHOST", "", nil},
-		{"GET", "evil.example:4437", "", access.ErrForbidden}, // DNS rebinding
+		{"GET", "evil.example:4437", "", access.ErrForbidden},  // DNS rebinding
 		{"GET", "127.0.0.1:4437", "https://evil.example", nil}, // reads stay open, CORS *
 		{"POST", "127.0.0.1:4437", "", nil},
 		{"POST", "127.0.0.1:4437", "http://127.0.0.1:4437", nil},
