@@ -113,7 +113,11 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	dial := func(name string) (*nats.Conn, error) {
-		nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name(name))
+		nopts := []nats.Option{nats.InProcessServer(srv), nats.Name(name)}
+		if cfg.listenToken != "" {
+			nopts = append(nopts, nats.Token(cfg.listenToken))
+		}
+		nc, err := nats.Connect("", nopts...)
 		if err != nil {
 			return nil, fmt.Errorf("eventstore: connect to the embedded server: %w", err)
 		}
