@@ -182,4 +182,3 @@ func TestDNSRebindingRefusedInChromium(t *testing.T) {
 }
 
 func jsString(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
-
