@@ -58,3 +58,17 @@ func TestWithListenBeyondLoopbackNeedsAToken(t *testing.T) {
 		t.Errorf("a failed Connect's error shows the token, or there was none: %v", err)
 	}
 }
+
+func TestNATSAuthOptionsRefuseBadInput(t *testing.T) {
+	ctx := context.Background()
+	for name, opt := range map[string]eventstore.Option{
+		"nkey seed file missing":  eventstore.WithNATSNKey(t.TempDir() + "/missing.nk"),
+		"client cert without key": eventstore.WithNATSTLS("", "cert.pem", ""),
+		"empty credentials file":  eventstore.WithNATSCredentials(""),
+		"short listener token":    eventstore.WithListenToken("short"),
+	} {
+		if _, err := eventstore.Connect(ctx, "nats://127.0.0.1:1", opt, eventstore.WithIndexDir(t.TempDir())); !errors.Is(err, eventstore.ErrInvalidOption) {
+			t.Errorf("%s: %v, want ErrInvalidOption", name, err)
+		}
+	}
+}
