@@ -51,7 +51,7 @@ func handleChild() int {
 		return 1
 	}
 	defer s.Close()
-	repo, err := aggregate.NewRepository(s, defineOrders(), aggregate.WithMaxAttempts[order](100))
+	repo, err := aggregate.NewRepository(s, defineOrders(), aggregate.WithMaxAttempts(100))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -183,7 +183,7 @@ func TestExactlyOnceTwoProcesses(t *testing.T) {
 			}
 		}
 	})
-	repo := newRepo(t, s, defineOrders(), aggregate.WithMaxAttempts[order](100))
+	repo := newRepo(t, s, defineOrders(), aggregate.WithMaxAttempts(100))
 	mine := make(map[int]string)
 	for i := range crashCommands {
 		id, decide, c := crashCommand(i)

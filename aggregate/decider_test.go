@@ -12,13 +12,13 @@ import (
 func TestDeciders(t *testing.T) {
 	d := defineOrders()
 	aggregatetest.Given(d).When(place("ada")).Then(t, orderPlaced{Customer: "ada"})
-	aggregatetest.Given[order, orderEvent](d, orderPlaced{Customer: "ada"}).When(place("bob")).ThenError(t, errPlaced)
+	aggregatetest.Given(d, orderPlaced{Customer: "ada"}).When(place("bob")).ThenError(t, errPlaced)
 	aggregatetest.Given(d).When(addItem("pen", 1, 100)).ThenError(t, errNotPlaced)
-	aggregatetest.Given[order, orderEvent](d, orderPlaced{}).When(addItem("pen", 0, 100)).ThenError(t, errBadQuantity)
-	aggregatetest.Given[order, orderEvent](d, orderPlaced{}, itemAdded{SKU: "pen", Qty: 2, Price: 150}).
+	aggregatetest.Given(d, orderPlaced{}).When(addItem("pen", 0, 100)).ThenError(t, errBadQuantity)
+	aggregatetest.Given(d, orderPlaced{}, itemAdded{SKU: "pen", Qty: 2, Price: 150}).
 		When(pay).Then(t, orderPaid{Amount: 300})
-	aggregatetest.Given[order, orderEvent](d, orderPlaced{}, orderPaid{}).When(pay).Then(t)
-	aggregatetest.Given[order, orderEvent](d, orderPlaced{}).When(addItem("pen", 2, 150)).
+	aggregatetest.Given(d, orderPlaced{}, orderPaid{}).When(pay).Then(t)
+	aggregatetest.Given(d, orderPlaced{}).When(addItem("pen", 2, 150)).
 		ThenState(t, order{Status: "placed", Items: map[string]int{"pen": 2}, Total: 300})
 }
 
@@ -28,11 +28,11 @@ func TestDecidersOnStore(t *testing.T) {
 	s := openStore(t)
 	repo := newRepo(t, s, defineOrders())
 	aggregatetest.GivenStore(s, repo, "g1").When(place("ada")).Then(t, orderPlaced{Customer: "ada"})
-	aggregatetest.GivenStore[order, orderEvent](s, repo, "g2", orderPlaced{}).When(place("bob")).ThenError(t, errPlaced)
-	aggregatetest.GivenStore[order, orderEvent](s, repo, "g3", orderPlaced{}, itemAdded{SKU: "pen", Qty: 2, Price: 150}).
+	aggregatetest.GivenStore(s, repo, "g2", orderPlaced{}).When(place("bob")).ThenError(t, errPlaced)
+	aggregatetest.GivenStore(s, repo, "g3", orderPlaced{}, itemAdded{SKU: "pen", Qty: 2, Price: 150}).
 		When(pay).Then(t, orderPaid{Amount: 300})
-	aggregatetest.GivenStore[order, orderEvent](s, repo, "g4", orderPlaced{}, orderPaid{}).When(pay).Then(t)
-	res := aggregatetest.GivenStore[order, orderEvent](s, repo, "g5", orderPlaced{}).
+	aggregatetest.GivenStore(s, repo, "g4", orderPlaced{}, orderPaid{}).When(pay).Then(t)
+	res := aggregatetest.GivenStore(s, repo, "g5", orderPlaced{}).
 		When(addItem("pen", 1, 10), aggregate.CommandID("add-pen")).Then(t, itemAdded{SKU: "pen", Qty: 1, Price: 10})
 	if res.Version != 2 {
 		t.Fatalf("version %d after the command, want 2", res.Version)

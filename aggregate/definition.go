@@ -1,9 +1,13 @@
 package aggregate
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -49,7 +53,14 @@ type Definition[S, E any] struct {
 	stateSchema string
 	byName      map[string]*eventType[S, E]
 	byType      map[reflect.Type]*eventType[S, E]
-	err         error // the first mistake in the definition
+	errs        []namedError // RegisterError's, in order
+	err         error        // the first mistake in the definition
+}
+
+// namedError is a decider's error registered under a stable name.
+type namedError struct {
+	name string
+	err  error
 }
 
 // eventType is one registered event type.
@@ -90,10 +101,12 @@ func WithStateCodec(codec Codec) DefineOption {
 	return func(c *defineConfig) { c.stateCodec = codec }
 }
 
-// WithStateSchema names the shape of the state (default "1"). Change it
-// when the state's type changes: snapshots of another schema are skipped
-// (the stream is replayed instead) rather than decoded into the wrong
-// shape.
+// WithStateSchema names the shape and meaning of the state (default "1").
+// Change it when the state's type changes, or when an apply function's
+// meaning changes (it folds the same events into another state): snapshots
+// of another schema are skipped (the stream is replayed instead) rather
+// than used as the new fold's. An event type's Schema is part of the
+// snapshots' tag by itself.
 func WithStateSchema(schema string) DefineOption {
 	return func(c *defineConfig) { c.stateSchema = schema }
 }
@@ -109,14 +122,30 @@ func Define[S, E any](category string, initial S, opts ...DefineOption) *Definit
 	d := &Definition[S, E]{category: category, initial: initial, stream: cfg.stream, codec: cfg.codec,
 		stateCodec: cfg.stateCodec, stateSchema: cfg.stateSchema,
 		byName: make(map[string]*eventType[S, E]), byType: make(map[reflect.Type]*eventType[S, E])}
-	if category == "" || strings.Contains(category, "/") {
-		d.fail(fmt.Errorf("%w: category %q must be one non-empty segment", ErrDefinition, category))
+	if err := checkCategory(category); err != nil {
+		d.fail(err)
 	}
 	if d.stream == nil {
 		d.stream = func(id string) string { return category + "/" + id + "/events" }
 	}
 	return d
 }
+
+// checkCategory refuses a category that cannot be the first segment of a
+// stream's name.
+func checkCategory(category string) error {
+	switch {
+	case category == "" || strings.Contains(category, "/"):
+		return fmt.Errorf("%w: category %q must be one non-empty segment", ErrDefinition, category)
+	case category == "." || category == "..":
+		return fmt.Errorf("%w: category %q cannot name a stream", ErrDefinition, category)
+	case !utf8.ValidString(category) || strings.ContainsFunc(category, isControl):
+		return fmt.Errorf("%w: category %q holds invalid UTF-8 or a control character", ErrDefinition, category)
+	}
+	return nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 }
 
 func (d *Definition[S, E]) fail(err error) {
 	if d.err == nil {
@@ -211,6 +240,68 @@ func On[T, S, E any](d *Definition[S, E], name string, apply func(S, T) S, opts 
 	d.byType[rt] = et
 }
 
+// RegisterError names err, one of the errors the aggregate's deciders
+// refuse commands with, under a stable name (what is recorded; renaming
+// the Go variable never breaks it). A command with a CommandID that the
+// decider refused with an error matching err (errors.Is) is given, when
+// its id comes again, a *RefusedError that matches err too. Register
+// errors at start-up, with the events; a name or error registered twice
+// is a mistake Err reports.
+func (d *Definition[S, E]) RegisterError(name string, err error) {
+	if name == "" || err == nil {
+		d.fail(fmt.Errorf("%w: RegisterError(%q, %v): a name and an error are needed", ErrDefinition, name, err))
+		return
+	}
+	for _, ne := range d.errs {
+		if ne.name == name || ne.err == err {
+			d.fail(fmt.Errorf("%w: error %q (%v) registered twice", ErrDefinition, name, err))
+			return
+		}
+	}
+	d.errs = append(d.errs, namedError{name: name, err: err})
+}
+
+// errorName returns the name of the first registered error err matches.
+func (d *Definition[S, E]) errorName(err error) string {
+	for _, ne := range d.errs {
+		if errors.Is(err, ne.err) {
+			return ne.name
+		}
+	}
+	return ""
+}
+
+// namedErr returns the error registered under name (nil if none).
+func (d *Definition[S, E]) namedErr(name string) error {
+	for _, ne := range d.errs {
+		if ne.name == name {
+			return ne.err
+		}
+	}
+	return nil
+}
+
+// foldID names everything the library sees that defines the fold from
+// events to state: the state's schema (WithStateSchema) and the schema of
+// every event type above 1 (a Schema with its Upcasters). Snapshots are
+// tagged with it: one made by another fold is never used.
+func (d *Definition[S, E]) foldID() string {
+	var b strings.Builder
+	b.WriteString(d.stateSchema)
+	names := make([]string, 0, len(d.byName))
+	for name, et := range d.byName {
+		if et.schema > 1 {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(&b, "\x00%s\x00%d", name, d.byName[name].schema)
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:8])
+}
+
 // Initial returns the state of an instance with no events: a copy (made
 // through the state codec), so that applying events to it, which may change
 // its maps and slices in place, never changes the definition's.
@@ -264,7 +355,7 @@ func checkID(id string) error {
 		return fmt.Errorf("%w: %q", ErrInvalidID, id)
 	case strings.ContainsRune(id, '/'):
 		return fmt.Errorf("%w: %q contains \"/\"", ErrInvalidID, id)
-	case strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 }):
+	case strings.ContainsFunc(id, isControl):
 		return fmt.Errorf("%w: %q contains a control character", ErrInvalidID, id)
 	}
 	return nil

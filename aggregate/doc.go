@@ -34,14 +34,22 @@
 //	}
 //
 // Deciders and apply functions are plain functions, tested without a
-// store (package aggregatetest: Given(events).When(decider).Then(events)).
+// store (package aggregatetest: Given(def, events...).When(decider).Then(t,
+// events...)).
+//
+// Repository options (WithSnapshotEvery(4), WithCache(0), ...) are not
+// generic: none needs the state type spelled out.
 //
 // # Storage
 //
 // Each instance is one stream, "<category>/<id>/events" by default (the
 // layout of the Durable Streams event-sourcing guide, so the same URL serves
 // browsers; WithStreamName changes it). Ids are checked: an id that could
-// not name exactly one stream is an error wrapping ErrInvalidID. Events are
+// not name exactly one stream is an error wrapping ErrInvalidID. So is the
+// category, once: one that cannot be a stream name's first segment (empty,
+// ".", "..", holding "/" or a control character) is a mistake
+// Definition.Err reports and NewRepository refuses. Errors quote stream
+// names (%q), so no control byte reaches a log raw. Events are
 // stored under their registered names, encoded by a Codec (JSON by
 // default), so renaming a Go type never breaks the history. An event type
 // whose shape changes gets a new Schema version and an Upcaster from each
@@ -52,22 +60,56 @@
 // # Commands
 //
 // Repository.Handle loads the state, runs the decider and appends its
-// events on condition that the stream is still at the version decided on.
-// When another writer came first it reloads and decides again, up to three
-// attempts by default with a jittered pause, then fails with
+// events on condition that the stream is still as it was decided on: at
+// the same version, with the same last event (its offset, which tells a
+// stream deleted and made again up to the same version from the one
+// loaded). When another writer came first it reloads and decides again,
+// up to three attempts by default with a jittered pause, then fails with
 // ErrTooManyConflicts wrapping the last conflict. A decider that returns
-// no events appends nothing.
+// no events appends nothing; one that refuses returns its error as it is.
+// A nil decider is an error wrapping ErrInvalidCommand; a decider that
+// panics is recovered into an error wrapping ErrDeciderPanic (nothing is
+// appended or recorded, so a retry runs it again).
 //
-// A command with a CommandID (an HTTP idempotency key, a message id) or a
-// Producer sequence number is exactly-once for the life of the stream,
-// with no time window: handling it again, after a timeout, a crash, or at
-// the same moment in another process, appends nothing and returns the
-// original Result (its version, offsets and events). The record that the
-// command was handled is part of the commit of its events
-// (eventstore.WithCommandID), so it is never lost or half-written, and the
-// read index keeps it, so the check is one lookup. It is checked before the
-// decider runs, so a retried command gets its outcome, not a refusal by a
-// state it already changed.
+// A command with a CommandID (an HTTP idempotency key, a message id; an
+// empty id is an error, never "no id") or a Producer sequence number is
+// exactly-once for the life of the stream, with no time window: the id is
+// looked up before the decider runs, and a command handled before runs no
+// decider and gets its first outcome, whatever happened to the stream
+// since, after a timeout, a crash, or at the same moment in another
+// process:
+//
+//   - it appended events: the same Result (its versions, offsets and
+//     events), Duplicate set;
+//   - it decided nothing: the same empty Result, Duplicate set;
+//   - the decider refused it: a *RefusedError (ErrRefused) carrying the
+//     refusal's message, which also matches the decider's error when the
+//     definition registered it (Definition.RegisterError), so that
+//     errors.Is(err, ErrOutOfStock) holds for a retry as it did the first
+//     time.
+//
+// What is recorded: the id is part of the commit of the command's events
+// (eventstore.WithCommandID), so it is never lost or half-written. A
+// command that decided nothing or was refused is recorded by a commit of
+// its own that holds no events, only the id and (eventstore.WithCommandData)
+// a small JSON record: the command's fingerprint, whether it was refused,
+// the registered name of the refusal's error and its message (at most 2
+// KiB). That commit moves no version and no read, subscription, load or
+// projection ever sees it as an event; it is appended on the same
+// condition as events, so a refusal rests on the current state, and it is
+// kept in the log like any commit: through restarts, in every rebuild of
+// the read index, and until the stream is deleted. The read index keeps
+// every id, so the check is one lookup. A closed stream
+// (eventstore.WithClose) takes no record: there a command that decides
+// nothing or is refused gets its decision unrecorded, which is the same
+// every time since the stream never changes again.
+//
+// A Fingerprint of the command's content (its type and encoded body, say)
+// is recorded with the id (a SHA-256 of it, in the record of the commit,
+// events or not): a later command with the same id and another
+// fingerprint is a *ReusedIDError (ErrCommandIDReused) and decides
+// nothing, as the IETF Idempotency-Key draft asks of a key reused for
+// another request. An id recorded without a fingerprint matches any.
 //
 // # Loading
 //
@@ -75,21 +117,35 @@
 // LoadAt the state after every event stored at or before a time (the
 // events' store times: see eventstore.Event.StoredAt). Each starts from the
 // newest snapshot at or before its target and replays only the events
-// after it, from the store's read index.
+// after it, from the store's read index. Every load checks the id, as
+// LoadVersion(id, 0) does: an id that cannot name a stream wraps
+// ErrInvalidID.
 //
 // Snapshots are taken by a goroutine of the repository after the command
 // whose append crosses the policy's mark (every 100 events by default,
-// WithSnapshotEvery or WithSnapshotWhen), so no command waits for one.
-// They are kept beside the log (eventstore.SaveSnapshot), never in a
-// stream, and tagged with the state's schema (WithStateSchema): a snapshot
-// of another schema, or one that does not decode, is skipped with a log
-// line and the stream is replayed. Deleting every snapshot changes no
-// result, only the time a load takes.
+// WithSnapshotEvery or WithSnapshotWhen; WithSnapshotEvery(0) takes none),
+// so no command waits for one. They are kept beside the log
+// (eventstore.SaveSnapshot), never in a stream. Loads use the snapshots
+// there are whatever the policy; Repository.Snapshots lists them. Each is
+// tagged with everything the library can see that defines the fold: the
+// state's schema (WithStateSchema) and the Schema of each event type above
+// 1 (its upcasters come with it), and with the offset of the event at its
+// version. A snapshot of another fold, of a stream since deleted and made
+// again, or one that does not decode, is skipped with a log line and the
+// stream is replayed. Deleting every snapshot changes no result, only the
+// time a load takes.
+//
+// What the library cannot see is what an apply function means. When one
+// changes meaning (the same events fold into another state), or the
+// state's type changes, change WithStateSchema; when an event's stored
+// form changes, give its type a new Schema and an Upcaster. Either makes
+// the old snapshots unusable.
 //
 // The repository keeps loaded states in a bounded cache (WithCache). Handle
-// decides on a cached state as if it were current; the append's version
-// check corrects it when another writer moved the stream, so a command on
-// a cached instance costs one append. Deciders and apply functions get
+// decides on a cached state as if it were current; the append's check (the
+// version and the last event's offset) corrects it when another writer
+// moved the stream, or deleted and made it again, so a command on a cached
+// instance costs one append. Deciders and apply functions get
 // copies (WithClone; by default through the state codec), so neither can
 // change a cached state.
 package aggregate

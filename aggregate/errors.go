@@ -33,9 +33,67 @@ var (
 
 	// ErrDefinition is returned for a definition that cannot work: an event
 	// type registered twice, a Go type that is not one of the aggregate's
-	// events, a missing upcaster.
+	// events, a missing upcaster, a category that cannot name a stream.
 	ErrDefinition = errors.New("aggregate: invalid definition")
+
+	// ErrInvalidCommand is returned by Handle for a command that cannot
+	// be run: a nil decider, an empty or too long CommandID, an empty
+	// Fingerprint.
+	ErrInvalidCommand = errors.New("aggregate: invalid command")
+
+	// ErrRefused is matched by the *RefusedError that Handle returns for
+	// a command id whose first handling the decider refused: the refusal
+	// is given again, without running the decider.
+	ErrRefused = errors.New("aggregate: command refused")
+
+	// ErrCommandIDReused is matched by the *ReusedIDError that Handle
+	// returns for a command id handled before with a different
+	// Fingerprint: another command under a used id. Nothing is decided.
+	ErrCommandIDReused = errors.New("aggregate: command id used by another command")
+
+	// ErrDeciderPanic is returned by Handle when the decider panicked. The
+	// panic is recovered; nothing is appended or recorded, so a retry of
+	// the command runs the decider again.
+	ErrDeciderPanic = errors.New("aggregate: decider panicked")
 )
+
+// RefusedError is the refusal of a command handled before, given again to
+// a command with its id (see CommandID). Message is the decider's error
+// text the first time. It matches ErrRefused and, when the decider's error
+// matched one registered with Definition.RegisterError, that error:
+// errors.Is(err, ErrOutOfStock) holds for a retry as for the first
+// handling.
+type RefusedError struct {
+	Stream    string
+	CommandID string
+	Code      string // the name the matching error was registered under ("" if none)
+	Message   string
+	Err       error // the registered error named Code, nil if none
+}
+
+// Error is the original refusal's message.
+func (e *RefusedError) Error() string { return e.Message }
+
+// Is matches ErrRefused.
+func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
+
+// Unwrap returns the registered error named Code, if any.
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+// ReusedIDError reports a command whose id was recorded for a command with
+// another fingerprint. It matches ErrCommandIDReused.
+type ReusedIDError struct {
+	Stream    string
+	CommandID string
+}
+
+// Error names the id and the stream.
+func (e *ReusedIDError) Error() string {
+	return fmt.Sprintf("%v: %q on %q was recorded for a different command", ErrCommandIDReused, e.CommandID, e.Stream)
+}
+
+// Is matches ErrCommandIDReused.
+func (e *ReusedIDError) Is(target error) bool { return target == ErrCommandIDReused }
 
 // EventError reports a stored event that could not be turned into one of
 // the aggregate's events (or an event that could not be stored), naming
@@ -53,7 +111,7 @@ type EventError struct {
 func (e *EventError) Error() string {
 	msg := fmt.Sprintf("%v: %q", e.Kind, e.Type)
 	if e.Stream != "" {
-		msg += fmt.Sprintf(" in %s at version %d", e.Stream, e.Version)
+		msg += fmt.Sprintf(" in %q at version %d", e.Stream, e.Version)
 	}
 	if e.Schema != 0 {
 		msg += fmt.Sprintf(" (schema %d)", e.Schema)

@@ -140,6 +140,45 @@ func ExampleRepository_Handle_commandID() {
 	// balance 100
 }
 
+// A refused command keeps its refusal: its retry is refused again, even
+// after the state changed, and still matches the error the definition
+// registered. A different command under a used id is an error.
+func ExampleDefinition_RegisterError() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "rewind-example-*")
+	defer os.RemoveAll(dir)
+	store, err := eventstore.Open(ctx, dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	def := defineAccounts()
+	def.RegisterError("closed-account", ErrClosedAccount)
+	accounts, err := aggregate.NewRepository(store, def)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer accounts.Close()
+
+	body := []byte(`{"type":"Deposit","amount":10}`)
+	handle := func() error {
+		_, err := accounts.Handle(ctx, "acc-3", deposit(10), aggregate.CommandID("dep-1"), aggregate.Fingerprint(body))
+		return err
+	}
+	fmt.Println("first:", handle())
+	if _, err := accounts.Handle(ctx, "acc-3", open("cy")); err != nil {
+		log.Fatal(err)
+	}
+	err = handle() // the account is open now: still the original refusal
+	fmt.Println("retry:", err, errors.Is(err, ErrClosedAccount), errors.Is(err, aggregate.ErrRefused))
+	_, err = accounts.Handle(ctx, "acc-3", deposit(99), aggregate.CommandID("dep-1"), aggregate.Fingerprint([]byte(`{"type":"Deposit","amount":99}`)))
+	fmt.Println("reused:", errors.Is(err, aggregate.ErrCommandIDReused))
+	// Output:
+	// first: account not open
+	// retry: account not open true true
+	// reused: true
+}
+
 // The state as it was at a time: every event stored at or before it.
 func ExampleRepository_LoadAt() {
 	ctx := context.Background()

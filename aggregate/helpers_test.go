@@ -18,7 +18,7 @@ func openStore(t testing.TB, opts ...eventstore.Option) *eventstore.Store {
 	return s
 }
 
-func newRepo(t testing.TB, s *eventstore.Store, d *aggregate.Definition[order, orderEvent], opts ...aggregate.Option[order]) *aggregate.Repository[order, orderEvent] {
+func newRepo(t testing.TB, s *eventstore.Store, d *aggregate.Definition[order, orderEvent], opts ...aggregate.Option) *aggregate.Repository[order, orderEvent] {
 	t.Helper()
 	r, err := aggregate.NewRepository(s, d, opts...)
 	if err != nil {

@@ -2,11 +2,9 @@ package aggregate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"strconv"
+	"reflect"
 	"sync"
 	"time"
 
@@ -21,10 +19,17 @@ type Loaded[S any] struct {
 	Version uint64
 	// At is the store time of the event at Version (zero when none).
 	At time.Time
+	// Offset is the offset of the event at Version (eventstore.Start when
+	// none): read from it for what followed. It tells the stream from one
+	// deleted and made again up to the same version.
+	Offset eventstore.Offset
 }
 
 // Result is the outcome of a command handled by Handle.
 type Result[E any] struct {
+	// FirstVersion is the version of the command's first event (0 when
+	// the command has no events).
+	FirstVersion uint64
 	// Version is the stream's version after the command (its version
 	// before, when the decider returned no events).
 	Version uint64
@@ -33,10 +38,11 @@ type Result[E any] struct {
 	// Events are the events the command appended.
 	Events []E
 	// Duplicate reports that the command had been handled before (by its
-	// command id or producer sequence): nothing was appended now, and the
-	// result is the original one.
+	// command id or producer sequence): nothing was decided or appended
+	// now, and the result is the original one.
 	Duplicate bool
-	// StoredAt is the store time of the command's events.
+	// StoredAt is the store time of the command's events, or of the record
+	// of a command id that decided nothing.
 	StoredAt time.Time
 }
 
@@ -44,11 +50,13 @@ type Result[E any] struct {
 // store. It is safe for concurrent use. Close it to stop the goroutine
 // that writes snapshots.
 type Repository[S, E any] struct {
-	store *eventstore.Store
-	def   *Definition[S, E]
-	cfg   repoConfig[S]
-	cache *stateCache[S]
-	log   *slog.Logger
+	store   *eventstore.Store
+	def     *Definition[S, E]
+	cfg     repoConfig
+	clone   func(S) S
+	cache   *stateCache[S]
+	log     *slog.Logger
+	snapTag string // the snapshots' Schema prefix: this fold's (see snapshots.go)
 
 	snaps     chan snapJob[S]
 	wg        sync.WaitGroup
@@ -57,22 +65,24 @@ type Repository[S, E any] struct {
 	closed    bool
 }
 
-type repoConfig[S any] struct {
+type repoConfig struct {
 	attempts  int
 	backoff   time.Duration
-	snapshot  func(prev, next uint64) bool // nil: no snapshots
+	snapshot  func(prev, next uint64) bool // nil: no snapshots taken
 	cacheSize int
-	clone     func(S) S
+	clone     any // WithClone's func(S) S
 	log       *slog.Logger
 }
 
-// Option configures a Repository.
-type Option[S any] func(*repoConfig[S]) error
+// Option configures a Repository. Options are not generic: the state type
+// is the repository's, so none has to spell it (WithClone's function says
+// it by itself).
+type Option func(*repoConfig) error
 
 // WithMaxAttempts sets how many times Handle decides and appends before it
 // gives up on concurrency conflicts (default 3).
-func WithMaxAttempts[S any](n int) Option[S] {
-	return func(c *repoConfig[S]) error {
+func WithMaxAttempts(n int) Option {
+	return func(c *repoConfig) error {
 		if n < 1 {
 			return fmt.Errorf("%w: %d attempts", eventstore.ErrInvalidOption, n)
 		}
@@ -82,9 +92,11 @@ func WithMaxAttempts[S any](n int) Option[S] {
 }
 
 // WithSnapshotEvery takes a snapshot whenever a command takes the stream
-// past a multiple of n events (default 100); 0 takes none.
-func WithSnapshotEvery[S any](n uint64) Option[S] {
-	return func(c *repoConfig[S]) error {
+// past a multiple of n events (default 100); 0 takes none. Loads use the
+// snapshots that exist whatever the policy (deleting them changes no
+// result: eventstore.Store.DeleteSnapshots).
+func WithSnapshotEvery(n uint64) Option {
+	return func(c *repoConfig) error {
 		if n == 0 {
 			c.snapshot = nil
 			return nil
@@ -96,8 +108,8 @@ func WithSnapshotEvery[S any](n uint64) Option[S] {
 
 // WithSnapshotWhen takes a snapshot after a command that took the stream
 // from version prev to next when fn says so.
-func WithSnapshotWhen[S any](fn func(prev, next uint64) bool) Option[S] {
-	return func(c *repoConfig[S]) error {
+func WithSnapshotWhen(fn func(prev, next uint64) bool) Option {
+	return func(c *repoConfig) error {
 		if fn == nil {
 			return fmt.Errorf("%w: nil snapshot policy", eventstore.ErrInvalidOption)
 		}
@@ -108,12 +120,14 @@ func WithSnapshotWhen[S any](fn func(prev, next uint64) bool) Option[S] {
 
 // WithCache keeps up to n loaded states in memory (default 10,000; 0 turns
 // the cache off). Handle decides on a cached state as if it were current:
-// the append's version check corrects it when it is not, so a Handle on a
-// cached instance costs one append; a decider that refuses a cached state,
-// or decides nothing on it, is asked again on a state loaded from the
-// store, so that a refusal never rests on a stale state.
-func WithCache[S any](n int) Option[S] {
-	return func(c *repoConfig[S]) error {
+// the append's check (the stream's version, and the offset of its last
+// event, which tells a stream deleted and made again) corrects it when it
+// is not, so a Handle on a cached instance costs one append; a decider
+// that refuses a cached state, or decides nothing on it, is asked again on
+// a state loaded from the store, so that a refusal never rests on a stale
+// state (with a CommandID, the record of the refusal is that append).
+func WithCache(n int) Option {
+	return func(c *repoConfig) error {
 		if n < 0 {
 			return fmt.Errorf("%w: cache size %d", eventstore.ErrInvalidOption, n)
 		}
@@ -126,8 +140,9 @@ func WithCache[S any](n int) Option[S] {
 // an event is applied to it, so that neither can change the cached state.
 // The default copies through the state codec (encode, decode); a state
 // with no maps, slices or pointers can use func(s S) S { return s }.
-func WithClone[S any](fn func(S) S) Option[S] {
-	return func(c *repoConfig[S]) error {
+// NewRepository refuses a clone of another state type than its own.
+func WithClone[S any](fn func(S) S) Option {
+	return func(c *repoConfig) error {
 		if fn == nil {
 			return fmt.Errorf("%w: nil clone", eventstore.ErrInvalidOption)
 		}
@@ -137,8 +152,8 @@ func WithClone[S any](fn func(S) S) Option[S] {
 }
 
 // WithLogger sets the logger for skipped snapshots (default slog.Default()).
-func WithLogger[S any](l *slog.Logger) Option[S] {
-	return func(c *repoConfig[S]) error {
+func WithLogger(l *slog.Logger) Option {
+	return func(c *repoConfig) error {
 		if l == nil {
 			return fmt.Errorf("%w: nil logger", eventstore.ErrInvalidOption)
 		}
@@ -151,20 +166,25 @@ func WithLogger[S any](l *slog.Logger) Option[S] {
 const defaultSnapshotEvery = 100
 
 // NewRepository returns a repository of the aggregate type def on store.
-func NewRepository[S, E any](store *eventstore.Store, def *Definition[S, E], opts ...Option[S]) (*Repository[S, E], error) {
+func NewRepository[S, E any](store *eventstore.Store, def *Definition[S, E], opts ...Option) (*Repository[S, E], error) {
 	if err := def.Err(); err != nil {
 		return nil, err
 	}
-	cfg := repoConfig[S]{attempts: 3, backoff: 2 * time.Millisecond, cacheSize: 10_000, log: slog.Default(),
+	cfg := repoConfig{attempts: 3, backoff: 2 * time.Millisecond, cacheSize: 10_000, log: slog.Default(),
 		snapshot: func(prev, next uint64) bool { return prev/defaultSnapshotEvery != next/defaultSnapshotEvery }}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return nil, err
 		}
 	}
-	r := &Repository[S, E]{store: store, def: def, cfg: cfg, log: cfg.log, snaps: make(chan snapJob[S], 64)}
-	if r.cfg.clone == nil {
-		r.cfg.clone = def.copyState
+	r := &Repository[S, E]{store: store, def: def, cfg: cfg, log: cfg.log, snaps: make(chan snapJob[S], 64),
+		clone: def.copyState, snapTag: snapshotTag(def)}
+	if cfg.clone != nil {
+		fn, ok := cfg.clone.(func(S) S)
+		if !ok {
+			return nil, fmt.Errorf("%w: WithClone of %T for a repository of %v", eventstore.ErrInvalidOption, cfg.clone, reflect.TypeFor[S]())
+		}
+		r.clone = fn
 	}
 	if cfg.cacheSize > 0 {
 		r.cache = newStateCache[S](cfg.cacheSize)
@@ -198,12 +218,16 @@ func (r *Repository[S, E]) Load(ctx context.Context, id string) (Loaded[S], erro
 // first v events. A version the stream has not reached is an error
 // wrapping ErrNoVersion.
 func (r *Repository[S, E]) LoadVersion(ctx context.Context, id string, v uint64) (Loaded[S], error) {
+	stream, err := r.def.Stream(id)
+	if err != nil {
+		return Loaded[S]{}, err
+	}
 	if v == 0 {
-		return Loaded[S]{State: r.def.Initial()}, nil
+		return Loaded[S]{State: r.def.Initial(), Offset: eventstore.Start}, nil
 	}
 	l, err := r.load(ctx, id, v, time.Time{})
 	if err == nil && l.Version < v {
-		return Loaded[S]{}, fmt.Errorf("%w: %s has %d events, not %d", ErrNoVersion, r.def.stream(id), l.Version, v)
+		return Loaded[S]{}, fmt.Errorf("%w: %q has %d events, not %d", ErrNoVersion, stream, l.Version, v)
 	}
 	return l, err
 }
@@ -211,6 +235,9 @@ func (r *Repository[S, E]) LoadVersion(ctx context.Context, id string, v uint64)
 // LoadAt returns the state of instance id as of time t: after every event
 // stored at or before t.
 func (r *Repository[S, E]) LoadAt(ctx context.Context, id string, t time.Time) (Loaded[S], error) {
+	if _, err := r.def.Stream(id); err != nil {
+		return Loaded[S]{}, err
+	}
 	if t.IsZero() {
 		return Loaded[S]{}, fmt.Errorf("%w: zero time", eventstore.ErrInvalidOption)
 	}
@@ -218,7 +245,11 @@ func (r *Repository[S, E]) LoadAt(ctx context.Context, id string, t time.Time) (
 }
 
 // load folds the stream up to version v or time t (0, zero: its end),
-// from the newest snapshot at or before that point.
+// from the newest usable snapshot at or before that point. The event at
+// the snapshot's version is read again, and the snapshot used only if it
+// is the event the snapshot was made after (the stream may have been
+// deleted and made again since): else the stream is replayed from its
+// start.
 func (r *Repository[S, E]) load(ctx context.Context, id string, v uint64, t time.Time) (Loaded[S], error) {
 	stream, err := r.def.Stream(id)
 	if err != nil {
@@ -231,243 +262,45 @@ func (r *Repository[S, E]) load(ctx context.Context, id string, v uint64, t time
 	if !t.IsZero() {
 		bounds = append(bounds, eventstore.ToTime(t))
 	}
-	var l Loaded[S]
-	fromSnap := false
-	if r.cfg.snapshot != nil {
-		l, fromSnap = r.fromSnapshot(ctx, stream, bounds)
+	if l, ok := r.fromSnapshot(ctx, stream, bounds); ok {
+		l, ok, err := r.replay(ctx, stream, l, true, bounds)
+		if err != nil || ok {
+			return l, err
+		}
+		r.log.Info("aggregate: skipping a snapshot of a stream deleted and made again; replaying", "stream", stream)
 	}
-	if !fromSnap {
-		// The initial state is shared by every load: evolve a copy.
-		l = Loaded[S]{State: r.cfg.clone(r.def.initial)}
+	// The initial state is shared by every load: evolve a copy.
+	l, _, err := r.replay(ctx, stream, Loaded[S]{State: r.clone(r.def.initial), Offset: eventstore.Start}, false, bounds)
+	return l, err
+}
+
+// replay applies the stream's events after l to it, within bounds. From a
+// snapshot, it first reads the event at l.Version, and reports false if
+// that is not the one at l.Offset.
+func (r *Repository[S, E]) replay(ctx context.Context, stream string, l Loaded[S], fromSnap bool, bounds []eventstore.ReadOption) (Loaded[S], bool, error) {
+	from := l.Version + 1
+	if fromSnap {
+		from = l.Version
 	}
-	if v > 0 && l.Version >= v {
-		return l, nil
-	}
-	read := append([]eventstore.ReadOption{eventstore.FromVersion(l.Version + 1)}, bounds...)
+	read := append([]eventstore.ReadOption{eventstore.FromVersion(from)}, bounds...)
+	checked := !fromSnap
 	for e, err := range r.store.Read(ctx, stream, read...) {
 		if err != nil {
-			return Loaded[S]{}, fmt.Errorf("aggregate: load %s: %w", stream, err)
+			return Loaded[S]{}, false, fmt.Errorf("aggregate: load %q: %w", stream, err)
+		}
+		if !checked {
+			if e.Version != l.Version || e.Offset != l.Offset {
+				return Loaded[S]{}, false, nil
+			}
+			checked = true
+			continue
 		}
 		ev, et, err := r.def.decode(e)
 		if err != nil {
-			return Loaded[S]{}, fmt.Errorf("aggregate: load %s: %w", stream, err)
+			return Loaded[S]{}, false, fmt.Errorf("aggregate: load %q: %w", stream, err)
 		}
 		l.State = et.apply(l.State, ev)
-		l.Version, l.At = e.Version, e.StoredAt
+		l.Version, l.At, l.Offset = e.Version, e.StoredAt, e.Offset
 	}
-	return l, nil
-}
-
-// fromSnapshot returns the state of the newest usable snapshot within the
-// bounds. A snapshot of another schema, or one that does not decode, is
-// skipped with a log line: the load replays instead.
-func (r *Repository[S, E]) fromSnapshot(ctx context.Context, stream string, bounds []eventstore.ReadOption) (Loaded[S], bool) {
-	snap, ok, err := r.store.LoadSnapshot(ctx, stream, bounds...)
-	if err != nil {
-		r.log.Warn("aggregate: snapshot not loaded; replaying", "stream", stream, "err", err)
-		return Loaded[S]{}, false
-	}
-	if !ok {
-		return Loaded[S]{}, false
-	}
-	if snap.Schema != r.def.stateSchema {
-		r.log.Info("aggregate: skipping a snapshot of another state schema; replaying",
-			"stream", stream, "version", snap.Version, "schema", snap.Schema, "want", r.def.stateSchema)
-		return Loaded[S]{}, false
-	}
-	var s S
-	if err := r.def.stateCodec.Unmarshal(snap.Data, &s); err != nil {
-		r.log.Warn("aggregate: skipping a snapshot that does not decode; replaying",
-			"stream", stream, "version", snap.Version, "err", err)
-		return Loaded[S]{}, false
-	}
-	return Loaded[S]{State: s, Version: snap.Version, At: snap.StoredAt}, true
-}
-
-// HandleOption configures one Handle.
-type HandleOption func(*handleConfig)
-
-type handleConfig struct {
-	command  string
-	producer *producerID
-}
-
-type producerID struct {
-	id         string
-	epoch, seq uint64
-}
-
-// CommandID makes the command exactly-once on its instance, for the life
-// of the stream: handling a command with the same id again (a retry after
-// a timeout, a redelivery, two deliveries at once in two processes)
-// appends nothing and returns the original Result. The id is recorded in
-// the commit of the command's events (eventstore.WithCommandID).
-func CommandID(id string) HandleOption {
-	return func(c *handleConfig) { c.command = id }
-}
-
-// Producer makes the command the producer's sequence number seq at epoch:
-// the store's producer rules apply (a stale epoch or a gap is refused) and
-// a sequence number handled before returns its original Result.
-func Producer(id string, epoch, seq uint64) HandleOption {
-	return func(c *handleConfig) { c.producer = &producerID{id: id, epoch: epoch, seq: seq} }
-}
-
-// Handle runs a command on instance id: it loads the state (from the cache
-// when it holds the instance), asks decide for the events, and appends
-// them on condition that the stream is still at the version decided on.
-// On a concurrency conflict it reloads and decides again, up to the
-// repository's attempts (default 3) with a jittered pause between them,
-// then fails with an error wrapping ErrTooManyConflicts and the last
-// conflict. A decider's error is returned as it is, and nothing is
-// appended; a decider that returns no events appends nothing. decide gets
-// a copy of the state: it cannot change the cached one.
-func (r *Repository[S, E]) Handle(ctx context.Context, id string, decide func(S) ([]E, error), opts ...HandleOption) (Result[E], error) {
-	stream, err := r.def.Stream(id)
-	if err != nil {
-		return Result[E]{}, err
-	}
-	var hc handleConfig
-	for _, o := range opts {
-		o(&hc)
-	}
-	var appendOpts []eventstore.AppendOption
-	command := hc.command
-	if p := hc.producer; p != nil {
-		appendOpts = append(appendOpts, eventstore.WithProducer(p.id, p.epoch, p.seq))
-		if command == "" {
-			// The producer rules alone say "duplicate"; the command id
-			// recorded with the commit gives back the original outcome.
-			command = "producer:" + p.id + ":" + strconv.FormatUint(p.epoch, 10) + ":" + strconv.FormatUint(p.seq, 10)
-		}
-	}
-	if command != "" {
-		appendOpts = append(appendOpts, eventstore.WithCommandID(command))
-	}
-	// A command handled before gets its original outcome, not a new
-	// decision on a state it already changed: the append finds it (and
-	// stores nothing) when the decider decides the same again; when the
-	// decider refuses, or decides nothing, the store is asked.
-	handledBefore := func(decided error) (Result[E], error) {
-		if command == "" {
-			return Result[E]{}, decided
-		}
-		res, found, err := r.store.CommandOutcome(ctx, stream, command)
-		if err != nil {
-			return Result[E]{}, fmt.Errorf("aggregate: handle %s: %w", stream, err)
-		}
-		if found {
-			return r.original(ctx, stream, res)
-		}
-		return Result[E]{}, decided
-	}
-	var lastConflict error
-	for attempt := 0; attempt < r.cfg.attempts; attempt++ {
-		if attempt > 0 {
-			if err := r.pause(ctx, attempt); err != nil {
-				return Result[E]{}, err
-			}
-		}
-		cur, cached, err := r.current(ctx, id, attempt == 0)
-		if err != nil {
-			return Result[E]{}, err
-		}
-		events, err := decide(r.cfg.clone(cur.State))
-		if cached && (err != nil || len(events) == 0) {
-			// A refusal (or nothing to do) has no version check to correct
-			// a stale cached state: decide again on the stream as it is.
-			r.cache.drop(id)
-			attempt--
-			continue
-		}
-		if err != nil {
-			return handledBefore(err)
-		}
-		if len(events) == 0 {
-			if res, err := handledBefore(nil); err != nil || res.Duplicate {
-				return res, err
-			}
-			return Result[E]{Version: cur.Version}, nil // nothing appended, nothing recorded
-		}
-		stored, err := r.def.Encode(events)
-		if err != nil {
-			return Result[E]{}, fmt.Errorf("aggregate: handle %s: %w", stream, err)
-		}
-		res, err := r.store.Append(ctx, stream, stored, append(appendOpts, eventstore.ExpectVersion(cur.Version))...)
-		if errors.Is(err, eventstore.ErrConcurrency) {
-			lastConflict = err
-			r.cache.drop(id)
-			if cached {
-				// The cached state was stale: reload, without counting it
-				// as a lost race (the entry is gone, so this happens once).
-				attempt--
-			}
-			continue
-		}
-		if err != nil {
-			return Result[E]{}, fmt.Errorf("aggregate: handle %s: %w", stream, err)
-		}
-		if res.Duplicate {
-			r.cache.drop(id)
-			return r.original(ctx, stream, res)
-		}
-		next := Loaded[S]{State: r.def.Evolve(r.cfg.clone(cur.State), events...), Version: res.Version, At: res.StoredAt}
-		r.cache.put(id, next)
-		r.maybeSnapshot(stream, cur.Version, next)
-		return Result[E]{Version: res.Version, Offsets: res.Offsets, Events: events, StoredAt: res.StoredAt}, nil
-	}
-	return Result[E]{}, fmt.Errorf("aggregate: handle %s: %w after %d attempts: %w", stream, ErrTooManyConflicts, r.cfg.attempts, lastConflict)
-}
-
-// current returns the state a command decides on: the cached one if
-// allowed and present, else a fresh load (which is then cached).
-func (r *Repository[S, E]) current(ctx context.Context, id string, useCache bool) (Loaded[S], bool, error) {
-	if useCache {
-		if l, ok := r.cache.get(id); ok {
-			return l, true, nil
-		}
-	}
-	l, err := r.Load(ctx, id)
-	if err != nil {
-		return Loaded[S]{}, false, err
-	}
-	if r.cache != nil { // the copy is only worth making for a cache
-		r.cache.put(id, Loaded[S]{State: r.cfg.clone(l.State), Version: l.Version, At: l.At})
-	}
-	return l, false, nil
-}
-
-// pause waits before attempt (1-based retries): a jittered 1–2× of a
-// backoff doubling from 2 ms.
-func (r *Repository[S, E]) pause(ctx context.Context, attempt int) error {
-	d := r.cfg.backoff << min(attempt-1, 6)
-	d += time.Duration(rand.Int64N(int64(d) + 1))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// original returns the Result of a command handled before: the events of
-// the commit the store recorded for it.
-func (r *Repository[S, E]) original(ctx context.Context, stream string, res eventstore.AppendResult) (Result[E], error) {
-	out := Result[E]{Version: res.Version, Offsets: res.Offsets, Duplicate: true, StoredAt: res.StoredAt}
-	if len(res.Offsets) == 0 {
-		return out, nil // a producer duplicate without a recorded command
-	}
-	for e, err := range r.store.Read(ctx, stream, eventstore.FromVersion(res.FirstVersion), eventstore.ToVersion(res.Version)) {
-		if err != nil {
-			return Result[E]{}, fmt.Errorf("aggregate: handle %s: the original outcome: %w", stream, err)
-		}
-		ev, err := r.def.Decode(e)
-		if err != nil {
-			return Result[E]{}, fmt.Errorf("aggregate: handle %s: the original outcome: %w", stream, err)
-		}
-		out.Events = append(out.Events, ev)
-	}
-	return out, nil
+	return l, checked, nil
 }

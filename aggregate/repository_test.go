@@ -33,7 +33,7 @@ func TestLoadAtVersionAndTime(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}
 	s := openStore(t, eventstore.WithClock(clock.now))
 	for _, every := range []uint64{0, 3} {
-		repo := newRepo(t, s, defineOrders(), aggregate.WithSnapshotEvery[order](every), aggregate.WithCache[order](0))
+		repo := newRepo(t, s, defineOrders(), aggregate.WithSnapshotEvery(every), aggregate.WithCache(0))
 		id := fmt.Sprint("load-", every)
 		if _, err := repo.Handle(ctx, id, place("ada")); err != nil {
 			t.Fatal(err)
@@ -60,7 +60,7 @@ func TestLoadAtVersionAndTime(t *testing.T) {
 		}
 		check := func(when string) {
 			t.Helper()
-			repo := newRepo(t, s, defineOrders(), aggregate.WithSnapshotEvery[order](every), aggregate.WithCache[order](0))
+			repo := newRepo(t, s, defineOrders(), aggregate.WithSnapshotEvery(every), aggregate.WithCache(0))
 			l, err := repo.Load(ctx, id)
 			if err != nil || l.Version != 11 || !reflect.DeepEqual(l.State, want(10)) || !l.At.Equal(times[9]) {
 				t.Fatalf("%s: load %+v, %v", when, l, err)
@@ -103,8 +103,8 @@ func TestLoadAtVersionAndTime(t *testing.T) {
 func TestHandleRetriesOnConflict(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	repo := newRepo(t, s, defineOrders(), aggregate.WithMaxAttempts[order](50))
-	other := newRepo(t, s, defineOrders(), aggregate.WithMaxAttempts[order](50))
+	repo := newRepo(t, s, defineOrders(), aggregate.WithMaxAttempts(50))
+	other := newRepo(t, s, defineOrders(), aggregate.WithMaxAttempts(50))
 	if _, err := repo.Handle(ctx, "c1", place("ada")); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestHandleRetriesOnConflict(t *testing.T) {
 func TestHandleTooManyConflicts(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	repo := newRepo(t, s, defineOrders(), aggregate.WithMaxAttempts[order](2), aggregate.WithCache[order](0))
+	repo := newRepo(t, s, defineOrders(), aggregate.WithMaxAttempts(2), aggregate.WithCache(0))
 	if _, err := repo.Handle(ctx, "tm", place("ada")); err != nil {
 		t.Fatal(err)
 	}
@@ -321,6 +321,24 @@ func TestDefinitionMistakes(t *testing.T) {
 	if _, err := aggregate.NewRepository(s, d); !errors.Is(err, aggregate.ErrDefinition) {
 		t.Errorf("missing upcaster: %v", err)
 	}
+	for name, register := range map[string]func(*aggregate.Definition[order, orderEvent]){
+		"error name twice": func(d *aggregate.Definition[order, orderEvent]) {
+			d.RegisterError("e", errPlaced)
+			d.RegisterError("e", errPaid)
+		},
+		"error twice": func(d *aggregate.Definition[order, orderEvent]) {
+			d.RegisterError("a", errPlaced)
+			d.RegisterError("b", errPlaced)
+		},
+		"no name":  func(d *aggregate.Definition[order, orderEvent]) { d.RegisterError("", errPlaced) },
+		"no error": func(d *aggregate.Definition[order, orderEvent]) { d.RegisterError("x", nil) },
+	} {
+		d := defineOrders()
+		register(d)
+		if _, err := aggregate.NewRepository(s, d); !errors.Is(err, aggregate.ErrDefinition) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }
 
 // TestIDs: ids that cannot name one stream are refused.
@@ -377,15 +395,16 @@ func TestCacheIsolated(t *testing.T) {
 	}
 }
 
-// TestSnapshotSkipped: a snapshot of another state schema, or one that
-// does not decode, is skipped with a log line and the stream replayed.
+// TestSnapshotSkipped: a snapshot of another fold (state schema), or one
+// that does not decode, is skipped with a log line and the stream
+// replayed.
 func TestSnapshotSkipped(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
 	var logs bytes.Buffer
 	var mu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
-	repo := newRepo(t, s, defineOrders(), aggregate.WithSnapshotEvery[order](0))
+	repo := newRepo(t, s, defineOrders(), aggregate.WithSnapshotEvery(0))
 	if _, err := repo.Handle(ctx, "sk", place("ada")); err != nil {
 		t.Fatal(err)
 	}
@@ -393,14 +412,22 @@ func TestSnapshotSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	stream := "orders/sk/events"
+	// The tag of a snapshot of this fold, as the repository writes it.
+	if err := repo.Snapshot(ctx, "sk"); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := s.Snapshots(ctx, stream)
+	if err != nil || len(kept) != 1 {
+		t.Fatalf("snapshots: %+v, %v", kept, err)
+	}
 	for _, snap := range []eventstore.Snapshot{
-		{Stream: stream, Version: 2, Schema: "0", Data: []byte(`{"status":"WRONG"}`)},
-		{Stream: stream, Version: 2, Schema: "1", Data: []byte(`{"status":`)},
+		{Stream: stream, Version: 2, Schema: "1", Data: []byte(`{"status":"WRONG"}`)},
+		{Stream: stream, Version: 2, Schema: kept[0].Schema, Data: []byte(`{"status":`)},
 	} {
 		if err := s.SaveSnapshot(ctx, snap); err != nil {
 			t.Fatal(err)
 		}
-		r := newRepo(t, s, defineOrders(), aggregate.WithLogger[order](logger), aggregate.WithCache[order](0))
+		r := newRepo(t, s, defineOrders(), aggregate.WithLogger(logger), aggregate.WithCache(0))
 		l, err := r.Load(ctx, "sk")
 		if err != nil || l.State.Status != "placed" || l.State.Total != 10 || l.Version != 2 {
 			t.Fatalf("load with a bad snapshot (%s): %+v, %v", snap.Data, l, err)
@@ -408,7 +435,7 @@ func TestSnapshotSkipped(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if !strings.Contains(logs.String(), "another state schema") || !strings.Contains(logs.String(), "does not decode") {
+	if !strings.Contains(logs.String(), "another fold") || !strings.Contains(logs.String(), "does not decode") {
 		t.Fatalf("log lines: %s", logs.String())
 	}
 }

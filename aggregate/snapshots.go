@@ -2,6 +2,8 @@ package aggregate
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
@@ -12,6 +14,12 @@ import (
 // them. A snapshot is only a shortcut: one that is dropped (the queue full,
 // the repository closing, a failed write) costs a later load a longer
 // replay, never a wrong state.
+//
+// A snapshot's Schema is its tag: the fold that made it (Definition.foldID:
+// the state schema and the event schemas) and, after "@", the offset of
+// the event at its version. A load uses a snapshot only if the fold is its
+// own and the event at that version is still the one at that offset (the
+// stream was not deleted and made again).
 
 type snapJob[S any] struct {
 	stream string
@@ -20,6 +28,9 @@ type snapJob[S any] struct {
 
 // snapshotTimeout bounds the writing of one snapshot.
 const snapshotTimeout = 5 * time.Second
+
+// snapshotTag is the Schema prefix of the snapshots def's fold makes.
+func snapshotTag[S, E any](def *Definition[S, E]) string { return "fold-" + def.foldID() + "@" }
 
 // maybeSnapshot queues a snapshot of next if the policy asks for one after
 // a command that took the stream from version prev.
@@ -42,19 +53,22 @@ func (r *Repository[S, E]) maybeSnapshot(stream string, prev uint64, next Loaded
 // writeSnapshots is the repository's snapshot writer.
 func (r *Repository[S, E]) writeSnapshots() {
 	for job := range r.snaps {
-		data, err := r.def.stateCodec.Marshal(job.l.State)
-		if err != nil {
-			r.log.Warn("aggregate: state does not encode; snapshot skipped", "stream", job.stream, "err", err)
-			continue
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
-		err = r.store.SaveSnapshot(ctx, eventstore.Snapshot{Stream: job.stream, Version: job.l.Version,
-			StoredAt: job.l.At, Schema: r.def.stateSchema, Data: data})
+		err := r.saveSnapshot(ctx, job.stream, job.l)
 		cancel()
 		if err != nil {
 			r.log.Warn("aggregate: snapshot not saved", "stream", job.stream, "version", job.l.Version, "err", err)
 		}
 	}
+}
+
+func (r *Repository[S, E]) saveSnapshot(ctx context.Context, stream string, l Loaded[S]) error {
+	data, err := r.def.stateCodec.Marshal(l.State)
+	if err != nil {
+		return fmt.Errorf("aggregate: snapshot of %q: the state does not encode: %w", stream, err)
+	}
+	return r.store.SaveSnapshot(ctx, eventstore.Snapshot{Stream: stream, Version: l.Version, StoredAt: l.At,
+		Schema: r.snapTag + string(l.Offset), Data: data})
 }
 
 // Snapshot saves a snapshot of instance id's current state now, whatever
@@ -65,10 +79,64 @@ func (r *Repository[S, E]) Snapshot(ctx context.Context, id string) error {
 		return err
 	}
 	stream, _ := r.def.Stream(id)
-	data, err := r.def.stateCodec.Marshal(l.State)
+	return r.saveSnapshot(ctx, stream, l)
+}
+
+// SnapshotInfo describes one snapshot of an instance.
+type SnapshotInfo struct {
+	// Version is the version of the last event the snapshot includes.
+	Version uint64
+	// At is the store time of that event.
+	At time.Time
+	// Usable reports that the snapshot was made by this definition's fold
+	// (its state schema and event schemas): loads skip the others. (A
+	// snapshot of a stream since deleted and made again is skipped too;
+	// DeleteStream deletes the stream's snapshots.)
+	Usable bool
+}
+
+// Snapshots lists the snapshots kept of instance id, by version, oldest
+// first.
+func (r *Repository[S, E]) Snapshots(ctx context.Context, id string) ([]SnapshotInfo, error) {
+	stream, err := r.def.Stream(id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return r.store.SaveSnapshot(ctx, eventstore.Snapshot{Stream: stream, Version: l.Version, StoredAt: l.At,
-		Schema: r.def.stateSchema, Data: data})
+	all, err := r.store.Snapshots(ctx, stream)
+	if err != nil {
+		return nil, fmt.Errorf("aggregate: snapshots of %q: %w", stream, err)
+	}
+	out := make([]SnapshotInfo, len(all))
+	for i, sn := range all {
+		out[i] = SnapshotInfo{Version: sn.Version, At: sn.StoredAt, Usable: strings.HasPrefix(sn.Schema, r.snapTag)}
+	}
+	return out, nil
+}
+
+// fromSnapshot returns the state of the newest usable snapshot within the
+// bounds, with the offset of the event at its version (which the load
+// checks). A snapshot of another fold, or one that does not decode, is
+// skipped with a log line: the load replays instead.
+func (r *Repository[S, E]) fromSnapshot(ctx context.Context, stream string, bounds []eventstore.ReadOption) (Loaded[S], bool) {
+	snap, ok, err := r.store.LoadSnapshot(ctx, stream, bounds...)
+	if err != nil {
+		r.log.Warn("aggregate: snapshot not loaded; replaying", "stream", stream, "err", err)
+		return Loaded[S]{}, false
+	}
+	if !ok {
+		return Loaded[S]{}, false
+	}
+	offset, ok := strings.CutPrefix(snap.Schema, r.snapTag)
+	if !ok || offset == "" {
+		r.log.Info("aggregate: skipping a snapshot of another fold (state or event schema); replaying",
+			"stream", stream, "version", snap.Version, "schema", snap.Schema, "want", r.snapTag)
+		return Loaded[S]{}, false
+	}
+	var s S
+	if err := r.def.stateCodec.Unmarshal(snap.Data, &s); err != nil {
+		r.log.Warn("aggregate: skipping a snapshot that does not decode; replaying",
+			"stream", stream, "version", snap.Version, "err", err)
+		return Loaded[S]{}, false
+	}
+	return Loaded[S]{State: s, Version: snap.Version, At: snap.StoredAt, Offset: eventstore.Offset(offset)}, true
 }

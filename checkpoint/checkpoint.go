@@ -21,6 +21,24 @@ var (
 	ErrInvalidName = errors.New("checkpoint: invalid name")
 )
 
+// LeaseHeldError is Acquire's answer when another holder owns an unexpired
+// lease: who, and until when (by the clock of the process that asked), so
+// that a standby can try again the moment it lapses. It matches
+// ErrConflict.
+type LeaseHeldError struct {
+	Name    string
+	Holder  string
+	Expires time.Time
+}
+
+// Error names the lease, its holder and its expiry.
+func (e *LeaseHeldError) Error() string {
+	return fmt.Sprintf("%v: %q is held by %q until %s", ErrConflict, e.Name, e.Holder, e.Expires.Format(time.RFC3339Nano))
+}
+
+// Is matches ErrConflict.
+func (e *LeaseHeldError) Is(target error) bool { return target == ErrConflict }
+
 // MaxNameLen is the longest checkpoint name, in bytes.
 const MaxNameLen = 200
 
@@ -56,7 +74,10 @@ type Lease struct {
 type Leaser interface {
 	// Acquire makes holder the owner of name for ttl if nobody else holds
 	// an unexpired lease on it (or holder does: then it is renewed), and
-	// fails with ErrConflict otherwise.
+	// fails with ErrConflict otherwise: a *LeaseHeldError when it knows
+	// the current holder's expiry (the runner's standby then tries again
+	// exactly when it lapses), or a plain ErrConflict (it tries again a
+	// third of a lease later).
 	Acquire(ctx context.Context, name, holder string, ttl time.Duration) (Lease, error)
 	// Release gives a lease up, if it is still the holder's.
 	Release(ctx context.Context, l Lease) error

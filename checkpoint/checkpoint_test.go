@@ -3,8 +3,10 @@ package checkpoint_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/rewindhq/rewind/checkpoint"
 	"github.com/rewindhq/rewind/checkpoint/checkpointtest"
@@ -53,6 +55,55 @@ func openSQL(t *testing.T) *checkpoint.SQL {
 func TestSQL(t *testing.T) {
 	checkpointtest.Run(t, func(t *testing.T) checkpoint.Store { return openSQL(t) })
 	checkpointtest.RunLeaser(t, func(t *testing.T) checkpoint.Leaser { return openSQL(t) })
+}
+
+// TestLeaseHeldError: every Leaser of the package tells a holder it
+// refuses whose lease it is and when that lapses, as an error matching
+// ErrConflict.
+func TestLeaseHeldError(t *testing.T) {
+	ctx := context.Background()
+	for name, l := range map[string]checkpoint.Leaser{"memory": &checkpoint.Memory{}, "kv": openKV(t), "sql": openSQL(t)} {
+		held, err := l.Acquire(ctx, "p", "a", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = l.Acquire(ctx, "p", "b", time.Minute)
+		var he *checkpoint.LeaseHeldError
+		if !errors.Is(err, checkpoint.ErrConflict) || !errors.As(err, &he) || he.Holder != "a" || he.Name != "p" ||
+			he.Expires.Sub(held.Expires).Abs() > time.Microsecond {
+			t.Errorf("%s: second holder: %v (%+v), want a LeaseHeldError naming a until %v", name, err, he, held.Expires)
+		}
+	}
+}
+
+// TestSQLQuerier: LoadTx and SaveTx take a checkpoint.Querier, which a
+// caller can name: a *sql.DB, *sql.Tx or *sql.Conn, or a type of its own.
+func TestSQLQuerier(t *testing.T) {
+	ctx := context.Background()
+	s := openSQL(t)
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "other.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := checkpoint.NewSQL(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	var q checkpoint.Querier = conn
+	save := func(q checkpoint.Querier, rev uint64) (uint64, error) {
+		return s.SaveTx(ctx, q, "p", "00000000000000000003_999999", rev)
+	}
+	if _, err := save(q, 0); err != nil {
+		t.Fatal(err)
+	}
+	if cp, err := s.LoadTx(ctx, q, "p"); err != nil || cp.Revision != 1 {
+		t.Fatalf("load on a *sql.Conn: %+v, %v", cp, err)
+	}
 }
 
 // TestSQLSameTransaction: a checkpoint saved with SaveTx commits with the

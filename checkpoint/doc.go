@@ -22,5 +22,13 @@
 //
 // Leases use the same compare-and-set: Acquire makes one holder the owner
 // of a name until its lease expires, unless it renews it; the others stand
-// by and take over when it lapses.
+// by and take over when it lapses. A refused Acquire says until when the
+// lease is held (*LeaseHeldError, which matches ErrConflict), so a standby
+// can try again at that moment rather than poll.
+//
+// SQL's LoadTx and SaveTx run on any Querier: a *sql.DB, a *sql.Tx (the
+// read model's transaction) or a *sql.Conn. A SQLite database shared by
+// several processes (lease holders) is opened in WAL mode with a busy
+// timeout, e.g. "file:model.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)"
+// with modernc.org/sqlite.
 package checkpoint

@@ -117,7 +117,7 @@ func (k *KV) Acquire(ctx context.Context, name, holder string, ttl time.Duration
 	default:
 		cur := parseLease(name, e)
 		if cur.Holder != holder && now.Before(cur.Expires) {
-			return Lease{}, fmt.Errorf("%w: %q is held by %q until %s", ErrConflict, name, cur.Holder, cur.Expires.Format(time.RFC3339Nano))
+			return Lease{}, &LeaseHeldError{Name: name, Holder: cur.Holder, Expires: cur.Expires}
 		}
 		l.Revision, err = k.kv.Update(ctx, key, value, e.Revision())
 	}

@@ -75,7 +75,7 @@ func (m *Memory) Acquire(ctx context.Context, name, holder string, ttl time.Dura
 	now := m.clock()
 	cur, ok := m.leases[name]
 	if ok && cur.Holder != holder && now.Before(cur.Expires) {
-		return Lease{}, fmt.Errorf("%w: %q is held by %q until %s", ErrConflict, name, cur.Holder, cur.Expires.Format(time.RFC3339Nano))
+		return Lease{}, &LeaseHeldError{Name: name, Holder: cur.Holder, Expires: cur.Expires}
 	}
 	if m.leases == nil {
 		m.leases = make(map[string]Lease)

@@ -83,8 +83,9 @@ func (s *SQL) q(stmt string) string {
 	return b.String()
 }
 
-// querier is what *sql.DB and *sql.Tx share.
-type querier interface {
+// Querier is what *sql.DB, *sql.Tx and *sql.Conn share: LoadTx and
+// SaveTx run on any of them, typically the read model's transaction.
+type Querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
@@ -95,7 +96,7 @@ func (s *SQL) Load(ctx context.Context, name string) (Checkpoint, error) {
 }
 
 // LoadTx is Load inside a transaction (or on any *sql.DB or *sql.Tx).
-func (s *SQL) LoadTx(ctx context.Context, q querier, name string) (Checkpoint, error) {
+func (s *SQL) LoadTx(ctx context.Context, q Querier, name string) (Checkpoint, error) {
 	if err := checkName(name); err != nil {
 		return Checkpoint{}, err
 	}
@@ -124,7 +125,7 @@ func (s *SQL) Save(ctx context.Context, name string, offset eventstore.Offset, r
 // SaveTx stores offset under name if the saved revision is rev, inside the
 // caller's transaction tx: the checkpoint commits with the read model's
 // change, or neither does. On ErrConflict the caller must roll tx back.
-func (s *SQL) SaveTx(ctx context.Context, tx querier, name string, offset eventstore.Offset, rev uint64) (uint64, error) {
+func (s *SQL) SaveTx(ctx context.Context, tx Querier, name string, offset eventstore.Offset, rev uint64) (uint64, error) {
 	if err := checkName(name); err != nil {
 		return 0, err
 	}
@@ -173,13 +174,25 @@ func (s *SQL) Acquire(ctx context.Context, name, holder string, ttl time.Duratio
 			return Lease{}, fmt.Errorf("checkpoint: lease %q: %w", name, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return Lease{}, fmt.Errorf("%w: %q is held by another holder", ErrConflict, name)
+			return Lease{}, s.held(ctx, name)
 		}
 	}
 	if err := s.db.QueryRowContext(ctx, s.q(`SELECT revision FROM `+s.leases+` WHERE name = ? AND holder = ?`), name, holder).Scan(&l.Revision); err != nil {
 		return Lease{}, fmt.Errorf("%w: %q was taken meanwhile", ErrConflict, name)
 	}
 	return l, nil
+}
+
+// held is the conflict of an Acquire that found name held: a
+// *LeaseHeldError if the holder can be read, ErrConflict otherwise.
+func (s *SQL) held(ctx context.Context, name string) error {
+	var holder string
+	var expires int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT holder, expires FROM `+s.leases+` WHERE name = ?`), name).Scan(&holder, &expires)
+	if err != nil {
+		return fmt.Errorf("%w: %q is held by another holder", ErrConflict, name)
+	}
+	return &LeaseHeldError{Name: name, Holder: holder, Expires: time.Unix(0, expires)}
 }
 
 // Release gives the lease up if it is still l's.

@@ -38,6 +38,10 @@ type AppendResult struct {
 	// carries as its StoredAt (for a command id's duplicate, the stored
 	// commit's; zero for a producer's duplicate).
 	StoredAt time.Time
+	// CommandData is the data recorded with the command id
+	// (WithCommandData), for a command id's duplicate and CommandOutcome;
+	// nil otherwise.
+	CommandData []byte
 }
 
 // Offset returns the offset after the last stored event (read from it to
@@ -166,7 +170,10 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 	if ac.command != "" && len(ac.command) > MaxCommandIDLen {
 		return AppendResult{}, fmt.Errorf("%w: command id of %d bytes, at most %d", ErrInvalidOption, len(ac.command), MaxCommandIDLen)
 	}
-	if len(events) > 0 || !ac.close {
+	if ac.cmdData != nil && (ac.command == "" || len(ac.cmdData) > MaxCommandDataLen) {
+		return AppendResult{}, fmt.Errorf("%w: command data of %d bytes (at most %d, with a command id)", ErrInvalidOption, len(ac.cmdData), MaxCommandDataLen)
+	}
+	if len(events) > 0 || !ac.close && ac.command == "" {
 		var err error
 		if events, err = s.prepareEvents(events); err != nil {
 			return AppendResult{}, err
@@ -274,20 +281,21 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 			}
 			return AppendResult{}, ErrStreamClosed
 		}
-		if ac.hasExpect && st.h.version != ac.expect {
+		if ac.hasExpect && st.h.version != ac.expect || ac.hasLast && st.h.lastOffset() != ac.expectAt {
 			if !refreshed {
 				if err := refresh(); err != nil {
 					return AppendResult{}, err
 				}
 				continue
 			}
-			return AppendResult{}, &ConcurrencyError{Stream: name, Expected: ac.expect, Actual: st.h.version}
+			return AppendResult{}, &ConcurrencyError{Stream: name, Expected: ac.expect, Actual: st.h.version,
+				Remade: ac.hasLast && st.h.lastOffset() != ac.expectAt}
 		}
 		var flags byte
 		if ac.close {
 			flags = flagClosed
 		}
-		body := encodeCommitFlags(st.h.version+1, 0, pm, ac.command, flags, toStore)
+		body := encodeCommitData(st.h.version+1, 0, pm, ac.command, ac.cmdData, flags, toStore)
 		if limit := s.maxPayload - headerRoom; len(body) > limit {
 			return AppendResult{}, fmt.Errorf("%w: %d bytes encoded, the server takes at most %d per append", ErrTooLarge, len(body), limit)
 		}
@@ -321,8 +329,8 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 			return AppendResult{}, err
 		}
 		s.indexAppend(indexRec{name: name, seq: seq, stored: stamp, body: body,
-			last: st.h.version + uint64(len(toStore)), producer: pm, command: ac.command, count: uint32(len(toStore)),
-			flags: flags})
+			last: st.h.version + uint64(len(toStore)), producer: pm, command: ac.command, cmdData: ac.cmdData,
+			count: uint32(len(toStore)), flags: flags})
 		s.noteAcked(seq)
 		res := s.applied(st, name, seq, stamp, toStore, pm)
 		if ac.close {
@@ -330,7 +338,8 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 		}
 		s.waits.notify(name)
 		if ac.command != "" {
-			st.setCommand(ac.command, commandOutcome{seq: seq, last: res.Version, count: uint32(len(toStore)), stored: stamp})
+			st.setCommand(ac.command, commandOutcome{seq: seq, last: res.Version, count: uint32(len(toStore)), stored: stamp,
+				data: ac.cmdData})
 		}
 		return res, nil
 	}
@@ -417,6 +426,14 @@ func (s *Store) lockStream(ctx context.Context, name string) (unlock func(), err
 	}
 }
 
+// MaxAppendBytes is the largest encoded append the store's server takes
+// (its max_payload less the room of a publish's header). An append whose
+// events' data comes near it may still fail with ErrTooLarge, since each
+// event's type, id and metadata are encoded beside its data; a server that
+// reads request bodies bounds them by it, so that it never reads what the
+// store cannot take.
+func (s *Store) MaxAppendBytes() int { return s.maxPayload - headerRoom }
+
 // headerRoom is what the publish's header takes out of the server's
 // maximum payload, which counts headers and body together.
 const headerRoom = 128
@@ -448,7 +465,8 @@ func contentionPause(ctx context.Context, attempt int) error {
 func (s *Store) applied(st *streamState, name string, seq uint64, stamp int64, events []Event, pm *producerMark) AppendResult {
 	first := st.h.version + 1
 	if len(events) == 0 {
-		// A close without events: the stream's last event stays the head's.
+		// A close or a command's record without events: the stream's last
+		// event stays the head's.
 		st.h.subjSeq = seq
 		res := AppendResult{Stream: name, FirstVersion: st.h.version, Version: st.h.version, StoredAt: time.Unix(0, stamp)}
 		if pm != nil {
@@ -527,7 +545,7 @@ func (s *Store) catchUp(ctx context.Context, st *streamState, name string, upTo 
 			}
 			if c.command != "" {
 				st.setCommand(c.command, commandOutcome{seq: m.seq, last: c.lastVersion(), count: uint32(c.count),
-					stored: st.h.stored.UnixNano()})
+					stored: c.storedAt(m.stored).UnixNano(), data: c.commandData})
 			}
 			return nil
 		})
@@ -662,10 +680,10 @@ func (s *Store) CommandOutcome(ctx context.Context, stream, id string) (AppendRe
 func commandResult(name string, co commandOutcome) AppendResult {
 	first := co.last - uint64(co.count) + 1
 	if co.count == 0 {
-		first = co.last // a close without events, as applied reports it
+		first = co.last // a close or a command's record without events, as applied reports it
 	}
 	res := AppendResult{Stream: name, FirstVersion: first, Version: co.last, Duplicate: true,
-		Offsets: make([]Offset, co.count), StoredAt: time.Unix(0, co.stored)}
+		Offsets: make([]Offset, co.count), StoredAt: time.Unix(0, co.stored), CommandData: co.data}
 	for i := range res.Offsets {
 		res.Offsets[i] = eventPosition(co.seq, i, int(co.count)).offset()
 	}

@@ -21,9 +21,11 @@ import (
 //	storedAt               format 2 only: 8 bytes, big-endian, Unix ns (the store's clock)
 //	firstVersion
 //	flags                  bit 0: written by an idempotent producer; bit 1: carries a command id;
-//	                       bit 2: closes the stream; bit 3: deletes the stream (a tombstone)
+//	                       bit 2: closes the stream; bit 3: deletes the stream (a tombstone);
+//	                       bit 4: carries the command's data (only with bit 1)
 //	[producer id (len+bytes), epoch, first seq, last seq]   if bit 0
 //	[command id (len+bytes)]                                 if bit 1
+//	[command data (len+bytes)]                               if bit 4
 //	event count
 //	per event: id (16 bytes), type (len+bytes), time (signed varint, Unix ns),
 //	           metadata count, (key, value)* (len+bytes each), data (len+bytes)
@@ -46,6 +48,7 @@ const (
 	flagCommand    = 2
 	flagClosed     = 4
 	flagDeleted    = 8
+	flagCmdData    = 16
 )
 
 // producerMark is the producer state a commit carries: the producer wrote
@@ -67,6 +70,7 @@ type commit struct {
 	stored       int64 // Unix ns; 0 in a format-1 commit: use the log's timestamp
 	producer     *producerMark
 	command      string // the command id the commit records (see WithCommandID), "" if none
+	commandData  []byte // the data recorded with the command id (WithCommandData), nil if none
 	closes       bool   // the commit closes the stream (WithClose); it may hold no events
 	deletes      bool   // a tombstone (DeleteStream): no events, the stream starts again after it
 	events       []byte
@@ -90,7 +94,13 @@ func encodeCommitWith(firstVersion uint64, storedAt int64, pm *producerMark, com
 // encodeCommitFlags is encodeCommitWith with the lifecycle flags extra
 // (flagClosed, flagDeleted) set.
 func encodeCommitFlags(firstVersion uint64, storedAt int64, pm *producerMark, command string, extra byte, events []Event) []byte {
-	size := 16 + binary.MaxVarintLen64 + len(command)
+	return encodeCommitData(firstVersion, storedAt, pm, command, nil, extra, events)
+}
+
+// encodeCommitData is encodeCommitFlags with the command's data cmdData
+// (none if nil; only with a command id).
+func encodeCommitData(firstVersion uint64, storedAt int64, pm *producerMark, command string, cmdData []byte, extra byte, events []Event) []byte {
+	size := 16 + 2*binary.MaxVarintLen64 + len(command) + len(cmdData)
 	for i := range events {
 		e := &events[i]
 		size += 16 + 2*binary.MaxVarintLen64 + len(e.Type) + len(e.Data) + 10
@@ -108,6 +118,9 @@ func encodeCommitFlags(firstVersion uint64, storedAt int64, pm *producerMark, co
 	}
 	if command != "" {
 		flags |= flagCommand
+		if cmdData != nil {
+			flags |= flagCmdData
+		}
 	}
 	b = append(b, flags)
 	if pm != nil {
@@ -118,6 +131,9 @@ func encodeCommitFlags(firstVersion uint64, storedAt int64, pm *producerMark, co
 	}
 	if command != "" {
 		b = appendString(b, command)
+		if cmdData != nil {
+			b = appendString(b, string(cmdData))
+		}
 	}
 	b = binary.AppendUvarint(b, uint64(len(events)))
 	for i := range events {
@@ -260,8 +276,14 @@ func decodeCommitHeader(body []byte) (commit, error) {
 			return commit{}, fmt.Errorf("%w: empty command id", ErrCorrupt)
 		}
 	}
+	if flags&flagCmdData != 0 {
+		if flags&flagCommand == 0 && d.err == nil {
+			return commit{}, fmt.Errorf("%w: command data without a command id", ErrCorrupt)
+		}
+		c.commandData = append([]byte{}, d.bytes()...)
+	}
 	c.closes, c.deletes = flags&flagClosed != 0, flags&flagDeleted != 0
-	if flags&^(flagProducer|flagCommand|flagClosed|flagDeleted) != 0 && d.err == nil {
+	if flags&^(flagProducer|flagCommand|flagClosed|flagDeleted|flagCmdData) != 0 && d.err == nil {
 		return commit{}, fmt.Errorf("%w: unknown flags %#x", ErrCorrupt, flags)
 	}
 	n := d.uvarint()
@@ -269,7 +291,7 @@ func decodeCommitHeader(body []byte) (commit, error) {
 		return commit{}, d.err
 	}
 	if n > MaxEventsPerAppend || c.firstVersion == 0 || c.firstVersion > math.MaxUint64-n ||
-		n == 0 && !c.closes && !c.deletes { // only a close or a tombstone may hold no events
+		n == 0 && !c.closes && !c.deletes && c.command == "" { // only a close, a tombstone or a command's record may hold no events
 		return commit{}, fmt.Errorf("%w: %d events from version %d", ErrCorrupt, n, c.firstVersion)
 	}
 	// A tombstone is nothing but itself: no events, no producer, no

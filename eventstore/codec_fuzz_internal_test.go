@@ -93,7 +93,7 @@ func FuzzDecodeCommit(f *testing.F) {
 			return
 		}
 		if c.count > MaxEventsPerAppend || c.firstVersion == 0 || c.lastVersion()+1 < c.firstVersion ||
-			c.count == 0 && !c.closes && !c.deletes {
+			c.count == 0 && !c.closes && !c.deletes && c.command == "" {
 			t.Fatalf("accepted a commit of %d events from version %d (close %v, tombstone %v)", c.count, c.firstVersion, c.closes, c.deletes)
 		}
 		if c.deletes && (c.count != 0 || c.producer != nil || c.command != "" || c.closes || c.firstVersion != 1) {
@@ -131,12 +131,12 @@ func FuzzDecodeCommit(f *testing.F) {
 		if c.deletes {
 			flags |= flagDeleted
 		}
-		body2 := encodeCommitFlags(c.firstVersion, storedAt, c.producer, c.command, flags, in)
+		body2 := encodeCommitData(c.firstVersion, storedAt, c.producer, c.command, c.commandData, flags, in)
 		c2, err := decodeCommit(body2)
 		if err != nil {
 			t.Fatalf("re-encoded commit does not decode: %v", err)
 		}
-		if c2.closes != c.closes || c2.deletes != c.deletes || c2.command != c.command {
+		if c2.closes != c.closes || c2.deletes != c.deletes || c2.command != c.command || !bytes.Equal(c2.commandData, c.commandData) {
 			t.Fatalf("re-encoded: close %v, tombstone %v, command %q; want %v, %v, %q",
 				c2.closes, c2.deletes, c2.command, c.closes, c.deletes, c.command)
 		}
@@ -155,10 +155,12 @@ func FuzzDecodeCommit(f *testing.F) {
 
 // lifecycleSeeds returns commits with the lifecycle flags: the ones the
 // store writes (a close with and without events, by a producer and with a
-// command id; a tombstone) and ones it never writes, which decodeCommit
-// must reject: a tombstone with events, a producer mark, a command id, a
-// close or a first version other than 1; a commit without events that
-// neither closes nor deletes; unknown flag bits.
+// command id; a tombstone; a command's record without events, by a
+// producer or with data; events with an empty command data), then ones it
+// never writes, which decodeCommit must reject: a tombstone with events, a
+// producer mark, a command id, a close or a first version other than 1; a
+// commit without events that neither closes nor deletes nor records a
+// command id; command data without a command id; unknown flag bits.
 func lifecycleSeeds(stored int64) [][]byte {
 	pm := &producerMark{id: "p", epoch: 1, firstSeq: 4, lastSeq: 4}
 	one := fuzzSeedEvents(1, false)
@@ -166,17 +168,23 @@ func lifecycleSeeds(stored int64) [][]byte {
 		encodeCommitFlags(3, stored, nil, "", flagClosed, one),
 		encodeCommitFlags(3, stored, pm, "cmd", flagClosed, nil),
 		encodeCommitFlags(1, stored, nil, "", flagDeleted, nil),
+		encodeCommitFlags(3, stored, pm, "cmd", 0, nil),
+		encodeCommitData(3, stored, nil, "cmd", []byte(`{"r":true}`), 0, nil),
+		encodeCommitData(3, stored, nil, "cmd", []byte{}, 0, one),
+		// invalid from here (lifecycleValidSeeds)
 		encodeCommitFlags(1, stored, nil, "", flagDeleted, one),
 		encodeCommitFlags(1, stored, pm, "", flagDeleted, nil),
 		encodeCommitFlags(1, stored, nil, "cmd", flagDeleted, nil),
 		encodeCommitFlags(1, stored, nil, "", flagDeleted|flagClosed, nil),
 		encodeCommitFlags(5, stored, nil, "", flagDeleted, nil),
 		encodeCommitFlags(3, stored, nil, "", 0, nil),
-		encodeCommitFlags(3, stored, pm, "cmd", 0, nil),
-		encodeCommitFlags(3, stored, nil, "", 0x10, one),
+		encodeCommitFlags(3, stored, nil, "", flagCmdData, one),
 		encodeCommitFlags(3, stored, nil, "", 0x80|flagClosed, nil),
 	}
 }
+
+// lifecycleValidSeeds is how many of lifecycleSeeds' first seeds are valid.
+const lifecycleValidSeeds = 6
 
 // collectEvents decodes every event of a commit, failing on error or on a
 // count other than the one announced.

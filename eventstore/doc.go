@@ -91,7 +91,18 @@
 //	}
 //
 // [ExpectNoStream] is ExpectVersion(0). Without an expectation, concurrent
-// appends to a stream are all stored, one after another.
+// appends to a stream are all stored, one after another. A version alone
+// cannot tell a stream deleted and made again up to the same version from
+// the one loaded; [ExpectLast] adds the offset of the last event loaded,
+// which no other stream, nor the same name made again, ever has.
+//
+// [WithCommandID] makes an append exactly-once per stream and id, for the
+// life of the stream. An append with a command id and no events stores a
+// commit that records only the id (the version does not move and no read
+// yields anything for it), so a command that decided nothing or was
+// refused keeps that outcome too; [WithCommandData] records a few bytes
+// of the caller's with the id (a fingerprint of the command, a refusal),
+// which a duplicate and [Store.CommandOutcome] give back.
 //
 // # Offsets
 //

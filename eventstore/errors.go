@@ -85,11 +85,18 @@ type ConcurrencyError struct {
 	Stream   string
 	Expected uint64 // the version the caller expected (0: no stream)
 	Actual   uint64 // the stream's version when the append was tried
+	// Remade reports that the stream's last event is not the one
+	// ExpectLast named: it was deleted and made again (or, with the
+	// version also wrong, moved on) since the caller read it.
+	Remade bool
 }
 
 // Error describes the conflict. It does not repeat the stream's name,
 // which the operation that returns it (eventstore: append to "…": …) names.
 func (e *ConcurrencyError) Error() string {
+	if e.Remade && e.Expected == e.Actual {
+		return fmt.Sprintf("concurrency conflict: version %d is not the one expected (the stream was deleted and made again)", e.Actual)
+	}
 	return fmt.Sprintf("concurrency conflict: expected version %d, actual %d", e.Expected, e.Actual)
 }
 

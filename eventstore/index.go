@@ -55,15 +55,16 @@ import (
 //
 //	'c' name 0x00 lastVersion(8, big-endian)  → seq(8) storedAt(8) commit body
 //	'p' name 0x00 producer id                 → epoch, last seq, commit seq (uvarints)
-//	'x' name 0x00                             → seq(8) of the newest foreign message on the subject
-//	'k' name 0x00 command id                  → seq(8) lastVersion(8) count(4) storedAt(8) of its commit
+//	'x' name 0x00                             → seq(8) of the newest foreign message on the subject (or tombstone, or command's record)
+//	'k' name 0x00 command id                  → seq(8) lastVersion(8) count(4) storedAt(8) of its commit [1 data: WithCommandData's]
 //	'z' name 0x00                             → seq(8) of the commit that closed the stream
 //	'o' seq(8, big-endian)                    → storedAt(8) name (len+bytes) commit body: the log-ordered copy (index_ordered.go)
 //	"m.format" → indexFormat; "m.log" → the log's identity; "m.checkpoint" → seq(8)
 //	"m.newest" → seq(8) first event id(16) stream name: the newest commit held
 //
-// A commit without events (a close, a tombstone) has no 'c' key and no 'o'
-// copy. A tombstone deletes the stream's keys (and copies) of commits before
+// A commit without events (a close, a tombstone, a command's record) has no
+// 'c' key and no 'o' copy; a command's record is recorded as the subject's
+// newest foreign message, which the next append expects. A tombstone deletes the stream's keys (and copies) of commits before
 // it and is recorded
 // as the subject's newest foreign message, which the next append expects.
 //

@@ -52,15 +52,21 @@ type commandOutcome struct {
 	seq    uint64
 	last   uint64 // the commit's last version
 	count  uint32
-	stored int64 // Unix ns
+	stored int64  // Unix ns
+	data   []byte // WithCommandData's, nil if none
 }
 
 func (c commandOutcome) encode() []byte {
-	b := make([]byte, 0, 28)
+	b := make([]byte, 0, 29+len(c.data))
 	b = binary.BigEndian.AppendUint64(b, c.seq)
 	b = binary.BigEndian.AppendUint64(b, c.last)
 	b = binary.BigEndian.AppendUint32(b, c.count)
-	return binary.BigEndian.AppendUint64(b, uint64(c.stored))
+	b = binary.BigEndian.AppendUint64(b, uint64(c.stored))
+	if c.data != nil {
+		b = append(b, 1) // data follows (none and empty differ)
+		b = append(b, c.data...)
+	}
+	return b
 }
 
 // command returns the outcome recorded for a command id on the stream.
@@ -69,11 +75,18 @@ func (x *index) command(name, id string) (commandOutcome, bool, error) {
 	if err != nil || v == nil {
 		return commandOutcome{}, false, err
 	}
-	if len(v) != 28 {
+	if len(v) < 28 || len(v) > 28 && v[28] != 1 {
 		return commandOutcome{}, false, fmt.Errorf("%w: index record of command %q", ErrCorrupt, id)
 	}
-	return commandOutcome{seq: binary.BigEndian.Uint64(v), last: binary.BigEndian.Uint64(v[8:]),
-		count: binary.BigEndian.Uint32(v[16:]), stored: int64(binary.BigEndian.Uint64(v[20:]))}, true, nil
+	co := commandOutcome{seq: binary.BigEndian.Uint64(v), last: binary.BigEndian.Uint64(v[8:]),
+		count: binary.BigEndian.Uint32(v[16:]), stored: int64(binary.BigEndian.Uint64(v[20:]))}
+	if len(v) > 28 {
+		co.data = bytes.Clone(v[29:])
+		if co.data == nil {
+			co.data = []byte{}
+		}
+	}
+	return co, true, nil
 }
 
 // foreignKey holds the log sequence of the newest message on a stream's
@@ -125,6 +138,15 @@ type head struct {
 	count   uint32 // events in the last commit
 	stored  time.Time
 	closed  bool // the stream is closed (WithClose): nothing more is appended
+}
+
+// lastOffset is the offset of the stream's last event (Start when it has
+// none), as Head gives it: what ExpectLast compares.
+func (h head) lastOffset() Offset {
+	if h.version == 0 {
+		return Start
+	}
+	return commitEnd(h.seq).offset()
 }
 
 // storedNs is the last commit's store time in Unix ns (0: none).

@@ -134,7 +134,7 @@ func TestWriterNewestCountsEventlessCommits(t *testing.T) {
 // the ones it never writes are corrupt.
 func TestDecodeLifecycleFlags(t *testing.T) {
 	seeds := lifecycleSeeds(1)
-	valid := 3 // the first three are written by the store
+	valid := lifecycleValidSeeds // the first ones are written by the store
 	for i, b := range seeds {
 		_, err := decodeCommit(b)
 		if i < valid && err != nil {

@@ -212,7 +212,10 @@ type appendConfig struct {
 	hasExpect bool
 	producer  *producerMark
 	command   string // WithCommandID
-	close     bool   // WithClose
+	cmdData   []byte // WithCommandData
+	expectAt  Offset // ExpectLast
+	hasLast   bool
+	close     bool // WithClose
 	// sentUnits, for a Producer that claimed its epoch, is how many of the
 	// commit's leading units it sent before (so may be stored already);
 	// -1 for a plain producer append, whose duplicates are its own retries.
@@ -250,12 +253,44 @@ func ExpectVersion(v uint64) AppendOption {
 // lookup. It holds between processes: of two appends of one id racing on
 // one stream, one is stored and the other returns its result. The id is
 // checked before ExpectVersion and the producer rules.
+//
+// An append with a command id and no events (and no WithClose) stores a
+// commit that holds only the record of the command: the stream's version
+// does not change and no read or subscription yields anything for it, but
+// the id is handled from then on. This is how a command that decided
+// nothing, or was refused, keeps its outcome (see WithCommandData).
 func WithCommandID(id string) AppendOption {
 	return func(c *appendConfig) { c.command = id }
 }
 
 // MaxCommandIDLen is the longest command id WithCommandID accepts, in bytes.
 const MaxCommandIDLen = 1024
+
+// WithCommandData records data (at most MaxCommandDataLen bytes, opaque to
+// the store) with the append's command id, in the same commit: what the
+// caller needs to give the command's outcome again, or to tell a different
+// command reusing the id (a fingerprint, a refusal's message). A duplicate
+// of the append and CommandOutcome return it as AppendResult.CommandData.
+// It needs WithCommandID.
+func WithCommandData(data []byte) AppendOption {
+	return func(c *appendConfig) { c.cmdData = data }
+}
+
+// MaxCommandDataLen is the most data WithCommandData records, in bytes.
+const MaxCommandDataLen = 4096
+
+// ExpectLast makes the append succeed only if the stream's last event is
+// the one at offset last (Start or "": the stream has no events), as a
+// read, an append or Head returned it. With ExpectVersion it tells a stream that was
+// deleted and made again up to the same version from the one the caller
+// read: the version matches, the offset does not. A mismatch is a
+// *ConcurrencyError (ErrConcurrency).
+func ExpectLast(last Offset) AppendOption {
+	if last == "" || last == startAlias {
+		last = Start
+	}
+	return func(c *appendConfig) { c.expectAt, c.hasLast = last, true }
+}
 
 // ExpectNoStream makes the append succeed only if the stream has no events.
 func ExpectNoStream() AppendOption { return ExpectVersion(0) }

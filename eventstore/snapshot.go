@@ -173,6 +173,27 @@ func (s *Store) LoadSnapshot(ctx context.Context, stream string, opts ...ReadOpt
 	return Snapshot{}, false, nil
 }
 
+// Snapshots returns the snapshots kept of stream, by version, oldest
+// first (at most 64 are kept, spread through its history), read from
+// JetStream: what LoadSnapshot chooses from.
+func (s *Store) Snapshots(ctx context.Context, stream string) ([]Snapshot, error) {
+	if err := validateName(stream); err != nil {
+		return nil, fmt.Errorf("eventstore: snapshots of %q: %w", stream, err)
+	}
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	all, err := s.storedSnapshots(ctx, stream)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Snapshot, len(all))
+	for i, sn := range all {
+		out[i] = sn.Snapshot
+	}
+	return out, nil
+}
+
 // DeleteSnapshots deletes every snapshot of stream. Loads then replay the
 // stream from its start; no read changes.
 func (s *Store) DeleteSnapshots(ctx context.Context, stream string) error {

@@ -130,3 +130,37 @@ func TestSnapshotsKeptSpread(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotsList: Snapshots lists what is kept of a stream, by version,
+// and nothing after DeleteSnapshots.
+func TestSnapshotsList(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	if got, err := s.Snapshots(ctx, "list/1"); err != nil || len(got) != 0 {
+		t.Fatalf("no snapshots: %+v, %v", got, err)
+	}
+	for _, v := range []uint64{30, 10, 20} {
+		if err := s.SaveSnapshot(ctx, eventstore.Snapshot{Stream: "list/1", Version: v, StoredAt: time.Unix(int64(v), 0),
+			Schema: "s", Data: []byte(fmt.Sprint(v))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Snapshots(ctx, "list/1")
+	if err != nil || len(got) != 3 {
+		t.Fatalf("Snapshots: %+v, %v; want 3", got, err)
+	}
+	for i, v := range []uint64{10, 20, 30} {
+		if got[i].Version != v || string(got[i].Data) != fmt.Sprint(v) || got[i].Schema != "s" || got[i].Stream != "list/1" {
+			t.Fatalf("snapshot %d: %+v, want version %d", i, got[i], v)
+		}
+	}
+	if err := s.DeleteSnapshots(ctx, "list/1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Snapshots(ctx, "list/1"); err != nil || len(got) != 0 {
+		t.Fatalf("after DeleteSnapshots: %+v, %v", got, err)
+	}
+	if _, err := s.Snapshots(ctx, "bad\x00name"); err == nil {
+		t.Fatal("Snapshots of an invalid name: no error")
+	}
+}

@@ -27,6 +27,7 @@ type indexRec struct {
 	last     uint64 // 0: decode body
 	producer *producerMark
 	command  string
+	cmdData  []byte // the command's data (WithCommandData)
 	count    uint32
 	flags    byte // an append's record: flagClosed, flagDeleted
 }
@@ -307,7 +308,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			// which meets the stream's older commits later): deleted.
 			continue
 		}
-		last, pm, cmd, count, flags := r.last, r.producer, r.command, r.count, r.flags
+		last, pm, cmd, cmdData, count, flags := r.last, r.producer, r.command, r.cmdData, r.count, r.flags
 		if r.kind == recLog {
 			c, seen, err := w.checkLogged(r, heads)
 			if seen {
@@ -321,7 +322,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 				}
 				continue
 			}
-			last, pm, cmd, count = c.lastVersion(), c.producer, c.command, uint32(c.count)
+			last, pm, cmd, cmdData, count = c.lastVersion(), c.producer, c.command, c.commandData, uint32(c.count)
 			flags = 0
 			if c.closes {
 				flags |= flagClosed
@@ -375,9 +376,17 @@ func (w *indexWriter) apply(recs []indexRec) error {
 		}
 		if cmd != "" {
 			x.filter.add(r.name, cmd) // before the commit: a "maybe" early is harmless
-			co := commandOutcome{seq: r.seq, last: last, count: count, stored: r.stored}
+			co := commandOutcome{seq: r.seq, last: last, count: count, stored: r.stored, data: cmdData}
 			if err := b.Set(commandKey(r.name, cmd), co.encode(), nil); err != nil {
 				return err
+			}
+			if count == 0 && flags&flagClosed == 0 {
+				// A command's record without events: the subject's newest
+				// message, which the next append must expect, is not a
+				// commit the head is read from.
+				if err := w.recordForeign(b, r.name, r.seq); err != nil {
+					return err
+				}
 			}
 		}
 		if pm != nil {
@@ -484,7 +493,16 @@ func (w *indexWriter) checkLogged(r *indexRec, heads map[string]logHead) (c comm
 	if ok && r.seq <= prev.seq {
 		return commit{}, true, nil
 	}
-	if c.count == 0 {
+	if c.count == 0 && c.command != "" && !c.closes && !c.deletes {
+		// A command's record without events: held if the index has the
+		// record of its id at this very commit (one lookup; entered again
+		// otherwise, which sets its keys to what they hold).
+		co, ok, err := w.x.command(r.name, c.command)
+		if err != nil || ok && co.seq == r.seq {
+			return c, ok, err
+		}
+	}
+	if c.count == 0 && (c.closes || c.deletes) {
 		// A close or a tombstone: held if the index recorded it.
 		held, err := w.x.holdsMarker(r.name, r.seq, c.deletes)
 		if err != nil || held || c.deletes {

@@ -65,7 +65,11 @@ func Example() {
 }
 
 // A SQLite read model whose checkpoint is saved in the same transaction as
-// its rows: each event is counted exactly once, whatever crashes.
+// its rows: each event is counted exactly once, whatever crashes. The
+// database is opened in WAL mode with a busy timeout: readers then never
+// block the projection's writes, and processes that share the file (lease
+// holders taking over from one another, a CLI reading the model) wait for
+// its lock instead of failing with "database is locked".
 func ExampleExactlyOnce() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "rewind-example-*")
@@ -75,11 +79,20 @@ func ExampleExactlyOnce() {
 		log.Fatal(err)
 	}
 	defer store.Close()
-	db, err := sql.Open("sqlite", filepath.Join(dir, "model.db"))
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "model.db")+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer db.Close()
+	var mode string
+	var timeout int
+	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		log.Fatal(err)
+	}
+	if err := db.QueryRow(`PRAGMA busy_timeout`).Scan(&timeout); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("journal mode:", mode, "busy timeout:", timeout, "ms")
 	if _, err := db.Exec(`CREATE TABLE revenue (day TEXT PRIMARY KEY, cents INTEGER NOT NULL)`); err != nil {
 		log.Fatal(err)
 	}
@@ -123,5 +136,47 @@ func ExampleExactlyOnce() {
 	cp, _ := cps.Load(ctx, "revenue")
 	fmt.Println("revenue:", total, "checkpoint at the last payment:", cp.Offset == last.Offset())
 	// Output:
+	// journal mode: wal busy timeout: 5000 ms
 	// revenue: 2050 checkpoint at the last payment: true
+}
+
+// A read model as the log was at an offset, built into a target of its
+// own: its progress counts the commits up to the bound and ends at 100%,
+// though the log goes on after it.
+func ExampleReplay() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "rewind-example-*")
+	defer os.RemoveAll(dir)
+	store, err := eventstore.Open(ctx, dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	var then eventstore.AppendResult
+	for i, stream := range []string{"orders/1", "users/1", "orders/2", "orders/3"} {
+		res, err := store.Append(ctx, stream, []eventstore.Event{{Type: "Created"}})
+		if err != nil {
+			log.Fatal(err)
+		}
+		if i == 2 {
+			then = res
+		}
+	}
+	orders := 0
+	var last projection.Progress
+	err = projection.Replay(ctx, store, projection.Projection{
+		Name:    "orders-then",
+		Source:  projection.Category("orders"),
+		Retries: projection.NoRetries, // a failing event stops the replay at once
+		Sink: projection.AtLeastOnce("orders-then", projection.HandlerFunc(func(ctx context.Context, b projection.Batch) error {
+			orders += len(b.Events)
+			return nil
+		}), &checkpoint.Memory{}),
+	}, func(p projection.Progress) { last = p }, eventstore.ToOffset(then.Offset()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("orders then: %d; progress %d of %d commits\n", orders, last.Done, last.Total)
+	// Output:
+	// orders then: 2; progress 3 of 3 commits
 }

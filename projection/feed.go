@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -73,7 +74,7 @@ func (r *Runner) feedOnce(ctx context.Context, pr *proc) error {
 	if !behind {
 		state = StateLive
 	}
-	pr.set(func(s *Status) { s.State, s.Position, s.Err = state, pos, nil })
+	pr.set(func(s *Status) { s.State, s.Position, s.LiveFrom, s.Err = state, pos, tail, nil })
 
 	// A reader goroutine keeps at most one batch ahead: a slow sink slows
 	// the subscription (it pulls from the log as it goes), never makes it
@@ -137,27 +138,52 @@ func (r *Runner) feedOnce(ctx context.Context, pr *proc) error {
 				kept = append(kept, e)
 			}
 		}
-		if len(kept) > 0 {
-			b := Batch{Events: kept, Replay: state != StateLive}
-			if rev, err = r.apply(ctx, pr, b, rev); err != nil {
-				return err
+		// The events stored up to tail are the catch-up's, those after
+		// it live: a batch that crosses tail is applied in two parts.
+		split := 0
+		if state != StateLive {
+			split = slices.IndexFunc(kept, func(e eventstore.Event) bool { return e.Offset > tail })
+			if split < 0 {
+				split = len(kept)
 			}
-			pos = b.Offset()
-			at := kept[len(kept)-1].StoredAt
-			pr.mu.Lock()
-			pr.lastAt = at
-			pr.mu.Unlock()
 		}
-		if state == StateCatchingUp && len(events) == 0 {
-			if behind, err = r.pending(ctx, p, seen, tail); err != nil {
+		old, fresh := kept[:split], kept[split:]
+		if len(old) > 0 {
+			if pos, rev, err = r.applyBatch(ctx, pr, Batch{Events: old, Replay: true}, rev); err != nil {
 				return err
 			}
-			if !behind {
+		}
+		if state == StateCatchingUp {
+			caughtUp := seen >= tail || len(fresh) > 0
+			if !caughtUp && len(events) == 0 {
+				// Nothing read yet past tail: is anything of the source
+				// left up to it?
+				if behind, err = r.pending(ctx, p, seen, tail); err != nil {
+					return err
+				}
+				caughtUp = !behind
+			}
+			if caughtUp {
 				state = StateLive
 			}
 		}
 		pr.set(func(s *Status) { s.State, s.Position = state, pos })
+		if len(fresh) > 0 {
+			if pos, rev, err = r.applyBatch(ctx, pr, Batch{Events: fresh}, rev); err != nil {
+				return err
+			}
+			pr.set(func(s *Status) { s.Position = pos })
+		}
 	}
+}
+
+// applyBatch applies b and returns the new position and revision.
+func (r *Runner) applyBatch(ctx context.Context, pr *proc, b Batch, rev uint64) (eventstore.Offset, uint64, error) {
+	rev, err := r.apply(ctx, pr, b, rev)
+	if err != nil {
+		return "", 0, err
+	}
+	return b.Offset(), rev, nil
 }
 
 // apply applies b with retries; a batch that keeps failing is tried one

@@ -249,11 +249,48 @@ func TestReplayAsOfTime(t *testing.T) {
 	if got := asOf.snapshot(); len(got) != 4 || asOf.replays != 4 {
 		t.Fatalf("as of 15:30: %d events (%d replayed), want 4", len(got), asOf.replays)
 	}
-	if last.Events != 4 || last.Rate <= 0 {
+	// Bounded at 15:30, the replay covers the four commits stored by then
+	// and ends at 100%, though six more follow in the log.
+	if last.Events != 4 || last.Rate <= 0 || last.Total != 4 || last.Done != last.Total || last.Remaining != 0 {
 		t.Fatalf("progress %+v", last)
 	}
 	if cp, _ := live.Load(ctx, "then"); cp.Revision != 0 {
 		t.Fatalf("the live checkpoint moved: %+v", cp)
+	}
+}
+
+// TestReplayToOffset: a replay bounded by an offset counts its progress to
+// that offset, not to the log's end, and reaches it, even when the
+// source's last event lies before the bound.
+func TestReplayToOffset(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	appendN(t, s, "r/1", 40)
+	appendN(t, s, "other/1", 10)
+	bound, err := s.Tail(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, s, "r/1", 100)
+	model := &memModel{}
+	var seen []projection.Progress
+	err = projection.Replay(ctx, s, projection.Projection{Name: "to", Source: projection.Category("r"), BatchSize: 8,
+		Sink: projection.AtLeastOnce("to", model, &checkpoint.Memory{})},
+		func(p projection.Progress) { seen = append(seen, p) }, eventstore.ToOffset(bound))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := model.snapshot(); len(got) != 40 {
+		t.Fatalf("%d events replayed, want 40", len(got))
+	}
+	last := seen[len(seen)-1]
+	if last.Total != 50 || last.Done != 50 || last.Remaining != 0 || last.Position != bound {
+		t.Fatalf("last progress %+v, want 50 of 50 at %s", last, bound)
+	}
+	for _, p := range seen {
+		if p.Total != 50 || p.Done > p.Total {
+			t.Fatalf("progress %+v: Total must be the bound's 50 commits", p)
+		}
 	}
 }
 

@@ -29,13 +29,19 @@ type Progress struct {
 // built as of a point in time ("what did the dashboard say yesterday at
 // 3pm?"): give p a sink of its own (its own checkpoint name and tables),
 // and the live projection's checkpoint is never touched. progress, if not
-// nil, is called after every batch.
+// nil, is called after every batch, and once more when the replay has
+// read everything up to its bound (then Done equals Total). Failures are
+// logged to slog.Default(); Rebuild logs to its runner's logger.
 func Replay(ctx context.Context, store *eventstore.Store, p Projection, progress func(Progress), bounds ...eventstore.ReadOption) error {
 	p, err := p.withDefaults()
 	if err != nil {
 		return err
 	}
-	r := NewRunner(store, nil)
+	return NewRunner(store, nil).replay(ctx, p, progress, bounds)
+}
+
+func (r *Runner) replay(ctx context.Context, p Projection, progress func(Progress), bounds []eventstore.ReadOption) error {
+	store := r.store
 	pr := &proc{p: p, changed: make(chan struct{})}
 	cp, err := p.Sink.Position(ctx)
 	if err != nil {
@@ -46,12 +52,28 @@ func Replay(ctx context.Context, store *eventstore.Store, p Projection, progress
 	if err != nil {
 		return err
 	}
+	end := max(tail, cp.Offset)
 	if len(bounds) == 0 {
 		bounds = []eventstore.ReadOption{eventstore.ToOffset(tail)}
+	} else if end, err = lastWithin(ctx, store, cp.Offset, tail, bounds); err != nil {
+		return fmt.Errorf("projection %s: replay bound: %w", p.Name, err)
 	}
-	start, total := offsetSeq(cp.Offset), offsetSeq(tail)
+	start := offsetSeq(cp.Offset)
 	began := time.Now()
-	var pg Progress
+	pg := Progress{Total: offsetSeq(end) - min(start, offsetSeq(end))}
+	report := func() {
+		if progress == nil {
+			return
+		}
+		pg.Done = min(offsetSeq(pg.Position)-min(start, offsetSeq(pg.Position)), pg.Total)
+		elapsed := time.Since(began)
+		pg.Rate = float64(pg.Events) / elapsed.Seconds()
+		pg.Remaining = 0
+		if pg.Done > 0 && pg.Total > pg.Done {
+			pg.Remaining = time.Duration(float64(elapsed) * float64(pg.Total-pg.Done) / float64(pg.Done))
+		}
+		progress(pg)
+	}
 	var batch []eventstore.Event
 	flush := func() error {
 		if len(batch) == 0 {
@@ -62,16 +84,7 @@ func Replay(ctx context.Context, store *eventstore.Store, p Projection, progress
 		}
 		pg.Events += uint64(len(batch))
 		batch = batch[:0]
-		if progress != nil {
-			pg.Done, pg.Total = offsetSeq(pg.Position)-min(start, offsetSeq(pg.Position)), total-min(start, total)
-			pg.Rate = float64(pg.Events) / time.Since(began).Seconds()
-			if pg.Done > 0 && pg.Total > pg.Done {
-				pg.Remaining = time.Duration(float64(time.Since(began)) * float64(pg.Total-pg.Done) / float64(pg.Done))
-			} else {
-				pg.Remaining = 0
-			}
-			progress(pg)
-		}
+		report()
 		return nil
 	}
 	read := append([]eventstore.ReadOption{eventstore.From(cp.Offset)}, bounds...)
@@ -89,19 +102,74 @@ func Replay(ctx context.Context, store *eventstore.Store, p Projection, progress
 			}
 		}
 	}
-	return flush()
+	if err := flush(); err != nil {
+		return err
+	}
+	// Read up to the bound: done, whether or not the source's last event
+	// lies on it.
+	pg.Position = max(pg.Position, end)
+	report()
+	return nil
+}
+
+// lastWithin returns the offset of the log's last commit after from that
+// a read bounded by bounds delivers (from if none): the end of a replay,
+// found with a binary search over the log's sequences between from and
+// tail, each probe reading one commit (the bounds are the caller's read
+// options, which only a read can apply). Log reads bounded by ToTime end
+// at the first commit stored after the bound, so the commits a bounded
+// read delivers are a prefix of the log.
+func lastWithin(ctx context.Context, s *eventstore.Store, from, tail eventstore.Offset, bounds []eventstore.ReadOption) (eventstore.Offset, error) {
+	// first returns the first event a bounded read from after commit seq
+	// delivers ("" if none).
+	first := func(seq uint64) (eventstore.Offset, error) {
+		opts := append([]eventstore.ReadOption{eventstore.From(seqOffset(seq))}, bounds...)
+		for e, err := range s.ReadAll(ctx, opts...) {
+			if err != nil {
+				return "", err
+			}
+			return e.Offset, nil
+		}
+		return "", nil
+	}
+	end := from
+	lo, hi := offsetSeq(from), offsetSeq(tail) // some event after lo is in bounds unless end stays from
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		o, err := first(mid)
+		if err != nil {
+			return "", err
+		}
+		if o == "" {
+			hi = mid
+			continue
+		}
+		end = o
+		lo = offsetSeq(o)
+	}
+	return commitOffset(end), nil
 }
 
 // Rebuild builds a new version of a read model from the start while the
 // old one keeps serving: p's sink must be the new target, with a
-// checkpoint name of its own (at Start). It replays the log up to now,
-// reporting progress (handlers see Replay batches, so side effects stay
-// quiet), then starts p live on runner, from where the replay ended, and
-// returns. Switching readers to the new target and stopping the old
-// projection is then the caller's move.
+// checkpoint name of its own (at Start), and no projection named p.Name
+// may run on runner (checked before anything is replayed). It replays the
+// log up to now, reporting progress (handlers see Replay batches, so side
+// effects stay quiet; failures are logged to the runner's logger), then
+// starts p live on runner, from where the replay ended, and returns. ctx
+// bounds the replay only: the projection started runs until runner.Stop
+// or runner.Close. Switching readers to the new target and stopping the
+// old projection is then the caller's move.
 func Rebuild(ctx context.Context, runner *Runner, p Projection, progress func(Progress)) error {
-	if err := Replay(ctx, runner.store, p, progress); err != nil {
+	dp, err := p.withDefaults()
+	if err != nil {
 		return err
 	}
-	return runner.Start(ctx, p)
+	if runner.running(p.Name) {
+		return fmt.Errorf("projection %s: %w: already running", p.Name, eventstore.ErrInvalidOption)
+	}
+	if err := runner.replay(ctx, dp, progress, nil); err != nil {
+		return err
+	}
+	return runner.Start(context.WithoutCancel(ctx), p) // p as given: Start fills in the defaults
 }

@@ -2,8 +2,10 @@ package projection
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,7 +34,10 @@ const (
 
 // Projection is one read model fed from a source.
 type Projection struct {
-	// Name identifies the projection: its checkpoint, lease and status.
+	// Name identifies the projection: its lease, its status and its
+	// checkpoint. The sinks of this package keep the checkpoint under the
+	// name they were made with, which must be this one: Start, Replay and
+	// Rebuild refuse a projection whose sink names another.
 	Name string
 	// Source is what it reads.
 	Source Source
@@ -45,29 +50,43 @@ type Projection struct {
 	BatchSize int
 	// Retries is how many times a failing batch is tried again, with a
 	// backoff from 50 ms doubling to 5 s, before its events are tried one
-	// at a time and the failing one is poison (default 5).
+	// at a time and the failing one is poison. 0 means the default, 5;
+	// NoRetries turns retries off (a failing batch is at once tried one
+	// event at a time, and a failing event is at once poison). Other
+	// negative values are refused.
 	Retries int
 	// Poison is the policy for a poison event (default Stop).
 	Poison Poison
 	// Lease, if set, makes the projection run in one process at a time:
 	// the others stand by and take over when the holder's lease lapses.
 	Lease checkpoint.Leaser
-	// LeaseTTL is how long a lease lasts unless renewed (default 3 s;
-	// renewed every third of it).
+	// LeaseTTL is how long a lease lasts unless renewed (default 3 s),
+	// renewed every third of it: a standby takes over when the lease of a
+	// holder that died lapses, at most LeaseTTL after its last renewal.
 	LeaseTTL time.Duration
 }
+
+// NoRetries, as Projection.Retries, turns retries off.
+const NoRetries = -1
 
 // withDefaults checks p and fills in the defaults the fields document.
 func (p Projection) withDefaults() (Projection, error) {
 	if p.Name == "" || p.Sink == nil {
 		return p, fmt.Errorf("projection: %w: a projection needs a name and a sink", eventstore.ErrInvalidOption)
 	}
+	if n, ok := p.Sink.(namedSink); ok && n.checkpointName() != p.Name {
+		return p, fmt.Errorf("projection %q: %w: its sink keeps its checkpoint under %q; make the sink with the projection's name",
+			p.Name, eventstore.ErrInvalidOption, n.checkpointName())
+	}
 	if p.BatchSize <= 0 {
 		p.BatchSize = 256
 	}
-	if p.Retries < 0 {
+	switch {
+	case p.Retries == NoRetries:
 		p.Retries = 0
-	} else if p.Retries == 0 {
+	case p.Retries < 0:
+		return p, fmt.Errorf("projection %q: %w: Retries %d (0 for the default, NoRetries for none)", p.Name, eventstore.ErrInvalidOption, p.Retries)
+	case p.Retries == 0:
 		p.Retries = 5
 	}
 	if p.LeaseTTL <= 0 {
@@ -99,11 +118,22 @@ type Status struct {
 	Name     string
 	State    State
 	Position eventstore.Offset // offset of the last event applied
-	// LagCommits is how many commits (appends) of the log lie after the
-	// position, counted in log sequences: an upper bound on the source's.
+	// LiveFrom is the log's tail when the projection last began to feed
+	// (at Start, or when it took its lease): the events up to it come in
+	// batches marked Replay, those after it in batches that are not, and
+	// the projection is live once it has applied everything of its source
+	// up to LiveFrom, however busy the log is.
+	LiveFrom eventstore.Offset
+	// LagCommits is how far the source's newest event lies after Position,
+	// in log commits (appends, counted in log sequences, so appends to
+	// streams outside the source that lie in between count too): zero when
+	// the projection has applied every event of its source (its category,
+	// streams and Types) stored before the call, whatever the rest of the
+	// log holds.
 	LagCommits uint64
-	// LagTime is how long ago the last event applied was stored, while the
-	// projection is behind (zero once it has applied everything).
+	// LagTime is how long the oldest event of the source that the
+	// projection has yet to apply has been stored: zero when it has
+	// applied every one stored before the call.
 	LagTime time.Duration
 	Err     error
 }
@@ -133,9 +163,9 @@ type proc struct {
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every change
 	st      Status
-	lastAt  time.Time
 	cancel  context.CancelFunc
 	done    chan struct{}
+	lag     lagScan
 }
 
 func (pr *proc) set(fn func(*Status)) {
@@ -207,7 +237,12 @@ func (r *Runner) Close() {
 	r.wg.Wait()
 }
 
-// Status returns the projection's status.
+// Status returns the projection's status. Its lag is measured against
+// the projection's source: Status reads the part of it stored since its
+// previous call for that projection (from the read index; the first call
+// reads it from the projection's position), so the cost of a call follows
+// what was appended since, not the log's size. A projection starting or
+// standing by reports no lag.
 func (r *Runner) Status(name string) (Status, bool) {
 	r.mu.Lock()
 	pr := r.procs[name]
@@ -216,20 +251,18 @@ func (r *Runner) Status(name string) (Status, bool) {
 		return Status{}, false
 	}
 	pr.mu.Lock()
-	st, at := pr.st, pr.lastAt
+	st := pr.st
 	pr.mu.Unlock()
+	if st.State == StateStarting || st.State == StateStandby {
+		return st, true // its position is not loaded: no lag to tell
+	}
 	if tail, err := r.store.Tail(context.Background()); err == nil {
-		if t, p := offsetSeq(tail), offsetSeq(st.Position); t > p {
-			st.LagCommits = t - p
-			if !at.IsZero() {
-				st.LagTime = time.Since(at)
-			}
-		}
+		st.LagCommits, st.LagTime = r.lag(context.Background(), pr, st.Position, tail)
 	}
 	return st, true
 }
 
-// Statuses returns every projection's status, by name.
+// Statuses returns every projection's status, sorted by name.
 func (r *Runner) Statuses() []Status {
 	r.mu.Lock()
 	names := make([]string, 0, len(r.procs))
@@ -237,6 +270,7 @@ func (r *Runner) Statuses() []Status {
 		names = append(names, n)
 	}
 	r.mu.Unlock()
+	slices.Sort(names)
 	var out []Status
 	for _, n := range names {
 		if st, ok := r.Status(n); ok {
@@ -244,6 +278,14 @@ func (r *Runner) Statuses() []Status {
 		}
 	}
 	return out
+}
+
+// running reports whether a projection named name runs on r.
+func (r *Runner) running(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pr := r.procs[name]
+	return pr != nil && !pr.ended()
 }
 
 // WaitCaughtUp waits until projection name has applied every event of its
@@ -330,6 +372,18 @@ func offsetSeq(o eventstore.Offset) uint64 {
 	return n
 }
 
+// seqOffset is the offset after the whole commit at log sequence seq
+// (Start for 0), in the fixed format eventstore documents for offsets.
+func seqOffset(seq uint64) eventstore.Offset {
+	if seq == 0 {
+		return eventstore.Start
+	}
+	return eventstore.Offset(fmt.Sprintf("%020d_999999", seq))
+}
+
+// commitOffset is the offset after the whole commit that holds o.
+func commitOffset(o eventstore.Offset) eventstore.Offset { return seqOffset(offsetSeq(o)) }
+
 // run holds the lease (if any) and feeds the sink, until ctx ends or a
 // poison event stops it.
 func (r *Runner) run(ctx context.Context, pr *proc) error {
@@ -364,13 +418,11 @@ func (r *Runner) run(ctx context.Context, pr *proc) error {
 
 func waitLease(ctx context.Context, p Projection, holder string) (checkpoint.Lease, error) {
 	for {
-		// Held by another (ErrConflict) or the lease store unreachable:
-		// try again a third of a lease later.
 		l, err := p.Lease.Acquire(ctx, p.Name, holder, p.LeaseTTL)
 		if err == nil {
 			return l, nil
 		}
-		t := time.NewTimer(p.LeaseTTL / 3)
+		t := time.NewTimer(retryLease(err, p.LeaseTTL, time.Now()))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -378,6 +430,25 @@ func waitLease(ctx context.Context, p Projection, holder string) (checkpoint.Lea
 		case <-t.C:
 		}
 	}
+}
+
+// leaseSlack is how long after the lapse of another's lease a standby
+// tries to take it: the lapse is compared with the clock, so it is tried
+// just after.
+const leaseSlack = time.Millisecond
+
+// retryLease is how long a standby waits before it tries a lease again,
+// after Acquire failed with err at now: until the holder's lease lapses
+// if the Leaser said when (a *checkpoint.LeaseHeldError; then a holder
+// that dies right after renewing is replaced a lease after its renewal,
+// not later), and a third of a lease otherwise (a lease store that is
+// unreachable, or a lease just taken by another). Never more than a lease.
+func retryLease(err error, ttl time.Duration, now time.Time) time.Duration {
+	var held *checkpoint.LeaseHeldError
+	if !errors.As(err, &held) {
+		return ttl / 3
+	}
+	return min(max(held.Expires.Sub(now)+leaseSlack, leaseSlack), ttl)
 }
 
 // renewLease renews the lease every third of its TTL; when a renewal

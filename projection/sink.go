@@ -16,8 +16,11 @@ type Batch struct {
 	// Events are the batch's events (never empty).
 	Events []eventstore.Event
 	// Replay reports events from before the projection went live: a
-	// catch-up, a rebuild or a replay as of a point in time. Side effects
-	// (emails, webhooks) should fire only for batches with Replay false.
+	// catch-up (the events stored up to Status.LiveFrom, the log's tail
+	// when the projection started feeding), a rebuild or a replay as of a
+	// point in time. Every event stored after LiveFrom comes with Replay
+	// false. Side effects (emails, webhooks) should fire only for batches
+	// with Replay false.
 	Replay bool
 }
 
@@ -60,8 +63,12 @@ type Sink interface {
 	Skip(ctx context.Context, offset eventstore.Offset, rev uint64) (uint64, error)
 }
 
+// namedSink is a sink that keeps its checkpoint under a name of its own,
+// which must be its projection's (the sinks of this package).
+type namedSink interface{ checkpointName() string }
+
 // AtLeastOnce is a Sink that hands batches to h and then saves the
-// position in cps under name. After a crash between the two, the batch is
+// position in cps under name, which must be the projection's Name. After a crash between the two, the batch is
 // handed to h again: h sees every event at least once, and can tell a
 // repeat by its offset (Event.Offset; the batches' offsets only grow).
 func AtLeastOnce(name string, h Handler, cps checkpoint.Store) Sink {
@@ -73,6 +80,8 @@ type atLeastOnce struct {
 	h    Handler
 	cps  checkpoint.Store
 }
+
+func (s *atLeastOnce) checkpointName() string { return s.name }
 
 func (s *atLeastOnce) Position(ctx context.Context) (checkpoint.Checkpoint, error) {
 	return s.cps.Load(ctx, s.name)
@@ -90,9 +99,9 @@ func (s *atLeastOnce) Apply(ctx context.Context, b Batch, rev uint64) (uint64, e
 }
 
 // ExactlyOnce is a Sink on a SQL database: each batch is applied by h and
-// its position saved under name in cps, in one transaction. Either both
-// commit or neither does, so after any crash the read model reflects
-// every event up to its saved position exactly once.
+// its position saved under name (the projection's Name) in cps, in one
+// transaction. Either both commit or neither does, so after any crash the
+// read model reflects every event up to its saved position exactly once.
 func ExactlyOnce(name string, db *sql.DB, cps *checkpoint.SQL, h TxHandler) Sink {
 	return &exactlyOnce{name: name, db: db, cps: cps, h: h}
 }
@@ -103,6 +112,8 @@ type exactlyOnce struct {
 	cps  *checkpoint.SQL
 	h    TxHandler
 }
+
+func (s *exactlyOnce) checkpointName() string { return s.name }
 
 func (s *exactlyOnce) Position(ctx context.Context) (checkpoint.Checkpoint, error) {
 	return s.cps.Load(ctx, s.name)

@@ -52,9 +52,11 @@ func TestCommandNothingToDo(t *testing.T) {
 	}
 }
 
-// TestCommandIdempotency: a retry with the same Idempotency-Key gets the
-// same answer with duplicate true, even with another body and after other
-// commands, and stores nothing; concurrent retries store the command once.
+// TestCommandIdempotency: a retry with the same Idempotency-Key and the
+// same command (whatever its whitespace or key order) gets the same answer
+// with duplicate true, even after other commands, and stores nothing;
+// another command under the key is a 422 and decides nothing; concurrent
+// retries store the command once.
 func TestCommandIdempotency(t *testing.T) {
 	s := newServer(t)
 	s.command(t, "c1", `{"type":"Open","customer":"ann"}`)
@@ -64,7 +66,7 @@ func TestCommandIdempotency(t *testing.T) {
 		t.Fatalf("first: %+v", first)
 	}
 	head := s.head(t, "c1")
-	for _, body := range []string{add, `{"type":"AddItem","sku":"other","quantity":9,"price":1}`} {
+	for _, body := range []string{add, `{ "price":150, "quantity":2, "sku":"sku-1", "type":"AddItem" }`} {
 		again := s.command(t, "c1", body, "Idempotency-Key", "k-1")
 		if !again.Duplicate {
 			t.Errorf("retry not a duplicate: %+v", again)
@@ -75,6 +77,17 @@ func TestCommandIdempotency(t *testing.T) {
 		}
 		if h := s.head(t, "c1"); h != head {
 			t.Errorf("a retry stored something: head %+v → %+v", head, h)
+		}
+	}
+	// The IETF Idempotency-Key draft: a key reused for another request is
+	// a 422, whatever the command.
+	for _, body := range []string{`{"type":"AddItem","sku":"other","quantity":9,"price":1}`, `{"type":"Tag","tags":["q"]}`} {
+		code, b := s.do(t, http.MethodPost, "/v1/commands/carts/c1", body, "Idempotency-Key", "k-1")
+		if code != http.StatusUnprocessableEntity || !strings.Contains(errorOf(t, b), "used for a different request") {
+			t.Errorf("key reused for %s: %d %s, want 422", body, code, b)
+		}
+		if h := s.head(t, "c1"); h != head {
+			t.Errorf("a reused key stored something: head %+v → %+v", head, h)
 		}
 	}
 	// After another command the retry is still the original answer.
@@ -151,6 +164,8 @@ func TestCommandErrors(t *testing.T) {
 		{"unknown command", "c1", `{"type":"Fly"}`, nil, http.StatusNotFound, `carts has no command "Fly"`},
 		{"bad id", "a%2Fb", `{"type":"Open","customer":"bob"}`, nil, http.StatusBadRequest, `invalid id "a/b"`},
 		{"long key", "c1", `{"type":"Tag","tags":["z"]}`, []string{"Idempotency-Key", strings.Repeat("k", 1025)}, http.StatusBadRequest, "Idempotency-Key is over 1024 bytes"},
+		{"empty key", "c1", `{"type":"Tag","tags":["z"]}`, []string{"Idempotency-Key", ""}, http.StatusBadRequest, "Idempotency-Key is empty"},
+		{"two keys", "c1", `{"type":"Tag","tags":["z"]}`, []string{"Idempotency-Key", "a", "Idempotency-Key", "b"}, http.StatusBadRequest, "one Idempotency-Key"},
 		{"too large", "c1", `{"type":"Tag","tags":["` + strings.Repeat("t", 1<<20) + `"]}`, nil, http.StatusRequestEntityTooLarge, "over 1048576 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -173,5 +188,36 @@ func TestCommandErrors(t *testing.T) {
 	code, body = s.do(t, http.MethodGet, "/v1/nothing-here", "")
 	if code != http.StatusNotFound || !strings.Contains(errorOf(t, body), "no endpoint GET /v1/nothing-here") {
 		t.Errorf("unknown path: %d %s", code, body)
+	}
+}
+
+// TestCommandIdempotencyRefusal: a key whose command was refused is
+// refused again with the same 409 and message after the state changed,
+// and one whose command decided nothing keeps that answer: neither runs
+// again.
+func TestCommandIdempotencyRefusal(t *testing.T) {
+	s := newServer(t)
+	add := `{"type":"AddItem","sku":"sku-1","quantity":1,"price":5}`
+	code, b := s.do(t, http.MethodPost, "/v1/commands/carts/r1", add, "Idempotency-Key", "k-add")
+	if code != http.StatusConflict || !strings.Contains(errorOf(t, b), "the cart is not open") {
+		t.Fatalf("first: %d %s, want 409", code, b)
+	}
+	s.command(t, "r1", `{"type":"Open","customer":"ann"}`)
+	s.command(t, "r1", `{"type":"Tag","tags":["a"]}`)
+	nothing := s.command(t, "r1", `{"type":"Tag","tags":["a"]}`, "Idempotency-Key", "k-tag")
+	if len(nothing.Events) != 0 || nothing.Duplicate {
+		t.Fatalf("nothing to do: %+v", nothing)
+	}
+	head := s.head(t, "r1")
+	code, b = s.do(t, http.MethodPost, "/v1/commands/carts/r1", add, "Idempotency-Key", "k-add")
+	if code != http.StatusConflict || !strings.Contains(errorOf(t, b), "the cart is not open") {
+		t.Errorf("retry of the refused command on an open cart: %d %s, want the original 409", code, b)
+	}
+	again := s.command(t, "r1", `{"type":"Tag","tags":["a"]}`, "Idempotency-Key", "k-tag")
+	if len(again.Events) != 0 || !again.Duplicate || again.Version != nothing.Version {
+		t.Errorf("retry of the nothing-to-do command: %+v", again)
+	}
+	if h := s.head(t, "r1"); h != head {
+		t.Errorf("a retry stored something: head %+v → %+v", head, h)
 	}
 }

@@ -29,8 +29,10 @@
 //
 // # Endpoints
 //
-// Errors are {"error": "<short reason>"} with a 4xx code (500 for a failure
-// of the store). Times are RFC 3339 with nanoseconds, in UTC; "at" and
+// Errors are {"error": "<short reason>"} with a 4xx code. A failure of the
+// store is a 500 whose reason says what the client can do and gives a
+// request id, never the internal error, which is logged (slog's default
+// logger) with the same id. Times are RFC 3339 with nanoseconds, in UTC; "at" and
 // "storedAt" are the events' store times. Offsets are eventstore.Offset
 // strings.
 //
@@ -38,12 +40,27 @@
 // ...fields} and an optional Idempotency-Key header handles one command
 // (the key becomes aggregate.CommandID: the command is exactly-once on the
 // instance for the life of its stream). 200 with a CommandResult
-// {"version", "offset", "duplicate", "events": [Event]}; a retry with the same
-// key gets the same answer with "duplicate": true, and nothing is stored.
-// A decider's refusal (an invariant) is 409 with its message; bad JSON, a
-// field C does not have, a value of the wrong type, a missing "type" or a
-// bad id are 400; an unknown category or command type is 404; a body over
-// 1 MiB is 413.
+// {"version", "offset", "duplicate", "events": [Event]}. A decider's
+// refusal (an invariant) is 409 with its message; bad JSON, a field C does
+// not have, a value of the wrong type, a missing "type" or a bad id are
+// 400; an unknown category or command type is 404; a body over 1 MiB is
+// 413.
+//
+// Idempotency-Key, as the IETF Idempotency-Key draft describes it: the key
+// is recorded with a fingerprint of the request (aggregate.Fingerprint of
+// the command's type and its fields as JSON, object keys sorted and values
+// compacted, so whitespace and key order do not count), whatever the
+// command's outcome. A retry with the same key and the same command gets
+// the first answer again and nothing is decided or stored: the same 200
+// with "duplicate": true when it stored events or decided nothing, the
+// same 409 and message when it was refused. The same key with another
+// command (type or fields) is 422 and decides nothing. An
+// Idempotency-Key header that is empty, given twice or over 1,024 bytes is
+// 400 (an empty key never turns idempotency off quietly). There is no 409
+// for a key still being processed: the key is recorded in the same commit
+// as the command's outcome, so a request with a key whose first request is
+// still running waits for the stream and gets that outcome (of two at
+// once, one is stored and the other answers as its retry).
 //
 // GET /v1/state/<category>/<id>[?version=N | ?at=<time>] is the instance's
 // State {"category", "id", "stream", "version", "at", "state"}: the current
@@ -72,7 +89,12 @@
 // wait=<duration> (at most 60s), reads stored events {"events": [...],
 // "next": "<offset>"}; with wait and nothing new it waits for the next
 // event up to that long, then answers what came (an empty list if nothing),
-// which is how `rewind read --follow` follows a stream.
+// which is how `rewind read --follow` follows a stream. The requests that
+// wait on one category share one subscription; at most 10,000 requests
+// wait at once, on at most 256 categories, and a wait past either bound is
+// refused with 503 and Retry-After. At most 8 reads of the endpoint run
+// at once (the others wait their turn), so the append that wakes a
+// thousand waiters does not send a thousand reads to the store together.
 //
 // GET /v1/export/<category>/<id>?to=<version|time>[&package=p][&def=expr]
 // answers a Go test file (text/plain) that replays the instance's events up

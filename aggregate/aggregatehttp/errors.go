@@ -2,7 +2,10 @@ package aggregatehttp
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
+
+	"github.com/rewindhq/rewind/internal/requestid"
 )
 
 // ErrRegister is returned by Register for a registration that cannot work.
@@ -32,17 +35,27 @@ func badRequest(reason string) error { return &httpError{code: http.StatusBadReq
 func notFound(reason string) error { return &httpError{code: http.StatusNotFound, reason: reason} }
 
 // fail answers err: its own code and reason for an *httpError, 503 when
-// the request's context ended, 500 otherwise (with the error's text: the
-// endpoints are a developer's and operator's tool, and the reason is what
-// they need).
+// the request's context ended, and otherwise a server error (serverError).
 func fail(w http.ResponseWriter, r *http.Request, err error) {
 	var he *httpError
 	switch {
 	case errors.As(err, &he):
+		if he.code == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "1")
+		}
 		writeError(w, he.code, he.reason)
 	case r.Context().Err() != nil:
-		writeError(w, http.StatusServiceUnavailable, "the request ended: "+r.Context().Err().Error())
+		writeError(w, http.StatusServiceUnavailable, "the request ended before its answer: retry")
 	default:
-		writeError(w, http.StatusInternalServerError, err.Error())
+		serverError(w, r, err)
 	}
+}
+
+// serverError answers a failure on the server's side: 500 with what the
+// client can do and a request id, never the error's text, which is logged
+// (slog's default logger) with the same id.
+func serverError(w http.ResponseWriter, r *http.Request, err error) {
+	id := requestid.New()
+	slog.Default().Error("aggregatehttp: request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusInternalServerError, requestid.Reason(id))
 }

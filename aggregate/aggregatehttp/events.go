@@ -18,6 +18,7 @@ const (
 	defaultLimit = 100
 	maxLimit     = 1000
 	maxWait      = 60 * time.Second
+	readTimeout  = 30 * time.Second // one read of the endpoint
 )
 
 func errorsIsInvalidName(err error) bool { return errors.Is(err, eventstore.ErrInvalidStreamName) }
@@ -92,6 +93,16 @@ func (r *Registry) serveEvents(w http.ResponseWriter, req *http.Request) {
 
 // readEvents reads up to q.limit events after q.from.
 func (r *Registry) readEvents(ctx context.Context, q eventsQuery) (Events, error) {
+	done, err := r.waits.startRead(ctx)
+	if err != nil {
+		return Events{}, err
+	}
+	defer done()
+	// A read asks the store's server for the log's end; without a
+	// deadline of its own it gets the client library's 5 s, which a
+	// server busy with a thousand woken waiters can pass.
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
 	var seq iter.Seq2[eventstore.Event, error]
 	if q.stream != "" {
 		seq = r.store.Read(ctx, q.stream, eventstore.From(q.from))
@@ -110,26 +121,6 @@ func (r *Registry) readEvents(ctx context.Context, q eventsQuery) (Events, error
 		}
 	}
 	return out, nil
-}
-
-// waitEvents waits up to q.wait for something after q.from; the end of the
-// wait is not an error (the answer is then an empty list).
-func (r *Registry) waitEvents(ctx context.Context, q eventsQuery) error {
-	wctx, cancel := context.WithTimeout(ctx, q.wait)
-	defer cancel()
-	var err error
-	if q.stream != "" {
-		_, err = r.store.WaitStream(wctx, q.stream, q.from)
-	} else {
-		for _, serr := range r.store.SubscribeCategory(wctx, q.category, eventstore.From(q.from)) {
-			err = serr
-			break // one event is enough: the read that follows takes the rest
-		}
-	}
-	if err != nil && wctx.Err() != nil && ctx.Err() == nil {
-		return nil // the wait ran out
-	}
-	return err
 }
 
 // storedEvent is a stored event as the events endpoint gives it.

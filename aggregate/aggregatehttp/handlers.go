@@ -3,8 +3,6 @@ package aggregatehttp
 import (
 	"fmt"
 	"net/http"
-
-	"github.com/rewindhq/rewind/eventstore"
 )
 
 // instance finds the request's aggregate type and checks its id.
@@ -28,9 +26,9 @@ func (r *Registry) serveCommand(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no aggregate type %q", category))
 		return
 	}
-	key := req.Header.Get("Idempotency-Key")
-	if len(key) > eventstore.MaxCommandIDLen {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("the Idempotency-Key is over %d bytes", eventstore.MaxCommandIDLen))
+	key, err := idempotencyKey(req)
+	if err != nil {
+		fail(w, req, err)
 		return
 	}
 	typ, fields, err := readCommand(w, req)
@@ -47,7 +45,12 @@ func (r *Registry) serveCommand(w http.ResponseWriter, req *http.Request) {
 		fail(w, req, err)
 		return
 	}
-	res, err := handle(req.Context(), req.PathValue("id"), fields, key)
+	idem, err := idempotency(key, typ, fields)
+	if err != nil {
+		fail(w, req, err)
+		return
+	}
+	res, err := handle(req.Context(), req.PathValue("id"), fields, idem)
 	if err != nil {
 		fail(w, req, err)
 		return

@@ -176,7 +176,7 @@ func (t *typed[S, E]) history(ctx context.Context, id string, from, to point, fn
 // makeCommand turns a decoded command into a commandFunc on repo.
 func makeCommand[S, E any](store *eventstore.Store, repo *aggregate.Repository[S, E], decode func(map[string]json.RawMessage) (func(S) ([]E, error), error)) commandFunc {
 	def := repo.Definition()
-	return func(ctx context.Context, id string, fields map[string]json.RawMessage, key string) (CommandResult, error) {
+	return func(ctx context.Context, id string, fields map[string]json.RawMessage, key commandKey) (CommandResult, error) {
 		decide, err := decode(fields)
 		if err != nil {
 			return CommandResult{}, err
@@ -186,8 +186,8 @@ func makeCommand[S, E any](store *eventstore.Store, repo *aggregate.Repository[S
 			return CommandResult{}, &httpError{code: http.StatusBadRequest, reason: fmt.Sprintf("invalid id %q", id), err: err}
 		}
 		var opts []aggregate.HandleOption
-		if key != "" {
-			opts = append(opts, aggregate.CommandID(key))
+		if key.key != "" {
+			opts = append(opts, aggregate.CommandID(key.key), aggregate.Fingerprint(key.fingerprint))
 		}
 		res, err := repo.Handle(ctx, id, func(s S) ([]E, error) {
 			events, err := decide(s)
@@ -209,7 +209,7 @@ func makeCommand[S, E any](store *eventstore.Store, repo *aggregate.Repository[S
 			return out, nil
 		}
 		out.Offset = string(res.Offsets[len(res.Offsets)-1])
-		first := res.Version - uint64(len(res.Events)) + 1
+		first := res.FirstVersion
 		before, err := repo.LoadVersion(ctx, id, first-1)
 		if err != nil {
 			return CommandResult{}, err
@@ -251,9 +251,18 @@ func (r *refusal) Unwrap() error { return r.err }
 // commandError gives Handle's error its status code.
 func commandError(err error) error {
 	var ref *refusal
+	var again *aggregate.RefusedError
 	switch {
 	case errors.As(err, &ref):
 		return &httpError{code: http.StatusConflict, reason: ref.Error(), err: err}
+	case errors.As(err, &again):
+		// The refusal recorded for the key: the same answer as the first.
+		return &httpError{code: http.StatusConflict, reason: again.Message, err: err}
+	case errors.Is(err, aggregate.ErrCommandIDReused):
+		return &httpError{code: http.StatusUnprocessableEntity,
+			reason: "the Idempotency-Key was used for a different request (another command type or body)", err: err}
+	case errors.Is(err, aggregate.ErrInvalidCommand):
+		return &httpError{code: http.StatusBadRequest, reason: "invalid Idempotency-Key", err: err}
 	case errors.Is(err, aggregate.ErrInvalidID):
 		return &httpError{code: http.StatusBadRequest, reason: "invalid id", err: err}
 	case errors.Is(err, aggregate.ErrTooManyConflicts):

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rewindhq/rewind/eventstore"
 )
 
 // parsePoint reads a version ("7") or an RFC 3339 time from the query
@@ -82,6 +84,47 @@ func readCommand(w http.ResponseWriter, r *http.Request) (string, map[string]jso
 	}
 	delete(fields, "type")
 	return typ, fields, nil
+}
+
+// idempotencyKey returns the request's Idempotency-Key ("" when it has
+// none). A header that is present but empty, given twice, or longer than
+// a command id can be is a 400: an empty key must not quietly turn
+// idempotency off.
+func idempotencyKey(r *http.Request) (string, error) {
+	vals, ok := r.Header["Idempotency-Key"]
+	switch {
+	case !ok:
+		return "", nil
+	case len(vals) != 1:
+		return "", badRequest("give one Idempotency-Key header")
+	case vals[0] == "":
+		return "", badRequest("the Idempotency-Key is empty")
+	case len(vals[0]) > eventstore.MaxCommandIDLen:
+		return "", badRequest(fmt.Sprintf("the Idempotency-Key is over %d bytes", eventstore.MaxCommandIDLen))
+	}
+	return vals[0], nil
+}
+
+// commandKey is a command's Idempotency-Key and the fingerprint of the
+// request it came with.
+type commandKey struct {
+	key         string // "" if none
+	fingerprint []byte
+}
+
+// idempotency fingerprints a command for its key: its type and its fields
+// as JSON (object keys sorted, values compacted), so that a retry of the
+// same command matches whatever its whitespace or key order, and another
+// command under the key does not.
+func idempotency(key, typ string, fields map[string]json.RawMessage) (commandKey, error) {
+	if key == "" {
+		return commandKey{}, nil
+	}
+	body, err := json.Marshal(fields)
+	if err != nil {
+		return commandKey{}, badRequest("the body is not a JSON object: " + jsonReason(err))
+	}
+	return commandKey{key: key, fingerprint: append([]byte(typ+"\x00"), body...)}, nil
 }
 
 // decodeFields decodes a command's fields into v, strictly: a field v has

@@ -22,6 +22,8 @@ type Registry struct {
 
 	mu    sync.RWMutex
 	types map[string]*aggregateType // by category
+
+	waits eventWaits // the requests that wait for events
 }
 
 // NewRegistry returns an empty registry of aggregate types on store, which
@@ -100,7 +102,7 @@ type aggregateType struct {
 }
 
 // commandFunc handles one decoded request body on instance id.
-type commandFunc func(ctx context.Context, id string, fields map[string]json.RawMessage, key string) (commandAnswer, error)
+type commandFunc func(ctx context.Context, id string, fields map[string]json.RawMessage, key commandKey) (commandAnswer, error)
 
 func (r *Registry) lookup(category string) (*aggregateType, bool) {
 	r.mu.RLock()

@@ -299,6 +299,15 @@ func TestClientCommands(t *testing.T) {
 		if !strings.HasPrefix(s, "NAME STATUS POSITION LAG ERROR") || !strings.Contains(s, "order_summary") || !strings.Contains(s, "revenue_per_day") {
 			t.Errorf("projections:\n%s", out)
 		}
+		// Caught up, both show no lag, though the log's newest events
+		// (the items added above) are not of revenue_per_day's types.
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, "order_summary") || strings.HasPrefix(line, "revenue_per_day") {
+				if !strings.Contains(line, "caught up") {
+					t.Errorf("a caught-up projection shows a lag: %q", line)
+				}
+			}
+		}
 		var p struct {
 			Projections []struct{ Name string } `json:"projections"`
 		}

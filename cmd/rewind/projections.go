@@ -26,8 +26,9 @@ func projectionsCommand() command {
 		args:    "[flags]",
 		summary: "list the projections with their status, position and lag",
 		help: `Lists the server's projections: their status, the offset of the last event
-each applied, and how far behind the log it is (in commits, and in time since
-the last event applied was stored).
+each applied, and how far behind its own source it is: in log commits up to
+the newest event of its source, and in how long the oldest event it has yet
+to apply has waited ("caught up" when it has applied them all).
 `,
 		run: func(ctx context.Context, c *cli, args []string) error {
 			if err := wantArgs(args, 0, 0, ""); err != nil {

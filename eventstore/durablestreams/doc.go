@@ -38,9 +38,21 @@
 // event of the append that carried it, so it too is committed with the
 // data; its scope is the stream, and it is checked by the handler that
 // takes the append (two servers writing one stream with Stream-Seq do not
-// check each other's; idempotent producers, which the store checks, do). A TTL counts from the stream's last read
-// or append as this process saw it; after a restart it counts from the
-// restart at the latest.
+// check each other's; idempotent producers, which the store checks, do).
+//
+// # Expiry
+//
+// A stream's TTL counts from its last read or append. That last use is
+// stored with the stream's metadata, so a restart and every server on the
+// same NATS agree on it; to spare a busy stream a metadata write per
+// request, a use is stored only when the stored one is a quarter of the
+// TTL old, and the TTL counts from the stored use plus that quarter: a
+// stream is never deleted early, and may outlive its TTL by a quarter of
+// it. A PUT whose Stream-TTL is 0 or whose Stream-Expires-At is not in the
+// future is refused (400). An expired stream is deleted by the first
+// request that finds it, or by a sweep, always under the same per-stream
+// lock as the writers and after looking again under it, so a PUT that
+// makes the stream again or a fork that claims it is never undone.
 //
 // # Forks
 //
@@ -54,10 +66,36 @@
 //
 // # Limits
 //
-// WithMaxBody bounds request bodies (413), WithMaxWaiting the long-poll
-// and SSE requests that wait at once (503 with Retry-After). Every 4xx
-// answer carries a short plain-text reason, and a refused request changes
-// nothing stored.
+// WithMaxBody bounds request bodies (413), and is never above what the
+// store takes in one append (eventstore.Store.MaxAppendBytes): a body
+// whose Content-Length is above it is refused before it is read.
+// WithMaxBodiesInFlight bounds the bytes of request bodies held at once,
+// and WithMaxAnswersInFlight the bytes of messages that answers being
+// written hold (503 with Retry-After past either, after a second's wait). WithWriteTimeout
+// bounds each write of an answer, so a client that stops reading a
+// catch-up, long-poll or SSE answer is cut and holds neither memory nor a
+// server's drain. WithMaxWaiting bounds the long-poll and SSE requests
+// that wait at once (503 with Retry-After). The last Stream-Seq of at most
+// 4096 recently written streams is kept in memory; another stream's is
+// read again from its events. A producer's new Producer-Epoch may be at
+// most 2^20 above its current one (400), so that no request can fence a
+// producer id for good.
+//
+// # Stored data is not a page
+//
+// Every answer carries Content-Security-Policy: sandbox (with
+// default-src 'none') and X-Content-Type-Options: nosniff, and a stream's
+// data is served with Content-Disposition: attachment unless its type is
+// one a browser shows as inert (JSON, plain text, CSV, NDJSON, octet
+// stream): an HTML, SVG or XML stream opened in a browser cannot run
+// scripts on the server's origin.
+//
+// # Errors
+//
+// Every 4xx answer carries a short plain-text reason, and a refused
+// request changes nothing stored. A 5xx answer never carries an internal
+// error: it says what the client can do and gives a request id, which is
+// also in the server's log line for the error.
 //
 // # Access control
 //

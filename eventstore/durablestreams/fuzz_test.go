@@ -131,7 +131,8 @@ func FuzzRequest(f *testing.F) {
 		if w.Code >= 500 {
 			t.Fatalf("%s %q: %d %q", method, r.URL.String(), w.Code, w.Body.String())
 		}
-		if hd.Get("X-Content-Type-Options") != "nosniff" || hd.Get("Cross-Origin-Resource-Policy") == "" {
+		if hd.Get("X-Content-Type-Options") != "nosniff" || hd.Get("Cross-Origin-Resource-Policy") == "" ||
+			!strings.HasPrefix(hd.Get("Content-Security-Policy"), "sandbox") {
 			t.Fatalf("%s %q: %d without the security headers: %v", method, r.URL.String(), w.Code, hd)
 		}
 		if w.Code >= 400 {

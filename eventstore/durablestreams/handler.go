@@ -16,6 +16,7 @@ import (
 
 	"github.com/rewindhq/rewind/eventstore"
 	"github.com/rewindhq/rewind/eventstore/access"
+	"github.com/rewindhq/rewind/internal/requestid"
 )
 
 // MessageType is the event type of a message posted over HTTP. An event of
@@ -33,13 +34,17 @@ type Handler struct {
 	cfg   config
 	now   func() time.Time
 
+	seqs *seqCache // the last Stream-Seq of recently written streams
+
 	mu      sync.Mutex
-	touched map[string]time.Time // a stream's last read or append, for its TTL
-	seqs    map[string]string    // a stream's last Stream-Seq, once looked up
-	polls   map[pollKey]*poll    // the long-polls waiting, by stream and offset
+	polls   map[pollKey]*poll                     // the long-polls waiting, by stream and offset
+	writers map[*http.ResponseController]struct{} // the answers being written
 
 	locks   [256]sync.Mutex // serialize a stream's writes in this handler
 	waiting atomic.Int64    // long-poll and SSE requests parked
+
+	bodiesIn  *budget // bytes of request bodies held
+	bodiesOut *budget // bytes of answers being made and written
 
 	sweeping  atomic.Bool  // a sweep of expired streams runs
 	lastSweep atomic.Int64 // when the last one began, Unix ns
@@ -56,6 +61,9 @@ type config struct {
 	sseLifetime time.Duration
 	maxBody     int64
 	maxWaiting  int64
+	maxIn       int64
+	maxOut      int64
+	writeTime   time.Duration
 	chunk       int
 	readOnly    map[string]bool
 	log         *slog.Logger
@@ -96,12 +104,52 @@ func WithSSELifetime(d time.Duration) Option {
 	}
 }
 
-// WithMaxBody sets the largest request body accepted (default 16 MiB);
-// a larger one is refused with 413 and nothing stored.
+// WithMaxBody sets the largest request body accepted (default and at most
+// the store's eventstore.Store.MaxAppendBytes, 8,388,480 bytes with the
+// default NATS max_payload: a body the store cannot take is never read);
+// a larger one is refused with 413 and nothing stored, before it is read
+// when its Content-Length says so.
 func WithMaxBody(bytes int64) Option {
 	return func(c *config) {
 		if bytes > 0 {
 			c.maxBody = bytes
+		}
+	}
+}
+
+// WithMaxBodiesInFlight bounds the bytes of request bodies that requests
+// hold at once (default 32 MiB). A request past it waits up to a second
+// for others to finish, then is refused with 503 and Retry-After. A body
+// larger than the bound still goes, alone.
+func WithMaxBodiesInFlight(bytes int64) Option {
+	return func(c *config) {
+		if bytes > 0 {
+			c.maxIn = bytes
+		}
+	}
+}
+
+// WithMaxAnswersInFlight bounds the bytes of messages that answers being
+// written hold at once (default 8 MiB): a catch-up or long-poll body, an
+// SSE event. A read past it waits up to a second for room, then is
+// refused with 503 and Retry-After (an SSE answer ends, and its client
+// reconnects). With WithWriteTimeout, it is what keeps clients that stop
+// reading from holding the server's memory.
+func WithMaxAnswersInFlight(bytes int64) Option {
+	return func(c *config) {
+		if bytes > 0 {
+			c.maxOut = bytes
+		}
+	}
+}
+
+// WithWriteTimeout sets how long one write of an answer may take (default
+// 10 s): a client that stops reading a catch-up, long-poll or SSE answer
+// is cut when it passes, so it holds neither memory nor a server's drain.
+func WithWriteTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.writeTime = d
 		}
 	}
 }
@@ -166,26 +214,37 @@ func WithLogger(l *slog.Logger) Option {
 
 // New returns a Handler serving the streams of store.
 func New(store *eventstore.Store, opts ...Option) *Handler {
+	limit := int64(store.MaxAppendBytes())
 	cfg := config{prefix: "/v1/stream/", longPoll: 30 * time.Second, sseLifetime: 60 * time.Second,
-		maxBody: 16 << 20, maxWaiting: 10000, chunk: 1 << 20, readOnly: map[string]bool{}, log: slog.Default(),
-		auth: access.Anonymous{}}
+		maxBody: limit, maxWaiting: 10000, maxIn: 32 << 20, maxOut: 8 << 20, writeTime: 10 * time.Second, chunk: 1 << 20,
+		readOnly: map[string]bool{}, log: slog.Default(), auth: access.Anonymous{}}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	h := &Handler{store: store, cfg: cfg, now: time.Now, touched: map[string]time.Time{}, seqs: map[string]string{},
-		polls: map[pollKey]*poll{}}
+	cfg.maxBody = min(cfg.maxBody, limit)
+	h := &Handler{store: store, cfg: cfg, now: time.Now, seqs: newSeqCache(seqCacheSize), polls: map[pollKey]*poll{},
+		writers:  map[*http.ResponseController]struct{}{},
+		bodiesIn: newBudget(cfg.maxIn), bodiesOut: newBudget(cfg.maxOut)}
 	h.closeCtx, h.shutdown = context.WithCancel(context.Background())
 	return h
 }
 
 // Shutdown ends the long-poll and SSE responses in progress (they answer
 // as if their wait had ended), so that an http.Server's Shutdown does not
-// wait for them, and waits for a running expiry sweep to stop, so that the
+// wait for them, gives the writes of answers in progress a second at most
+// (a client that stopped reading is cut), and waits for a running expiry sweep to stop, so that the
 // store can be closed next. Requests that write are not cut: they finish.
 func (h *Handler) Shutdown() {
 	h.sweepMu.Lock()
 	h.shutdown()
 	h.sweepMu.Unlock()
+	// A write blocked on a client that stopped reading ends within the
+	// grace, so it does not hold the server's drain.
+	h.mu.Lock()
+	for rc := range h.writers {
+		_ = rc.SetWriteDeadline(time.Now().Add(shutdownGrace))
+	}
+	h.mu.Unlock()
 	h.sweeps.Wait()
 }
 
@@ -222,6 +281,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Access-Control-Expose-Headers", exposeHeaders)
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	hd.Set("Content-Security-Policy", sandboxCSP)
 	if r.Method == http.MethodOptions {
 		hd.Set("Access-Control-Allow-Methods", allowMethods)
 		hd.Set("Access-Control-Allow-Headers", allowHeaders)
@@ -290,9 +350,17 @@ func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, name string
 		w.Header().Set("Retry-After", "1")
 		fail(w, http.StatusServiceUnavailable, "the server is shutting down")
 	default:
-		h.cfg.log.Error("durablestreams: request failed", "method", r.Method, "stream", name, "err", err)
-		fail(w, http.StatusInternalServerError, "internal error")
+		h.serverError(w, r, name, err)
 	}
+}
+
+// serverError answers a failure on the server's side: 500 with what the
+// client can do and a request id, never the error's text, which is logged
+// with the same id.
+func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, name string, err error) {
+	id := requestid.New()
+	h.cfg.log.Error("durablestreams: request failed", "request_id", id, "method", r.Method, "stream", name, "err", err)
+	fail(w, http.StatusInternalServerError, requestid.Reason(id))
 }
 
 func (h *Handler) lock(name string) func() {
@@ -323,7 +391,7 @@ func (h *Handler) cursor(client string) string {
 
 func setHeadHeaders(w http.ResponseWriter, st *stream) {
 	hd := w.Header()
-	hd.Set("Content-Type", st.meta.contentType)
+	setDataType(hd, st.meta.contentType)
 	hd.Set(hNextOffset, string(st.tail()))
 	if st.meta.ttl >= 0 {
 		hd.Set(hTTL, strconv.FormatInt(st.meta.ttl, 10))
@@ -338,8 +406,13 @@ func setHeadHeaders(w http.ResponseWriter, st *stream) {
 
 // existing looks up a stream that a request reads or writes, answering
 // 404 when there is none and 410 when it is soft-deleted (ok false then).
-func (h *Handler) existing(w http.ResponseWriter, r *http.Request, name string) (st *stream, ok bool) {
-	st, err := h.lookup(r.Context(), name)
+// locked says whether the request holds the stream's lock.
+func (h *Handler) existing(w http.ResponseWriter, r *http.Request, name string, locked bool) (st *stream, ok bool) {
+	lookup := h.lookupUnlocked
+	if locked {
+		lookup = h.lookup
+	}
+	st, err := lookup(r.Context(), name)
 	switch {
 	case err != nil:
 		h.storeError(w, r, name, err)
@@ -355,7 +428,7 @@ func (h *Handler) existing(w http.ResponseWriter, r *http.Request, name string) 
 }
 
 func (h *Handler) head(w http.ResponseWriter, r *http.Request, name string) {
-	st, ok := h.existing(w, r, name)
+	st, ok := h.existing(w, r, name, false)
 	if !ok {
 		return
 	}
@@ -368,7 +441,7 @@ func (h *Handler) head(w http.ResponseWriter, r *http.Request, name string) {
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request, name string) {
 	unlock := h.lock(name)
 	defer unlock()
-	st, ok := h.existing(w, r, name)
+	st, ok := h.existing(w, r, name, true)
 	if !ok {
 		return
 	}

@@ -3,6 +3,7 @@ package durablestreams
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ const (
 	mdForkSub     = "ds.fork.sub"
 	mdDeleted     = "ds.deleted" // "1": soft-deleted, kept for its forks
 	mdForks       = "ds.forks"   // live forks that read from this stream
+	mdUsed        = "ds.used"    // a recent read or append, Unix ms, for the TTL (see touch)
 )
 
 // meta is a stream's protocol-level configuration.
@@ -35,6 +37,7 @@ type meta struct {
 	forkSub     int64
 	softDeleted bool
 	forks       int64
+	used        time.Time // a recent read or append as stored; zero: none since creation
 }
 
 func (m meta) values() map[string]string {
@@ -58,6 +61,9 @@ func (m meta) values() map[string]string {
 	if m.forks > 0 {
 		v[mdForks] = strconv.FormatInt(m.forks, 10)
 	}
+	if !m.used.IsZero() {
+		v[mdUsed] = strconv.FormatInt(m.used.UnixMilli(), 10)
+	}
 	return v
 }
 
@@ -77,6 +83,9 @@ func parseMeta(v map[string]string) meta {
 	}
 	if ms, err := strconv.ParseInt(v[mdCreated], 10, 64); err == nil {
 		m.created = time.UnixMilli(ms)
+	}
+	if ms, err := strconv.ParseInt(v[mdUsed], 10, 64); err == nil {
+		m.used = time.UnixMilli(ms)
 	}
 	m.forkSub, _ = strconv.ParseInt(v[mdForkSub], 10, 64)
 	m.forks, _ = strconv.ParseInt(v[mdForks], 10, 64)
@@ -120,7 +129,10 @@ func isJSON(ct string) bool { return mediaType(ct) == "application/json" }
 
 // lookup reads a stream's metadata and head. A stream with neither is not
 // there (exists false). An expired stream is deleted on the way (kept,
-// soft-deleted, while forks read from it) and looked up again.
+// soft-deleted, while forks read from it) and looked up again. The caller
+// holds the stream's lock (h.lock): a delete of an expired stream must not
+// run beside a writer that is making the stream again, or beside a fork's
+// claim on it, or an acknowledged write would be lost.
 func (h *Handler) lookup(ctx context.Context, name string) (*stream, error) {
 	st, err := h.lookupRaw(ctx, name)
 	if err != nil || !st.exists || st.meta.softDeleted || !h.expired(st) {
@@ -132,39 +144,101 @@ func (h *Handler) lookup(ctx context.Context, name string) (*stream, error) {
 	return h.lookupRaw(ctx, name)
 }
 
+// lookupUnlocked is lookup for a request that does not hold the stream's
+// lock (a read): when the stream looks expired, it takes the lock and
+// looks again, so that the delete is decided on what the stream is once
+// no writer can change it.
+func (h *Handler) lookupUnlocked(ctx context.Context, name string) (*stream, error) {
+	st, err := h.lookupRaw(ctx, name)
+	if err != nil || !st.exists || st.meta.softDeleted || !h.expired(st) {
+		return st, err
+	}
+	unlock := h.lock(name)
+	defer unlock()
+	return h.lookup(ctx, name)
+}
+
 // expired reports whether a stream's TTL (since its last use) or expiry
-// time has passed.
+// time has passed. The last use is the stored one (see touch), which may
+// be up to usedSlack behind the true one: the TTL counts from the stored
+// use plus that slack, so a stream is never deleted early, by this process,
+// another one on the same NATS, or this one after a restart; it may live
+// up to a quarter of its TTL longer.
 func (h *Handler) expired(st *stream) bool {
 	now := h.now()
 	if !st.meta.expiresAt.IsZero() && !now.Before(st.meta.expiresAt) {
 		return true
 	}
-	if st.meta.ttl >= 0 {
-		last := st.meta.created
-		h.mu.Lock()
-		if t, ok := h.touched[st.name]; ok && t.After(last) {
-			last = t
-		}
-		h.mu.Unlock()
-		return now.Sub(last) >= time.Duration(st.meta.ttl)*time.Second
+	if st.meta.ttl < 0 {
+		return false
 	}
-	return false
+	ttl := time.Duration(st.meta.ttl) * time.Second
+	last := st.meta.created
+	if !st.meta.used.IsZero() {
+		if u := st.meta.used.Add(usedSlack(ttl)); u.After(last) {
+			last = u
+		}
+	}
+	return now.Sub(last) >= ttl
 }
 
-// touch restarts a stream's TTL: every read and append does.
-func (h *Handler) touch(st *stream) {
-	if st.meta.ttl < 0 {
+// usedSlack is how far a stream's stored last use may lag behind its true
+// last use: touch stores a use only when the stored one is at least this
+// old, so that a busy stream writes its metadata a few times per TTL, not
+// on every request.
+func usedSlack(ttl time.Duration) time.Duration { return ttl / 4 }
+
+// touch restarts a stream's TTL: every read and append does. It stores the
+// use with the stream's metadata when the stored one is usedSlack old or
+// older (coalesced: a busy stream writes its metadata about four times per
+// TTL), with compare-and-set on the revision the request looked up, so a
+// touch never brings back a stream deleted meanwhile or changes one made
+// again. A touch that loses to another change of the metadata tries again
+// on what is stored then, a few times at most.
+func (h *Handler) touch(ctx context.Context, st *stream) {
+	if st.meta.ttl < 0 || st.rev == 0 {
 		return
 	}
-	h.mu.Lock()
-	h.touched[st.name] = h.now()
-	h.mu.Unlock()
+	now := h.now()
+	slack := usedSlack(time.Duration(st.meta.ttl) * time.Second)
+	m, rev := st.meta, st.rev
+	for range 3 {
+		last := m.created
+		if m.used.After(last) {
+			last = m.used
+		}
+		if now.Sub(last) < slack {
+			return
+		}
+		m.used = now
+		newRev, err := h.store.SetMetadata(ctx, st.name, m.values(), rev)
+		if err == nil {
+			st.meta.used, st.rev = now, newRev
+			return
+		}
+		if !errors.Is(err, eventstore.ErrMetadataConflict) {
+			h.cfg.log.Warn("durablestreams: storing a stream's last use", "stream", st.name, "err", err)
+			return
+		}
+		md, err := h.store.Metadata(ctx, st.name)
+		if err != nil || md.Revision == 0 {
+			return // gone meanwhile: nothing to keep alive
+		}
+		fresh := parseMeta(md.Values)
+		if !fresh.created.Equal(st.meta.created) || fresh.ttl != st.meta.ttl {
+			return // made again meanwhile: not the stream this request used
+		}
+		m, rev = fresh, md.Revision
+	}
 }
 
 // updateMeta applies fn to a stream's metadata with compare-and-set,
-// retrying on a conflict. fn returns false to leave the metadata as it is.
+// retrying on a conflict after a short pause that grows (the other writer
+// is a request of the same stream, done in milliseconds), for about two
+// seconds at most. fn returns false to leave the metadata as it is.
 func (h *Handler) updateMeta(ctx context.Context, name string, fn func(*meta) bool) error {
-	for range 64 {
+	pause := time.Millisecond
+	for range 16 {
 		md, err := h.store.Metadata(ctx, name)
 		if err != nil {
 			return err
@@ -177,10 +251,15 @@ func (h *Handler) updateMeta(ctx context.Context, name string, fn func(*meta) bo
 			return nil
 		}
 		_, err = h.store.SetMetadata(ctx, name, m.values(), md.Revision)
-		if errors.Is(err, eventstore.ErrMetadataConflict) {
-			continue
+		if !errors.Is(err, eventstore.ErrMetadataConflict) {
+			return err
 		}
-		return err
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause + rand.N(pause)):
+		}
+		pause = min(2*pause, 200*time.Millisecond)
 	}
 	return errors.New("durablestreams: metadata kept changing")
 }
@@ -208,10 +287,7 @@ func (h *Handler) remove(ctx context.Context, st *stream) error {
 	if err := h.store.DeleteStream(ctx, st.name); err != nil {
 		return err
 	}
-	h.mu.Lock()
-	delete(h.touched, st.name)
-	delete(h.seqs, st.name)
-	h.mu.Unlock()
+	h.seqs.forget(st.name)
 	if st.meta.forkFrom == "" {
 		return nil
 	}
@@ -226,6 +302,10 @@ func (h *Handler) remove(ctx context.Context, st *stream) error {
 	if err != nil || !gone {
 		return err
 	}
+	// The source goes without its own lock (taking it here, under the
+	// fork's, could deadlock with a PUT that holds both): no writer can
+	// race this delete, since a soft-deleted stream refuses appends (410),
+	// a PUT (409) and new forks (409), and it has no fork left to hold it.
 	src, err := h.lookupRaw(ctx, st.meta.forkFrom)
 	if err != nil {
 		return err

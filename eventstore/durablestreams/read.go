@@ -1,6 +1,7 @@
 package durablestreams
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -114,6 +115,32 @@ func (h *Handler) read(ctx context.Context, st *stream, from eventstore.Offset) 
 	return c, err
 }
 
+// eachPiece calls fn with the pieces of a chunk's response body in order
+// (see body), without copying them.
+func (st *stream) eachPiece(c chunk, fn func([]byte)) {
+	if !st.json() {
+		for _, m := range c.msgs {
+			fn(m)
+		}
+		return
+	}
+	fn([]byte("["))
+	for i, m := range c.msgs {
+		if i > 0 {
+			fn([]byte(","))
+		}
+		fn(m)
+	}
+	fn([]byte("]"))
+}
+
+// bodyLen is the length of a chunk's response body.
+func (st *stream) bodyLen(c chunk) int {
+	n := 0
+	st.eachPiece(c, func(p []byte) { n += len(p) })
+	return n
+}
+
 // body is a chunk as a response body: a JSON array in a JSON stream, the
 // messages' bytes one after another otherwise.
 func (st *stream) body(c chunk) []byte {
@@ -170,11 +197,11 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 		fail(w, http.StatusBadRequest, "a live read needs an offset")
 		return
 	}
-	st, ok := h.existing(w, r, name)
+	st, ok := h.existing(w, r, name, false)
 	if !ok {
 		return
 	}
-	h.touch(st)
+	h.touch(ctx, st)
 	if from == eventstore.Now {
 		from = st.tail()
 	}
@@ -183,7 +210,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	hd := w.Header()
-	hd.Set("Content-Type", st.meta.contentType)
+	setDataType(hd, st.meta.contentType)
 	if rawFrom == "now" && live != "long-poll" {
 		hd.Set(hNextOffset, string(st.tail()))
 		hd.Set(hUpToDate, "true")
@@ -197,11 +224,17 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 		}
 		return
 	}
+	out, ok := h.reserveOut(w, r)
+	if !ok {
+		return
+	}
+	defer func() { out.release() }()
 	c, err := h.read(ctx, st, from)
 	if err != nil {
 		h.storeError(w, r, name, err)
 		return
 	}
+	out.keep(c)
 	if live == "long-poll" {
 		hd.Set(hCursor, h.cursor(q.Get("cursor")))
 		if len(c.msgs) == 0 {
@@ -216,13 +249,16 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 			if !h.park(w) {
 				return
 			}
+			// A parked poll holds no bytes: its answer, if any, is the
+			// one body every poll at this offset shares.
+			out.release()
 			st, c, err = h.pollShared(ctx, st, from)
 			h.waiting.Add(-1)
 			if err != nil {
 				h.storeError(w, r, name, err)
 				return
 			}
-			h.touch(st)
+			h.touch(ctx, st)
 			if len(c.msgs) == 0 {
 				hd.Set(hNextOffset, string(from))
 				hd.Set(hUpToDate, "true")
@@ -251,19 +287,105 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 		hd.Set("Cache-Control", "public, max-age=60, stale-while-revalidate=300")
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && inm == tag {
-		for _, k := range []string{"Content-Type", hNextOffset, hUpToDate, hClosed, hCursor} {
+		for _, k := range []string{"Content-Type", "Content-Disposition", hNextOffset, hUpToDate, hClosed, hCursor} {
 			hd.Del(k)
 		}
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	b := c.encoded
-	if b == nil {
-		b = st.body(c)
+	n := len(c.encoded)
+	if c.encoded == nil {
+		n = st.bodyLen(c)
 	}
-	hd.Set("Content-Length", strconv.Itoa(len(b)))
+	hd.Set("Content-Length", strconv.Itoa(n))
+	rc := http.NewResponseController(w)
+	defer h.writing(rc)()
+	h.writeDeadline(rc)
 	w.WriteHeader(http.StatusOK)
-	w.Write(b)
+	// The body is written from the messages as read, never copied whole.
+	var werr error
+	if c.encoded != nil {
+		_, werr = w.Write(c.encoded)
+	} else {
+		st.eachPiece(c, func(p []byte) {
+			if werr == nil {
+				_, werr = w.Write(p)
+			}
+		})
+	}
+	if werr == nil {
+		rc.Flush()
+	}
+	_ = rc.SetWriteDeadline(time.Time{})
+}
+
+// answerBytes is an answer's share of the budget of answers in flight.
+type answerBytes struct {
+	b     *budget
+	taken int64
+}
+
+// reserveOut takes room for one chunk in the budget of answers in flight
+// (before the read, so that reads past the budget wait instead of holding
+// what they read), or answers 503 when there is none for a second.
+func (h *Handler) reserveOut(w http.ResponseWriter, r *http.Request) (*answerBytes, bool) {
+	taken := h.bodiesOut.acquire(r.Context(), int64(h.cfg.chunk), budgetWait)
+	if taken == 0 {
+		w.Header().Set("Retry-After", "1")
+		fail(w, http.StatusServiceUnavailable, "the server writes as many answers as it takes at once; retry")
+		return nil, false
+	}
+	return &answerBytes{b: h.bodiesOut, taken: taken}, true
+}
+
+// keep gives back what the chunk read does not need: a small answer holds
+// its own size only, while it is written.
+func (a *answerBytes) keep(c chunk) {
+	n := int64(0)
+	for _, m := range c.msgs {
+		n += int64(len(m))
+	}
+	if n < a.taken {
+		a.b.release(a.taken - n)
+		a.taken = n
+	}
+}
+
+// release gives the rest back; it may be called again.
+func (a *answerBytes) release() {
+	a.b.release(a.taken)
+	a.taken = 0
+}
+
+// writeDeadline bounds the next write of an answer: a client that stops
+// reading is cut when it passes, and its answer's memory freed. (A
+// ResponseWriter that cannot take deadlines, such as a recorder in tests,
+// writes without one.)
+// Once the handler shuts down, the deadline is shutdownGrace away at most.
+func (h *Handler) writeDeadline(rc *http.ResponseController) {
+	d := h.cfg.writeTime
+	if h.closeCtx.Err() != nil {
+		d = min(d, shutdownGrace)
+	}
+	_ = rc.SetWriteDeadline(time.Now().Add(d))
+}
+
+// shutdownGrace is how long a write in progress may still take once the
+// handler shuts down: an answer to a client that reads finishes, one to a
+// client that stopped reading does not hold the server's drain.
+const shutdownGrace = time.Second
+
+// writing registers an answer's writes until done is called, so that
+// Shutdown can shorten the deadline of a write that blocks.
+func (h *Handler) writing(rc *http.ResponseController) (done func()) {
+	h.mu.Lock()
+	h.writers[rc] = struct{}{}
+	h.mu.Unlock()
+	return func() {
+		h.mu.Lock()
+		delete(h.writers, rc)
+		h.mu.Unlock()
+	}
 }
 
 // park counts a request that is about to wait, or answers 503 when too
@@ -399,98 +521,172 @@ func (h *Handler) sse(w http.ResponseWriter, r *http.Request, st *stream, from e
 	if b64 {
 		hd.Set(hSSEEncoding, "base64")
 	}
-	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
+	defer h.writing(rc)()
+	h.writeDeadline(rc)
+	w.WriteHeader(http.StatusOK)
 	cursor := r.URL.Query().Get("cursor")
 	end := time.Now().Add(h.cfg.sseLifetime)
-	var buf bytes.Buffer
 	for {
-		c, err := h.read(ctx, st, from)
-		if err != nil {
+		// Each event's messages are held in the budget of answers being
+		// written only while they are read and written; a wait holds
+		// none.
+		taken := h.bodiesOut.acquire(ctx, int64(h.cfg.chunk), budgetWait)
+		if taken == 0 {
+			return // the client reconnects from its last offset
+		}
+		out := &answerBytes{b: h.bodiesOut, taken: taken}
+		next := h.sseEvent(ctx, w, rc, st, &from, &cursor, b64, out)
+		out.release()
+		if next == sseEnd || next == sseWait && !h.sseWait(ctx, &st, from, end) {
 			return
-		}
-		buf.Reset()
-		if len(c.msgs) > 0 {
-			writeSSEData(&buf, st, c, b64)
-			from = c.next
-		}
-		closed := st.head.Closed && c.upToDate
-		ctl := sseControl{NextOffset: from, UpToDate: c.upToDate, Closed: closed}
-		if !closed {
-			cursor = h.cursor(cursor)
-			ctl.Cursor = cursor
-		}
-		cb, _ := json.Marshal(ctl)
-		buf.WriteString("event: control\ndata:")
-		buf.Write(cb)
-		buf.WriteString("\n\n")
-		if _, err := w.Write(buf.Bytes()); err != nil {
-			return
-		}
-		if err := rc.Flush(); err != nil {
-			return
-		}
-		if closed {
-			return
-		}
-		if !c.upToDate {
-			continue
-		}
-		if !time.Now().Before(end) {
-			return
-		}
-		wctx, cancel := context.WithDeadline(ctx, end)
-		st, c, err = h.waitFor(wctx, st, from)
-		cancel()
-		if err != nil || ctx.Err() != nil {
-			return
-		}
-		if h.closeCtx.Err() != nil {
-			return
-		}
-		if len(c.msgs) == 0 && !st.head.Closed {
-			return // the connection's time is up: the client reconnects
 		}
 	}
+}
+
+// What sseEvent tells the SSE loop to do next.
+const (
+	sseMore = iota // write the next event at once
+	sseWait        // wait for the stream to change
+	sseEnd         // end the answer
+)
+
+// sseEvent reads one chunk from *from and writes it as a data event (if it
+// has messages) and a control event, moving *from past it.
+func (h *Handler) sseEvent(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController,
+	st *stream, from *eventstore.Offset, cursor *string, b64 bool, out *answerBytes) int {
+	c, err := h.read(ctx, st, *from)
+	if err != nil {
+		return sseEnd
+	}
+	out.keep(c)
+	closed := st.head.Closed && c.upToDate
+	next := *from
+	if len(c.msgs) > 0 {
+		next = c.next
+	}
+	ctl := sseControl{NextOffset: next, UpToDate: c.upToDate, Closed: closed}
+	if !closed {
+		*cursor = h.cursor(*cursor)
+		ctl.Cursor = *cursor
+	}
+	cb, _ := json.Marshal(ctl)
+	// The event is written as it is encoded, through a small buffer: a
+	// chunk is never copied whole, so a client that stops reading holds
+	// the chunk's messages and no more.
+	h.writeDeadline(rc)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	if len(c.msgs) > 0 {
+		writeSSEData(bw, st, c, b64)
+	}
+	bw.WriteString("event: control\ndata:")
+	bw.Write(cb)
+	bw.WriteString("\n\n")
+	if err := bw.Flush(); err != nil {
+		return sseEnd
+	}
+	*from = next
+	if err := rc.Flush(); err != nil {
+		return sseEnd
+	}
+	_ = rc.SetWriteDeadline(time.Time{})
+	switch {
+	case closed:
+		return sseEnd
+	case !c.upToDate:
+		return sseMore
+	}
+	return sseWait
+}
+
+// sseWait waits, up to the answer's end, for the stream to change; false
+// when the answer ends (its time is up, the client left, the server shuts
+// down).
+func (h *Handler) sseWait(ctx context.Context, st **stream, from eventstore.Offset, end time.Time) bool {
+	if !time.Now().Before(end) {
+		return false
+	}
+	wctx, cancel := context.WithDeadline(ctx, end)
+	fresh, c, err := h.waitFor(wctx, *st, from)
+	cancel()
+	if err != nil || ctx.Err() != nil || h.closeCtx.Err() != nil {
+		return false
+	}
+	*st = fresh
+	// Nothing new and not closed: the connection's time is up, and the
+	// client reconnects.
+	return len(c.msgs) > 0 || fresh.head.Closed
 }
 
 // writeSSEData writes a chunk as one data event: a JSON array in a JSON
 // stream, base64 for binary content, text otherwise, one data line per
 // line (CR, LF and CRLF all end one), so that no payload can end the event
-// or start another.
-func writeSSEData(buf *bytes.Buffer, st *stream, c chunk, b64 bool) {
-	buf.WriteString("event: data\n")
+// or start another. It encodes as it writes: nothing is copied whole.
+func writeSSEData(w *bufio.Writer, st *stream, c chunk, b64 bool) {
+	w.WriteString("event: data\n")
 	if b64 {
-		buf.WriteString("data:")
-		buf.WriteString(base64.StdEncoding.EncodeToString(bytes.Join(c.msgs, nil)))
-		buf.WriteString("\n\n")
+		w.WriteString("data:")
+		enc := base64.NewEncoder(base64.StdEncoding, w)
+		for _, m := range c.msgs {
+			enc.Write(m)
+		}
+		enc.Close()
+		w.WriteString("\n\n")
 		return
 	}
-	payload := st.body(c)
-	for {
-		i := bytes.IndexAny(payload, "\r\n")
-		if i < 0 {
-			dataLine(buf, payload)
-			buf.WriteByte('\n')
-			return
-		}
-		dataLine(buf, payload[:i])
-		if payload[i] == '\r' && i+1 < len(payload) && payload[i+1] == '\n' {
-			i++
-		}
-		payload = payload[i+1:]
+	l := sseLines{w: w, atStart: true}
+	st.eachPiece(c, l.write)
+	if !l.atStart {
+		w.WriteByte('\n')
+	} else {
+		l.write(nil) // the last, empty line
+		w.WriteByte('\n')
 	}
+	w.WriteByte('\n')
 }
 
-// dataLine writes one SSE data line. A reader drops one space after the
-// colon, so a line that starts with a space gets one more.
-func dataLine(buf *bytes.Buffer, line []byte) {
-	buf.WriteString("data:")
-	if len(line) > 0 && line[0] == ' ' {
-		buf.WriteByte(' ')
+// sseLines writes a payload, given in pieces, as SSE data lines.
+type sseLines struct {
+	w       *bufio.Writer
+	atStart bool // the next byte starts a line
+	lastCR  bool // the last piece ended with CR: an LF next is part of it
+}
+
+// write writes one piece; write(nil) at a line's start writes an empty
+// line's "data:".
+func (l *sseLines) write(p []byte) {
+	if p == nil && l.atStart {
+		l.w.WriteString("data:")
+		l.atStart = false
+		return
 	}
-	buf.Write(line)
-	buf.WriteByte('\n')
+	for len(p) > 0 {
+		if l.lastCR {
+			l.lastCR = false
+			if p[0] == '\n' {
+				p = p[1:]
+				continue
+			}
+		}
+		if l.atStart {
+			// A reader drops one space after the colon, so a line that
+			// starts with a space gets one more.
+			l.w.WriteString("data:")
+			if p[0] == ' ' {
+				l.w.WriteByte(' ')
+			}
+			l.atStart = false
+		}
+		i := bytes.IndexAny(p, "\r\n")
+		if i < 0 {
+			l.w.Write(p)
+			return
+		}
+		l.w.Write(p[:i])
+		l.w.WriteByte('\n')
+		l.atStart, l.lastCR = true, p[i] == '\r'
+		p = p[i+1:]
+	}
 }
 
 // parseOffset parses an offset from a request: the store's, "-1", "now",

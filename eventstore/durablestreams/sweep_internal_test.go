@@ -70,3 +70,57 @@ type atomicTime struct{ ns atomic.Int64 }
 
 func (a *atomicTime) set(t time.Time) { a.ns.Store(t.UnixNano()) }
 func (a *atomicTime) get() time.Time  { return time.Unix(0, a.ns.Load()) }
+
+// Two handlers on one store (two servers on one NATS) agree on a stream's
+// last use: the second's sweep does not delete a stream the first keeps
+// writing, and deletes it once nobody has used it for its TTL.
+func TestSweepOfAnotherHandlerKeepsUsedStream(t *testing.T) {
+	ctx := context.Background()
+	store, err := eventstore.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var clock atomicTime
+	clock.set(time.Now())
+	a, b := New(store), New(store)
+	defer a.Shutdown()
+	defer b.Shutdown()
+	a.now, b.now = clock.get, clock.get
+	do := func(h *Handler, method, path, body string, hdr ...string) int {
+		r := httptest.NewRequest(method, "http://127.0.0.1"+path, strings.NewReader(body))
+		for i := 0; i+1 < len(hdr); i += 2 {
+			r.Header.Set(hdr[i], hdr[i+1])
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	sweep := func(h *Handler) {
+		h.lastSweep.Store(0)
+		do(h, "HEAD", "/v1/stream/other", "") // starts a sweep
+		h.sweepMu.Lock()                      // the sweep has been added to h.sweeps
+		h.sweepMu.Unlock()
+		h.sweeps.Wait()
+	}
+	if c := do(a, "PUT", "/v1/stream/ttl/kept", "", "Content-Type", "text/plain", "Stream-TTL", "60"); c != http.StatusCreated {
+		t.Fatalf("PUT via A: %d", c)
+	}
+	for range 4 { // 4 × 40 s: far past the TTL since the creation
+		clock.set(clock.get().Add(40 * time.Second))
+		if c := do(a, "POST", "/v1/stream/ttl/kept", "x", "Content-Type", "text/plain"); c != http.StatusNoContent {
+			t.Fatalf("POST via A: %d", c)
+		}
+		sweep(b)
+		if c := do(b, "HEAD", "/v1/stream/ttl/kept", ""); c != http.StatusOK {
+			t.Fatalf("after B's sweep, HEAD via B: %d", c)
+		}
+	}
+	// Unused for more than its TTL (and the quarter of slack): B's sweep
+	// deletes it.
+	clock.set(clock.get().Add(76 * time.Second))
+	sweep(b)
+	if md, _ := store.Metadata(ctx, "ttl/kept"); md.Revision != 0 {
+		t.Fatalf("an expired stream survived the sweep: %+v", md)
+	}
+}

@@ -21,28 +21,55 @@ var (
 	numPattern = regexp.MustCompile(`^[0-9]+$`)
 )
 
+// maxEpochStep is how far a producer's new epoch may be above its current
+// one (0 for a producer the stream does not know). Epochs only grow, so
+// without a bound one request with Producer-Epoch 2^53−1 would fence the
+// producer id for good; with it, getting there takes 2^33 requests. A
+// client that restarts takes the next epoch (the official client's
+// autoClaim takes current+1).
+const maxEpochStep = 1 << 20
+
 // maxSafeInteger is 2^53−1, the largest producer epoch or sequence number
 // the protocol allows (JavaScript's clients count in doubles).
 const maxSafeInteger = 1<<53 - 1
 
-// readBody reads a request body up to the handler's limit.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+// readBody reads a request body up to the handler's limit, holding its
+// bytes in the handler's budget of bodies in flight; release gives them
+// back once the request is done with the body.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte, release func(), ok bool) {
 	if r.ContentLength > h.cfg.maxBody {
 		fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body of %d bytes; at most %d", r.ContentLength, h.cfg.maxBody))
-		return nil, false
+		return nil, nil, false
 	}
+	want := r.ContentLength
+	if want < 0 {
+		want = h.cfg.maxBody // chunked: it may be as large as allowed
+	}
+	taken := h.bodiesIn.acquire(r.Context(), want, budgetWait)
+	if want > 0 && taken == 0 {
+		w.Header().Set("Retry-After", "1")
+		fail(w, http.StatusServiceUnavailable, "the server holds as many request bodies as it takes at once; retry")
+		return nil, nil, false
+	}
+	release = func() { h.bodiesIn.release(taken) }
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.maxBody))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
+		release()
 		fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.cfg.maxBody))
-		return nil, false
+		return nil, nil, false
 	case err != nil:
+		release()
 		fail(w, http.StatusBadRequest, "cannot read the body: "+err.Error())
-		return nil, false
+		return nil, nil, false
 	}
-	return body, true
+	return body, release, true
 }
+
+// budgetWait is how long a request waits for room in a budget of bytes in
+// flight before it is refused with 503.
+const budgetWait = time.Second
 
 // messages splits a body into the messages it appends: a JSON stream's
 // body is one JSON value, and a top-level array is flattened one level;
@@ -148,12 +175,18 @@ func (h *Handler) parsePut(r *http.Request) (putRequest, string) {
 		if err != nil || n > 1<<40 {
 			return p, "Stream-TTL is too large"
 		}
+		if n == 0 {
+			return p, "Stream-TTL must be at least 1 second: a stream with TTL 0 would be gone at once"
+		}
 		p.ttl = n
 	}
 	if hasExp {
 		t, err := time.Parse(time.RFC3339Nano, exp[0])
 		if err != nil {
 			return p, "Stream-Expires-At must be an RFC 3339 time"
+		}
+		if !t.After(h.now()) {
+			return p, "Stream-Expires-At is not in the future: the stream would be gone at once"
 		}
 		p.expiresRaw, p.expiresAt = exp[0], t
 	}
@@ -235,10 +268,11 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, name string) {
 		fail(w, http.StatusBadRequest, bad)
 		return
 	}
-	body, ok := h.readBody(w, r)
+	body, release, ok := h.readBody(w, r)
 	if !ok {
 		return
 	}
+	defer release()
 	ctx := r.Context()
 	unlock := h.lockFork(name, p.forkFrom) // just name's lock when it is no fork
 	defer unlock()
@@ -264,15 +298,15 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, name string) {
 	var prefix [][]byte // a sub-offset fork's share of the message at its fork point
 	var src *stream
 	if p.forkFrom != "" {
-		var code int
-		var reason string
-		src, prefix, code, reason = h.forkSource(ctx, &p)
-		if code != 0 {
-			if code == http.StatusInternalServerError {
-				h.storeError(w, r, name, errors.New(reason))
-				return
-			}
-			fail(w, code, reason)
+		var err error
+		src, prefix, err = h.forkSource(ctx, &p)
+		var ref *refusal
+		if errors.As(err, &ref) {
+			fail(w, ref.code, ref.reason)
+			return
+		}
+		if err != nil {
+			h.storeError(w, r, name, err)
 			return
 		}
 		if !p.explicitCT {
@@ -308,7 +342,6 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	st = &stream{name: name, meta: m, exists: true}
-	h.touch(st)
 	if len(prefix) > 0 {
 		if _, err := h.store.Append(ctx, name, toEvents(prefix)); err != nil {
 			h.storeError(w, r, name, err)
@@ -329,7 +362,6 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, name string) {
 		h.storeError(w, r, name, err)
 		return
 	}
-	h.touch(st) // the TTL runs from the answer, not from the start of the work
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -389,32 +421,32 @@ func (h *Handler) releaseFork(ctx context.Context, src string) {
 
 // forkSource checks a fork's source and point and returns the source and
 // the messages a sub-offset takes from the message at the fork point.
-// A non-zero code is the answer to give.
-func (h *Handler) forkSource(ctx context.Context, p *putRequest) (*stream, [][]byte, int, string) {
+// A *refusal is the answer to give; another error is the store's.
+func (h *Handler) forkSource(ctx context.Context, p *putRequest) (*stream, [][]byte, error) {
 	src, err := h.lookup(ctx, p.forkFrom)
 	if errors.Is(err, eventstore.ErrInvalidStreamName) {
-		return nil, nil, http.StatusNotFound, "the fork's source does not exist"
+		return nil, nil, &refusal{http.StatusNotFound, "the fork's source does not exist"}
 	}
 	if err != nil {
-		return nil, nil, http.StatusInternalServerError, err.Error()
+		return nil, nil, err
 	}
 	switch {
 	case !src.exists:
-		return nil, nil, http.StatusNotFound, "the fork's source does not exist"
+		return nil, nil, &refusal{http.StatusNotFound, "the fork's source does not exist"}
 	case src.meta.softDeleted:
-		return nil, nil, http.StatusConflict, "the fork's source is deleted"
+		return nil, nil, &refusal{http.StatusConflict, "the fork's source is deleted"}
 	case p.explicitCT && mediaType(p.contentType) != mediaType(src.meta.contentType):
-		return nil, nil, http.StatusConflict, "a fork has its source's content type"
+		return nil, nil, &refusal{http.StatusConflict, "a fork has its source's content type"}
 	}
 	tail := src.tail()
 	if p.forkOffset == "" {
 		p.forkOffset = tail
 	}
 	if p.forkOffset > tail {
-		return nil, nil, http.StatusBadRequest, "the fork point is past the source's tail"
+		return nil, nil, &refusal{http.StatusBadRequest, "the fork point is past the source's tail"}
 	}
 	if p.forkSub == 0 {
-		return src, nil, 0, ""
+		return src, nil, nil
 	}
 	// The messages of the append that follows the fork point.
 	var next []eventstore.Event
@@ -426,27 +458,35 @@ func (h *Handler) forkSource(ctx context.Context, p *putRequest) (*stream, [][]b
 		return true
 	})
 	if err != nil {
-		return nil, nil, http.StatusInternalServerError, err.Error()
+		return nil, nil, err
 	}
 	if len(next) == 0 {
-		return nil, nil, http.StatusBadRequest, "there is no message after the fork point to take a sub-offset of"
+		return nil, nil, &refusal{http.StatusBadRequest, "there is no message after the fork point to take a sub-offset of"}
 	}
 	if src.json() {
 		if p.forkSub > int64(len(next)) {
-			return nil, nil, http.StatusBadRequest, fmt.Sprintf("the append at the fork point has %d messages", len(next))
+			return nil, nil, &refusal{http.StatusBadRequest, fmt.Sprintf("the append at the fork point has %d messages", len(next))}
 		}
 		out := make([][]byte, p.forkSub)
 		for i := range out {
 			out[i] = src.message(next[i])
 		}
-		return src, out, 0, ""
+		return src, out, nil
 	}
 	data := next[0].Data
 	if p.forkSub > int64(len(data)) {
-		return nil, nil, http.StatusBadRequest, fmt.Sprintf("the message at the fork point has %d bytes", len(data))
+		return nil, nil, &refusal{http.StatusBadRequest, fmt.Sprintf("the message at the fork point has %d bytes", len(data))}
 	}
-	return src, [][]byte{bytes.Clone(data[:p.forkSub])}, 0, ""
+	return src, [][]byte{bytes.Clone(data[:p.forkSub])}, nil
 }
+
+// refusal is a request's refusal: a 4xx code and its reason.
+type refusal struct {
+	code   int
+	reason string
+}
+
+func (r *refusal) Error() string { return r.reason }
 
 // commitOf is the log position part of an offset, which the events of one
 // append share.
@@ -463,19 +503,31 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, name string) {
 		fail(w, http.StatusBadRequest, bad)
 		return
 	}
-	body, ok := h.readBody(w, r)
+	body, release, ok := h.readBody(w, r)
 	if !ok {
 		return
 	}
+	defer release()
 	if len(body) == 0 && !closeReq {
 		fail(w, http.StatusBadRequest, "an empty body appends nothing (send Stream-Closed: true to close)")
 		return
 	}
 	unlock := h.lock(name)
 	defer unlock()
-	st, ok := h.existing(w, r, name)
+	st, ok := h.existing(w, r, name, true)
 	if !ok {
 		return
+	}
+	if pr != nil && pr.epoch > maxEpochStep {
+		current, _, _, err := h.store.ProducerState(ctx, name, pr.id)
+		if err != nil {
+			h.storeError(w, r, name, err)
+			return
+		}
+		if pr.epoch-current > maxEpochStep {
+			fail(w, http.StatusBadRequest, fmt.Sprintf("Producer-Epoch %d is more than %d above the producer's epoch, %d", pr.epoch, maxEpochStep, current))
+			return
+		}
 	}
 	hd := w.Header()
 	closedAnswer := func() {
@@ -569,11 +621,9 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, name string) {
 		h.storeError(w, r, name, err)
 		return
 	}
-	h.touch(st)
+	h.touch(ctx, st)
 	if hasSeq && !res.Duplicate && len(evs) > 0 {
-		h.mu.Lock()
-		h.seqs[name] = seq[0]
-		h.mu.Unlock()
+		h.seqs.put(name, seq[0])
 	}
 	next := res.Offset()
 	if next == "" {
@@ -607,9 +657,7 @@ const seqKey = "ds.seq"
 // lastSeq returns the stream's last Stream-Seq ("" when none), read from
 // the stream once and then kept.
 func (h *Handler) lastSeq(ctx context.Context, name string) (string, error) {
-	h.mu.Lock()
-	last, ok := h.seqs[name]
-	h.mu.Unlock()
+	last, ok := h.seqs.get(name)
 	if ok {
 		return last, nil
 	}
@@ -621,8 +669,6 @@ func (h *Handler) lastSeq(ctx context.Context, name string) (string, error) {
 			last = s
 		}
 	}
-	h.mu.Lock()
-	h.seqs[name] = last
-	h.mu.Unlock()
+	h.seqs.put(name, last)
 	return last, nil
 }

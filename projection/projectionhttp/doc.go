@@ -19,10 +19,13 @@
 // projection the runner knows, by name: {"name", "status", "position",
 // "lagEvents", "lagSeconds", "error"}, where status is the projection.State
 // ("live", "catching-up", "failed", ...), position the offset of the last
-// event applied, lagEvents the commits of the log after it (an upper bound on
-// the events the projection has yet to see; projection.Status.LagCommits),
-// lagSeconds how long ago the last event applied was stored while it is
-// behind, and error the reason it failed ("" otherwise).
+// event applied, lagEvents how many log commits lie between it and the
+// newest event of the projection's own source (its category or streams and
+// event types; projection.Status.LagCommits: 0 when it has applied all of
+// them, whatever else the log holds), lagSeconds how long the oldest event
+// of its source it has yet to apply has been stored (0 when none;
+// projection.Status.LagTime), and error the reason it failed ("" otherwise).
+// The list is sorted by name.
 //
 // POST /v1/projections/<name>/rebuild starts the rebuild registered for name
 // and answers 202 {"name", "started"}; 409 if one is running, 404 if none is
@@ -33,7 +36,7 @@
 // {"name", "running", "started", "finished", "events", "done", "total",
 // "rate", "etaSeconds", "error"}, where events is how many events were applied,
 // done and total count log sequences (commits) through the part of the log
-// the rebuild covers, rate is events per second and etaSeconds the estimate
+// the rebuild covers (done reaches total when the replay ends), rate is events per second and etaSeconds the estimate
 // of the time left (projection.Progress). Before any rebuild, running is false
 // and started null.
 //

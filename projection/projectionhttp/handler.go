@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore/access"
+	"github.com/rewindhq/rewind/internal/requestid"
 	"github.com/rewindhq/rewind/projection"
 )
 
@@ -215,7 +217,8 @@ func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		code, b = http.StatusInternalServerError, []byte(`{"error":"encoding the answer failed"}`)
+		serverError(w, fmt.Errorf("encode the answer: %w", err))
+		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
@@ -227,4 +230,18 @@ func writeError(w http.ResponseWriter, code int, reason string) {
 	writeJSON(w, code, struct {
 		Error string `json:"error"`
 	}{reason})
+}
+
+// serverError answers a failure on the server's side: 500 with what the
+// client can do and a request id, never the error's text, which is logged
+// (slog's default logger) with the same id.
+func serverError(w http.ResponseWriter, err error) {
+	id := requestid.New()
+	slog.Default().Error("projectionhttp: request failed", "request_id", id, "err", err)
+	b, _ := json.Marshal(struct {
+		Error string `json:"error"`
+	}{requestid.Reason(id)})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = w.Write(append(b, '\n'))
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"sync"
 	"time"
@@ -223,7 +224,28 @@ func (a *App) mux() http.Handler {
 	mux.Handle("/v1/projections/", a.proj)
 	mux.Handle("/v1/", reg.Handler(aggregatehttp.WithAuthorizer(a.auth)))
 	mux.Handle("/", web.Handler())
-	return mux
+	return noRedirectedWrites(mux)
+}
+
+// noRedirectedWrites keeps the mux from cleaning a path it would redirect:
+// a ServeMux answers "/v1/stream/a//b" with a redirect to "/v1/stream/a/b",
+// and a client that follows it writes to another stream. A write (any
+// method but GET, HEAD and OPTIONS) to a path that is not canonical is
+// refused with 400; the rest goes to the mux.
+func noRedirectedWrites(mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			p := r.URL.Path
+			if clean := path.Clean(p); clean != p && clean+"/" != p {
+				w.Header().Set("X-Content-Type-Options", "nosniff")
+				http.Error(w, "the path is not canonical (empty, . or .. segments): write to "+clean, http.StatusBadRequest)
+				return
+			}
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // WaitCaughtUp waits until both read models reflect every event appended

@@ -209,6 +209,14 @@ func TestStreamsAreReadOnly(t *testing.T) {
 	if code, _ := call(t, "DELETE", a.URL+"v1/stream/orders/ord-00001/events", "", nil, nil); code != http.StatusMethodNotAllowed {
 		t.Errorf("DELETE an order's stream: %d, want 405", code)
 	}
+	// A write to a path that is not canonical is refused, never redirected
+	// to another stream.
+	for _, m := range []string{"PUT", "POST", "DELETE"} {
+		code, raw := call(t, m, a.URL+"v1/stream/chat//room", "", "x", nil)
+		if code != http.StatusBadRequest {
+			t.Errorf("%s v1/stream/chat//room: %d %.100s, want 400", m, code, raw)
+		}
+	}
 	// The page is served at the root.
 	code, raw := call(t, "GET", a.URL, "", nil, nil)
 	if code != 200 || !strings.Contains(strings.ToLower(raw), "<html") {

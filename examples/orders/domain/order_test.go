@@ -83,7 +83,7 @@ func TestAddItem(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			aggregatetest.Given(orders, c.given...).When(c.cmd.Decide).ThenError(t, c.want)
+			aggregatetest.Given(orders, c.given).When(c.cmd.Decide).ThenError(t, c.want)
 		})
 	}
 	t.Run("one line too many", func(t *testing.T) {
@@ -91,7 +91,7 @@ func TestAddItem(t *testing.T) {
 		for i := range domain.MaxLines {
 			given = append(given, domain.ItemAdded{SKU: string(rune('A' + i)), Quantity: 1, UnitPriceCents: 1})
 		}
-		aggregatetest.Given(orders, given...).When(domain.AddItem{SKU: "mug", Quantity: 1, UnitPriceCents: 1}.Decide).ThenError(t, domain.ErrSKU)
+		aggregatetest.Given(orders, given).When(domain.AddItem{SKU: "mug", Quantity: 1, UnitPriceCents: 1}.Decide).ThenError(t, domain.ErrSKU)
 	})
 }
 
@@ -122,7 +122,7 @@ func TestRemoveItem(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			aggregatetest.Given(orders, c.given...).When(c.cmd.Decide).ThenError(t, c.want)
+			aggregatetest.Given(orders, c.given).When(c.cmd.Decide).ThenError(t, c.want)
 		})
 	}
 }
@@ -152,7 +152,7 @@ func TestApplyDiscount(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			aggregatetest.Given(orders, c.given...).When(c.cmd.Decide).ThenError(t, c.want)
+			aggregatetest.Given(orders, c.given).When(c.cmd.Decide).ThenError(t, c.want)
 		})
 	}
 }
@@ -184,7 +184,7 @@ func TestPayOrder(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			aggregatetest.Given(orders, c.given...).When(c.cmd.Decide).ThenError(t, c.want)
+			aggregatetest.Given(orders, c.given).When(c.cmd.Decide).ThenError(t, c.want)
 		})
 	}
 }
@@ -209,7 +209,7 @@ func TestShipOrder(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			aggregatetest.Given(orders, c.given...).When(c.cmd.Decide).ThenError(t, c.want)
+			aggregatetest.Given(orders, c.given).When(c.cmd.Decide).ThenError(t, c.want)
 		})
 	}
 }
@@ -236,7 +236,7 @@ func TestCancelOrder(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			aggregatetest.Given(orders, c.given...).When(c.cmd.Decide).ThenError(t, c.want)
+			aggregatetest.Given(orders, c.given).When(c.cmd.Decide).ThenError(t, c.want)
 		})
 	}
 }

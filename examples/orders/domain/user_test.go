@@ -42,7 +42,7 @@ func TestUsers(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			aggregatetest.Given(users, c.given...).When(c.decide).ThenError(t, c.want)
+			aggregatetest.Given(users, c.given).When(c.decide).ThenError(t, c.want)
 		})
 	}
 }

@@ -49,7 +49,7 @@ func TestWorkspaces(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			aggregatetest.Given(workspaces, c.given...).When(c.decide).ThenError(t, c.want)
+			aggregatetest.Given(workspaces, c.given).When(c.decide).ThenError(t, c.want)
 		})
 	}
 }

@@ -37,8 +37,11 @@ type DB struct {
 // read models' tables and the checkpoint table.
 func Open(ctx context.Context, path string) (*DB, error) {
 	// WAL lets readers read while a projection writes; one connection
-	// serializes the writers (two projections and a rebuild), which is
-	// what SQLite does anyway, without busy errors.
+	// serializes this process's writers (two projections and a rebuild),
+	// which is what SQLite does anyway, without busy errors; the busy
+	// timeout makes another process that opens the file (a second
+	// instance standing by for a projection's lease, a CLI) wait for the
+	// lock instead of failing with "database is locked".
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)")
 	if err != nil {
 		return nil, fmt.Errorf("readmodel: open %s: %w", path, err)

@@ -25,6 +25,14 @@
 // the live projection again from there. Readers see the old tables or the
 // new ones, never a mix.
 //
+// # Opening the file
+//
+// Open uses SQLite in WAL mode with a busy timeout
+// ("file:<path>?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)"):
+// readers never block the projections' writes, and processes sharing the
+// file (lease holders taking over from one another) wait for its lock
+// rather than fail.
+//
 // Times are the events' store times (eventstore.Event.StoredAt), kept as
 // fixed-width UTC text (TimeFormat), so they sort as strings.
 package readmodel

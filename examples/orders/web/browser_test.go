@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/rewindhq/rewind/examples/orders/app"
 	"github.com/rewindhq/rewind/examples/orders/seed"
+	"github.com/rewindhq/rewind/internal/chromium"
 )
 
 var screenshot = flag.String("screenshot", "",
@@ -38,21 +38,7 @@ const browserZone = "America/New_York"
 // get one: the page is part of what every run tests.
 func findChromium(t *testing.T) string {
 	t.Helper()
-	if bin := os.Getenv("CHROMIUM_BIN"); bin != "" {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Fatalf("CHROMIUM_BIN=%s: %v", bin, err)
-		}
-		return bin
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if bin, err := exec.LookPath(name); err == nil {
-			return bin
-		}
-	}
-	t.Fatal("no Chromium found: the time-travel page's test drives a headless Chromium.\n" +
-		"Install it with `sudo apt-get install -y chromium` (Debian, Ubuntu; scripts/test.sh does it when missing),\n" +
-		"or point CHROMIUM_BIN at a Chromium or Chrome binary.")
-	return ""
+	return chromium.Find(t, "the time-travel page's test")
 }
 
 // browser is one headless Chromium tab on the page, with what the page

@@ -1,0 +1,188 @@
+package aggregatehttp
+
+import (
+	"context"
+	"net/http"
+	"sync"
+
+	"github.com/rewindhq/rewind/eventstore"
+)
+
+// Bounds of the waits of GET /v1/events?wait=.
+const (
+	// maxEventWaiters bounds the requests that wait at once.
+	maxEventWaiters = 10000
+	// maxWatchedCategories bounds the categories waited on at once: each
+	// is one subscription, a consumer on the store's server.
+	maxWatchedCategories = 256
+)
+
+// maxEventReads bounds the reads of GET /v1/events that run at once: an
+// append wakes every request parked on its category, and a thousand reads
+// at once would make each of them wait on the store's server for long.
+const maxEventReads = 8
+
+// errWaitersFull refuses a wait past the bounds: 503 with Retry-After.
+var errWaitersFull = &httpError{code: http.StatusServiceUnavailable,
+	reason: "too many requests are waiting for events; retry in a moment"}
+
+// eventWaits is the waits for a category's next event. Every request that
+// waits on one category shares one subscription (a thousand parked
+// requests cost one consumer, not a thousand), which the first waiter
+// starts and the last one stops.
+type eventWaits struct {
+	mu      sync.Mutex
+	waiting int
+	byCat   map[string]*categoryWatch
+	reads   chan struct{} // a slot per read running; made at first use
+}
+
+// startRead waits for a slot among the maxEventReads reads that run at
+// once; done gives it back.
+func (ew *eventWaits) startRead(ctx context.Context) (done func(), err error) {
+	ew.mu.Lock()
+	if ew.reads == nil {
+		ew.reads = make(chan struct{}, maxEventReads)
+	}
+	slots := ew.reads
+	ew.mu.Unlock()
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// categoryWatch is one category's subscription and the requests on it.
+type categoryWatch struct {
+	refs   int
+	next   chan struct{} // closed at the category's next event, then replaced
+	err    error         // the subscription's end, if it failed
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// join counts a waiting request, on the category's watch when category is
+// not empty (starting it from the log's tail when none runs), and returns
+// the watch (nil for a stream's wait).
+func (ew *eventWaits) join(ctx context.Context, store *eventstore.Store, category string) (*categoryWatch, error) {
+	ew.mu.Lock()
+	defer ew.mu.Unlock()
+	if ew.waiting >= maxEventWaiters {
+		return nil, errWaitersFull
+	}
+	if category == "" {
+		ew.waiting++
+		return nil, nil
+	}
+	cw := ew.byCat[category]
+	if cw == nil {
+		if len(ew.byCat) >= maxWatchedCategories {
+			return nil, errWaitersFull
+		}
+		// From the tail: what the waiter's read after join does not see
+		// is stored after it, and the subscription delivers it.
+		tail, err := store.Tail(ctx)
+		if err != nil {
+			return nil, err
+		}
+		sctx, cancel := context.WithCancel(context.Background())
+		cw = &categoryWatch{next: make(chan struct{}), cancel: cancel, done: make(chan struct{})}
+		if ew.byCat == nil {
+			ew.byCat = map[string]*categoryWatch{}
+		}
+		ew.byCat[category] = cw
+		go ew.watch(sctx, store, category, tail, cw)
+	}
+	cw.refs++
+	ew.waiting++
+	return cw, nil
+}
+
+// watch runs a category's subscription until the watch's last waiter
+// leaves, waking the waiters at each event.
+func (ew *eventWaits) watch(ctx context.Context, store *eventstore.Store, category string, from eventstore.Offset, cw *categoryWatch) {
+	defer close(cw.done)
+	for _, err := range store.SubscribeCategory(ctx, category, eventstore.From(from)) {
+		ew.mu.Lock()
+		if err != nil && ctx.Err() == nil {
+			cw.err = err
+		}
+		close(cw.next)
+		cw.next = make(chan struct{})
+		ew.mu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+// wake returns the channel closed at the watch's next event, or the error
+// that ended its subscription.
+func (ew *eventWaits) wake(cw *categoryWatch) (<-chan struct{}, error) {
+	ew.mu.Lock()
+	defer ew.mu.Unlock()
+	return cw.next, cw.err
+}
+
+// leave drops a waiting request, stopping the category's subscription
+// when it was the last on it.
+func (ew *eventWaits) leave(category string, cw *categoryWatch) {
+	ew.mu.Lock()
+	ew.waiting--
+	last := false
+	if cw != nil {
+		cw.refs--
+		if last = cw.refs == 0; last && ew.byCat[category] == cw {
+			delete(ew.byCat, category)
+		}
+	}
+	ew.mu.Unlock()
+	if last {
+		cw.cancel()
+		<-cw.done // the subscription's goroutine ends with its last waiter
+	}
+}
+
+// waitEvents waits up to q.wait for something after q.from; the end of the
+// wait is not an error (the answer is then an empty list).
+func (r *Registry) waitEvents(ctx context.Context, q eventsQuery) error {
+	cw, err := r.waits.join(ctx, r.store, q.category)
+	if err != nil {
+		return err
+	}
+	defer r.waits.leave(q.category, cw)
+	wctx, cancel := context.WithTimeout(ctx, q.wait)
+	defer cancel()
+	if q.stream != "" {
+		_, err = r.store.WaitStream(wctx, q.stream, q.from)
+		if err != nil && wctx.Err() != nil && ctx.Err() == nil {
+			return nil // the wait ran out
+		}
+		return err
+	}
+	for {
+		next, err := r.waits.wake(cw)
+		if err != nil {
+			return err
+		}
+		// Look again now that the watch runs: an event stored since the
+		// first read is seen here, one stored after it wakes next.
+		out, err := r.readEvents(wctx, eventsQuery{category: q.category, from: q.from, limit: 1})
+		if err != nil || len(out.Events) > 0 {
+			if err != nil && wctx.Err() != nil && ctx.Err() == nil {
+				return nil
+			}
+			return err
+		}
+		select {
+		case <-next:
+		case <-wctx.Done():
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return nil // the wait ran out
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package aggregatehttp_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rewindhq/rewind/aggregate/aggregatehttp"
+)
+
+// Requests parked on one category's events share one subscription: far
+// more of them than the store's server has consumers all wait, and one
+// append wakes them all with it.
+func TestManyWaitsOnOneCategory(t *testing.T) {
+	s := newServer(t)
+	s.command(t, "c1", `{"type":"Open","customer":"ann"}`)
+	from := s.head(t, "c1").Offset
+	const n = 1100
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: n}}
+	defer client.CloseIdleConnections()
+	type answer struct {
+		code int
+		ev   aggregatehttp.Events
+		body string
+	}
+	answers := make(chan answer, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := client.Get(s.url + "/v1/events?category=carts&wait=60s&from=" + string(from))
+			if err != nil {
+				answers <- answer{code: -1, body: err.Error()}
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			var ev aggregatehttp.Events
+			_ = json.Unmarshal(b, &ev)
+			answers <- answer{code: resp.StatusCode, ev: ev, body: string(b)}
+		}()
+	}
+	time.Sleep(3 * time.Second) // most are parked by now; the others read the event at once
+	res := s.command(t, "c1", `{"type":"Tag","tags":["wake"]}`)
+	wg.Wait()
+	close(answers)
+	bad := 0
+	for a := range answers {
+		if a.code != 200 || len(a.ev.Events) == 0 || a.ev.Events[0].Offset != res.Offset {
+			if bad++; bad <= 5 {
+				t.Errorf("a waiter got %d %.200s, want the event at %s", a.code, a.body, res.Offset)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d of %d waiters did not get the event", bad, n)
+	}
+}
+
+// The categories waited on at once are bounded: past the bound a wait is
+// refused with 503 and Retry-After, at once.
+func TestWaitedCategoriesAreBounded(t *testing.T) {
+	s := newServer(t)
+	const n = 257 // one more than the bound
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/v1/events?category=cat%d&wait=60s&from=now", s.url, i), nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return // cancelled below
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+			codes <- resp.StatusCode
+		}()
+	}
+	select {
+	case code := <-codes:
+		if code != http.StatusServiceUnavailable {
+			t.Fatalf("the first answer is %d, want 503 for the wait past the bound", code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no wait was refused")
+	}
+	cancel()
+	wg.Wait()
+}

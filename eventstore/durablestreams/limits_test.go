@@ -1,0 +1,168 @@
+package durablestreams_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/eventstore/durablestreams"
+)
+
+// rawRequest opens a connection to hs and writes a request's head (and
+// body, if any) as given, leaving the connection open.
+func rawRequest(t *testing.T, hs *httptest.Server, head string, body []byte) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", hs.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := io.WriteString(c, strings.ReplaceAll(head, "\n", "\r\n")+"\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if len(body) > 0 {
+		if _, err := c.Write(body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
+// readResponse reads one response's head from c, within d.
+func readResponse(t *testing.T, c net.Conn, d time.Duration) *http.Response {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(d))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer within %v: %v", d, err)
+	}
+	return resp
+}
+
+// The body limit is never above what the store takes, and a body whose
+// Content-Length is above it is refused before it is read: the answer
+// comes although the body never does.
+func TestBodyLimitIsTheStoresAndRefusedBeforeReading(t *testing.T) {
+	srv := newServer(t, openStore(t, t.TempDir()), durablestreams.WithMaxBody(64<<20))
+	srv.do("PUT", "big/s", nil, "Content-Type", "application/octet-stream").must(t, 201, "PUT")
+	size := srv.store.MaxAppendBytes() + 1
+	c := rawRequest(t, srv.http, fmt.Sprintf("POST /v1/stream/big/s HTTP/1.1\nHost: 127.0.0.1\nContent-Type: application/octet-stream\nContent-Length: %d\n", size), nil)
+	resp := readResponse(t, c, 10*time.Second)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("POST of %d bytes (more than the store takes): %d, want 413", size, resp.StatusCode)
+	}
+	if h := head(t, srv.store, "big/s"); h.Version != 0 {
+		t.Fatalf("the refused body stored something: %+v", h)
+	}
+}
+
+// Bytes of bodies in flight are bounded: while one request holds the whole
+// budget, another is refused with 503 and Retry-After; once the first is
+// done, the next goes.
+func TestBodiesInFlightAreBounded(t *testing.T) {
+	const size = 100_000
+	srv := newServer(t, openStore(t, t.TempDir()), durablestreams.WithMaxBodiesInFlight(size))
+	srv.do("PUT", "fl/s", nil, "Content-Type", "application/octet-stream").must(t, 201, "PUT")
+	body := bytes.Repeat([]byte("x"), size)
+	// The first request sends half its body and holds its bytes.
+	c := rawRequest(t, srv.http, fmt.Sprintf("POST /v1/stream/fl/s HTTP/1.1\nHost: 127.0.0.1\nContent-Type: application/octet-stream\nContent-Length: %d\n", size), body[:size/2])
+	deadline := time.Now().Add(10 * time.Second)
+	var r reply
+	for {
+		r = srv.do("POST", "fl/s", body, "Content-Type", "application/octet-stream")
+		if r.code != http.StatusNoContent || time.Now().After(deadline) {
+			break
+		}
+		// The first request had not reached the handler yet: this one
+		// went; try again.
+	}
+	r.must(t, http.StatusServiceUnavailable, "POST while another holds the budget")
+	if r.get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	checkReason(t, "503", r)
+	if _, err := c.Write(body[size/2:]); err != nil {
+		t.Fatal(err)
+	}
+	if resp := readResponse(t, c, 10*time.Second); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("the first POST: %d", resp.StatusCode)
+	}
+	srv.do("POST", "fl/s", body, "Content-Type", "application/octet-stream").must(t, http.StatusNoContent, "POST once the budget is free")
+}
+
+// A client that opens an SSE answer of a large stream and stops reading is
+// cut by the write deadline, or by Shutdown's grace when the deadline is
+// far: it does not hold the server's shutdown.
+func TestNonReadingSSEClientIsCut(t *testing.T) {
+	for _, wt := range []time.Duration{500 * time.Millisecond, 10 * time.Minute} {
+		t.Run(fmt.Sprint("write timeout ", wt), func(t *testing.T) { nonReadingSSE(t, wt) })
+	}
+}
+
+func nonReadingSSE(t *testing.T, writeTimeout time.Duration) {
+	store := openStore(t, t.TempDir())
+	h := durablestreams.New(store, durablestreams.WithLogger(quietLog), durablestreams.WithWriteTimeout(writeTimeout),
+		durablestreams.WithSSELifetime(10*time.Minute))
+	mux := http.NewServeMux()
+	mux.Handle("/v1/stream/", h)
+	hs := httptest.NewServer(mux)
+	srv := &server{t: t, store: store, handler: h, http: hs}
+	srv.do("PUT", "sse/big", nil, "Content-Type", "application/octet-stream").must(t, 201, "PUT")
+	msg := bytes.Repeat([]byte("y"), 1<<20)
+	for range 16 { // 16 MiB
+		evs := []eventstore.Event{{Type: durablestreams.MessageType, Data: msg}}
+		if _, err := store.Append(context.Background(), "sse/big", evs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := rawRequest(t, hs, "GET /v1/stream/sse/big?offset=-1&live=sse HTTP/1.1\nHost: 127.0.0.1\n", nil)
+	time.Sleep(2 * time.Second) // the answer fills the connection's buffers and its writes stop
+	h.Shutdown()
+	closed := make(chan struct{})
+	go func() {
+		hs.Close() // waits for every request in progress
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		c.Close()
+		<-closed
+		t.Fatal("the server's close waited for an SSE client that does not read")
+	}
+	// The client got part of the stream and then the end of the connection.
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	n, err := io.Copy(io.Discard, c)
+	if err != nil {
+		t.Fatalf("after %d bytes: %v, want the server's close", n, err)
+	}
+	if n >= 16<<20*4/3 { // the stream in base64
+		t.Fatalf("read %d bytes: the whole stream was buffered, the test proves nothing", n)
+	}
+}
+
+// Nobody can fence a producer for good with the largest epoch: a new epoch
+// may be at most 2^20 above the current one.
+func TestProducerEpochStepIsBounded(t *testing.T) {
+	srv := newServer(t, openStore(t, t.TempDir()))
+	const J = "application/json"
+	srv.do("PUT", "ep/s", nil, "Content-Type", J).must(t, 201, "PUT")
+	r := srv.do("POST", "ep/s", []byte(`1`), "Content-Type", J, "Producer-Id", "p", "Producer-Epoch", "9007199254740991", "Producer-Seq", "0").must(t, 400, "the largest epoch")
+	checkReason(t, "epoch", r)
+	if h := head(t, srv.store, "ep/s"); h.Version != 0 {
+		t.Fatalf("the refused append stored something: %+v", h)
+	}
+	srv.do("POST", "ep/s", []byte(`1`), "Content-Type", J, "Producer-Id", "p", "Producer-Epoch", "0", "Producer-Seq", "0").must(t, 200, "epoch 0 after the refusal")
+	srv.do("POST", "ep/s", []byte(`2`), "Content-Type", J, "Producer-Id", "p", "Producer-Epoch", fmt.Sprint(1<<20), "Producer-Seq", "0").must(t, 200, "epoch 2^20")
+	srv.do("POST", "ep/s", []byte(`3`), "Content-Type", J, "Producer-Id", "p", "Producer-Epoch", fmt.Sprint(2<<20+1), "Producer-Seq", "0").must(t, 400, "more than 2^20 above")
+	srv.do("POST", "ep/s", []byte(`3`), "Content-Type", J, "Producer-Id", "p", "Producer-Epoch", fmt.Sprint(1<<20+1), "Producer-Seq", "0").must(t, 200, "the next epoch")
+}
