@@ -1,7 +1,9 @@
 // The official TypeScript client (@durable-streams/client) end to end against
 // `rewind serve`: producers, catch-up reads, resumption from a saved offset,
 // live reads by long-poll and SSE, a restart of the server in the middle,
-// producer fencing, and a stream written by Go code read over HTTP.
+// producer fencing, a stream written by Go code read over HTTP, and a
+// server with bearer-token authentication (`rewind token`, --auth-tokens)
+// used through the client's headers option.
 //
 // The test starts the server itself, on a temporary data directory that it
 // keeps across restarts:
@@ -11,7 +13,7 @@
 //   GOAPPEND_BIN   the built internal/tools/goappend (else `go run` is used);
 //   DS_REPO_ROOT   the repository root (default: this folder's parent).
 import { spawn, execFile } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -45,7 +47,7 @@ class Server {
     this.url = url
   }
 
-  static start(dataDir) {
+  static start(dataDir, extraArgs = []) {
     const env = {
       ...process.env,
       REWIND_ADDR: "127.0.0.1:0",
@@ -56,7 +58,7 @@ class Server {
       ? spawn("bash", ["-c", `exec ${serverCmd}`], { cwd: repoRoot, env })
       : spawn(
           rewindBin,
-          ["serve", "--addr", "127.0.0.1:0", "--data", dataDir, "--long-poll-timeout", LONG_POLL],
+          ["serve", "--addr", "127.0.0.1:0", "--data", dataDir, "--long-poll-timeout", LONG_POLL, ...extraArgs],
           { env },
         )
     running.add(child)
@@ -428,4 +430,90 @@ describe("official client against the server", () => {
     },
     180_000,
   )
+})
+
+// mintToken runs `rewind token` and returns the token and its file line.
+function mintToken(...scopes) {
+  const args = ["token", ...scopes.flatMap((s) => ["--scope", s])]
+  return new Promise((resolve, reject) => {
+    execFile(rewindBin, args, { timeout: 30_000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`rewind token failed: ${err.message}\n${stderr}`))
+      const [token, line] = stdout.trim().split("\n")
+      resolve({ token, line })
+    })
+  })
+}
+
+describe.skipIf(Boolean(serverCmd))("official client against a server with tokens", () => {
+  let dataDir
+  let server
+  let writer
+  let reader
+
+  beforeAll(async () => {
+    if (!rewindBin) throw new Error("set REWIND_BIN to the built rewind binary; scripts/test.sh client does")
+    dataDir = mkdtempSync(path.join(tmpdir(), "rewind-client-auth-"))
+    writer = await mintToken("write:auth/*", "read:auth")
+    reader = await mintToken("read:auth")
+    const tokens = path.join(dataDir, "tokens")
+    writeFileSync(tokens, `${writer.line}\n${reader.line}\n`, { mode: 0o600 })
+    server = await Server.start(path.join(dataDir, "data"), ["--auth-tokens", tokens])
+  }, START_TIMEOUT_MS + 10_000)
+
+  afterAll(async () => {
+    try {
+      if (server) await server.stop()
+    } finally {
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true })
+    }
+  }, STOP_TIMEOUT_MS + 5_000)
+
+  test("a token in the headers option creates, appends, reads and follows", async () => {
+    const url = server.streamUrl("auth/chat")
+    const headers = { Authorization: `Bearer ${writer.token}` }
+    const handle = await DurableStream.create({ url, contentType: JSON_TYPE, headers })
+    const p = producer(handle, "auth-writer")
+    for (const n of range(0, 20)) p.append(JSON.stringify({ n }))
+    await p.flush()
+    expect(p.errors).toEqual([])
+
+    // A read-only token reads (a function in headers is called per request).
+    const readHeaders = { Authorization: () => `Bearer ${reader.token}` }
+    const res = await new DurableStream({ url, headers: readHeaders }).stream({ offset: "-1", live: false })
+    expect(await res.json()).toEqual(range(0, 20).map((n) => ({ n })))
+
+    // Live by long-poll with the token.
+    const live = await new DurableStream({ url, headers: readHeaders }).stream({ offset: res.offset, live: "long-poll" })
+    const got = []
+    const unsubscribe = live.subscribeJson((batch) => got.push(...batch.items))
+    try {
+      await new DurableStream({ url, headers, contentType: JSON_TYPE }).append(JSON.stringify({ n: 20 }))
+      await waitFor("the item appended after the long-poll began", () => got.length >= 1)
+      expect(got).toEqual([{ n: 20 }])
+    } finally {
+      unsubscribe()
+      live.cancel()
+    }
+  }, 60_000)
+
+  test("without a token: 401 with a Bearer challenge; a read-only token cannot write", async () => {
+    const url = server.streamUrl("auth/chat")
+    const plain = await fetch(`${url}?offset=-1`)
+    expect(plain.status).toBe(401)
+    expect(plain.headers.get("www-authenticate")).toMatch(/^Bearer /)
+    await expect(new DurableStream({ url }).stream({ offset: "-1", live: false })).rejects.toMatchObject({ status: 401 })
+    await expect(DurableStream.create({ url: server.streamUrl("auth/nope"), contentType: JSON_TYPE })).rejects.toMatchObject({ status: 401 })
+
+    const readOnly = { Authorization: `Bearer ${reader.token}` }
+    await expect(
+      DurableStream.create({ url: server.streamUrl("auth/other"), contentType: JSON_TYPE, headers: readOnly }),
+    ).rejects.toMatchObject({ status: 403 })
+    const del = await fetch(url, { method: "DELETE", headers: readOnly })
+    expect(del.status).toBe(403)
+    expect(await del.text()).toMatch(/delete:auth\/chat/)
+    // Preflights need no token (CORS), and still allow everyone.
+    const pre = await fetch(url, { method: "OPTIONS" })
+    expect(pre.status).toBe(204)
+    expect(pre.headers.get("access-control-allow-origin")).toBe("*")
+  }, 30_000)
 })

@@ -16,6 +16,7 @@ type config struct {
 	host         string
 	port         int
 	listen       bool
+	listenToken  string
 	syncAlways   bool
 	syncInterval time.Duration
 	maxPayload   int32
@@ -64,6 +65,9 @@ func WithLogger(l *slog.Logger) Option {
 // WithListen makes the embedded server (Open) accept NATS clients on
 // host:port (port 0 picks a free one; see Store.ClientURL), so that other
 // processes can Connect to it. By default it has no network listener.
+// Without WithListenToken, host must be on loopback (127.0.0.1, ::1 or
+// localhost): Open fails with ErrInvalidOption otherwise, since any client
+// that reaches the listener can read, write and delete every stream.
 func WithListen(host string, port int) Option {
 	return func(c *config) error {
 		if port < 0 || port > 65535 {
@@ -147,7 +151,8 @@ func WithReplicas(n int) Option {
 }
 
 // WithIndexDir sets where Connect keeps the read index. The default is a
-// directory under the user's cache directory named for the server URL.
+// directory under the user's cache directory named by a hash of the server
+// URL without its user info (no secret is in the name).
 // Each process needs its own; the directory is locked while open.
 func WithIndexDir(dir string) Option {
 	return func(c *config) error {

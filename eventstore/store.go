@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,6 +102,9 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.checkListen(); err != nil {
+		return nil, err
+	}
 	dir, err = filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: open %s: %w", dir, err)
@@ -117,7 +119,11 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	dial := func(name string) (*nats.Conn, error) {
-		nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name(name))
+		nopts := []nats.Option{nats.InProcessServer(srv), nats.Name(name)}
+		if cfg.listenToken != "" {
+			nopts = append(nopts, nats.Token(cfg.listenToken))
+		}
+		nc, err := nats.Connect("", nopts...)
 		if err != nil {
 			return nil, fmt.Errorf("eventstore: connect to the embedded server: %w", err)
 		}
@@ -148,7 +154,7 @@ func Connect(ctx context.Context, natsURL string, opts ...Option) (*Store, error
 		if err != nil {
 			return nil, fmt.Errorf("eventstore: no index directory given and no user cache directory: %w", err)
 		}
-		indexRoot = filepath.Join(base, "rewind", url.PathEscape(natsURL)+"-"+cfg.jsName)
+		indexRoot = filepath.Join(base, "rewind", indexDirName(natsURL, cfg.jsName))
 	}
 	lock, err := lockDir(indexRoot)
 	if err != nil {
@@ -157,7 +163,7 @@ func Connect(ctx context.Context, natsURL string, opts ...Option) (*Store, error
 	dial := func(name string) (*nats.Conn, error) {
 		nc, err := nats.Connect(natsURL, append([]nats.Option{nats.Name(name)}, cfg.natsOpts...)...)
 		if err != nil {
-			return nil, fmt.Errorf("eventstore: connect to %s: %w", natsURL, err)
+			return nil, fmt.Errorf("eventstore: connect to %s: %w", RedactURL(natsURL), redactError(err, natsURL))
 		}
 		return nc, nil
 	}
@@ -206,16 +212,17 @@ func newStore(cfg config, srv *server.Server, lock *dirLock, indexDir string) *S
 
 func startServer(dir string, cfg *config) (*server.Server, error) {
 	opts := &server.Options{
-		ServerName:   "rewind",
-		JetStream:    true,
-		StoreDir:     filepath.Join(dir, "log"),
-		DontListen:   !cfg.listen,
-		Host:         cfg.host,
-		Port:         cfg.port,
-		NoSigs:       true,
-		NoLog:        true,
-		MaxPayload:   cfg.maxPayload,
-		SyncInterval: cfg.syncInterval,
+		ServerName:    "rewind",
+		JetStream:     true,
+		StoreDir:      filepath.Join(dir, "log"),
+		DontListen:    !cfg.listen,
+		Host:          cfg.host,
+		Port:          cfg.port,
+		Authorization: cfg.listenToken,
+		NoSigs:        true,
+		NoLog:         true,
+		MaxPayload:    cfg.maxPayload,
+		SyncInterval:  cfg.syncInterval,
 		// SyncAlways is not the server's: it would fsync each message in
 		// turn. The store fsyncs for groups of appends (groupsync.go).
 	}
@@ -457,7 +464,8 @@ func (s *Store) noteAcked(seq uint64) {
 }
 
 // ClientURL returns the URL other processes can Connect to when the store
-// was opened WithListen, or "" otherwise.
+// was opened WithListen, or "" otherwise. It holds no token: a client of a
+// listener with WithListenToken adds it (nats.Token).
 func (s *Store) ClientURL() string {
 	if s.srv == nil || !s.cfg.listen {
 		return ""

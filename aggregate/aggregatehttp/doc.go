@@ -111,4 +111,17 @@
 // definition's type marked TODO, since no variable's name can be read from
 // a running program. The test skips itself until its When and Then are
 // written, so it compiles and runs from the moment it is saved.
+//
+// # Access control
+//
+// Registry.Handler takes WithAuthorizer (package eventstore/access); every
+// request is put to it before anything else: a command as access.Write of
+// the instance's stream, a state, diff, timeline or export as access.Read
+// of it, /v1/streams as access.Read of its category ("*" without one),
+// /v1/events of its stream or category, /v1/aggregates of no resource in
+// particular. A refusal is 401 or 403 with {"error"}; the default,
+// access.Anonymous, refuses commands from pages of other origins and
+// requests to a Host that is a foreign name. A command's body must be sent
+// as Content-Type: application/json (415 otherwise), so that no "simple"
+// cross-site request (text/plain, a form) can carry one.
 package aggregatehttp

@@ -106,6 +106,7 @@ func serveAccounts() (url string, done func()) {
 // post sends a command with an idempotency key and prints the answer.
 func post(url, body, key string) {
 	req, _ := http.NewRequest("POST", url+"/v1/commands/accounts/42", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}

@@ -102,6 +102,9 @@ func (s *server) do(t *testing.T, method, path string, body string, header ...st
 	if err != nil {
 		t.Fatal(err)
 	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Add(header[i], header[i+1])
 	}

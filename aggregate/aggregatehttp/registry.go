@@ -10,6 +10,7 @@ import (
 
 	"github.com/rewindhq/rewind/aggregate"
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/eventstore/access"
 )
 
 // Registry holds the aggregate types a server exposes over HTTP, each with
@@ -123,17 +124,23 @@ func (r *Registry) sorted() []*aggregateType {
 
 // Handler serves every endpoint of the package (see the package
 // documentation): mount it at "/v1/" on a mux, beside "/v1/stream/".
-// Paths it does not know answer 404 with a JSON error.
-func (r *Registry) Handler() http.Handler {
+// Paths it does not know answer 404 with a JSON error. Every request is
+// first asked about to the Authorizer (WithAuthorizer; see guard).
+func (r *Registry) Handler(opts ...HandlerOption) http.Handler {
+	cfg := handlerConfig{auth: access.Anonymous{}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	a := cfg.auth
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/commands/{category}/{id}", r.serveCommand)
-	mux.HandleFunc("GET /v1/state/{category}/{id}", r.serveState)
-	mux.HandleFunc("GET /v1/diff/{category}/{id}", r.serveDiff)
-	mux.HandleFunc("GET /v1/timeline/{category}/{id}", r.serveTimeline)
-	mux.HandleFunc("GET /v1/export/{category}/{id}", r.serveExport)
-	mux.HandleFunc("GET /v1/aggregates", r.serveAggregates)
-	mux.HandleFunc("GET /v1/streams", r.serveStreams)
-	mux.HandleFunc("GET /v1/events", r.serveEvents)
+	mux.HandleFunc("POST /v1/commands/{category}/{id}", guard(a, access.Write, r.instanceStream, r.serveCommand))
+	mux.HandleFunc("GET /v1/state/{category}/{id}", guard(a, access.Read, r.instanceStream, r.serveState))
+	mux.HandleFunc("GET /v1/diff/{category}/{id}", guard(a, access.Read, r.instanceStream, r.serveDiff))
+	mux.HandleFunc("GET /v1/timeline/{category}/{id}", guard(a, access.Read, r.instanceStream, r.serveTimeline))
+	mux.HandleFunc("GET /v1/export/{category}/{id}", guard(a, access.Read, r.instanceStream, r.serveExport))
+	mux.HandleFunc("GET /v1/aggregates", guard(a, access.Read, noResource, r.serveAggregates))
+	mux.HandleFunc("GET /v1/streams", guard(a, access.Read, categoryOrAll, r.serveStreams))
+	mux.HandleFunc("GET /v1/events", guard(a, access.Read, eventsResource, r.serveEvents))
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", req.Method, req.URL.Path))
 	})

@@ -103,9 +103,9 @@ func leadingClientFlags(args []string) (global, rest []string) {
 			return global, args
 		case name == "json":
 			global, args = append(global, args[0]), args[1:]
-		case name == "server" && (hasValue || len(args) == 1):
+		case (name == "server" || name == "token") && (hasValue || len(args) == 1):
 			global, args = append(global, args[0]), args[1:]
-		case name == "server":
+		case name == "server" || name == "token":
 			global, args = append(global, args[0], args[1]), args[2:]
 		default:
 			return global, args
@@ -120,6 +120,7 @@ func runClient(ctx context.Context, cmd command, args []string, stdout, stderr i
 	c := &cli{name: "rewind " + cmd.name, stdout: stdout, stderr: stderr, loc: time.Local}
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	server := fs.String("server", envOr("REWIND_SERVER", defaultServer), "base URL of the server [REWIND_SERVER]")
+	token := fs.String("token", os.Getenv("REWIND_TOKEN"), "bearer token sent to a server with authentication (rewind token makes one) [REWIND_TOKEN]")
 	fs.BoolVar(&c.json, "json", false, "print the server's JSON answer, for scripts")
 	if cmd.flags != nil {
 		cmd.flags(fs)
@@ -143,6 +144,7 @@ func runClient(ctx context.Context, cmd command, args []string, stdout, stderr i
 	c.server, err = checkServer(*server)
 	if err == nil {
 		c.client = newAPIClient(c.server)
+		c.client.token = *token
 		err = cmd.run(ctx, c, pos)
 	}
 	return c.exit(err)

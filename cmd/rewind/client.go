@@ -19,8 +19,9 @@ const requestTimeout = 30 * time.Second
 // apiClient calls the /v1/ endpoints of one server (aggregatehttp,
 // projectionhttp) and turns their answers into values or exit errors.
 type apiClient struct {
-	base string
-	http *http.Client
+	base  string
+	http  *http.Client
+	token string // sent as "Authorization: Bearer" when set
 }
 
 func newAPIClient(base string) *apiClient {
@@ -50,6 +51,9 @@ func (a *apiClient) do(ctx context.Context, method, path string, query url.Value
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
 	}
 	resp, err := a.http.Do(req)
 	if err != nil {

@@ -38,6 +38,7 @@ const usage = `rewind: Rewind's event store, served over HTTP, and a client for 
 
 Usage:
   rewind serve [flags]                        serve the store (Durable Streams protocol at /v1/stream/<name>)
+  rewind token --scope SCOPE ...              make a bearer token and its line for serve's --auth-tokens file
   rewind streams [category]                   list the streams, with event counts and last offsets
   rewind read <stream|category> [--from OFFSET] [--follow]
                                               print events, and follow new ones
@@ -61,6 +62,7 @@ server's JSON with --json; --server and --json may also come before the
 command (rewind --server URL state ...). On a terminal, output is in colour
 (NO_COLOR=1 turns it off) and each line fits its width; in a pipe or a file
 nothing is cut.
+The client commands send --token (or REWIND_TOKEN) as a bearer token.
 Exit codes: 0 ok, 1 server or network error, 2 bad usage or input, 3 not found.
 
 serve's flags (each also from its environment variable; a flag wins):
@@ -72,6 +74,16 @@ serve's flags (each also from its environment variable; a flag wins):
   --replicas N                with --nats: replicas of the log and its    REWIND_REPLICAS
                               buckets (3 on a cluster; never lowered)
   --long-poll-timeout D       how long a long-poll waits (default 30s)    REWIND_LONG_POLL_TIMEOUT
+  --auth-tokens FILE          bearer tokens' hashes and scopes            REWIND_AUTH_TOKENS
+  --jwt-secret-file FILE      HS256 secret of bearer JWTs                 REWIND_JWT_SECRET_FILE
+  --jwt-jwks FILE             public keys of bearer JWTs (a JWKS)         REWIND_JWT_JWKS
+  --jwt-issuer, --jwt-audience  what a JWT's iss and aud must be          REWIND_JWT_ISSUER, _AUDIENCE
+  --insecure-no-auth          no authentication, beyond loopback anyway   REWIND_INSECURE_NO_AUTH
+  --allow-origin, --allow-host  origins and Host names let in (no auth)   REWIND_ALLOW_ORIGINS, _HOSTS
+  --tls-cert, --tls-key FILE  serve HTTPS                                 REWIND_TLS_CERT, REWIND_TLS_KEY
+  --tls-client-ca FILE        require client certificates signed by it   REWIND_TLS_CLIENT_CA
+  --nats-creds, --nats-nkey FILE  credentials for --nats                  REWIND_NATS_CREDS, _NKEY
+  --nats-ca, --nats-cert, --nats-key FILE  TLS for --nats                 REWIND_NATS_CA, _CERT, _KEY
 
 Run "rewind <command> --help" for a command's flags.
 `
@@ -116,6 +128,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "token":
+		return token(args[1:], stdout, stderr)
 	case "streams", "read", "state", "diff", "timeline", "projections", "rebuild", "export":
 		return runClient(ctx, clientCommand(args[0]), append(global, args[1:]...), stdout, stderr)
 	default:

@@ -133,7 +133,7 @@ server. With --json, prints the final status as JSON.
 				return usageErr("%q is not a projection name (see rewind projections)", name)
 			}
 			path := "/v1/projections/" + url.PathEscape(name) + "/rebuild"
-			if _, _, err := c.client.do(ctx, http.MethodPost, path, nil, nil, 0); err != nil {
+			if _, _, err := c.client.do(ctx, http.MethodPost, path, nil, strings.NewReader("{}"), 0); err != nil {
 				return err
 			}
 			return c.watchRebuild(ctx, path)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/eventstore/access"
 	"github.com/rewindhq/rewind/eventstore/durablestreams"
 )
 
@@ -32,6 +33,39 @@ type serveConfig struct {
 	// replicas is --replicas: 0 when not given (Connect then adopts the
 	// log's replication).
 	replicas int
+	access   access.Config // authentication, origins, hosts, TLS
+	nats     natsAuth      // credentials and TLS of --nats
+}
+
+// natsAuth is how serve authenticates to an external NATS.
+type natsAuth struct {
+	creds, nkey, ca, cert, key string
+}
+
+// options returns the eventstore options of a.
+func (a natsAuth) options() []eventstore.Option {
+	var opts []eventstore.Option
+	if a.creds != "" {
+		opts = append(opts, eventstore.WithNATSCredentials(a.creds))
+	}
+	if a.nkey != "" {
+		opts = append(opts, eventstore.WithNATSNKey(a.nkey))
+	}
+	if a.ca != "" || a.cert != "" || a.key != "" {
+		opts = append(opts, eventstore.WithNATSTLS(a.ca, a.cert, a.key))
+	}
+	return opts
+}
+
+// registerSecurityFlags registers serve's flags of access control, TLS
+// and NATS credentials, kept together.
+func registerSecurityFlags(fs *flag.FlagSet, cfg *serveConfig) {
+	cfg.access.RegisterFlags(fs, os.Getenv)
+	fs.StringVar(&cfg.nats.creds, "nats-creds", os.Getenv("REWIND_NATS_CREDS"), "NATS credentials file (user JWT and nkey seed) for --nats [REWIND_NATS_CREDS]")
+	fs.StringVar(&cfg.nats.nkey, "nats-nkey", os.Getenv("REWIND_NATS_NKEY"), "file holding the nkey seed to authenticate to --nats with [REWIND_NATS_NKEY]")
+	fs.StringVar(&cfg.nats.ca, "nats-ca", os.Getenv("REWIND_NATS_CA"), "PEM CA certificates to trust for --nats over TLS [REWIND_NATS_CA]")
+	fs.StringVar(&cfg.nats.cert, "nats-cert", os.Getenv("REWIND_NATS_CERT"), "PEM client certificate for --nats over TLS [REWIND_NATS_CERT]")
+	fs.StringVar(&cfg.nats.key, "nats-key", os.Getenv("REWIND_NATS_KEY"), "PEM private key of --nats-cert [REWIND_NATS_KEY]")
 }
 
 // parseServe reads the flags, with the environment's values as defaults.
@@ -62,6 +96,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	fs.IntVar(&cfg.replicas, "replicas", replicas, "with --nats: how many replicas (1 to 5; 3 on a production cluster) the log, its buckets and snapshots have when this server makes them; an existing log or bucket with fewer is refused, one with more is used as it is (never lowered); without the flag the server adopts the log's replication [REWIND_REPLICAS]")
 	fs.DurationVar(&cfg.longPoll, "long-poll-timeout", lp, "how long a long-poll read waits for data before it answers 204 [REWIND_LONG_POLL_TIMEOUT]")
+	registerSecurityFlags(fs, &cfg)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: rewind serve [flags]
 
@@ -74,6 +109,13 @@ machine behind a load balancer, each with its own --data (its read index):
 they serve the same streams. While the cluster elects a leader (a node
 died) a request answers 503 with Retry-After; retry it (the official
 clients do).
+
+Without --auth-tokens, --jwt-secret-file or --jwt-jwks (or --tls-client-ca)
+the server has no authentication: it listens on loopback only (unless
+--insecure-no-auth), answers only requests whose Host is an IP address,
+localhost or an --allow-host, and refuses writes from pages of other origins
+(--allow-origin adds some). With authentication, every request needs a bearer
+token whose scopes allow it (rewind token makes one).
 
 Flags:
 `)
@@ -98,6 +140,12 @@ Flags:
 		fmt.Fprintln(stderr, "rewind serve: --replicas takes 1 to 5, and more than 1 needs --nats (the embedded server is one node)")
 		return cfg, errUsage
 	}
+	if err := cfg.access.CheckListen(cfg.addr); err != nil {
+		fmt.Fprintf(stderr, "rewind serve: --addr %s: the server has no authentication, and anyone who reaches this address could read, write and delete every stream.\n"+
+			"Give --auth-tokens FILE (rewind token makes its lines), --jwt-secret-file or --jwt-jwks; or listen on 127.0.0.1;\n"+
+			"or, on a network you trust with all the data, --insecure-no-auth.\n", cfg.addr)
+		return cfg, errUsage
+	}
 	return cfg, nil
 }
 
@@ -114,6 +162,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	auth, err := cfg.access.Authorizer()
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := cfg.access.TLS()
+	if err != nil {
+		return err
+	}
 	data, err := filepath.Abs(cfg.data)
 	if err != nil {
 		return err
@@ -126,7 +182,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer ln.Close()
 	var store *eventstore.Store
 	if cfg.natsURL != "" {
-		opts := []eventstore.Option{eventstore.WithIndexDir(filepath.Join(data, "index")), eventstore.WithLogger(log)}
+		opts := append([]eventstore.Option{eventstore.WithIndexDir(filepath.Join(data, "index")), eventstore.WithLogger(log)},
+			cfg.nats.options()...)
 		if cfg.replicas > 0 {
 			opts = append(opts, eventstore.WithReplicas(cfg.replicas))
 		}
@@ -138,23 +195,32 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("open the store: %w", err)
 	}
 	defer store.Close()
-	ds := durablestreams.New(store, durablestreams.WithLongPollTimeout(cfg.longPoll), durablestreams.WithLogger(log))
-	srv := &http.Server{
-		Handler:           streamsFirst(ds, http.HandlerFunc(notFound)),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	ds := durablestreams.New(store, durablestreams.WithLongPollTimeout(cfg.longPoll), durablestreams.WithLogger(log),
+		durablestreams.WithAuthorizer(auth))
+	srv := access.NewServer(streamsFirst(ds, http.HandlerFunc(notFound)), access.WithTLS(tlsCfg),
+		access.WithErrorLog(slog.NewLogLogger(log.Handler(), slog.LevelWarn)))
 	where := "embedded store in " + data
 	if cfg.natsURL != "" {
-		where = "NATS at " + cfg.natsURL + ", read index in " + filepath.Join(data, "index")
+		where = "NATS at " + eventstore.RedactURL(cfg.natsURL) + ", read index in " + filepath.Join(data, "index")
 	}
-	log.Info("listening", "url", "http://"+ln.Addr().String(), "streams", "http://"+ln.Addr().String()+"/v1/stream/",
-		"data", where, "long_poll_timeout", cfg.longPoll)
+	scheme := "http://"
+	if tlsCfg != nil {
+		scheme = "https://"
+	}
+	authMode := "none (loopback only)"
+	switch {
+	case cfg.access.Authenticates():
+		authMode = "on"
+	case cfg.access.InsecureNoAuth:
+		authMode = "none (--insecure-no-auth)"
+	}
+	log.Info("listening", "url", scheme+ln.Addr().String(), "streams", scheme+ln.Addr().String()+"/v1/stream/",
+		"data", where, "long_poll_timeout", cfg.longPoll, "auth", authMode)
+	if !cfg.access.Authenticates() && !access.IsLoopback(hostOf(ln.Addr().String())) {
+		log.Warn("no authentication on an address beyond loopback: anyone who reaches it can read, write and delete every stream")
+	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- access.Serve(srv, ln) }()
 	select {
 	case err := <-served:
 		return err
@@ -194,4 +260,13 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusNotFound)
 	fmt.Fprintln(w, "nothing here: streams are under /v1/stream/<name>")
+}
+
+// hostOf returns the host of a host:port.
+func hostOf(hostport string) string {
+	h, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return hostport
+	}
+	return h
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -20,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rewindhq/rewind/eventstore/access"
 )
 
 // rewindBin is the binary the tests run, built once by TestMain.
@@ -218,17 +221,17 @@ func TestFlagsWinOverEnv(t *testing.T) {
 		want serveConfig
 	}{
 		{nil, nil, serveConfig{addr: "127.0.0.1:4438", data: "./data", longPoll: 30 * time.Second}},
-		{map[string]string{"REWIND_ADDR": ":1", "REWIND_DATA": "/e", "REWIND_NATS": "nats://e", "REWIND_LONG_POLL_TIMEOUT": "2s", "REWIND_REPLICAS": "3"}, nil,
-			serveConfig{addr: ":1", data: "/e", natsURL: "nats://e", longPoll: 2 * time.Second, replicas: 3}},
-		{map[string]string{"REWIND_ADDR": ":1", "REWIND_DATA": "/e", "REWIND_NATS": "nats://e", "REWIND_LONG_POLL_TIMEOUT": "2s", "REWIND_REPLICAS": "3"},
-			[]string{"--addr", ":2", "--data", "/f", "--nats", "nats://f", "--long-poll-timeout", "3s", "--replicas", "5"},
-			serveConfig{addr: ":2", data: "/f", natsURL: "nats://f", longPoll: 3 * time.Second, replicas: 5}},
+		{map[string]string{"REWIND_ADDR": ":1", "REWIND_DATA": "/e", "REWIND_NATS": "nats://e", "REWIND_LONG_POLL_TIMEOUT": "2s", "REWIND_REPLICAS": "3", "REWIND_INSECURE_NO_AUTH": "1"}, nil,
+			serveConfig{addr: ":1", data: "/e", natsURL: "nats://e", longPoll: 2 * time.Second, replicas: 3, access: access.Config{InsecureNoAuth: true}}},
+		{map[string]string{"REWIND_ADDR": ":1", "REWIND_DATA": "/e", "REWIND_NATS": "nats://e", "REWIND_LONG_POLL_TIMEOUT": "2s", "REWIND_REPLICAS": "3", "REWIND_AUTH_TOKENS": "/t"},
+			[]string{"--addr", ":2", "--data", "/f", "--nats", "nats://f", "--long-poll-timeout", "3s", "--replicas", "5", "--auth-tokens", "/u"},
+			serveConfig{addr: ":2", data: "/f", natsURL: "nats://f", longPoll: 3 * time.Second, replicas: 5, access: access.Config{TokensFile: "/u"}}},
 	} {
-		for _, k := range []string{"REWIND_ADDR", "REWIND_DATA", "REWIND_NATS", "REWIND_LONG_POLL_TIMEOUT", "REWIND_REPLICAS"} {
+		for _, k := range []string{"REWIND_ADDR", "REWIND_DATA", "REWIND_NATS", "REWIND_LONG_POLL_TIMEOUT", "REWIND_REPLICAS", "REWIND_INSECURE_NO_AUTH", "REWIND_AUTH_TOKENS"} {
 			t.Setenv(k, c.env[k])
 		}
 		got, err := parseServe(c.args, io.Discard)
-		if err != nil || got != c.want {
+		if err != nil || !reflect.DeepEqual(got, c.want) {
 			t.Errorf("env %v args %v: %+v %v, want %+v", c.env, c.args, got, err, c.want)
 		}
 	}

@@ -96,4 +96,18 @@
 // request changes nothing stored. A 5xx answer never carries an internal
 // error: it says what the client can do and gives a request id, which is
 // also in the server's log line for the error.
+//
+// # Access control
+//
+// Every request but a CORS preflight is first put to the handler's
+// Authorizer (WithAuthorizer, package eventstore/access): GET and HEAD as
+// access.Read of the stream, PUT and POST as access.Write (a fork's PUT
+// also as access.Read of its source), DELETE as access.Delete. A refusal is
+// 401 with a WWW-Authenticate Bearer challenge or 403 naming the scope
+// needed, before the body is read. Without WithAuthorizer the handler uses
+// access.Anonymous: no credential, but writes from pages of other origins
+// and requests to a Host that is a foreign name (DNS rebinding) are 403.
+// CORS answers stay "Access-Control-Allow-Origin: *", as the protocol's
+// conformance suite requires: with bearer tokens a page of another origin
+// can only use a token it was given.
 package durablestreams

@@ -51,7 +51,7 @@ func fuzzHandler(f *testing.F) (*eventstore.Store, http.Handler) {
 		{"POST", "fz/bytes", "more", []string{"Content-Type", "application/octet-stream", "Producer-Id", "p", "Producer-Epoch", "0", "Producer-Seq", "0"}},
 	}
 	for _, s := range setup {
-		r := httptest.NewRequest(s.method, "/v1/stream/"+s.name, strings.NewReader(s.body))
+		r := httptest.NewRequest(s.method, "http://127.0.0.1/v1/stream/"+s.name, strings.NewReader(s.body))
 		for i := 0; i < len(s.kv); i += 2 {
 			r.Header.Set(s.kv[i], s.kv[i+1])
 		}
@@ -98,7 +98,7 @@ func FuzzRequest(f *testing.F) {
 		method = fuzzMethod(method)
 		values := []string{contentType, ttl, expiresAt, closed, streamSeq, producerID, producerEpoch,
 			producerSeq, forkedFrom, forkOffset, forkSub, ifNoneMatch}
-		r := httptest.NewRequest(method, "/", bytes.NewReader(body))
+		r := httptest.NewRequest(method, "http://127.0.0.1/", bytes.NewReader(body))
 		r.URL.Path = "/v1/stream/" + path
 		r.RequestURI = ""
 		q := url.Values{}
@@ -201,7 +201,7 @@ func FuzzOffset(f *testing.F) {
 		if longPoll {
 			q.Set("live", "long-poll")
 		}
-		r := httptest.NewRequest("GET", "/v1/stream/fz/offsets?"+q.Encode(), nil)
+		r := httptest.NewRequest("GET", "http://127.0.0.1/v1/stream/fz/offsets?"+q.Encode(), nil)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		_, perr := eventstore.ParseOffset(offset)
@@ -235,7 +235,7 @@ func FuzzJSONBatch(f *testing.F) {
 	h := durablestreams.New(store, durablestreams.WithLogger(quietLog))
 	f.Cleanup(h.Shutdown)
 	const name = "fz/batch"
-	put := httptest.NewRequest("PUT", "/v1/stream/"+name, nil)
+	put := httptest.NewRequest("PUT", "http://127.0.0.1/v1/stream/"+name, nil)
 	put.Header.Set("Content-Type", "application/json")
 	h.ServeHTTP(httptest.NewRecorder(), put)
 	for _, s := range []string{`1`, `[1,2]`, `[[1,2],[3]]`, ` [ "a,b" , "]" , {"k":"[,]"} ] `, `"\"[\""`, `[]`, `[ ]`,
@@ -248,7 +248,7 @@ func FuzzJSONBatch(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := httptest.NewRequest("POST", "/v1/stream/"+name, bytes.NewReader(body))
+		r := httptest.NewRequest("POST", "http://127.0.0.1/v1/stream/"+name, bytes.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)

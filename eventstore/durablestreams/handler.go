@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/eventstore/access"
 	"github.com/rewindhq/rewind/internal/requestid"
 )
 
@@ -66,6 +67,7 @@ type config struct {
 	chunk       int
 	readOnly    map[string]bool
 	log         *slog.Logger
+	auth        access.Authorizer
 }
 
 // Option configures a Handler.
@@ -185,6 +187,21 @@ func ReadOnly(categories ...string) Option {
 	}
 }
 
+// WithAuthorizer sets who may do what (see package eventstore/access):
+// every request but a CORS preflight is asked about, reads as access.Read
+// of the stream, PUT and POST as access.Write (and a fork's PUT as
+// access.Read of its source too), DELETE as access.Delete. The default,
+// access.Anonymous{}, takes requests without credentials from loopback
+// only, and refuses writes from pages of other origins and requests to a
+// Host that is a foreign name.
+func WithAuthorizer(a access.Authorizer) Option {
+	return func(c *config) {
+		if a != nil {
+			c.auth = a
+		}
+	}
+}
+
 // WithLogger sets the logger for what goes wrong on the server's side
 // (default slog.Default()).
 func WithLogger(l *slog.Logger) Option {
@@ -200,7 +217,7 @@ func New(store *eventstore.Store, opts ...Option) *Handler {
 	limit := int64(store.MaxAppendBytes())
 	cfg := config{prefix: "/v1/stream/", longPoll: 30 * time.Second, sseLifetime: 60 * time.Second,
 		maxBody: limit, maxWaiting: 10000, maxIn: 32 << 20, maxOut: 8 << 20, writeTime: 10 * time.Second, chunk: 1 << 20,
-		readOnly: map[string]bool{}, log: slog.Default()}
+		readOnly: map[string]bool{}, log: slog.Default(), auth: access.Anonymous{}}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -272,12 +289,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	h.maybeSweep()
 	name, ok := strings.CutPrefix(r.URL.Path, h.cfg.prefix)
 	if !ok || name == "" {
 		fail(w, http.StatusNotFound, "no stream at this path: streams are under "+h.cfg.prefix)
 		return
 	}
+	if !h.authorize(w, r, name) {
+		return
+	}
+	h.maybeSweep()
 	switch r.Method {
 	case http.MethodGet:
 		h.get(w, r, name)

@@ -55,7 +55,7 @@ func TestBodyLimitIsTheStoresAndRefusedBeforeReading(t *testing.T) {
 	srv := newServer(t, openStore(t, t.TempDir()), durablestreams.WithMaxBody(64<<20))
 	srv.do("PUT", "big/s", nil, "Content-Type", "application/octet-stream").must(t, 201, "PUT")
 	size := srv.store.MaxAppendBytes() + 1
-	c := rawRequest(t, srv.http, fmt.Sprintf("POST /v1/stream/big/s HTTP/1.1\nHost: x\nContent-Type: application/octet-stream\nContent-Length: %d\n", size), nil)
+	c := rawRequest(t, srv.http, fmt.Sprintf("POST /v1/stream/big/s HTTP/1.1\nHost: 127.0.0.1\nContent-Type: application/octet-stream\nContent-Length: %d\n", size), nil)
 	resp := readResponse(t, c, 10*time.Second)
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("POST of %d bytes (more than the store takes): %d, want 413", size, resp.StatusCode)
@@ -74,7 +74,7 @@ func TestBodiesInFlightAreBounded(t *testing.T) {
 	srv.do("PUT", "fl/s", nil, "Content-Type", "application/octet-stream").must(t, 201, "PUT")
 	body := bytes.Repeat([]byte("x"), size)
 	// The first request sends half its body and holds its bytes.
-	c := rawRequest(t, srv.http, fmt.Sprintf("POST /v1/stream/fl/s HTTP/1.1\nHost: x\nContent-Type: application/octet-stream\nContent-Length: %d\n", size), body[:size/2])
+	c := rawRequest(t, srv.http, fmt.Sprintf("POST /v1/stream/fl/s HTTP/1.1\nHost: 127.0.0.1\nContent-Type: application/octet-stream\nContent-Length: %d\n", size), body[:size/2])
 	deadline := time.Now().Add(10 * time.Second)
 	var r reply
 	for {
@@ -124,7 +124,7 @@ func nonReadingSSE(t *testing.T, writeTimeout time.Duration) {
 			t.Fatal(err)
 		}
 	}
-	c := rawRequest(t, hs, "GET /v1/stream/sse/big?offset=-1&live=sse HTTP/1.1\nHost: x\n", nil)
+	c := rawRequest(t, hs, "GET /v1/stream/sse/big?offset=-1&live=sse HTTP/1.1\nHost: 127.0.0.1\n", nil)
 	time.Sleep(2 * time.Second) // the answer fills the connection's buffers and its writes stop
 	h.Shutdown()
 	closed := make(chan struct{})

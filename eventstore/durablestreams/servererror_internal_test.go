@@ -17,7 +17,7 @@ func TestServerErrorHidesTheCause(t *testing.T) {
 	var logged bytes.Buffer
 	h := &Handler{cfg: config{log: slog.New(slog.NewTextHandler(&logged, nil))}}
 	w := httptest.NewRecorder()
-	r := httptest.NewRequest("GET", "/v1/stream/a", nil)
+	r := httptest.NewRequest("GET", "http://127.0.0.1/v1/stream/a", nil)
 	h.storeError(w, r, "a", errors.New("nats: secret internal detail"))
 	body := w.Body.String()
 	if w.Code != http.StatusInternalServerError || strings.Contains(body, "secret") {

@@ -27,7 +27,7 @@ func TestSweepDeletesExpiredStreams(t *testing.T) {
 	clock.set(time.Now())
 	h.now = clock.get
 	do := func(method, path, body string, hdr map[string]string) int {
-		r := httptest.NewRequest(method, path, strings.NewReader(body))
+		r := httptest.NewRequest(method, "http://127.0.0.1"+path, strings.NewReader(body))
 		for k, v := range hdr {
 			r.Header.Set(k, v)
 		}
@@ -88,7 +88,7 @@ func TestSweepOfAnotherHandlerKeepsUsedStream(t *testing.T) {
 	defer b.Shutdown()
 	a.now, b.now = clock.get, clock.get
 	do := func(h *Handler, method, path, body string, hdr ...string) int {
-		r := httptest.NewRequest(method, path, strings.NewReader(body))
+		r := httptest.NewRequest(method, "http://127.0.0.1"+path, strings.NewReader(body))
 		for i := 0; i+1 < len(hdr); i += 2 {
 			r.Header.Set(hdr[i], hdr[i+1])
 		}

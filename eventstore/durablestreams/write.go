@@ -199,13 +199,7 @@ func (h *Handler) parsePut(r *http.Request) (putRequest, string) {
 		}
 		return p, ""
 	}
-	if u, err := urlPath(from); err == nil {
-		from = u
-	}
-	if s, ok := strings.CutPrefix(from, h.cfg.prefix); ok {
-		from = s
-	}
-	p.forkFrom = strings.TrimPrefix(from, "/")
+	p.forkFrom = h.forkSourceName(from)
 	if hasOff {
 		o, err := parseOffset(off[0])
 		if err != nil || o == eventstore.Now {

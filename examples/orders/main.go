@@ -5,6 +5,11 @@
 // time-travel page in the browser.
 //
 //	go run ./examples/orders [--addr 127.0.0.1:4437] [--data ./data/orders] [--nats URL[,URL...] --replicas 3]
+//	go run ./examples/orders --auth-tokens tokens.txt [--tls-cert c.pem --tls-key k.pem]
+//
+// It takes the access-control and TLS flags of rewind serve (package
+// eventstore/access, Config.RegisterFlags): without authentication it
+// listens on loopback only.
 //
 // The first start seeds weeks of history (thousands of orders, their
 // events stored at times in the past), so that "what did this order look
@@ -29,6 +34,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rewindhq/rewind/eventstore/access"
 	"github.com/rewindhq/rewind/examples/orders/app"
 	"github.com/rewindhq/rewind/examples/orders/seed"
 )
@@ -60,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rnd := fl.Uint64("seed", seed.DefaultRand, "random seed of the history")
 	natsURL := fl.String("nats", os.Getenv("REWIND_NATS"), "URL of an external NATS server, or a cluster's comma-separated URLs, instead of the embedded store (nothing is seeded) [REWIND_NATS]")
 	replicas := fl.Int("replicas", envInt("REWIND_REPLICAS"), "with --nats: replicas of the log and its buckets when this process makes them (3 on a cluster; never lowered; 0 adopts the log's) [REWIND_REPLICAS]")
+	var acc access.Config
+	acc.RegisterFlags(fl, os.Getenv)
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -80,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "orders: opening %s (the first start seeds %d orders over %d days)\n", *data, *orders, *days)
 	a, err := app.Start(ctx, app.Config{Addr: *addr, Data: *data, NATS: *natsURL, Replicas: *replicas,
-		Seed: app.SeedConfig{Config: seed.Config{Orders: *orders, Days: *days, Rand: *rnd}}})
+		Seed: app.SeedConfig{Config: seed.Config{Orders: *orders, Days: *days, Rand: *rnd}}, Access: acc})
 	if err != nil {
 		fmt.Fprintln(stderr, "orders:", err)
 		return 1
@@ -108,6 +116,10 @@ func serve(ctx context.Context, a *app.App, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "\nOpen %s\n\n", a.URL)
+	if a.Authenticates {
+		fmt.Fprintf(stdout, "The server has authentication: open %s#token=<a token with read scopes>\n"+
+			"(the page keeps it in sessionStorage), and give the rewind commands --token or REWIND_TOKEN.\n\n", a.URL)
+	}
 	if ex, ok, err := a.Example(ctx); err == nil && ok {
 		server := ""
 		if a.URL != "http://"+app.DefaultAddr+"/" {

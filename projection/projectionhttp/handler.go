@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rewindhq/rewind/eventstore/access"
 	"github.com/rewindhq/rewind/internal/requestid"
 	"github.com/rewindhq/rewind/projection"
 )
@@ -28,6 +29,7 @@ type Handler struct {
 	runner  *projection.Runner
 	rebuild map[string]Rebuilder
 	mux     *http.ServeMux
+	auth    access.Authorizer
 
 	ctx    context.Context // ends at Close, and with it every rebuild
 	cancel context.CancelFunc
@@ -39,19 +41,22 @@ type Handler struct {
 
 // New returns a handler of runner's projections that rebuilds them with
 // rebuild, by projection name (nil: no rebuilds).
-func New(runner *projection.Runner, rebuild map[string]Rebuilder) *Handler {
+func New(runner *projection.Runner, rebuild map[string]Rebuilder, opts ...Option) *Handler {
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Handler{runner: runner, rebuild: make(map[string]Rebuilder, len(rebuild)), ctx: ctx, cancel: cancel,
-		status: make(map[string]*rebuildState)}
+		status: make(map[string]*rebuildState), auth: access.Anonymous{}}
+	for _, o := range opts {
+		o(h)
+	}
 	for name, fn := range rebuild {
 		if fn != nil {
 			h.rebuild[name] = fn
 		}
 	}
 	h.mux = http.NewServeMux()
-	h.mux.HandleFunc("GET /v1/projections", h.serveList)
-	h.mux.HandleFunc("POST /v1/projections/{name}/rebuild", h.serveStart)
-	h.mux.HandleFunc("GET /v1/projections/{name}/rebuild", h.serveProgress)
+	h.mux.HandleFunc("GET /v1/projections", h.guarded(h.serveList))
+	h.mux.HandleFunc("POST /v1/projections/{name}/rebuild", h.guarded(h.serveStart))
+	h.mux.HandleFunc("GET /v1/projections/{name}/rebuild", h.guarded(h.serveProgress))
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path))
 	})

@@ -107,6 +107,7 @@ func (f *fixture) do(t *testing.T, method, path string, code int, v any) []byte 
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

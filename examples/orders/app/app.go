@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,6 +18,7 @@ import (
 	"github.com/rewindhq/rewind/aggregate"
 	"github.com/rewindhq/rewind/aggregate/aggregatehttp"
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/eventstore/access"
 	"github.com/rewindhq/rewind/eventstore/durablestreams"
 	"github.com/rewindhq/rewind/examples/orders/domain"
 	"github.com/rewindhq/rewind/examples/orders/readmodel"
@@ -53,6 +55,12 @@ type Config struct {
 	// Replicas is the replication of what the store makes on NATS
 	// (eventstore.WithReplicas; 3 on a cluster); 0 adopts the log's.
 	Replicas int
+	// Access is the access control and TLS (see package
+	// eventstore/access): without authentication the server listens on
+	// loopback only, unless Access.InsecureNoAuth.
+	Access access.Config
+	// Authorizer, when set, is used instead of the one Access describes.
+	Authorizer access.Authorizer
 }
 
 // SeedConfig shapes the seed (see package seed; zero fields take its
@@ -76,6 +84,8 @@ type App struct {
 	ReadModels *readmodel.DB
 	// Seeded reports the seed of this start (nil when the store existed).
 	Seeded *seed.Report
+	// Authenticates is true when requests need a credential.
+	Authenticates bool
 
 	cancel   context.CancelFunc
 	log      *slog.Logger
@@ -83,6 +93,7 @@ type App struct {
 	runner   *projection.Runner
 	streams  *durablestreams.Handler
 	proj     *projectionhttp.Handler
+	auth     access.Authorizer
 	server   *http.Server
 	served   chan error
 	closed   sync.Once
@@ -106,20 +117,30 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return nil, fmt.Errorf("orders: %w", err)
 	}
+	auth, tlsCfg, err := cfg.security()
+	if err != nil {
+		return nil, err
+	}
 	// Listen first: a busy port fails before minutes of seeding.
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("orders: listen: %w", err)
 	}
 	appCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	a := &App{Data: cfg.Data, cancel: cancel, log: cfg.Logger, ctx: appCtx, served: make(chan error, 1)}
+	a := &App{Data: cfg.Data, cancel: cancel, log: cfg.Logger, ctx: appCtx, served: make(chan error, 1), auth: auth}
 	if err := a.open(ctx, cfg); err != nil {
 		ln.Close()
 		return nil, errors.Join(err, a.shutdown(context.Background()))
 	}
 	a.URL = "http://" + ln.Addr().String() + "/"
-	a.server = &http.Server{Handler: a.mux(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}
-	go func() { a.served <- a.server.Serve(ln) }()
+	_, anonymous := auth.(access.Anonymous)
+	a.Authenticates = !anonymous
+	if tlsCfg != nil {
+		a.URL = "https://" + ln.Addr().String() + "/"
+	}
+	a.server = access.NewServer(a.mux(), access.WithTLS(tlsCfg),
+		access.WithErrorLog(slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)))
+	go func() { a.served <- access.Serve(a.server, ln) }()
 	return a, nil
 }
 
@@ -215,13 +236,14 @@ func (a *App) mux() http.Handler {
 			return a.ReadModels.Rebuild(ctx, a.Store, a.runner, name, a.startProjection, progress)
 		}
 	}
-	a.proj = projectionhttp.New(a.runner, rebuild)
-	a.streams = durablestreams.New(a.Store, durablestreams.ReadOnly("orders", "users", "workspaces"), durablestreams.WithLogger(a.log))
+	a.proj = projectionhttp.New(a.runner, rebuild, projectionhttp.WithAuthorizer(a.auth))
+	a.streams = durablestreams.New(a.Store, durablestreams.ReadOnly("orders", "users", "workspaces"), durablestreams.WithLogger(a.log),
+		durablestreams.WithAuthorizer(a.auth))
 	mux := http.NewServeMux()
 	mux.Handle("/v1/stream/", a.streams)
 	mux.Handle("/v1/projections", a.proj)
 	mux.Handle("/v1/projections/", a.proj)
-	mux.Handle("/v1/", reg.Handler())
+	mux.Handle("/v1/", reg.Handler(aggregatehttp.WithAuthorizer(a.auth)))
 	mux.Handle("/", web.Handler())
 	return noRedirectedWrites(mux)
 }
@@ -295,4 +317,24 @@ func (a *App) shutdown(ctx context.Context) error {
 		errs = append(errs, a.Store.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// security returns the authorizer and TLS configuration of cfg, and
+// refuses an address beyond loopback without authentication (unless
+// cfg.Access.InsecureNoAuth).
+func (cfg Config) security() (access.Authorizer, *tls.Config, error) {
+	tlsCfg, err := cfg.Access.TLS()
+	if err != nil {
+		return nil, nil, fmt.Errorf("orders: %w", err)
+	}
+	auth := cfg.Authorizer
+	if auth == nil {
+		if auth, err = cfg.Access.Authorizer(); err != nil {
+			return nil, nil, fmt.Errorf("orders: %w", err)
+		}
+		if err := cfg.Access.CheckListen(cfg.Addr); err != nil {
+			return nil, nil, fmt.Errorf("orders: %w", err)
+		}
+	}
+	return auth, tlsCfg, nil
 }

@@ -60,7 +60,7 @@ func call(t *testing.T, method, u, key string, body any, out any) (int, string) 
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}
-	if r != nil {
+	if r != nil || method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)

@@ -13,4 +13,11 @@
 // "readmodels.db" the read models) and seeds a history on the first start.
 // Its tests, and those of the CLI and of the page, start the whole
 // application on a free port with a small seed.
+//
+// Every handler asks one Authorizer (package eventstore/access): the one
+// Config.Access describes (tokens, JWT, or none), or Config.Authorizer.
+// Without authentication Start refuses an address beyond loopback unless
+// Config.Access.InsecureNoAuth. The server is access.NewServer's, with TLS
+// when Config.Access names a certificate. The page itself (/) is served to
+// anyone: it holds no data, and asks for a token when the API wants one.
 package app

@@ -51,7 +51,7 @@ type browser struct {
 	problems []string // exceptions and console errors
 }
 
-func newBrowser(t *testing.T, ctx context.Context, bin string) *browser {
+func newBrowser(t *testing.T, ctx context.Context, bin string, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin),
@@ -64,6 +64,7 @@ func newBrowser(t *testing.T, ctx context.Context, bin string) *browser {
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox) // Chromium's sandbox refuses root
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(cancelAlloc)
 	tctx, cancelTab := chromedp.NewContext(actx)

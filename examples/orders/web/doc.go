@@ -16,4 +16,10 @@
 // The state shown is always the server's answer, never folded in the
 // browser: the page must agree with the CLI and with the API to the byte,
 // and the fold belongs to the aggregate's Go code.
+//
+// On a server with authentication the page sends a bearer token on every
+// request, the long-poll included: opened as /#token=<token>, it keeps the
+// token in sessionStorage (this tab only; a URL fragment never reaches a
+// server or its logs) and drops it from the address; without one it asks
+// for one on the first 401.
 package web

@@ -22,12 +22,48 @@
     live: null,           // the AbortController of the long-poll loop
   };
 
+  // ---------- the token of a server with authentication ----------
+
+  // A server with authentication wants a bearer token on every request.
+  // The page takes it from the address's fragment (open the page as
+  // /#token=...: a fragment never reaches a server or its logs), keeps it
+  // in sessionStorage (this tab only, gone when it closes), removes it
+  // from the address bar, and asks for one once if an answer is 401.
+  const TOKEN_KEY = "rewind.token";
+  (function takeToken() {
+    const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+    if (!m) return;
+    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
+    history.replaceState(null, "", location.pathname + location.search);
+  })();
+  let askedForToken = false;
+
+  // authed returns fetch options with the token's Authorization header.
+  function authed(options) {
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    if (!token) return options;
+    const o = Object.assign({}, options);
+    o.headers = Object.assign({}, o.headers, { Authorization: "Bearer " + token });
+    return o;
+  }
+
+  // fetchAuthed fetches with the token, asking for one on a first 401.
+  async function fetchAuthed(path, options) {
+    const resp = await fetch(path, authed(options));
+    if (resp.status !== 401 || askedForToken) return resp;
+    askedForToken = true;
+    const token = window.prompt("This Rewind server needs a token (rewind token --scope read makes one):");
+    if (!token) return resp;
+    sessionStorage.setItem(TOKEN_KEY, token.trim());
+    return fetch(path, authed(options));
+  }
+
   // ---------- talking to the server ----------
 
   // api fetches path and returns the body's text; an error answer throws
   // with the endpoint's {"error": "..."} reason.
   async function api(path, options) {
-    const resp = await fetch(path, options);
+    const resp = await fetchAuthed(path, options);
     const text = await resp.text();
     if (!resp.ok) {
       let reason = "";
@@ -464,7 +500,7 @@
       while (!ctrl.signal.aborted) {
         setLive(failures ? "error" : "live", failures ? "reconnecting…" : "live");
         try {
-          const resp = await fetch(`/v1/stream/${streamPath(s.name)}?offset=${enc(offset)}&live=long-poll`, { signal: ctrl.signal, cache: "no-store" });
+          const resp = await fetch(`/v1/stream/${streamPath(s.name)}?offset=${enc(offset)}&live=long-poll`, authed({ signal: ctrl.signal, cache: "no-store" }));
           if (resp.status !== 200 && resp.status !== 204) throw new Error(`${resp.status} ${resp.statusText}`);
           const next = resp.headers.get("Stream-Next-Offset");
           const body = resp.status === 200 ? await resp.text() : "";

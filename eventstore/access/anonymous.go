@@ -1,0 +1,87 @@
+package access
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// Anonymous is the Authorizer of a server without authentication, and the
+// default of every Rewind handler not given one. It lets a request
+// through without a credential, but refuses (ErrForbidden) what only a
+// browser tricked by another site, or a client beyond the machine, would
+// send:
+//
+//   - a request whose Host is a name other than "localhost" and those in
+//     Hosts: an IP address is taken, a name is how DNS rebinding reaches a
+//     loopback server from a page on another site;
+//   - a request that may change something (any method but GET, HEAD and
+//     OPTIONS) with an Origin header other than the server's own origin
+//     (the scheme and the request's Host) and those in Origins.
+//
+// Reads from other origins are not refused: the Durable Streams protocol
+// serves them with "Access-Control-Allow-Origin: *", so on a server
+// without authentication any page can read its streams. Turn
+// authentication on (Tokens, JWT) to protect reads.
+type Anonymous struct {
+	// Origins are the origins, besides the server's own, whose pages may
+	// change something ("http://localhost:5173"); "*" allows every origin.
+	Origins []string
+	// Hosts are the host names, besides "localhost" and IP addresses, a
+	// request may name in its Host header ("rewind.internal"); a name with
+	// a port allows that port only.
+	Hosts []string
+}
+
+// Authorize allows op unless the request names a foreign Host, or changes
+// something from a foreign Origin.
+func (a Anonymous) Authorize(r *http.Request, op Op) error {
+	if !a.hostAllowed(r.Host) {
+		return &ForbiddenError{Reason: "the Host " + quoteSafe(r.Host) + " is not this server's (DNS rebinding?); allow it with --allow-host"}
+	}
+	if changes(r.Method) && !a.originAllowed(r) {
+		return &ForbiddenError{Reason: "a page from " + quoteSafe(r.Header.Get("Origin")) + " may not change anything here; allow its origin with --allow-origin, or turn on authentication"}
+	}
+	return nil
+}
+
+func (a Anonymous) hostAllowed(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if host == "" || strings.EqualFold(host, "localhost") {
+		return true
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	for _, allowed := range a.Hosts {
+		if strings.EqualFold(allowed, host) || strings.EqualFold(allowed, hostport) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a Anonymous) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	scheme := "http://"
+	if r.TLS != nil {
+		scheme = "https://"
+	}
+	if strings.EqualFold(origin, scheme+r.Host) {
+		return true
+	}
+	for _, allowed := range a.Origins {
+		if allowed == "*" || strings.EqualFold(strings.TrimSuffix(allowed, "/"), origin) {
+			return true
+		}
+	}
+	return false
+}

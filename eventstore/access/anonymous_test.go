@@ -1,0 +1,66 @@
+package access_test
+
+import (
+	"errors"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/rewindhq/rewind/eventstore/access"
+)
+
+func TestAnonymous(t *testing.T) {
+	a := access.Anonymous{Origins: []string{"http://localhost:5173"}, Hosts: []string{"rewind.internal", "dev.test:8080"}}
+	for _, c := range []struct {
+		method, host, origin string
+		want                 error
+	}{
+		{"GET", "127.0.0.1:4437", "", nil},
+		{"GET", "localhost:4437", "", nil},
+		{"GET", "[::1]:4437", "", nil},
+		{"GET", "LOCALHOST", "", nil},
+		{"GET", "evil.example:4437", "", access.ErrForbidden},  // DNS rebinding
+		{"GET", "127.0.0.1:4437", "https://evil.example", nil}, // reads stay open, CORS *
+		{"POST", "127.0.0.1:4437", "", nil},
+		{"POST", "127.0.0.1:4437", "http://127.0.0.1:4437", nil},
+		{"DELETE", "localhost:4437", "http://localhost:4437", nil},
+		{"POST", "127.0.0.1:4437", "http://127.0.0.1:9999", access.ErrForbidden},
+		{"DELETE", "127.0.0.1:4437", "https://evil.example", access.ErrForbidden},
+		{"PUT", "127.0.0.1:4437", "null", access.ErrForbidden},
+		{"POST", "127.0.0.1:4437", "http://localhost:5173", nil},
+		{"POST", "rewind.internal:4437", "http://rewind.internal:4437", nil},
+		{"GET", "dev.test:8080", "", nil},
+		{"GET", "dev.test:9090", "", access.ErrForbidden},
+		{"POST", "evil.example:4437", "http://evil.example:4437", access.ErrForbidden},
+	} {
+		r := httptest.NewRequest(c.method, "http://"+c.host+"/v1/stream/x", nil)
+		r.Host = c.host
+		if c.origin != "" {
+			r.Header.Set("Origin", c.origin)
+		}
+		err := a.Authorize(r, access.Op{Action: access.Write, Resource: "x"})
+		if (c.want == nil) != (err == nil) || (c.want != nil && !errors.Is(err, c.want)) {
+			t.Errorf("%s Host %s Origin %q: %v, want %v", c.method, c.host, c.origin, err, c.want)
+		}
+	}
+}
+
+func TestCheckListen(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:4437", "localhost:0", "[::1]:4437", "127.1.2.3:80"} {
+		if err := access.CheckListen(addr); err != nil {
+			t.Errorf("CheckListen(%q): %v", addr, err)
+		}
+	}
+	for _, addr := range []string{":4437", "0.0.0.0:4437", "[::]:4437", "192.168.1.2:4437", "example.com:80"} {
+		if err := access.CheckListen(addr); !errors.Is(err, access.ErrInsecureListen) {
+			t.Errorf("CheckListen(%q): %v, want ErrInsecureListen", addr, err)
+		}
+	}
+	c := access.Config{InsecureNoAuth: true}
+	if err := c.CheckListen(":4437"); err != nil {
+		t.Errorf("--insecure-no-auth: %v", err)
+	}
+	c = access.Config{TokensFile: "tokens"}
+	if err := c.CheckListen(":4437"); err != nil {
+		t.Errorf("with tokens: %v", err)
+	}
+}

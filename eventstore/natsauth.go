@@ -1,0 +1,162 @@
+package eventstore
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+)
+
+// WithNATSCredentials makes Connect authenticate with a NATS credentials
+// file (a user JWT and its nkey seed, as nsc writes it).
+func WithNATSCredentials(file string) Option {
+	return func(c *config) error {
+		if file == "" {
+			return fmt.Errorf("%w: empty credentials file", ErrInvalidOption)
+		}
+		c.natsOpts = append(c.natsOpts, nats.UserCredentials(file))
+		return nil
+	}
+}
+
+// WithNATSNKey makes Connect authenticate with the nkey whose seed is in
+// seedFile.
+func WithNATSNKey(seedFile string) Option {
+	return func(c *config) error {
+		o, err := nats.NkeyOptionFromSeed(seedFile)
+		if err != nil {
+			return fmt.Errorf("%w: nkey seed: %w", ErrInvalidOption, err)
+		}
+		c.natsOpts = append(c.natsOpts, o)
+		return nil
+	}
+}
+
+// WithNATSTLS makes Connect speak TLS, trusting the CA certificates in
+// caFile (the system's when empty) and, with certFile and keyFile,
+// presenting that client certificate.
+func WithNATSTLS(caFile, certFile, keyFile string) Option {
+	return func(c *config) error {
+		if (certFile == "") != (keyFile == "") {
+			return fmt.Errorf("%w: a NATS client certificate needs both its certificate and key files", ErrInvalidOption)
+		}
+		if caFile != "" {
+			c.natsOpts = append(c.natsOpts, nats.RootCAs(caFile))
+		}
+		if certFile != "" {
+			c.natsOpts = append(c.natsOpts, nats.ClientCert(certFile, keyFile))
+		}
+		if caFile == "" && certFile == "" {
+			c.natsOpts = append(c.natsOpts, nats.Secure())
+		}
+		return nil
+	}
+}
+
+// WithListenToken requires NATS clients of the embedded server's listener
+// (WithListen) to authenticate with token (nats.Token, or the URL
+// nats://TOKEN@host:port). Without it, WithListen takes only a loopback
+// host.
+func WithListenToken(token string) Option {
+	return func(c *config) error {
+		if len(token) < 16 {
+			return fmt.Errorf("%w: a listener token of at least 16 bytes", ErrInvalidOption)
+		}
+		c.listenToken = token
+		return nil
+	}
+}
+
+// checkListen refuses a listener beyond loopback without authentication.
+func (c *config) checkListen() error {
+	if !c.listen || c.listenToken != "" || loopbackHost(c.host) {
+		return nil
+	}
+	return fmt.Errorf("%w: WithListen(%q) listens beyond loopback with no authentication: give WithListenToken, or listen on 127.0.0.1",
+		ErrInvalidOption, c.host)
+}
+
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// RedactURL returns a NATS URL (or a comma-separated list of them) with
+// the user info (user, password or token) of each replaced by "REDACTED",
+// for logs and errors.
+func RedactURL(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil {
+			// Not a URL we can take apart: keep only what follows an @.
+			if at := strings.LastIndex(p, "@"); at >= 0 {
+				parts[i] = "REDACTED@" + p[at+1:]
+			}
+			continue
+		}
+		if u.User != nil {
+			u.User = url.User("REDACTED")
+		}
+		parts[i] = u.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+// indexDirName names Connect's default index directory for natsURL: a
+// hash of the URLs without their user info, so that no secret ends up in
+// a directory name and a change of password keeps the index.
+func indexDirName(natsURL, jsName string) string {
+	parts := strings.Split(natsURL, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil {
+			u.User = nil
+			parts[i] = u.String()
+		} else if at := strings.LastIndex(p, "@"); at >= 0 {
+			parts[i] = p[at+1:]
+		}
+	}
+	sum := sha256.Sum256([]byte(strings.Join(parts, ",")))
+	return hex.EncodeToString(sum[:8]) + "-" + jsName
+}
+
+// redactError hides the secrets of natsURL's user info wherever the text
+// of err repeats them; errors.Is and errors.As still see err.
+func redactError(err error, natsURL string) error {
+	var secrets []string
+	for p := range strings.SplitSeq(natsURL, ",") {
+		u, perr := url.Parse(strings.TrimSpace(p))
+		if perr != nil || u.User == nil {
+			continue
+		}
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			secrets = append(secrets, pw)
+		}
+		if name := u.User.Username(); name != "" {
+			secrets = append(secrets, name)
+		}
+	}
+	if len(secrets) == 0 {
+		return err
+	}
+	text := err.Error()
+	for _, s := range secrets {
+		text = strings.ReplaceAll(text, s, "REDACTED")
+	}
+	return &redactedError{text: text, err: err}
+}
+
+type redactedError struct {
+	text string
+	err  error
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
