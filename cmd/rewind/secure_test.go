@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
 
 	"github.com/rewindhq/rewind/eventstore/access"
 )
@@ -280,5 +281,72 @@ func TestServeTLS(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET of a stream this data directory lacks: %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestServeNATSNKeyAndTLS: serve --nats with --nats-nkey, --nats-ca,
+// --nats-cert and --nats-key connects to a real nats-server that requires
+// an nkey user and a client certificate over TLS, and serves streams on
+// it; without the nkey or without the client certificate it fails to
+// connect, exits non-zero, and its error names neither seed nor key.
+func TestServeNATSNKeyAndTLS(t *testing.T) {
+	pki := newTestPKI(t)
+	user, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, err := user.Seed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := user.PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedFile := filepath.Join(t.TempDir(), "user.nk")
+	if err := os.WriteFile(seedFile, seed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tlsCfg, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: pki.certFile, KeyFile: pki.keyFile, CaFile: pki.caFile, Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+		Nkeys: []*server.NkeyUser{{Nkey: pub}}, TLS: true, TLSVerify: true, TLSConfig: tlsCfg, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	defer ns.Shutdown()
+	if !ns.ReadyForConnections(30 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	natsURL := fmt.Sprintf("tls://127.0.0.1:%d", ns.Addr().(*net.TCPAddr).Port)
+	tlsFlags := []string{"--nats-ca", pki.caFile, "--nats-cert", pki.clientCert, "--nats-key", pki.clientKey}
+
+	args := append([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--nats", natsURL, "--nats-nkey", seedFile}, tlsFlags...)
+	p := startServe(t, nil, args...)
+	url := p.url + "/v1/stream/nkey/a"
+	mustDo(t, "PUT", url, nil, http.StatusCreated, "Content-Type", "application/json")
+	mustDo(t, "POST", url, []byte(`{"n":1}`), http.StatusNoContent, "Content-Type", "application/json")
+	resp := mustDo(t, "GET", url+"?offset=-1", nil, http.StatusOK)
+	if got := resp.Header.Get("Stream-Next-Offset"); got == "" {
+		t.Errorf("GET over a NATS reached with an nkey and TLS: no Stream-Next-Offset")
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.wait(t, 60*time.Second)
+
+	for name, extra := range map[string][]string{
+		"without the nkey":               tlsFlags,
+		"without the client certificate": {"--nats-nkey", seedFile, "--nats-ca", pki.caFile},
+	} {
+		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--nats", natsURL}, extra...)
+		code, _, stderr := runBin(t, nil, args...)
+		if code == 0 {
+			t.Errorf("%s: serve exited 0", name)
+		}
+		if strings.Contains(stderr, string(seed)) {
+			t.Errorf("%s: the nkey seed reached the error:\n%s", name, stderr)
+		}
 	}
 }
