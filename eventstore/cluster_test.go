@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -402,26 +404,56 @@ func TestClusterFailover(t *testing.T) {
 			}
 		}
 	}
-	// The indexes agree with the log itself.
+	// The indexes agree with the log itself. The log is read through a
+	// consumer on any of its replicas, up to the leader's last sequence
+	// when the read began (a replica that lags is waited out, see
+	// consumeFrom); a difference names the events' offsets, and whether
+	// the log's leader holds their commits, which tells a read that missed
+	// them from a log that lost them.
 	inLog := make(map[string]int)
+	logOffsets := make(map[eventstore.Offset]string)
 	for e, err := range eventstore.ReadLog(ctx, stores[0]) {
 		if err != nil {
 			t.Fatal(err)
 		}
 		inLog[e.Stream]++
+		logOffsets[e.Offset] = e.Stream
 	}
 	for si, s := range stores {
 		inIndex := make(map[string]int)
+		var onlyIndex []eventstore.Offset
+		indexOffsets := make(map[eventstore.Offset]bool)
 		for e, err := range s.ReadAll(ctx) {
 			if err != nil {
 				t.Fatal(err)
 			}
 			inIndex[e.Stream]++
+			indexOffsets[e.Offset] = true
+			if _, ok := logOffsets[e.Offset]; !ok {
+				onlyIndex = append(onlyIndex, e.Offset)
+			}
 		}
 		for stream, n := range inLog {
 			if inIndex[stream] != n {
 				t.Errorf("store %d: the index holds %d events of %s, the log %d", si, inIndex[stream], stream, n)
 			}
+		}
+		for i, o := range onlyIndex {
+			if i == 10 {
+				t.Errorf("store %d: … %d more events in the index only", si, len(onlyIndex)-i)
+				break
+			}
+			t.Errorf("store %d: the index holds an event at %s that the log read did not deliver; the log's leader: %s",
+				si, o, leaderHolds(ctx, c, o))
+		}
+		var onlyLog int
+		for o := range logOffsets {
+			if !indexOffsets[o] {
+				onlyLog++
+			}
+		}
+		if onlyLog > 0 {
+			t.Errorf("store %d: the log read delivered %d events the index does not hold", si, onlyLog)
 		}
 		if len(inIndex) != len(inLog) {
 			t.Errorf("store %d: the index holds %d streams, the log %d", si, len(inIndex), len(inLog))
@@ -431,5 +463,45 @@ func TestClusterFailover(t *testing.T) {
 		if got := replicasOf(t, js, name); got != 3 {
 			t.Errorf("%s has %d replicas after the failovers, want 3", name, got)
 		}
+	}
+}
+
+// leaderHolds says what the log's leader holds at the commit of offset o:
+// asked with the stream's message-get API, which only the leader answers
+// (a direct get may come from a replica that lags).
+func leaderHolds(ctx context.Context, c *natscluster.Cluster, o eventstore.Offset) string {
+	seq, err := strconv.ParseUint(strings.SplitN(string(o), "_", 2)[0], 10, 64)
+	if err != nil {
+		return fmt.Sprintf("offset %q: %v", o, err)
+	}
+	nc, err := nats.Connect(c.URLs())
+	if err != nil {
+		return err.Error()
+	}
+	defer nc.Close()
+	req, _ := json.Marshal(map[string]uint64{"seq": seq})
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		m, err := nc.RequestWithContext(rctx, "$JS.API.STREAM.MSG.GET.rewind", req)
+		cancel()
+		if err == nil {
+			var resp struct {
+				Error   *jetstream.APIError `json:"error"`
+				Message *struct {
+					Subject string `json:"subject"`
+				} `json:"message"`
+			}
+			if err := json.Unmarshal(m.Data, &resp); err != nil {
+				return err.Error()
+			}
+			if resp.Error != nil {
+				return fmt.Sprintf("sequence %d: %v", seq, resp.Error)
+			}
+			return fmt.Sprintf("sequence %d is on %s", seq, resp.Message.Subject)
+		}
+		if ctx.Err() != nil {
+			return fmt.Sprintf("sequence %d: %v", seq, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -246,7 +246,12 @@
 // and returns as acknowledged: no commit is stored twice. The store's
 // consumers of the log (the read index's tailer, log reads, subscriptions)
 // hear from their server every 500 ms and are recreated from the next
-// message after about a second of silence. Reads of one stream are served
+// message after about a second of silence. A consumer sits on one of the
+// log's replicas, which may lag its leader: a log read up to the log's end
+// (ReadAll, ReadCategory past the index) whose consumer has nothing more
+// asks the leader whether the log holds more of what it reads up to the
+// end it was given, and goes on through a new consumer if so, rather than
+// end early. Reads of one stream are served
 // by the local index throughout. A stream's metadata set through one store
 // is seen by every other at once (a miss in the mirror reads the bucket).
 //

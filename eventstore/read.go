@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -172,9 +173,10 @@ func (s *Store) consumeFrom(ctx context.Context, spec consumeSpec, next *uint64,
 	if err != nil {
 		return false, s.closedOr(fmt.Errorf("eventstore: read the log: %w", err))
 	}
-	defer func() { s.stopConsumer(cons, it, again) }()
+	// A lost consumer's node is likely gone; a lagging one's is there.
+	defer func() { s.stopConsumer(cons, it, again && !errors.Is(err, errReplicaLags)) }()
 	if info := cons.CachedInfo(); spec.bounded && info != nil && info.NumPending == 0 {
-		return false, nil
+		return s.replicaLags(ctx, spec, *next)
 	}
 	var delivered uint64
 	nextCtx := ctx
@@ -224,10 +226,91 @@ func (s *Store) consumeFrom(ctx context.Context, spec consumeSpec, next *uint64,
 			}
 			return false, err
 		}
-		if spec.bounded && (meta.Sequence.Stream >= spec.upTo || meta.NumPending == 0) {
+		if spec.bounded && meta.Sequence.Stream >= spec.upTo {
 			return false, nil
 		}
+		if spec.bounded && meta.NumPending == 0 {
+			return s.replicaLags(ctx, spec, *next)
+		}
 	}
+}
+
+// errReplicaLags ends a bounded read's consumer whose replica of the log
+// holds less than the log's leader did when the read began.
+var errReplicaLags = errors.New("the consumer's replica of the log lags its leader")
+
+// replicaLags decides the end of a bounded read whose consumer has nothing
+// more to deliver from next on (it reported no message pending) though
+// next is not past the read's bound. The consumer counts what its own
+// replica of the log holds, and an R1 consumer is placed on any of the
+// log's replicas: one that lags (restarted, catching up after an election)
+// reports nothing pending while the leader, whose last sequence bounds the
+// read, holds more. Taken as the end, that read silently missed the last
+// commits of the log (a ReadAll, a ReadCategory, the log part after the
+// index). So on a replicated log the leader is asked whether it holds a
+// message of the read's subjects from next up to the bound: if it does, the
+// consumer is replaced (again, errReplicaLags), from next; if not, the read
+// is complete. A single replica is its own leader and is not asked.
+func (s *Store) replicaLags(ctx context.Context, spec consumeSpec, next uint64) (again bool, err error) {
+	if s.replicas <= 1 || next > spec.upTo {
+		return false, nil
+	}
+	subjects := spec.filters
+	if len(subjects) == 0 {
+		subjects = []string{s.jsName + ".>"}
+	}
+	for _, subj := range subjects {
+		seq, ok, err := s.leaderNextSeq(ctx, subj, next)
+		if err != nil {
+			return false, s.closedOr(fmt.Errorf("eventstore: read the log: %w", err))
+		}
+		if ok && seq <= spec.upTo {
+			s.log.Info("eventstore: log consumer's replica lags the leader", "delivered_to", next-1, "leader_has", seq, "up_to", spec.upTo)
+			return true, fmt.Errorf("%w: it has nothing from %d on, the leader has %d", errReplicaLags, next, seq)
+		}
+	}
+	return false, nil
+}
+
+// leaderNextSeq returns the sequence of the log's first message on subj
+// from seq on, as the log's leader holds it (the stream's message-get API,
+// which only the leader answers; a direct get, answered by any replica,
+// could come from a lagging one). ok is false when there is none.
+func (s *Store) leaderNextSeq(ctx context.Context, subj string, seq uint64) (next uint64, ok bool, err error) {
+	req, err := json.Marshal(struct {
+		Seq     uint64 `json:"seq"`
+		NextFor string `json:"next_by_subj"`
+	}{seq, subj})
+	if err != nil {
+		return 0, false, err
+	}
+	err = retry(ctx, func(ctx context.Context) error {
+		m, err := s.rnc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+s.jsName, req)
+		if err != nil {
+			return err
+		}
+		var resp struct {
+			Error   *jetstream.APIError `json:"error"`
+			Message *struct {
+				Seq uint64 `json:"seq"`
+			} `json:"message"`
+		}
+		if err := json.Unmarshal(m.Data, &resp); err != nil {
+			return fmt.Errorf("message get: %w", err)
+		}
+		switch {
+		case resp.Error != nil && resp.Error.ErrorCode == jetstream.JSErrCodeMessageNotFound:
+			next, ok = 0, false
+		case resp.Error != nil:
+			return resp.Error
+		case resp.Message == nil:
+			return errors.New("message get: an answer without a message")
+		default:
+			next, ok = resp.Message.Seq, true
+		}
+		return nil
+	})
+	return next, ok, err
 }
 
 // watchConsumer ends a consumer (cancel with errConsumerStalled) that

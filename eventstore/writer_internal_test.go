@@ -1,6 +1,8 @@
 package eventstore
 
 import (
+	"bytes"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -61,5 +63,67 @@ func TestWriterTailerHoles(t *testing.T) {
 	h, err := w.x.head("s/1", 7)
 	if err != nil || h.version != 6 || h.subjSeq != 7 {
 		t.Fatalf("head %+v, %v; want version 6 with the foreign message 7 as the subject's last", h, err)
+	}
+}
+
+// TestWriterCommitDeliveredTwice: the tailer's consumer is replaced after
+// missed heartbeats, a gap or a stall, and a delivery can reach the writer
+// twice (a chunk handed over again from an older position, an append's
+// record and the tailer's of one commit). Each commit enters the index
+// once whichever way its copies come: in one batch, in two, after an
+// append's record, while no append fed the index (a rebuild, whose check
+// uses the writer's own cache of streams' heads) and after; the
+// log-ordered copy, which ReadAll counts, holds one entry per commit; and
+// a second copy is known as one, not rejected as a stray message.
+func TestWriterCommitDeliveredTwice(t *testing.T) {
+	for _, appends := range []bool{false, true} {
+		w := newTestWriter(t)
+		var logged bytes.Buffer
+		w.log = slog.New(slog.NewTextHandler(&logged, nil))
+		bodies := map[uint64][]byte{}
+		rec := func(name string, seq, first uint64) indexRec {
+			if bodies[seq] == nil {
+				bodies[seq] = testCommit(first)
+			}
+			return indexRec{name: name, seq: seq, stored: 1, body: bodies[seq], kind: recLog}
+		}
+		steps := [][]indexRec{
+			{rec("a/1", 1, 1), rec("b/1", 2, 1), rec("a/1", 3, 2)},
+			{rec("a/1", 3, 2), rec("b/1", 4, 2), rec("b/1", 4, 2), rec("a/1", 5, 3)}, // 3 again; 4 twice in one batch
+			{rec("a/1", 1, 1), rec("b/1", 2, 1), rec("a/1", 3, 2), rec("b/1", 4, 2)}, // a pass from the start again
+		}
+		if appends {
+			app := indexRec{name: "a/1", seq: 6, stored: 1, body: testCommit(4), kind: recAppend, last: 4, count: 1}
+			bodies[6] = app.body
+			steps = append(steps, []indexRec{app}, []indexRec{rec("a/1", 5, 3), rec("a/1", 6, 4), rec("a/1", 6, 4), rec("b/1", 7, 3)})
+		} else {
+			steps = append(steps, []indexRec{rec("a/1", 5, 3), rec("a/1", 6, 4), rec("a/1", 6, 4), rec("b/1", 7, 3)})
+		}
+		for i, recs := range steps {
+			if err := w.apply(recs); err != nil {
+				t.Fatalf("appends %v: batch %d: %v", appends, i, err)
+			}
+		}
+		var seqs []uint64
+		if err := w.x.readOrdered(nameMatch{}, &bounds{}, 7, func(e Event, p position) bool {
+			seqs = append(seqs, p.seq)
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if want := []uint64{1, 2, 3, 4, 5, 6, 7}; fmt.Sprint(seqs) != fmt.Sprint(want) {
+			t.Errorf("appends %v: the log-ordered copy holds commits at %v, want %v", appends, seqs, want)
+		}
+		for name, want := range map[string][2][]uint64{"a/1": {{1, 2, 3, 4}, {1, 3, 5, 6}}, "b/1": {{1, 2, 3}, {2, 4, 7}}} {
+			if v, s := readVersions(t, w.x, name, 7); fmt.Sprint(v, s) != fmt.Sprint(want[0], want[1]) {
+				t.Errorf("appends %v: %s reads versions %v at %v, want %v at %v", appends, name, v, s, want[0], want[1])
+			}
+		}
+		if pos := w.x.position(); pos != 7 {
+			t.Errorf("appends %v: the index covers the log up to %d, want 7", appends, pos)
+		}
+		if logged.Len() > 0 {
+			t.Errorf("appends %v: the writer logged %s", appends, logged.String())
+		}
 	}
 }
