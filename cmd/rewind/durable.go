@@ -56,10 +56,7 @@ func (r *reader) runDurable(ctx context.Context, from string, follow bool) error
 			}
 			return err
 		}
-		if r.failures > 0 {
-			fmt.Fprintf(c.stderr, "%s: reconnected, going on from offset %s\n", c.name, from)
-			r.failures = 0
-		}
+		r.reconnected(from)
 		if err := r.printChunk(hd, body); err != nil {
 			return err
 		}

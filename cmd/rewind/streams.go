@@ -233,6 +233,15 @@ func (r *reader) retry(ctx context.Context, err error, from string) bool {
 	}
 }
 
+// reconnected tells, after failures that retry waited out, that the
+// follow is back, and starts the backoff afresh.
+func (r *reader) reconnected(from string) {
+	if r.failures > 0 {
+		fmt.Fprintf(r.c.stderr, "%s: reconnected, going on from offset %s\n", r.c.name, from)
+		r.failures = 0
+	}
+}
+
 func (r *reader) run(ctx context.Context, q url.Values, from string, follow bool) error {
 	caughtUp := false
 	for {
@@ -264,10 +273,7 @@ func (r *reader) run(ctx context.Context, q url.Values, from string, follow bool
 			}
 			return err
 		}
-		if r.failures > 0 {
-			fmt.Fprintf(r.c.stderr, "%s: reconnected, going on from offset %s\n", r.c.name, from)
-			r.failures = 0
-		}
+		r.reconnected(from)
 		if err := r.print(ans.Events); err != nil {
 			return err
 		}
