@@ -135,16 +135,7 @@ func TestClientSendsToken(t *testing.T) {
 // failed connect.
 func TestServeNeverLogsNATSPassword(t *testing.T) {
 	const password = "pw-9f3c2e"
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
-		Username: "alice", Password: password, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	defer ns.Shutdown()
-	if !ns.ReadyForConnections(30 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
+	ns := startNATS(t, &server.Options{Username: "alice", Password: password})
 	addr := ns.Addr().(*net.TCPAddr)
 	good := fmt.Sprintf("nats://alice:%s@127.0.0.1:%d", password, addr.Port)
 
@@ -168,6 +159,25 @@ func TestServeNeverLogsNATSPassword(t *testing.T) {
 			t.Errorf("failed connect to %s: exit %d, stderr:\n%s", strings.Replace(u, password, "<pw>", 1), code, stderr)
 		}
 	}
+}
+
+// startNATS starts an in-process nats-server with JetStream on a free
+// loopback port, with the authentication and TLS of opts, and shuts it
+// down when the test ends.
+func startNATS(t *testing.T, opts *server.Options) *server.Server {
+	t.Helper()
+	opts.Host, opts.Port, opts.JetStream, opts.StoreDir = "127.0.0.1", -1, true, t.TempDir()
+	opts.NoLog, opts.NoSigs = true, true
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(30 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	return ns
 }
 
 func freePort(t *testing.T) int {
@@ -311,16 +321,7 @@ func TestServeNATSNKeyAndTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
-		Nkeys: []*server.NkeyUser{{Nkey: pub}}, TLS: true, TLSVerify: true, TLSConfig: tlsCfg, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	defer ns.Shutdown()
-	if !ns.ReadyForConnections(30 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
+	ns := startNATS(t, &server.Options{Nkeys: []*server.NkeyUser{{Nkey: pub}}, TLS: true, TLSVerify: true, TLSConfig: tlsCfg})
 	natsURL := fmt.Sprintf("tls://127.0.0.1:%d", ns.Addr().(*net.TCPAddr).Port)
 	tlsFlags := []string{"--nats-ca", pki.caFile, "--nats-cert", pki.clientCert, "--nats-key", pki.clientKey}
 
