@@ -39,8 +39,10 @@ cd "$root"
 
 die() { echo "bench-ds.sh: $*" >&2; exit 1; }
 command -v go >/dev/null 2>&1 || die "go is not installed or not on PATH"
-command -v node >/dev/null 2>&1 || die "node is not installed or not on PATH"
-command -v npm >/dev/null 2>&1 || die "npm is not installed or not on PATH"
+if [ "${BENCH_ONLY:-}" != "rewind" ]; then
+  command -v node >/dev/null 2>&1 || die "node is not installed or not on PATH"
+  command -v npm >/dev/null 2>&1 || die "npm is not installed or not on PATH"
+fi
 
 # shellcheck source=scripts/lib/server.sh
 . "$root/scripts/lib/server.sh"
@@ -60,7 +62,7 @@ trap 'exit 143' TERM
 # A thousand parked readers need a thousand sockets on each side.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-if [ ! -d conformance/node_modules ]; then
+if [ "${BENCH_ONLY:-}" != "rewind" ] && [ ! -d conformance/node_modules ]; then
   (cd conformance && npm ci --no-audit --no-fund)
 fi
 go build -o "$tmp/dsbench" ./internal/tools/dsbench
