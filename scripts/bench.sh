@@ -58,7 +58,7 @@ if [ -n "$initdb" ] && [ -n "$pgctl" ] && [ -n "$postgres" ]; then
     "${as[@]}" "$pgctl" -D "$pgdata" -l "$tmp/pg/server.log" -w -t 60 \
       -o "-c listen_addresses=127.0.0.1 -p $port -k $tmp/pg -c synchronous_commit=on -c fsync=on" start >/dev/null; then
     pg=(--pg-dsn "postgres://bench@127.0.0.1:$port/postgres?sslmode=disable")
-    echo "bench.sh: PostgreSQL $("$postgres" --version | awk '{print $NF}') on 127.0.0.1:$port" >&2
+    echo "bench.sh: PostgreSQL $("$postgres" --version | awk '{print $3}') on 127.0.0.1:$port" >&2
   else
     echo "bench.sh: PostgreSQL did not start; its logs:" >&2
     cat "$tmp/pg/initdb.log" "$tmp/pg/server.log" 2>/dev/null | tail -n 20 | sed 's/^/  | /' >&2

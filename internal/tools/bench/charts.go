@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -41,6 +42,7 @@ type series struct {
 
 type chart struct {
 	file, title, xlabel, ylabel string
+	run                         string // what run drew it: mode, date, load
 	logX, logY                  bool
 	xticks                      []float64
 	xfmt                        func(float64) string
@@ -48,10 +50,13 @@ type chart struct {
 }
 
 func drawCharts(rep *report, dir string) error {
+	run := fmt.Sprintf("(%s run of scripts/bench.sh, %s, %d CPUs, load average %s at its start)",
+		rep.Mode, rep.Started, rep.Machine.CPUs, strings.Fields(rep.Machine.LoadStart + " ?")[0])
 	for _, c := range []chart{
 		appendChart(rep), readByStreamChart(rep), readByLogChart(rep), replayChart(rep),
 		httpChart(rep), openChart(rep), diskChart(rep),
 	} {
+		c.run = run
 		if err := c.save(dir); err != nil {
 			return fmt.Errorf("%s: %w", c.file, err)
 		}
@@ -77,8 +82,9 @@ func redraw(results, dir string) error {
 
 func (c chart) save(dir string) error {
 	p := plot.New()
-	p.Title.Text = c.title
+	p.Title.Text = c.title + "\n" + c.run
 	p.Title.TextStyle.Font.Size = vg.Points(13)
+	p.Title.Padding = vg.Points(8)
 	p.X.Label.Text = c.xlabel
 	p.Y.Label.Text = c.ylabel
 	p.Legend.Top = true

@@ -197,7 +197,7 @@ func (r *runner) goTest(ctx context.Context, issue string, args ...string) error
 		if m[4] == "<=" {
 			check = atMost(want)
 		}
-		r.rep.add(&row{ID: "gotest-" + strconv.Itoa(len(r.rep.Rows)), Issue: issue, Measure: m[1], Unit: m[3],
+		r.rep.add(&row{ID: "go-" + slug(m[1]), Issue: issue, Measure: m[1], Unit: m[3],
 			Target: m[4] + " " + m[5] + m[6], Rewind: f64(got), check: check,
 			Note: "from `go test " + strings.Join(args, " ") + "` (its baseline is inside the figure)"})
 	}
@@ -268,4 +268,20 @@ func (r *runner) cluster(ctx context.Context) error {
 		return fmt.Errorf("clusterbench: %w\n%s", err, tail(text, 2000))
 	}
 	return nil
+}
+
+// slug makes an id of a benchmark's target line.
+func slug(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, c := range strings.ToLower(s) {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			b.WriteRune(c)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
 }

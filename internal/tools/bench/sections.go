@@ -129,9 +129,7 @@ func (r *runner) dataset(ctx context.Context) error {
 		}
 		st.Close()
 		r.build[kind] = total
-		if kind == "postgres" {
-			r.remove(ctx, t)
-		}
+		r.remove(ctx, t)
 	}
 	r.datasetRows(final)
 	return nil
@@ -250,6 +248,9 @@ func (r *runner) many(ctx context.Context) error {
 	}
 	res := map[string]result{}
 	for _, kind := range r.kinds {
+		if kind == "postgres" && !r.cfg.quick {
+			continue // see the note on the many-build row
+		}
 		t := r.targetFor(kind, "many")
 		if kind != "rewind" { // create the table first, not timed
 			st, err := openStore(ctx, t, false)
@@ -302,8 +303,12 @@ func (r *runner) many(ctx context.Context) error {
 		return v, bl
 	}
 	v, bl := fig(func(x result) float64 { return x.rate }, "postgres", "sqlite")
+	note := ""
+	if !r.cfg.quick {
+		note = "PostgreSQL not run in full mode: a million one-row inserts over loopback take about ten minutes here; its per-append rate is in the 16-writer append row"
+	}
 	r.rep.add(&row{ID: "many-build", Issue: "24", Measure: fmt.Sprintf("many streams: %d one-event streams, 16 writers, build rate", n), Unit: "/s",
-		Target: "≥ 42k/s (item 4)", Rewind: v, Baselines: bl, check: atLeast(42_000)})
+		Target: "≥ 42k/s (item 4)", Rewind: v, Baselines: bl, check: atLeast(42_000), Note: note})
 	v, bl = fig(func(x result) float64 { return x.rss }, "sqlite")
 	r.rep.add(&row{ID: "many-rss", Issue: "24", Measure: "many streams: peak RSS of the building process", Unit: "MB",
 		Target: "≤ 400 MB (item 4)", Rewind: v, Baselines: bl, check: atMost(400),
