@@ -47,6 +47,12 @@ type chart struct {
 	xticks                      []float64
 	xfmt                        func(float64) string
 	series                      []series
+	targets                     []targetLine // horizontal lines: a target of BENCHMARKS.md
+}
+
+type targetLine struct {
+	y     float64
+	label string
 }
 
 func drawCharts(rep *report, dir string) error {
@@ -121,6 +127,11 @@ func (c chart) save(dir string) error {
 		p.Legend.Add(s.name, line, scatter)
 		any = true
 	}
+	if any {
+		if err := addTargets(p, c); err != nil {
+			return err
+		}
+	}
 	if !any {
 		// Nothing to draw: an empty chart that says so (a log scale needs
 		// points).
@@ -144,14 +155,57 @@ func (c chart) save(dir string) error {
 		}
 		p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	}
-	// Room above the highest point for the legend.
-	if !c.logY && any {
-		p.Y.Max *= 1.35
-	}
-	if c.logY && any {
-		p.Y.Max *= 8
+	// Room above the highest point for the legend: the points keep the
+	// lower part of the plot, the legend's lines the upper part.
+	if any {
+		f := min(0.6, 0.05+0.052*float64(legendN(c)))
+		if c.logY {
+			lo, hi := math.Log10(p.Y.Min), math.Log10(p.Y.Max)
+			p.Y.Max = math.Pow(10, lo+(hi-lo)/(1-f))
+		} else {
+			p.Y.Max /= 1 - f
+		}
 	}
 	return p.Save(8*vg.Inch, 5*vg.Inch, filepath.Join(dir, c.file))
+}
+
+// legendN is how many lines the chart's legend has.
+func legendN(c chart) int {
+	n := len(c.targets)
+	for _, s := range c.series {
+		for _, pt := range s.pts {
+			if !(c.logX && pt.X <= 0) && !(c.logY && pt.Y <= 0) {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+// addTargets draws each target as a grey dotted line across the points.
+func addTargets(p *plot.Plot, c chart) error {
+	xmin, xmax := math.Inf(1), math.Inf(-1)
+	for _, s := range c.series {
+		for _, pt := range s.pts {
+			if c.logX && pt.X <= 0 {
+				continue
+			}
+			xmin, xmax = math.Min(xmin, pt.X), math.Max(xmax, pt.X)
+		}
+	}
+	for _, t := range c.targets {
+		line, err := plotter.NewLine(plotter.XYs{{X: xmin, Y: t.y}, {X: xmax, Y: t.y}})
+		if err != nil {
+			return err
+		}
+		line.Color = color.Gray{Y: 90}
+		line.Width = vg.Points(1.5)
+		line.Dashes = []vg.Length{vg.Points(2), vg.Points(3)}
+		p.Add(line)
+		p.Legend.Add(t.label, line)
+	}
+	return nil
 }
 
 // humanTicks labels a linear axis with k and M.
@@ -236,7 +290,8 @@ func appendChart(rep *report) chart {
 func readByStreamChart(rep *report) chart {
 	c := chart{file: "read-by-stream-size.png",
 		title:  fmt.Sprintf("Warm read of one whole stream, p99 of %d reads, %s-event log", rep.Sizes.WarmReads, human(float64(rep.Sizes.Events))),
-		xlabel: "events in the stream", ylabel: "p99 (ms, log scale)", logX: true, logY: true, xfmt: intfmt, xticks: []float64{10, 100, 1000}}
+		xlabel: "events in the stream", ylabel: "p99 (ms, log scale)", logX: true, logY: true, xfmt: intfmt, xticks: []float64{10, 100, 1000},
+		targets: []targetLine{{1, "target: Rewind's 1,000-event p99 ≤ 1 ms"}}}
 	for _, store := range []string{"rewind", "sqlite", "postgres"} {
 		s := series{store: store, name: storeLabel[store]}
 		seen := map[int]bool{}
@@ -271,7 +326,8 @@ func logSizeTicks(rep *report) []float64 {
 
 func readByLogChart(rep *report) chart {
 	c := chart{file: "read-by-log-size.png", title: "Read latency by log size",
-		xlabel: "events in the log", ylabel: "ms (log scale)", logY: true, xfmt: human, xticks: logSizeTicks(rep)}
+		xlabel: "events in the log", ylabel: "ms (log scale)", logY: true, xfmt: human, xticks: logSizeTicks(rep),
+		targets: []targetLine{{5, "target: first read in a new process ≤ 5 ms"}}}
 	for _, store := range []string{"rewind", "sqlite", "postgres"} {
 		c.series = append(c.series,
 			stageSeries(rep, store, storeLabel[store]+": warm p99, 100-event stream", false, func(p stagePoint) float64 { return p.EarlyP99MS }),
@@ -292,7 +348,8 @@ func replayChart(rep *report) chart {
 
 func openChart(rep *report) chart {
 	c := chart{file: "open-by-log-size.png", title: "Open in a new process (PostgreSQL: connect)",
-		xlabel: "events in the log", ylabel: "ms (log scale)", logY: true, xfmt: human, xticks: logSizeTicks(rep)}
+		xlabel: "events in the log", ylabel: "ms (log scale)", logY: true, xfmt: human, xticks: logSizeTicks(rep),
+		targets: []targetLine{{25, "target: first open ≤ 25 ms"}, {10, "target: open again ≤ 10 ms"}}}
 	for _, store := range []string{"rewind", "sqlite", "postgres"} {
 		c.series = append(c.series,
 			stageSeries(rep, store, storeLabel[store]+": again (median)", false, func(p stagePoint) float64 { return p.OpenSecondMS }),

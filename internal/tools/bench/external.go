@@ -171,7 +171,7 @@ func val(ok bool, f func() float64) (float64, bool) {
 	return f(), true
 }
 
-var targetLine = regexp.MustCompile(`^--- TARGET (.+?) = ([-0-9.,e+]+)(\S*) \(target (>=|<=) ([-0-9.,e+]+)(\S*)\): (met|MISSED)`)
+var targetRE = regexp.MustCompile(`^--- TARGET (.+?) = ([-0-9.,e+]+)(\S*) \(target (>=|<=) ([-0-9.,e+]+)(\S*)\): (met|MISSED)`)
 
 // goTest runs a go test benchmark and turns each of its "--- TARGET" lines
 // into a row.
@@ -183,7 +183,7 @@ func (r *runner) goTest(ctx context.Context, issue string, args ...string) error
 	err := cmd.Run()
 	found := 0
 	for _, line := range strings.Split(out.String(), "\n") {
-		m := targetLine.FindStringSubmatch(line)
+		m := targetRE.FindStringSubmatch(line)
 		if m == nil {
 			continue
 		}
