@@ -79,6 +79,7 @@ type config struct {
 	pgAbsent string
 	root     string
 	skip     map[string]bool
+	sizes    *sizes // set by tests: smaller than --quick's
 }
 
 func parseFlags(args []string) (config, error) {

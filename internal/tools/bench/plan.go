@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -72,6 +73,18 @@ type builder struct {
 	p   *plan
 	mu  []sync.Mutex
 	ver []uint64
+	// retries counts appends that timed out inside the store (its own
+	// deadline, not the bench's) and were tried again, as a user would.
+	retries atomic.Int64
+}
+
+// retryable is an append that ran out of the store's own time (on a loaded
+// machine Rewind's append can time out waiting for its read index) while
+// the bench's context is still live. Tried again at the same expected
+// version, a retry cannot store the event twice: if the first try was
+// stored after all, the version check refuses the second.
+func retryable(ctx context.Context, err error) bool {
+	return err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded)
 }
 
 func newBuilder(p *plan) *builder {
@@ -95,6 +108,10 @@ func (b *builder) build(ctx context.Context, st eventStore, from, to int) (time.
 				s := b.p.pos[i]
 				b.mu[s].Lock()
 				err := st.Append(ctx, b.p.names[s], b.ver[s], payload)
+				for try := 0; try < 5 && retryable(ctx, err); try++ {
+					b.retries.Add(1)
+					err = st.Append(ctx, b.p.names[s], b.ver[s], payload)
+				}
 				if err == nil {
 					b.ver[s]++
 				}

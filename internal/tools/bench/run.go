@@ -80,11 +80,15 @@ type runner struct {
 	work  string
 	kinds []string
 	// build holds each store's data set build time.
-	build map[string]time.Duration
+	build        map[string]time.Duration
+	buildRetries map[string]int64
 }
 
 func run(ctx context.Context, cfg config) error {
-	r := &runner{cfg: cfg, sz: sizesFor(cfg.quick), build: map[string]time.Duration{}}
+	r := &runner{cfg: cfg, sz: sizesFor(cfg.quick), build: map[string]time.Duration{}, buildRetries: map[string]int64{}}
+	if cfg.sizes != nil {
+		r.sz = *cfg.sizes
+	}
 	mode := "full"
 	if cfg.quick {
 		mode = "quick"
@@ -133,6 +137,10 @@ func run(ctx context.Context, cfg config) error {
 			// error; the others still run.
 			progress("section %s failed: %v", s.name, err)
 			r.rep.add(&row{ID: s.name + "-failed", Issue: "24", Measure: "section " + s.name, Note: err.Error()})
+		}
+		// What is measured so far, in case the run is stopped.
+		if os.MkdirAll(filepath.Dir(cfg.jsonOut), 0o755) == nil {
+			r.rep.writeJSON(cfg.jsonOut)
 		}
 	}
 	r.rep.Machine.LoadEnd = loadavg()
