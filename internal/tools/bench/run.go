@@ -62,6 +62,7 @@ type stagePoint struct {
 
 type readPoint struct {
 	Store  string  `json:"store"`
+	Stream string  `json:"stream,omitempty"`
 	Events int     `json:"stream_events"`
 	P50MS  float64 `json:"p50_ms"`
 	P99MS  float64 `json:"p99_ms"`

@@ -117,13 +117,13 @@ func (r *runner) dataset(ctx context.Context) error {
 				return fmt.Errorf("%s: %w", kind, err)
 			}
 			if stage == stages {
-				for _, name := range []string{smallStream, earlyStream, midStream, targetStream} {
+				for _, name := range []string{smallStream, earlyStream, midStream, targetStream} { // mid after early: see readByStreamChart
 					want := int(b.ver[idx[name]])
 					p50, p99, err := readLatency(ctx, st, name, want, r.sz.WarmReads)
 					if err != nil {
 						return fmt.Errorf("%s: %w", kind, err)
 					}
-					r.rep.Curves.ReadsByStream = append(r.rep.Curves.ReadsByStream, readPoint{Store: kind, Events: want, P50MS: ms(p50), P99MS: ms(p99)})
+					r.rep.Curves.ReadsByStream = append(r.rep.Curves.ReadsByStream, readPoint{Store: kind, Stream: name, Events: want, P50MS: ms(p50), P99MS: ms(p99)})
 				}
 				final = append(final, pt)
 			}
