@@ -84,7 +84,7 @@ func TestRunSmall(t *testing.T) {
 		quick: true, charts: filepath.Join(dir, "charts"), jsonOut: filepath.Join(dir, "results.json"),
 		work: filepath.Join(dir, "work"), pgAbsent: "not in this test", root: "../../..",
 		skip:  map[string]bool{"http": true, "gotest": true},
-		sizes: &sizes{Events: 4000, Stages: 2, ManyStreams: 500, AppendSeconds: 0.2, Writers: []int{1, 4}, Children: 2, WarmReads: 5},
+		sizes: &sizes{Events: 3000, Stages: 2, ManyStreams: 200, AppendSeconds: 0.1, Writers: []int{1}, Children: 2, WarmReads: 5},
 	}
 	if err := os.MkdirAll(cfg.work, 0o755); err != nil {
 		t.Fatal(err)
@@ -104,7 +104,7 @@ func TestRunSmall(t *testing.T) {
 	for _, r := range rep.Rows {
 		seen[r.ID] = r
 	}
-	for _, id := range []string{"append-1", "append-16-fsync", "first-read", "warm-read-p99", "replay", "build", "open-first", "open-second", "disk", "many-build", "many-rss", "many-reopen"} {
+	for _, id := range []string{"append-1", "append-1-fsync", "append-16-fsync", "first-read", "warm-read-p99", "replay", "build", "open-first", "open-second", "disk", "many-build", "many-rss", "many-reopen"} {
 		r := seen[id]
 		if r == nil {
 			t.Errorf("no row %s", id)
@@ -138,5 +138,29 @@ func TestRunSmall(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 		f.Close()
+	}
+}
+
+// TestChartsOnePoint draws charts whose log axes hold a single value (one
+// writer count, one stream size) and charts with nothing measured.
+func TestChartsOnePoint(t *testing.T) {
+	rep := &report{Mode: "quick", Sizes: sizes{Events: 1000, Stages: 1, Writers: []int{1}, HTTPClients: []int{16}, WarmReads: 5}}
+	rep.Curves.Append = []appendPoint{{Store: "rewind", Writers: 1, Rate: 100}}
+	rep.Curves.ReadsByStream = []readPoint{{Store: "rewind", Events: 10, P99MS: 0.5}}
+	rep.Curves.Stages = []stagePoint{{Store: "sqlite", Events: 1000, OpenSecondMS: 2, OpenFirstMS: 2, FirstReadMS: 1, EarlyP99MS: 1, DiskMB: 1}}
+	dir := t.TempDir()
+	if err := drawCharts(rep, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := drawCharts(&report{}, t.TempDir()); err != nil {
+		t.Fatalf("nothing measured: %v", err)
+	}
+	f, err := os.Open(filepath.Join(dir, "append-by-writers.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -148,6 +148,14 @@ func (c chart) save(dir string) error {
 	if c.logX {
 		p.X.Scale = plot.LogScale{}
 	}
+	// One point on a log axis: gonum would widen the range to [x-1, x+1],
+	// which reaches zero; widen it by factors instead.
+	if c.logX && p.X.Min == p.X.Max {
+		p.X.Min, p.X.Max = p.X.Min/2, p.X.Max*2
+	}
+	if c.logY && p.Y.Min == p.Y.Max {
+		p.Y.Min, p.Y.Max = p.Y.Min/2, p.Y.Max*2
+	}
 	if c.xticks != nil {
 		var ticks []plot.Tick
 		for _, x := range c.xticks {
