@@ -144,7 +144,10 @@ func (r *Repository[S, E]) Handle(ctx context.Context, id string, decide func(S)
 	if hc.err != nil {
 		return Result[E]{}, fmt.Errorf("aggregate: handle %q: %w", stream, hc.err)
 	}
-	var base []eventstore.AppendOption
+	// The options every attempt's append carries (at most two), then that
+	// attempt's checks: in an array, so that the append allocates no slice.
+	var optBuf [5]eventstore.AppendOption
+	base := optBuf[:0]
 	command := hc.command
 	if p := hc.producer; p != nil {
 		base = append(base, eventstore.WithProducer(p.id, p.epoch, p.seq))
@@ -204,7 +207,7 @@ func (r *Repository[S, E]) Handle(ctx context.Context, id string, decide func(S)
 				return Result[E]{}, fmt.Errorf("aggregate: handle %q: %w", stream, err)
 			}
 		}
-		appendOpts := append(base[:len(base):len(base)], eventstore.ExpectVersion(cur.Version), eventstore.ExpectLast(cur.Offset))
+		appendOpts := append(base, eventstore.ExpectVersion(cur.Version), eventstore.ExpectLast(cur.Offset))
 		if data := rec.encode(); data != nil {
 			appendOpts = append(appendOpts, eventstore.WithCommandData(data))
 		}

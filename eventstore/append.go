@@ -184,11 +184,11 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 	}
 	ctx, stop := appendBound(ctx)
 	defer stop()
-	unlock, err := s.lockStream(ctx, name)
+	lk, err := s.lockStripe(ctx, name)
 	if err != nil {
 		return AppendResult{}, err
 	}
-	defer unlock()
+	defer lk.unlock()
 	st, err := s.streamState(ctx, name, false)
 	if err != nil {
 		return AppendResult{}, err
@@ -206,7 +206,14 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 				return AppendResult{}, err
 			}
 		}
-		if ac.command != "" {
+		// CommandOutcome may have found the id unrecorded at this very
+		// head (one look-up for a command checked before it was decided):
+		// the publish below expects the same last message, so a commit
+		// stored since, here or in another process, still fails it and
+		// the next attempt looks the id up again. The token is used once.
+		checked := ac.command != "" && st.absent == ac.command && st.absentAt == st.h.subjSeq
+		st.absent = ""
+		if ac.command != "" && !checked {
 			co, ok, err := s.commandDone(ctx, st, name, ac.command)
 			if err != nil {
 				return AppendResult{}, err
@@ -422,6 +429,21 @@ func parentDone(ctx context.Context) <-chan struct{} {
 // stream (JetStream's per-subject check still guards across processes),
 // waiting until ctx ends. Appends to different streams rarely share a lock.
 func (s *Store) lockStream(ctx context.Context, name string) (unlock func(), err error) {
+	lk, err := s.lockStripe(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return lk.unlock, nil
+}
+
+// stripeLock is a held stream lock (one of the store's stripes).
+type stripeLock chan struct{}
+
+func (lk stripeLock) unlock() { <-lk }
+
+// lockStripe is lockStream for the append path, without a closure to
+// allocate.
+func (s *Store) lockStripe(ctx context.Context, name string) (stripeLock, error) {
 	var h uint32 = 2166136261
 	for i := 0; i < len(name); i++ {
 		h = (h ^ uint32(name[i])) * 16777619
@@ -429,12 +451,12 @@ func (s *Store) lockStream(ctx context.Context, name string) (unlock func(), err
 	ch := s.stripes[h%stripeCount]
 	select {
 	case ch <- struct{}{}:
-		return func() { <-ch }, nil
+		return ch, nil
 	default:
 	}
 	select {
 	case ch <- struct{}{}:
-		return func() { <-ch }, nil
+		return ch, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for another append to the stream: %w", ctx.Err())
 	}
@@ -592,6 +614,11 @@ type streamState struct {
 	// waited for.
 	commands     map[string]commandOutcome
 	commandsLost bool
+	// absent is the command id CommandOutcome last found unrecorded, at
+	// the head whose subject's last message was absentAt: the append that
+	// follows with that id, at that same head, need not look it up again.
+	absent   string
+	absentAt uint64
 	// gen is the index generation the state was read from, or last found
 	// complete up to h. A newer generation (Reindex, a rebuild) may not
 	// hold this store's latest commits yet: it is waited for.
@@ -637,6 +664,12 @@ func (s *Store) commandDone(ctx context.Context, st *streamState, name, id strin
 				}
 				st.gen = x.gen
 			}
+			if covered >= st.h.subjSeq {
+				// The index holds every commit up to the head: the ids
+				// kept for it are there too (and in its filter).
+				clear(st.commands)
+				st.commandsLost = false
+			}
 			if !x.filter.mayHold(name, id) {
 				return nil // never recorded: no lookup
 			}
@@ -661,7 +694,11 @@ func (s *Store) commandDone(ctx context.Context, st *streamState, name, id strin
 // CommandOutcome returns the result of the append that stream recorded
 // for command id (see WithCommandID), and false if it recorded none: what
 // an Append with WithCommandID(id) would return as a duplicate. It sees
-// every append acknowledged before the call.
+// every append acknowledged before the call. When it finds none, the next
+// Append of id to the stream, if nothing was stored on the stream in
+// between, relies on this look-up instead of making its own: a commit
+// stored meanwhile, by this store or another process, still makes that
+// Append look again, so the id stays recorded at most once.
 func (s *Store) CommandOutcome(ctx context.Context, stream, id string) (AppendResult, bool, error) {
 	if s.closed.Load() {
 		return AppendResult{}, false, ErrClosed
@@ -671,18 +708,22 @@ func (s *Store) CommandOutcome(ctx context.Context, stream, id string) (AppendRe
 	}
 	ctx, stop := appendBound(ctx)
 	defer stop()
-	unlock, err := s.lockStream(ctx, stream)
+	lk, err := s.lockStripe(ctx, stream)
 	if err != nil {
 		return AppendResult{}, false, fmt.Errorf("eventstore: command outcome on %q: %w", stream, err)
 	}
-	defer unlock()
+	defer lk.unlock()
 	st, err := s.streamState(ctx, stream, !s.soleWriter())
 	if err != nil {
 		return AppendResult{}, false, fmt.Errorf("eventstore: command outcome on %q: %w", stream, err)
 	}
 	co, ok, err := s.commandDone(ctx, st, stream, id)
-	if err != nil || !ok {
+	if err != nil {
 		return AppendResult{}, false, err
+	}
+	if !ok {
+		st.absent, st.absentAt = id, st.h.subjSeq
+		return AppendResult{}, false, nil
 	}
 	res := commandResult(stream, co)
 	res.Closed = st.h.closed

@@ -147,6 +147,78 @@ func TestCommandIDConcurrent(t *testing.T) {
 	}
 }
 
+// TestCommandOutcomeThenAppend: a command id CommandOutcome found
+// unrecorded, then appended (as aggregate.Handle does: look up, decide,
+// append), is still stored once when the same id is appended in between:
+// by the same store, by another goroutine that checked it too, or by
+// another store on the same server, which this store's cached head does not
+// know of yet.
+func TestCommandOutcomeThenAppend(t *testing.T) {
+	ctx := context.Background()
+	a, _ := openStore(t, eventstore.WithListen("127.0.0.1", 0))
+	b, err := eventstore.Connect(ctx, a.ClientURL(), eventstore.WithIndexDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	for _, between := range []*eventstore.Store{a, b} {
+		for round := range 5 {
+			stream := fmt.Sprintf("checked/%p/%d", between, round)
+			id := fmt.Sprint("cmd-", round)
+			if _, err := a.Append(ctx, stream, evs(1, 0)); err != nil {
+				t.Fatal(err)
+			}
+			if _, found, err := a.CommandOutcome(ctx, stream, id); err != nil || found {
+				t.Fatalf("CommandOutcome before any append: found %v, %v", found, err)
+			}
+			first, err := between.Append(ctx, stream, evs(2, 10), eventstore.WithCommandID(id))
+			if err != nil || first.Duplicate {
+				t.Fatalf("the append in between: %+v, %v", first, err)
+			}
+			again, err := a.Append(ctx, stream, evs(2, 20), eventstore.WithCommandID(id))
+			if err != nil || !again.Duplicate || !sameOutcome(again, first) {
+				t.Fatalf("the append after the check: %+v, %v; want the duplicate of %+v", again, err, first)
+			}
+			if got := len(collect(t, a.Read(ctx, stream))); got != 3 {
+				t.Fatalf("stream holds %d events, want 3", got)
+			}
+		}
+	}
+	// Goroutines that each check the id and then append it: one stores.
+	for round := range 10 {
+		stream := fmt.Sprintf("checked-race/%d", round)
+		id := fmt.Sprint("cmd-", round)
+		var mu sync.Mutex
+		stored := 0
+		var wg sync.WaitGroup
+		for g := range 8 {
+			s := []*eventstore.Store{a, b}[g%2]
+			wg.Go(func() {
+				if _, found, err := s.CommandOutcome(ctx, stream, id); err != nil || found {
+					return // a later checker may see the winner's commit
+				}
+				res, err := s.Append(ctx, stream, evs(1, g), eventstore.WithCommandID(id))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !res.Duplicate {
+					mu.Lock()
+					stored++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if stored != 1 {
+			t.Fatalf("round %d: %d appends stored, want 1", round, stored)
+		}
+		if got := len(collect(t, a.Read(ctx, stream))); got != 1 {
+			t.Fatalf("round %d: stream holds %d events, want 1", round, got)
+		}
+	}
+}
+
 // TestCommandIDInvalid: an id longer than MaxCommandIDLen is refused and
 // stores nothing.
 func TestCommandIDInvalid(t *testing.T) {

@@ -59,11 +59,16 @@ func (c *client) ping(ctx context.Context) error {
 const jsonType = "application/json"
 
 func (c *client) create(ctx context.Context, url string) error {
+	return c.createType(ctx, url, jsonType)
+}
+
+// createType creates a stream of content type ctype.
+func (c *client) createType(ctx context.Context, url, ctype string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, nil)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", jsonType)
+	req.Header.Set("Content-Type", ctype)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("PUT %s: %w", url, err)
@@ -77,11 +82,16 @@ func (c *client) create(ctx context.Context, url string) error {
 
 // appendJSON POSTs body and returns the stream's next offset.
 func (c *client) appendJSON(ctx context.Context, url string, body []byte) (string, error) {
+	return c.appendType(ctx, url, jsonType, body)
+}
+
+// appendType POSTs body as ctype and returns the stream's next offset.
+func (c *client) appendType(ctx context.Context, url, ctype string, body []byte) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return "", err
 	}
-	req.Header.Set("Content-Type", jsonType)
+	req.Header.Set("Content-Type", ctype)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("POST %s: %w", url, err)

@@ -17,7 +17,10 @@
 //
 // Streams are created under URL/v1/stream/dsbench/RUN/, RUN being unique per
 // run, so a server can be measured more than once. Every message is a 100-byte
-// JSON object. The long-poll test needs the server's long-poll timeout well
+// JSON object, except in the catch-up shapes (--catchup-shapes, shapes.go):
+// 20-byte, 100-byte and 1 KB nested JSON messages, one or a hundred per POST,
+// a hundred streams of 1,000 messages, and application/octet-stream streams,
+// each filled and then read from -1 to its tail. The long-poll test needs the server's long-poll timeout well
 // above the time it takes to park every reader (30 s is what
 // scripts/bench-ds.sh uses); a reader answered by a timeout counts as an error.
 //
@@ -98,6 +101,7 @@ type config struct {
 	batchSize     int
 	catchupMsgs   int
 	catchupRounds int
+	catchupShapes []shape
 	readers       int
 	lpRounds      int
 	parkWait      time.Duration
@@ -121,6 +125,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.batchSize, "batch", 100, "messages per POST in the batched append test and the catch-up fill")
 	fs.IntVar(&cfg.catchupMsgs, "catchup-messages", 100_000, "messages in the catch-up stream")
 	fs.IntVar(&cfg.catchupRounds, "catchup-rounds", 3, "full reads of the catch-up stream (the median is reported)")
+	shapeList := fs.String("catchup-shapes", "", "also read these message shapes from -1 to the tail (comma-separated, or all): "+strings.Join(shapeNames(), ","))
 	fs.IntVar(&cfg.readers, "readers", 1000, "parked long-poll readers")
 	fs.IntVar(&cfg.lpRounds, "longpoll-rounds", 5, "appends that wake the parked readers (after one warm-up round)")
 	fs.DurationVar(&cfg.parkWait, "park-wait", 2*time.Second, "how long to let the readers park before each append")
@@ -131,6 +136,10 @@ func parseFlags(args []string) (config, error) {
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	var err error
+	if cfg.catchupShapes, err = parseShapes(*shapeList); err != nil {
+		return cfg, err
 	}
 	cfg.url = strings.TrimRight(cfg.url, "/")
 	if cfg.label == "" {
@@ -193,6 +202,14 @@ func run(ctx context.Context, cfg config) (*report, error) {
 			return nil, err
 		}
 		rep.Catchup = r
+		for _, s := range cfg.catchupShapes {
+			progress("catch-up read of %s: filling %d streams of %d messages, %d per POST", s.Name, s.Streams, s.PerStr, s.PerPOST)
+			r, err := shapeTest(ctx, c, s, cfg.catchupRounds, progress)
+			if err != nil {
+				return nil, err
+			}
+			rep.Shapes = append(rep.Shapes, r)
+		}
 	}
 	if cfg.tests["longpoll"] {
 		progress("long-poll wake-up: %d readers, %d rounds", cfg.readers, cfg.lpRounds)

@@ -48,3 +48,37 @@ func TestCountItems(t *testing.T) {
 		}
 	}
 }
+
+// TestShapeMessages: every catch-up shape's messages have its size, the
+// JSON ones are valid JSON, and a POST's body holds PerPOST of them as the
+// reader counts them.
+func TestShapeMessages(t *testing.T) {
+	for _, s := range shapes {
+		for _, n := range []int{0, 7, 99_999} {
+			m := shapeMessage(s, 3, n)
+			if len(m) != s.Size {
+				t.Errorf("%s: message %d is %d bytes, want %d", s.Name, n, len(m), s.Size)
+			}
+			if s.Kind != "binary" && !json.Valid(m) {
+				t.Errorf("%s: message %d is not JSON: %.60q", s.Name, n, m)
+			}
+		}
+		body := shapeBody(s, 1, 0, s.PerPOST)
+		got := len(body) / s.Size
+		if s.Kind != "binary" {
+			var err error
+			if got, err = countItems(body); err != nil {
+				t.Fatalf("%s: %v", s.Name, err)
+			}
+		}
+		if got != s.PerPOST {
+			t.Errorf("%s: a POST holds %d messages, want %d", s.Name, got, s.PerPOST)
+		}
+	}
+	if _, err := parseShapes("json-20B,nope"); err == nil {
+		t.Error("an unknown shape was accepted")
+	}
+	if all, err := parseShapes("all"); err != nil || len(all) != len(shapes) {
+		t.Errorf("all: %d shapes, %v", len(all), err)
+	}
+}

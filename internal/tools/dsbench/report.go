@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,6 +20,7 @@ type report struct {
 	Batch    *appendResult   `json:"batch_append,omitempty"`
 	Single   *appendResult   `json:"single_append,omitempty"`
 	Catchup  *catchupResult  `json:"catchup_read,omitempty"`
+	Shapes   []*shapeResult  `json:"catchup_shapes,omitempty"`
 	LongPoll *longPollResult `json:"long_poll_wake,omitempty"`
 }
 
@@ -54,6 +56,9 @@ func (r *report) writeTable(w io.Writer) {
 	if c := r.Catchup; c != nil {
 		fmt.Fprintf(tw, "catch-up read of %d messages (%d GETs)\t%.0f msg/s\t%.1f\t\t\t\t0\t\n",
 			c.Messages, c.GETsPerRead, c.MsgsPerSec, c.MBPerSec)
+	}
+	for _, s := range r.Shapes {
+		fmt.Fprintf(tw, "catch-up read, %s (%d GETs)\t%.0f msg/s\t%.1f\t\t\t\t0\t\n", s.Name, s.GETsPerRound, s.MsgsPerSec, s.MBPerSec)
 	}
 	if l := r.LongPoll; l != nil {
 		fmt.Fprintf(tw, "long-poll wake, %d readers x %d rounds\t\t\t%s\t%s\t%s\t%d\t\n",
@@ -163,6 +168,13 @@ func compare(w io.Writer, args []string) error {
 		rate("catch-up read", a.Catchup.MsgsPerSec, b.Catchup.MsgsPerSec, "msg/s")
 		fmt.Fprintf(tw, "  MB/s\t%.1f\t%.1f\t%s\t\n", a.Catchup.MBPerSec, b.Catchup.MBPerSec, ratio(b.Catchup.MBPerSec, a.Catchup.MBPerSec))
 	}
+	for _, sa := range a.Shapes {
+		for _, sb := range b.Shapes {
+			if sa.Name == sb.Name {
+				rate("catch-up read, "+sa.Name, sa.MsgsPerSec, sb.MsgsPerSec, "msg/s")
+			}
+		}
+	}
 	if a.LongPoll != nil && b.LongPoll != nil {
 		lat("long-poll wake p50", a.LongPoll.Wake.P50, b.LongPoll.Wake.P50)
 		lat("long-poll wake p99", a.LongPoll.Wake.P99, b.LongPoll.Wake.P99)
@@ -212,6 +224,14 @@ func bestOf(files []string) (*report, error) {
 		}
 		if r.Single != nil && (best.Single == nil || r.Single.MsgsPerSec > best.Single.MsgsPerSec) {
 			best.Single = r.Single
+		}
+		for _, s := range r.Shapes {
+			i := slices.IndexFunc(best.Shapes, func(b *shapeResult) bool { return b.Name == s.Name })
+			if i < 0 {
+				best.Shapes = append(best.Shapes, s)
+			} else if s.MsgsPerSec > best.Shapes[i].MsgsPerSec {
+				best.Shapes[i] = s
+			}
 		}
 		if r.Catchup != nil && (best.Catchup == nil || r.Catchup.MsgsPerSec > best.Catchup.MsgsPerSec) {
 			best.Catchup = r.Catchup
