@@ -61,20 +61,19 @@ func decodeNewest(v []byte) (newestCommit, bool) {
 // log could not be asked (the index is then neither trusted nor rebuilt).
 type logCheck func(newestCommit) (string, error)
 
-// openIndex opens the newest index generation under root (a directory per
-// generation, "gen-000001", ...) for the log identified by logID, whose last
-// sequence is logLast, and deletes older generations. Whatever cannot be
-// trusted is rebuilt: the returned index may be empty, and the tailer fills
-// it from its checkpoint. A generation left half-built by a crash during
-// Reindex is a valid index that is simply behind.
-func openIndex(root, logID string, logLast uint64, check logCheck, cacheSize int64, log *slog.Logger) (*index, error) {
-	return openIndexFiles(root, cacheSize, log).finish(logID, logLast, check)
-}
-
-// indexFiles is the first half of openIndex: the newest generation's
-// database opened and its own records read, before anything is known of
-// the log. Store.start runs it while the server starts and the log is
-// looked up, which it does not need.
+// Opening the index is done in two halves. openIndexFiles opens the newest
+// index generation under root (a directory per generation, "gen-000001",
+// ...), deletes older generations and reads the index's own records, before
+// anything is known of the log: Store.start runs it while the server starts
+// and the log is looked up. finish then checks it against the log
+// identified by logID, whose last sequence is logLast. Whatever cannot be
+// trusted is rebuilt: the index finish returns may be empty, and the
+// tailer fills it from its checkpoint. A generation left half-built by a
+// crash during Reindex is a valid index that is simply behind. A trusted
+// index comes back with its compactions held (index_compactions.go) until
+// the store opens them.
+//
+// indexFiles is what the first half found.
 type indexFiles struct {
 	root      string
 	cacheSize int64
