@@ -319,7 +319,7 @@ func (s *Store) observeLastTime(ctx context.Context, last uint64) error {
 	return nil
 }
 
-// newestInLog returns the check openIndex makes of the index's newest
+// newestInLog returns the check indexFiles.finish makes of the index's newest
 // commit: the log must hold, at that sequence, a commit of the same stream
 // whose first event has the same id.
 func (s *Store) newestInLog(ctx context.Context) logCheck {
