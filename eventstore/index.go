@@ -111,11 +111,15 @@ type index struct {
 
 	tailSubmitted atomic.Uint64 // the tailer has handed the writer the log up to here
 
-	filter     *commandFilter // the command ids the index holds (cmdfilter.go)
-	filterStop chan struct{}  // ends the filter's loading
-	filterDone chan struct{}  // closed when it has ended
-	closed     bool
-	retired    bool // replaced by Reindex: waiters move to the new index
+	filter *commandFilter // the command ids the index holds (cmdfilter.go)
+	// compactions lets pebble compact once the store is open
+	// (index_compactions.go).
+	compactions *compactionGate
+	fresh       bool          // opened empty, not yet given its log (checkLog)
+	filterStop  chan struct{} // ends the filter's loading
+	filterDone  chan struct{} // closed when it has ended
+	closed      bool
+	retired     bool // replaced by Reindex: waiters move to the new index
 }
 
 var errRetired = errors.New("eventstore: read index replaced")

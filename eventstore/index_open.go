@@ -61,41 +61,85 @@ func decodeNewest(v []byte) (newestCommit, bool) {
 // log could not be asked (the index is then neither trusted nor rebuilt).
 type logCheck func(newestCommit) (string, error)
 
-// openIndex opens the newest index generation under root (a directory per
-// generation, "gen-000001", ...) for the log identified by logID, whose last
-// sequence is logLast, and deletes older generations. Whatever cannot be
-// trusted is rebuilt: the returned index may be empty, and the tailer fills
-// it from its checkpoint. A generation left half-built by a crash during
-// Reindex is a valid index that is simply behind.
-func openIndex(root, logID string, logLast uint64, check logCheck, cacheSize int64, log *slog.Logger) (*index, error) {
+// Opening the index is done in two halves. openIndexFiles opens the newest
+// index generation under root (a directory per generation, "gen-000001",
+// ...), deletes older generations and reads the index's own records, before
+// anything is known of the log: Store.start runs it while the server starts
+// and the log is looked up. finish then checks it against the log
+// identified by logID, whose last sequence is logLast. Whatever cannot be
+// trusted is rebuilt: the index finish returns may be empty, and the
+// tailer fills it from its checkpoint. A generation left half-built by a
+// crash during Reindex is a valid index that is simply behind. A trusted
+// index comes back with its compactions held (index_compactions.go) until
+// the store opens them.
+//
+// indexFiles is what the first half found.
+type indexFiles struct {
+	root      string
+	cacheSize int64
+	log       *slog.Logger
+	gen       int    // 0: no generation yet
+	x         *index // the generation's database, if it opened
+	reason    string // why it cannot be used, whatever the log holds
+	err       error
+}
+
+func openIndexFiles(root string, cacheSize int64, log *slog.Logger) *indexFiles {
+	f := &indexFiles{root: root, cacheSize: cacheSize, log: log}
 	gens, err := indexGenerations(root)
 	if err != nil {
-		return nil, err
+		f.err = err
+		return f
 	}
 	if len(gens) == 0 {
-		return createIndex(root, 1, logID, cacheSize, log)
+		return f
 	}
-	gen := gens[len(gens)-1]
+	f.gen = gens[len(gens)-1]
 	for _, g := range gens[:len(gens)-1] {
 		_ = os.RemoveAll(genDir(root, g))
 	}
-	x, reason := tryOpenIndex(genDir(root, gen), logID, logLast, cacheSize, log)
+	f.x, f.reason = openIndexDB(genDir(root, f.gen), cacheSize, log)
+	return f
+}
+
+// discard closes what openIndexFiles opened, when the store's start
+// failed before finish.
+func (f *indexFiles) discard() {
+	if f.x != nil {
+		_ = f.x.close()
+	}
+}
+
+// finish checks the opened generation against the log and returns it, or
+// a fresh one in its place.
+func (f *indexFiles) finish(logID string, logLast uint64, check logCheck) (*index, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	if f.gen == 0 {
+		return createIndex(f.root, 1, logID, f.cacheSize, f.log)
+	}
+	x, reason := f.x, f.reason
 	if reason == "" {
+		reason = x.checkLog(logID, logLast)
+	}
+	if reason == "" {
+		var err error
 		if reason, err = x.checkNewest(check); err != nil {
 			_ = x.close()
 			return nil, fmt.Errorf("eventstore: check the read index against the log: %w", err)
 		}
 	}
 	if reason == "" {
-		x.gen = gen
-		startWriter(x, log)
+		x.gen = f.gen
+		startWriter(x, f.log)
 		return x, nil
 	}
-	log.Warn("eventstore: rebuilding the read index from the log", "dir", genDir(root, gen), "reason", reason)
+	f.log.Warn("eventstore: rebuilding the read index from the log", "dir", genDir(f.root, f.gen), "reason", reason)
 	if x != nil {
 		_ = x.close()
 	}
-	return createIndex(root, gen, logID, cacheSize, log)
+	return createIndex(f.root, f.gen, logID, f.cacheSize, f.log)
 }
 
 // checkNewest asks the log whether it still holds the index's newest
@@ -130,6 +174,7 @@ func createIndex(root string, gen int, logID string, cacheSize int64, log *slog.
 	}
 	x.gen = gen
 	startWriter(x, log)
+	x.compactions.openGate() // nothing to wait for in a fresh index
 	return x, nil
 }
 
@@ -157,9 +202,20 @@ func indexGenerations(root string) ([]int, error) {
 	return gens, nil
 }
 
-// tryOpenIndex opens dir and reports why it cannot be used, if it cannot
-// (x may then be nil).
+// tryOpenIndex opens dir and reports why it cannot be used for the log
+// logID whose last sequence is logLast, if it cannot (x may then be nil).
 func tryOpenIndex(dir, logID string, logLast uint64, cacheSize int64, log *slog.Logger) (*index, string) {
+	x, reason := openIndexDB(dir, cacheSize, log)
+	if reason == "" {
+		reason = x.checkLog(logID, logLast)
+	}
+	return x, reason
+}
+
+// openIndexDB opens dir and reads the index's own records: its format and
+// checkpoint, its first and last keys. It reports why the index cannot be
+// used whatever the log holds, if it cannot (x may then be nil).
+func openIndexDB(dir string, cacheSize int64, log *slog.Logger) (*index, string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Sprintf("cannot create: %v", err)
 	}
@@ -170,6 +226,7 @@ func tryOpenIndex(dir, logID string, logLast uint64, cacheSize int64, log *slog.
 	// it is a suffix of its batches (a memtable is flushed whole, with the
 	// checkpoint written in every batch), which the tailer reapplies from
 	// the log. Close flushes the memtables.
+	gate := newCompactionGate()
 	opts := &pebble.Options{Cache: cache, Logger: pebbleLogger{log}, DisableWAL: true,
 		// The index is written as fast as the log is, every commit body
 		// twice (a stream's copy and the log-ordered one), so compactions
@@ -194,6 +251,8 @@ func tryOpenIndex(dir, logID string, logLast uint64, cacheSize int64, log *slog.
 	// Point lookups (a command id, a producer, a foreign message) mostly
 	// miss: bloom filters let a miss skip the tables that cannot hold the
 	// key, for about ten bits a key.
+	// No compaction before the store is open (index_compactions.go).
+	opts.Experimental.CompactionScheduler = gate
 	for i := range opts.Levels {
 		opts.Levels[i].BlockSize = 32 << 10
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
@@ -203,7 +262,7 @@ func tryOpenIndex(dir, logID string, logLast uint64, cacheSize int64, log *slog.
 		cache.Unref()
 		return nil, fmt.Sprintf("cannot open: %v", err)
 	}
-	x := &index{db: db, cache: cache, dir: dir, notify: make(chan struct{})}
+	x := &index{db: db, cache: cache, dir: dir, notify: make(chan struct{}), compactions: gate}
 	format, err := x.get(keyFormat)
 	if err != nil {
 		return x, fmt.Sprintf("cannot read: %v", err)
@@ -212,27 +271,39 @@ func tryOpenIndex(dir, logID string, logLast uint64, cacheSize int64, log *slog.
 		if !x.empty() {
 			return x, "no format record"
 		}
-		return x, x.initFresh(logID)
+		x.fresh = true
+		return x, ""
 	}
 	if string(format) != indexFormat {
 		return x, fmt.Sprintf("format %q, want %q", format, indexFormat)
-	}
-	id, err := x.get(keyLog)
-	if err != nil || string(id) != logID {
-		return x, fmt.Sprintf("built from log %q, the log is %q", id, logID)
 	}
 	cp, err := x.get(keyCheckpoint)
 	if err != nil || len(cp) != 8 {
 		return x, "checkpoint unreadable"
 	}
 	x.written = binary.BigEndian.Uint64(cp)
-	if x.written > logLast {
-		return x, fmt.Sprintf("checkpoint %d is ahead of the log's last sequence %d", x.written, logLast)
-	}
 	if reason := x.verifyTail(); reason != "" {
 		return x, reason
 	}
 	return x, ""
+}
+
+// checkLog says whether the index opened by openIndexDB was built from the
+// log logID and is not ahead of its last sequence; a fresh one is made
+// the index of that log.
+func (x *index) checkLog(logID string, logLast uint64) string {
+	if x.fresh {
+		x.fresh = false
+		return x.initFresh(logID)
+	}
+	id, err := x.get(keyLog)
+	if err != nil || string(id) != logID {
+		return fmt.Sprintf("built from log %q, the log is %q", id, logID)
+	}
+	if x.written > logLast {
+		return fmt.Sprintf("checkpoint %d is ahead of the log's last sequence %d", x.written, logLast)
+	}
+	return ""
 }
 
 // openPebble opens a pebble database, turning a panic inside pebble (which

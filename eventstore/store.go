@@ -249,8 +249,16 @@ func startServer(dir string, cfg *config) (*server.Server, error) {
 // tailer receives every commit: on one shared connection its deliveries
 // would queue with the appenders' acknowledgements and halve what parallel
 // appenders get through.
-func (s *Store) start(ctx context.Context, dial func(name string) (*nats.Conn, error)) error {
-	var err error
+func (s *Store) start(ctx context.Context, dial func(name string) (*nats.Conn, error)) (err error) {
+	// The index's files are opened meanwhile: they need nothing from the
+	// server until they are checked against the log.
+	files := make(chan *indexFiles, 1)
+	go func() { files <- openIndexFiles(s.indexDir, s.cfg.cacheSize, s.log) }()
+	defer func() {
+		if f := <-files; f != nil && err != nil {
+			f.discard()
+		}
+	}()
 	if s.nc, err = dial("rewind"); err != nil {
 		return err
 	}
@@ -280,12 +288,15 @@ func (s *Store) start(ctx context.Context, dial func(name string) (*nats.Conn, e
 			return err
 		}
 	}
-	x, err := openIndex(s.indexDir, s.logID, last, s.newestInLog(ctx), s.cfg.cacheSize, s.log)
+	f := <-files
+	files <- nil // for the deferred receive: f is finished or discarded here
+	x, err := f.finish(s.logID, last, s.newestInLog(ctx))
 	if err != nil {
 		return err
 	}
 	s.idx = x
 	s.tailer = s.startTailer(x)
+	x.compactions.openGate()
 	return nil
 }
 
@@ -308,7 +319,7 @@ func (s *Store) observeLastTime(ctx context.Context, last uint64) error {
 	return nil
 }
 
-// newestInLog returns the check openIndex makes of the index's newest
+// newestInLog returns the check indexFiles.finish makes of the index's newest
 // commit: the log must hold, at that sequence, a commit of the same stream
 // whose first event has the same id.
 func (s *Store) newestInLog(ctx context.Context) logCheck {
