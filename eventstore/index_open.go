@@ -198,6 +198,7 @@ func tryOpenIndex(dir, logID string, logLast uint64, cacheSize int64, log *slog.
 		opts.Levels[i].BlockSize = 32 << 10
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
+	setIndexCompression(opts)
 	db, err := openPebble(dir, opts)
 	if err != nil {
 		cache.Unref()
