@@ -166,3 +166,13 @@ type quietLogger struct{}
 func (quietLogger) Infof(string, ...any)      {}
 func (quietLogger) Errorf(string, ...any)     {}
 func (quietLogger) Fatalf(f string, a ...any) { panic(fmt.Sprintf(f, a...)) }
+
+// CopyVariants are the layouts ReadCompare compares by default: the index
+// with and without its log-ordered copy, and with snappy and zstd.
+func CopyVariants() []Variant {
+	return []Variant{
+		{Name: "snappy-with-copy", Compression: block.SnappyCompression, BlockSize: 32 << 10, Ordered: "body", StreamBody: true},
+		{Name: "snappy-without-copy", Compression: block.SnappyCompression, BlockSize: 32 << 10, Ordered: "none", StreamBody: true},
+		{Name: "zstd-with-copy", Compression: block.ZstdCompression, BlockSize: 32 << 10, Ordered: "body", StreamBody: true},
+	}
+}

@@ -8,6 +8,8 @@
 //
 //	go run ./internal/tools/diskbench -dir /tmp/diskbench            # 1M events, S2 log, and SQLite
 //	go run ./internal/tools/diskbench -dir /tmp/d -log-compression=false -sqlite=false
+//	go run ./internal/tools/diskbench -dir /tmp/work -index-variants /tmp/d/rewind/index/gen-000001
+//	go run ./internal/tools/diskbench -dir /tmp/work -read-compare /tmp/d/rewind/index/gen-000001 -reads 400
 package main
 
 import (
@@ -37,6 +39,9 @@ type Result struct {
 	// -cold new processes.
 	FirstRead *diskbench.Latency `json:"first_read,omitempty"`
 	SQLite    *diskbench.SQLite  `json:"sqlite,omitempty"`
+	// Store.Reindex: the whole log read through JetStream and indexed.
+	RebuildPerSec     float64 `json:"rebuild_events_per_sec,omitempty"`
+	RebuildIndexBytes int64   `json:"rebuild_index_bytes,omitempty"`
 	// Ratios the targets are set on (issue 24, items 2 and 3).
 	DiskVsSQLite   float64 `json:"disk_vs_sqlite,omitempty"`   // (log+index) ÷ SQLite's file: ≤ 1
 	ReplayVsSQLite float64 `json:"replay_vs_sqlite,omitempty"` // ≥ 1.5
@@ -52,6 +57,8 @@ func main() {
 	rewind := flag.Bool("rewind", true, "measure Rewind")
 	reuse := flag.Bool("reuse", false, "measure the stores already in -dir instead of building them")
 	child := flag.String("first-read", "", "internal: time one first read of the store in this directory")
+	rebuild := flag.Bool("rebuild", false, "time Store.Reindex of the Rewind store in -dir (after building or with -reuse)")
+	readCompare := flag.String("read-compare", "", "copy this index generation directory with and without its log-ordered copy, snappy and zstd, and time warm reads of the 1,000-event stream in each, interleaved")
 	variants := flag.String("index-variants", "", "copy this index generation directory into variants of layout and compression, and measure them")
 	flag.Parse()
 	ctx := context.Background()
@@ -66,6 +73,14 @@ func main() {
 	}
 	if *dir == "" {
 		log.Fatal("give -dir")
+	}
+	if *readCompare != "" {
+		lat, err := diskbench.ReadCompare(*readCompare, *dir, diskbench.CopyVariants(), *reads)
+		must(err)
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		must(enc.Encode(lat))
+		return
 	}
 	if *variants != "" {
 		vs, err := diskbench.IndexVariants(*variants, *dir, diskbench.DefaultVariants())
@@ -95,6 +110,11 @@ func main() {
 		fr, err := firstReads(rdir, *cold)
 		must(err)
 		res.FirstRead = &fr
+		if *rebuild {
+			progress("rebuilding the Rewind store's index")
+			res.RebuildPerSec, res.RebuildIndexBytes, err = diskbench.Rebuild(ctx, rdir, *events, opts...)
+			must(err)
+		}
 	}
 	if *sqlite {
 		path := filepath.Join(*dir, "sqlite", "events.db")
