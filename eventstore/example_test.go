@@ -226,3 +226,31 @@ func ExampleStore_WaitStream() {
 	// up to version 2
 	// closed: true
 }
+
+// A store whose log is left uncompressed: for data that does not compress
+// (already compressed or encrypted payloads), where S2 would only cost
+// CPU. The setting applies to the log Open creates.
+func ExampleWithLogCompression() {
+	dir, err := os.MkdirTemp("", "rewind-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	ctx := context.Background()
+	store, err := eventstore.Open(ctx, dir, eventstore.WithLogCompression(false))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+
+	res, err := store.Append(ctx, "blobs/1", []eventstore.Event{
+		{Type: "Uploaded", Data: []byte{0x1f, 0x8b, 0x08, 0x00}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("blobs/1 is at version", res.Version)
+	// Output:
+	// blobs/1 is at version 1
+}

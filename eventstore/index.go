@@ -71,10 +71,14 @@ import (
 // Stream names contain no control characters, so 0x00 ends a name and one
 // stream's keys never interleave with another's.
 
-// indexFormat names the layout above. Format 1 kept store times pending
-// for commits that did not record them; format 2 had no log-ordered copy.
-// An index of another format is rebuilt.
-const indexFormat = "rewind-index-3"
+// indexFormat names the layout above and how its tables are compressed
+// (index_compression.go). Format 1 kept store times pending for commits
+// that did not record them; format 2 had no log-ordered copy; format 3
+// compressed every level with snappy (pebble reads it, but its settled
+// tables would be rewritten with zstd only as compactions reach them,
+// which for streams no longer written is never). An index of another
+// format is rebuilt.
+const indexFormat = "rewind-index-4"
 
 var (
 	keyFormat     = []byte("m.format")

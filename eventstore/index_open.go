@@ -257,6 +257,7 @@ func openIndexDB(dir string, cacheSize int64, log *slog.Logger) (*index, string)
 		opts.Levels[i].BlockSize = 32 << 10
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
+	setIndexCompression(opts)
 	db, err := openPebble(dir, opts)
 	if err != nil {
 		cache.Unref()

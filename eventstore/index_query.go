@@ -159,12 +159,6 @@ func (h head) storedNs() int64 {
 
 // head returns the stream's head as of covered (see the top of the file).
 func (x *index) head(name string, covered uint64) (head, error) {
-	p := streamPrefix('c', name)
-	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
-	if err != nil {
-		return head{}, err
-	}
-	defer it.Close()
 	c, ok, err := x.lastCommitAtOrBefore(name, covered)
 	if err != nil {
 		return head{}, err

@@ -1574,7 +1574,8 @@ func TestIndexTampered(t *testing.T) {
 	}{
 		{"older format", set("m.format", []byte("rewind-index-0"))},
 		{"older format 2", set("m.format", []byte("rewind-index-2"))},
-		{"newer format", set("m.format", []byte("rewind-index-4"))},
+		{"older format 3 (snappy)", set("m.format", []byte("rewind-index-3"))},
+		{"newer format", set("m.format", []byte("rewind-index-5"))},
 		{"another log", set("m.log", []byte("another-log"))},
 		{"checkpoint unreadable", set("m.checkpoint", []byte{1, 2, 3})},
 		{"checkpoint ahead of the log", set("m.checkpoint", checkpoint(last+10))},

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Option configures Open and Connect.
@@ -28,6 +29,7 @@ type config struct {
 	natsOpts     []nats.Option
 	jsName       string
 	clock        func() time.Time
+	compression  jetstream.StoreCompression // of a log Open creates (compression.go)
 }
 
 // DefaultSyncInterval is how often the embedded server fsyncs the log when
@@ -47,6 +49,7 @@ func defaultConfig() config {
 		cacheSize:    64 << 20,
 		headCache:    100_000,
 		jsName:       "rewind",
+		compression:  jetstream.S2Compression,
 	}
 }
 

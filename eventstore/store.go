@@ -349,6 +349,7 @@ func (s *Store) ensureStream(ctx context.Context) (uint64, error) {
 		Storage:     jetstream.FileStorage,
 		Replicas:    s.cfg.replicas,
 		AllowDirect: true,
+		Compression: s.cfg.compression,
 		// Rewind does not use Nats-Msg-Id deduplication (producers
 		// are deduplicated forever by their state in the log), and a
 		// long window makes restarts re-read it.
