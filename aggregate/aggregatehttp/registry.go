@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"sort"
 	"sync"
 
@@ -43,19 +44,49 @@ type Command[S, E any] struct {
 // Name returns the command's name, the "type" a request body gives.
 func (c Command[S, E]) Name() string { return c.name }
 
+// Validator is implemented by a command type whose fields can be checked
+// without the state: a quantity between 1 and 99, a code that is not
+// empty. NewCommand calls Validate after decoding and before the decider
+// runs; its error is a 400 with the error's text, where a decider's error
+// (an invariant, which needs the state) is a 409. Nothing is decided or
+// recorded for an invalid command, under an Idempotency-Key or not.
+type Validator interface {
+	Validate() error
+}
+
 // NewCommand makes a command named name whose JSON body (all fields but
 // "type") decodes into C; decide turns the decoded command into a decider
 // on the state, the function Repository.Handle runs. Decoding is strict:
 // a field C does not have, or a value of the wrong JSON type, is a 400
 // naming the field, so a typo never becomes a silently ignored field.
+// When C (or *C) implements Validator, its Validate runs on the decoded
+// command, and its error is a 400.
 func NewCommand[S, E, C any](name string, decide func(C) func(S) ([]E, error)) Command[S, E] {
 	return Command[S, E]{name: name, decode: func(fields map[string]json.RawMessage) (func(S) ([]E, error), error) {
 		var c C
 		if err := decodeFields(fields, &c); err != nil {
 			return nil, err
 		}
+		if err := validate(&c); err != nil {
+			return nil, err
+		}
 		return decide(c), nil
 	}}
+}
+
+// validate runs the command's Validate, if it has one; an error is a 400.
+func validate(c any) error {
+	v, ok := c.(Validator)
+	if !ok {
+		v, ok = reflect.ValueOf(c).Elem().Interface().(Validator)
+	}
+	if !ok {
+		return nil
+	}
+	if err := v.Validate(); err != nil {
+		return &httpError{code: http.StatusBadRequest, reason: err.Error(), err: err}
+	}
+	return nil
 }
 
 // Register serves repo's aggregate type (its Definition's category) with
@@ -124,7 +155,8 @@ func (r *Registry) sorted() []*aggregateType {
 
 // Handler serves every endpoint of the package (see the package
 // documentation): mount it at "/v1/" on a mux, beside "/v1/stream/".
-// Paths it does not know answer 404 with a JSON error. Every request is
+// Paths it does not know answer 404 with a JSON error, and a known path
+// asked with another method 405 with an Allow header. Every request is
 // first asked about to the Authorizer (WithAuthorizer; see guard).
 func (r *Registry) Handler(opts ...HandlerOption) http.Handler {
 	cfg := handlerConfig{auth: access.Anonymous{}}
@@ -133,16 +165,24 @@ func (r *Registry) Handler(opts ...HandlerOption) http.Handler {
 	}
 	a := cfg.auth
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/commands/{category}/{id}", guard(a, access.Write, r.instanceStream, r.serveCommand))
-	mux.HandleFunc("GET /v1/state/{category}/{id}", guard(a, access.Read, r.instanceStream, r.serveState))
-	mux.HandleFunc("GET /v1/diff/{category}/{id}", guard(a, access.Read, r.instanceStream, r.serveDiff))
-	mux.HandleFunc("GET /v1/timeline/{category}/{id}", guard(a, access.Read, r.instanceStream, r.serveTimeline))
-	mux.HandleFunc("GET /v1/export/{category}/{id}", guard(a, access.Read, r.instanceStream, r.serveExport))
-	mux.HandleFunc("GET /v1/aggregates", guard(a, access.Read, noResource, r.serveAggregates))
-	mux.HandleFunc("GET /v1/streams", guard(a, access.Read, categoryOrAll, r.serveStreams))
-	mux.HandleFunc("GET /v1/events", guard(a, access.Read, eventsResource, r.serveEvents))
+	for _, rt := range r.routes() {
+		mux.HandleFunc(rt.method+" "+rt.pattern, guard(a, rt.action, rt.resource, rt.serve))
+		allow := rt.method
+		if rt.method == http.MethodGet {
+			allow = "GET, HEAD"
+		}
+		mux.HandleFunc(rt.pattern, methodNotAllowed(allow))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", req.Method, req.URL.Path))
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s (GET /v1/ lists them)", req.Method, req.URL.Path))
 	})
 	return mux
+}
+
+// methodNotAllowed answers 405 with the methods the path takes.
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s takes %s, not %s", req.URL.Path, allow, req.Method))
+	}
 }

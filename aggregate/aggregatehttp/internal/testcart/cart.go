@@ -164,6 +164,14 @@ type AddItem struct {
 	Price    int64  `json:"price"`
 }
 
+// Validate checks the fields that need no state: a positive quantity.
+func (a AddItem) Validate() error {
+	if a.Quantity <= 0 {
+		return ErrQuantity
+	}
+	return nil
+}
+
 // Decide adds the item.
 func (a AddItem) Decide(c Cart) ([]Event, error) {
 	if err := open(c); err != nil {
