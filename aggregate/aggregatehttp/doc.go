@@ -100,7 +100,21 @@
 // the fields of the state it changed: which event changed a field, at a
 // glance.
 //
-// GET /v1/aggregates lists the registered types and their commands.
+// GET /v1/aggregates is Aggregates {"aggregates": [AggregateInfo]}, one
+// per registered type, by category: {"category", "commands": [name],
+// "commandTypes": [{"name", "schema"}], "eventTypes": [{"name",
+// "version", "schema"}]}. A command's schema is the JSON Schema (draft
+// 2020-12) of its request body, "type" (a const, the command's name)
+// included; an event type's is that of its data, and version its schema
+// version (aggregate.Schema). They are made from the Go types, once, when
+// the command is made and the type registered (github.com/invopop/jsonschema):
+// properties are the json tags' names, a field is required unless its tag
+// says omitempty or omitzero, additionalProperties is false, nested structs
+// are under "$defs" and referenced with "$ref", time.Time is a string of
+// format date-time. A command body that lacks a required field, or gives it
+// as null, is a 400 naming it (`field "quantity" is required`): the schema
+// is what the server enforces, so a form built from it sends what is
+// accepted.
 // GET /v1/streams[?category=c] lists streams with their heads
 // (eventstore.Store.Streams). GET /v1/events?stream=<name> or
 // ?category=<c>, with from=<offset>, limit=N (default 100, at most 1,000) and

@@ -39,6 +39,8 @@ func NewRegistry(store *eventstore.Store) *Registry {
 type Command[S, E any] struct {
 	name   string
 	decode func(fields map[string]json.RawMessage) (func(S) ([]E, error), error)
+	schema json.RawMessage // of the request body (schema.go)
+	err    error           // a command type that cannot be described
 }
 
 // Name returns the command's name, the "type" a request body gives.
@@ -62,9 +64,13 @@ type Validator interface {
 // When C (or *C) implements Validator, its Validate runs on the decoded
 // command, and its error is a 400.
 func NewCommand[S, E, C any](name string, decide func(C) func(S) ([]E, error)) Command[S, E] {
-	return Command[S, E]{name: name, decode: func(fields map[string]json.RawMessage) (func(S) ([]E, error), error) {
+	schema, required, err := commandSchema(name, reflect.TypeFor[C]())
+	return Command[S, E]{name: name, schema: schema, err: err, decode: func(fields map[string]json.RawMessage) (func(S) ([]E, error), error) {
 		var c C
 		if err := decodeFields(fields, &c); err != nil {
+			return nil, err
+		}
+		if err := checkRequired(fields, required); err != nil {
 			return nil, err
 		}
 		if err := validate(&c); err != nil {
@@ -107,13 +113,21 @@ func Register[S, E any](r *Registry, repo *aggregate.Repository[S, E], commands 
 		if c.name == "" || c.decode == nil {
 			return fmt.Errorf("aggregatehttp: register %q: %w: a command without a name (use NewCommand)", t.category, ErrRegister)
 		}
+		if c.err != nil {
+			return c.err
+		}
 		if _, dup := t.commands[c.name]; dup {
 			return fmt.Errorf("aggregatehttp: register %q: %w: command %q given twice", t.category, ErrRegister, c.name)
 		}
 		t.commands[c.name] = makeCommand(r.store, repo, c.decode)
 		t.names = append(t.names, c.name)
+		t.schemas = append(t.schemas, CommandType{Name: c.name, Schema: c.schema})
 	}
 	sort.Strings(t.names)
+	sort.Slice(t.schemas, func(i, j int) bool { return t.schemas[i].Name < t.schemas[j].Name })
+	for _, et := range def.EventTypes() {
+		t.events = append(t.events, EventType{Name: et.Name, Version: et.Schema, Schema: eventSchema(et.GoType)})
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, dup := r.types[t.category]; dup {
@@ -128,7 +142,9 @@ func Register[S, E any](r *Registry, repo *aggregate.Repository[S, E], commands 
 type aggregateType struct {
 	category string
 	commands map[string]commandFunc
-	names    []string // command names, sorted
+	names    []string      // command names, sorted
+	schemas  []CommandType // by name
+	events   []EventType   // by name
 	ops      ops
 }
 

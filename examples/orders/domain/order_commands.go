@@ -20,7 +20,7 @@ type PlaceOrder struct {
 // holds adds to its quantity, at the same price.
 type AddItem struct {
 	SKU            string `json:"sku"`
-	Name           string `json:"name"`
+	Name           string `json:"name,omitempty"` // the SKU when empty
 	Quantity       int    `json:"quantity"`
 	UnitPriceCents int64  `json:"unitPriceCents"`
 }
@@ -28,7 +28,7 @@ type AddItem struct {
 // RemoveItem takes Quantity of SKU off the order (0: the whole line).
 type RemoveItem struct {
 	SKU      string `json:"sku"`
-	Quantity int    `json:"quantity"`
+	Quantity int    `json:"quantity,omitempty"` // the whole line when 0
 }
 
 // ApplyDiscount takes Percent off the subtotal, once per order.
