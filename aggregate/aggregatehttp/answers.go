@@ -78,10 +78,30 @@ type Aggregates struct {
 	Aggregates []AggregateInfo `json:"aggregates"`
 }
 
-// AggregateInfo is one registered aggregate type and its commands, by name.
+// AggregateInfo is one registered aggregate type: its commands' names,
+// each command with the JSON Schema of its request body, and its event
+// types with the JSON Schema of their data, all sorted by name.
 type AggregateInfo struct {
-	Category string   `json:"category"`
-	Commands []string `json:"commands"`
+	Category     string        `json:"category"`
+	Commands     []string      `json:"commands"`
+	CommandTypes []CommandType `json:"commandTypes"`
+	EventTypes   []EventType   `json:"eventTypes"`
+}
+
+// CommandType is one command an aggregate accepts: its name (the body's
+// "type") and the JSON Schema of its body, "type" included.
+type CommandType struct {
+	Name   string          `json:"name"`
+	Schema json.RawMessage `json:"schema"`
+}
+
+// EventType is one event type of an aggregate: its stable name, its
+// current schema version (aggregate.Schema) and the JSON Schema of
+// its data.
+type EventType struct {
+	Name    string          `json:"name"`
+	Version int             `json:"version"`
+	Schema  json.RawMessage `json:"schema"`
 }
 
 // Streams lists streams with their heads.

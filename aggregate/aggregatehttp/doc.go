@@ -29,22 +29,40 @@
 //
 // # Endpoints
 //
-// Errors are {"error": "<short reason>"} with a 4xx code. A failure of the
+// Every answer is JSON (Content-Type: application/json, with HTML's
+// characters written as they are: "<Command>", not "\u003cCommand\u003e").
+// Errors are {"error": "<short reason>"} with a 4xx code, on every path
+// under /v1/ this package or projectionhttp serves: an unknown path is 404,
+// a known path asked with a method it does not take is 405 with an Allow
+// header. A failure of the
 // store is a 500 whose reason says what the client can do and gives a
 // request id, never the internal error, which is logged (slog's default
 // logger) with the same id. Times are RFC 3339 with nanoseconds, in UTC; "at" and
 // "storedAt" are the events' store times. Offsets are eventstore.Offset
 // strings.
 //
+// The Durable Streams endpoints mounted beside these (/v1/stream/...,
+// package durablestreams) answer errors as text/plain and give times as
+// epoch milliseconds: that is the Durable Streams protocol's format, which
+// its clients (the official npm client, the conformance suite) expect, so
+// it is kept there and not made to look like this package's.
+//
+// GET /v1/ answers an Index {"endpoints": [{"method", "path", "about"}]}:
+// every endpoint of this package, its path with parameters in <> and
+// optional query parameters in [].
+//
 // POST /v1/commands/<category>/<id> with a body {"type": "PlaceOrder",
 // ...fields} and an optional Idempotency-Key header handles one command
 // (the key becomes aggregate.CommandID: the command is exactly-once on the
 // instance for the life of its stream). 200 with a CommandResult
 // {"version", "offset", "duplicate", "events": [Event]}. A decider's
-// refusal (an invariant) is 409 with its message; bad JSON, a field C does
-// not have, a value of the wrong type, a missing "type" or a bad id are
-// 400; an unknown category or command type is 404; a body over 1 MiB is
-// 413.
+// refusal (an invariant, which needs the state) is 409 with its message;
+// bad JSON, a field C does not have, a value of the wrong type, a missing
+// "type", a bad id, or a command its own Validate method refuses
+// (Validator: fields that are wrong whatever the state, such as a
+// quantity of 0) are 400 with a reason that names the field; an unknown
+// category or command type is 404; a body over 1 MiB is 413. Nothing is
+// decided or recorded under an Idempotency-Key for a 400.
 //
 // Idempotency-Key, as the IETF Idempotency-Key draft describes it: the key
 // is recorded with a fingerprint of the request (aggregate.Fingerprint of
@@ -82,7 +100,21 @@
 // the fields of the state it changed: which event changed a field, at a
 // glance.
 //
-// GET /v1/aggregates lists the registered types and their commands.
+// GET /v1/aggregates is Aggregates {"aggregates": [AggregateInfo]}, one
+// per registered type, by category: {"category", "commands": [name],
+// "commandTypes": [{"name", "schema"}], "eventTypes": [{"name",
+// "version", "schema"}]}. A command's schema is the JSON Schema (draft
+// 2020-12) of its request body, "type" (a const, the command's name)
+// included; an event type's is that of its data, and version its schema
+// version (aggregate.Schema). They are made from the Go types, once, when
+// the command is made and the type registered (github.com/invopop/jsonschema):
+// properties are the json tags' names, a field is required unless its tag
+// says omitempty or omitzero, additionalProperties is false, nested structs
+// are under "$defs" and referenced with "$ref", time.Time is a string of
+// format date-time. A command body that lacks a required field, or gives it
+// as null, is a 400 naming it (`field "quantity" is required`): the schema
+// is what the server enforces, so a form built from it sends what is
+// accepted.
 // GET /v1/streams[?category=c] lists streams with their heads
 // (eventstore.Store.Streams). GET /v1/events?stream=<name> or
 // ?category=<c>, with from=<offset>, limit=N (default 100, at most 1,000) and

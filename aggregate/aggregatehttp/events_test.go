@@ -11,12 +11,49 @@ import (
 	"github.com/rewindhq/rewind/eventstore"
 )
 
-// TestAggregates lists the registered types with their commands, by name.
+// TestAggregates lists the registered types with their commands, by name,
+// each command's body and each event type's data as JSON Schema made from
+// the Go types: a field is required unless its json tag says omitempty or
+// omitzero, and no other field is allowed.
 func TestAggregates(t *testing.T) {
 	s := newServer(t)
-	body := s.get(t, "/v1/aggregates", 200, nil)
-	if got, want := compact(t, body), `{"aggregates":[{"category":"carts","commands":["AddItem","CheckOut","Open","RemoveItem","SetAddress","Tag"]}]}`; got != want {
-		t.Errorf("got %s, want %s", got, want)
+	var got aggregatehttp.Aggregates
+	s.get(t, "/v1/aggregates", 200, &got)
+	if len(got.Aggregates) != 1 {
+		t.Fatalf("%+v", got)
+	}
+	a := got.Aggregates[0]
+	if a.Category != "carts" || strings.Join(a.Commands, ",") != "AddItem,CheckOut,Open,RemoveItem,SetAddress,Tag" {
+		t.Errorf("%s %v", a.Category, a.Commands)
+	}
+	schemas := map[string]string{}
+	for _, c := range a.CommandTypes {
+		schemas[c.Name] = compact(t, c.Schema)
+	}
+	for name, want := range map[string]string{
+		"AddItem":    `{"$schema":"https://json-schema.org/draft/2020-12/schema","properties":{"sku":{"type":"string"},"quantity":{"type":"integer"},"price":{"type":"integer"},"type":{"type":"string","const":"AddItem","description":"the command's name"}},"additionalProperties":false,"type":"object","required":["type","sku","quantity","price"]}`,
+		"CheckOut":   `{"$schema":"https://json-schema.org/draft/2020-12/schema","properties":{"at":{"type":"string","format":"date-time"},"ratio":{"type":"number"},"extras":{"type":"object"},"type":{"type":"string","const":"CheckOut","description":"the command's name"}},"additionalProperties":false,"type":"object","required":["type"]}`,
+		"SetAddress": `{"$schema":"https://json-schema.org/draft/2020-12/schema","properties":{"city":{"type":"string"},"zip":{"type":"string"},"type":{"type":"string","const":"SetAddress","description":"the command's name"}},"additionalProperties":false,"type":"object","required":["type","city"]}`,
+	} {
+		if schemas[name] != want {
+			t.Errorf("%s's schema:\n%s\nwant\n%s", name, schemas[name], want)
+		}
+	}
+	if len(schemas) != 6 {
+		t.Errorf("%d command schemas", len(schemas))
+	}
+	var events []string
+	for _, e := range a.EventTypes {
+		events = append(events, e.Name)
+		if e.Version != 1 {
+			t.Errorf("%s: version %d", e.Name, e.Version)
+		}
+		if e.Name == "ItemAdded" && compact(t, e.Schema) != `{"$schema":"https://json-schema.org/draft/2020-12/schema","properties":{"sku":{"type":"string"},"quantity":{"type":"integer"},"price":{"type":"integer"}},"additionalProperties":false,"type":"object","required":["sku","quantity","price"]}` {
+			t.Errorf("ItemAdded's schema: %s", e.Schema)
+		}
+	}
+	if got := strings.Join(events, ","); got != "AddressSet,CheckedOut,ItemAdded,ItemRemoved,Opened,Tagged" {
+		t.Errorf("event types %s", got)
 	}
 }
 

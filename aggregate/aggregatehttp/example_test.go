@@ -146,18 +146,20 @@ func ExampleRegister() {
 }
 
 // A command's JSON body decodes into its Go type, strictly: a field the
-// type does not have, or a value of the wrong type, is refused with a
-// reason rather than ignored.
+// type does not have, a value of the wrong type, or a missing field its
+// schema requires is refused with a reason rather than ignored.
 func ExampleNewCommand() {
 	url, done := serveAccounts()
 	defer done()
 	post(url, `{"type": "OpenAccount", "owner": "ada"}`, "")
 	post(url, `{"type": "Deposit", "amount": "a lot"}`, "")
 	post(url, `{"type": "Deposit", "amuont": 100}`, "")
+	post(url, `{"type": "Deposit"}`, "")
 	post(url, `{"type": "Withdraw", "amount": 100}`, "")
 	// Output:
 	// 200 {"version":1,"offset":"00000000000000000001_999999","duplicate":false,"events":[{"version":1,"offset":"00000000000000000001_999999","type":"Opened","storedAt":"2026-03-02T09:00:00Z","data":{"owner":"ada"},"changes":[{"path":"owner","from":null,"to":"ada"}]}]}
 	// 400 {"error":"field \"amount\": a JSON string where int was expected"}
 	// 400 {"error":"unknown field \"amuont\""}
+	// 400 {"error":"field \"amount\" is required (GET /v1/aggregates gives each command's schema)"}
 	// 404 {"error":"accounts has no command \"Withdraw\" (it has [Deposit OpenAccount])"}
 }

@@ -146,7 +146,8 @@ func (r *Registry) serveTimeline(w http.ResponseWriter, req *http.Request) {
 func (r *Registry) serveAggregates(w http.ResponseWriter, _ *http.Request) {
 	out := Aggregates{Aggregates: []AggregateInfo{}}
 	for _, t := range r.sorted() {
-		out.Aggregates = append(out.Aggregates, AggregateInfo{Category: t.category, Commands: append([]string{}, t.names...)})
+		out.Aggregates = append(out.Aggregates, AggregateInfo{Category: t.category, Commands: append([]string{}, t.names...),
+			CommandTypes: append([]CommandType{}, t.schemas...), EventTypes: append([]EventType{}, t.events...)})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
