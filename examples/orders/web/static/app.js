@@ -1287,6 +1287,7 @@
   function commandsOf(category) {
     const a = page.aggregates.find((x) => x.category === category);
     if (!a) return [];
+    if (a.commandTypes && a.commandTypes.length) return a.commandTypes;
     return (a.commands || []).map((c) => typeof c === "string" ? { name: c } : c);
   }
 
@@ -1312,7 +1313,8 @@
         el("textarea", { id: "command-json", rows: 6, spellcheck: false, value: "{}" })));
       return;
     }
-    $("command-fields").replaceChildren(...Object.entries(props).map(([name, p]) => {
+    // "type" is the command's name, which the form sends from its menu.
+    $("command-fields").replaceChildren(...Object.entries(props).filter(([name]) => name !== "type").map(([name, p]) => {
       const t = Array.isArray(p.type) ? p.type.find((x) => x !== "null") : p.type;
       let input;
       if (Array.isArray(p.enum)) {
