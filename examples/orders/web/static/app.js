@@ -27,8 +27,10 @@
     streamsTotal: null,   // the server's total, when it pages the list
     streamsNext: "",      // where the next page of the list starts
     stream: null,         // the stream picked: {name, category, id}
-    timeline: null,       // the answer of /v1/timeline
-    events: [],           // its events, each with _t (store time in ms)
+    timeline: null,       // {version}: the stream's head, once its timeline answered
+    ev: [],               // the events loaded, by version - 1 (the timeline answers in pages)
+    times: [],            // the store time of every version - 1, in ms (the timeline's axis)
+    pages: new Map(),     // first version of a page asked for → its promise
     version: 0,           // the version the page is at
     at: null,             // the time asked for, when the point is a time
     shown: null,          // {version, text} of the state the pane shows
@@ -443,7 +445,8 @@
   function closeStream() {
     page.stream = null;
     page.timeline = null;
-    page.events = [];
+    page.ev = [];
+    page.times = [];
     stopLive();
     $("view").hidden = true;
     $("problem").hidden = true;
@@ -470,7 +473,9 @@
     const mySeq = ++page.openSeq;
     page.stream = { name, category: parts[0], id: parts[1] };
     page.timeline = null;
-    page.events = [];
+    page.ev = [];
+    page.times = [];
+    page.pages = new Map();
     page.states = new Map();
     page.shown = null;
     page.axis = null;
@@ -489,7 +494,7 @@
     clearState("–");
     $("state-error").hidden = true;
     try {
-      await loadTimeline();
+      await loadTimeline(aroundOf(name, point));
     } catch (err) {
       if (mySeq !== page.openSeq) return;
       page.timeline = null;
@@ -505,7 +510,9 @@
     }
     if (mySeq !== page.openSeq) return;
     selectTab(tab || "state", false);
-    await goToPoint(point || {}, push);
+    const head = page.timeline.version;
+    await Promise.all([goToPoint(point || {}, push), ensureEvents(head, head)]);
+    if (mySeq !== page.openSeq) return;
     startLive();
   }
 
@@ -524,30 +531,93 @@
     if (page.tab === "diff") runDiff(false);
   }
 
-  async function loadTimeline() {
+  const PAGE = 200; // events a timeline request asks for
+
+  // aroundOf is the version the first request should bring: the one
+  // linked to, or the head the stream list knows of (the request says the
+  // real one).
+  function aroundOf(name, point) {
+    if (point && point.version !== undefined) return point.version;
+    if (point && point.at) return 1;
+    const info = page.streams.find((x) => x.name === name);
+    return info ? info.version : 1;
+  }
+
+  // loadTimeline asks for the page of events around version v and, with
+  // it, the store time of every version (the axis); a server that answers
+  // the whole timeline at once gives every event and their times.
+  async function loadTimeline(v) {
     const s = page.stream;
-    const tl = JSON.parse(await api(`/v1/timeline/${aggPath(s)}`));
+    const from = Math.max(1, v - PAGE + 1);
+    const text = await api(`/v1/timeline/${aggPath(s)}?from=${from}&limit=${PAGE}&axis=true`).catch((err) => {
+      // A version past the head is a 400 of a paged server: ask from 1.
+      if (err.status === 400 && from > 1) return api(`/v1/timeline/${aggPath(s)}?limit=${PAGE}&axis=true`);
+      throw err;
+    });
     if (page.stream !== s) return;
-    page.timeline = tl;
-    page.events = tl.events || [];
-    for (const e of page.events) e._t = Date.parse(e.storedAt);
+    const tl = JSON.parse(text);
+    takeTimeline(tl);
+    if (tl.from) page.pages.set(tl.from, Promise.resolve());
     renderTimeline();
+  }
+
+  // takeTimeline keeps a timeline answer's head, times and events.
+  function takeTimeline(tl) {
+    const events = tl.events || [];
+    page.timeline = { version: tl.version };
+    if (tl.axis && Array.isArray(tl.axis.ms)) {
+      const times = new Array(tl.version);
+      let t = Date.parse(tl.axis.start);
+      for (let i = 0; i < tl.version; i++) { t += tl.axis.ms[i] || 0; times[i] = t; }
+      page.times = times;
+    } else if (!tl.from || (tl.from === 1 && (tl.next === null || tl.next === undefined))) {
+      page.times = events.map((e) => Date.parse(e.storedAt)); // the whole timeline
+    }
+    if (page.ev.length < tl.version) page.ev.length = tl.version;
+    for (const e of events) { e._t = Date.parse(e.storedAt); page.ev[e.version - 1] = e; }
+  }
+
+  // ensureEvents loads the pages that hold versions from to to (1-based),
+  // then redraws what shows them.
+  function ensureEvents(from, to) {
+    const head = page.timeline ? page.timeline.version : 0;
+    const s = page.stream;
+    const waits = [];
+    for (let v = Math.max(1, from); v <= Math.min(to, head); v++) {
+      if (page.ev[v - 1]) continue;
+      const first = Math.floor((v - 1) / PAGE) * PAGE + 1;
+      if (!page.pages.has(first)) {
+        page.pages.set(first, api(`/v1/timeline/${aggPath(s)}?from=${first}&limit=${PAGE}`).then((text) => {
+          if (page.stream !== s) return;
+          for (const e of JSON.parse(text).events || []) { e._t = Date.parse(e.storedAt); if (e.version <= page.ev.length) page.ev[e.version - 1] = e; }
+          page.drawn = null;
+          drawRows();
+          drawAxis();
+          if (page.shown && page.shown.version >= first && page.shown.version < first + PAGE) {
+            renderState(parseOrdered(page.shown.text), page.shown.version, page.at, page.shown.text);
+          }
+          if (page.tab === "event") renderEventPane();
+        }).catch(() => { page.pages.delete(first); }));
+      }
+      waits.push(page.pages.get(first));
+      v = first + PAGE - 1;
+    }
+    return Promise.all(waits);
   }
 
   function renderTimeline() {
     const tl = page.timeline;
-    const events = page.events;
-    const first = events[0], last = events[events.length - 1];
-    $("stream-meta").textContent = events.length
-      ? `${events.length.toLocaleString()} event${events.length === 1 ? "" : "s"} · ${fmtTime(first.storedAt)} → ${fmtTime(last.storedAt)}`
+    const n = tl.version, times = page.times;
+    $("stream-meta").textContent = n
+      ? `${n.toLocaleString()} event${n === 1 ? "" : "s"}` + (times.length ? ` · ${fmtTime(new Date(times[0]).toISOString())} → ${fmtTime(new Date(times[n - 1]).toISOString())}` : "")
       : "no events";
-    $("event-count").textContent = events.length.toLocaleString();
+    $("event-count").textContent = n.toLocaleString();
     const slider = $("slider");
     // Version 0 is the state before the first event, where a time before
     // it lands.
     slider.min = 0;
-    slider.max = tl.version;
-    slider.disabled = tl.version < 1;
+    slider.max = n;
+    slider.disabled = n < 1;
     renderEvents();
     drawAxis();
   }
@@ -557,22 +627,27 @@
   const ROW = 46; // px, the height of a row (app.css .events li)
 
   function renderEvents() {
-    $("events").style.height = `${page.events.length * ROW}px`;
+    $("events").style.height = `${(page.timeline ? page.timeline.version : 0) * ROW}px`;
     page.drawn = null;
     drawRows();
   }
 
   function drawRows() {
     const box = $("events-box");
-    const events = page.events;
+    const n = page.timeline ? page.timeline.version : 0;
     const top = box.scrollTop, height = box.clientHeight || 800;
     const from = Math.max(0, Math.floor(top / ROW) - 15);
-    const to = Math.min(events.length, Math.ceil((top + height) / ROW) + 15);
+    const to = Math.min(n, Math.ceil((top + height) / ROW) + 15);
     if (!page.drawn || page.drawn[0] !== from || page.drawn[1] !== to) {
       page.drawn = [from, to];
       const rows = [];
-      for (let i = from; i < to; i++) rows.push(eventRow(events[i], i));
+      let missing = false;
+      for (let i = from; i < to; i++) {
+        if (page.ev[i]) rows.push(eventRow(page.ev[i], i));
+        else { rows.push(pendingRow(i)); missing = true; }
+      }
       $("events").replaceChildren(...rows);
+      if (missing) ensureEvents(from + 1, to);
     }
     markRows();
   }
@@ -584,6 +659,15 @@
         el("span", { class: "ev-type", textContent: e.type }),
         el("time", { class: "ev-time", dateTime: e.storedAt, textContent: shortFmt.format(new Date(e._t)), title: fmtTime(e.storedAt) })),
       el("div", { class: "ev-changes", textContent: (e.changes || []).map((c) => c.path || "state").join(", ") || "no field changed" }));
+  }
+
+  // pendingRow stands for an event whose page is on its way.
+  function pendingRow(i) {
+    return el("li", { "data-version": i + 1, class: "pending", style: `top:${i * ROW}px;--h:230` },
+      el("div", { class: "ev-line" },
+        el("span", { class: "ev-v", textContent: `v${i + 1}` }),
+        el("span", { class: "ev-type muted", textContent: "loading…" }),
+        page.times[i] !== undefined ? el("time", { class: "ev-time", textContent: shortFmt.format(new Date(page.times[i])) }) : null));
   }
 
   function markRows() {
@@ -599,9 +683,8 @@
   // top of the list at version 0).
   function revealCurrent() {
     const box = $("events-box");
-    const events = page.events;
-    if (!events.length) return;
-    const i = page.version - events[0].version;
+    if (!page.timeline || !page.timeline.version) return;
+    const i = page.version - 1;
     if (i < 0) { box.scrollTop = 0; drawRows(); return; }
     const y = i * ROW;
     if (y < box.scrollTop || y + ROW > box.scrollTop + box.clientHeight) {
@@ -619,9 +702,9 @@
   const COL = 3;
 
   function fullWindow() {
-    const ev = page.events;
-    if (!ev.length) return { from: 0, to: 1 };
-    let from = ev[0]._t, to = ev[ev.length - 1]._t;
+    const ts = page.times;
+    if (!ts.length) return { from: 0, to: 1 };
+    let from = ts[0], to = ts[ts.length - 1];
     if (to - from < 60000) { from -= 30000; to += 30000; }
     const pad = (to - from) * 0.01;
     return { from: from - pad, to: to + pad };
@@ -634,12 +717,15 @@
     const { from, to } = page.axis;
     const span = to - from;
     const cols = new Map();
-    for (const e of page.events) {
-      if (e._t < from || e._t > to) continue;
-      const c = Math.floor(((e._t - from) / span) * (W - 1) / COL);
+    const ts = page.times;
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i];
+      if (t < from || t > to) continue;
+      const c = Math.floor(((t - from) / span) * (W - 1) / COL);
+      const type = page.ev[i] ? page.ev[i].type : "";
       const b = cols.get(c);
-      if (!b) cols.set(c, { c, n: 1, first: e.version, last: e.version, type: e.type });
-      else { b.n++; b.last = e.version; if (b.type !== e.type) b.type = ""; }
+      if (!b) cols.set(c, { c, n: 1, first: i + 1, last: i + 1, type });
+      else { b.n++; b.last = i + 1; if (b.type !== type) b.type = ""; }
     }
     let max = 1;
     for (const b of cols.values()) max = Math.max(max, b.n);
@@ -649,7 +735,7 @@
       ticks.push(el("span", {
         class: "tick", "data-first": b.first, "data-last": b.last, "data-n": b.n,
         style: `left:${b.c * COL}px;height:${h}px;--h:${b.type ? hue(b.type) : 230}`,
-        title: b.n === 1 ? `v${b.first} ${b.type}` : `v${b.first}–v${b.last}: ${b.n} events`,
+        title: b.n === 1 ? `v${b.first} ${b.type}`.trim() : `v${b.first}–v${b.last}: ${b.n} events`,
       }));
     }
     ticks.push(el("span", { id: "axis-cursor", class: "axis-cursor" }));
@@ -671,8 +757,8 @@
     }
     const cursor = $("axis-cursor");
     if (!cursor || !page.axis) return;
-    const e = eventAt(v);
-    const t = e ? e._t : (page.events.length ? page.events[0]._t : null);
+    const ts = page.times;
+    const t = v >= 1 && v <= ts.length ? ts[v - 1] : (ts.length ? ts[0] : null);
     const { from, to } = page.axis;
     cursor.hidden = t === null || t < from || t > to;
     if (!cursor.hidden) cursor.style.left = `${((t - from) / (to - from)) * (box.clientWidth - 1)}px`;
@@ -680,20 +766,20 @@
 
   // followOnAxis moves the window to the current event when it left it.
   function followOnAxis() {
-    const e = eventAt(page.version);
-    if (!e || !page.axis) { markAxis(); return; }
+    const t = page.times[page.version - 1];
+    if (t === undefined || !page.axis) { markAxis(); return; }
     const { from, to } = page.axis;
-    if (e._t >= from && e._t <= to) { markAxis(); return; }
+    if (t >= from && t <= to) { markAxis(); return; }
     const half = (to - from) / 2;
-    page.axis = { from: e._t - half, to: e._t + half };
+    page.axis = { from: t - half, to: t + half };
     drawAxis();
   }
 
   function zoom(factor, centre) {
-    if (!page.events.length) return;
+    if (!page.times.length) return;
     const full = fullWindow();
     const { from, to } = page.axis || full;
-    const c = centre !== undefined ? centre : (eventAt(page.version) || page.events[0])._t;
+    const c = centre !== undefined ? centre : (page.times[page.version - 1] ?? page.times[0]);
     let span = Math.max(1000, Math.min((to - from) * factor, full.to - full.from));
     let nf = c - (c - from) * (span / (to - from));
     if (span >= full.to - full.from) nf = full.from;
@@ -701,16 +787,18 @@
     drawAxis();
   }
 
-  // nearestEvent is the event whose store time is nearest t.
-  function nearestEvent(t) {
-    const ev = page.events;
-    let lo = 0, hi = ev.length - 1;
+  // nearestVersion is the version whose store time is nearest t (the
+  // last of those stored at that time).
+  function nearestVersion(t) {
+    const ts = page.times;
+    let lo = 0, hi = ts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (ev[mid]._t < t) lo = mid + 1; else hi = mid;
+      if (ts[mid] < t) lo = mid + 1; else hi = mid;
     }
-    if (lo > 0 && Math.abs(ev[lo - 1]._t - t) <= Math.abs(ev[lo]._t - t)) lo--;
-    return ev[lo];
+    if (lo > 0 && Math.abs(ts[lo - 1] - t) <= Math.abs(ts[lo] - t)) lo--;
+    while (lo + 1 < ts.length && ts[lo + 1] === ts[lo]) lo++;
+    return lo + 1;
   }
 
   function axisTime(clientX) {
@@ -722,12 +810,7 @@
 
   // ---------- moving through versions ----------
 
-  function eventAt(v) {
-    const ev = page.events;
-    if (!ev.length) return undefined;
-    const i = v - ev[0].version;
-    return i >= 0 && i < ev.length && ev[i].version === v ? ev[i] : ev.find((e) => e.version === v);
-  }
+  const eventAt = (v) => v >= 1 ? page.ev[v - 1] : undefined;
 
   // goTo shows the state after version v (or, with at, as of a time: the
   // server says which version that is). push makes a history entry.
@@ -740,6 +823,7 @@
       if (v > head || v < 0) { showNoVersion(v, head); setRoute(push); return; }
       showPoint(v);
       setRoute(push);
+      if (v >= 1 && !page.ev[v - 1]) ensureEvents(v, v);
       const cached = page.states.get(v);
       if (cached !== undefined) { renderState(parseOrdered(cached), v, null, cached); return; }
       markLoading(`version ${v}`);
@@ -757,7 +841,7 @@
     if (seq !== page.seq || page.stream !== s) return; // a newer move won
     const answer = parseOrdered(text);
     const version = Number(literal(field(answer, "version")));
-    if (at) { showPoint(version, at); setRoute(push); }
+    if (at) { showPoint(version, at); setRoute(push); if (version >= 1 && !page.ev[version - 1]) ensureEvents(version, version); }
     else page.states.set(version, text);
     renderState(answer, version, literal(field(answer, "at")), text);
   }
@@ -769,16 +853,18 @@
     $("slider").value = v;
     const head = page.timeline ? page.timeline.version : v;
     const e = eventAt(v);
+    const t = v >= 1 ? page.times[v - 1] : undefined;
     $("point").dataset.version = String(v);
     $("point").replaceChildren(...[
       el("strong", { textContent: `Version ${v}` }), ` of ${head}`,
       e ? el("span", { class: "point-ev", style: `--h:${hue(e.type)}`, textContent: e.type }) : null,
-      e ? el("span", { class: "muted", textContent: fmtTime(e.storedAt) }) : el("span", { class: "muted", textContent: "before the first event" }),
+      t !== undefined ? el("span", { class: "muted", textContent: fmtTime(new Date(t).toISOString()) })
+        : v === 0 ? el("span", { class: "muted", textContent: "before the first event" }) : null,
       asOf ? el("span", { class: "as-of", textContent: `the last event at or before ${fmtTime(asOf)}` }) : null,
     ].filter((c) => c !== null));
     // A time picked stays in the picker; a version moved to puts its
     // event's time there, ready to be adjusted.
-    if (e && !asOf) $("time").value = inputTime(e._t);
+    if (t !== undefined && !asOf) $("time").value = inputTime(t);
     revealCurrent();
     followOnAxis();
     if (page.tab === "event") renderEventPane();
@@ -839,11 +925,15 @@
   // ---------- the state ----------
 
   // changesUpTo lists the changes of the events up to version v, each
-  // with its event.
+  // with its event, oldest first: of the loaded events that run without a
+  // gap back from v, so that the last change of a field listed is its
+  // last change (a field last changed before them gets no tag).
   function changesUpTo(v) {
+    let first = v;
+    while (first >= 1 && page.ev[first - 1]) first--;
     const out = [];
-    for (const e of page.events) {
-      if (e.version > v) break;
+    for (let u = first + 1; u <= v; u++) {
+      const e = page.ev[u - 1];
       for (const c of (e.changes || [])) out.push({ path: c.path, event: e });
     }
     return out;
@@ -1035,33 +1125,28 @@
 
   // ---------- the event pane ----------
 
-  async function renderEventPane() {
+  // renderEventPane shows the event of the current version as the
+  // timeline gives it: id, offset, store time, command id, metadata, data.
+  function renderEventPane() {
     const v = page.version;
     const e = eventAt(v);
     $("event-error").hidden = true;
     if (!e) {
       $("event-title").textContent = "Event";
-      $("event-body").replaceChildren(el("p", { class: "muted", textContent: v === 0 ? "Version 0 is the state before the first event: no event made it." : `No event has version ${v}.` }));
+      $("event-body").replaceChildren(el("p", { class: "muted", textContent: v === 0 ? "Version 0 is the state before the first event: no event made it."
+        : v > (page.timeline ? page.timeline.version : 0) ? `No event has version ${v}.` : "Loading…" }));
       page.eventShown = null;
       return;
     }
     $("event-title").textContent = `Event v${e.version} ${e.type}`;
-    const base = { stream: page.stream.name, version: e.version, type: e.type, offset: e.offset, storedAt: e.storedAt, data: e.data };
-    drawEvent(base, null);
-    const s = page.stream;
-    try {
-      const text = await api(`/v1/event/${aggPath(s)}/${e.version}`);
-      if (page.stream !== s || page.version !== v) return;
-      drawEvent(Object.assign({}, base, JSON.parse(text)), text);
-    } catch (err) {
-      if (page.stream !== s || page.version !== v) return;
-      // A server without the details endpoint: the timeline's fields.
-      if (err.status !== 404) showError($("event-error"), `Could not load the event's details: ${err.message}.`);
-    }
+    const d = {};
+    for (const k of ["version", "type", "offset", "storedAt", "id", "time", "commandId", "metadata", "data"]) if (e[k] !== undefined) d[k] = e[k];
+    d.stream = page.stream.name;
+    drawEvent(d, JSON.stringify(d, null, 2));
   }
 
   function drawEvent(d, text) {
-    page.eventShown = text !== null ? text : JSON.stringify(d, null, 2);
+    page.eventShown = text;
     const row = (k, v, mono) => v === undefined || v === null || v === "" ? null
       : el("div", { class: "kv" }, el("dt", { textContent: k }), el("dd", { class: mono ? "mono" : "", textContent: v }));
     const meta = d.metadata && typeof d.metadata === "object" ? Object.entries(d.metadata) : [];
@@ -1073,7 +1158,8 @@
       el("dl", { class: "details" },
         row("Type", d.type), row("Version", String(d.version)), row("Stream", d.stream, true),
         row("Event id", d.id, true), row("Offset", d.offset, true), row("Stored", stored),
-        row("Command id", d.commandId, true), row("Correlation id", d.correlationId, true), row("Causation id", d.causationId, true),
+        row("Appended", d.time && d.time !== d.storedAt ? `${fmtTime(d.time)} (${d.time}, the producer's clock)` : ""),
+        row("Command id", d.commandId, true),
         ...meta.map(([k, v]) => row(`meta: ${k}`, String(v), true))),
       el("h3", { textContent: "Data" }),
       el("div", { class: "json small-json" }, ...lines.map((ln) => el("div", { class: "ln" }, el("span", { class: "code" }, ...ln.parts)))));
@@ -1101,8 +1187,8 @@
   function startLive() {
     stopLive();
     const s = page.stream;
-    const events = page.events;
-    let offset = events.length ? events[events.length - 1].offset : "-1";
+    const last = page.ev[page.ev.length - 1];
+    let offset = last ? last.offset : "-1";
     const ctrl = new AbortController();
     page.live = ctrl;
     setLive("live", "live");
@@ -1137,12 +1223,16 @@
     const wasAtHead = page.version === page.timeline.version && !page.at;
     const box = $("events-box");
     const keep = box.scrollTop;
-    await loadTimeline();
+    const was = page.timeline.version;
+    const tl = JSON.parse(await api(`/v1/timeline/${aggPath(s)}?from=${was + 1}&limit=${PAGE}&axis=true`));
     if (page.stream !== s) return;
+    takeTimeline(tl);
+    renderTimeline();
     box.scrollTop = keep;
+    drawRows();
     const head = page.timeline.version;
     const info = page.streams.find((x) => x.name === s.name);
-    const lastEv = page.events[page.events.length - 1];
+    const lastEv = page.ev[head - 1];
     if (info && lastEv) { info.version = head; info.storedAt = lastEv.storedAt; info.offset = lastEv.offset; renderStreams(); }
     const types = envelopes.map((e) => e.type).join(", ");
     if (wasAtHead) {
@@ -1451,12 +1541,11 @@
     });
     $("events-box").addEventListener("scroll", () => requestAnimationFrame(drawRows), { passive: true });
     $("axis").addEventListener("click", (ev) => {
-      if (!page.events.length) return;
-      const e = nearestEvent(axisTime(ev.clientX));
-      if (e) goTo(e.version, null, true);
+      if (!page.times.length) return;
+        goTo(nearestVersion(axisTime(ev.clientX)), null, true);
     });
     $("axis").addEventListener("wheel", (ev) => {
-      if (!page.events.length) return;
+      if (!page.times.length) return;
       ev.preventDefault();
       zoom(ev.deltaY > 0 ? 1.4 : 1 / 1.4, axisTime(ev.clientX));
     }, { passive: false });
