@@ -53,13 +53,14 @@
   // from the address bar (keeping the rest of the fragment, a link to a
   // point), and asks for one once if an answer is 401.
   const TOKEN_KEY = "rewind.token";
-  (function takeToken() {
+  function takeToken() {
     const m = /(?:^#|&)token=([^&]*)/.exec(location.hash);
     if (!m) return;
     sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
     const rest = location.hash.slice(1).split("&").filter((p) => !p.startsWith("token=")).join("&");
     history.replaceState(null, "", location.pathname + location.search + (rest ? "#" + rest : ""));
-  })();
+  }
+  takeToken();
   let askedForToken = false;
 
   // authed returns fetch options with the token's Authorization header.
@@ -327,6 +328,7 @@
   // route shows what the address names: on a load, a link typed into an
   // open tab, Back and Forward.
   async function route() {
+    takeToken(); // a link with a token pasted into an open tab
     page.routed = location.hash;
     const r = parseRoute(location.hash);
     if (r.view === "projections") { showView("projections"); return; }
