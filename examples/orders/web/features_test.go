@@ -40,7 +40,7 @@ func TestPageTools(t *testing.T) {
 	head := tl.Version
 
 	b := newBrowser(t, ctx, bin)
-	b.do("size", chromedp.EmulateViewport(1400, 850))
+	b.do("size", chromedp.EmulateViewport(1024, 700))
 	openAt(b, base, fmt.Sprintf("#%s@%d", stream, head))
 	b.waitShown(stream, head)
 	eval[bool](b, capture)
@@ -74,6 +74,7 @@ func TestPageTools(t *testing.T) {
 	checkDiff(head-1, head)
 	b.do("compare from 1", chromedp.SetValue(chromedp.CSS("#diff-from"), "1"), chromedp.Click(chromedp.CSS("#diff-form button")))
 	checkDiff(1, head)
+	b.screenshot("compare.png", shotPath("compare.png"))
 	if h := eval[string](b, `location.hash`); h != fmt.Sprintf("#%s@%d&tab=diff&from=1&to=%d", stream, head, head) {
 		t.Errorf("the compare view's address is %q", h)
 	}
@@ -86,6 +87,7 @@ func TestPageTools(t *testing.T) {
 	b.do("open the event tab", chromedp.Click(chromedp.CSS("#tab-event")))
 	last := tl.Events[head-1]
 	b.waitFor("the event's details", fmt.Sprintf(`document.getElementById("event-body").textContent.includes(%q)`, last.Offset))
+	b.screenshot("event.png", shotPath("event.png"))
 	if text := eval[string](b, `document.getElementById("event-body").textContent`); !strings.Contains(text, last.StoredAt) || !strings.Contains(text, last.Type) {
 		t.Errorf("the event pane of v%d says %q; want its type %s and its store time %s", head, text, last.Type, last.StoredAt)
 	}
@@ -150,6 +152,7 @@ func TestPageTools(t *testing.T) {
 	b.do("pick AddItem", chromedp.SetValue(chromedp.CSS("#command-type"), "AddItem"))
 	eval[bool](b, `document.getElementById("command-type").dispatchEvent(new Event("change"))`)
 	b.waitFor("the form's fields", `!!document.querySelector('#command-fields [data-field="quantity"]')`)
+	b.screenshot("command.png", shotPath("command.png"))
 	b.do("fill the form",
 		chromedp.SetValue(chromedp.CSS(`#command-fields [data-field="sku"]`), "mug-form"),
 		chromedp.SetValue(chromedp.CSS(`#command-fields [data-field="name"]`), "Form mug"),
@@ -181,6 +184,7 @@ func TestPageTools(t *testing.T) {
 	b.waitFor("the projections", `document.querySelectorAll("#projections tbody tr").length >= 2`)
 	name := eval[string](b, `document.querySelector("#projections tbody tr").dataset.name`)
 	b.do("rebuild", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#projections tr[data-name=%q] button`, name))))
+	b.screenshot("projections.png", shotPath("projections.png"))
 	b.waitFor("the rebuild done", fmt.Sprintf(`(document.querySelector('#projections tr[data-name=%q] .progress-box')?.textContent || "").startsWith("done")`, name))
 	eval[bool](b, `(history.back(), true)`)
 	b.waitShown(stream, head+1) // the page followed the new event
