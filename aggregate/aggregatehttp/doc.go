@@ -95,10 +95,34 @@
 // JSON (encoding/json of the state type), so they name the fields as a
 // client sees them.
 //
-// GET /v1/timeline/<category>/<id> is every event of the instance, each an
-// Event {"version", "offset", "type", "storedAt", "data", "changes"} carrying
-// the fields of the state it changed: which event changed a field, at a
-// glance.
+// GET /v1/timeline/<category>/<id>[?from=V][&limit=N][&axis=true] is a
+// page of the instance's events, oldest first, each an Event carrying the
+// fields of the state it changed (which event changed a field, at a
+// glance): a Timeline {"category", "id", "stream", "version", "from",
+// "next", "events": [Event], "axis"}. version is the stream's version (how
+// many versions it has: the total), from the first version of the page
+// (default 1), next the first version of the next page or null on the
+// last; limit is 1 to 1,000 (default 1,000). The page's first changes are
+// against the state before from, loaded from the newest snapshot at or
+// before it (aggregate.WithSnapshotEvery; at most a snapshot interval of
+// events replayed), so a page costs its own events, wherever it is.
+// With axis=true the answer also has "axis": {"start", "ms"}, the store time
+// of every version of the stream for a time-scaled axis: start is version
+// 1's time and ms[i] the milliseconds from version i's time to version
+// i+1's (ms[0] is 0), so a 10,000-event stream's axis is a few tens of
+// kilobytes. A from past the stream's version, a from of 0, a limit out of
+// bounds or an axis that is not true or false is 400; an instance
+// without events is 404. The state at any version stays one request: GET
+// /v1/state/<category>/<id>?version=N.
+//
+// An Event is {"version", "offset", "type", "storedAt", "id", "time",
+// "commandId", "metadata", "data", "changes"}: id is the event's id (a
+// UUID), time the producer's clock when it was appended
+// (eventstore.Event.Time; storedAt is the store's), commandId the command
+// id its Append recorded (a command sent with an Idempotency-Key records
+// the key; "" if none), metadata its metadata ({} if none). The
+// timeline, a diff and a command's answer give events in this shape; a
+// command's events are read back as stored.
 //
 // GET /v1/aggregates is Aggregates {"aggregates": [AggregateInfo]}, one
 // per registered type, by category: {"category", "commands": [name],

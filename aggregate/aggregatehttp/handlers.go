@@ -124,25 +124,6 @@ func (r *Registry) serveDiff(w http.ResponseWriter, req *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (r *Registry) serveTimeline(w http.ResponseWriter, req *http.Request) {
-	t, id, stream, err := r.instance(req)
-	if err != nil {
-		fail(w, req, err)
-		return
-	}
-	out := Timeline{Category: t.category, ID: id, Stream: stream, Events: []Event{}}
-	_, after, err := t.ops.history(req.Context(), id, point{}, point{}, func(s step) error {
-		out.Events = append(out.Events, eventJSON(s.event, s.value, s.changes))
-		return nil
-	})
-	if err != nil {
-		fail(w, req, err)
-		return
-	}
-	out.Version = after.version
-	writeJSON(w, http.StatusOK, out)
-}
-
 func (r *Registry) serveAggregates(w http.ResponseWriter, _ *http.Request) {
 	out := Aggregates{Aggregates: []AggregateInfo{}}
 	for _, t := range r.sorted() {
