@@ -137,16 +137,21 @@ type Events struct {
 	Next   string        `json:"next"`
 }
 
-// StoredEvent is one stored event as the events endpoint gives it. Data is
+// StoredEvent is one stored event as the events and search endpoints give
+// it, with its details as in Event (id, time, commandId, metadata). Data is
 // the event's JSON, or a JSON string of its bytes (base64) when they are
 // not JSON.
 type StoredEvent struct {
-	Stream   string          `json:"stream"`
-	Version  uint64          `json:"version"`
-	Offset   string          `json:"offset"`
-	Type     string          `json:"type"`
-	StoredAt string          `json:"storedAt"`
-	Data     json.RawMessage `json:"data"`
+	Stream    string            `json:"stream"`
+	Version   uint64            `json:"version"`
+	Offset    string            `json:"offset"`
+	Type      string            `json:"type"`
+	StoredAt  string            `json:"storedAt"`
+	ID        string            `json:"id"`
+	Time      string            `json:"time"`
+	CommandID string            `json:"commandId"`
+	Metadata  map[string]string `json:"metadata"`
+	Data      json.RawMessage   `json:"data"`
 }
 
 // formatTime formats a store time as the answers give it.

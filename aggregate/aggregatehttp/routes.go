@@ -36,6 +36,8 @@ func (r *Registry) routes() []route {
 			access.Read, r.instanceStream, r.serveExport},
 		{http.MethodGet, "/v1/streams", "/v1/streams[?category=c]", "streams and their heads",
 			access.Read, categoryOrAll, r.serveStreams},
+		{http.MethodGet, "/v1/search", "/v1/search?category=<c>[&type=T][&field=<path>&value=<json>][&eventId=<uuid>][&commandId=<key>][&cursor=<c>&limit=N]", "events of a category that match every filter given, with a cursor to go on from",
+			access.Read, categoryOrAll, r.serveSearch},
 		{http.MethodGet, "/v1/events", "/v1/events?stream=<name>|category=<c>[&from=<offset>&limit=N&wait=<duration>]", "stored events, in log order, optionally waiting for the next",
 			access.Read, eventsResource, r.serveEvents},
 	}
