@@ -117,9 +117,14 @@ type EventType struct {
 	Schema  json.RawMessage `json:"schema"`
 }
 
-// Streams lists streams with their heads.
+// Streams is a page of streams with their heads, in name order: Next is
+// the name to give as after= for the next page (null on the last), Total
+// the number of streams listed without paging (only when asked for with
+// total=true; null otherwise).
 type Streams struct {
 	Streams []StreamInfo `json:"streams"`
+	Next    *string      `json:"next"`
+	Total   *int         `json:"total,omitempty"`
 }
 
 // StreamInfo is one stream's name and head (eventstore.StreamInfo).
