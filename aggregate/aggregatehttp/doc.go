@@ -95,10 +95,34 @@
 // JSON (encoding/json of the state type), so they name the fields as a
 // client sees them.
 //
-// GET /v1/timeline/<category>/<id> is every event of the instance, each an
-// Event {"version", "offset", "type", "storedAt", "data", "changes"} carrying
-// the fields of the state it changed: which event changed a field, at a
-// glance.
+// GET /v1/timeline/<category>/<id>[?from=V][&limit=N][&axis=true] is a
+// page of the instance's events, oldest first, each an Event carrying the
+// fields of the state it changed (which event changed a field, at a
+// glance): a Timeline {"category", "id", "stream", "version", "from",
+// "next", "events": [Event], "axis"}. version is the stream's version (how
+// many versions it has: the total), from the first version of the page
+// (default 1), next the first version of the next page or null on the
+// last; limit is 1 to 1,000 (default 1,000). The page's first changes are
+// against the state before from, loaded from the newest snapshot at or
+// before it (aggregate.WithSnapshotEvery; at most a snapshot interval of
+// events replayed), so a page costs its own events, wherever it is.
+// With axis=true the answer also has "axis": {"start", "ms"}, the store time
+// of every version of the stream for a time-scaled axis: start is version
+// 1's time and ms[i] the milliseconds from version i's time to version
+// i+1's (ms[0] is 0), so a 10,000-event stream's axis is a few tens of
+// kilobytes. A from past the stream's version, a from of 0, a limit out of
+// bounds or an axis that is not true or false is 400; an instance
+// without events is 404. The state at any version stays one request: GET
+// /v1/state/<category>/<id>?version=N.
+//
+// An Event is {"version", "offset", "type", "storedAt", "id", "time",
+// "commandId", "metadata", "data", "changes"}: id is the event's id (a
+// UUID), time the producer's clock when it was appended
+// (eventstore.Event.Time; storedAt is the store's), commandId the command
+// id its Append recorded (a command sent with an Idempotency-Key records
+// the key; "" if none), metadata its metadata ({} if none). The
+// timeline, a diff and a command's answer give events in this shape; a
+// command's events are read back as stored.
 //
 // GET /v1/aggregates is Aggregates {"aggregates": [AggregateInfo]}, one
 // per registered type, by category: {"category", "commands": [name],
@@ -128,6 +152,25 @@
 // at once (the others wait their turn), so the append that wakes a
 // thousand waiters does not send a thousand reads to the store together.
 //
+// GET /v1/search?category=<c>[&type=T][&field=<path>&value=<json>][&eventId=<uuid>][&commandId=<key>][&cursor=<c>][&limit=N]
+// finds the events of a category (every stream in it, in log order) that
+// match every filter given, at least one: type, the event type; field and
+// value, the event data's value at a JSON path (object keys and array
+// indexes joined by ".", as a Change's path) equal to value, which is JSON
+// (3, true, "mug", null) or else taken as a string (value=mug finds "mug");
+// eventId, the event's id; commandId, the command id its Append recorded
+// (the Idempotency-Key of its command). It answers a SearchResult
+// {"events": [StoredEvent], "cursor", "scanned", "end"}: up to limit (1 to
+// 500, default 50) events found, the cursor to send back to go on (the
+// offset after the last event looked at), how many events the request
+// looked at, and whether it reached the category's end. One request looks
+// at no more than 20,000 events, so a search through a large category is
+// a series of requests, each bounded, that the client follows by cursor
+// (it may show what it found so far). The search reads the category's
+// events; it has no index of its own (see the package's benchmark for its
+// rate). A query parameter given twice or over 1,024 bytes, a missing or
+// many-segment category, no filter, a bad UUID, cursor or limit are 400.
+//
 // GET /v1/export/<category>/<id>?to=<version|time>[&package=p][&def=expr]
 // answers a Go test file (text/plain) that replays the instance's events up
 // to that point (its end without to) with aggregatetest.Given and leaves the
@@ -149,9 +192,9 @@
 // Registry.Handler takes WithAuthorizer (package eventstore/access); every
 // request is put to it before anything else: a command as access.Write of
 // the instance's stream, a state, diff, timeline or export as access.Read
-// of it, /v1/streams as access.Read of its category ("*" without one),
-// /v1/events of its stream or category, /v1/aggregates of no resource in
-// particular. A refusal is 401 or 403 with {"error"}; the default,
+// of it, /v1/streams and /v1/search as access.Read of the category ("*"
+// without one), /v1/events of its stream or category, /v1/aggregates and
+// the index /v1/ of no resource in particular. A refusal is 401 or 403 with {"error"}; the default,
 // access.Anonymous, refuses commands from pages of other origins and
 // requests to a Host that is a foreign name. A command's body must be sent
 // as Content-Type: application/json (415 otherwise), so that no "simple"

@@ -92,7 +92,7 @@ func TestStreams(t *testing.T) {
 		t.Errorf("carts: %+v", carts.Streams)
 	}
 	body := s.get(t, "/v1/streams?category=none", 200, nil)
-	if compact(t, body) != `{"streams":[]}` {
+	if compact(t, body) != `{"streams":[],"next":null}` {
 		t.Errorf("no streams: %s", body)
 	}
 	if body := s.get(t, "/v1/streams?category=a/b", 400, nil); !strings.Contains(errorOf(t, body), `invalid category "a/b"`) {
@@ -179,6 +179,60 @@ func TestEvents(t *testing.T) {
 		code, body := s.do(t, http.MethodGet, "/v1/events?"+tc.query, "")
 		if code != 400 || !strings.Contains(errorOf(t, body), tc.reason) {
 			t.Errorf("%s: %d %s, want 400 with %q", tc.query, code, body, tc.reason)
+		}
+	}
+}
+
+// TestStreamsPages: the list pages by name (after, limit), next is the
+// name to go on after (null on the last page), total=true counts every
+// stream of the listing; bad paging is a 400.
+func TestStreamsPages(t *testing.T) {
+	s := newServer(t)
+	for _, id := range []string{"a", "b", "c", "d", "e"} {
+		s.command(t, id, `{"type":"Open","customer":"ann"}`)
+	}
+	var names []string
+	after := ""
+	for pages := 1; ; pages++ {
+		var page aggregatehttp.Streams
+		s.get(t, "/v1/streams?category=carts&limit=2&total=true&after="+after, 200, &page)
+		if page.Total == nil || *page.Total != 5 || len(page.Streams) > 2 {
+			t.Fatalf("page after %q: %+v", after, page)
+		}
+		for _, st := range page.Streams {
+			names = append(names, st.Name)
+		}
+		if page.Next == nil {
+			if pages != 3 {
+				t.Errorf("%d pages of 2 for 5 streams", pages)
+			}
+			break
+		}
+		after = *page.Next
+	}
+	if got := strings.Join(names, ","); got != "carts/a/events,carts/b/events,carts/c/events,carts/d/events,carts/e/events" {
+		t.Errorf("paged list %s", got)
+	}
+	var page aggregatehttp.Streams
+	s.get(t, "/v1/streams?limit=5", 200, &page)
+	if page.Next != nil || page.Total != nil || len(page.Streams) != 5 {
+		t.Errorf("one page of all: %+v", page)
+	}
+	for q, reason := range map[string]string{
+		"limit=0":    `limit="0" is not a number from 1 to 1000`,
+		"limit=x":    `limit="x"`,
+		"total=yes":  `total="yes" is not true or false`,
+		"category=a": "", // a category with no streams is an empty list
+	} {
+		code, body := s.do(t, http.MethodGet, "/v1/streams?"+q, "")
+		if reason == "" {
+			if code != http.StatusOK {
+				t.Errorf("%s: %d %s", q, code, body)
+			}
+			continue
+		}
+		if code != http.StatusBadRequest || !strings.Contains(errorOf(t, body), reason) {
+			t.Errorf("%s: %d %s, want 400 with %q", q, code, body, reason)
 		}
 	}
 }

@@ -34,8 +34,10 @@ func (r *Registry) routes() []route {
 			access.Read, r.instanceStream, r.serveTimeline},
 		{http.MethodGet, "/v1/export/{category}/{id}", "/v1/export/<category>/<id>[?to=<version|time>]", "the history as a given/when/then Go test",
 			access.Read, r.instanceStream, r.serveExport},
-		{http.MethodGet, "/v1/streams", "/v1/streams[?category=c]", "streams and their heads",
+		{http.MethodGet, "/v1/streams", "/v1/streams[?category=c][&after=<name>][&limit=N][&total=true]", "streams and their heads, a page at a time in name order, with their number",
 			access.Read, categoryOrAll, r.serveStreams},
+		{http.MethodGet, "/v1/search", "/v1/search?category=<c>[&type=T][&field=<path>&value=<json>][&eventId=<uuid>][&commandId=<key>][&cursor=<c>&limit=N]", "events of a category that match every filter given, with a cursor to go on from",
+			access.Read, categoryOrAll, r.serveSearch},
 		{http.MethodGet, "/v1/events", "/v1/events?stream=<name>|category=<c>[&from=<offset>&limit=N&wait=<duration>]", "stored events, in log order, optionally waiting for the next",
 			access.Read, eventsResource, r.serveEvents},
 	}
