@@ -179,6 +179,52 @@ func TestPageTools(t *testing.T) {
 	b.waitFor("the refusal", `document.getElementById("command-result").dataset.kind === "error"`)
 	b.do("close the form", chromedp.Click(chromedp.CSS("#command-cancel")))
 
+	// Search a category by event id, and jump to the event found.
+	var withID struct {
+		Events []struct {
+			ID      string `json:"id"`
+			Version uint64 `json:"version"`
+		} `json:"events"`
+	}
+	withID, _ = get[struct {
+		Events []struct {
+			ID      string `json:"id"`
+			Version uint64 `json:"version"`
+		} `json:"events"`
+	}](t, fmt.Sprintf("%s/v1/timeline/orders/%s", base, id))
+	target := withID.Events[1]
+	b.do("open the search", chromedp.Click(chromedp.CSS("#nav-search")))
+	b.do("search an event id", chromedp.SetValue(chromedp.CSS("#search-kind"), "eventId"),
+		chromedp.SetValue(chromedp.CSS("#search-q"), target.ID), chromedp.Click(chromedp.CSS("#search-form button")))
+	b.waitFor("the search's end", `document.getElementById("search-summary").textContent.includes("found")`)
+	if got := eval[[]string](b, `Array.from(document.querySelectorAll("#search-results li"), (li) => li.dataset.stream + "@" + li.dataset.version)`); len(got) != 1 || got[0] != fmt.Sprintf("%s@%d", stream, target.Version) {
+		t.Fatalf("searching the event id %s finds %q, want %s@%d", target.ID, got, stream, target.Version)
+	}
+	b.screenshot("search.png", shotPath("search.png"))
+	b.do("jump to the event", chromedp.Click(chromedp.CSS("#search-results li")))
+	b.waitShown(stream, target.Version)
+	b.waitFor("the event's id in its tab", fmt.Sprintf(`!document.getElementById("pane-event").hidden && document.getElementById("event-body").textContent.includes(%q)`, target.ID))
+	// By type: every event found is of that type.
+	b.do("open the search", chromedp.Click(chromedp.CSS("#nav-search")))
+	b.do("search a type", chromedp.SetValue(chromedp.CSS("#search-kind"), "type"),
+		chromedp.SetValue(chromedp.CSS("#search-q"), "OrderPaid"), chromedp.Click(chromedp.CSS("#search-form button")))
+	b.waitFor("the search's end", `document.getElementById("search-summary").textContent.includes("found")`)
+	types := eval[[]string](b, `Array.from(document.querySelectorAll("#search-results li .point-ev"), (e) => e.textContent)`)
+	if len(types) == 0 {
+		t.Errorf("no OrderPaid found in the seed")
+	}
+	for _, ty := range types {
+		if ty != "OrderPaid" {
+			t.Errorf("a search of OrderPaid finds a %s", ty)
+		}
+	}
+	// The stream list says how many streams there are.
+	if got := eval[string](b, `document.getElementById("stream-count").textContent`); !strings.HasSuffix(got, " streams") {
+		t.Errorf("the stream list's total reads %q", got)
+	}
+	eval[string](b, fmt.Sprintf(`location.hash = "#%s@%d"`, stream, head+1))
+	b.waitShown(stream, head+1)
+
 	// Projections, and a rebuild to its end.
 	b.do("open the projections", chromedp.Click(chromedp.CSS("#nav-projections")))
 	b.waitFor("the projections", `document.querySelectorAll("#projections tbody tr").length >= 2`)

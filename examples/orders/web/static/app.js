@@ -31,6 +31,7 @@
     ev: [],               // the events loaded, by version - 1 (the timeline answers in pages)
     times: [],            // the store time of every version - 1, in ms (the timeline's axis)
     pages: new Map(),     // first version of a page asked for → its promise
+    inflight: new Map(),  // "<stream>@<version>" → a state request on its way
     version: 0,           // the version the page is at
     at: null,             // the time asked for, when the point is a time
     shown: null,          // {version, text} of the state the pane shows
@@ -378,28 +379,38 @@
     $("search-category").value = page.category;
   }
 
-  const PAGE_SIZE = 200;
+  const PAGE_SIZE = 1000;
+  const AUTO_PAGES = 5; // pages of the list loaded without asking
 
-  // loadStreams lists the category's streams, newest first; more appends
-  // the next page when the server pages the list.
+  // loadStreams lists the category's streams. A server that pages the
+  // list (next, total) gives them in name order: the page loads up to
+  // AUTO_PAGES pages at once and the rest on "More"; one that does not
+  // gives them all, shown newest first.
   async function loadStreams(more) {
-    const q = $("filter").value.trim();
-    let path = `/v1/streams?category=${enc(page.category)}&limit=${PAGE_SIZE}`;
-    if (q) path += `&prefix=${enc(page.category + "/" + q)}`;
-    if (more && page.streamsNext) path += `&after=${enc(page.streamsNext)}`;
-    try {
-      const ans = JSON.parse(await api(path));
-      const got = (ans.streams || []).slice();
-      const paged = ans.total !== undefined || ans.next !== undefined;
-      if (!paged) got.sort((a, b) => (b.storedAt || "").localeCompare(a.storedAt || ""));
-      page.streams = more ? page.streams.concat(got) : got;
-      page.streamsTotal = typeof ans.total === "number" ? ans.total : null;
-      page.streamsNext = ans.next || "";
-    } catch (err) {
-      if (!more) page.streams = [];
-      toast(`Could not list the streams: ${err.message}`, "error");
-    }
-    renderStreams();
+    const cat = page.category;
+    let pages = 0;
+    do {
+      let path = `/v1/streams?category=${enc(cat)}&limit=${PAGE_SIZE}`;
+      if (more || pages > 0) path += `&after=${enc(page.streamsNext)}`;
+      else path += "&total=true";
+      try {
+        const ans = JSON.parse(await api(path));
+        if (page.category !== cat) return;
+        const got = (ans.streams || []).slice();
+        const paged = "next" in ans;
+        if (!paged) got.sort((a, b) => (b.storedAt || "").localeCompare(a.storedAt || ""));
+        page.streams = more || pages > 0 ? page.streams.concat(got) : got;
+        if (typeof ans.total === "number") page.streamsTotal = ans.total;
+        else if (!more && pages === 0) page.streamsTotal = null;
+        page.streamsNext = ans.next || "";
+      } catch (err) {
+        if (!more && pages === 0) page.streams = [];
+        page.streamsNext = "";
+        toast(`Could not list the streams: ${err.message}`, "error");
+      }
+      renderStreams();
+      pages++;
+    } while (page.streamsNext && pages < AUTO_PAGES);
   }
 
   const streamID = (name) => name.split("/")[1] || name;
@@ -413,7 +424,7 @@
     const total = page.streamsTotal !== null && !q ? page.streamsTotal : null;
     $("stream-count").textContent = total !== null
       ? `${total.toLocaleString()} stream${total === 1 ? "" : "s"}`
-      : `${matches.length.toLocaleString()} of ${page.streams.length.toLocaleString()}`;
+      : `${matches.length.toLocaleString()} of ${(page.streamsTotal ?? page.streams.length).toLocaleString()}`;
     const items = matches.slice(0, MAX_LISTED).map((s) => {
       const li = el("li", { "data-stream": s.name, tabIndex: 0, title: `${s.name}\n${s.version} event${s.version === 1 ? "" : "s"}, the last ${fmtTime(s.storedAt)}` },
         el("span", { class: "sid", textContent: streamID(s.name) }),
@@ -425,7 +436,7 @@
     const picked = $("stream-list").querySelector("li.selected");
     if (reveal === true && picked) picked.scrollIntoView({ block: "nearest" });
     let more = "";
-    if (page.streamsNext) more = total !== null ? `${page.streams.length.toLocaleString()} of ${total.toLocaleString()} listed` : "more on the server";
+    if (page.streamsNext) more = total !== null ? `${page.streams.length.toLocaleString()} of ${total.toLocaleString()} loaded` : "more on the server";
     else if (matches.length > items.length) more = `${(matches.length - items.length).toLocaleString()} more: type to narrow the list`;
     else if (!matches.length) more = "No stream matches.";
     $("stream-more").textContent = more;
@@ -495,6 +506,10 @@
     $("axis").replaceChildren();
     clearState("–");
     $("state-error").hidden = true;
+    // The state of the point asked for (or of the head the list knows)
+    // is asked for beside the timeline, not after it.
+    const guess = point && point.at ? 0 : aroundOf(name, point);
+    if (guess > 0) stateText(page.stream, guess).catch(() => {});
     try {
       await loadTimeline(aroundOf(name, point));
     } catch (err) {
@@ -607,6 +622,34 @@
     return Promise.all(waits);
   }
 
+  // wantEvents loads the pages of versions from to to once the list and
+  // the slider have been still for a moment: a drag through a long stream
+  // asks for the states it passes, not for every page of events.
+  let wantTimer = 0;
+  function wantEvents() {
+    clearTimeout(wantTimer);
+    wantTimer = setTimeout(() => {
+      // What is in view (with the rows drawn around it), and the point.
+      const box = $("events-box");
+      const top = Math.floor(box.scrollTop / ROW) - 14, bottom = Math.ceil((box.scrollTop + box.clientHeight) / ROW) + 15;
+      ensureEvents(Math.max(1, top), bottom);
+      if (page.version >= 1) ensureEvents(page.version, page.version);
+    }, 150);
+  }
+
+  // stateText answers the state endpoint's text at version v, sharing a
+  // request already on its way for it.
+  function stateText(s, v) {
+    const key = `${s.name}@${v}`;
+    let p = page.inflight.get(key);
+    if (!p) {
+      p = api(`/v1/state/${aggPath(s)}?version=${v}`);
+      page.inflight.set(key, p);
+      p.finally(() => page.inflight.delete(key)).catch(() => {});
+    }
+    return p;
+  }
+
   function renderTimeline() {
     const tl = page.timeline;
     const n = tl.version, times = page.times;
@@ -649,7 +692,7 @@
         else { rows.push(pendingRow(i)); missing = true; }
       }
       $("events").replaceChildren(...rows);
-      if (missing) ensureEvents(from + 1, to);
+      if (missing) wantEvents(from + 1, to);
     }
     markRows();
   }
@@ -825,17 +868,16 @@
       if (v > head || v < 0) { showNoVersion(v, head); setRoute(push); return; }
       showPoint(v);
       setRoute(push);
-      if (v >= 1 && !page.ev[v - 1]) ensureEvents(v, v);
+      if (v >= 1 && !page.ev[v - 1]) wantEvents(v, v);
       const cached = page.states.get(v);
       if (cached !== undefined) { renderState(parseOrdered(cached), v, null, cached); return; }
       markLoading(`version ${v}`);
     } else {
       markLoading(`the state at ${fmtTime(at)}`);
     }
-    const query = at ? `at=${enc(at)}` : `version=${v}`;
     let text;
     try {
-      text = await api(`/v1/state/${aggPath(s)}?${query}`);
+      text = at ? await api(`/v1/state/${aggPath(s)}?at=${enc(at)}`) : await stateText(s, v);
     } catch (err) {
       if (seq === page.seq && page.stream === s) showStateError(at ? `the state at ${fmtTime(at)}` : `the state at version ${v}`, v, err);
       return;
@@ -1260,40 +1302,50 @@
     $("search-field").hidden = $("search-kind").value !== "field";
   }
 
+  // runSearch asks GET /v1/search, which looks at a bounded number of
+  // events a request: the page follows its cursor until it found a page
+  // of events or reached the category's end, showing what it found so
+  // far; "More" goes on from there.
   async function runSearch(more) {
     const cat = $("search-category").value;
     const kind = $("search-kind").value;
     const q = $("search-q").value.trim();
     if (!q) return;
-    let path = `/v1/search?category=${enc(cat)}&${kind}=${enc(q)}`;
-    if (kind === "field") path = `/v1/search?category=${enc(cat)}&field=${enc($("search-field").value.trim())}&value=${enc(q)}`;
-    if (more && page.searchNext) path += `&after=${enc(page.searchNext)}`;
+    let query = `category=${enc(cat)}&limit=50&`;
+    if (kind === "field") query += `field=${enc($("search-field").value.trim())}&value=${enc(q)}`;
+    else query += `${kind}=${enc(q)}`;
+    const seq = (page.searchSeq = (page.searchSeq || 0) + 1);
     $("search-error").hidden = true;
-    if (!more) $("search-results").replaceChildren();
-    $("search-summary").textContent = "searching…";
-    let ans;
-    try {
-      ans = JSON.parse(await api(path));
-    } catch (err) {
-      $("search-summary").textContent = "";
-      showError($("search-error"), `Could not search: ${err.message}.`);
-      return;
-    }
-    const hits = ans.events || ans.results || [];
-    page.searchNext = ans.next || "";
-    $("search-more").hidden = !page.searchNext;
-    const items = hits.map((h) => {
-      const name = h.stream;
-      const li = el("li", { "data-stream": name, "data-version": h.version, tabIndex: 0 },
-        el("span", { class: "mono", textContent: `${name}@${h.version}` }), " ",
+    if (!more) { $("search-results").replaceChildren(); page.searchCursor = ""; page.searchScanned = 0; }
+    $("search-more").hidden = true;
+    let found = 0, end = false;
+    const began = performance.now();
+    for (let requests = 0; requests < 100 && !end && found < 50; requests++) {
+      $("search-summary").textContent = `searching… ${page.searchScanned.toLocaleString()} events looked at`;
+      let ans;
+      try {
+        ans = JSON.parse(await api(`/v1/search?${query}` + (page.searchCursor ? `&cursor=${enc(page.searchCursor)}` : "")));
+      } catch (err) {
+        if (seq !== page.searchSeq) return;
+        $("search-summary").textContent = "";
+        showError($("search-error"), `Could not search: ${err.message}.`);
+        return;
+      }
+      if (seq !== page.searchSeq) return;
+      const hits = ans.events || [];
+      found += hits.length;
+      page.searchCursor = ans.cursor || "";
+      page.searchScanned += ans.scanned || 0;
+      end = !!ans.end || !page.searchCursor;
+      $("search-results").append(...hits.map((h) => el("li", { "data-stream": h.stream, "data-version": h.version, tabIndex: 0 },
+        el("span", { class: "mono", textContent: `${h.stream}@${h.version}` }), " ",
         el("span", { class: "point-ev", style: `--h:${hue(h.type || "")}`, textContent: h.type || "" }), " ",
-        el("span", { class: "muted", textContent: fmtTime(h.storedAt) }));
-      return li;
-    });
-    $("search-results").append(...items);
+        el("span", { class: "muted", textContent: fmtTime(h.storedAt) }))));
+    }
     const n = $("search-results").children.length;
-    $("search-summary").textContent = `${n.toLocaleString()} event${n === 1 ? "" : "s"} found${page.searchNext ? " so far" : ""}` +
-      (typeof ans.scanned === "number" ? ` (${ans.scanned.toLocaleString()} scanned)` : "");
+    $("search-summary").textContent = `${n.toLocaleString()} event${n === 1 ? "" : "s"} found, ` +
+      `${page.searchScanned.toLocaleString()} looked at${end ? " (the whole category)" : ""} in ${Math.round(performance.now() - began)} ms`;
+    $("search-more").hidden = end;
   }
 
   function onSearchPick(ev) {
@@ -1520,11 +1572,8 @@
   function wire() {
     $("stream-list").addEventListener("click", onStreamClick);
     $("stream-list").addEventListener("keydown", (ev) => { if (ev.key === "Enter") onStreamClick(ev); });
-    let filterTimer = 0;
     $("filter").addEventListener("input", () => {
       renderStreams(true);
-      clearTimeout(filterTimer);
-      if (page.streamsNext || page.streamsTotal !== null) filterTimer = setTimeout(() => loadStreams(false), 250);
     });
     $("filter").addEventListener("keydown", (ev) => {
       if (ev.key !== "Enter") return;
