@@ -156,6 +156,25 @@ func (d *Definition[S, E]) fail(err error) {
 // Category returns the aggregate type's category.
 func (d *Definition[S, E]) Category() string { return d.category }
 
+// EventType is one event type registered with On: its stable name, its
+// current schema version and its Go type. Tools that describe an
+// aggregate (aggregatehttp's /v1/aggregates) read them.
+type EventType struct {
+	Name   string
+	Schema int
+	GoType reflect.Type
+}
+
+// EventTypes returns the registered event types, sorted by name.
+func (d *Definition[S, E]) EventTypes() []EventType {
+	out := make([]EventType, 0, len(d.byType))
+	for rt, et := range d.byType {
+		out = append(out, EventType{Name: et.name, Schema: et.schema, GoType: rt})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
 // Err returns the first mistake made while defining the type (an event
 // registered twice, a type that is not an E, ...), or nil. NewRepository
 // refuses a definition with an error.

@@ -366,6 +366,7 @@ func (c *commit) eachEvent(stream string, seq uint64, stored time.Time, a *arena
 		e.Version = c.firstVersion + uint64(i)
 		e.Offset = a.offset(eventPosition(seq, i, c.count))
 		e.StoredAt = stored
+		e.CommandID = c.command
 		if !fn(e) {
 			return nil
 		}

@@ -18,8 +18,8 @@ const (
 // The caller sets ID (a UUID v7 is generated when it is the zero UUID),
 // Type, Time (the producer's clock; now when zero), Data (JSON by
 // convention, any bytes allowed) and Metadata. The store sets Stream,
-// Version, Offset and StoredAt on the events it returns from reads; they are
-// ignored on append.
+// Version, Offset, StoredAt and CommandID on the events it returns from
+// reads; they are ignored on append.
 type Event struct {
 	ID       uuid.UUID
 	Type     string
@@ -37,6 +37,9 @@ type Event struct {
 	// StoredAt is the JetStream server's clock when it stored the event's
 	// commit; every event of one Append shares it.
 	StoredAt time.Time
+	// CommandID is the command id the event's Append recorded
+	// (WithCommandID), "" if none; every event of one Append shares it.
+	CommandID string
 }
 
 // CorrelationID returns the event's correlation id metadata, if any.

@@ -19,14 +19,20 @@ type Change struct {
 }
 
 // Event is one event of an aggregate's stream, with the fields of the
-// state it changed.
+// state it changed and its details: its id, the producer's time, the
+// command id its Append recorded ("" if none: a command sent with an
+// Idempotency-Key records the key) and its metadata.
 type Event struct {
-	Version  uint64          `json:"version"`
-	Offset   string          `json:"offset"`
-	Type     string          `json:"type"`
-	StoredAt string          `json:"storedAt"`
-	Data     json.RawMessage `json:"data"`
-	Changes  []Change        `json:"changes"`
+	Version   uint64            `json:"version"`
+	Offset    string            `json:"offset"`
+	Type      string            `json:"type"`
+	StoredAt  string            `json:"storedAt"`
+	ID        string            `json:"id"`
+	Time      string            `json:"time"`
+	CommandID string            `json:"commandId"`
+	Metadata  map[string]string `json:"metadata"`
+	Data      json.RawMessage   `json:"data"`
+	Changes   []Change          `json:"changes"`
 }
 
 // State is an instance's state as of a version: At is the store time of
@@ -49,13 +55,20 @@ type Diff struct {
 	Events  []Event  `json:"events"`
 }
 
-// Timeline is every event of an instance, each with its changes.
+// Timeline is a page of an instance's events, each with its changes:
+// Version is the stream's version (how many versions it has), From the
+// version of the first event of the page, Next that of the next page's
+// (null on the last page), and Axis, when asked for, the store time of
+// every version.
 type Timeline struct {
 	Category string  `json:"category"`
 	ID       string  `json:"id"`
 	Stream   string  `json:"stream"`
 	Version  uint64  `json:"version"`
+	From     uint64  `json:"from"`
+	Next     *uint64 `json:"next"`
 	Events   []Event `json:"events"`
+	Axis     *Axis   `json:"axis,omitempty"`
 }
 
 // CommandResult is the answer to a command: the stream's version after it,
@@ -78,15 +91,40 @@ type Aggregates struct {
 	Aggregates []AggregateInfo `json:"aggregates"`
 }
 
-// AggregateInfo is one registered aggregate type and its commands, by name.
+// AggregateInfo is one registered aggregate type: its commands' names,
+// each command with the JSON Schema of its request body, and its event
+// types with the JSON Schema of their data, all sorted by name.
 type AggregateInfo struct {
-	Category string   `json:"category"`
-	Commands []string `json:"commands"`
+	Category     string        `json:"category"`
+	Commands     []string      `json:"commands"`
+	CommandTypes []CommandType `json:"commandTypes"`
+	EventTypes   []EventType   `json:"eventTypes"`
 }
 
-// Streams lists streams with their heads.
+// CommandType is one command an aggregate accepts: its name (the body's
+// "type") and the JSON Schema of its body, "type" included.
+type CommandType struct {
+	Name   string          `json:"name"`
+	Schema json.RawMessage `json:"schema"`
+}
+
+// EventType is one event type of an aggregate: its stable name, its
+// current schema version (aggregate.Schema) and the JSON Schema of
+// its data.
+type EventType struct {
+	Name    string          `json:"name"`
+	Version int             `json:"version"`
+	Schema  json.RawMessage `json:"schema"`
+}
+
+// Streams is a page of streams with their heads, in name order: Next is
+// the name to give as after= for the next page (null on the last), Total
+// the number of streams listed without paging (only when asked for with
+// total=true; null otherwise).
 type Streams struct {
 	Streams []StreamInfo `json:"streams"`
+	Next    *string      `json:"next"`
+	Total   *int         `json:"total,omitempty"`
 }
 
 // StreamInfo is one stream's name and head (eventstore.StreamInfo).
@@ -104,16 +142,21 @@ type Events struct {
 	Next   string        `json:"next"`
 }
 
-// StoredEvent is one stored event as the events endpoint gives it. Data is
+// StoredEvent is one stored event as the events and search endpoints give
+// it, with its details as in Event (id, time, commandId, metadata). Data is
 // the event's JSON, or a JSON string of its bytes (base64) when they are
 // not JSON.
 type StoredEvent struct {
-	Stream   string          `json:"stream"`
-	Version  uint64          `json:"version"`
-	Offset   string          `json:"offset"`
-	Type     string          `json:"type"`
-	StoredAt string          `json:"storedAt"`
-	Data     json.RawMessage `json:"data"`
+	Stream    string            `json:"stream"`
+	Version   uint64            `json:"version"`
+	Offset    string            `json:"offset"`
+	Type      string            `json:"type"`
+	StoredAt  string            `json:"storedAt"`
+	ID        string            `json:"id"`
+	Time      string            `json:"time"`
+	CommandID string            `json:"commandId"`
+	Metadata  map[string]string `json:"metadata"`
+	Data      json.RawMessage   `json:"data"`
 }
 
 // formatTime formats a store time as the answers give it.

@@ -17,9 +17,10 @@ type handlerConfig struct {
 // WithAuthorizer sets who may do what (see package eventstore/access).
 // Every request is asked about before anything else: a command as
 // access.Write of the aggregate's stream, a state, diff, timeline or
-// export as access.Read of it, /v1/streams as access.Read of its category
-// (of "*" without one), /v1/events as access.Read of its stream or
-// category, /v1/aggregates as access.Read of no resource in particular.
+// export as access.Read of it, /v1/streams and /v1/search as access.Read
+// of the category (of "*" without one), /v1/events as access.Read of its
+// stream or category, /v1/aggregates and /v1/ as access.Read of no
+// resource in particular.
 // The default, access.Anonymous{}, takes requests without credentials but
 // refuses commands from pages of other origins and requests to a Host
 // that is a foreign name.

@@ -152,7 +152,7 @@ func TestCommandErrors(t *testing.T) {
 		reason           string
 	}{
 		{"invariant", "c1", `{"type":"CheckOut"}`, nil, http.StatusConflict, "an empty cart cannot be checked out"},
-		{"invariant on a new instance", "c2", `{"type":"AddItem","sku":"x","quantity":1}`, nil, http.StatusConflict, "the cart is not open"},
+		{"invariant on a new instance", "c2", `{"type":"AddItem","sku":"x","quantity":1,"price":1}`, nil, http.StatusConflict, "the cart is not open"},
 		{"bad JSON", "c1", `{"type":"AddItem",`, nil, http.StatusBadRequest, "not a JSON object"},
 		{"not an object", "c1", `["AddItem"]`, nil, http.StatusBadRequest, "not a JSON object"},
 		{"null", "c1", `null`, nil, http.StatusBadRequest, "not a JSON object"},
@@ -160,7 +160,10 @@ func TestCommandErrors(t *testing.T) {
 		{"no type", "c1", `{"sku":"x"}`, nil, http.StatusBadRequest, `no "type"`},
 		{"type not a string", "c1", `{"type":7}`, nil, http.StatusBadRequest, `"type" must be`},
 		{"unknown field", "c1", `{"type":"AddItem","sku":"x","quantity":1,"colour":"red"}`, nil, http.StatusBadRequest, `unknown field "colour"`},
-		{"wrong field type", "c1", `{"type":"AddItem","sku":"x","quantity":"two"}`, nil, http.StatusBadRequest, `field "quantity": a JSON string where int was expected`},
+		{"wrong field type", "c1", `{"type":"AddItem","sku":"x","quantity":"two","price":1}`, nil, http.StatusBadRequest, `field "quantity": a JSON string where int was expected`},
+		{"missing field", "c1", `{"type":"AddItem","sku":"x","price":1}`, nil, http.StatusBadRequest, `field "quantity" is required`},
+		{"null field", "c1", `{"type":"AddItem","sku":"x","quantity":null,"price":1}`, nil, http.StatusBadRequest, `field "quantity" is required`},
+		{"missing fields", "c1", `{"type":"AddItem","sku":"x"}`, nil, http.StatusBadRequest, `fields "quantity", "price" are required`},
 		{"unknown command", "c1", `{"type":"Fly"}`, nil, http.StatusNotFound, `carts has no command "Fly"`},
 		{"bad id", "a%2Fb", `{"type":"Open","customer":"bob"}`, nil, http.StatusBadRequest, `invalid id "a/b"`},
 		{"long key", "c1", `{"type":"Tag","tags":["z"]}`, []string{"Idempotency-Key", strings.Repeat("k", 1025)}, http.StatusBadRequest, "Idempotency-Key is over 1024 bytes"},

@@ -29,22 +29,40 @@
 //
 // # Endpoints
 //
-// Errors are {"error": "<short reason>"} with a 4xx code. A failure of the
+// Every answer is JSON (Content-Type: application/json, with HTML's
+// characters written as they are: "<Command>", not "\u003cCommand\u003e").
+// Errors are {"error": "<short reason>"} with a 4xx code, on every path
+// under /v1/ this package or projectionhttp serves: an unknown path is 404,
+// a known path asked with a method it does not take is 405 with an Allow
+// header. A failure of the
 // store is a 500 whose reason says what the client can do and gives a
 // request id, never the internal error, which is logged (slog's default
 // logger) with the same id. Times are RFC 3339 with nanoseconds, in UTC; "at" and
 // "storedAt" are the events' store times. Offsets are eventstore.Offset
 // strings.
 //
+// The Durable Streams endpoints mounted beside these (/v1/stream/...,
+// package durablestreams) answer errors as text/plain and give times as
+// epoch milliseconds: that is the Durable Streams protocol's format, which
+// its clients (the official npm client, the conformance suite) expect, so
+// it is kept there and not made to look like this package's.
+//
+// GET /v1/ answers an Index {"endpoints": [{"method", "path", "about"}]}:
+// every endpoint of this package, its path with parameters in <> and
+// optional query parameters in [].
+//
 // POST /v1/commands/<category>/<id> with a body {"type": "PlaceOrder",
 // ...fields} and an optional Idempotency-Key header handles one command
 // (the key becomes aggregate.CommandID: the command is exactly-once on the
 // instance for the life of its stream). 200 with a CommandResult
 // {"version", "offset", "duplicate", "events": [Event]}. A decider's
-// refusal (an invariant) is 409 with its message; bad JSON, a field C does
-// not have, a value of the wrong type, a missing "type" or a bad id are
-// 400; an unknown category or command type is 404; a body over 1 MiB is
-// 413.
+// refusal (an invariant, which needs the state) is 409 with its message;
+// bad JSON, a field C does not have, a value of the wrong type, a missing
+// "type", a bad id, or a command its own Validate method refuses
+// (Validator: fields that are wrong whatever the state, such as a
+// quantity of 0) are 400 with a reason that names the field; an unknown
+// category or command type is 404; a body over 1 MiB is 413. Nothing is
+// decided or recorded under an Idempotency-Key for a 400.
 //
 // Idempotency-Key, as the IETF Idempotency-Key draft describes it: the key
 // is recorded with a fingerprint of the request (aggregate.Fingerprint of
@@ -77,12 +95,50 @@
 // JSON (encoding/json of the state type), so they name the fields as a
 // client sees them.
 //
-// GET /v1/timeline/<category>/<id> is every event of the instance, each an
-// Event {"version", "offset", "type", "storedAt", "data", "changes"} carrying
-// the fields of the state it changed: which event changed a field, at a
-// glance.
+// GET /v1/timeline/<category>/<id>[?from=V][&limit=N][&axis=true] is a
+// page of the instance's events, oldest first, each an Event carrying the
+// fields of the state it changed (which event changed a field, at a
+// glance): a Timeline {"category", "id", "stream", "version", "from",
+// "next", "events": [Event], "axis"}. version is the stream's version (how
+// many versions it has: the total), from the first version of the page
+// (default 1), next the first version of the next page or null on the
+// last; limit is 1 to 1,000 (default 1,000). The page's first changes are
+// against the state before from, loaded from the newest snapshot at or
+// before it (aggregate.WithSnapshotEvery; at most a snapshot interval of
+// events replayed), so a page costs its own events, wherever it is.
+// With axis=true the answer also has "axis": {"start", "ms"}, the store time
+// of every version of the stream for a time-scaled axis: start is version
+// 1's time and ms[i] the milliseconds from version i's time to version
+// i+1's (ms[0] is 0), so a 10,000-event stream's axis is a few tens of
+// kilobytes. A from past the stream's version, a from of 0, a limit out of
+// bounds or an axis that is not true or false is 400; an instance
+// without events is 404. The state at any version stays one request: GET
+// /v1/state/<category>/<id>?version=N.
 //
-// GET /v1/aggregates lists the registered types and their commands.
+// An Event is {"version", "offset", "type", "storedAt", "id", "time",
+// "commandId", "metadata", "data", "changes"}: id is the event's id (a
+// UUID), time the producer's clock when it was appended
+// (eventstore.Event.Time; storedAt is the store's), commandId the command
+// id its Append recorded (a command sent with an Idempotency-Key records
+// the key; "" if none), metadata its metadata ({} if none). The
+// timeline, a diff and a command's answer give events in this shape; a
+// command's events are read back as stored.
+//
+// GET /v1/aggregates is Aggregates {"aggregates": [AggregateInfo]}, one
+// per registered type, by category: {"category", "commands": [name],
+// "commandTypes": [{"name", "schema"}], "eventTypes": [{"name",
+// "version", "schema"}]}. A command's schema is the JSON Schema (draft
+// 2020-12) of its request body, "type" (a const, the command's name)
+// included; an event type's is that of its data, and version its schema
+// version (aggregate.Schema). They are made from the Go types, once, when
+// the command is made and the type registered (github.com/invopop/jsonschema):
+// properties are the json tags' names, a field is required unless its tag
+// says omitempty or omitzero, additionalProperties is false, nested structs
+// are under "$defs" and referenced with "$ref", time.Time is a string of
+// format date-time. A command body that lacks a required field, or gives it
+// as null, is a 400 naming it (`field "quantity" is required`): the schema
+// is what the server enforces, so a form built from it sends what is
+// accepted.
 // GET /v1/streams[?category=c] lists streams with their heads
 // (eventstore.Store.Streams). GET /v1/events?stream=<name> or
 // ?category=<c>, with from=<offset>, limit=N (default 100, at most 1,000) and
@@ -95,6 +151,25 @@
 // refused with 503 and Retry-After. At most 8 reads of the endpoint run
 // at once (the others wait their turn), so the append that wakes a
 // thousand waiters does not send a thousand reads to the store together.
+//
+// GET /v1/search?category=<c>[&type=T][&field=<path>&value=<json>][&eventId=<uuid>][&commandId=<key>][&cursor=<c>][&limit=N]
+// finds the events of a category (every stream in it, in log order) that
+// match every filter given, at least one: type, the event type; field and
+// value, the event data's value at a JSON path (object keys and array
+// indexes joined by ".", as a Change's path) equal to value, which is JSON
+// (3, true, "mug", null) or else taken as a string (value=mug finds "mug");
+// eventId, the event's id; commandId, the command id its Append recorded
+// (the Idempotency-Key of its command). It answers a SearchResult
+// {"events": [StoredEvent], "cursor", "scanned", "end"}: up to limit (1 to
+// 500, default 50) events found, the cursor to send back to go on (the
+// offset after the last event looked at), how many events the request
+// looked at, and whether it reached the category's end. One request looks
+// at no more than 20,000 events, so a search through a large category is
+// a series of requests, each bounded, that the client follows by cursor
+// (it may show what it found so far). The search reads the category's
+// events; it has no index of its own (see the package's benchmark for its
+// rate). A query parameter given twice or over 1,024 bytes, a missing or
+// many-segment category, no filter, a bad UUID, cursor or limit are 400.
 //
 // GET /v1/export/<category>/<id>?to=<version|time>[&package=p][&def=expr]
 // answers a Go test file (text/plain) that replays the instance's events up
@@ -117,9 +192,9 @@
 // Registry.Handler takes WithAuthorizer (package eventstore/access); every
 // request is put to it before anything else: a command as access.Write of
 // the instance's stream, a state, diff, timeline or export as access.Read
-// of it, /v1/streams as access.Read of its category ("*" without one),
-// /v1/events of its stream or category, /v1/aggregates of no resource in
-// particular. A refusal is 401 or 403 with {"error"}; the default,
+// of it, /v1/streams and /v1/search as access.Read of the category ("*"
+// without one), /v1/events of its stream or category, /v1/aggregates and
+// the index /v1/ of no resource in particular. A refusal is 401 or 403 with {"error"}; the default,
 // access.Anonymous, refuses commands from pages of other origins and
 // requests to a Host that is a foreign name. A command's body must be sent
 // as Content-Type: application/json (415 otherwise), so that no "simple"

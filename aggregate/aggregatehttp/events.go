@@ -129,6 +129,11 @@ func storedEvent(e eventstore.Event) StoredEvent {
 	if !json.Valid(e.Data) {
 		data, _ = json.Marshal(e.Data) // base64 of the bytes
 	}
+	meta := e.Metadata
+	if meta == nil {
+		meta = map[string]string{}
+	}
 	return StoredEvent{Stream: e.Stream, Version: e.Version, Offset: string(e.Offset), Type: e.Type,
-		StoredAt: formatTime(e.StoredAt), Data: data}
+		StoredAt: formatTime(e.StoredAt), ID: e.ID.String(), Time: formatTime(e.Time), CommandID: e.CommandID,
+		Metadata: meta, Data: data}
 }

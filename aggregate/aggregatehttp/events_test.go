@@ -11,12 +11,49 @@ import (
 	"github.com/rewindhq/rewind/eventstore"
 )
 
-// TestAggregates lists the registered types with their commands, by name.
+// TestAggregates lists the registered types with their commands, by name,
+// each command's body and each event type's data as JSON Schema made from
+// the Go types: a field is required unless its json tag says omitempty or
+// omitzero, and no other field is allowed.
 func TestAggregates(t *testing.T) {
 	s := newServer(t)
-	body := s.get(t, "/v1/aggregates", 200, nil)
-	if got, want := compact(t, body), `{"aggregates":[{"category":"carts","commands":["AddItem","CheckOut","Open","RemoveItem","SetAddress","Tag"]}]}`; got != want {
-		t.Errorf("got %s, want %s", got, want)
+	var got aggregatehttp.Aggregates
+	s.get(t, "/v1/aggregates", 200, &got)
+	if len(got.Aggregates) != 1 {
+		t.Fatalf("%+v", got)
+	}
+	a := got.Aggregates[0]
+	if a.Category != "carts" || strings.Join(a.Commands, ",") != "AddItem,CheckOut,Open,RemoveItem,SetAddress,Tag" {
+		t.Errorf("%s %v", a.Category, a.Commands)
+	}
+	schemas := map[string]string{}
+	for _, c := range a.CommandTypes {
+		schemas[c.Name] = compact(t, c.Schema)
+	}
+	for name, want := range map[string]string{
+		"AddItem":    `{"$schema":"https://json-schema.org/draft/2020-12/schema","properties":{"sku":{"type":"string"},"quantity":{"type":"integer"},"price":{"type":"integer"},"type":{"type":"string","const":"AddItem","description":"the command's name"}},"additionalProperties":false,"type":"object","required":["type","sku","quantity","price"]}`,
+		"CheckOut":   `{"$schema":"https://json-schema.org/draft/2020-12/schema","properties":{"at":{"type":"string","format":"date-time"},"ratio":{"type":"number"},"extras":{"type":"object"},"type":{"type":"string","const":"CheckOut","description":"the command's name"}},"additionalProperties":false,"type":"object","required":["type"]}`,
+		"SetAddress": `{"$schema":"https://json-schema.org/draft/2020-12/schema","properties":{"city":{"type":"string"},"zip":{"type":"string"},"type":{"type":"string","const":"SetAddress","description":"the command's name"}},"additionalProperties":false,"type":"object","required":["type","city"]}`,
+	} {
+		if schemas[name] != want {
+			t.Errorf("%s's schema:\n%s\nwant\n%s", name, schemas[name], want)
+		}
+	}
+	if len(schemas) != 6 {
+		t.Errorf("%d command schemas", len(schemas))
+	}
+	var events []string
+	for _, e := range a.EventTypes {
+		events = append(events, e.Name)
+		if e.Version != 1 {
+			t.Errorf("%s: version %d", e.Name, e.Version)
+		}
+		if e.Name == "ItemAdded" && compact(t, e.Schema) != `{"$schema":"https://json-schema.org/draft/2020-12/schema","properties":{"sku":{"type":"string"},"quantity":{"type":"integer"},"price":{"type":"integer"}},"additionalProperties":false,"type":"object","required":["sku","quantity","price"]}` {
+			t.Errorf("ItemAdded's schema: %s", e.Schema)
+		}
+	}
+	if got := strings.Join(events, ","); got != "AddressSet,CheckedOut,ItemAdded,ItemRemoved,Opened,Tagged" {
+		t.Errorf("event types %s", got)
 	}
 }
 
@@ -55,7 +92,7 @@ func TestStreams(t *testing.T) {
 		t.Errorf("carts: %+v", carts.Streams)
 	}
 	body := s.get(t, "/v1/streams?category=none", 200, nil)
-	if compact(t, body) != `{"streams":[]}` {
+	if compact(t, body) != `{"streams":[],"next":null}` {
 		t.Errorf("no streams: %s", body)
 	}
 	if body := s.get(t, "/v1/streams?category=a/b", 400, nil); !strings.Contains(errorOf(t, body), `invalid category "a/b"`) {
@@ -142,6 +179,60 @@ func TestEvents(t *testing.T) {
 		code, body := s.do(t, http.MethodGet, "/v1/events?"+tc.query, "")
 		if code != 400 || !strings.Contains(errorOf(t, body), tc.reason) {
 			t.Errorf("%s: %d %s, want 400 with %q", tc.query, code, body, tc.reason)
+		}
+	}
+}
+
+// TestStreamsPages: the list pages by name (after, limit), next is the
+// name to go on after (null on the last page), total=true counts every
+// stream of the listing; bad paging is a 400.
+func TestStreamsPages(t *testing.T) {
+	s := newServer(t)
+	for _, id := range []string{"a", "b", "c", "d", "e"} {
+		s.command(t, id, `{"type":"Open","customer":"ann"}`)
+	}
+	var names []string
+	after := ""
+	for pages := 1; ; pages++ {
+		var page aggregatehttp.Streams
+		s.get(t, "/v1/streams?category=carts&limit=2&total=true&after="+after, 200, &page)
+		if page.Total == nil || *page.Total != 5 || len(page.Streams) > 2 {
+			t.Fatalf("page after %q: %+v", after, page)
+		}
+		for _, st := range page.Streams {
+			names = append(names, st.Name)
+		}
+		if page.Next == nil {
+			if pages != 3 {
+				t.Errorf("%d pages of 2 for 5 streams", pages)
+			}
+			break
+		}
+		after = *page.Next
+	}
+	if got := strings.Join(names, ","); got != "carts/a/events,carts/b/events,carts/c/events,carts/d/events,carts/e/events" {
+		t.Errorf("paged list %s", got)
+	}
+	var page aggregatehttp.Streams
+	s.get(t, "/v1/streams?limit=5", 200, &page)
+	if page.Next != nil || page.Total != nil || len(page.Streams) != 5 {
+		t.Errorf("one page of all: %+v", page)
+	}
+	for q, reason := range map[string]string{
+		"limit=0":    `limit="0" is not a number from 1 to 1000`,
+		"limit=x":    `limit="x"`,
+		"total=yes":  `total="yes" is not true or false`,
+		"category=a": "", // a category with no streams is an empty list
+	} {
+		code, body := s.do(t, http.MethodGet, "/v1/streams?"+q, "")
+		if reason == "" {
+			if code != http.StatusOK {
+				t.Errorf("%s: %d %s", q, code, body)
+			}
+			continue
+		}
+		if code != http.StatusBadRequest || !strings.Contains(errorOf(t, body), reason) {
+			t.Errorf("%s: %d %s, want 400 with %q", q, code, body, reason)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -116,8 +117,12 @@ func post(url, body, key string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	// Each event's id and producer time differ from run to run.
+	b = idAndTime.ReplaceAll(b, []byte(`"id":"…","time":"…",`))
 	fmt.Print(resp.StatusCode, " ", string(b))
 }
+
+var idAndTime = regexp.MustCompile(`"id":"[^"]*","time":"[^"]*",`)
 
 // Serve an aggregate type's commands and time travel over HTTP: register
 // its repository with its commands (see serveAccounts) and mount the
@@ -138,26 +143,28 @@ func ExampleRegister() {
 	b, _ := io.ReadAll(resp.Body)
 	fmt.Print(resp.StatusCode, " ", string(b))
 	// Output:
-	// 200 {"version":1,"offset":"00000000000000000001_999999","duplicate":false,"events":[{"version":1,"offset":"00000000000000000001_999999","type":"Opened","storedAt":"2026-03-02T09:00:00Z","data":{"owner":"ada"},"changes":[{"path":"owner","from":null,"to":"ada"}]}]}
-	// 200 {"version":2,"offset":"00000000000000000002_999999","duplicate":false,"events":[{"version":2,"offset":"00000000000000000002_999999","type":"Deposited","storedAt":"2026-03-02T09:00:00Z","data":{"amount":100},"changes":[{"path":"balance","from":0,"to":100}]}]}
-	// 200 {"version":2,"offset":"00000000000000000002_999999","duplicate":true,"events":[{"version":2,"offset":"00000000000000000002_999999","type":"Deposited","storedAt":"2026-03-02T09:00:00Z","data":{"amount":100},"changes":[{"path":"balance","from":0,"to":100}]}]}
+	// 200 {"version":1,"offset":"00000000000000000001_999999","duplicate":false,"events":[{"version":1,"offset":"00000000000000000001_999999","type":"Opened","storedAt":"2026-03-02T09:00:00Z","id":"…","time":"…","commandId":"open-42","metadata":{},"data":{"owner":"ada"},"changes":[{"path":"owner","from":null,"to":"ada"}]}]}
+	// 200 {"version":2,"offset":"00000000000000000002_999999","duplicate":false,"events":[{"version":2,"offset":"00000000000000000002_999999","type":"Deposited","storedAt":"2026-03-02T09:00:00Z","id":"…","time":"…","commandId":"deposit-1","metadata":{},"data":{"amount":100},"changes":[{"path":"balance","from":0,"to":100}]}]}
+	// 200 {"version":2,"offset":"00000000000000000002_999999","duplicate":true,"events":[{"version":2,"offset":"00000000000000000002_999999","type":"Deposited","storedAt":"2026-03-02T09:00:00Z","id":"…","time":"…","commandId":"deposit-1","metadata":{},"data":{"amount":100},"changes":[{"path":"balance","from":0,"to":100}]}]}
 	// 409 {"error":"a deposit must be positive"}
 	// 200 {"category":"accounts","id":"42","stream":"accounts/42/events","version":1,"at":"2026-03-02T09:00:00Z","state":{"owner":"ada","balance":0}}
 }
 
 // A command's JSON body decodes into its Go type, strictly: a field the
-// type does not have, or a value of the wrong type, is refused with a
-// reason rather than ignored.
+// type does not have, a value of the wrong type, or a missing field its
+// schema requires is refused with a reason rather than ignored.
 func ExampleNewCommand() {
 	url, done := serveAccounts()
 	defer done()
 	post(url, `{"type": "OpenAccount", "owner": "ada"}`, "")
 	post(url, `{"type": "Deposit", "amount": "a lot"}`, "")
 	post(url, `{"type": "Deposit", "amuont": 100}`, "")
+	post(url, `{"type": "Deposit"}`, "")
 	post(url, `{"type": "Withdraw", "amount": 100}`, "")
 	// Output:
-	// 200 {"version":1,"offset":"00000000000000000001_999999","duplicate":false,"events":[{"version":1,"offset":"00000000000000000001_999999","type":"Opened","storedAt":"2026-03-02T09:00:00Z","data":{"owner":"ada"},"changes":[{"path":"owner","from":null,"to":"ada"}]}]}
+	// 200 {"version":1,"offset":"00000000000000000001_999999","duplicate":false,"events":[{"version":1,"offset":"00000000000000000001_999999","type":"Opened","storedAt":"2026-03-02T09:00:00Z","id":"…","time":"…","commandId":"","metadata":{},"data":{"owner":"ada"},"changes":[{"path":"owner","from":null,"to":"ada"}]}]}
 	// 400 {"error":"field \"amount\": a JSON string where int was expected"}
 	// 400 {"error":"unknown field \"amuont\""}
+	// 400 {"error":"field \"amount\" is required (GET /v1/aggregates gives each command's schema)"}
 	// 404 {"error":"accounts has no command \"Withdraw\" (it has [Deposit OpenAccount])"}
 }

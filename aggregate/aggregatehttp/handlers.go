@@ -3,6 +3,7 @@ package aggregatehttp
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 )
 
 // instance finds the request's aggregate type and checks its id.
@@ -124,45 +125,70 @@ func (r *Registry) serveDiff(w http.ResponseWriter, req *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (r *Registry) serveTimeline(w http.ResponseWriter, req *http.Request) {
-	t, id, stream, err := r.instance(req)
-	if err != nil {
-		fail(w, req, err)
-		return
-	}
-	out := Timeline{Category: t.category, ID: id, Stream: stream, Events: []Event{}}
-	_, after, err := t.ops.history(req.Context(), id, point{}, point{}, func(s step) error {
-		out.Events = append(out.Events, eventJSON(s.event, s.value, s.changes))
-		return nil
-	})
-	if err != nil {
-		fail(w, req, err)
-		return
-	}
-	out.Version = after.version
-	writeJSON(w, http.StatusOK, out)
-}
-
 func (r *Registry) serveAggregates(w http.ResponseWriter, _ *http.Request) {
 	out := Aggregates{Aggregates: []AggregateInfo{}}
 	for _, t := range r.sorted() {
-		out.Aggregates = append(out.Aggregates, AggregateInfo{Category: t.category, Commands: append([]string{}, t.names...)})
+		out.Aggregates = append(out.Aggregates, AggregateInfo{Category: t.category, Commands: append([]string{}, t.names...),
+			CommandTypes: append([]CommandType{}, t.schemas...), EventTypes: append([]EventType{}, t.events...)})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 func (r *Registry) serveStreams(w http.ResponseWriter, req *http.Request) {
+	q := req.URL.Query()
+	after, limit := q.Get("after"), defaultStreamsLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxStreamsLimit {
+			fail(w, req, badRequest(fmt.Sprintf("limit=%q is not a number from 1 to %d", v, maxStreamsLimit)))
+			return
+		}
+		limit = n
+	}
+	total := false
+	switch v := q.Get("total"); v {
+	case "", "false", "0":
+	case "true", "1":
+		total = true
+	default:
+		fail(w, req, badRequest(fmt.Sprintf("total=%q is not true or false", v)))
+		return
+	}
 	out := Streams{Streams: []StreamInfo{}}
-	for info, err := range r.store.Streams(req.Context(), req.URL.Query().Get("category")) {
+	count := 0
+	for info, err := range r.store.Streams(req.Context(), q.Get("category")) {
 		if err != nil {
 			if errorsIsInvalidName(err) {
-				err = badRequest(fmt.Sprintf("invalid category %q", req.URL.Query().Get("category")))
+				err = badRequest(fmt.Sprintf("invalid category %q", q.Get("category")))
 			}
 			fail(w, req, err)
 			return
 		}
+		count++
+		if info.Name <= after && after != "" {
+			continue
+		}
+		if len(out.Streams) == limit {
+			if out.Next == nil {
+				next := out.Streams[len(out.Streams)-1].Name
+				out.Next = &next
+			}
+			if !total {
+				break
+			}
+			continue
+		}
 		out.Streams = append(out.Streams, StreamInfo{Name: info.Name, Version: info.Version, Offset: string(info.Offset),
 			StoredAt: formatTime(info.StoredAt), Closed: info.Closed})
 	}
+	if total {
+		out.Total = &count
+	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// Bounds of the streams endpoint.
+const (
+	defaultStreamsLimit = 1000
+	maxStreamsLimit     = 1000
+)

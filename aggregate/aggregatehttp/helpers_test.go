@@ -242,3 +242,14 @@ func httpGet(url string) (*http.Response, error) {
 	resp.Body.Close()
 	return resp, nil
 }
+
+// readBody reads and closes a response's body.
+func readBody(t *testing.T, resp *http.Response) []byte {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

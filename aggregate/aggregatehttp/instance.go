@@ -25,6 +25,9 @@ type ops interface {
 	// between them, from's version excluded, to's included, calling fn
 	// with each and the fields of the state it changed.
 	history(ctx context.Context, id string, from, to point, fn func(step) error) (before, after loadedJSON, err error)
+	// walk walks the events from..to (versions, from ≥ 1), calling fn
+	// with each and the fields of the state it changed.
+	walk(ctx context.Context, id string, from, to uint64, fn func(step) error) error
 	// goTypes are the Go types of the state and of the events' interface.
 	goTypes() (state, event reflect.Type)
 }
@@ -176,6 +179,7 @@ func (t *typed[S, E]) history(ctx context.Context, id string, from, to point, fn
 // makeCommand turns a decoded command into a commandFunc on repo.
 func makeCommand[S, E any](store *eventstore.Store, repo *aggregate.Repository[S, E], decode func(map[string]json.RawMessage) (func(S) ([]E, error), error)) commandFunc {
 	def := repo.Definition()
+	ops := &typed[S, E]{store: store, repo: repo, def: def}
 	return func(ctx context.Context, id string, fields map[string]json.RawMessage, key commandKey) (CommandResult, error) {
 		decide, err := decode(fields)
 		if err != nil {
@@ -209,34 +213,19 @@ func makeCommand[S, E any](store *eventstore.Store, repo *aggregate.Repository[S
 			return out, nil
 		}
 		out.Offset = string(res.Offsets[len(res.Offsets)-1])
-		first := res.FirstVersion
+		// The events as stored, read back: their ids, times, command id
+		// and metadata are the store's.
+		first, last := res.FirstVersion, res.FirstVersion+uint64(len(res.Events))-1
 		before, err := repo.LoadVersion(ctx, id, first-1)
 		if err != nil {
 			return CommandResult{}, err
 		}
-		stored, err := def.Encode(res.Events)
+		err = ops.fold(ctx, stream, before, last, func(s step) error {
+			out.Events = append(out.Events, eventJSON(s.event, s.value, s.changes))
+			return nil
+		})
 		if err != nil {
 			return CommandResult{}, err
-		}
-		state := before.State
-		prev, err := json.Marshal(state)
-		if err != nil {
-			return CommandResult{}, fmt.Errorf("encode the state: %w", err)
-		}
-		for i, value := range res.Events {
-			state = def.Evolve(state, value)
-			next, err := json.Marshal(state)
-			if err != nil {
-				return CommandResult{}, fmt.Errorf("encode the state: %w", err)
-			}
-			changes, err := diffJSON(prev, next)
-			if err != nil {
-				return CommandResult{}, err
-			}
-			prev = next
-			e := stored[i]
-			e.Version, e.Offset, e.StoredAt = first+uint64(i), res.Offsets[i], res.StoredAt
-			out.Events = append(out.Events, eventJSON(e, value, changes))
 		}
 		return out, nil
 	}
@@ -291,6 +280,11 @@ func eventJSON(e eventstore.Event, value any, changes []Change) Event {
 			data, _ = json.Marshal(e.Data) // base64
 		}
 	}
+	meta := e.Metadata
+	if meta == nil {
+		meta = map[string]string{}
+	}
 	return Event{Version: e.Version, Offset: string(e.Offset), Type: e.Type, StoredAt: formatTime(e.StoredAt),
+		ID: e.ID.String(), Time: formatTime(e.Time), CommandID: e.CommandID, Metadata: meta,
 		Data: data, Changes: changes}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"sort"
 	"sync"
 
@@ -38,24 +39,60 @@ func NewRegistry(store *eventstore.Store) *Registry {
 type Command[S, E any] struct {
 	name   string
 	decode func(fields map[string]json.RawMessage) (func(S) ([]E, error), error)
+	schema json.RawMessage // of the request body (schema.go)
+	err    error           // a command type that cannot be described
 }
 
 // Name returns the command's name, the "type" a request body gives.
 func (c Command[S, E]) Name() string { return c.name }
+
+// Validator is implemented by a command type whose fields can be checked
+// without the state: a quantity between 1 and 99, a code that is not
+// empty. NewCommand calls Validate after decoding and before the decider
+// runs; its error is a 400 with the error's text, where a decider's error
+// (an invariant, which needs the state) is a 409. Nothing is decided or
+// recorded for an invalid command, under an Idempotency-Key or not.
+type Validator interface {
+	Validate() error
+}
 
 // NewCommand makes a command named name whose JSON body (all fields but
 // "type") decodes into C; decide turns the decoded command into a decider
 // on the state, the function Repository.Handle runs. Decoding is strict:
 // a field C does not have, or a value of the wrong JSON type, is a 400
 // naming the field, so a typo never becomes a silently ignored field.
+// When C (or *C) implements Validator, its Validate runs on the decoded
+// command, and its error is a 400.
 func NewCommand[S, E, C any](name string, decide func(C) func(S) ([]E, error)) Command[S, E] {
-	return Command[S, E]{name: name, decode: func(fields map[string]json.RawMessage) (func(S) ([]E, error), error) {
+	schema, required, err := commandSchema(name, reflect.TypeFor[C]())
+	return Command[S, E]{name: name, schema: schema, err: err, decode: func(fields map[string]json.RawMessage) (func(S) ([]E, error), error) {
 		var c C
 		if err := decodeFields(fields, &c); err != nil {
 			return nil, err
 		}
+		if err := checkRequired(fields, required); err != nil {
+			return nil, err
+		}
+		if err := validate(&c); err != nil {
+			return nil, err
+		}
 		return decide(c), nil
 	}}
+}
+
+// validate runs the command's Validate, if it has one; an error is a 400.
+func validate(c any) error {
+	v, ok := c.(Validator)
+	if !ok {
+		v, ok = reflect.ValueOf(c).Elem().Interface().(Validator)
+	}
+	if !ok {
+		return nil
+	}
+	if err := v.Validate(); err != nil {
+		return &httpError{code: http.StatusBadRequest, reason: err.Error(), err: err}
+	}
+	return nil
 }
 
 // Register serves repo's aggregate type (its Definition's category) with
@@ -76,13 +113,21 @@ func Register[S, E any](r *Registry, repo *aggregate.Repository[S, E], commands 
 		if c.name == "" || c.decode == nil {
 			return fmt.Errorf("aggregatehttp: register %q: %w: a command without a name (use NewCommand)", t.category, ErrRegister)
 		}
+		if c.err != nil {
+			return c.err
+		}
 		if _, dup := t.commands[c.name]; dup {
 			return fmt.Errorf("aggregatehttp: register %q: %w: command %q given twice", t.category, ErrRegister, c.name)
 		}
 		t.commands[c.name] = makeCommand(r.store, repo, c.decode)
 		t.names = append(t.names, c.name)
+		t.schemas = append(t.schemas, CommandType{Name: c.name, Schema: c.schema})
 	}
 	sort.Strings(t.names)
+	sort.Slice(t.schemas, func(i, j int) bool { return t.schemas[i].Name < t.schemas[j].Name })
+	for _, et := range def.EventTypes() {
+		t.events = append(t.events, EventType{Name: et.Name, Version: et.Schema, Schema: eventSchema(et.GoType)})
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, dup := r.types[t.category]; dup {
@@ -97,7 +142,9 @@ func Register[S, E any](r *Registry, repo *aggregate.Repository[S, E], commands 
 type aggregateType struct {
 	category string
 	commands map[string]commandFunc
-	names    []string // command names, sorted
+	names    []string      // command names, sorted
+	schemas  []CommandType // by name
+	events   []EventType   // by name
 	ops      ops
 }
 
@@ -124,7 +171,8 @@ func (r *Registry) sorted() []*aggregateType {
 
 // Handler serves every endpoint of the package (see the package
 // documentation): mount it at "/v1/" on a mux, beside "/v1/stream/".
-// Paths it does not know answer 404 with a JSON error. Every request is
+// Paths it does not know answer 404 with a JSON error, and a known path
+// asked with another method 405 with an Allow header. Every request is
 // first asked about to the Authorizer (WithAuthorizer; see guard).
 func (r *Registry) Handler(opts ...HandlerOption) http.Handler {
 	cfg := handlerConfig{auth: access.Anonymous{}}
@@ -133,16 +181,24 @@ func (r *Registry) Handler(opts ...HandlerOption) http.Handler {
 	}
 	a := cfg.auth
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/commands/{category}/{id}", guard(a, access.Write, r.instanceStream, r.serveCommand))
-	mux.HandleFunc("GET /v1/state/{category}/{id}", guard(a, access.Read, r.instanceStream, r.serveState))
-	mux.HandleFunc("GET /v1/diff/{category}/{id}", guard(a, access.Read, r.instanceStream, r.serveDiff))
-	mux.HandleFunc("GET /v1/timeline/{category}/{id}", guard(a, access.Read, r.instanceStream, r.serveTimeline))
-	mux.HandleFunc("GET /v1/export/{category}/{id}", guard(a, access.Read, r.instanceStream, r.serveExport))
-	mux.HandleFunc("GET /v1/aggregates", guard(a, access.Read, noResource, r.serveAggregates))
-	mux.HandleFunc("GET /v1/streams", guard(a, access.Read, categoryOrAll, r.serveStreams))
-	mux.HandleFunc("GET /v1/events", guard(a, access.Read, eventsResource, r.serveEvents))
+	for _, rt := range r.routes() {
+		mux.HandleFunc(rt.method+" "+rt.pattern, guard(a, rt.action, rt.resource, rt.serve))
+		allow := rt.method
+		if rt.method == http.MethodGet {
+			allow = "GET, HEAD"
+		}
+		mux.HandleFunc(rt.pattern, methodNotAllowed(allow))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", req.Method, req.URL.Path))
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s (GET /v1/ lists them)", req.Method, req.URL.Path))
 	})
 	return mux
+}
+
+// methodNotAllowed answers 405 with the methods the path takes.
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s takes %s, not %s", req.URL.Path, allow, req.Method))
+	}
 }

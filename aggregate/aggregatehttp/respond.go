@@ -1,6 +1,7 @@
 package aggregatehttp
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 )
@@ -10,15 +11,23 @@ type errorBody struct {
 	Error string `json:"error"`
 }
 
-// writeJSON answers v as JSON with status code.
+// writeJSON answers v as JSON with status code. HTML's characters are not
+// escaped (a reason reads "<Command>", not "\u003cCommand\u003e"): the
+// answers are application/json, which no browser renders as HTML.
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		code, b = http.StatusInternalServerError, []byte(`{"error":"encoding the answer failed"}`)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	b := []byte(`{"error":"encoding the answer failed"}` + "\n")
+	if err := enc.Encode(v); err != nil {
+		code = http.StatusInternalServerError
+	} else {
+		b = buf.Bytes()
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
 }
 
 // writeError answers a JSON error.

@@ -43,17 +43,37 @@ holds, when its last event was stored and the offset after it (for
 				}
 				q.Set("category", args[0])
 			}
-			var ans struct {
-				Streams []streamInfo `json:"streams"`
-			}
-			raw, err := c.client.getJSON(ctx, "/v1/streams", q, &ans)
-			if err != nil {
-				return err
+			// The server answers a page at a time: follow next to the end.
+			var all []streamInfo
+			var raws []json.RawMessage
+			for {
+				var page struct {
+					Streams []json.RawMessage `json:"streams"`
+					Next    *string           `json:"next"`
+				}
+				if _, err := c.client.getJSON(ctx, "/v1/streams", q, &page); err != nil {
+					return err
+				}
+				for _, raw := range page.Streams {
+					var st streamInfo
+					if err := json.Unmarshal(raw, &st); err != nil {
+						return &exitError{code: exitServer, msg: fmt.Sprintf("the server's list of streams is not what rewind reads: %v", err)}
+					}
+					all = append(all, st)
+					raws = append(raws, raw)
+				}
+				if page.Next == nil || *page.Next <= q.Get("after") {
+					break
+				}
+				q.Set("after", *page.Next)
 			}
 			if c.json {
-				return c.printJSON(raw)
+				if raws == nil {
+					raws = []json.RawMessage{}
+				}
+				return c.printJSONValue(map[string]any{"streams": raws})
 			}
-			return c.printStreams(ans.Streams)
+			return c.printStreams(all)
 		},
 	}
 }

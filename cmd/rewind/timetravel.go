@@ -265,17 +265,46 @@ and the fields of the state it changed, oldest first. The stream is
 			if err != nil {
 				return err
 			}
+			// The server answers the timeline a page at a time: follow
+			// next to the end.
 			var ans struct {
-				Stream  string     `json:"stream"`
-				Version uint64     `json:"version"`
-				Events  []aggEvent `json:"events"`
+				Category string            `json:"category"`
+				ID       string            `json:"id"`
+				Stream   string            `json:"stream"`
+				Version  uint64            `json:"version"`
+				Events   []aggEvent        `json:"events"`
+				Raw      []json.RawMessage `json:"-"`
 			}
-			raw, err := c.client.getJSON(ctx, "/v1/timeline/"+ref.path(), nil, &ans)
-			if err != nil {
-				return err
+			for from := uint64(1); ; {
+				var page struct {
+					Category string            `json:"category"`
+					ID       string            `json:"id"`
+					Stream   string            `json:"stream"`
+					Version  uint64            `json:"version"`
+					Next     *uint64           `json:"next"`
+					Events   []json.RawMessage `json:"events"`
+				}
+				q := url.Values{"from": {strconv.FormatUint(from, 10)}}
+				if _, err := c.client.getJSON(ctx, "/v1/timeline/"+ref.path(), q, &page); err != nil {
+					return err
+				}
+				ans.Category, ans.ID, ans.Stream, ans.Version = page.Category, page.ID, page.Stream, page.Version
+				for _, raw := range page.Events {
+					var e aggEvent
+					if err := json.Unmarshal(raw, &e); err != nil {
+						return &exitError{code: exitServer, msg: fmt.Sprintf("the server's timeline is not what rewind reads: %v", err)}
+					}
+					ans.Events = append(ans.Events, e)
+					ans.Raw = append(ans.Raw, raw)
+				}
+				if page.Next == nil || *page.Next <= from {
+					break
+				}
+				from = *page.Next
 			}
 			if c.json {
-				return c.printJSON(raw)
+				return c.printJSONValue(map[string]any{"category": ans.Category, "id": ans.ID, "stream": ans.Stream,
+					"version": ans.Version, "events": ans.Raw})
 			}
 			fmt.Fprintf(c.stdout, "%s: %s\n\n", ans.Stream, plural(len(ans.Events), "event"))
 			return c.printEvents(ans.Events)

@@ -40,7 +40,8 @@
 // of the time left (projection.Progress). Before any rebuild, running is false
 // and started null.
 //
-// Errors are {"error": "<short reason>"}.
+// Errors are {"error": "<short reason>"}, JSON like every answer; a known
+// path asked with a method it does not take is 405 with an Allow header.
 //
 // Access control: New takes WithAuthorizer (package eventstore/access);
 // starting a rebuild is access.Admin of the projection's name, the other

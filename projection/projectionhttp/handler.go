@@ -1,6 +1,7 @@
 package projectionhttp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -57,6 +58,8 @@ func New(runner *projection.Runner, rebuild map[string]Rebuilder, opts ...Option
 	h.mux.HandleFunc("GET /v1/projections", h.guarded(h.serveList))
 	h.mux.HandleFunc("POST /v1/projections/{name}/rebuild", h.guarded(h.serveStart))
 	h.mux.HandleFunc("GET /v1/projections/{name}/rebuild", h.guarded(h.serveProgress))
+	h.mux.HandleFunc("/v1/projections", methodNotAllowed("GET, HEAD"))
+	h.mux.HandleFunc("/v1/projections/{name}/rebuild", methodNotAllowed("GET, HEAD, POST"))
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path))
 	})
@@ -213,16 +216,28 @@ func timePtr(t time.Time) *string {
 // nanoseconds, in UTC.
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// writeJSON answers v as JSON with status code.
+// methodNotAllowed answers 405 with the methods the path takes.
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s takes %s, not %s", r.URL.Path, allow, r.Method))
+	}
+}
+
+// writeJSON answers v as JSON with status code, HTML's characters written
+// as they are (the answer is application/json, never rendered as HTML).
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		serverError(w, fmt.Errorf("encode the answer: %w", err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(buf.Bytes())
 }
 
 // writeError answers {"error": reason}.

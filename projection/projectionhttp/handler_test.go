@@ -266,3 +266,29 @@ func TestClose(t *testing.T) {
 		t.Errorf("started after Close: %+v", r)
 	}
 }
+
+// TestMethodNotAllowed: a known path asked with another method is a 405
+// with Allow and a JSON reason, not a 404.
+func TestMethodNotAllowed(t *testing.T) {
+	f := newFixture(t)
+	for path, allow := range map[string]string{
+		"/v1/projections":               "GET, HEAD",
+		"/v1/projections/count/rebuild": "GET, HEAD, POST",
+	} {
+		req, err := http.NewRequest(http.MethodDelete, f.url+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var e struct{ Error string }
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != allow ||
+			json.Unmarshal(b, &e) != nil || !strings.Contains(e.Error, "takes "+allow) {
+			t.Errorf("DELETE %s: %d Allow %q %s", path, resp.StatusCode, resp.Header.Get("Allow"), b)
+		}
+	}
+}

@@ -20,7 +20,7 @@ type PlaceOrder struct {
 // holds adds to its quantity, at the same price.
 type AddItem struct {
 	SKU            string `json:"sku"`
-	Name           string `json:"name"`
+	Name           string `json:"name,omitempty"` // the SKU when empty
 	Quantity       int    `json:"quantity"`
 	UnitPriceCents int64  `json:"unitPriceCents"`
 }
@@ -28,7 +28,7 @@ type AddItem struct {
 // RemoveItem takes Quantity of SKU off the order (0: the whole line).
 type RemoveItem struct {
 	SKU      string `json:"sku"`
-	Quantity int    `json:"quantity"`
+	Quantity int    `json:"quantity,omitempty"` // the whole line when 0
 }
 
 // ApplyDiscount takes Percent off the subtotal, once per order.
@@ -94,19 +94,30 @@ func changeable(o Order) error {
 	return nil
 }
 
+// Validate checks what needs no order: a SKU of 1 to 64 bytes, a
+// quantity from 1 to MaxQuantity, a price from 1 to MaxUnitPriceCents.
+// Over HTTP its error is a 400 (aggregatehttp.Validator); Decide checks it
+// too.
+func (c AddItem) Validate() error {
+	if c.SKU == "" || len(c.SKU) > 64 || !utf8.ValidString(c.SKU) {
+		return fmt.Errorf("%w: a SKU is 1 to 64 bytes", ErrSKU)
+	}
+	if c.Quantity < 1 || c.Quantity > MaxQuantity {
+		return fmt.Errorf("%w: %d (1 to %d)", ErrQuantity, c.Quantity, MaxQuantity)
+	}
+	if c.UnitPriceCents < 1 || c.UnitPriceCents > MaxUnitPriceCents {
+		return fmt.Errorf("%w: %d cents (1 to %d)", ErrPrice, c.UnitPriceCents, MaxUnitPriceCents)
+	}
+	return nil
+}
+
 // Decide adds the item to an open order.
 func (c AddItem) Decide(o Order) ([]OrderEvent, error) {
 	if err := changeable(o); err != nil {
 		return nil, err
 	}
-	if c.SKU == "" || len(c.SKU) > 64 || !utf8.ValidString(c.SKU) {
-		return nil, fmt.Errorf("%w: a SKU is 1 to 64 bytes", ErrSKU)
-	}
-	if c.Quantity < 1 || c.Quantity > MaxQuantity {
-		return nil, fmt.Errorf("%w: %d (1 to %d)", ErrQuantity, c.Quantity, MaxQuantity)
-	}
-	if c.UnitPriceCents < 1 || c.UnitPriceCents > MaxUnitPriceCents {
-		return nil, fmt.Errorf("%w: %d cents (1 to %d)", ErrPrice, c.UnitPriceCents, MaxUnitPriceCents)
+	if err := c.Validate(); err != nil {
+		return nil, err
 	}
 	line, held := o.Items[c.SKU]
 	if held && line.UnitPriceCents != c.UnitPriceCents {
@@ -147,6 +158,19 @@ func (c RemoveItem) Decide(o Order) ([]OrderEvent, error) {
 	return []OrderEvent{ItemRemoved{SKU: c.SKU, Quantity: q}}, nil
 }
 
+// Validate checks what needs no order: a code, and a percent from
+// MinDiscountPercent to MaxDiscountPercent. Over HTTP its error is a 400
+// (aggregatehttp.Validator); Decide checks it too.
+func (c ApplyDiscount) Validate() error {
+	if strings.TrimSpace(c.Code) == "" {
+		return fmt.Errorf("%w: a code is required", ErrDiscount)
+	}
+	if c.Percent < MinDiscountPercent || c.Percent > MaxDiscountPercent {
+		return fmt.Errorf("%w: %d%% (%d to %d)", ErrDiscount, c.Percent, MinDiscountPercent, MaxDiscountPercent)
+	}
+	return nil
+}
+
 // Decide applies the discount to an open order with items and no discount
 // yet.
 func (c ApplyDiscount) Decide(o Order) ([]OrderEvent, error) {
@@ -159,11 +183,8 @@ func (c ApplyDiscount) Decide(o Order) ([]OrderEvent, error) {
 	if o.DiscountCode != "" {
 		return nil, fmt.Errorf("%w: the order has discount %s already", ErrDiscount, o.DiscountCode)
 	}
-	if strings.TrimSpace(c.Code) == "" {
-		return nil, fmt.Errorf("%w: a code is required", ErrDiscount)
-	}
-	if c.Percent < MinDiscountPercent || c.Percent > MaxDiscountPercent {
-		return nil, fmt.Errorf("%w: %d%% (%d to %d)", ErrDiscount, c.Percent, MinDiscountPercent, MaxDiscountPercent)
+	if err := c.Validate(); err != nil {
+		return nil, err
 	}
 	return []OrderEvent{DiscountApplied{Code: strings.TrimSpace(c.Code), Percent: c.Percent}}, nil
 }

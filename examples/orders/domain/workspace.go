@@ -87,7 +87,7 @@ type CreateWorkspace struct {
 // AddMember adds the user User with Role (default member).
 type AddMember struct {
 	User string `json:"user"`
-	Role Role   `json:"role"`
+	Role Role   `json:"role,omitempty"` // member when empty
 }
 
 // RemoveMember takes the user User out of the workspace.

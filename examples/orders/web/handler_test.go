@@ -30,6 +30,11 @@ func TestHandlerServesThePage(t *testing.T) {
 			!strings.Contains(string(body), c.contains) {
 			t.Errorf("GET %s: %s %q, %d bytes; want 200 %s holding %q", c.path, resp.Status, resp.Header.Get("Content-Type"), len(body), c.contentType, c.contains)
 		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") ||
+			!strings.Contains(csp, "frame-ancestors 'none'") || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("GET %s: Content-Security-Policy %q, X-Content-Type-Options %q; want the page's own script only, no framing, nosniff",
+				c.path, csp, resp.Header.Get("X-Content-Type-Options"))
+		}
 		if resp.Header.Get("Cache-Control") != "no-cache" {
 			t.Errorf("GET %s: Cache-Control %q, want no-cache (a new binary serves a new page)", c.path, resp.Header.Get("Cache-Control"))
 		}

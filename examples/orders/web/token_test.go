@@ -84,4 +84,14 @@ func TestPageWithToken(t *testing.T) {
 	if p := b.console(); strings.Contains(p, "401") {
 		t.Errorf("a request went without the token:%s", p)
 	}
+
+	// A link to a point with the token: the page keeps the point in the
+	// address and drops the token from it.
+	eval[bool](b, `(sessionStorage.clear(), true)`)
+	b.do("open a point with a token", chromedp.Navigate(base+"/#users/ada/events@1&token="+reader),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
+	b.waitShown("users/ada/events", 1)
+	if got := eval[string](b, `location.hash + "|" + sessionStorage.getItem("rewind.token")`); got != "#users/ada/events@1|"+reader {
+		t.Errorf("the address's fragment and the stored token: %q", got)
+	}
 }

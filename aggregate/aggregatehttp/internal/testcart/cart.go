@@ -164,6 +164,14 @@ type AddItem struct {
 	Price    int64  `json:"price"`
 }
 
+// Validate checks the fields that need no state: a positive quantity.
+func (a AddItem) Validate() error {
+	if a.Quantity <= 0 {
+		return ErrQuantity
+	}
+	return nil
+}
+
 // Decide adds the item.
 func (a AddItem) Decide(c Cart) ([]Event, error) {
 	if err := open(c); err != nil {
@@ -217,7 +225,7 @@ func (t Tag) Decide(c Cart) ([]Event, error) {
 // SetAddress sets the address.
 type SetAddress struct {
 	City string  `json:"city"`
-	Zip  *string `json:"zip"`
+	Zip  *string `json:"zip,omitempty"`
 }
 
 // Decide sets the address.
@@ -233,9 +241,9 @@ func (s SetAddress) Decide(c Cart) ([]Event, error) {
 
 // CheckOut checks the cart out at a time.
 type CheckOut struct {
-	At     time.Time      `json:"at"`
-	Ratio  float64        `json:"ratio"`
-	Extras map[string]any `json:"extras"`
+	At     time.Time      `json:"at,omitzero"`
+	Ratio  float64        `json:"ratio,omitempty"`
+	Extras map[string]any `json:"extras,omitempty"`
 }
 
 // Decide checks out.

@@ -3,23 +3,46 @@
 // Everything shown comes from the server: the streams (GET /v1/streams),
 // a stream's events with the fields each changed (GET /v1/timeline), the
 // state at a point (GET /v1/state, shown exactly as it answers, in the
-// order and the spelling of its JSON), and new events (the Durable Streams
-// endpoint, long-polled from the last offset seen). The page folds nothing
-// itself: the fold is the aggregate's Go code, and the page must agree with
-// the API and the CLI to the byte.
+// order and the spelling of its JSON), two points compared (GET /v1/diff),
+// and new events (the Durable Streams endpoint, long-polled from the last
+// offset seen). The page folds nothing itself: the fold is the aggregate's
+// Go code, and the page must agree with the API and the CLI to the byte.
+//
+// The state pane never shows a state under another point's label: while
+// a state loads, the pane says which version it is loading (and dims the
+// one it still shows, labelled with its own version); if the load fails,
+// the error takes the state's place.
+//
+// All data goes into the DOM as text (textContent, never innerHTML).
 "use strict";
 
 (() => {
   const $ = (id) => document.getElementById(id);
 
   const page = {
+    view: "streams",      // "streams", "search" or "projections"
     category: "orders",
+    aggregates: [],       // the answer of /v1/aggregates
     streams: [],          // [{name, version, offset, storedAt, closed}]
+    streamsTotal: null,   // the server's total, when it pages the list
+    streamsNext: "",      // where the next page of the list starts
     stream: null,         // the stream picked: {name, category, id}
-    timeline: null,       // the answer of /v1/timeline
-    version: 0,           // the version shown
+    timeline: null,       // {version}: the stream's head, once its timeline answered
+    ev: [],               // the events loaded, by version - 1 (the timeline answers in pages)
+    times: [],            // the store time of every version - 1, in ms (the timeline's axis)
+    pages: new Map(),     // first version of a page asked for → its promise
+    inflight: new Map(),  // "<stream>@<version>" → a state request on its way
+    version: 0,           // the version the page is at
+    at: null,             // the time asked for, when the point is a time
+    shown: null,          // {version, text} of the state the pane shows
+    states: new Map(),    // version → the state endpoint's answer (a past state never changes)
     seq: 0,               // numbers state requests; only the newest is shown
+    openSeq: 0,           // numbers stream openings; only the newest is shown
     live: null,           // the AbortController of the long-poll loop
+    tab: "state",
+    diff: null,           // {from, to} as typed
+    axis: null,           // {from, to}: the time window of the axis, in ms
+    utc: localStorage.getItem("rewind.utc") === "1",
   };
 
   // ---------- the token of a server with authentication ----------
@@ -28,14 +51,17 @@
   // The page takes it from the address's fragment (open the page as
   // /#token=...: a fragment never reaches a server or its logs), keeps it
   // in sessionStorage (this tab only, gone when it closes), removes it
-  // from the address bar, and asks for one once if an answer is 401.
+  // from the address bar (keeping the rest of the fragment, a link to a
+  // point), and asks for one once if an answer is 401.
   const TOKEN_KEY = "rewind.token";
-  (function takeToken() {
-    const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  function takeToken() {
+    const m = /(?:^#|&)token=([^&]*)/.exec(location.hash);
     if (!m) return;
     sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
-    history.replaceState(null, "", location.pathname + location.search);
-  })();
+    const rest = location.hash.slice(1).split("&").filter((p) => !p.startsWith("token=")).join("&");
+    history.replaceState(null, "", location.pathname + location.search + (rest ? "#" + rest : ""));
+  }
+  takeToken();
   let askedForToken = false;
 
   // authed returns fetch options with the token's Authorization header.
@@ -60,15 +86,28 @@
 
   // ---------- talking to the server ----------
 
+  // ServerError is an error answer: its status and the endpoint's reason.
+  class ServerError extends Error {
+    constructor(status, reason) { super(reason); this.status = status; }
+  }
+
   // api fetches path and returns the body's text; an error answer throws
-  // with the endpoint's {"error": "..."} reason.
+  // a ServerError with the endpoint's {"error": "..."} reason, a server
+  // that does not answer within 15 s an Error that says so.
   async function api(path, options) {
-    const resp = await fetchAuthed(path, options);
+    const o = Object.assign({ signal: AbortSignal.timeout(15000) }, options);
+    let resp;
+    try {
+      resp = await fetchAuthed(path, o);
+    } catch (err) {
+      if (err && err.name === "TimeoutError") throw new Error("the server did not answer within 15 s");
+      throw new Error("the server cannot be reached");
+    }
     const text = await resp.text();
     if (!resp.ok) {
       let reason = "";
       try { reason = JSON.parse(text).error || ""; } catch (_) { /* not JSON */ }
-      throw new Error(reason || `${resp.status} ${resp.statusText}`);
+      throw new ServerError(resp.status, reason || `${resp.status} ${resp.statusText}`);
     }
     return text;
   }
@@ -119,39 +158,60 @@
       while (i < text.length && !",]} \t\n\r".includes(text[i])) i++;
       return { t: "v", s: text.slice(start, i) };
     };
-    const node = value();
-    return node;
+    return value();
   }
 
   const field = (node, key) => node && node.t === "o" ? (node.e.find(([k]) => k === key) || [])[1] : undefined;
   const literal = (node) => node && node.t === "v" ? JSON.parse(node.s) : null;
 
+  // indented gives a node back as JSON text, indented by two spaces.
+  function indented(node, depth) {
+    depth = depth || 0;
+    if (node.t === "v") return node.s;
+    const [open, close] = node.t === "o" ? ["{", "}"] : ["[", "]"];
+    if (!node.e.length) return open + close;
+    const pad = "  ".repeat(depth + 1);
+    const items = node.e.map((entry) => node.t === "o"
+      ? `${pad}${JSON.stringify(entry[0])}: ${indented(entry[1], depth + 1)}`
+      : `${pad}${indented(entry, depth + 1)}`);
+    return `${open}\n${items.join(",\n")}\n${"  ".repeat(depth)}${close}`;
+  }
+
   // ---------- formatting ----------
 
-  const timeFmt = new Intl.DateTimeFormat(undefined, {
-    year: "numeric", month: "short", day: "numeric",
-    hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short",
-  });
-  const shortFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
-  const rel = new Intl.RelativeTimeFormat(undefined, { numeric: "auto", style: "short" });
+  let timeFmt, shortFmt, zoneName;
+  function makeFormats() {
+    const tz = page.utc ? { timeZone: "UTC" } : {};
+    timeFmt = new Intl.DateTimeFormat(undefined, Object.assign({
+      year: "numeric", month: "short", day: "numeric",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short",
+    }, tz));
+    shortFmt = new Intl.DateTimeFormat(undefined, Object.assign({ month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }, tz));
+    const zone = new Intl.DateTimeFormat(undefined, Object.assign({ timeZoneName: "short" }, tz)).formatToParts(new Date()).find((p) => p.type === "timeZoneName");
+    zoneName = zone ? zone.value : "";
+  }
+  makeFormats();
   const fmtTime = (iso) => iso ? timeFmt.format(new Date(iso)) : "–";
 
+  // ago says how long ago a time was, compactly ("5 min ago", "3 d ago").
   function ago(iso) {
-    const s = (new Date(iso) - Date.now()) / 1000;
-    const steps = [[60, "second"], [3600, "minute"], [86400, "hour"], [86400 * 30, "day"], [86400 * 365, "month"]];
-    let unit = "year", div = 86400 * 365;
-    for (let k = 0; k < steps.length; k++) {
-      if (Math.abs(s) < steps[k][0]) { unit = steps[k][1]; div = k ? steps[k - 1][0] : 1; break; }
-    }
-    return rel.format(Math.round(s / div), unit);
+    const s = Math.max(0, (Date.now() - new Date(iso)) / 1000);
+    if (s < 60) return "just now";
+    if (s < 3600) return `${Math.round(s / 60)} min ago`;
+    if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+    if (s < 86400 * 60) return `${Math.round(s / 86400)} d ago`;
+    return `${Math.round(s / (86400 * 30))} mo ago`;
   }
 
-  // localInput gives a time as a datetime-local input holds it.
-  function localInput(iso) {
-    const d = new Date(iso);
+  // inputTime gives a time as the datetime-local input holds it, in the
+  // zone the page shows; inputValue reads the input back.
+  function inputTime(ms) {
+    const d = new Date(ms);
     const p = (n) => String(n).padStart(2, "0");
+    if (page.utc) return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}T${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
     return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
   }
+  const inputValue = (value) => new Date(page.utc ? value + "Z" : value);
 
   // hue gives each event type a colour of its own, the same on every load.
   function hue(type) {
@@ -160,12 +220,14 @@
     return h % 360;
   }
 
+  // el makes an element; every string child and textContent is text,
+  // never markup.
   function el(tag, attrs, ...children) {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
       if (k === "class") e.className = v;
       else if (k === "style") e.style.cssText = v;
-      else if (k.startsWith("data-")) e.setAttribute(k, v);
+      else if (k.startsWith("data-") || k.startsWith("aria-")) e.setAttribute(k, v);
       else e[k] = v;
     }
     for (const c of children) if (c != null) e.append(c);
@@ -174,12 +236,6 @@
 
   const compact = (v) => v === undefined ? "–" : JSON.stringify(v);
   const shorten = (s, n) => s.length > n ? s.slice(0, n - 1) + "…" : s;
-
-  function describeChange(ch) {
-    if (ch.from === null || ch.from === undefined) return `${ch.path || "state"} = ${shorten(compact(ch.to), 48)}`;
-    if (ch.to === null || ch.to === undefined) return `${ch.path || "state"} removed`;
-    return `${ch.path || "state"}: ${shorten(compact(ch.from), 30)} → ${shorten(compact(ch.to), 30)}`;
-  }
 
   let toastTimer = 0;
   function toast(message, kind) {
@@ -191,198 +247,737 @@
     toastTimer = setTimeout(() => { t.hidden = true; }, 5000);
   }
 
+  // ---------- copy, download ----------
+
+  async function copyText(text, what) {
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch (_) {
+      // An origin that is not secure (http on a name) has no clipboard
+      // API: copy through a selected text area.
+      const ta = el("textarea", { value: text, style: "position:fixed;left:-9999px;top:0" });
+      document.body.append(ta);
+      ta.select();
+      const ok = document.execCommand("copy");
+      ta.remove();
+      if (!ok) { toast(`Could not copy ${what}.`, "error"); return; }
+    }
+    toast(`Copied ${what}.`);
+  }
+
+  function download(name, text, type) {
+    const url = URL.createObjectURL(new Blob([text], { type: type || "application/json" }));
+    const a = el("a", { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
+
+  // ---------- routing ----------
+
+  // A link names a view or a point: #orders/ord-1/events@3 (a version),
+  // #orders/ord-1/events@2026-12-04T15:00:00.000Z (a time), with
+  // &tab=diff&from=1&to=3 or &tab=event; #search, #projections.
+  function parseRoute(hash) {
+    const raw = hash.replace(/^#/, "");
+    if (!raw) return { view: "streams" };
+    const [head, ...rest] = raw.split("&");
+    const params = {};
+    for (const p of rest) {
+      const eq = p.indexOf("=");
+      if (eq > 0) params[p.slice(0, eq)] = safeDecode(p.slice(eq + 1));
+    }
+    if (head === "search" || head === "projections") return { view: head, params };
+    const at = head.lastIndexOf("@");
+    const name = safeDecode(at > 0 ? head.slice(0, at) : head);
+    const point = at > 0 ? safeDecode(head.slice(at + 1)) : "";
+    const r = { view: "streams", name, params };
+    if (/^\d+$/.test(point)) r.version = Number(point);
+    else if (point) r.at = point;
+    return r;
+  }
+
+  function safeDecode(s) {
+    try { return decodeURIComponent(s); } catch (_) { return s; }
+  }
+
+  const encName = (name) => name.split("/").map(enc).join("/");
+
+  // routeHash is the fragment of what the page shows now.
+  function routeHash() {
+    if (page.view !== "streams") return "#" + page.view;
+    if (!page.stream) return "";
+    let h = "#" + encName(page.stream.name) + "@" + (page.at ? enc(page.at) : page.version);
+    if (page.tab === "diff" && page.diff) h += `&tab=diff&from=${enc(page.diff.from)}&to=${enc(page.diff.to)}`;
+    else if (page.tab === "event") h += "&tab=event";
+    return h;
+  }
+
+  // setRoute writes the page's point into the address: push makes a new
+  // history entry (a stream picked, a jump), otherwise the entry is
+  // replaced (a slider dragged leaves one entry, not one per step).
+  function setRoute(push) {
+    const h = routeHash();
+    if (h === location.hash || (h === "" && location.hash === "")) return;
+    const url = h || location.pathname + location.search;
+    page.routed = h;
+    if (push) history.pushState(null, "", url);
+    else history.replaceState(null, "", url);
+  }
+
+  // route shows what the address names: on a load, a link typed into an
+  // open tab, Back and Forward.
+  async function route() {
+    takeToken(); // a link with a token pasted into an open tab
+    page.routed = location.hash;
+    const r = parseRoute(location.hash);
+    if (r.view === "projections") { showView("projections"); return; }
+    if (r.view === "search") { showView("search"); return; }
+    showView("streams");
+    if (!r.name) { closeStream(); return; }
+    if (r.name.split("/").length < 2) { showProblem("Not a stream name", `"${r.name}" is not a stream name: a stream is <category>/<id>/events, such as orders/ord-00042/events.`); return; }
+    const tab = r.params.tab === "diff" || r.params.tab === "event" ? r.params.tab : "state";
+    if (tab === "diff") page.diff = { from: r.params.from || "", to: r.params.to || "" };
+    if (!page.stream || page.stream.name !== r.name || !page.timeline) {
+      await openStream(r.name, r, false, tab);
+      return;
+    }
+    selectTab(tab, false);
+    await goToPoint(r, false);
+  }
+
+  function showView(view) {
+    page.view = view;
+    $("view").hidden = view !== "streams" || !page.stream || !page.timeline;
+    $("empty").hidden = view !== "streams" || !!page.stream;
+    if (view !== "streams") $("problem").hidden = true;
+    $("search-view").hidden = view !== "search";
+    $("projections-view").hidden = view !== "projections";
+    for (const [id, v] of [["nav-streams", "streams"], ["nav-search", "search"], ["nav-projections", "projections"]]) {
+      $(id).classList.toggle("active", view === v);
+    }
+    if (view === "projections") startProjections(); else stopProjections();
+    if (view === "search") showSearch();
+  }
+
   // ---------- streams ----------
 
   async function loadCategories() {
     let categories = ["orders"];
     try {
       const ans = JSON.parse(await api("/v1/aggregates"));
-      const found = (ans.aggregates || []).map((a) => a.category);
+      page.aggregates = ans.aggregates || [];
+      const found = page.aggregates.map((a) => a.category);
       if (found.length) categories = found;
     } catch (_) { /* a server without the list: orders only */ }
-    const sel = $("category");
-    sel.replaceChildren(...categories.map((c) => el("option", { value: c, textContent: c })));
-    if (categories.includes(page.category)) sel.value = page.category;
-    else page.category = categories[0];
+    const options = () => categories.map((c) => el("option", { value: c, textContent: c }));
+    $("category").replaceChildren(...options());
+    $("search-category").replaceChildren(...options());
+    if (!categories.includes(page.category)) page.category = categories[0];
+    $("category").value = page.category;
+    $("search-category").value = page.category;
   }
 
-  async function loadStreams() {
-    try {
-      const ans = JSON.parse(await api(`/v1/streams?category=${enc(page.category)}`));
-      page.streams = (ans.streams || []).slice().sort((a, b) => (b.storedAt || "").localeCompare(a.storedAt || ""));
-    } catch (err) {
-      page.streams = [];
-      toast(`Could not list the streams: ${err.message}`, "error");
-    }
-    renderStreams();
+  const PAGE_SIZE = 1000;
+  const AUTO_PAGES = 5; // pages of the list loaded without asking
+
+  // loadStreams lists the category's streams. A server that pages the
+  // list (next, total) gives them in name order: the page loads up to
+  // AUTO_PAGES pages at once and the rest on "More"; one that does not
+  // gives them all, shown newest first.
+  async function loadStreams(more) {
+    const cat = page.category;
+    let pages = 0;
+    do {
+      let path = `/v1/streams?category=${enc(cat)}&limit=${PAGE_SIZE}`;
+      if (more || pages > 0) path += `&after=${enc(page.streamsNext)}`;
+      else path += "&total=true";
+      try {
+        const ans = JSON.parse(await api(path));
+        if (page.category !== cat) return;
+        const got = (ans.streams || []).slice();
+        const paged = "next" in ans;
+        if (!paged) got.sort((a, b) => (b.storedAt || "").localeCompare(a.storedAt || ""));
+        page.streams = more || pages > 0 ? page.streams.concat(got) : got;
+        if (typeof ans.total === "number") page.streamsTotal = ans.total;
+        else if (!more && pages === 0) page.streamsTotal = null;
+        page.streamsNext = ans.next || "";
+      } catch (err) {
+        if (!more && pages === 0) page.streams = [];
+        page.streamsNext = "";
+        toast(`Could not list the streams: ${err.message}`, "error");
+      }
+      renderStreams();
+      pages++;
+    } while (page.streamsNext && pages < AUTO_PAGES);
   }
 
   const streamID = (name) => name.split("/")[1] || name;
-  const MAX_LISTED = 250;
+  const MAX_LISTED = 500;
 
   // renderStreams draws the list; reveal scrolls the picked stream into
   // view (on a pick or a new filter, not when a live event updates a row).
   function renderStreams(reveal) {
     const q = $("filter").value.trim().toLowerCase();
     const matches = q ? page.streams.filter((s) => s.name.toLowerCase().includes(q)) : page.streams;
-    $("stream-count").textContent = `${matches.length.toLocaleString()} of ${page.streams.length.toLocaleString()}`;
+    const total = page.streamsTotal !== null && !q ? page.streamsTotal : null;
+    $("stream-count").textContent = total !== null
+      ? `${total.toLocaleString()} stream${total === 1 ? "" : "s"}`
+      : `${matches.length.toLocaleString()} of ${(page.streamsTotal ?? page.streams.length).toLocaleString()}`;
     const items = matches.slice(0, MAX_LISTED).map((s) => {
-      const li = el("li", { "data-stream": s.name, tabIndex: 0, title: `${s.name}\nlast event ${fmtTime(s.storedAt)}` },
+      const li = el("li", { "data-stream": s.name, tabIndex: 0, title: `${s.name}\n${s.version} event${s.version === 1 ? "" : "s"}, the last ${fmtTime(s.storedAt)}` },
         el("span", { class: "sid", textContent: streamID(s.name) }),
-        el("span", { class: "scount", textContent: `${s.version} ev` }),
-        el("span", { class: "swhen", textContent: s.storedAt ? ago(s.storedAt) : "" }));
+        el("span", { class: "smeta", textContent: `${s.version.toLocaleString()} ev${s.storedAt ? " · " + ago(s.storedAt) : ""}` }));
       if (page.stream && page.stream.name === s.name) li.classList.add("selected");
       return li;
     });
     $("stream-list").replaceChildren(...items);
-    const more = matches.length - items.length;
     const picked = $("stream-list").querySelector("li.selected");
     if (reveal === true && picked) picked.scrollIntoView({ block: "nearest" });
-    $("stream-more").textContent = more > 0 ? `${more.toLocaleString()} more: type to narrow the list` : (matches.length ? "" : "No stream matches.");
+    let more = "";
+    if (page.streamsNext) more = total !== null ? `${page.streams.length.toLocaleString()} of ${total.toLocaleString()} loaded` : "more on the server";
+    else if (matches.length > items.length) more = `${(matches.length - items.length).toLocaleString()} more: type to narrow the list`;
+    else if (!matches.length) more = "No stream matches.";
+    $("stream-more").textContent = more;
+    $("stream-next").hidden = !page.streamsNext;
   }
 
   function onStreamClick(ev) {
     const li = ev.target.closest("li[data-stream]");
-    if (li) openStream(li.dataset.stream);
+    if (li) pickStream(li.dataset.stream);
+  }
+
+  function pickStream(name) {
+    page.view = "streams";
+    openStream(name, {}, true, page.tab === "diff" ? "state" : page.tab);
   }
 
   // ---------- one stream ----------
 
-  async function openStream(name, version) {
+  function closeStream() {
+    page.stream = null;
+    page.timeline = null;
+    page.ev = [];
+    page.times = [];
+    stopLive();
+    $("view").hidden = true;
+    $("problem").hidden = true;
+    $("empty").hidden = page.view !== "streams";
+    for (const li of document.querySelectorAll("#stream-list li.selected")) li.classList.remove("selected");
+  }
+
+  // showProblem puts a message where the stream would be: a stream that
+  // does not exist, a server that cannot be reached.
+  function showProblem(title, text, retry) {
+    $("view").hidden = true;
+    $("empty").hidden = true;
+    $("problem").hidden = false;
+    $("problem-title").textContent = title;
+    $("problem-text").textContent = text;
+    $("problem-retry").hidden = !retry;
+    page.retry = retry || null;
+  }
+
+  // openStream shows a stream at a point ({version} or {at}; its head
+  // without one). push makes a new history entry.
+  async function openStream(name, point, push, tab) {
     const parts = name.split("/");
+    const mySeq = ++page.openSeq;
     page.stream = { name, category: parts[0], id: parts[1] };
     page.timeline = null;
+    page.ev = [];
+    page.times = [];
+    page.pages = new Map();
+    page.states = new Map();
+    page.shown = null;
+    page.axis = null;
     stopLive();
     for (const li of document.querySelectorAll("#stream-list li")) li.classList.toggle("selected", li.dataset.stream === name);
     const picked = $("stream-list").querySelector("li.selected");
     if (picked) picked.scrollIntoView({ block: "nearest" });
     $("empty").hidden = true;
+    $("problem").hidden = true;
     $("view").hidden = false;
     $("stream-name").textContent = name;
     $("stream-meta").textContent = "loading…";
-    $("state-json").replaceChildren();
+    $("point").replaceChildren();
     $("events").replaceChildren();
+    $("axis").replaceChildren();
+    clearState("–");
+    $("state-error").hidden = true;
+    // The state of the point asked for (or of the head the list knows)
+    // is asked for beside the timeline, not after it.
+    const guess = point && point.at ? 0 : aroundOf(name, point);
+    if (guess > 0) stateText(page.stream, guess).catch(() => {});
     try {
-      await loadTimeline();
+      await loadTimeline(aroundOf(name, point));
     } catch (err) {
-      $("stream-meta").textContent = "";
-      toast(`Could not load ${name}: ${err.message}`, "error");
+      if (mySeq !== page.openSeq) return;
+      page.timeline = null;
+      if (err.status === 404) {
+        showProblem(`No stream ${name}`, `The server has no events in ${name}: check the name, or pick a stream on the left.`);
+      } else if (err.status === 400) {
+        showProblem(`Cannot show ${name}`, err.message);
+      } else {
+        showProblem(`Could not load ${name}`, err.message, () => openStream(name, point, false, tab));
+      }
+      if (push) setRouteFor(name, point, true);
       return;
     }
+    if (mySeq !== page.openSeq) return;
+    selectTab(tab || "state", false);
     const head = page.timeline.version;
-    const v = version === undefined || version > head ? head : version;
-    await goTo(v);
+    await Promise.all([goToPoint(point || {}, push), ensureEvents(head, head)]);
+    if (mySeq !== page.openSeq) return;
     startLive();
   }
 
-  async function loadTimeline() {
+  // setRouteFor writes a route for a stream the page could not open.
+  function setRouteFor(name, point, push) {
+    const h = "#" + encName(name) + (point && point.version !== undefined ? "@" + point.version : "");
+    if (h === location.hash) return;
+    page.routed = h;
+    (push ? history.pushState : history.replaceState).call(history, null, "", h);
+  }
+
+  async function goToPoint(point, push) {
+    if (!page.timeline) return;
+    if (point.at) await goTo(null, point.at, push);
+    else await goTo(point.version === undefined ? page.timeline.version : point.version, null, push);
+    if (page.tab === "diff") runDiff(false);
+  }
+
+  const PAGE = 200; // events a timeline request asks for
+
+  // aroundOf is the version the first request should bring: the one
+  // linked to, or the head the stream list knows of (the request says the
+  // real one).
+  function aroundOf(name, point) {
+    if (point && point.version !== undefined) return point.version;
+    if (point && point.at) return 1;
+    const info = page.streams.find((x) => x.name === name);
+    return info ? info.version : 1;
+  }
+
+  // loadTimeline asks for the page of events around version v and, with
+  // it, the store time of every version (the axis); a server that answers
+  // the whole timeline at once gives every event and their times.
+  async function loadTimeline(v) {
     const s = page.stream;
-    const tl = JSON.parse(await api(`/v1/timeline/${aggPath(s)}`));
+    const from = Math.max(1, v - PAGE + 1);
+    const text = await api(`/v1/timeline/${aggPath(s)}?from=${from}&limit=${PAGE}&axis=true`).catch((err) => {
+      // A version past the head is a 400 of a paged server: ask from 1.
+      if (err.status === 400 && from > 1) return api(`/v1/timeline/${aggPath(s)}?limit=${PAGE}&axis=true`);
+      throw err;
+    });
     if (page.stream !== s) return;
-    page.timeline = tl;
+    const tl = JSON.parse(text);
+    takeTimeline(tl);
+    if (tl.from) page.pages.set(tl.from, Promise.resolve());
     renderTimeline();
+  }
+
+  // takeTimeline keeps a timeline answer's head, times and events.
+  function takeTimeline(tl) {
+    const events = tl.events || [];
+    page.timeline = { version: tl.version };
+    if (tl.axis && Array.isArray(tl.axis.ms)) {
+      const times = new Array(tl.version);
+      let t = Date.parse(tl.axis.start);
+      for (let i = 0; i < tl.version; i++) { t += tl.axis.ms[i] || 0; times[i] = t; }
+      page.times = times;
+    } else if (!tl.from || (tl.from === 1 && (tl.next === null || tl.next === undefined))) {
+      page.times = events.map((e) => Date.parse(e.storedAt)); // the whole timeline
+    }
+    if (page.ev.length < tl.version) page.ev.length = tl.version;
+    for (const e of events) { e._t = Date.parse(e.storedAt); page.ev[e.version - 1] = e; }
+  }
+
+  // ensureEvents loads the pages that hold versions from to to (1-based),
+  // then redraws what shows them.
+  function ensureEvents(from, to) {
+    const head = page.timeline ? page.timeline.version : 0;
+    const s = page.stream;
+    const waits = [];
+    for (let v = Math.max(1, from); v <= Math.min(to, head); v++) {
+      if (page.ev[v - 1]) continue;
+      const first = Math.floor((v - 1) / PAGE) * PAGE + 1;
+      if (!page.pages.has(first)) {
+        page.pages.set(first, api(`/v1/timeline/${aggPath(s)}?from=${first}&limit=${PAGE}`).then((text) => {
+          if (page.stream !== s) return;
+          for (const e of JSON.parse(text).events || []) { e._t = Date.parse(e.storedAt); if (e.version <= page.ev.length) page.ev[e.version - 1] = e; }
+          page.drawn = null;
+          drawRows();
+          drawAxis();
+          if (page.shown && page.shown.version >= first && page.shown.version < first + PAGE) {
+            renderState(parseOrdered(page.shown.text), page.shown.version, page.at, page.shown.text);
+          }
+          if (page.tab === "event") renderEventPane();
+        }).catch(() => { page.pages.delete(first); }));
+      }
+      waits.push(page.pages.get(first));
+      v = first + PAGE - 1;
+    }
+    return Promise.all(waits);
+  }
+
+  // wantEvents loads the pages of versions from to to once the list and
+  // the slider have been still for a moment: a drag through a long stream
+  // asks for the states it passes, not for every page of events.
+  let wantTimer = 0;
+  function wantEvents() {
+    clearTimeout(wantTimer);
+    wantTimer = setTimeout(() => {
+      // What is in view (with the rows drawn around it), and the point.
+      const box = $("events-box");
+      const top = Math.floor(box.scrollTop / ROW) - 14, bottom = Math.ceil((box.scrollTop + box.clientHeight) / ROW) + 15;
+      ensureEvents(Math.max(1, top), bottom);
+      if (page.version >= 1) ensureEvents(page.version, page.version);
+    }, 150);
+  }
+
+  // stateText answers the state endpoint's text at version v, sharing a
+  // request already on its way for it.
+  function stateText(s, v) {
+    const key = `${s.name}@${v}`;
+    let p = page.inflight.get(key);
+    if (!p) {
+      p = api(`/v1/state/${aggPath(s)}?version=${v}`);
+      page.inflight.set(key, p);
+      p.finally(() => page.inflight.delete(key)).catch(() => {});
+    }
+    return p;
   }
 
   function renderTimeline() {
     const tl = page.timeline;
-    const events = tl.events || [];
-    const first = events[0], last = events[events.length - 1];
-    $("stream-meta").textContent = events.length
-      ? `${events.length} event${events.length === 1 ? "" : "s"} · ${fmtTime(first.storedAt)} → ${fmtTime(last.storedAt)}`
+    const n = tl.version, times = page.times;
+    $("stream-meta").textContent = n
+      ? `${n.toLocaleString()} event${n === 1 ? "" : "s"}` + (times.length ? ` · ${fmtTime(new Date(times[0]).toISOString())} → ${fmtTime(new Date(times[n - 1]).toISOString())}` : "")
       : "no events";
-    $("event-count").textContent = `${events.length}`;
+    $("event-count").textContent = n.toLocaleString();
     const slider = $("slider");
     // Version 0 is the state before the first event, where a time before
-    // it lands; each event's tick sits where the slider stops for it.
+    // it lands.
     slider.min = 0;
-    slider.max = tl.version;
-    slider.disabled = tl.version < 1;
+    slider.max = n;
+    slider.disabled = n < 1;
+    renderEvents();
+    drawAxis();
+  }
 
-    $("ticks").replaceChildren(...events.map((e, i) => {
-      const pos = tl.version > 0 ? (e.version / tl.version) * 100 : 0;
-      return el("span", { class: "tick", title: `v${e.version} ${e.type}`, "data-version": e.version,
-        style: `left:${pos}%;--h:${hue(e.type)}` });
-    }));
+  // ---------- the event list: only the rows in view are drawn ----------
 
-    $("events").replaceChildren(...events.map((e) => el("li", { "data-version": e.version, style: `--h:${hue(e.type)}` },
+  const ROW = 46; // px, the height of a row (app.css .events li)
+
+  function renderEvents() {
+    $("events").style.height = `${(page.timeline ? page.timeline.version : 0) * ROW}px`;
+    page.drawn = null;
+    drawRows();
+  }
+
+  function drawRows() {
+    const box = $("events-box");
+    const n = page.timeline ? page.timeline.version : 0;
+    const top = box.scrollTop, height = box.clientHeight || 800;
+    const from = Math.max(0, Math.floor(top / ROW) - 15);
+    const to = Math.min(n, Math.ceil((top + height) / ROW) + 15);
+    if (!page.drawn || page.drawn[0] !== from || page.drawn[1] !== to) {
+      page.drawn = [from, to];
+      const rows = [];
+      let missing = false;
+      for (let i = from; i < to; i++) {
+        if (page.ev[i]) rows.push(eventRow(page.ev[i], i));
+        else { rows.push(pendingRow(i)); missing = true; }
+      }
+      $("events").replaceChildren(...rows);
+      if (missing) wantEvents(from + 1, to);
+    }
+    markRows();
+  }
+
+  function eventRow(e, i) {
+    return el("li", { "data-version": e.version, style: `top:${i * ROW}px;--h:${hue(e.type)}` },
       el("div", { class: "ev-line" },
         el("span", { class: "ev-v", textContent: `v${e.version}` }),
         el("span", { class: "ev-type", textContent: e.type }),
-        el("time", { class: "ev-time", dateTime: e.storedAt, textContent: shortFmt.format(new Date(e.storedAt)), title: fmtTime(e.storedAt) })),
-      el("div", { class: "ev-changes", textContent: (e.changes || []).map((c) => c.path || "state").join(", ") || "no field changed" }),
-      el("div", { class: "ev-data", textContent: JSON.stringify(e.data) }))));
-    markCurrent();
+        el("time", { class: "ev-time", dateTime: e.storedAt, textContent: shortFmt.format(new Date(e._t)), title: fmtTime(e.storedAt) })),
+      el("div", { class: "ev-changes", textContent: (e.changes || []).map((c) => c.path || "state").join(", ") || "no field changed" }));
   }
 
-  function markCurrent() {
+  // pendingRow stands for an event whose page is on its way.
+  function pendingRow(i) {
+    return el("li", { "data-version": i + 1, class: "pending", style: `top:${i * ROW}px;--h:230` },
+      el("div", { class: "ev-line" },
+        el("span", { class: "ev-v", textContent: `v${i + 1}` }),
+        el("span", { class: "ev-type muted", textContent: "loading…" }),
+        page.times[i] !== undefined ? el("time", { class: "ev-time", textContent: shortFmt.format(new Date(page.times[i])) }) : null));
+  }
+
+  function markRows() {
     const v = page.version;
     for (const li of $("events").children) {
       const lv = Number(li.dataset.version);
       li.classList.toggle("current", lv === v);
       li.classList.toggle("future", lv > v);
     }
-    for (const t of $("ticks").children) {
-      const tv = Number(t.dataset.version);
-      t.classList.toggle("current", tv === v);
-      t.classList.toggle("future", tv > v);
-    }
   }
 
-  function eventAt(v) {
-    return page.timeline && (page.timeline.events || []).find((e) => e.version === v);
+  // revealCurrent scrolls the list so the current event is in view (the
+  // top of the list at version 0).
+  function revealCurrent() {
+    const box = $("events-box");
+    if (!page.timeline || !page.timeline.version) return;
+    const i = page.version - 1;
+    if (i < 0) { box.scrollTop = 0; drawRows(); return; }
+    const y = i * ROW;
+    if (y < box.scrollTop || y + ROW > box.scrollTop + box.clientHeight) {
+      box.scrollTop = Math.max(0, y - box.clientHeight / 2 + ROW / 2);
+    }
+    drawRows();
   }
+
+  // ---------- the time axis ----------
+
+  // The axis places each event at its store time: events close in time
+  // share a column (3 px), drawn taller the more it holds, so a long,
+  // bursty stream reads as where its events happened, not a solid bar.
+  // The window zooms (wheel, + and −) and follows the current event.
+  const COL = 3;
+
+  function fullWindow() {
+    const ts = page.times;
+    if (!ts.length) return { from: 0, to: 1 };
+    let from = ts[0], to = ts[ts.length - 1];
+    if (to - from < 60000) { from -= 30000; to += 30000; }
+    const pad = (to - from) * 0.01;
+    return { from: from - pad, to: to + pad };
+  }
+
+  function drawAxis() {
+    const box = $("axis");
+    const W = box.clientWidth;
+    if (!page.axis) page.axis = fullWindow();
+    const { from, to } = page.axis;
+    const span = to - from;
+    const cols = new Map();
+    const ts = page.times;
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i];
+      if (t < from || t > to) continue;
+      const c = Math.floor(((t - from) / span) * (W - 1) / COL);
+      const type = page.ev[i] ? page.ev[i].type : "";
+      const b = cols.get(c);
+      if (!b) cols.set(c, { c, n: 1, first: i + 1, last: i + 1, type });
+      else { b.n++; b.last = i + 1; if (b.type !== type) b.type = ""; }
+    }
+    let max = 1;
+    for (const b of cols.values()) max = Math.max(max, b.n);
+    const ticks = [];
+    for (const b of cols.values()) {
+      const h = 6 + Math.round(16 * Math.log(1 + b.n) / Math.log(1 + max));
+      ticks.push(el("span", {
+        class: "tick", "data-first": b.first, "data-last": b.last, "data-n": b.n,
+        style: `left:${b.c * COL}px;height:${h}px;--h:${b.type ? hue(b.type) : 230}`,
+        title: b.n === 1 ? `v${b.first} ${b.type}`.trim() : `v${b.first}–v${b.last}: ${b.n} events`,
+      }));
+    }
+    ticks.push(el("span", { id: "axis-cursor", class: "axis-cursor" }));
+    box.replaceChildren(...ticks);
+    box.dataset.width = String(W);
+    box.dataset.from = String(from);
+    box.dataset.to = String(to);
+    $("axis-from").textContent = fmtTime(new Date(from).toISOString());
+    $("axis-to").textContent = fmtTime(new Date(to).toISOString());
+    markAxis();
+  }
+
+  function markAxis() {
+    const box = $("axis");
+    const v = page.version;
+    for (const t of box.querySelectorAll(".tick")) {
+      t.classList.toggle("current", Number(t.dataset.first) <= v && v <= Number(t.dataset.last));
+      t.classList.toggle("future", Number(t.dataset.first) > v);
+    }
+    const cursor = $("axis-cursor");
+    if (!cursor || !page.axis) return;
+    const ts = page.times;
+    const t = v >= 1 && v <= ts.length ? ts[v - 1] : (ts.length ? ts[0] : null);
+    const { from, to } = page.axis;
+    cursor.hidden = t === null || t < from || t > to;
+    if (!cursor.hidden) cursor.style.left = `${((t - from) / (to - from)) * (box.clientWidth - 1)}px`;
+  }
+
+  // followOnAxis moves the window to the current event when it left it.
+  function followOnAxis() {
+    const t = page.times[page.version - 1];
+    if (t === undefined || !page.axis) { markAxis(); return; }
+    const { from, to } = page.axis;
+    if (t >= from && t <= to) { markAxis(); return; }
+    const half = (to - from) / 2;
+    page.axis = { from: t - half, to: t + half };
+    drawAxis();
+  }
+
+  function zoom(factor, centre) {
+    if (!page.times.length) return;
+    const full = fullWindow();
+    const { from, to } = page.axis || full;
+    const c = centre !== undefined ? centre : (page.times[page.version - 1] ?? page.times[0]);
+    let span = Math.max(1000, Math.min((to - from) * factor, full.to - full.from));
+    let nf = c - (c - from) * (span / (to - from));
+    if (span >= full.to - full.from) nf = full.from;
+    page.axis = { from: nf, to: nf + span };
+    drawAxis();
+  }
+
+  // nearestVersion is the version whose store time is nearest t (the
+  // last of those stored at that time).
+  function nearestVersion(t) {
+    const ts = page.times;
+    let lo = 0, hi = ts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ts[mid] < t) lo = mid + 1; else hi = mid;
+    }
+    if (lo > 0 && Math.abs(ts[lo - 1] - t) <= Math.abs(ts[lo] - t)) lo--;
+    while (lo + 1 < ts.length && ts[lo + 1] === ts[lo]) lo++;
+    return lo + 1;
+  }
+
+  function axisTime(clientX) {
+    const box = $("axis");
+    const r = box.getBoundingClientRect();
+    const { from, to } = page.axis;
+    return from + ((clientX - r.left) / Math.max(1, r.width - 1)) * (to - from);
+  }
+
+  // ---------- moving through versions ----------
+
+  const eventAt = (v) => v >= 1 ? page.ev[v - 1] : undefined;
 
   // goTo shows the state after version v (or, with at, as of a time: the
-  // server says which version that is).
-  async function goTo(v, at) {
+  // server says which version that is). push makes a history entry.
+  async function goTo(v, at, push) {
     const s = page.stream;
     const seq = ++page.seq;
-    if (!at) showPoint(v);
-    const query = at ? `at=${enc(at)}` : `version=${v}`;
+    const head = page.timeline.version;
+    page.at = at || null;
+    if (!at) {
+      if (v > head || v < 0) { showNoVersion(v, head); setRoute(push); return; }
+      showPoint(v);
+      setRoute(push);
+      if (v >= 1 && !page.ev[v - 1]) wantEvents(v, v);
+      const cached = page.states.get(v);
+      if (cached !== undefined) { renderState(parseOrdered(cached), v, null, cached); return; }
+      markLoading(`version ${v}`);
+    } else {
+      markLoading(`the state at ${fmtTime(at)}`);
+    }
     let text;
     try {
-      text = await api(`/v1/state/${aggPath(s)}?${query}`);
+      text = at ? await api(`/v1/state/${aggPath(s)}?at=${enc(at)}`) : await stateText(s, v);
     } catch (err) {
-      if (seq === page.seq) toast(`Could not load the state: ${err.message}`, "error");
+      if (seq === page.seq && page.stream === s) showStateError(at ? `the state at ${fmtTime(at)}` : `the state at version ${v}`, v, err);
       return;
     }
     if (seq !== page.seq || page.stream !== s) return; // a newer move won
     const answer = parseOrdered(text);
     const version = Number(literal(field(answer, "version")));
-    if (at) showPoint(version, at);
-    renderState(answer, version, literal(field(answer, "at")));
+    if (at) { showPoint(version, at); setRoute(push); if (version >= 1 && !page.ev[version - 1]) ensureEvents(version, version); }
+    else page.states.set(version, text);
+    renderState(answer, version, literal(field(answer, "at")), text);
   }
 
-  // showPoint moves the slider, the list and the labels to version v at
-  // once, before the state arrives, so that dragging feels immediate.
+  // showPoint moves the slider, the list, the axis and the labels to
+  // version v at once, before the state arrives.
   function showPoint(v, asOf) {
     page.version = v;
     $("slider").value = v;
     const head = page.timeline ? page.timeline.version : v;
     const e = eventAt(v);
+    const t = v >= 1 ? page.times[v - 1] : undefined;
+    $("point").dataset.version = String(v);
     $("point").replaceChildren(...[
       el("strong", { textContent: `Version ${v}` }), ` of ${head}`,
       e ? el("span", { class: "point-ev", style: `--h:${hue(e.type)}`, textContent: e.type }) : null,
-      e ? el("span", { class: "muted", textContent: fmtTime(e.storedAt) }) : el("span", { class: "muted", textContent: "before the first event" }),
+      t !== undefined ? el("span", { class: "muted", textContent: fmtTime(new Date(t).toISOString()) })
+        : v === 0 ? el("span", { class: "muted", textContent: "before the first event" }) : null,
       asOf ? el("span", { class: "as-of", textContent: `the last event at or before ${fmtTime(asOf)}` }) : null,
     ].filter((c) => c !== null));
     // A time picked stays in the picker; a version moved to puts its
     // event's time there, ready to be adjusted.
-    if (e && !asOf) $("time").value = localInput(e.storedAt);
-    markCurrent();
-    const li = $("events").querySelector(`li[data-version="${v}"]`);
-    if (li) li.scrollIntoView({ block: "nearest" });
-    history.replaceState(null, "", `#${page.stream.name}@${v}`);
+    if (t !== undefined && !asOf) $("time").value = inputTime(t);
+    revealCurrent();
+    followOnAxis();
+    if (page.tab === "event") renderEventPane();
+  }
+
+  // showNoVersion says that a version past the stream's head (a link to
+  // @99 of a 5-event stream) does not exist, in place of a state.
+  function showNoVersion(v, head) {
+    page.version = v;
+    page.shown = null;
+    $("slider").value = head;
+    $("point").dataset.version = String(v);
+    $("point").replaceChildren(el("strong", { textContent: `Version ${v}` }), " ",
+      el("span", { class: "bad", textContent: `does not exist: this stream has ${head} event${head === 1 ? "" : "s"}` }));
+    clearState(String(v));
+    const go = el("button", { textContent: `Go to version ${head}, the latest` });
+    go.addEventListener("click", () => goTo(head, null, true));
+    showError($("state-error"), `There is no version ${v}: ${page.stream.name} has ${head} event${head === 1 ? "" : "s"} (versions 1 to ${head}).`, go);
+    markRows();
+    markAxis();
+  }
+
+  function markLoading(what) {
+    $("state-loading").hidden = false;
+    $("state-loading").textContent = `· loading ${what}…`;
+    $("pane-state").classList.add("stale");
+    $("view").dataset.loading = "true";
+  }
+
+  function clearState(versionLabel) {
+    $("state-loading").hidden = true;
+    $("pane-state").classList.remove("stale");
+    delete $("view").dataset.loading;
+    $("view").dataset.version = "";
+    $("state-version").textContent = versionLabel;
+    $("state-json").replaceChildren();
+    $("state-at").replaceChildren();
+    $("changed-by").hidden = true;
+  }
+
+  function showError(box, message, action) {
+    box.hidden = false;
+    box.replaceChildren(el("span", { textContent: message }), action || null);
+  }
+
+  // showStateError puts the error in the state's place: the pane never
+  // keeps another version's state under this point.
+  function showStateError(what, v, err) {
+    page.shown = null;
+    clearState(v === null ? "?" : String(v));
+    $("view").dataset.error = "true";
+    const retry = el("button", { textContent: "Try again" });
+    retry.addEventListener("click", () => goTo(page.at ? null : page.version, page.at, false));
+    showError($("state-error"), `Could not load ${what}: ${err.message}.`, retry);
+    if (!(err instanceof ServerError) && page.live) setLive("error", "reconnecting…");
   }
 
   // ---------- the state ----------
 
-  // lastChanges maps each path to the last event up to version v that
-  // changed it (or a field above or below it).
+  // changesUpTo lists the changes of the events up to version v, each
+  // with its event, oldest first: of the loaded events that run without a
+  // gap back from v, so that the last change of a field listed is its
+  // last change (a field last changed before them gets no tag).
   function changesUpTo(v) {
+    let first = v;
+    while (first >= 1 && page.ev[first - 1]) first--;
     const out = [];
-    for (const e of (page.timeline.events || [])) {
-      if (e.version > v) break;
+    for (let u = first + 1; u <= v; u++) {
+      const e = page.ev[u - 1];
       for (const c of (e.changes || [])) out.push({ path: c.path, event: e });
     }
     return out;
@@ -391,12 +986,19 @@
   const covers = (changePath, path) => changePath === path || changePath === "" ||
     path.startsWith(changePath + ".");
 
-  function renderState(answer, version, at) {
-    $("view").dataset.version = String(version);
+  function renderState(answer, version, at, text) {
+    page.shown = { version, text, node: field(answer, "state") };
+    $("state-loading").hidden = true;
+    $("pane-state").classList.remove("stale");
+    $("state-error").hidden = true;
+    const view = $("view");
+    delete view.dataset.loading;
+    delete view.dataset.error;
+    view.dataset.version = String(version);
     $("state-version").textContent = String(version);
     const ev = eventAt(version);
     const current = ev ? (ev.changes || []) : [];
-    const past = page.timeline ? changesUpTo(version) : [];
+    const past = changesUpTo(version);
 
     // The event that made this state, and what it removed (a removed field
     // is not in the state to highlight).
@@ -428,14 +1030,22 @@
       return el("div", { class: "ln" + (own.length ? " hot" : "") + (ln.close ? " close" : ""), "data-path": ln.path ?? "" },
         el("span", { class: "code" }, ...ln.parts), tag);
     }));
-    // Bring what changed into view when it lies outside the pane.
+    // Bring what changed into view when it lies outside the pane, with a
+    // whole line at the top (never one cut in half).
     const box = $("state-json");
     const hot = box.querySelectorAll(".ln.hot");
     if (hot.length) {
       const first = hot[0].offsetTop, last = hot[hot.length - 1].offsetTop + hot[hot.length - 1].offsetHeight;
       if (first < box.scrollTop || last > box.scrollTop + box.clientHeight) {
-        box.scrollTop = Math.max(0, Math.min(first - 24, last - box.clientHeight + 24));
+        const want = Math.max(0, Math.min(first - 2 * hot[0].offsetHeight, last - box.clientHeight + hot[0].offsetHeight));
+        let top = 0;
+        for (const ln of box.children) { if (ln.offsetTop > want) break; top = ln.offsetTop; }
+        box.scrollTop = top;
       }
+    } else if (box.scrollTop > 0) {
+      let top = 0;
+      for (const ln of box.children) { if (ln.offsetTop > box.scrollTop) break; top = ln.offsetTop; }
+      box.scrollTop = top;
     }
   }
 
@@ -471,6 +1081,134 @@
     return "num";
   }
 
+  // ---------- tabs: state, compare, event ----------
+
+  function selectTab(tab, route) {
+    page.tab = tab;
+    for (const t of ["state", "diff", "event"]) {
+      $("tab-" + t).setAttribute("aria-selected", String(t === tab));
+      $("pane-" + t).hidden = t !== tab;
+    }
+    if (tab === "event") renderEventPane();
+    if (tab === "diff") {
+      if (!page.diff || (!page.diff.from && !page.diff.to)) {
+        page.diff = { from: String(Math.max(0, page.version - 1)), to: String(page.version) };
+      }
+      $("diff-from").value = page.diff.from;
+      $("diff-to").value = page.diff.to;
+      if (route) runDiff(true);
+    }
+    if (route) setRoute(true);
+  }
+
+  // A point typed in the compare form: a version (digits) or a time, as
+  // the datetime picker or an RFC 3339 time writes it.
+  function pointParam(s) {
+    s = s.trim();
+    if (/^v?\d+$/.test(s)) return s.replace(/^v/, "");
+    const t = /[zZ]|[+-]\d\d:\d\d$/.test(s) ? new Date(s) : inputValue(s.replace(" ", "T"));
+    if (isNaN(t)) throw new Error(`"${s}" is neither a version nor a time`);
+    return t.toISOString();
+  }
+
+  async function runDiff(push) {
+    if (!page.stream || !page.timeline) return;
+    const s = page.stream;
+    page.diff = { from: $("diff-from").value.trim(), to: $("diff-to").value.trim() };
+    $("diff-error").hidden = true;
+    $("diff-body").replaceChildren();
+    $("diff-summary").textContent = "";
+    let from, to;
+    try {
+      from = pointParam(page.diff.from);
+      to = pointParam(page.diff.to);
+    } catch (err) {
+      showError($("diff-error"), err.message + ".");
+      return;
+    }
+    if (push !== undefined) setRoute(push);
+    const seq = (page.diffSeq = (page.diffSeq || 0) + 1);
+    $("diff-summary").textContent = "comparing…";
+    let d;
+    try {
+      d = JSON.parse(await api(`/v1/diff/${aggPath(s)}?from=${enc(from)}&to=${enc(to)}`));
+    } catch (err) {
+      if (seq !== page.diffSeq) return;
+      $("diff-summary").textContent = "";
+      showError($("diff-error"), `Could not compare: ${err.message}.`);
+      return;
+    }
+    if (seq !== page.diffSeq || page.stream !== s) return;
+    renderDiff(d);
+  }
+
+  function renderDiff(d) {
+    const changes = d.changes || [], events = d.events || [];
+    $("diff-summary").textContent = `From version ${d.from.version} to version ${d.to.version}: ` +
+      `${changes.length} field${changes.length === 1 ? "" : "s"} changed by ${events.length} event${events.length === 1 ? "" : "s"}`;
+    $("pane-diff").dataset.from = String(d.from.version);
+    $("pane-diff").dataset.to = String(d.to.version);
+    const rows = changes.map((c) => el("tr", { "data-path": c.path },
+      el("td", { class: "mono", textContent: c.path || "(the state)" }),
+      el("td", { class: "mono was", textContent: c.from === null ? "–" : shorten(JSON.stringify(c.from), 200) }),
+      el("td", { class: "mono now", textContent: c.to === null ? "(removed)" : shorten(JSON.stringify(c.to), 200) })));
+    const table = el("table", { class: "table diff-table" },
+      el("thead", {}, el("tr", {}, el("th", { textContent: "Field" }), el("th", { textContent: `v${d.from.version}` }), el("th", { textContent: `v${d.to.version}` }))),
+      el("tbody", {}, ...rows));
+    const list = el("ol", { class: "diff-events" }, ...events.slice(0, 500).map((e) => {
+      const li = el("li", { "data-version": e.version, style: `--h:${hue(e.type)}` },
+        el("span", { class: "ev-v", textContent: `v${e.version}` }), " ",
+        el("span", { class: "point-ev", style: `--h:${hue(e.type)}`, textContent: e.type }), " ",
+        el("span", { class: "muted", textContent: fmtTime(e.storedAt) }));
+      return li;
+    }));
+    $("diff-body").replaceChildren(changes.length ? table : el("p", { class: "muted", textContent: "No field differs." }),
+      events.length ? el("h3", { textContent: "Events in between" }) : null, events.length ? list : null,
+      events.length > 500 ? el("p", { class: "muted", textContent: `and ${events.length - 500} more` }) : null);
+  }
+
+  // ---------- the event pane ----------
+
+  // renderEventPane shows the event of the current version as the
+  // timeline gives it: id, offset, store time, command id, metadata, data.
+  function renderEventPane() {
+    const v = page.version;
+    const e = eventAt(v);
+    $("event-error").hidden = true;
+    if (!e) {
+      $("event-title").textContent = "Event";
+      $("event-body").replaceChildren(el("p", { class: "muted", textContent: v === 0 ? "Version 0 is the state before the first event: no event made it."
+        : v > (page.timeline ? page.timeline.version : 0) ? `No event has version ${v}.` : "Loading…" }));
+      page.eventShown = null;
+      return;
+    }
+    $("event-title").textContent = `Event v${e.version} ${e.type}`;
+    const d = {};
+    for (const k of ["version", "type", "offset", "storedAt", "id", "time", "commandId", "metadata", "data"]) if (e[k] !== undefined) d[k] = e[k];
+    d.stream = page.stream.name;
+    drawEvent(d, JSON.stringify(d, null, 2));
+  }
+
+  function drawEvent(d, text) {
+    page.eventShown = text;
+    const row = (k, v, mono) => v === undefined || v === null || v === "" ? null
+      : el("div", { class: "kv" }, el("dt", { textContent: k }), el("dd", { class: mono ? "mono" : "", textContent: v }));
+    const meta = d.metadata && typeof d.metadata === "object" ? Object.entries(d.metadata) : [];
+    const stored = d.storedAt ? `${fmtTime(d.storedAt)} (${d.storedAt})` : "";
+    const dataNode = parseOrdered(JSON.stringify(d.data === undefined ? null : d.data));
+    const lines = [];
+    toLines(dataNode, "", null, 0, true, lines);
+    $("event-body").replaceChildren(
+      el("dl", { class: "details" },
+        row("Type", d.type), row("Version", String(d.version)), row("Stream", d.stream, true),
+        row("Event id", d.id, true), row("Offset", d.offset, true), row("Stored", stored),
+        row("Appended", d.time && d.time !== d.storedAt ? `${fmtTime(d.time)} (${d.time}, the producer's clock)` : ""),
+        row("Command id", d.commandId, true),
+        ...meta.map(([k, v]) => row(`meta: ${k}`, String(v), true))),
+      el("h3", { textContent: "Data" }),
+      el("div", { class: "json small-json" }, ...lines.map((ln) => el("div", { class: "ln" }, el("span", { class: "code" }, ...ln.parts)))));
+  }
+
   // ---------- live ----------
 
   function setLive(state, text) {
@@ -484,35 +1222,41 @@
     setLive("idle", "not following");
   }
 
-  // startLive long-polls the stream through the Durable Streams endpoint
+  // startLive follows the stream through the Durable Streams endpoint
   // from the offset after its last event; each answer is a JSON array of
-  // event envelopes ({type, id, version, timestamp, data}) and its
-  // Stream-Next-Offset header is where to ask next.
+  // event envelopes and its Stream-Next-Offset header is where to ask
+  // next. After a failure it asks without waiting (a catch-up read that
+  // answers at once) before it long-polls again, so the indicator says
+  // "live" as soon as the server is back, not when a long-poll answers.
   function startLive() {
     stopLive();
     const s = page.stream;
-    const events = page.timeline.events || [];
-    let offset = events.length ? events[events.length - 1].offset : "-1";
+    const last = page.ev[page.ev.length - 1];
+    let offset = last ? last.offset : "-1";
     const ctrl = new AbortController();
     page.live = ctrl;
+    setLive("live", "live");
     (async () => {
       let failures = 0;
       while (!ctrl.signal.aborted) {
-        setLive(failures ? "error" : "live", failures ? "reconnecting…" : "live");
+        const probe = failures > 0;
         try {
-          const resp = await fetch(`/v1/stream/${streamPath(s.name)}?offset=${enc(offset)}&live=long-poll`, authed({ signal: ctrl.signal, cache: "no-store" }));
+          const signal = probe ? AbortSignal.any([ctrl.signal, AbortSignal.timeout(4000)]) : ctrl.signal;
+          const url = `/v1/stream/${streamPath(s.name)}?offset=${enc(offset)}` + (probe ? "" : "&live=long-poll");
+          const resp = await fetch(url, authed({ signal, cache: "no-store" }));
           if (resp.status !== 200 && resp.status !== 204) throw new Error(`${resp.status} ${resp.statusText}`);
           const next = resp.headers.get("Stream-Next-Offset");
           const body = resp.status === 200 ? await resp.text() : "";
           if (next) offset = next;
           failures = 0;
+          setLive("live", "live");
           const envelopes = body ? JSON.parse(body) : [];
           if (envelopes.length) await onNewEvents(s, envelopes);
         } catch (err) {
           if (ctrl.signal.aborted) return;
           failures++;
           setLive("error", "reconnecting…");
-          await new Promise((r) => setTimeout(r, Math.min(1000 * failures, 5000)));
+          await new Promise((r) => setTimeout(r, Math.min(500 * failures, 2000)));
         }
       }
     })();
@@ -520,24 +1264,282 @@
 
   async function onNewEvents(s, envelopes) {
     if (page.stream !== s) return;
-    const wasAtHead = page.version === page.timeline.version;
-    await loadTimeline();
+    const wasAtHead = page.version === page.timeline.version && !page.at;
+    const box = $("events-box");
+    const keep = box.scrollTop;
+    const was = page.timeline.version;
+    const tl = JSON.parse(await api(`/v1/timeline/${aggPath(s)}?from=${was + 1}&limit=${PAGE}&axis=true`));
     if (page.stream !== s) return;
+    takeTimeline(tl);
+    renderTimeline();
+    box.scrollTop = keep;
+    drawRows();
     const head = page.timeline.version;
     const info = page.streams.find((x) => x.name === s.name);
-    const lastEv = page.timeline.events[page.timeline.events.length - 1];
+    const lastEv = page.ev[head - 1];
     if (info && lastEv) { info.version = head; info.storedAt = lastEv.storedAt; info.offset = lastEv.offset; renderStreams(); }
+    const types = envelopes.map((e) => e.type).join(", ");
+    if (wasAtHead) {
+      page.axis = null;
+      drawAxis();
+      await goTo(head, null, false);
+      toast(`New: ${types}`, "live");
+    } else {
+      markRows();
+      markAxis();
+      toast(`New: ${types}. Press Latest to see it.`, "live");
+    }
     for (const env of envelopes) {
       const li = $("events").querySelector(`li[data-version="${env.version}"]`);
       if (li) li.classList.add("arrived");
     }
-    const types = envelopes.map((e) => e.type).join(", ");
-    if (wasAtHead) {
-      await goTo(head);
-      toast(`New: ${types}`, "live");
-    } else {
-      markCurrent();
-      toast(`New: ${types}. Press Latest to see it.`, "live");
+  }
+
+  // ---------- search ----------
+
+  function showSearch() {
+    $("search-category").value = page.category;
+    $("search-field").hidden = $("search-kind").value !== "field";
+  }
+
+  // runSearch asks GET /v1/search, which looks at a bounded number of
+  // events a request: the page follows its cursor until it found a page
+  // of events or reached the category's end, showing what it found so
+  // far; "More" goes on from there.
+  async function runSearch(more) {
+    const cat = $("search-category").value;
+    const kind = $("search-kind").value;
+    const q = $("search-q").value.trim();
+    if (!q) return;
+    let query = `category=${enc(cat)}&limit=50&`;
+    if (kind === "field") query += `field=${enc($("search-field").value.trim())}&value=${enc(q)}`;
+    else query += `${kind}=${enc(q)}`;
+    const seq = (page.searchSeq = (page.searchSeq || 0) + 1);
+    $("search-error").hidden = true;
+    if (!more) { $("search-results").replaceChildren(); page.searchCursor = ""; page.searchScanned = 0; }
+    $("search-more").hidden = true;
+    let found = 0, end = false;
+    const began = performance.now();
+    for (let requests = 0; requests < 100 && !end && found < 50; requests++) {
+      $("search-summary").textContent = `searching… ${page.searchScanned.toLocaleString()} events looked at`;
+      let ans;
+      try {
+        ans = JSON.parse(await api(`/v1/search?${query}` + (page.searchCursor ? `&cursor=${enc(page.searchCursor)}` : "")));
+      } catch (err) {
+        if (seq !== page.searchSeq) return;
+        $("search-summary").textContent = "";
+        showError($("search-error"), `Could not search: ${err.message}.`);
+        return;
+      }
+      if (seq !== page.searchSeq) return;
+      const hits = ans.events || [];
+      found += hits.length;
+      page.searchCursor = ans.cursor || "";
+      page.searchScanned += ans.scanned || 0;
+      end = !!ans.end || !page.searchCursor;
+      $("search-results").append(...hits.map((h) => el("li", { "data-stream": h.stream, "data-version": h.version, tabIndex: 0 },
+        el("span", { class: "mono", textContent: `${h.stream}@${h.version}` }), " ",
+        el("span", { class: "point-ev", style: `--h:${hue(h.type || "")}`, textContent: h.type || "" }), " ",
+        el("span", { class: "muted", textContent: fmtTime(h.storedAt) }))));
+    }
+    const n = $("search-results").children.length;
+    $("search-summary").textContent = `${n.toLocaleString()} event${n === 1 ? "" : "s"} found, ` +
+      `${page.searchScanned.toLocaleString()} looked at${end ? " (the whole category)" : ""} in ${Math.round(performance.now() - began)} ms`;
+    $("search-more").hidden = end;
+  }
+
+  function onSearchPick(ev) {
+    const li = ev.target.closest("li[data-stream]");
+    if (!li) return;
+    page.view = "streams";
+    showView("streams");
+    openStream(li.dataset.stream, { version: Number(li.dataset.version) }, true, "event");
+  }
+
+  // ---------- projections ----------
+
+  let projTimer = 0;
+  const rebuilds = new Map(); // name → the last progress seen
+
+  function startProjections() {
+    stopProjections();
+    const tick = async () => {
+      await loadProjections();
+      if (page.view === "projections") projTimer = setTimeout(tick, rebuildRunning() ? 500 : 2000);
+    };
+    tick();
+  }
+
+  function stopProjections() { clearTimeout(projTimer); projTimer = 0; }
+
+  const rebuildRunning = () => [...rebuilds.values()].some((r) => r && r.running);
+
+  async function loadProjections() {
+    let ans;
+    try {
+      ans = JSON.parse(await api("/v1/projections"));
+      $("projections-error").hidden = true;
+    } catch (err) {
+      showError($("projections-error"), `Could not list the projections: ${err.message}.`);
+      return;
+    }
+    const list = ans.projections || [];
+    await Promise.all(list.map(async (p) => {
+      if (!rebuilds.has(p.name) || (rebuilds.get(p.name) && rebuilds.get(p.name).running)) {
+        try { rebuilds.set(p.name, JSON.parse(await api(`/v1/projections/${enc(p.name)}/rebuild`))); } catch (_) { rebuilds.set(p.name, null); }
+      }
+    }));
+    $("projections").tBodies[0].replaceChildren(...list.map((p) => {
+      const r = rebuilds.get(p.name);
+      const button = el("button", { textContent: "Rebuild", disabled: !!(r && r.running), "data-name": p.name });
+      button.addEventListener("click", () => startRebuild(p.name));
+      const lag = p.lagEvents === 0 ? "caught up" : `${(p.lagEvents || 0).toLocaleString()} commit${p.lagEvents === 1 ? "" : "s"} · ${Number(p.lagSeconds || 0).toFixed(1)} s`;
+      return el("tr", { "data-name": p.name },
+        el("td", { class: "mono", textContent: p.name }),
+        el("td", {}, el("span", { class: "status", "data-status": p.status, textContent: p.status }),
+          p.error ? el("div", { class: "bad small", textContent: p.error }) : null),
+        el("td", { class: "mono small", textContent: p.position || "–" }),
+        el("td", { textContent: lag }),
+        el("td", { class: "rebuild-cell" }, button, rebuildProgress(r)));
+    }));
+  }
+
+  function rebuildProgress(r) {
+    if (!r || !r.started) return null;
+    const pct = r.total > 0 ? Math.min(100, (100 * r.done) / r.total) : (r.running ? 0 : 100);
+    const text = r.running
+      ? `${pct.toFixed(0)}% · ${Number(r.events || 0).toLocaleString()} events · ${Math.round(r.rate || 0).toLocaleString()}/s` + (r.etaSeconds ? ` · ${Math.ceil(r.etaSeconds)} s left` : "")
+      : r.error ? `failed: ${r.error}` : `done ${fmtTime(r.finished)} · ${Number(r.events || 0).toLocaleString()} events`;
+    return el("div", { class: "progress-box" },
+      el("progress", { max: 100, value: pct, class: "progress" }),
+      el("span", { class: "small" + (r.error ? " bad" : " muted"), textContent: text }));
+  }
+
+  async function startRebuild(name) {
+    try {
+      await api(`/v1/projections/${enc(name)}/rebuild`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+      rebuilds.set(name, { running: true, started: new Date().toISOString(), done: 0, total: 0 });
+      toast(`Rebuilding ${name}…`);
+    } catch (err) {
+      toast(`Could not rebuild ${name}: ${err.message}`, "error");
+    }
+    startProjections();
+  }
+
+  // ---------- run a command ----------
+
+  function commandsOf(category) {
+    const a = page.aggregates.find((x) => x.category === category);
+    if (!a) return [];
+    if (a.commandTypes && a.commandTypes.length) return a.commandTypes;
+    return (a.commands || []).map((c) => typeof c === "string" ? { name: c } : c);
+  }
+
+  function openCommandDialog() {
+    if (!page.stream) return;
+    const cmds = commandsOf(page.stream.category);
+    $("command-title").textContent = `Run a command on ${page.stream.category}/${page.stream.id}`;
+    $("command-type").replaceChildren(...cmds.map((c) => el("option", { value: c.name, textContent: c.name })));
+    $("command-result").textContent = cmds.length ? "" : "The server lists no commands for this category.";
+    drawCommandFields();
+    $("command-dialog").showModal();
+  }
+
+  // drawCommandFields builds the form of the command picked from its JSON
+  // schema (the properties /v1/aggregates describes); a command without
+  // one takes its fields as JSON.
+  function drawCommandFields() {
+    const cmd = commandsOf(page.stream.category).find((c) => c.name === $("command-type").value);
+    const props = cmd && cmd.schema && cmd.schema.properties ? cmd.schema.properties : null;
+    const required = new Set((cmd && cmd.schema && cmd.schema.required) || []);
+    if (!props) {
+      $("command-fields").replaceChildren(el("label", { class: "wide" }, "Fields (JSON)",
+        el("textarea", { id: "command-json", rows: 6, spellcheck: false, value: "{}" })));
+      return;
+    }
+    // "type" is the command's name, which the form sends from its menu.
+    $("command-fields").replaceChildren(...Object.entries(props).filter(([name]) => name !== "type").map(([name, p]) => {
+      const t = Array.isArray(p.type) ? p.type.find((x) => x !== "null") : p.type;
+      let input;
+      if (Array.isArray(p.enum)) {
+        input = el("select", {}, ...p.enum.map((v) => el("option", { value: String(v), textContent: String(v) })));
+      } else if (t === "boolean") {
+        input = el("input", { type: "checkbox" });
+      } else if (t === "integer" || t === "number") {
+        input = el("input", { type: "number", step: t === "integer" ? "1" : "any" });
+        if (p.minimum !== undefined) input.min = p.minimum;
+        if (p.maximum !== undefined) input.max = p.maximum;
+      } else if (t === "string") {
+        input = el("input", { type: "text" });
+        if (p.maxLength) input.maxLength = p.maxLength;
+      } else {
+        input = el("textarea", { rows: 2, placeholder: "JSON", spellcheck: false });
+      }
+      input.dataset.field = name;
+      input.dataset.kind = t || "json";
+      input.required = required.has(name) && t !== "boolean";
+      return el("label", {}, el("span", { class: "field-name", textContent: name + (required.has(name) ? " *" : "") }),
+        input, p.description ? el("span", { class: "muted small", textContent: p.description }) : null);
+    }));
+  }
+
+  async function sendCommand() {
+    const type = $("command-type").value;
+    let body = { type };
+    try {
+      const raw = $("command-json");
+      if (raw) {
+        const fields = JSON.parse(raw.value || "{}");
+        if (!fields || typeof fields !== "object" || Array.isArray(fields)) throw new Error("the fields are a JSON object");
+        body = Object.assign({}, fields, { type });
+      } else {
+        for (const input of $("command-fields").querySelectorAll("[data-field]")) {
+          const k = input.dataset.kind, name = input.dataset.field;
+          if (k === "boolean") { body[name] = input.checked; continue; }
+          if (input.value === "") continue;
+          if (k === "integer" || k === "number") body[name] = Number(input.value);
+          else if (k === "string") body[name] = input.value;
+          else body[name] = JSON.parse(input.value);
+        }
+      }
+    } catch (err) {
+      $("command-result").textContent = `Not sent: ${err.message}.`;
+      $("command-result").dataset.kind = "error";
+      return;
+    }
+    const s = page.stream;
+    try {
+      const ans = JSON.parse(await api(`/v1/commands/${aggPath(s)}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Idempotency-Key": newKey() },
+        body: JSON.stringify(body),
+      }));
+      const evs = (ans.events || []).map((e) => `v${e.version} ${e.type}`).join(", ");
+      $("command-result").textContent = evs ? `Stored ${evs}.` : "Accepted: nothing to store.";
+      $("command-result").dataset.kind = "ok";
+    } catch (err) {
+      $("command-result").textContent = `Refused (${err.status || "no answer"}): ${err.message}`;
+      $("command-result").dataset.kind = "error";
+    }
+  }
+
+  function newKey() {
+    if (crypto.randomUUID) return "page-" + crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    return "page-" + Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  }
+
+  // ---------- export as a test ----------
+
+  async function exportTest() {
+    if (!page.stream) return;
+    const s = page.stream;
+    const to = page.at ? page.at : String(page.version);
+    try {
+      const text = await api(`/v1/export/${aggPath(s)}?to=${enc(to)}`);
+      download(`${s.id.replace(/[^A-Za-z0-9_-]/g, "_")}_v${page.version}_test.go`, text, "text/plain");
+    } catch (err) {
+      toast(`Could not export: ${err.message}`, "error");
     }
   }
 
@@ -545,68 +1547,141 @@
 
   function step(d) {
     if (!page.timeline) return;
-    const slider = $("slider");
-    const v = Math.min(Math.max(page.version + d, Number(slider.min)), Number(slider.max));
-    if (v !== page.version) goTo(v);
+    const head = page.timeline.version;
+    const from = page.version > head ? head : page.version;
+    const v = Math.min(Math.max(from + d, 0), head);
+    if (v !== page.version) goTo(v, null, false);
+  }
+
+  // pointLink is a link to what the page shows, never with the token.
+  const pointLink = () => location.origin + location.pathname + routeHash();
+
+  function redrawTimes() {
+    makeFormats();
+    $("zone").textContent = zoneName;
+    $("zone-switch").textContent = page.utc ? "UTC" : "Local";
+    $("zone-switch").setAttribute("aria-pressed", String(page.utc));
+    renderStreams();
+    if (!page.timeline) return;
+    renderTimeline();
+    if (page.version > page.timeline.version) showNoVersion(page.version, page.timeline.version);
+    else showPoint(page.version, page.at);
+    if (page.shown) renderState(parseOrdered(page.shown.text), page.shown.version, page.at, page.shown.text);
   }
 
   function wire() {
     $("stream-list").addEventListener("click", onStreamClick);
     $("stream-list").addEventListener("keydown", (ev) => { if (ev.key === "Enter") onStreamClick(ev); });
-    $("filter").addEventListener("input", () => renderStreams(true));
+    $("filter").addEventListener("input", () => {
+      renderStreams(true);
+    });
     $("filter").addEventListener("keydown", (ev) => {
       if (ev.key !== "Enter") return;
       const first = $("stream-list").querySelector("li[data-stream]");
-      if (first) openStream(first.dataset.stream);
+      if (first) pickStream(first.dataset.stream);
     });
-    $("category").addEventListener("change", () => { page.category = $("category").value; $("filter").value = ""; loadStreams(); });
-    $("slider").addEventListener("input", () => goTo(Number($("slider").value)));
+    $("stream-next").addEventListener("click", () => loadStreams(true));
+    $("category").addEventListener("change", () => { page.category = $("category").value; $("filter").value = ""; loadStreams(false); });
+    $("slider").addEventListener("input", () => goTo(Number($("slider").value), null, false));
     $("prev").addEventListener("click", () => step(-1));
     $("next").addEventListener("click", () => step(1));
-    $("go-head").addEventListener("click", () => page.timeline && goTo(page.timeline.version));
+    $("go-head").addEventListener("click", () => page.timeline && goTo(page.timeline.version, null, true));
     $("events").addEventListener("click", (ev) => {
       const li = ev.target.closest("li[data-version]");
-      if (li) goTo(Number(li.dataset.version));
+      if (li) goTo(Number(li.dataset.version), null, true);
     });
-    $("ticks").addEventListener("click", (ev) => {
-      const t = ev.target.closest("[data-version]");
-      if (t) goTo(Number(t.dataset.version));
+    $("events-box").addEventListener("scroll", () => requestAnimationFrame(drawRows), { passive: true });
+    $("axis").addEventListener("click", (ev) => {
+      if (!page.times.length) return;
+        goTo(nearestVersion(axisTime(ev.clientX)), null, true);
     });
+    $("axis").addEventListener("wheel", (ev) => {
+      if (!page.times.length) return;
+      ev.preventDefault();
+      zoom(ev.deltaY > 0 ? 1.4 : 1 / 1.4, axisTime(ev.clientX));
+    }, { passive: false });
+    $("zoom-in").addEventListener("click", () => zoom(1 / 2));
+    $("zoom-out").addEventListener("click", () => zoom(2));
+    $("zoom-fit").addEventListener("click", () => { page.axis = fullWindow(); drawAxis(); });
     const goTime = () => {
       const value = $("time").value;
       if (!value || !page.stream) return;
-      const t = new Date(value);
+      const t = inputValue(value);
       if (isNaN(t)) { toast("Pick a date and a time.", "error"); return; }
-      goTo(null, t.toISOString());
+      goTo(null, t.toISOString(), true);
     };
     $("go-time").addEventListener("click", goTime);
     $("time").addEventListener("keydown", (ev) => { if (ev.key === "Enter") goTime(); });
     document.addEventListener("keydown", (ev) => {
-      if (ev.target.closest("input, select, textarea")) return;
+      if (ev.target.closest("input, select, textarea, dialog") || page.view !== "streams") return;
       if (ev.key === "ArrowLeft") { step(-1); ev.preventDefault(); }
       if (ev.key === "ArrowRight") { step(1); ev.preventDefault(); }
+      if (ev.key === "Home" && page.timeline) { goTo(0, null, false); ev.preventDefault(); }
+      if (ev.key === "End" && page.timeline) { goTo(page.timeline.version, null, false); ev.preventDefault(); }
+      if (ev.key === "+") zoom(1 / 2);
+      if (ev.key === "-") zoom(2);
     });
-  }
-
-  // A link names a stream and a version: #orders/ord-1/events@3.
-  function fromHash() {
-    const h = decodeURIComponent(location.hash.slice(1));
-    if (!h) return null;
-    const at = h.lastIndexOf("@");
-    const name = at > 0 ? h.slice(0, at) : h;
-    const v = at > 0 ? Number(h.slice(at + 1)) : undefined;
-    return { name, version: Number.isFinite(v) ? v : undefined };
+    for (const t of ["state", "diff", "event"]) $("tab-" + t).addEventListener("click", () => selectTab(t, true));
+    $("diff-form").addEventListener("submit", (ev) => { ev.preventDefault(); runDiff(true); });
+    $("diff-body").addEventListener("click", (ev) => {
+      const li = ev.target.closest("li[data-version]");
+      if (li) { selectTab("state", false); goTo(Number(li.dataset.version), null, true); }
+    });
+    $("copy-state").addEventListener("click", () => page.shown && copyText(indented(page.shown.node), `the state at version ${page.shown.version}`));
+    $("download-state").addEventListener("click", () => page.shown &&
+      download(`${page.stream.id}-v${page.shown.version}.json`, indented(page.shown.node) + "\n"));
+    $("copy-event").addEventListener("click", () => page.eventShown && copyText(page.eventShown, "the event"));
+    $("download-event").addEventListener("click", () => page.eventShown &&
+      download(`${page.stream.id}-event-v${page.version}.json`, page.eventShown + "\n"));
+    $("copy-link").addEventListener("click", () => copyText(pointLink(), "a link to this point"));
+    $("export-test").addEventListener("click", exportTest);
+    $("run-command").addEventListener("click", openCommandDialog);
+    $("command-type").addEventListener("change", drawCommandFields);
+    $("command-form").addEventListener("submit", (ev) => {
+      if (ev.submitter && ev.submitter.value === "cancel") return;
+      ev.preventDefault();
+      sendCommand();
+    });
+    $("problem-retry").addEventListener("click", () => page.retry && page.retry());
+    $("zone-switch").addEventListener("click", () => {
+      page.utc = !page.utc;
+      localStorage.setItem("rewind.utc", page.utc ? "1" : "0");
+      redrawTimes();
+    });
+    $("search-kind").addEventListener("change", showSearch);
+    $("search-form").addEventListener("submit", (ev) => { ev.preventDefault(); runSearch(false); });
+    $("search-more").addEventListener("click", () => runSearch(true));
+    $("search-results").addEventListener("click", onSearchPick);
+    $("search-results").addEventListener("keydown", (ev) => { if (ev.key === "Enter") onSearchPick(ev); });
+    $("nav-streams").addEventListener("click", (ev) => {
+      ev.preventDefault();
+      page.view = "streams";
+      showView("streams");
+      setRoute(true);
+    });
+    // A fragment typed into the address fires both popstate and
+    // hashchange: the second finds the fragment routed already.
+    window.addEventListener("popstate", () => { if (location.hash !== page.routed) route(); });
+    window.addEventListener("hashchange", () => { if (location.hash !== page.routed) route(); });
+    // The axis and the list draw for their size: again when it changes
+    // (a window resized, a font loaded, a pane shown).
+    let drawnWidth = 0;
+    new ResizeObserver(() => {
+      const w = $("axis").clientWidth;
+      if (page.timeline && w !== drawnWidth) { drawnWidth = w; drawAxis(); }
+    }).observe($("axis"));
+    new ResizeObserver(() => { if (page.timeline) drawRows(); }).observe($("events-box"));
   }
 
   async function main() {
     wire();
-    const zone = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" }).formatToParts(new Date()).find((p) => p.type === "timeZoneName");
-    $("zone").textContent = zone ? zone.value : "";
-    const linked = fromHash();
-    if (linked) page.category = linked.name.split("/")[0];
+    $("zone").textContent = zoneName;
+    $("zone-switch").textContent = page.utc ? "UTC" : "Local";
+    const linked = parseRoute(location.hash);
+    if (linked.name) page.category = linked.name.split("/")[0];
     await loadCategories();
-    await loadStreams();
-    if (linked) await openStream(linked.name, linked.version);
+    await loadStreams(false);
+    await route();
     document.body.dataset.ready = "true";
   }
 

@@ -1,0 +1,119 @@
+package aggregatehttp_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/rewindhq/rewind/aggregate"
+	"github.com/rewindhq/rewind/aggregate/aggregatehttp"
+	"github.com/rewindhq/rewind/aggregate/aggregatehttp/internal/testcart"
+	"github.com/rewindhq/rewind/eventstore"
+)
+
+// bigCart serves a cart with n events, made by commands of ten events
+// each through the repository (so its snapshots are the default policy's,
+// one per 100 versions), on a loopback server.
+func bigCart(b *testing.B, n int) (url string, store *eventstore.Store) {
+	b.Helper()
+	ctx := context.Background()
+	store, err := eventstore.Open(ctx, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	repo, err := aggregate.NewRepository(store, testcart.Definition())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { repo.Close() })
+	if _, err := repo.Handle(ctx, "big", testcart.Open{Customer: "ann"}.Decide); err != nil {
+		b.Fatal(err)
+	}
+	for v := 1; v < n; v += 10 {
+		_, err := repo.Handle(ctx, "big", func(testcart.Cart) ([]testcart.Event, error) {
+			var out []testcart.Event
+			for i := v; i < min(v+10, n); i++ {
+				out = append(out, testcart.ItemAdded{SKU: fmt.Sprintf("sku-%d", i%50), Quantity: 1, Price: int64(i%50 + 1)})
+			}
+			return out, nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	reg := aggregatehttp.NewRegistry(store)
+	if err := aggregatehttp.Register(reg, repo); err != nil {
+		b.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", reg.Handler())
+	srv := httptest.NewServer(mux)
+	b.Cleanup(srv.Close)
+	return srv.URL, store
+}
+
+func fetch(b *testing.B, url string) int {
+	resp, err := http.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		b.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return int(n)
+}
+
+// BenchmarkTimeline10k is what the page asks of a 10,000-event stream:
+// its first paint (the last page of 100 events with the axis of every
+// version, and the current state), a step of the slider (the state at a
+// version), the whole timeline the endpoint answered before it paged
+// (10 pages of 1,000), and the baseline, a plain read of the stream's
+// 10,000 events from the store.
+func BenchmarkTimeline10k(b *testing.B) {
+	const n = 10000
+	url, store := bigCart(b, n)
+	b.Run("first-paint", func(b *testing.B) {
+		bytes := 0
+		for b.Loop() {
+			bytes = fetch(b, url+fmt.Sprintf("/v1/timeline/carts/big?from=%d&limit=100&axis=true", n-99))
+			bytes += fetch(b, url+"/v1/state/carts/big")
+		}
+		b.ReportMetric(float64(bytes), "bytes/op")
+	})
+	b.Run("slider-step", func(b *testing.B) {
+		for b.Loop() {
+			fetch(b, url+fmt.Sprintf("/v1/state/carts/big?version=%d", 1+rand.IntN(n)))
+		}
+	})
+	b.Run("whole-timeline", func(b *testing.B) {
+		bytes := 0
+		for b.Loop() {
+			bytes = 0
+			for from := 1; from <= n; from += 1000 {
+				bytes += fetch(b, url+fmt.Sprintf("/v1/timeline/carts/big?from=%d", from))
+			}
+		}
+		b.ReportMetric(float64(bytes), "bytes/op")
+	})
+	b.Run("baseline-store-read", func(b *testing.B) {
+		for b.Loop() {
+			count := 0
+			for _, err := range store.Read(context.Background(), "carts/big/events") {
+				if err != nil {
+					b.Fatal(err)
+				}
+				count++
+			}
+			if count != n {
+				b.Fatalf("%d events", count)
+			}
+		}
+	})
+}

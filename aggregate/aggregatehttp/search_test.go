@@ -1,0 +1,147 @@
+package aggregatehttp_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rewindhq/rewind/aggregate/aggregatehttp"
+	"github.com/rewindhq/rewind/eventstore/access"
+)
+
+// searchAll follows a search's cursor to the category's end and returns
+// every event found, with how many requests it took.
+func searchAll(t *testing.T, s *server, query string) ([]aggregatehttp.StoredEvent, int) {
+	t.Helper()
+	var found []aggregatehttp.StoredEvent
+	cursor := ""
+	for n := 1; ; n++ {
+		var res aggregatehttp.SearchResult
+		s.get(t, "/v1/search?"+query+"&cursor="+cursor, 200, &res)
+		found = append(found, res.Events...)
+		if res.End {
+			return found, n
+		}
+		if res.Cursor == cursor || n > 100 {
+			t.Fatalf("the cursor does not move: %+v", res)
+		}
+		cursor = res.Cursor
+	}
+}
+
+// TestSearch: a search within a category finds the events of every
+// stream in it that match by type, by a field's value at a JSON path, by
+// event id and by command id (the Idempotency-Key), all filters given
+// holding; limit pages it and the cursor goes on from where a page ended.
+func TestSearch(t *testing.T) {
+	s := newServer(t)
+	s.seed(t, "c1")
+	s.seed(t, "c2")
+	s.command(t, "c3", `{"type":"Open","customer":"cy"}`, "Idempotency-Key", "open-c3")
+	stored, err := collectEvents(s, "carts/c2/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		query string
+		want  []string // stream@version
+	}{
+		{"category=carts&type=Opened", []string{"carts/c1/events@1", "carts/c2/events@1", "carts/c3/events@1"}},
+		{"category=carts&type=ItemAdded&field=sku&value=sku-2", []string{"carts/c1/events@3", "carts/c2/events@3"}},
+		{"category=carts&field=quantity&value=3", []string{"carts/c1/events@6", "carts/c2/events@6"}},
+		{"category=carts&field=tags.0&value=%22c%22", []string{"carts/c1/events@8", "carts/c2/events@8"}},
+		{"category=carts&field=customer&value=cy", []string{"carts/c3/events@1"}},
+		{"category=carts&eventId=" + stored[4].ID.String(), []string{"carts/c2/events@5"}},
+		{"category=carts&eventId=" + strings.ToUpper(stored[4].ID.String()), []string{"carts/c2/events@5"}},
+		{"category=carts&commandId=open-c3", []string{"carts/c3/events@1"}},
+		{"category=carts&commandId=open-c3&type=Tagged", nil},
+		{"category=carts&type=Nothing", nil},
+		{"category=boats&type=Opened", nil},
+	} {
+		for _, limit := range []string{"1", "500"} {
+			found, requests := searchAll(t, s, tc.query+"&limit="+limit)
+			var got []string
+			for _, e := range found {
+				got = append(got, e.Stream+"@"+itoa(e.Version))
+				if e.ID == "" || e.Metadata == nil || e.Offset == "" {
+					t.Errorf("%s: event without its details: %+v", tc.query, e)
+				}
+			}
+			if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("%s limit %s: %v, want %v", tc.query, limit, got, tc.want)
+			}
+			if limit == "1" && requests < len(tc.want) {
+				t.Errorf("%s: %d requests with limit 1 for %d events", tc.query, requests, len(tc.want))
+			}
+		}
+	}
+}
+
+// TestSearchBadInput: each bad query is a 400 with a reason.
+func TestSearchBadInput(t *testing.T) {
+	s := newServer(t)
+	s.seed(t, "c1")
+	for q, reason := range map[string]string{
+		"type=Opened":                                      "give category=",
+		"category=carts/c1&type=Opened":                    "one segment",
+		"category=carts":                                   "give at least one of",
+		"category=carts&eventId=nope":                      `eventId="nope" is not a UUID`,
+		"category=carts&value=3":                           "value= needs field=",
+		"category=carts&field=a..b&value=1":                "is not a JSON path",
+		"category=carts&type=T&cursor=x":                   `cursor="x" is not a cursor`,
+		"category=carts&type=T&limit=0":                    `limit="0" is not a number from 1 to 500`,
+		"category=carts&type=T&limit=501":                  `limit="501"`,
+		"category=carts&type=A&type=B":                     "give type once",
+		"category=carts&type=" + strings.Repeat("x", 1025): "type is over 1024 bytes",
+	} {
+		code, body := s.do(t, http.MethodGet, "/v1/search?"+q, "")
+		if code != http.StatusBadRequest || !strings.Contains(errorOf(t, body), reason) {
+			t.Errorf("%s: %d %s, want 400 with %q", q, code, body, reason)
+		}
+	}
+}
+
+// TestNewEndpointsAuthorized: the index, the timeline and the search are
+// put to the Authorizer as reads of what they read (the search of its
+// category), and a refusal is the Authorizer's 403.
+func TestNewEndpointsAuthorized(t *testing.T) {
+	s := newServer(t)
+	s.seed(t, "c1")
+	var mu sync.Mutex
+	var asked []string
+	auth := access.AuthorizerFunc(func(r *http.Request, op access.Op) error {
+		mu.Lock()
+		asked = append(asked, string(op.Action)+" "+op.Resource)
+		mu.Unlock()
+		if op.Resource == "carts" || op.Resource == "carts/c1/events" {
+			return &access.ForbiddenError{Reason: "not yours"}
+		}
+		return nil
+	})
+	reg := aggregatehttp.NewRegistry(s.store)
+	if err := aggregatehttp.Register(reg, s.repo); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(reg.Handler(aggregatehttp.WithAuthorizer(auth)))
+	defer srv.Close()
+	for _, path := range []string{"/v1/search?category=carts&type=Opened", "/v1/timeline/carts/c1?axis=true"} {
+		resp, err := httpGet(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("GET %s: %d, want 403", path, resp.StatusCode)
+		}
+	}
+	resp, err := httpGet(srv.URL + "/v1/")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /v1/: %v %v", resp, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(asked, ","); got != "read carts,read carts/c1/events,read " {
+		t.Errorf("asked %s", got)
+	}
+}

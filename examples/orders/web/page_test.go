@@ -1,0 +1,384 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/examples/orders/app"
+	"github.com/rewindhq/rewind/examples/orders/domain"
+	"github.com/rewindhq/rewind/examples/orders/seed"
+)
+
+var shots = flag.String("shots", "", "also write the layout test's screenshots into this directory")
+
+// startSeeded starts the example on a small seed in dir.
+func startSeeded(t *testing.T, ctx context.Context, dir string, orders int) *app.App {
+	t.Helper()
+	zone, err := time.LoadLocation(browserZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.Start(ctx, app.Config{Addr: "127.0.0.1:0", Data: dir, Seed: app.SeedConfig{
+		Config: seed.Config{Orders: orders, Days: 3, Rand: 11, Location: zone},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+// openAt opens the page at a fragment and waits until it is ready.
+func openAt(b *browser, base, fragment string) {
+	b.t.Helper()
+	b.do("open "+fragment, chromedp.Navigate(base+"/"+fragment),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
+}
+
+// waitShown waits until the page shows stream at version v: the name, the
+// point and a state of that version, nothing loading.
+func (b *browser) waitShown(stream string, v uint64) {
+	b.t.Helper()
+	b.waitFor(fmt.Sprintf("%s at version %d", stream, v), fmt.Sprintf(`document.getElementById("stream-name").textContent === %q &&
+		document.querySelector("#point strong")?.textContent === "Version %d" &&
+		document.getElementById("view").dataset.version === "%d" && !document.getElementById("view").dataset.loading &&
+		document.querySelectorAll("#state-json .code").length > 0`, stream, v, v))
+}
+
+// TestStateIsAlwaysThePointShown: with the server stopped, moving the
+// slider puts an error where the state was (never the last state under
+// the new version's label); the live indicator says so within seconds,
+// and says "live" again within seconds of the server's restart, without
+// waiting for a long-poll to answer.
+func TestStateIsAlwaysThePointShown(t *testing.T) {
+	bin := findChromium(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	a := startSeeded(t, ctx, dir, 40)
+	base := strings.TrimSuffix(a.URL, "/")
+	addr := strings.TrimPrefix(base, "http://")
+	id, tl := pickOrder(t, base)
+	stream := "orders/" + id + "/events"
+	head := tl.Version
+
+	b := newBrowser(t, ctx, bin)
+	openAt(b, base, fmt.Sprintf("#%s@%d", stream, head))
+	b.waitShown(stream, head)
+	b.waitFor("the live follow", `document.getElementById("live").dataset.state === "live"`)
+
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor("the indicator to see the server gone", `document.getElementById("live").dataset.state === "error"`)
+	b.do("focus the slider", chromedp.Focus(chromedp.CSS("#slider")))
+	b.do("press Home", chromedp.KeyEvent(kb.Home))
+	b.waitFor("an error in the state's place", `document.getElementById("state-error")?.hidden === false`)
+	got := eval[map[string]any](b, `({point: document.getElementById("point").dataset.version,
+		shown: document.getElementById("view").dataset.version,
+		label: document.getElementById("state-version").textContent,
+		lines: document.querySelectorAll("#state-json .code").length,
+		error: document.getElementById("state-error").textContent})`)
+	if got["point"] != "0" || got["shown"] != "" || got["label"] != "0" || got["lines"] != float64(0) ||
+		!strings.Contains(got["error"].(string), "version 0") {
+		t.Fatalf("with the server stopped, at version 0 the page shows %v; want the point at 0, no state and an error about version 0", got)
+	}
+	b.do("press →", chromedp.KeyEvent(kb.ArrowRight))
+	b.waitFor("the error for version 1", `document.getElementById("point").dataset.version === "1" && document.getElementById("state-error").textContent.includes("version 1") && document.querySelectorAll("#state-json .code").length === 0`)
+
+	// The same address, the same data, a new process's worth of server.
+	var restarted *app.App
+	for range 50 {
+		var err error
+		restarted, err = app.Start(ctx, app.Config{Addr: addr, Data: dir, Seed: app.SeedConfig{Skip: true}})
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if restarted == nil {
+		t.Fatal("could not restart the server on " + addr)
+	}
+	defer restarted.Close()
+	began := time.Now()
+	b.waitFor("the indicator to see the server back", `document.getElementById("live").dataset.state === "live"`)
+	t.Logf("the indicator said live %v after the restart", time.Since(began).Round(time.Millisecond))
+	b.do("try again", chromedp.Click(chromedp.CSS("#state-error button")))
+	checkState(t, b, base, id, "version=1", tl)
+	if p := b.console(); strings.Contains(p, "Uncaught") {
+		t.Errorf("the page threw:%s", p)
+	}
+}
+
+// TestRoutes: a link to a stream and a version typed into an open tab
+// shows it; Back and Forward go through the views seen; a version past the
+// stream's end and a stream that does not exist say so.
+func TestRoutes(t *testing.T) {
+	bin := findChromium(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
+	defer cancel()
+	a := startSeeded(t, ctx, t.TempDir(), 40)
+	base := strings.TrimSuffix(a.URL, "/")
+	id, tl := pickOrder(t, base)
+	stream := "orders/" + id + "/events"
+	other := ""
+	streams, _ := get[struct {
+		Streams []struct {
+			Name    string `json:"name"`
+			Version uint64 `json:"version"`
+		} `json:"streams"`
+	}](t, base+"/v1/streams?category=orders")
+	for _, s := range streams.Streams {
+		if s.Name != stream && s.Version >= 3 {
+			other = s.Name
+			break
+		}
+	}
+	if other == "" {
+		t.Fatal("the seed has no second stream of 3 events")
+	}
+
+	b := newBrowser(t, ctx, bin)
+	openAt(b, base, "#"+stream+"@2")
+	b.waitShown(stream, 2)
+	checkState(t, b, base, id, "version=2", tl)
+
+	// A link typed into the open tab.
+	eval[string](b, fmt.Sprintf(`location.hash = %q`, "#"+other+"@3"))
+	b.waitShown(other, 3)
+	// A click on an event is a step in the history too.
+	b.do("click v1", chromedp.Click(chromedp.CSS(`#events li[data-version="1"]`)))
+	b.waitShown(other, 1)
+
+	eval[bool](b, `(history.back(), true)`)
+	b.waitShown(other, 3)
+	eval[bool](b, `(history.back(), true)`)
+	b.waitShown(stream, 2)
+	eval[bool](b, `(history.forward(), true)`)
+	b.waitShown(other, 3)
+
+	// The address follows the slider.
+	b.do("focus the slider", chromedp.Focus(chromedp.CSS("#slider")))
+	b.do("press ←", chromedp.KeyEvent(kb.ArrowLeft))
+	b.waitShown(other, 2)
+	if h := eval[string](b, `location.hash`); h != "#"+other+"@2" {
+		t.Errorf("after ← the address is %q, want #%s@2", h, other)
+	}
+
+	// A version the stream does not have.
+	eval[string](b, fmt.Sprintf(`location.hash = %q`, "#"+stream+"@99"))
+	b.waitFor("the missing version said", `document.getElementById("state-error")?.hidden === false && document.getElementById("point").dataset.version === "99"`)
+	msg := eval[string](b, `document.getElementById("state-error").textContent + " | " + document.getElementById("point").textContent`)
+	if !strings.Contains(msg, "no version 99") || !strings.Contains(msg, fmt.Sprintf("has %d events", tl.Version)) {
+		t.Errorf("at @99 of a %d-event stream the page says %q", tl.Version, msg)
+	}
+	if n := eval[int](b, `document.querySelectorAll("#state-json .code").length`); n != 0 {
+		t.Errorf("at @99 the page shows %d lines of a state", n)
+	}
+
+	// A stream that does not exist.
+	eval[string](b, `location.hash = "#orders/ord-nope/events@2"`)
+	b.waitFor("the missing stream said", `document.getElementById("problem")?.hidden === false && document.getElementById("view").hidden`)
+	if title := eval[string](b, `document.getElementById("problem-title").textContent`); !strings.Contains(title, "No stream orders/ord-nope/events") {
+		t.Errorf("for a missing stream the page says %q", title)
+	}
+	eval[bool](b, `(history.back(), true)`)
+	b.waitFor("the missing version again", `document.getElementById("state-error")?.hidden === false && document.getElementById("point").dataset.version === "99"`)
+	if p := b.console(); strings.Contains(p, "Uncaught") {
+		t.Errorf("the page threw:%s", p)
+	}
+}
+
+// writeLongOrder stores an order of n events in the store at dir (the
+// example's data directory), stored in bursts: a few seconds apart within
+// a burst, hours between bursts, so that a time axis shows clusters.
+func writeLongOrder(t *testing.T, ctx context.Context, dir, id string, n int, start time.Time) {
+	t.Helper()
+	clock := start
+	store, err := eventstore.Open(ctx, filepath.Join(dir, "events"), eventstore.WithClock(func() time.Time { return clock }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	stream := "orders/" + id + "/events"
+	mk := func(typ string, v any) eventstore.Event {
+		data, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return eventstore.Event{Type: typ, Data: data}
+	}
+	batch := []eventstore.Event{mk("OrderPlaced", domain.OrderPlaced{Workspace: "ws-01", PlacedBy: "usr-001"})}
+	for i := 1; i < n; i++ {
+		sku := fmt.Sprintf("sku-%02d", i%40)
+		if i%3 == 2 {
+			batch = append(batch, mk("ItemRemoved", domain.ItemRemoved{SKU: fmt.Sprintf("sku-%02d", (i-1)%40), Quantity: 1}))
+		} else {
+			batch = append(batch, mk("ItemAdded", domain.ItemAdded{SKU: sku, Name: "Item " + sku, Quantity: 1, UnitPriceCents: int64(100 + i%40)}))
+		}
+		// Ten events to a commit; a burst is 30 events, then a pause.
+		if len(batch) == 10 || i == n-1 {
+			if _, err := store.Append(ctx, stream, batch); err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+			if i%30 < 10 {
+				clock = clock.Add(time.Duration(3+i%7) * time.Hour)
+			} else {
+				clock = clock.Add(7 * time.Second)
+			}
+		}
+	}
+}
+
+// TestLayout looks at the page at 1400, 1024 and 500 px: the streams'
+// names are whole, nothing overflows sideways, the header is whole; on a
+// 302-event stream stored in bursts the axis places events by time (not a
+// solid bar), the event list follows the version (to its top at version
+// 0), and the state pane's top line is never cut.
+func TestLayout(t *testing.T) {
+	bin := findChromium(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	zone, err := time.LoadLocation(browserZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A seed that ends 20 days ago, then the long order after it.
+	seeded, err := app.Start(ctx, app.Config{Addr: "127.0.0.1:0", Data: dir, Seed: app.SeedConfig{
+		Config: seed.Config{Orders: 60, Days: 3, Rand: 5, Location: zone, End: time.Now().Add(-20 * 24 * time.Hour)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := seeded.Close(); err != nil {
+		t.Fatal(err)
+	}
+	writeLongOrder(t, ctx, dir, "ord-long", 302, time.Now().Add(-19*24*time.Hour))
+	a, err := app.Start(ctx, app.Config{Addr: "127.0.0.1:0", Data: dir, Seed: app.SeedConfig{Skip: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	base := strings.TrimSuffix(a.URL, "/")
+	stream := "orders/ord-long/events"
+	tl, _ := get[timeline](t, base+"/v1/timeline/orders/ord-long")
+
+	b := newBrowser(t, ctx, bin)
+	for _, w := range []int64{1400, 1024, 500} {
+		b.do("resize", chromedp.EmulateViewport(w, 800))
+		openAt(b, base, fmt.Sprintf("#%s@150", stream))
+		b.waitShown(stream, 150)
+		b.screenshot(fmt.Sprintf("layout-%d.png", w), shotPath(fmt.Sprintf("layout-%d.png", w)))
+		cut := eval[[]string](b, `Array.from(document.querySelectorAll("#stream-list .sid")).filter((e) => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > e.closest("li").getBoundingClientRect().right + 1).map((e) => e.textContent)`)
+		if len(cut) > 0 {
+			t.Errorf("at %d px the sidebar cuts the names %q", w, cut)
+		}
+		if sw := eval[int](b, `document.documentElement.scrollWidth`); sw > int(w) {
+			t.Errorf("at %d px the page is %d px wide: it overflows sideways", w, sw)
+		}
+		outside := eval[[]string](b, `Array.from(document.querySelectorAll(".top .name, .top .nav-link, #live, #zone-switch")).filter((e) => { const r = e.getBoundingClientRect(); return r.left < 0 || r.right > innerWidth || r.width === 0; }).map((e) => e.id || e.className)`)
+		if len(outside) > 0 {
+			t.Errorf("at %d px the header cuts %q", w, outside)
+		}
+		// The event list shows the current event.
+		if !eval[bool](b, `(() => { const box = document.getElementById("events-box"), li = document.querySelector('#events li[data-version="150"]'); if (!li) return false; const r = li.getBoundingClientRect(), bx = box.getBoundingClientRect(); return r.top >= bx.top - 1 && r.bottom <= bx.bottom + 1; })()`) {
+			t.Errorf("at %d px and version 150 the event list does not show v150", w)
+		}
+	}
+
+	// The axis: events by time, in clusters, not one tick per version.
+	b.do("resize", chromedp.EmulateViewport(1400, 800))
+	openAt(b, base, fmt.Sprintf("#%s@150", stream))
+	b.waitShown(stream, 150)
+	b.waitFor("the axis drawn at its width", `Number(document.getElementById("axis").dataset.width) === document.getElementById("axis").clientWidth`)
+	type tick struct {
+		Left  float64 `json:"left"`
+		First uint64  `json:"first"`
+		Last  uint64  `json:"last"`
+	}
+	axis := eval[struct {
+		Width float64 `json:"width"`
+		From  float64 `json:"from"`
+		To    float64 `json:"to"`
+		Ticks []tick  `json:"ticks"`
+	}](b, `(() => { const a = document.getElementById("axis"); return {width: a.clientWidth, from: Number(a.dataset.from), to: Number(a.dataset.to),
+		ticks: Array.from(a.querySelectorAll(".tick"), (t) => ({left: parseFloat(t.style.left), first: Number(t.dataset.first), last: Number(t.dataset.last)}))}; })()`)
+	if len(axis.Ticks) == 0 || axis.Width < 100 {
+		t.Fatalf("the axis: %+v", axis)
+	}
+	if occupied := float64(len(axis.Ticks)*3) / axis.Width; occupied > 0.5 {
+		t.Errorf("the axis's ticks cover %.0f%% of it: a solid bar, not events in time", occupied*100)
+	}
+	for _, e := range tl.Events {
+		at, _ := time.Parse(time.RFC3339Nano, e.StoredAt)
+		want := (float64(at.UnixMilli()) - axis.From) / (axis.To - axis.From) * (axis.Width - 1)
+		found := false
+		for _, tk := range axis.Ticks {
+			if tk.First <= e.Version && e.Version <= tk.Last {
+				found = true
+				if want < tk.Left-1 || want > tk.Left+4 {
+					t.Fatalf("v%d, stored at %s, sits at %.0f px on the axis; its time is at %.0f px", e.Version, e.StoredAt, tk.Left, want)
+				}
+			}
+		}
+		if !found {
+			t.Fatalf("v%d is not on the axis", e.Version)
+		}
+	}
+	// Zooming in shows a shorter span.
+	span := axis.To - axis.From
+	b.do("zoom in", chromedp.Click(chromedp.CSS("#zoom-in")))
+	if got := eval[float64](b, `Number(document.getElementById("axis").dataset.to) - Number(document.getElementById("axis").dataset.from)`); got > span*0.6 {
+		t.Errorf("after zooming in, the axis spans %.0f ms; it spanned %.0f", got, span)
+	}
+	b.do("show all", chromedp.Click(chromedp.CSS("#zoom-fit")))
+
+	// Version 0 brings the list to its top.
+	b.do("focus the slider", chromedp.Focus(chromedp.CSS("#slider")))
+	b.do("press Home", chromedp.KeyEvent(kb.Home))
+	b.waitShown(stream, 0)
+	if top := eval[float64](b, `document.getElementById("events-box").scrollTop`); top != 0 {
+		t.Errorf("at version 0 the event list is scrolled to %.0f px, not its top", top)
+	}
+
+	// The state pane scrolls to what changed with a whole line at its top.
+	b.do("resize", chromedp.EmulateViewport(1024, 600))
+	for _, v := range []uint64{40, 41, 80, 301} {
+		eval[string](b, fmt.Sprintf(`location.hash = "#%s@%d"`, stream, v))
+		b.waitShown(stream, v)
+		if off := eval[float64](b, `(() => { const box = document.getElementById("state-json"); if (box.scrollTop === 0) return 0;
+			let best = 1e9; for (const ln of box.children) best = Math.min(best, Math.abs(ln.offsetTop - box.scrollTop)); return best; })()`); off > 0.5 {
+			t.Errorf("at version %d the state pane's top line is cut (%.1f px of it above the pane)", v, off)
+		}
+	}
+	b.screenshot("state-1024x600.png", shotPath("state-1024x600.png"))
+	if p := b.console(); strings.Contains(p, "Uncaught") || strings.Contains(p, "Content Security Policy") {
+		t.Errorf("the page reported problems:%s", p)
+	}
+}
+
+func shotPath(name string) string {
+	if *shots == "" {
+		return ""
+	}
+	if err := os.MkdirAll(*shots, 0o755); err != nil {
+		return ""
+	}
+	return filepath.Join(*shots, name)
+}
