@@ -122,7 +122,8 @@
 // id its Append recorded (a command sent with an Idempotency-Key records
 // the key; "" if none), metadata its metadata ({} if none). The
 // timeline, a diff and a command's answer give events in this shape; a
-// command's events are read back as stored.
+// command's events are read back as stored. One event's details, with
+// what it changed, are GET /v1/timeline/<category>/<id>?from=V&limit=1.
 //
 // GET /v1/aggregates is Aggregates {"aggregates": [AggregateInfo]}, one
 // per registered type, by category: {"category", "commands": [name],
