@@ -2,6 +2,7 @@ package aggregatehttp_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -106,6 +107,72 @@ func BenchmarkTimeline10k(b *testing.B) {
 		for b.Loop() {
 			count := 0
 			for _, err := range store.Read(context.Background(), "carts/big/events") {
+				if err != nil {
+					b.Fatal(err)
+				}
+				count++
+			}
+			if count != n {
+				b.Fatalf("%d events", count)
+			}
+		}
+	})
+}
+
+// BenchmarkSearchEventID is a search for one event id in a category of
+// n events (1,000 streams), made through the store's public Append in
+// commits of 100 events, the id being that of the category's last event
+// (the worst case: the search scans the category), following the cursor
+// to the end; the baseline is a plain read of the category's events.
+func BenchmarkSearchEventID(b *testing.B) {
+	const n = 100_000
+	url, store := bigCart(b, 10)
+	ctx := context.Background()
+	for i := 0; i < n; i += 100 {
+		events := make([]eventstore.Event, 100)
+		for j := range events {
+			events[j] = eventstore.Event{Type: "ItemAdded", Data: []byte(`{"sku":"sku-1","quantity":1,"price":5}`)}
+		}
+		if _, err := store.Append(ctx, fmt.Sprintf("shop/s%d/events", (i/100)%1000), events); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var last eventstore.Event
+	for e, err := range store.ReadCategory(ctx, "shop") {
+		if err != nil {
+			b.Fatal(err)
+		}
+		last = e
+	}
+	b.Run("search-100k", func(b *testing.B) {
+		for b.Loop() {
+			cursor, found := "", 0
+			for {
+				resp, err := http.Get(url + "/v1/search?category=shop&eventId=" + last.ID.String() + "&cursor=" + cursor)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var res aggregatehttp.SearchResult
+				err = json.NewDecoder(resp.Body).Decode(&res)
+				resp.Body.Close()
+				if err != nil {
+					b.Fatal(err)
+				}
+				found += len(res.Events)
+				if res.End {
+					break
+				}
+				cursor = res.Cursor
+			}
+			if found != 1 {
+				b.Fatalf("found %d", found)
+			}
+		}
+	})
+	b.Run("baseline-category-read-100k", func(b *testing.B) {
+		for b.Loop() {
+			count := 0
+			for _, err := range store.ReadCategory(ctx, "shop") {
 				if err != nil {
 					b.Fatal(err)
 				}

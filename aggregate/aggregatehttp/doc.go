@@ -122,7 +122,8 @@
 // id its Append recorded (a command sent with an Idempotency-Key records
 // the key; "" if none), metadata its metadata ({} if none). The
 // timeline, a diff and a command's answer give events in this shape; a
-// command's events are read back as stored.
+// command's events are read back as stored. One event's details, with
+// what it changed, are GET /v1/timeline/<category>/<id>?from=V&limit=1.
 //
 // GET /v1/aggregates is Aggregates {"aggregates": [AggregateInfo]}, one
 // per registered type, by category: {"category", "commands": [name],
@@ -139,8 +140,14 @@
 // as null, is a 400 naming it (`field "quantity" is required`): the schema
 // is what the server enforces, so a form built from it sends what is
 // accepted.
-// GET /v1/streams[?category=c] lists streams with their heads
-// (eventstore.Store.Streams). GET /v1/events?stream=<name> or
+// GET /v1/streams[?category=c][&after=<name>][&limit=N][&total=true] lists
+// streams with their heads (eventstore.Store.Streams), in name order, a
+// page at a time: Streams {"streams": [{"name", "version", "offset",
+// "storedAt", "closed"}], "next", "total"}. limit is 1 to 1,000 (default
+// 1,000); next is the name to send as after= for the next page, null on
+// the last; with total=true, total is how many streams the listing holds
+// (counting them costs a walk of the rest of the list; left out
+// otherwise). GET /v1/events?stream=<name> or
 // ?category=<c>, with from=<offset>, limit=N (default 100, at most 1,000) and
 // wait=<duration> (at most 60s), reads stored events {"events": [...],
 // "next": "<offset>"}; with wait and nothing new it waits for the next

@@ -25,7 +25,11 @@
 // them, whatever else the log holds), lagSeconds how long the oldest event
 // of its source it has yet to apply has been stored (0 when none;
 // projection.Status.LagTime), and error the reason it failed ("" otherwise).
-// The list is sorted by name.
+// The list is sorted by name. Each entry also has "rebuild": the
+// projection's last rebuild as GET /v1/projections/<name>/rebuild answers
+// it (running, started, done, total, rate, etaSeconds, error ...), or
+// null when no rebuild is registered for it, so that one request shows
+// every projection's status, lag and rebuild progress.
 //
 // POST /v1/projections/<name>/rebuild starts the rebuild registered for name
 // and answers 202 {"name", "started"}; 409 if one is running, 404 if none is

@@ -64,5 +64,5 @@ func ExampleNew() {
 	b, _ := io.ReadAll(resp.Body)
 	fmt.Print(string(b))
 	// Output:
-	// {"projections":[{"name":"orders","status":"live","position":"00000000000000000002_999999","lagEvents":0,"lagSeconds":0,"error":""}]}
+	// {"projections":[{"name":"orders","status":"live","position":"00000000000000000002_999999","lagEvents":0,"lagSeconds":0,"error":"","rebuild":{"name":"orders","running":false,"started":null,"finished":null,"events":0,"done":0,"total":0,"rate":0,"etaSeconds":0,"error":""}}]}
 }

@@ -84,6 +84,10 @@ type Projection struct {
 	LagEvents  uint64  `json:"lagEvents"`
 	LagSeconds float64 `json:"lagSeconds"`
 	Error      string  `json:"error"`
+	// Rebuild is the projection's last rebuild (as GET
+	// /v1/projections/<name>/rebuild answers it), null when none is
+	// registered for it.
+	Rebuild *Rebuild `json:"rebuild"`
 }
 
 // Projections is the answer of GET /v1/projections.
@@ -131,6 +135,10 @@ func (h *Handler) serveList(w http.ResponseWriter, _ *http.Request) {
 			LagEvents: st.LagCommits, LagSeconds: st.LagTime.Seconds()}
 		if st.Err != nil {
 			p.Error = st.Err.Error()
+		}
+		if _, ok := h.rebuild[st.Name]; ok {
+			r := h.progress(st.Name)
+			p.Rebuild = &r
 		}
 		out.Projections = append(out.Projections, p)
 	}
@@ -185,6 +193,11 @@ func (h *Handler) serveProgress(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no rebuild for projection %q", name))
 		return
 	}
+	writeJSON(w, http.StatusOK, h.progress(name))
+}
+
+// progress is the last rebuild of name as the answers give it.
+func (h *Handler) progress(name string) Rebuild {
 	out := Rebuild{Name: name}
 	h.mu.Lock()
 	if st := h.status[name]; st != nil {
@@ -201,7 +214,7 @@ func (h *Handler) serveProgress(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 func timePtr(t time.Time) *string {

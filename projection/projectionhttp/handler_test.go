@@ -169,6 +169,14 @@ func TestProjections(t *testing.T) {
 			count.LagSeconds != 0 || count.Error != "" {
 			t.Errorf("count: %+v", count)
 		}
+		// count has a rebuild registered and none run: its progress says
+		// so; broken has none.
+		if count.Rebuild == nil || count.Rebuild.Name != "count" || count.Rebuild.Running || count.Rebuild.Started != nil {
+			t.Errorf("count's rebuild: %+v", count.Rebuild)
+		}
+		if broken.Rebuild != nil {
+			t.Errorf("broken has no rebuild registered: %+v", broken.Rebuild)
+		}
 		if broken.Name == "broken" && broken.Status == "failed" {
 			if !strings.Contains(broken.Error, "the disk is full") || broken.Position == "" || broken.LagEvents != 50 {
 				t.Errorf("broken: %+v", broken)
@@ -179,6 +187,14 @@ func TestProjections(t *testing.T) {
 			t.Fatalf("broken never failed: %+v", broken)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// After a rebuild of count, the list gives its progress too.
+	f.do(t, "POST", "/v1/projections/count/rebuild", 202, nil)
+	done := f.waitRebuild(t, "count")
+	var list projectionhttp.Projections
+	f.do(t, "GET", "/v1/projections", 200, &list)
+	if r := list.Projections[1].Rebuild; r == nil || r.Finished == nil || r.Running || *r.Finished != *done.Finished || r.Events != done.Events {
+		t.Errorf("count's rebuild in the list: %+v, want %+v", r, done)
 	}
 	if body := f.do(t, "GET", "/v1/projections/count/nothing", 404, nil); !strings.Contains(string(body), "no endpoint GET") {
 		t.Errorf("unknown path: %s", body)
