@@ -35,6 +35,11 @@ var ErrUnavailable = errors.New("eventstore: cluster unavailable")
 // a message (a status 503); transient.
 var ErrNoResponders = errors.New("no responders")
 
+// ErrReplicaLags is a read answered by a replica that does not hold yet
+// what the stream's leader said it holds (a direct get, which any replica
+// answers, after an election or a restart); transient.
+var ErrReplicaLags = errors.New("a replica of the stream lags its leader")
+
 const (
 	// TryTimeout bounds one try of a request or a publish's wait for its
 	// acknowledgement: far above what a healthy server takes, far below an
@@ -54,7 +59,7 @@ func Transient(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, ErrNoResponders) || errors.Is(err, nats.ErrTimeout) ||
+	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, ErrNoResponders) || errors.Is(err, ErrReplicaLags) || errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrNoHeartbeat) ||
 		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrDisconnected) ||
 		errors.Is(err, jetstream.ErrNoStreamResponse) {
