@@ -26,6 +26,16 @@
 // lease is held (*LeaseHeldError, which matches ErrConflict), so a standby
 // can try again at that moment rather than poll.
 //
+// KV on a NATS cluster outlasts an election of its bucket's leader: each
+// request has a short deadline of its own and is sent again while the
+// cluster has no leader for the bucket, until the caller's ctx ends (10 s
+// when it has no deadline), as the event store's own requests are; a
+// transient cluster error that outlasts it comes back matching
+// eventstore.ErrUnavailable. A Save or Acquire whose answer an election
+// lost may have been stored: the next try's compare-and-set then fails,
+// and the key is read back; holding the value written, at a later
+// revision, it is that write's success, not ErrConflict.
+//
 // SQL's LoadTx and SaveTx run on any Querier: a *sql.DB, a *sql.Tx (the
 // read model's transaction) or a *sql.Conn. A SQLite database shared by
 // several processes (lease holders) is opened in WAL mode with a busy

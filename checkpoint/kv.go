@@ -1,6 +1,7 @@
 package checkpoint
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/internal/natsretry"
 )
 
 // DefaultBucket is the key-value bucket NewKV uses.
@@ -53,7 +55,7 @@ func (k *KV) Load(ctx context.Context, name string) (Checkpoint, error) {
 	if err := checkName(name); err != nil {
 		return Checkpoint{}, err
 	}
-	e, err := k.kv.Get(ctx, kvKey("cp", name))
+	e, err := k.get(ctx, kvKey("cp", name))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return Checkpoint{Offset: eventstore.Start}, nil
 	}
@@ -76,13 +78,7 @@ func (k *KV) Save(ctx context.Context, name string, offset eventstore.Offset, re
 	if err != nil {
 		return 0, err
 	}
-	key := kvKey("cp", name)
-	var n uint64
-	if rev == 0 {
-		n, err = k.kv.Create(ctx, key, []byte(offset))
-	} else {
-		n, err = k.kv.Update(ctx, key, []byte(offset), rev)
-	}
+	n, err := k.put(ctx, kvKey("cp", name), []byte(offset), rev)
 	if isCASFailure(err) {
 		return 0, fmt.Errorf("%w: %q is not at revision %d", ErrConflict, name, rev)
 	}
@@ -90,6 +86,57 @@ func (k *KV) Save(ctx context.Context, name string, offset eventstore.Offset, re
 		return 0, fmt.Errorf("checkpoint: save %q: %w", name, err)
 	}
 	return n, nil
+}
+
+// get reads key, trying again across an election (natsretry): a
+// transient cluster error that outlasts ctx comes back wrapping
+// eventstore.ErrUnavailable.
+func (k *KV) get(ctx context.Context, key string) (jetstream.KeyValueEntry, error) {
+	var e jetstream.KeyValueEntry
+	err := natsretry.Do(ctx, func(ctx context.Context) (err error) {
+		e, err = k.kv.Get(ctx, key)
+		return err
+	})
+	return e, err
+}
+
+// put writes value under key if its revision is rev (0: if it has none),
+// trying again across an election (natsretry), and returns the new
+// revision. A try that went unanswered may have been stored: the next
+// one's compare-and-set then fails, and the key is read back; if it holds
+// value at a later revision than rev, that is this write (a checkpoint's
+// value is its offset, which a second writer at rev would have had to
+// save too; a lease's holds its holder and expiry to the nanosecond), and
+// its revision is returned.
+func (k *KV) put(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	var n uint64
+	maybeStored := false
+	err := natsretry.Do(ctx, func(ctx context.Context) (err error) {
+		if rev == 0 {
+			n, err = k.kv.Create(ctx, key, value)
+		} else {
+			n, err = k.kv.Update(ctx, key, value, rev)
+		}
+		if isCASFailure(err) && maybeStored {
+			// Any replica answers a read: one that lags may not hold
+			// what the leader that refused the write holds.
+			e, gerr := k.kv.Get(ctx, key)
+			switch {
+			case rev == 0 && errors.Is(gerr, jetstream.ErrKeyNotFound) || gerr == nil && e.Revision() <= rev:
+				return fmt.Errorf("%w: %w", natsretry.ErrReplicaLags, err)
+			case gerr == nil && bytes.Equal(e.Value(), value):
+				n = e.Revision()
+				return nil
+			case natsretry.Transient(gerr):
+				return gerr
+			}
+		}
+		if natsretry.Transient(err) {
+			maybeStored = true
+		}
+		return err
+	})
+	return n, err
 }
 
 // isCASFailure tells a failed compare-and-set from other errors.
@@ -108,10 +155,10 @@ func (k *KV) Acquire(ctx context.Context, name, holder string, ttl time.Duration
 	now := time.Now()
 	l := Lease{Name: name, Holder: holder, Expires: now.Add(ttl)}
 	value := []byte(strconv.FormatInt(l.Expires.UnixNano(), 10) + " " + holder)
-	e, err := k.kv.Get(ctx, key)
+	e, err := k.get(ctx, key)
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound):
-		l.Revision, err = k.kv.Create(ctx, key, value)
+		l.Revision, err = k.put(ctx, key, value, 0)
 	case err != nil:
 		return Lease{}, fmt.Errorf("checkpoint: lease %q: %w", name, err)
 	default:
@@ -119,7 +166,7 @@ func (k *KV) Acquire(ctx context.Context, name, holder string, ttl time.Duration
 		if cur.Holder != holder && now.Before(cur.Expires) {
 			return Lease{}, &LeaseHeldError{Name: name, Holder: cur.Holder, Expires: cur.Expires}
 		}
-		l.Revision, err = k.kv.Update(ctx, key, value, e.Revision())
+		l.Revision, err = k.put(ctx, key, value, e.Revision())
 	}
 	if isCASFailure(err) {
 		return Lease{}, fmt.Errorf("%w: %q was taken meanwhile", ErrConflict, name)
@@ -138,7 +185,11 @@ func parseLease(name string, e jetstream.KeyValueEntry) Lease {
 
 // Release gives the lease up if it is still l's.
 func (k *KV) Release(ctx context.Context, l Lease) error {
-	err := k.kv.Delete(ctx, kvKey("lease", l.Name), jetstream.LastRevision(l.Revision))
+	// A try whose answer was lost may have deleted it: the next one's
+	// compare-and-set then fails, which is the same outcome.
+	err := natsretry.Do(ctx, func(ctx context.Context) error {
+		return k.kv.Delete(ctx, kvKey("lease", l.Name), jetstream.LastRevision(l.Revision))
+	})
 	if err != nil && !isCASFailure(err) && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fmt.Errorf("checkpoint: release %q: %w", l.Name, err)
 	}

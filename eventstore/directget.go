@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // logMsg is one log message as a direct get returns it.
@@ -132,7 +133,7 @@ func parseDirectMsg(m *nats.Msg) (logMsg, error) {
 }
 
 // logMsg returns the log message at seq, or nil if the log has none there
-// (never stored, or lost). It waits until ctx ends, at most
+// (never stored, or lost; on a replicated log, as its leader says). It waits until ctx ends, at most
 // directGetTimeout when ctx has no deadline, trying again (retry) while no
 // replica answers.
 func (s *Store) logMsg(ctx context.Context, seq uint64) (*logMsg, error) {
@@ -155,6 +156,12 @@ func (s *Store) logMsg(ctx context.Context, seq uint64) (*logMsg, error) {
 	switch status := m.Header.Get("Status"); status {
 	case "":
 	case "404":
+		if s.replicas > 1 {
+			// Any replica answers a direct get, and one that lags has
+			// not stored yet what the leader has: its "not found"
+			// does not say the log holds nothing there.
+			return s.leaderMsg(ctx, seq)
+		}
 		return nil, nil
 	default:
 		return nil, fmt.Errorf("eventstore: read log sequence %d: status %s %s", seq, status, m.Header.Get("Description"))
@@ -173,4 +180,70 @@ func boundedCtx(ctx context.Context, d time.Duration) (context.Context, context.
 		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, d)
+}
+
+// leaderReply is a message as the stream message-get API returns it.
+type leaderReply struct {
+	Subject string    `json:"subject"`
+	Seq     uint64    `json:"seq"`
+	Header  []byte    `json:"hdrs"`
+	Data    []byte    `json:"data"`
+	Time    time.Time `json:"time"`
+}
+
+// leaderGet asks the leader of the JetStream stream js for a message
+// (req: the message-get request, by sequence or last by subject): the
+// stream's message-get API, which only the leader answers, where a direct
+// get may be answered by a replica that lags (restarted, catching up, or
+// just a few milliseconds behind the two that acknowledged a write) and
+// has not stored it yet. It returns nil when the leader holds no such
+// message, and tries again across an election (retry).
+func (s *Store) leaderGet(ctx context.Context, js string, req any) (*leaderReply, error) {
+	ctx, cancel := boundedCtx(ctx, directGetTimeout)
+	defer cancel()
+	b, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	var out *leaderReply
+	err = retry(ctx, func(ctx context.Context) error {
+		m, err := s.rnc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+js, b)
+		if err != nil {
+			return err
+		}
+		var resp struct {
+			Error   *jetstream.APIError `json:"error"`
+			Message *leaderReply        `json:"message"`
+		}
+		if err := json.Unmarshal(m.Data, &resp); err != nil {
+			return fmt.Errorf("message get: %w", err)
+		}
+		switch {
+		case resp.Error != nil && resp.Error.ErrorCode == jetstream.JSErrCodeMessageNotFound:
+			out = nil
+		case resp.Error != nil:
+			return resp.Error
+		case resp.Message == nil:
+			return errors.New("message get: an answer without a message")
+		default:
+			out = resp.Message
+		}
+		return nil
+	})
+	return out, err
+}
+
+// leaderMsg returns the log message at seq as the log's leader holds it,
+// or nil if it holds none there (leaderGet).
+func (s *Store) leaderMsg(ctx context.Context, seq uint64) (*logMsg, error) {
+	r, err := s.leaderGet(ctx, s.jsName, struct {
+		Seq uint64 `json:"seq"`
+	}{seq})
+	if err != nil {
+		return nil, s.closedOr(fmt.Errorf("eventstore: read log sequence %d from the leader: %w", seq, err))
+	}
+	if r == nil {
+		return nil, nil
+	}
+	return &logMsg{seq: r.Seq, subject: r.Subject, stored: time.Unix(0, r.Time.UnixNano()), data: r.Data}, nil
 }

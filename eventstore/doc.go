@@ -273,6 +273,14 @@
 // end early. Reads of one stream are served
 // by the local index throughout. A stream's metadata set through one store
 // is seen by every other at once (a miss in the mirror reads the bucket).
+// Direct gets are answered by any replica, and one that lags answers "not
+// found" for what it has not stored yet: where that answer would mislead
+// (a log message read by sequence, a metadata read-through, a bucket key
+// read back after a lost acknowledgement) it is asked again of the leader,
+// whose message get only it answers. Where a lagging answer only costs
+// time it is taken: an append's catch-up after a lost race then falls back
+// on the index, and a snapshot lookup may choose an older snapshot and
+// replay more events to the same state.
 //
 // # Idempotent producers
 //

@@ -3,6 +3,8 @@ package eventstore
 import (
 	"errors"
 	"fmt"
+
+	"github.com/rewindhq/rewind/internal/natsretry"
 )
 
 // Sentinel errors. Every error the package returns for one of these
@@ -89,7 +91,7 @@ var (
 	// the same call made again once the cluster has a leader succeeds. An
 	// append that fails with it may or may not have been stored, as with
 	// any error that leaves the outcome unknown (see Append).
-	ErrUnavailable = errors.New("eventstore: cluster unavailable")
+	ErrUnavailable = natsretry.ErrUnavailable
 
 	// ErrReplicas is returned by Connect (and by the calls that make a
 	// bucket or the snapshot stream) when WithReplicas asks for more

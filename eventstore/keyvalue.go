@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -63,3 +65,62 @@ func bucketReplicas(st jetstream.KeyValueStatus) int {
 	}
 	return 0
 }
+
+// kvGet reads key from kv as Get does, trying again across an election
+// (retry); on a replicated bucket, a "not found", or a revision below
+// atLeast (what the leader said the key has reached), is asked again of
+// the bucket's leader. Get is a direct get, which any replica answers, and one
+// that lags (a few milliseconds behind the two that acknowledged a write,
+// or catching up after a restart) does not hold yet a key another process
+// has just written: taken at its word, a stream made through one server
+// would be unknown to another.
+func (s *Store) kvGet(ctx context.Context, kv jetstream.KeyValue, key string, atLeast uint64) (jetstream.KeyValueEntry, error) {
+	var e jetstream.KeyValueEntry
+	err := retry(ctx, func(ctx context.Context) (err error) {
+		e, err = kv.Get(ctx, key)
+		return err
+	})
+	stale := errors.Is(err, jetstream.ErrKeyNotFound) || err == nil && e.Revision() < atLeast
+	if s.replicas <= 1 || !stale {
+		return e, err
+	}
+	r, lerr := s.leaderGet(ctx, "KV_"+kv.Bucket(), struct {
+		LastFor string `json:"last_by_subj"`
+	}{"$KV." + kv.Bucket() + "." + key})
+	if lerr != nil {
+		return nil, lerr
+	}
+	if r == nil || kvDeleted(r.Header) {
+		return nil, jetstream.ErrKeyNotFound
+	}
+	return &kvEntry{bucket: kv.Bucket(), key: key, value: r.Data, rev: r.Seq, created: r.Time}, nil
+}
+
+// kvDeleted reports whether a bucket message's header block marks a delete
+// or a purge of its key.
+func kvDeleted(hdr []byte) bool {
+	for _, line := range strings.Split(string(hdr), "\r\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "KV-Operation") {
+			v = strings.TrimSpace(v)
+			return v == "DEL" || v == "PURGE"
+		}
+	}
+	return false
+}
+
+// kvEntry is a bucket entry read from the bucket's leader.
+type kvEntry struct {
+	bucket, key string
+	value       []byte
+	rev         uint64
+	created     time.Time
+}
+
+func (e *kvEntry) Bucket() string                  { return e.bucket }
+func (e *kvEntry) Key() string                     { return e.key }
+func (e *kvEntry) Value() []byte                   { return e.value }
+func (e *kvEntry) Revision() uint64                { return e.rev }
+func (e *kvEntry) Created() time.Time              { return e.created }
+func (e *kvEntry) Delta() uint64                   { return 0 }
+func (e *kvEntry) Operation() jetstream.KeyValueOp { return jetstream.KeyValuePut }

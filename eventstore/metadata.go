@@ -91,11 +91,7 @@ func (s *Store) Metadata(ctx context.Context, stream string) (Metadata, error) {
 // metadataFromBucket reads a stream's metadata from the bucket (the mirror
 // does not know it) and records what it finds in the mirror.
 func (s *Store) metadataFromBucket(ctx context.Context, mm *metaMirror, stream string) (Metadata, error) {
-	var e jetstream.KeyValueEntry
-	err := retry(ctx, func(ctx context.Context) (err error) {
-		e, err = mm.kv.Get(ctx, metaKey(stream))
-		return err
-	})
+	e, err := s.kvGet(ctx, mm.kv, metaKey(stream), 0)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
 		return Metadata{}, nil
 	}
@@ -153,13 +149,13 @@ func (s *Store) SetMetadata(ctx context.Context, stream string, values map[strin
 		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 	if conflict && unanswered {
 		// A try whose answer was lost may have made this very change.
-		if e, gerr := mm.kv.Get(ctx, key); gerr == nil && e.Revision() > revision && bytes.Equal(e.Value(), v) {
+		if e, gerr := s.kvGet(ctx, mm.kv, key, revision+1); gerr == nil && e.Revision() > revision && bytes.Equal(e.Value(), v) {
 			rev, err, conflict = e.Revision(), nil, false
 		}
 	}
 	if conflict {
 		// The mirror may be behind another process: ask the server.
-		if e, gerr := mm.kv.Get(ctx, key); gerr == nil {
+		if e, gerr := s.kvGet(ctx, mm.kv, key, revision+1); gerr == nil {
 			mm.apply(stream, e.Value(), e.Revision(), false)
 		} else if errors.Is(gerr, jetstream.ErrKeyNotFound) {
 			mm.forget(stream)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rewindhq/rewind/internal/natsretry"
 )
 
 // The publish and acknowledgement protocol of appends.
@@ -144,7 +145,7 @@ func (p *publisher) putTimer(t *time.Timer) {
 }
 
 // errNoResponders is a reply that no JetStream server took the message.
-var errNoResponders = errors.New("no responders")
+var errNoResponders = natsretry.ErrNoResponders
 
 // request sends msg (stamping a format-2 commit body first, see stamp) and
 // waits for its reply until deadline or ctx ends.

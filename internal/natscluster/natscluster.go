@@ -199,6 +199,17 @@ func (c *Cluster) Kill(i int) {
 	n.cmd = nil
 }
 
+// Pid returns the process id of node i, or 0 when it does not run.
+func (c *Cluster) Pid(i int) int {
+	n := c.Nodes[i]
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cmd == nil || n.cmd.Process == nil {
+		return 0
+	}
+	return n.cmd.Process.Pid
+}
+
 // Running reports whether node i runs.
 func (c *Cluster) Running(i int) bool {
 	n := c.Nodes[i]

@@ -12,6 +12,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -19,6 +20,8 @@ import (
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +36,7 @@ import (
 func main() {
 	rounds := flag.Int("rounds", 5, "stream-leader kills (a follower kill follows each)")
 	dur := flag.Duration("duration", 5*time.Second, "length of each throughput run")
+	flag.IntVar(&pairs, "pairs", 3, "throughput runs of Rewind, each between two raw runs")
 	prof := flag.String("cpuprofile", "", "write this process's CPU profile of the Rewind throughput run to the file")
 	flag.Parse()
 	cpuProfile = *prof
@@ -96,21 +100,36 @@ func run(h *harness, rounds int, dur time.Duration) error {
 	// Throughput, 16 writers each, in alternating runs (the machine is
 	// shared: its load changes from one run to the next); the median of
 	// each, and of the ratios of neighbouring runs.
+	pids := []int{os.Getpid()}
+	for i := range c.Nodes {
+		pids = append(pids, c.Pid(i))
+	}
+	var rawCPU, rewCPU []float64 // CPU µs per operation, servers and this process
+	measured := func(cpus *[]float64, run func() (float64, int64)) float64 {
+		before := cpuTime(pids)
+		r, n := run()
+		*cpus = append(*cpus, float64(cpuTime(pids)-before)/float64(time.Microsecond)/float64(max(n, 1)))
+		return r
+	}
 	rawRun := func() float64 {
-		return rate(dur, 16, func(w, i int) error {
-			_, err := js.Publish(ctx, fmt.Sprintf("raw.%d", w), payload)
-			return err
+		return measured(&rawCPU, func() (float64, int64) {
+			return rate(dur, 16, func(w, i int) error {
+				_, err := js.Publish(ctx, fmt.Sprintf("raw.%d", w), payload)
+				return err
+			})
 		})
 	}
 	stopProfile := startProfile()
 	rewindRun := func() float64 {
-		return rate(dur, 16, func(w, i int) error {
-			_, err := store.Append(ctx, fmt.Sprintf("tput/%d", w), []eventstore.Event{{Type: "T", Data: payload}})
-			return err
+		return measured(&rewCPU, func() (float64, int64) {
+			return rate(dur, 16, func(w, i int) error {
+				_, err := store.Append(ctx, fmt.Sprintf("tput/%d", w), []eventstore.Event{{Type: "T", Data: payload}})
+				return err
+			})
 		})
 	}
 	var raws, rews, ratios []float64
-	for range 3 {
+	for range pairs {
 		r1 := rawRun()
 		rw := rewindRun()
 		r2 := rawRun()
@@ -121,6 +140,10 @@ func run(h *harness, rounds int, dur time.Duration) error {
 	stopProfile()
 	fmt.Printf("R3 append throughput, 16 writers (median of the runs): Rewind %.0f/s, raw JetStream sync publish %.0f/s; median ratio %.2fx\n",
 		median(rews), median(raws), median(ratios))
+	if rawCPU[0] > 0 {
+		fmt.Printf("CPU per operation, 3 servers and this process (median): Rewind %.0f µs, raw %.0f µs; raw/Rewind %.2fx\n",
+			median(rewCPU), median(rawCPU), median(rawCPU)/median(rewCPU))
+	}
 
 	if rounds == 0 {
 		return nil
@@ -206,7 +229,10 @@ func fmtRatios(rs []float64) string {
 	return s
 }
 
-var cpuProfile string
+var (
+	cpuProfile string
+	pairs      int
+)
 
 // startProfile starts the CPU profile asked for, if any, and returns what
 // stops it.
@@ -226,8 +252,31 @@ func startProfile() func() {
 	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
-// rate runs op from n goroutines for d and returns ops per second.
-func rate(d time.Duration, n int, op func(w, i int) error) float64 {
+// cpuTime returns the CPU time (user and system) the processes have used,
+// from /proc; 0 where it cannot be read.
+func cpuTime(pids []int) time.Duration {
+	var ticks int64
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return 0
+		}
+		// Fields after the command's closing parenthesis: state is the
+		// third field, utime the 14th, stime the 15th.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) < 13 {
+			return 0
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += u + st
+	}
+	return time.Duration(ticks) * (time.Second / 100) // USER_HZ
+}
+
+// rate runs op from n goroutines for d and returns ops per second and
+// the operations done.
+func rate(d time.Duration, n int, op func(w, i int) error) (float64, int64) {
 	var done atomic.Int64
 	end := time.Now().Add(d)
 	var wg sync.WaitGroup
@@ -243,7 +292,7 @@ func rate(d time.Duration, n int, op func(w, i int) error) float64 {
 		}()
 	}
 	wg.Wait()
-	return float64(done.Load()) / d.Seconds()
+	return float64(done.Load()) / d.Seconds(), done.Load()
 }
 
 // failover runs ExpectVersion writers and readers on the store and a bare
