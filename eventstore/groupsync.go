@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rewindhq/rewind/observe"
 )
 
 // The group commit of SyncAlways.
@@ -60,6 +62,8 @@ type groupSyncer struct {
 	stopped chan struct{}
 
 	onRound func(start, end time.Time) // tests: called after each round
+	obs     *observe.Observer          // counts the rounds; nil: none
+	joined  int                        // appends waiting for the next round
 
 	// Owned by the syncer goroutine.
 	files   map[int]*os.File // open block files by index
@@ -90,6 +94,7 @@ func (g *groupSyncer) wait(ctx context.Context) error {
 		g.want = target
 		g.cond.Broadcast()
 	}
+	g.joined++
 	for g.done < target && g.err == nil && !g.quit {
 		if err := waitCond(ctx, g.cond); err != nil {
 			return fmt.Errorf("waiting for the fsync: %w", err)
@@ -116,7 +121,8 @@ func (g *groupSyncer) run() {
 			return
 		}
 		g.started++
-		round := g.started
+		round, joined, obs := g.started, g.joined, g.obs
+		g.joined = 0
 		g.mu.Unlock()
 
 		start := time.Now()
@@ -124,6 +130,7 @@ func (g *groupSyncer) run() {
 		if g.onRound != nil {
 			g.onRound(start, time.Now())
 		}
+		obs.GroupCommit(joined, time.Since(start))
 
 		g.mu.Lock()
 		if err != nil && g.err == nil {

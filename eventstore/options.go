@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/rewindhq/rewind/observe"
 )
 
 // Option configures Open and Connect.
@@ -28,6 +30,7 @@ type config struct {
 	natsOpts     []nats.Option
 	jsName       string
 	clock        func() time.Time
+	observer     *observe.Observer // WithObserver; nil observes nothing
 }
 
 // DefaultSyncInterval is how often the embedded server fsyncs the log when

@@ -279,6 +279,7 @@ func (s *Store) start(ctx context.Context, dial func(name string) (*nats.Conn, e
 		if s.syncer, err = startGroupSyncer(s.srv.StoreDir(), s.jsName, s.log); err != nil {
 			return err
 		}
+		s.syncer.observe(s.cfg.observer)
 	}
 	x, err := openIndex(s.indexDir, s.logID, last, s.newestInLog(ctx), s.cfg.cacheSize, s.log)
 	if err != nil {
@@ -286,6 +287,7 @@ func (s *Store) start(ctx context.Context, dial func(name string) (*nats.Conn, e
 	}
 	s.idx = x
 	s.tailer = s.startTailer(x)
+	s.watchIndex()
 	return nil
 }
 
