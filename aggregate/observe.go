@@ -19,7 +19,7 @@ import (
 // observedHandle is Handle under the store's Observer o.
 func (r *Repository[S, E]) observedHandle(ctx context.Context, o *observe.Observer, id string, decide func(S) ([]E, error), opts []HandleOption) (Result[E], error) {
 	agg := r.def.Category()
-	ctx, span := o.StartHandle(ctx, agg, agg+"/"+id)
+	ctx, span := o.StartHandle(ctx, agg, r.def.stream(id))
 	attempt := 0
 	var refusal error
 	traced := func(s S) (events []E, err error) {
@@ -64,7 +64,7 @@ type loadFacts struct {
 // observedLoad is load under the store's Observer o.
 func (r *Repository[S, E]) observedLoad(ctx context.Context, o *observe.Observer, id string, v uint64, t time.Time) (Loaded[S], error) {
 	agg := r.def.Category()
-	ctx, span := o.StartLoad(ctx, agg, agg+"/"+id)
+	ctx, span := o.StartLoad(ctx, agg, r.def.stream(id))
 	var facts loadFacts
 	l, err := r.fold(ctx, id, v, t, &facts)
 	o.EndLoad(span, agg, facts.snapshot, int(l.Version-min(facts.base, l.Version)), err)

@@ -190,6 +190,7 @@ func NewRepository[S, E any](store *eventstore.Store, def *Definition[S, E], opt
 		r.cache = newStateCache[S](cfg.cacheSize)
 	}
 	r.wg.Go(r.writeSnapshots)
+	store.Observer().AggregateKnown(def.Category())
 	return r, nil
 }
 

@@ -107,8 +107,48 @@ func newMetrics(reg prometheus.Registerer, o *Observer) (*metrics, error) {
 		}
 	}
 	// Outcomes a dashboard sums over exist from the start, at zero.
-	for _, oc := range []string{"ok", "duplicate", "conflict", "error"} {
+	for _, oc := range []string{AppendOK, AppendDuplicate, AppendConflict, AppendError} {
 		m.appends.WithLabelValues(oc)
 	}
+	m.duplicates.WithLabelValues("command")
+	m.duplicates.WithLabelValues("producer")
+	m.producerRefused.WithLabelValues(AppendFenced)
+	m.producerRefused.WithLabelValues(AppendGap)
 	return m, nil
+}
+
+// AggregateKnown makes the series of aggregate exist at zero, so that a
+// dashboard's rates over them have a start: a repository of that type
+// was made. aggregate.NewRepository calls it.
+func (o *Observer) AggregateKnown(aggregate string) {
+	m := o.metrics()
+	if m == nil {
+		return
+	}
+	for _, oc := range []string{CommandOK, CommandNoop, CommandRefused, CommandDuplicate, CommandConflict, CommandError} {
+		m.commands.WithLabelValues(aggregate, oc)
+	}
+	m.commandSeconds.WithLabelValues(aggregate)
+	m.commandRetries.WithLabelValues(aggregate)
+	m.cache.WithLabelValues(aggregate, "hit")
+	m.cache.WithLabelValues(aggregate, "miss")
+	m.loads.WithLabelValues(aggregate, "true")
+	m.loads.WithLabelValues(aggregate, "false")
+	m.loadEvents.WithLabelValues(aggregate)
+	m.loadSeconds.WithLabelValues(aggregate)
+}
+
+// ProjectionKnown makes the series of projection exist at zero: it was
+// started. projection.Runner.Start calls it.
+func (o *Observer) ProjectionKnown(projection string) {
+	m := o.metrics()
+	if m == nil {
+		return
+	}
+	m.batches.WithLabelValues(projection)
+	m.batchEvents.WithLabelValues(projection)
+	m.batchSeconds.WithLabelValues(projection)
+	m.projRetries.WithLabelValues(projection)
+	m.projPoison.WithLabelValues(projection, "stop")
+	m.projPoison.WithLabelValues(projection, "dead-letter")
 }

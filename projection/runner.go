@@ -194,6 +194,7 @@ func (r *Runner) Start(ctx context.Context, p Projection) error {
 	pr := &proc{p: p, changed: make(chan struct{}), st: Status{Name: p.Name, State: StateStarting, Position: eventstore.Start},
 		cancel: cancel, done: make(chan struct{})}
 	r.procs[p.Name] = pr
+	r.store.Observer().ProjectionKnown(p.Name)
 	r.wg.Go(func() {
 		defer close(pr.done)
 		defer cancel()
