@@ -27,8 +27,8 @@ import (
 	"github.com/rewindhq/rewind/examples/orders/readmodel"
 	"github.com/rewindhq/rewind/examples/orders/seed"
 	"github.com/rewindhq/rewind/examples/orders/web"
-	"github.com/rewindhq/rewind/projection"
 	"github.com/rewindhq/rewind/observe"
+	"github.com/rewindhq/rewind/projection"
 	"github.com/rewindhq/rewind/projection/projectionhttp"
 )
 
