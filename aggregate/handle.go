@@ -130,6 +130,14 @@ func (r *Repository[S, E]) refusalRecord(fp string, err error) record {
 // decider that panics is an error wrapping ErrDeciderPanic (the panic does
 // not escape, and nothing is recorded).
 func (r *Repository[S, E]) Handle(ctx context.Context, id string, decide func(S) ([]E, error), opts ...HandleOption) (Result[E], error) {
+	if o := r.store.Observer(); o != nil && decide != nil {
+		return r.observedHandle(ctx, o, id, decide, opts)
+	}
+	return r.handle(ctx, id, decide, opts...)
+}
+
+// handle is Handle, unobserved.
+func (r *Repository[S, E]) handle(ctx context.Context, id string, decide func(S) ([]E, error), opts ...HandleOption) (Result[E], error) {
 	stream, err := r.def.Stream(id)
 	if err != nil {
 		return Result[E]{}, err
@@ -269,7 +277,11 @@ func (r *Repository[S, E]) decide(decide func(S) ([]E, error), state S) (events 
 // allowed and present, else a fresh load (which is then cached).
 func (r *Repository[S, E]) current(ctx context.Context, id string, useCache bool) (Loaded[S], bool, error) {
 	if useCache {
-		if l, ok := r.cache.get(id); ok {
+		l, ok := r.cache.get(id)
+		if r.cache != nil {
+			r.store.Observer().CacheLookup(r.def.Category(), ok)
+		}
+		if ok {
 			return l, true, nil
 		}
 	}
@@ -288,6 +300,8 @@ func (r *Repository[S, E]) current(ctx context.Context, id string, useCache bool
 // pause waits before attempt (1-based retries): a jittered 1–2× of a
 // backoff doubling from 2 ms.
 func (r *Repository[S, E]) pause(ctx context.Context, attempt int) error {
+	span := r.store.Observer().StartRetry(ctx, r.def.Category(), attempt+1)
+	defer r.store.Observer().EndRetry(span, nil)
 	d := r.cfg.backoff << min(attempt-1, 6)
 	d += time.Duration(rand.Int64N(int64(d) + 1))
 	t := time.NewTimer(d)

@@ -190,6 +190,7 @@ func NewRepository[S, E any](store *eventstore.Store, def *Definition[S, E], opt
 		r.cache = newStateCache[S](cfg.cacheSize)
 	}
 	r.wg.Go(r.writeSnapshots)
+	store.Observer().AggregateKnown(def.Category())
 	return r, nil
 }
 
@@ -251,6 +252,15 @@ func (r *Repository[S, E]) LoadAt(ctx context.Context, id string, t time.Time) (
 // deleted and made again since): else the stream is replayed from its
 // start.
 func (r *Repository[S, E]) load(ctx context.Context, id string, v uint64, t time.Time) (Loaded[S], error) {
+	if o := r.store.Observer(); o != nil {
+		return r.observedLoad(ctx, o, id, v, t)
+	}
+	return r.fold(ctx, id, v, t, nil)
+}
+
+// fold is load, unobserved; it notes in facts (if not nil) whether a
+// snapshot was used, and its version.
+func (r *Repository[S, E]) fold(ctx context.Context, id string, v uint64, t time.Time, facts *loadFacts) (Loaded[S], error) {
 	stream, err := r.def.Stream(id)
 	if err != nil {
 		return Loaded[S]{}, err
@@ -263,8 +273,12 @@ func (r *Repository[S, E]) load(ctx context.Context, id string, v uint64, t time
 		bounds = append(bounds, eventstore.ToTime(t))
 	}
 	if l, ok := r.fromSnapshot(ctx, stream, bounds); ok {
+		base := l.Version
 		l, ok, err := r.replay(ctx, stream, l, true, bounds)
 		if err != nil || ok {
+			if facts != nil {
+				facts.snapshot, facts.base = true, base
+			}
 			return l, err
 		}
 		r.log.Info("aggregate: skipping a snapshot of a stream deleted and made again; replaying", "stream", stream)

@@ -74,6 +74,14 @@ func (r AppendResult) Offset() Offset {
 // (a timeout, a lost connection) may or may not have been stored; an
 // idempotent producer (WithProducer) can retry it safely.
 func (s *Store) Append(ctx context.Context, stream string, events []Event, opts ...AppendOption) (AppendResult, error) {
+	if s.cfg.observer != nil {
+		return s.observedAppend(ctx, stream, events, opts)
+	}
+	return s.append(ctx, stream, events, opts)
+}
+
+// append is Append, unobserved.
+func (s *Store) append(ctx context.Context, stream string, events []Event, opts []AppendOption) (AppendResult, error) {
 	ac := appendConfig{sentUnits: -1}
 	for _, o := range opts {
 		o(&ac)

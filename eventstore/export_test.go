@@ -17,3 +17,10 @@ func ReadLog(ctx context.Context, s *Store, opts ...ReadOption) iter.Seq2[Event,
 		}
 	}
 }
+
+// AppendUnobserved is Append's body without the Observer's check: the
+// code path of an Append before there was an Observer, the baseline of
+// BenchmarkObserve.
+func AppendUnobserved(ctx context.Context, s *Store, stream string, events []Event, opts ...AppendOption) (AppendResult, error) {
+	return s.append(ctx, stream, events, opts)
+}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rewindhq/rewind/observe"
 )
 
 // The group commit of SyncAlways.
@@ -63,6 +65,8 @@ type groupSyncer struct {
 	quit    bool
 
 	onRound func(start, end time.Time) // tests: called after each round
+	obs     *observe.Observer          // counts the rounds; nil: none
+	joined  int                        // appends waiting for the next round
 
 	// Owned by the round running (running is true).
 	files   map[int]*os.File // open block files by index
@@ -89,6 +93,7 @@ func (g *groupSyncer) wait(ctx context.Context) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	target := g.started + 1
+	g.joined++
 	for g.done < target && g.err == nil && !g.quit {
 		if !g.running {
 			g.runRound()
@@ -112,7 +117,8 @@ func (g *groupSyncer) wait(ctx context.Context) error {
 func (g *groupSyncer) runRound() {
 	g.running = true
 	g.started++
-	round := g.started
+	round, joined, obs := g.started, g.joined, g.obs
+	g.joined = 0
 	g.mu.Unlock()
 
 	start := time.Now()
@@ -120,6 +126,7 @@ func (g *groupSyncer) runRound() {
 	if g.onRound != nil {
 		g.onRound(start, time.Now())
 	}
+	obs.GroupCommit(joined, time.Since(start))
 
 	g.mu.Lock()
 	if err != nil && g.err == nil {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/rewindhq/rewind/observe"
 )
 
 // Option configures Open and Connect.
@@ -30,6 +32,7 @@ type config struct {
 	jsName       string
 	clock        func() time.Time
 	compression  jetstream.StoreCompression // of a log Open creates (compression.go)
+	observer     *observe.Observer // WithObserver; nil observes nothing
 }
 
 // DefaultSyncInterval is how often the embedded server fsyncs the log when

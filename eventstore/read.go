@@ -378,6 +378,14 @@ func (s *Store) stopConsumer(cons jetstream.Consumer, it jetstream.MessagesConte
 // as empty. Errors (a bad name, a bad option, a cancelled ctx) come as the
 // iterator's last pair.
 func (s *Store) Read(ctx context.Context, stream string, opts ...ReadOption) iter.Seq2[Event, error] {
+	if s.cfg.observer != nil {
+		return s.observedRead(ctx, stream, opts)
+	}
+	return s.read(ctx, stream, opts)
+}
+
+// read is Read, unobserved.
+func (s *Store) read(ctx context.Context, stream string, opts []ReadOption) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		b, err := parseBounds(opts)
 		if err == nil {

@@ -63,6 +63,7 @@ func (s *Store) Reindex(ctx context.Context, progress func(applied, total uint64
 		_ = os.RemoveAll(old.dir)
 	}
 	s.log.Info("eventstore: read index rebuilt", "dir", x.dir, "events_through", total)
+	s.cfg.observer.IndexRebuilt()
 	return nil
 }
 

@@ -287,6 +287,7 @@ func (s *Store) start(ctx context.Context, dial func(name string) (*nats.Conn, e
 		if s.syncer, err = startGroupSyncer(s.srv.StoreDir(), s.jsName, s.log); err != nil {
 			return err
 		}
+		s.syncer.observe(s.cfg.observer)
 	}
 	f := <-files
 	files <- nil // for the deferred receive: f is finished or discarded here
@@ -297,6 +298,7 @@ func (s *Store) start(ctx context.Context, dial func(name string) (*nats.Conn, e
 	s.idx = x
 	s.tailer = s.startTailer(x)
 	x.compactions.openGate()
+	s.watchIndex()
 	return nil
 }
 

@@ -179,7 +179,10 @@ func (r *Runner) feedOnce(ctx context.Context, pr *proc) error {
 
 // applyBatch applies b and returns the new position and revision.
 func (r *Runner) applyBatch(ctx context.Context, pr *proc, b Batch, rev uint64) (eventstore.Offset, uint64, error) {
+	o := r.store.Observer()
+	ctx, span := o.StartBatch(ctx, pr.p.Name, len(b.Events), b.Replay)
 	rev, err := r.apply(ctx, pr, b, rev)
+	o.EndBatch(span, pr.p.Name, len(b.Events), err)
 	if err != nil {
 		return "", 0, err
 	}
@@ -211,6 +214,7 @@ func (r *Runner) retry(ctx context.Context, p Projection, b Batch, rev uint64) (
 	var err error
 	for attempt := 0; attempt <= p.Retries; attempt++ {
 		if attempt > 0 {
+			r.store.Observer().ProjectionRetry(p.Name)
 			t := time.NewTimer(backoff)
 			select {
 			case <-ctx.Done():
@@ -242,6 +246,7 @@ func (r *Runner) retry(ctx context.Context, p Projection, b Batch, rev uint64) (
 func (r *Runner) poison(ctx context.Context, pr *proc, e eventstore.Event, rev uint64, cause error) (uint64, error) {
 	p := pr.p
 	perr := &PoisonError{Projection: p.Name, Event: e, Err: cause}
+	r.store.Observer().ProjectionPoison(p.Name, p.Poison == DeadLetter)
 	if p.Poison != DeadLetter {
 		return 0, perr
 	}

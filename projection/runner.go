@@ -143,9 +143,10 @@ type Runner struct {
 	store *eventstore.Store
 	log   *slog.Logger
 
-	mu    sync.Mutex
-	procs map[string]*proc
-	wg    sync.WaitGroup
+	mu      sync.Mutex
+	procs   map[string]*proc
+	wg      sync.WaitGroup
+	unwatch func() // stops the store Observer's scrapes of the projections
 }
 
 // NewRunner returns a runner on store. log is for failures and dead
@@ -154,7 +155,9 @@ func NewRunner(store *eventstore.Store, log *slog.Logger) *Runner {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Runner{store: store, log: log, procs: make(map[string]*proc)}
+	r := &Runner{store: store, log: log, procs: make(map[string]*proc)}
+	r.unwatch = r.watch()
+	return r
 }
 
 // proc is one running projection.
@@ -191,6 +194,7 @@ func (r *Runner) Start(ctx context.Context, p Projection) error {
 	pr := &proc{p: p, changed: make(chan struct{}), st: Status{Name: p.Name, State: StateStarting, Position: eventstore.Start},
 		cancel: cancel, done: make(chan struct{})}
 	r.procs[p.Name] = pr
+	r.store.Observer().ProjectionKnown(p.Name)
 	r.wg.Go(func() {
 		defer close(pr.done)
 		defer cancel()
@@ -229,6 +233,7 @@ func (r *Runner) Stop(name string) {
 
 // Close stops every projection and waits for them.
 func (r *Runner) Close() {
+	r.unwatch()
 	r.mu.Lock()
 	for _, pr := range r.procs {
 		pr.cancel()

@@ -32,6 +32,10 @@ func TestServeOnCluster(t *testing.T) {
 		return []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--nats", c.URLs(), "--replicas", "3"}
 	}
 	servers := []*proc{startServe(t, nil, serveArgs()...), startServe(t, nil, serveArgs()...)}
+	for _, s := range servers { // what a load balancer's probes ask
+		mustDo(t, "GET", s.url+"/healthz", nil, 200)
+		mustDo(t, "GET", s.url+"/readyz", nil, 200)
+	}
 
 	// A PUT through one, a POST through the other at once.
 	for i := range 24 {

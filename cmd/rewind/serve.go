@@ -15,9 +15,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/rewindhq/rewind/eventstore"
 	"github.com/rewindhq/rewind/eventstore/access"
 	"github.com/rewindhq/rewind/eventstore/durablestreams"
+	"github.com/rewindhq/rewind/observe"
 )
 
 // defaultServeAddr is where "rewind serve" listens by default: not the
@@ -180,16 +184,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	defer ln.Close()
+	reg := newRegistry()
+	obs, err := observe.New(observe.WithRegisterer(reg))
+	if err != nil {
+		return err
+	}
 	var store *eventstore.Store
 	if cfg.natsURL != "" {
-		opts := append([]eventstore.Option{eventstore.WithIndexDir(filepath.Join(data, "index")), eventstore.WithLogger(log)},
-			cfg.nats.options()...)
+		opts := append([]eventstore.Option{eventstore.WithIndexDir(filepath.Join(data, "index")), eventstore.WithLogger(log),
+			eventstore.WithObserver(obs)}, cfg.nats.options()...)
 		if cfg.replicas > 0 {
 			opts = append(opts, eventstore.WithReplicas(cfg.replicas))
 		}
 		store, err = eventstore.Connect(ctx, cfg.natsURL, opts...)
 	} else {
-		store, err = eventstore.Open(ctx, data, eventstore.WithLogger(log))
+		store, err = eventstore.Open(ctx, data, eventstore.WithLogger(log), eventstore.WithObserver(obs))
 	}
 	if err != nil {
 		return fmt.Errorf("open the store: %w", err)
@@ -197,7 +206,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer store.Close()
 	ds := durablestreams.New(store, durablestreams.WithLongPollTimeout(cfg.longPoll), durablestreams.WithLogger(log),
 		durablestreams.WithAuthorizer(auth))
-	srv := access.NewServer(streamsFirst(ds, http.HandlerFunc(notFound)), access.WithTLS(tlsCfg),
+	srv := access.NewServer(streamsFirst(obs.Handler("/v1/stream/", ds), operations(store, reg, auth, log)), access.WithTLS(tlsCfg),
 		access.WithErrorLog(slog.NewLogLogger(log.Handler(), slog.LevelWarn)))
 	where := "embedded store in " + data
 	if cfg.natsURL != "" {
@@ -252,6 +261,32 @@ func streamsFirst(ds, other http.Handler) http.Handler {
 		}
 		other.ServeHTTP(w, r)
 	})
+}
+
+// readyMaxLag is how many commits the read index may lie behind the log
+// for /readyz to answer ready: about a second of a busy log's appends, far
+// less than a replica that fell behind or an index being rebuilt.
+const readyMaxLag = 10_000
+
+// newRegistry returns the registry of serve's /metrics: Rewind's metrics
+// (registered by observe.New) and the Go runtime's and the process's.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// operations serves what is not a stream: /metrics (allowed to
+// observe.MetricsOp, the scope admin:metrics, when auth is on), /healthz
+// and /readyz (open: they reveal nothing), and 404 for the rest.
+func operations(store *eventstore.Store, reg *prometheus.Registry, auth access.Authorizer, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", observe.MetricsHandler(reg, auth))
+	mux.Handle("/healthz", observe.Healthz())
+	mux.Handle("/readyz", observe.Readyz(func(ctx context.Context) error { return store.Ready(ctx, readyMaxLag) },
+		func(err error) { log.Warn("not ready", "err", err) }))
+	mux.HandleFunc("/", notFound)
+	return mux
 }
 
 // notFound answers a path the server does not serve.

@@ -15,6 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/rewindhq/rewind/aggregate"
 	"github.com/rewindhq/rewind/aggregate/aggregatehttp"
 	"github.com/rewindhq/rewind/eventstore"
@@ -24,6 +27,7 @@ import (
 	"github.com/rewindhq/rewind/examples/orders/readmodel"
 	"github.com/rewindhq/rewind/examples/orders/seed"
 	"github.com/rewindhq/rewind/examples/orders/web"
+	"github.com/rewindhq/rewind/observe"
 	"github.com/rewindhq/rewind/projection"
 	"github.com/rewindhq/rewind/projection/projectionhttp"
 )
@@ -61,6 +65,11 @@ type Config struct {
 	Access access.Config
 	// Authorizer, when set, is used instead of the one Access describes.
 	Authorizer access.Authorizer
+	// TracerProvider, when set, records spans of every request, command,
+	// append, read and projection batch (package observe); by default
+	// nothing is traced. Metrics are always counted, and served on
+	// /metrics.
+	TracerProvider trace.TracerProvider
 }
 
 // SeedConfig shapes the seed (see package seed; zero fields take its
@@ -89,6 +98,8 @@ type App struct {
 
 	cancel   context.CancelFunc
 	log      *slog.Logger
+	obs      *observe.Observer
+	metrics  *prometheus.Registry
 	repos    repos
 	runner   *projection.Runner
 	streams  *durablestreams.Handler
@@ -128,6 +139,11 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	}
 	appCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a := &App{Data: cfg.Data, cancel: cancel, log: cfg.Logger, ctx: appCtx, served: make(chan error, 1), auth: auth}
+	if err := a.observe(cfg); err != nil {
+		ln.Close()
+		cancel()
+		return nil, err
+	}
 	if err := a.open(ctx, cfg); err != nil {
 		ln.Close()
 		return nil, errors.Join(err, a.shutdown(context.Background()))
@@ -168,7 +184,7 @@ func (a *App) open(ctx context.Context, cfg Config) error {
 		}
 		a.Seeded = &r
 	}
-	store, err := openStore(ctx, cfg, events)
+	store, err := openStore(ctx, cfg, events, eventstore.WithObserver(a.obs))
 	if err != nil {
 		return fmt.Errorf("orders: %w", err)
 	}
@@ -196,11 +212,11 @@ func (a *App) open(ctx context.Context, cfg Config) error {
 
 // openStore opens the embedded store in dir, or with cfg.NATS connects to
 // that server or cluster.
-func openStore(ctx context.Context, cfg Config, dir string) (*eventstore.Store, error) {
+func openStore(ctx context.Context, cfg Config, dir string, opts ...eventstore.Option) (*eventstore.Store, error) {
 	if cfg.NATS == "" {
-		return eventstore.Open(ctx, dir)
+		return eventstore.Open(ctx, dir, opts...)
 	}
-	opts := []eventstore.Option{eventstore.WithIndexDir(filepath.Join(cfg.Data, "index")), eventstore.WithLogger(cfg.Logger)}
+	opts = append(opts, eventstore.WithIndexDir(filepath.Join(cfg.Data, "index")), eventstore.WithLogger(cfg.Logger))
 	if cfg.Replicas > 0 {
 		opts = append(opts, eventstore.WithReplicas(cfg.Replicas))
 	}
@@ -240,11 +256,12 @@ func (a *App) mux() http.Handler {
 	a.streams = durablestreams.New(a.Store, durablestreams.ReadOnly("orders", "users", "workspaces"), durablestreams.WithLogger(a.log),
 		durablestreams.WithAuthorizer(a.auth))
 	mux := http.NewServeMux()
-	mux.Handle("/v1/stream/", a.streams)
-	mux.Handle("/v1/projections", a.proj)
-	mux.Handle("/v1/projections/", a.proj)
-	mux.Handle("/v1/", reg.Handler(aggregatehttp.WithAuthorizer(a.auth)))
-	mux.Handle("/", web.Handler())
+	mux.Handle("/v1/stream/", a.obs.Handler("/v1/stream/", a.streams))
+	mux.Handle("/v1/projections", a.obs.Handler("/v1/projections", a.proj))
+	mux.Handle("/v1/projections/", a.obs.Handler("/v1/projections/", a.proj))
+	mux.Handle("/v1/", a.obs.Handler("/v1/", reg.Handler(aggregatehttp.WithAuthorizer(a.auth))))
+	a.operations(mux)
+	mux.Handle("/", a.obs.Handler("/", web.Handler()))
 	return noRedirectedWrites(mux)
 }
 

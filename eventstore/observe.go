@@ -1,0 +1,189 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+
+	"github.com/rewindhq/rewind/observe"
+)
+
+// MetaTraceParent is the metadata key under which an Append made under a
+// traced span (WithObserver with a tracer provider) records the span's
+// W3C traceparent in each event that has none: an event's causation is
+// then found from a trace, and a trace from an event.
+const MetaTraceParent = observe.MetadataKey
+
+// TraceParent returns the event's W3C traceparent metadata, if any.
+func (e Event) TraceParent() string { return e.Metadata[MetaTraceParent] }
+
+// WithObserver makes the store report to o: metrics of its appends,
+// reads, read index and group commit, and spans of Append and Read (see
+// package observe for both lists). The aggregate repositories and the
+// projection runners made on the store report to o too. Without it (the
+// default) the store observes nothing, at no cost: Append and Read check
+// one pointer.
+func WithObserver(o *observe.Observer) Option {
+	return func(c *config) error {
+		if o == nil {
+			return fmt.Errorf("%w: nil observer", ErrInvalidOption)
+		}
+		c.observer = o
+		return nil
+	}
+}
+
+// Observer returns the Observer given with WithObserver, or nil.
+func (s *Store) Observer() *observe.Observer { return s.cfg.observer }
+
+// observedAppend is Append under the store's Observer: a span (whose
+// traceparent goes into the events' metadata) and the append metrics.
+func (s *Store) observedAppend(ctx context.Context, stream string, events []Event, opts []AppendOption) (AppendResult, error) {
+	o := s.cfg.observer
+	ctx, span := o.StartAppend(ctx, stream, len(events))
+	if tp := o.TraceParent(ctx); tp != "" {
+		events = withTraceParent(events, tp)
+	}
+	res, err := s.append(ctx, stream, events, opts)
+	rep := observe.AppendReport{Outcome: appendOutcome(res, err), Version: res.Version, Err: err}
+	if rep.Outcome == observe.AppendOK {
+		rep.Events = len(events)
+		for i := range events {
+			rep.Bytes += len(events[i].Data)
+			for k, v := range events[i].Metadata {
+				rep.Bytes += len(k) + len(v)
+			}
+		}
+	}
+	if rep.Outcome == observe.AppendDuplicate {
+		var ac appendConfig
+		for _, opt := range opts {
+			opt(&ac)
+		}
+		rep.Producer = ac.producer != nil
+	}
+	if errors.Is(err, ErrIndexStalled) {
+		o.IndexStalled()
+	}
+	o.EndAppend(span, rep)
+	return res, err
+}
+
+// appendOutcome classifies an append's result for the metrics.
+func appendOutcome(res AppendResult, err error) string {
+	switch {
+	case err == nil && res.Duplicate:
+		return observe.AppendDuplicate
+	case err == nil:
+		return observe.AppendOK
+	case errors.Is(err, ErrConcurrency):
+		return observe.AppendConflict
+	case errors.Is(err, ErrStaleEpoch):
+		return observe.AppendFenced
+	case errors.Is(err, ErrSequenceGap):
+		return observe.AppendGap
+	case errors.Is(err, ErrStreamClosed):
+		return observe.AppendClosed
+	case errors.Is(err, ErrInvalidEvent), errors.Is(err, ErrInvalidStreamName), errors.Is(err, ErrTooLarge),
+		errors.Is(err, ErrInvalidOption), errors.Is(err, ErrInvalidProducer):
+		return observe.AppendInvalid
+	}
+	return observe.AppendError
+}
+
+// withTraceParent returns a copy of events whose metadata carries tp
+// under MetaTraceParent, unless an event has one already. The caller's
+// events and maps are not modified.
+func withTraceParent(events []Event, tp string) []Event {
+	out := make([]Event, len(events))
+	for i, e := range events {
+		if _, ok := e.Metadata[MetaTraceParent]; !ok {
+			m := make(map[string]string, len(e.Metadata)+1)
+			for k, v := range e.Metadata {
+				m[k] = v
+			}
+			m[MetaTraceParent] = tp
+			e.Metadata = m
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// observedRead is Read under the store's Observer.
+func (s *Store) observedRead(ctx context.Context, stream string, opts []ReadOption) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		o := s.cfg.observer
+		ctx, span := o.StartRead(ctx, stream)
+		n := 0
+		var failed error
+		for e, err := range s.read(ctx, stream, opts) {
+			if err != nil {
+				failed = err
+			} else {
+				n++
+			}
+			if !yield(e, err) {
+				break
+			}
+		}
+		if errors.Is(failed, ErrIndexStalled) {
+			o.IndexStalled()
+		}
+		o.EndRead(span, n, failed)
+	}
+}
+
+// watchIndex shows the read index to the Observer's scrapes, until the
+// store closes.
+func (s *Store) watchIndex() {
+	o := s.cfg.observer
+	if !o.Metrics() {
+		return
+	}
+	stop := o.WatchIndex(&observe.IndexSource{Store: s.jsName, State: s.indexState})
+	context.AfterFunc(s.ctx, stop)
+}
+
+// indexState is the read index's position and the log's, for a scrape.
+func (s *Store) indexState(ctx context.Context) (observe.IndexState, error) {
+	x, ok := s.hold()
+	if !ok {
+		return observe.IndexState{}, ErrClosed
+	}
+	applied := x.position()
+	s.release(x)
+	last, err := s.logLastSeq(ctx)
+	if err != nil {
+		return observe.IndexState{}, err
+	}
+	return observe.IndexState{Applied: applied, Log: last}, nil
+}
+
+// observe makes the group commit count its rounds on o.
+func (g *groupSyncer) observe(o *observe.Observer) {
+	g.mu.Lock()
+	g.obs = o
+	g.mu.Unlock()
+}
+
+// Ready reports whether the store can serve: it is open, the cluster (or
+// the embedded server) answers a request for the log's last position
+// within ctx, and the read index lies at most maxLag commits behind it. A
+// load balancer's readiness probe calls it (observe.Readyz). The error
+// says what is not ready.
+func (s *Store) Ready(ctx context.Context, maxLag uint64) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	st, err := s.indexState(ctx)
+	if err != nil {
+		return fmt.Errorf("eventstore: ready: %w", err)
+	}
+	if lag := st.Log - min(st.Applied, st.Log); lag > maxLag {
+		return fmt.Errorf("eventstore: ready: the read index is %d commits behind the log (at %d of %d; at most %d allowed)",
+			lag, st.Applied, st.Log, maxLag)
+	}
+	return nil
+}
