@@ -32,7 +32,7 @@ type config struct {
 	jsName       string
 	clock        func() time.Time
 	compression  jetstream.StoreCompression // of a log Open creates (compression.go)
-	observer     *observe.Observer // WithObserver; nil observes nothing
+	observer     *observe.Observer          // WithObserver; nil observes nothing
 }
 
 // DefaultSyncInterval is how often the embedded server fsyncs the log when
