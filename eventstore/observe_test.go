@@ -3,6 +3,7 @@ package eventstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -172,4 +173,46 @@ func TestReady(t *testing.T) {
 	if err := s.Ready(ctx, 0); !errors.Is(err, eventstore.ErrClosed) {
 		t.Errorf("a closed store: %v", err)
 	}
+}
+
+// TestMetricsCountGroupCommit: with SyncAlways, every acknowledged append
+// is counted in exactly one fsync round, and each round is timed once.
+func TestMetricsCountGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	o, err := observe.New(observe.WithRegisterer(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := openStore(t, eventstore.WithObserver(o), eventstore.SyncAlways())
+	const writers, each = 8, 20
+	errs := make(chan error, writers)
+	for w := range writers {
+		go func() {
+			var err error
+			for i := range each {
+				if _, err = s.Append(ctx, fmt.Sprintf("sync/%d", w), evs(1, i)); err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	ss, err := scrape.Gather(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rounds, ok := ss.Sum("rewind_group_commit_rounds_total")
+	if !ok || rounds < 1 || rounds > writers*each {
+		t.Fatalf("rewind_group_commit_rounds_total = %v (found: %v), want 1 to %d", rounds, ok, writers*each)
+	}
+	want(t, ss, rounds, "rewind_group_commit_appenders_count")
+	want(t, ss, writers*each, "rewind_group_commit_appenders_sum")
+	want(t, ss, rounds, "rewind_fsync_duration_seconds_count")
+	t.Logf("%d appends in %v fsync rounds", writers*each, rounds)
 }
