@@ -40,12 +40,25 @@ func (s *Store) Observer() *observe.Observer { return s.cfg.observer }
 // observedAppend is Append under the store's Observer: a span (whose
 // traceparent goes into the events' metadata) and the append metrics.
 func (s *Store) observedAppend(ctx context.Context, stream string, events []Event, opts []AppendOption) (AppendResult, error) {
+	var ac appendConfig
+	for _, opt := range opts {
+		opt(&ac)
+	}
+	return s.observeAppend(ctx, stream, events, ac.producer != nil, func(ctx context.Context, events []Event) (AppendResult, error) {
+		return s.append(ctx, stream, events, opts)
+	})
+}
+
+// observeAppend runs do, one append of events to stream (a Producer's
+// batch when producer is true), under an append span, and counts it.
+func (s *Store) observeAppend(ctx context.Context, stream string, events []Event, producer bool,
+	do func(context.Context, []Event) (AppendResult, error)) (AppendResult, error) {
 	o := s.cfg.observer
 	ctx, span := o.StartAppend(ctx, stream, len(events))
 	if tp := o.TraceParent(ctx); tp != "" {
 		events = withTraceParent(events, tp)
 	}
-	res, err := s.append(ctx, stream, events, opts)
+	res, err := do(ctx, events)
 	rep := observe.AppendReport{Outcome: appendOutcome(res, err), Version: res.Version, Err: err}
 	if rep.Outcome == observe.AppendOK {
 		rep.Events = len(events)
@@ -57,11 +70,7 @@ func (s *Store) observedAppend(ctx context.Context, stream string, events []Even
 		}
 	}
 	if rep.Outcome == observe.AppendDuplicate {
-		var ac appendConfig
-		for _, opt := range opts {
-			opt(&ac)
-		}
-		rep.Producer = ac.producer != nil
+		rep.Producer = producer
 	}
 	if errors.Is(err, ErrIndexStalled) {
 		o.IndexStalled()

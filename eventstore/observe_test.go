@@ -216,3 +216,42 @@ func TestMetricsCountGroupCommit(t *testing.T) {
 	want(t, ss, rounds, "rewind_fsync_duration_seconds_count")
 	t.Logf("%d appends in %v fsync rounds", writers*each, rounds)
 }
+
+// TestMetricsCountProducerAppends: the batches a Producer commits are
+// counted like Store.Append's appends: their events, and a refusal of a
+// fenced producer.
+func TestMetricsCountProducerAppends(t *testing.T) {
+	ctx := context.Background()
+	s, reg, _ := observed(t, false)
+	p, err := s.Producer(ctx, "prod/a", "p1", eventstore.WithEpoch(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := p.Append(ctx, evs(1, i)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := s.Producer(ctx, "prod/a", "p1", eventstore.WithEpoch(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stale.Append(ctx, evs(1, 0)...); err != nil && !errors.Is(err, eventstore.ErrStaleEpoch) {
+		t.Fatal(err)
+	}
+	if err := stale.Close(ctx); !errors.Is(err, eventstore.ErrStaleEpoch) {
+		t.Fatalf("the fenced producer closed with %v, want ErrStaleEpoch", err)
+	}
+	ss, err := scrape.Gather(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, ss, 5, "rewind_append_events_total")
+	want(t, ss, 1, "rewind_producer_refusals_total", "reason", "fenced")
+	if ok, _ := ss.Sum("rewind_appends_total", "outcome", "ok"); ok < 1 || ok > 5 {
+		t.Errorf("rewind_appends_total{outcome=ok} = %v, want 1 to 5 batches", ok)
+	}
+}

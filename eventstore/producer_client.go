@@ -390,6 +390,11 @@ func (p *Producer) commit(ctx context.Context, epoch uint64, batch []producerUni
 		p.mu.Unlock()
 		ac.sentUnits = sent
 	}
+	if p.s.cfg.observer != nil {
+		return p.s.observeAppend(ctx, p.stream, events, true, func(ctx context.Context, events []Event) (AppendResult, error) {
+			return p.s.appendCommit(ctx, p.stream, events, &ac, units)
+		})
+	}
 	return p.s.appendCommit(ctx, p.stream, events, &ac, units)
 }
 

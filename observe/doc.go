@@ -40,8 +40,9 @@
 // scrape, rewind_index_applied_position{store}, rewind_log_position{store}
 // and rewind_index_lag_commits{store}; with SyncAlways the group commit's
 // rewind_group_commit_rounds_total, rewind_group_commit_appenders and
-// rewind_fsync_duration_seconds. Only Store.Append and Store.Read are
-// counted (not a Producer's own appends, subscriptions or log reads).
+// rewind_fsync_duration_seconds. Store.Append, each batch a Producer
+// commits (one append, however many of its Append calls it holds) and
+// Store.Read are counted; subscriptions and log reads are not.
 //
 // Aggregates, by aggregate type (its category): rewind_commands_total
 // {aggregate, outcome} (ok, noop, refused, duplicate, conflict: too many
