@@ -3,10 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rewindhq/rewind/internal/benchstat"
 )
 
 // appendRate runs writers goroutines for dur, each appending one event at
@@ -81,7 +82,7 @@ func readLatency(ctx context.Context, st eventStore, stream string, want, n int)
 			return 0, 0, readErr(stream, got, want, err)
 		}
 	}
-	return quantile(samples, 0.5), quantile(samples, 0.99), nil
+	return benchstat.Quantile(samples, 0.5), benchstat.Quantile(samples, 0.99), nil
 }
 
 func readErr(stream string, got, want int, err error) error {
@@ -103,25 +104,6 @@ func replayRate(ctx context.Context, st eventStore, want int) (float64, error) {
 		return 0, fmt.Errorf("replay: %d events, want %d", n, want)
 	}
 	return float64(n) / elapsed.Seconds(), nil
-}
-
-func quantile(samples []time.Duration, q float64) time.Duration {
-	s := slices.Clone(samples)
-	slices.Sort(s)
-	i := int(float64(len(s))*q+0.999999) - 1
-	return s[min(max(i, 0), len(s)-1)]
-}
-
-func medianF(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

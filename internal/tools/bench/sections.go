@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/rewindhq/rewind/internal/benchstat"
 )
 
 // appends measures append throughput by number of writers, default and
@@ -161,7 +163,7 @@ func (r *runner) measureStage(ctx context.Context, t target, events, targetEvent
 		reads = append(reads, res.FirstReadMS)
 		both = append(both, res.OpenMS+res.FirstReadMS)
 	}
-	pt.OpenSecondMS, pt.FirstReadMS, pt.OpenReadMS = medianF(opens), medianF(reads), medianF(both)
+	pt.OpenSecondMS, pt.FirstReadMS, pt.OpenReadMS = benchstat.Median(opens), benchstat.Median(reads), benchstat.Median(both)
 	total, parts, err := diskBytes(ctx, t)
 	if err != nil {
 		return pt, err
@@ -284,8 +286,8 @@ func (r *runner) many(ctx context.Context) error {
 			opens = append(opens, ores.OpenMS)
 		}
 		r.remove(ctx, t)
-		res[kind] = result{mres.Rate, mres.PeakRSSMB, medianF(opens)}
-		progress("many streams, %s: %.0f appends/s, peak RSS %.0f MB, reopen %.1f ms", kind, mres.Rate, mres.PeakRSSMB, medianF(opens))
+		res[kind] = result{mres.Rate, mres.PeakRSSMB, benchstat.Median(opens)}
+		progress("many streams, %s: %.0f appends/s, peak RSS %.0f MB, reopen %.1f ms", kind, mres.Rate, mres.PeakRSSMB, benchstat.Median(opens))
 	}
 	n := r.sz.ManyStreams
 	fig := func(f func(result) float64, kinds ...string) (*float64, map[string]*float64) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/rewindhq/rewind/internal/benchstat"
 )
 
 // catchupResult is what the catch-up test measured.
@@ -50,8 +52,8 @@ func catchupTest(ctx context.Context, c *client, msgs, perPOST, rounds int, prog
 		mbs = append(mbs, float64(bytesRead)/elapsed.Seconds()/1e6)
 		progress("catch-up read %d: %d messages in %d GETs, %s", round+1, n, gets, elapsed.Round(time.Millisecond))
 	}
-	r.MsgsPerSec = median(r.Rounds)
-	r.MBPerSec = median(mbs)
+	r.MsgsPerSec = benchstat.Median(r.Rounds)
+	r.MBPerSec = benchstat.Median(mbs)
 	return r, nil
 }
 

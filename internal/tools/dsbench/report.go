@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/rewindhq/rewind/internal/benchstat"
 )
 
 // report is one run against one server: the --json output and what compare
@@ -199,7 +201,7 @@ func medianMin(rounds []wakeRound) time.Duration {
 	for i, rd := range rounds {
 		mins[i] = float64(rd.Wake.Min)
 	}
-	return time.Duration(median(mins))
+	return time.Duration(benchstat.Median(mins))
 }
 
 // bestOf reads reports of one server and keeps, for each test, the run that

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rewindhq/rewind/internal/benchstat"
 )
 
 // A catch-up shape: what the streams read from -1 to their tail hold, and
@@ -152,7 +154,7 @@ func shapeTest(ctx context.Context, c *client, s shape, rounds int, progress fun
 		mbs = append(mbs, float64(bytesRead)/elapsed.Seconds()/1e6)
 		progress("catch-up read of %s, round %d: %d messages in %d GETs, %s", s.Name, round+1, n, gets, elapsed.Round(time.Millisecond))
 	}
-	r.MsgsPerSec, r.MBPerSec = median(r.Rounds), median(mbs)
+	r.MsgsPerSec, r.MBPerSec = benchstat.Median(r.Rounds), benchstat.Median(mbs)
 	return r, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/internal/benchstat"
 )
 
 // durable measures appends from one writer that return only once on disk:
@@ -89,13 +90,13 @@ func durable(args []string) error {
 		pw = append(pw, float64(*n)/time.Since(start).Seconds())
 		fmt.Fprintf(os.Stderr, "round %d: rewind %.0f/s, postgres %.0f/s\n", r, rw[len(rw)-1], pw[len(pw)-1])
 	}
-	out := map[string]any{"rewind_per_s": median(rw), "rewind_all": rw, "n": *n, "rounds": *rounds}
+	out := map[string]any{"rewind_per_s": benchstat.Median(rw), "rewind_all": rw, "n": *n, "rounds": *rounds}
 	if pg != nil {
-		if median(pw) == 0 {
+		if benchstat.Median(pw) == 0 {
 			return errors.New("no PostgreSQL figure")
 		}
-		out["postgres_per_s"], out["postgres_all"] = median(pw), pw
-		out["rewind_vs_postgres"] = median(rw) / median(pw)
+		out["postgres_per_s"], out["postgres_all"] = benchstat.Median(pw), pw
+		out["rewind_vs_postgres"] = benchstat.Median(rw) / benchstat.Median(pw)
 	}
 	return printJSON(out)
 }

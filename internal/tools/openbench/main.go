@@ -35,7 +35,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +42,7 @@ import (
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/internal/benchstat"
 )
 
 const (
@@ -352,28 +352,16 @@ func measure(args []string) error {
 		openRead = append(openRead, r.ReadMS)
 	}
 	return printJSON(map[string]any{
-		"first_open_ms":      median(first),
-		"second_open_ms":     median(second),
-		"open_read_ms":       median(openRead),
+		"first_open_ms":      benchstat.Median(first),
+		"second_open_ms":     benchstat.Median(second),
+		"open_read_ms":       benchstat.Median(openRead),
 		"read_stream":        name,
 		"read_events":        events,
-		"rss_after_open_mb":  median(rssOpen),
+		"rss_after_open_mb":  benchstat.Median(rssOpen),
 		"first_open_all_ms":  first,
 		"second_open_all_ms": second,
 		"open_read_all_ms":   openRead,
 	})
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func printJSON(v any) error {
