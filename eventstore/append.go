@@ -190,8 +190,8 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 			return AppendResult{}, err
 		}
 	}
-	ctx, stop := appendBound(ctx)
-	defer stop()
+	ctx, bound := boundAppend(ctx)
+	defer bound.stop()
 	lk, err := s.lockStripe(ctx, name)
 	if err != nil {
 		return AppendResult{}, err
@@ -402,8 +402,12 @@ func (l *lazyDeadline) Err() error {
 	return context.DeadlineExceeded
 }
 
-// stop releases the timer, if Done made one.
+// stop releases the timer, if Done made one. A nil l (no bound was
+// needed) has nothing to release.
 func (l *lazyDeadline) stop() {
+	if l == nil {
+		return
+	}
 	l.once.Do(func() {})
 	if l.cancel != nil {
 		l.cancel()
@@ -416,11 +420,22 @@ func (l *lazyDeadline) stop() {
 // wait on it; the publish itself waits with a timer of its own. Call stop
 // when done.
 func appendBound(ctx context.Context) (bounded context.Context, stop func()) {
+	bounded, l := boundAppend(ctx)
+	if l == nil {
+		return bounded, func() {}
+	}
+	return bounded, l.stop
+}
+
+// boundAppend is appendBound for the paths every append takes, without
+// the stop function's allocation: the caller stops the lazyDeadline it
+// returns (nil when ctx had a deadline of its own).
+func boundAppend(ctx context.Context) (context.Context, *lazyDeadline) {
 	if _, ok := ctx.Deadline(); ok {
-		return ctx, func() {}
+		return ctx, nil
 	}
 	l := &lazyDeadline{Context: ctx, at: time.Now().Add(publishTimeout)}
-	return l, l.stop
+	return l, l
 }
 
 // parentDone returns what a wait that has its own timer for ctx's deadline
@@ -714,8 +729,8 @@ func (s *Store) CommandOutcome(ctx context.Context, stream, id string) (AppendRe
 	if err := validateName(stream); err != nil {
 		return AppendResult{}, false, fmt.Errorf("eventstore: command outcome on %q: %w", stream, err)
 	}
-	ctx, stop := appendBound(ctx)
-	defer stop()
+	ctx, bound := boundAppend(ctx)
+	defer bound.stop()
 	lk, err := s.lockStripe(ctx, stream)
 	if err != nil {
 		return AppendResult{}, false, fmt.Errorf("eventstore: command outcome on %q: %w", stream, err)

@@ -16,40 +16,56 @@ import (
 // The index's writer adds every command key it writes; when the index is
 // opened, a goroutine adds the keys already on disk, and until it is done
 // the filter answers "maybe" to everything. A false "maybe" only costs the
-// lookup the filter exists to save; there is no false "no". 2^24 bits (2
-// MiB) keep false positives near 1% up to about 1.7M command ids, and
-// slowly rising after that.
+// lookup the filter exists to save; there is no false "no".
+//
+// It is a blocked Bloom filter: each id sets 8 bits in one block of 256
+// bits (one bit in each 32-bit lane of the block), so that a look-up reads
+// one cache line, where a classic Bloom filter's probes each miss the
+// cache somewhere in its 2 MiB (a command checked before it is decided
+// pays the look-up on every Handle). 2^24 bits (2 MiB) keep false
+// positives near 1% up to about 1.5M command ids, slowly rising after that.
 type commandFilter struct {
-	seed  maphash.Seed
+	seed maphash.Seed
+	// bits holds the blocks, filterBlockWords words each; 64-bit words
+	// so that a block is read with four atomic loads.
 	bits  []atomic.Uint64
 	ready atomic.Bool
 }
 
 const (
-	filterBits   = 1 << 24
-	filterHashes = 7
+	filterBits       = 1 << 24
+	filterBlockWords = 4 // 256 bits
+	filterBlocks     = filterBits / 64 / filterBlockWords
 )
 
 func newCommandFilter() *commandFilter {
 	return &commandFilter{seed: maphash.MakeSeed(), bits: make([]atomic.Uint64, filterBits/64)}
 }
 
-// hashes returns the two hashes the filter's probes derive from.
-func (f *commandFilter) hashes(name, id string) (uint64, uint64) {
+// block returns the id's block (its first word's index) and the bits it
+// sets in each of the block's words. One 64-bit hash is enough: 16 bits
+// choose the block, then 5 bits each the bit of each of the 8 lanes.
+func (f *commandFilter) block(name, id string) (int, [filterBlockWords]uint64) {
 	var h maphash.Hash
 	h.SetSeed(f.seed)
 	h.WriteString(name)
 	h.WriteByte(0)
 	h.WriteString(id)
-	a := h.Sum64()
-	return a, a>>33 | a<<31 | 1
+	sum := h.Sum64()
+	at := int(sum%filterBlocks) * filterBlockWords
+	sum /= filterBlocks
+	var mask [filterBlockWords]uint64
+	for lane := range 2 * filterBlockWords {
+		mask[lane/2] |= 1 << (sum&31 + uint64(lane%2)*32)
+		sum >>= 5
+	}
+	return at, mask
 }
 
 func (f *commandFilter) add(name, id string) {
-	a, b := f.hashes(name, id)
-	for i := range uint64(filterHashes) {
-		bit := (a + i*b) % filterBits
-		f.bits[bit/64].Or(1 << (bit % 64))
+	at, mask := f.block(name, id)
+	for i, m := range mask {
+		f.bits[at+i].Or(m)
 	}
 }
 
@@ -59,10 +75,9 @@ func (f *commandFilter) mayHold(name, id string) bool {
 	if !f.ready.Load() {
 		return true
 	}
-	a, b := f.hashes(name, id)
-	for i := range uint64(filterHashes) {
-		bit := (a + i*b) % filterBits
-		if f.bits[bit/64].Load()&(1<<(bit%64)) == 0 {
+	at, mask := f.block(name, id)
+	for i, m := range mask {
+		if f.bits[at+i].Load()&m != m {
 			return false
 		}
 	}

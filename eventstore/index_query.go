@@ -43,7 +43,14 @@ func producerKey(name, id string) []byte {
 
 // commandKey holds the outcome of the commit recorded for a command id.
 func commandKey(name, id string) []byte {
-	return append(streamPrefix('k', name), id...)
+	return appendCommandKey(make([]byte, 0, len(name)+2+len(id)), name, id)
+}
+
+func appendCommandKey(b []byte, name, id string) []byte {
+	b = append(b, 'k')
+	b = append(b, name...)
+	b = append(b, 0)
+	return append(b, id...)
 }
 
 // commandOutcome is what the index keeps of the commit recorded for a
@@ -56,8 +63,17 @@ type commandOutcome struct {
 	data   []byte // WithCommandData's, nil if none
 }
 
-func (c commandOutcome) encode() []byte {
-	b := make([]byte, 0, 29+len(c.data))
+func (c commandOutcome) encode() []byte { return c.appendTo(make([]byte, 0, c.size())) }
+
+// size is the length of c's encoding.
+func (c commandOutcome) size() int {
+	if c.data == nil {
+		return 28
+	}
+	return 29 + len(c.data)
+}
+
+func (c commandOutcome) appendTo(b []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, c.seq)
 	b = binary.BigEndian.AppendUint64(b, c.last)
 	b = binary.BigEndian.AppendUint32(b, c.count)

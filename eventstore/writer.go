@@ -285,6 +285,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 	var key []byte
 	var ordered []int // the records entered, for their log-ordered copies
 	newest := newestCommit{seq: w.newest}
+	var newestBody []byte // its commit, whose first event's id is read once, at the end
 	for i := range recs {
 		r := &recs[i]
 		if r.kind == recAppend {
@@ -338,7 +339,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			// still hold it (a close lost to a power cut would otherwise
 			// go unnoticed), and a tombstone's purge takes the stream's
 			// older commits out of the log.
-			newest = newestCommit{seq: r.seq, name: r.name, id: firstEventID(r.body)}
+			newest, newestBody = newestCommit{seq: r.seq, name: r.name}, r.body
 		}
 		if flags&flagDeleted != 0 {
 			// A tombstone: what the stream held before it goes. The keys
@@ -376,8 +377,12 @@ func (w *indexWriter) apply(recs []indexRec) error {
 		}
 		if cmd != "" {
 			x.filter.add(r.name, cmd) // before the commit: a "maybe" early is harmless
+			// Key and value straight into the batch's buffer, as a commit's.
 			co := commandOutcome{seq: r.seq, last: last, count: count, stored: r.stored, data: cmdData}
-			if err := b.Set(commandKey(r.name, cmd), co.encode(), nil); err != nil {
+			op := b.SetDeferred(len(r.name)+2+len(cmd), co.size())
+			appendCommandKey(op.Key[:0], r.name, cmd)
+			co.appendTo(op.Value[:0])
+			if err := op.Finish(); err != nil {
 				return err
 			}
 			if count == 0 && flags&flagClosed == 0 {
@@ -417,6 +422,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 		}
 	}
 	if newest.seq > w.newest {
+		newest.id = firstEventID(newestBody)
 		if err := b.Set(keyNewest, newest.encode(), nil); err != nil {
 			return err
 		}
