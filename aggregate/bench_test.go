@@ -441,6 +441,11 @@ func BenchmarkHandle(b *testing.B) {
 				b.ReportMetric(rates[v], names[v]+"/s")
 			}
 		}
+		if rates[1] > 0 {
+			// On each result line, so that every run of -count has its
+			// own whole-run figure (the verdicts below are the last run's).
+			b.ReportMetric(rates[2]/rates[1], "id/without")
+		}
 	})
 	verdict("BenchmarkHandle: Handle / bare Append", rates[1]/rates[0], 0.8, ">=", "")
 	verdict("BenchmarkHandle: Handle with command ids / without", rates[2]/rates[1], 0.9, ">=", "")
