@@ -37,7 +37,7 @@ func main() {
 	rounds := flag.Int("rounds", 5, "stream-leader kills (a follower kill follows each)")
 	dur := flag.Duration("duration", 5*time.Second, "length of each throughput run")
 	flag.IntVar(&pairs, "pairs", 3, "throughput runs of Rewind, each between two raw runs")
-	prof := flag.String("cpuprofile", "", "write this process's CPU profile of the Rewind throughput run to the file")
+	prof := flag.String("cpuprofile", "", "write this process's CPU profile of the first Rewind throughput run to the file")
 	flag.Parse()
 	cpuProfile = *prof
 	h := &harness{}
@@ -96,6 +96,13 @@ func run(h *harness, rounds int, dur time.Duration) error {
 		return err
 	}
 	fmt.Println("machine: 2 cores, shared with other work; 3 nats-server processes and this process on it")
+	leader := func(stream string) string {
+		if i := c.StreamLeader(stream); i >= 0 {
+			return c.Nodes[i].Name
+		}
+		return "none"
+	}
+	fmt.Printf("stream leaders: Rewind's log on %s, raw on %s\n", leader("rewind"), leader("raw"))
 
 	// Throughput, 16 writers each, in alternating runs (the machine is
 	// shared: its load changes from one run to the next); the median of
@@ -105,11 +112,34 @@ func run(h *harness, rounds int, dur time.Duration) error {
 		pids = append(pids, c.Pid(i))
 	}
 	var rawCPU, rewCPU []float64 // CPU µs per operation, servers and this process
+	var lastEach []float64       // the last run's, per process (this one, then each server)
 	measured := func(cpus *[]float64, run func() (float64, int64)) float64 {
-		before := cpuTime(pids)
+		before := make([]time.Duration, len(pids))
+		for i, pid := range pids {
+			before[i] = cpuTime([]int{pid})
+		}
 		r, n := run()
-		*cpus = append(*cpus, float64(cpuTime(pids)-before)/float64(time.Microsecond)/float64(max(n, 1)))
+		lastEach = lastEach[:0]
+		var total float64
+		for i, pid := range pids {
+			us := float64(cpuTime([]int{pid})-before[i]) / float64(time.Microsecond) / float64(max(n, 1))
+			lastEach = append(lastEach, us)
+			total += us
+		}
+		*cpus = append(*cpus, total)
 		return r
+	}
+	// each formats the last run's CPU per operation by process.
+	each := func() string {
+		var b strings.Builder
+		for i, us := range lastEach {
+			if i == 0 {
+				fmt.Fprintf(&b, "this process %.0f", us)
+			} else {
+				fmt.Fprintf(&b, ", %s %.0f", c.Nodes[i-1].Name, us)
+			}
+		}
+		return b.String() + " µs/op"
 	}
 	rawRun := func() float64 {
 		return measured(&rawCPU, func() (float64, int64) {
@@ -119,8 +149,14 @@ func run(h *harness, rounds int, dur time.Duration) error {
 			})
 		})
 	}
-	stopProfile := startProfile()
+	profiled := false
 	rewindRun := func() float64 {
+		if !profiled {
+			// The first Rewind run only: the raw runs' stacks would mix
+			// with its own (both publish through nats.go).
+			profiled = true
+			defer startProfile()()
+		}
 		return measured(&rewCPU, func() (float64, int64) {
 			return rate(dur, 16, func(w, i int) error {
 				_, err := store.Append(ctx, fmt.Sprintf("tput/%d", w), []eventstore.Event{{Type: "T", Data: payload}})
@@ -131,13 +167,16 @@ func run(h *harness, rounds int, dur time.Duration) error {
 	var raws, rews, ratios []float64
 	for range pairs {
 		r1 := rawRun()
+		e1 := each()
 		rw := rewindRun()
+		ew := each()
 		r2 := rawRun()
+		e2 := each()
 		raws, rews = append(raws, r1, r2), append(rews, rw)
 		ratios = append(ratios, rw/((r1+r2)/2))
 		fmt.Printf("  raw %.0f/s, Rewind %.0f/s, raw %.0f/s: %.2fx\n", r1, rw, r2, rw/((r1+r2)/2))
+		fmt.Printf("    CPU: raw (%s); Rewind (%s); raw (%s)\n", e1, ew, e2)
 	}
-	stopProfile()
 	fmt.Printf("R3 append throughput, 16 writers (median of the runs): Rewind %.0f/s, raw JetStream sync publish %.0f/s; median ratio %.2fx\n",
 		median(rews), median(raws), median(ratios))
 	if rawCPU[0] > 0 {
