@@ -359,6 +359,9 @@ func (c *commit) eachEvent(stream string, seq uint64, stored time.Time, a *arena
 			}
 		}
 		e.Data = d.bytes()
+		if a != nil && a.copyData && d.err == nil {
+			e.Data = a.clone(e.Data)
+		}
 		if d.err != nil {
 			return d.err
 		}
@@ -391,10 +394,20 @@ func (c *commit) storedAt(logTime time.Time) time.Time {
 type arena struct {
 	types map[string]string
 	buf   []byte // the current chunk; buf[:len(buf)] is handed out
+	// copyData: the body eachEvent decodes is a buffer the caller reuses
+	// (a pebble iterator's value), so each event's data is copied into the
+	// arena; the rest of the event is copied or decoded anyway. Copying the
+	// data alone, rather than the whole body, allocates about a fifth less
+	// per event, and so triggers fewer garbage collections per read.
+	copyData bool
 }
 
+// arenaChunk is 32 KiB, Go's largest small-object size class: larger
+// chunks are large objects, each its own span taken from and given back to
+// the heap (zeroed, and returned to the OS by the scavenger between reads),
+// which showed in the tail of warm reads.
 const (
-	arenaChunk  = 64 << 10
+	arenaChunk  = 32 << 10
 	maxInterned = 4096 // distinct type names an arena keeps
 )
 

@@ -283,16 +283,16 @@ func (x *index) readStream(name string, b *bounds, covered uint64, yield func(Ev
 		from = max(from, v)
 	}
 	stop := false
-	a := newArena()
+	// The iterator reuses its buffer; events handed out keep their data,
+	// so eachEvent copies each event's data into the read's arena.
+	a := &arena{copyData: true}
 	next := uint64(0) // the version the next commit must start at (0: any, the first)
 	for ok := it.SeekGE(commitKey(name, from)); ok && !stop; ok = it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
 			return err
 		}
-		// The iterator reuses its buffer; events handed out keep their
-		// data, so each commit is copied (into the read's arena).
-		c, err := decodeIndexed(a.clone(v))
+		c, err := decodeIndexed(v)
 		if err != nil {
 			return err
 		}

@@ -71,7 +71,11 @@
 // whose Content-Length is above it is refused before it is read.
 // WithMaxBodiesInFlight bounds the bytes of request bodies held at once,
 // and WithMaxAnswersInFlight the bytes of messages that answers being
-// written hold (503 with Retry-After past either, after a second's wait). WithWriteTimeout
+// written hold (503 with Retry-After past either, after a second's wait).
+// A catch-up answer's body is made in a buffer the handler keeps for later
+// answers: at most one per answer in flight, none larger than twice
+// WithChunkSize and 64 KiB, released by the garbage collector when idle.
+// WithWriteTimeout
 // bounds each write of an answer, so a client that stops reading a
 // catch-up, long-poll or SSE answer is cut and holds neither memory nor a
 // server's drain. WithMaxWaiting bounds the long-poll and SSE requests

@@ -45,6 +45,10 @@ type Handler struct {
 
 	bodiesIn  *budget // bytes of request bodies held
 	bodiesOut *budget // bytes of answers being made and written
+	// bodies holds GET answers' body buffers for the next read (readAnswer):
+	// at most one per answer in flight, each at most maxPooledBody, and
+	// dropped by the garbage collector when idle.
+	bodies sync.Pool
 
 	sweeping  atomic.Bool  // a sweep of expired streams runs
 	lastSweep atomic.Int64 // when the last one began, Unix ns

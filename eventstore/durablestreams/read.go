@@ -91,8 +91,13 @@ type chunk struct {
 	msgs     [][]byte
 	next     eventstore.Offset // the offset after the last message (from, when none)
 	upToDate bool              // it reaches the stream's tail
-	encoded  []byte            // the response body, when already made (a shared long-poll's)
+	encoded  []byte            // the response body, when already made (a shared long-poll's, readAnswer's)
+	count    int               // messages in encoded, when msgs is nil (readAnswer)
+	pooled   *[]byte           // encoded's buffer, from the handler's pool (readAnswer)
 }
+
+// messages is the number of messages in the chunk.
+func (c *chunk) messages() int { return max(len(c.msgs), c.count) }
 
 // read reads a chunk of the stream from offset from.
 func (h *Handler) read(ctx context.Context, st *stream, from eventstore.Offset) (chunk, error) {
@@ -113,6 +118,69 @@ func (h *Handler) read(ctx context.Context, st *stream, from eventstore.Offset) 
 		c.upToDate = true
 	}
 	return c, err
+}
+
+// readAnswer reads a chunk of the stream from offset from as a GET answers
+// it: the response body made as the messages are read, in one buffer
+// taken from the handler's pool (c.encoded; c.count messages, c.msgs
+// nil). A catch-up read of small messages is bound by the work per
+// message, so each message costs one copy into the body, and the body one
+// write. The caller gives the buffer back with h.bodyDone(c) once written.
+func (h *Handler) readAnswer(ctx context.Context, st *stream, from eventstore.Offset) (chunk, error) {
+	c := chunk{next: from, upToDate: true}
+	buf := h.bodyBuffer()
+	b := (*buf)[:0]
+	isJSON := st.json()
+	if isJSON {
+		b = append(b, '[')
+	}
+	_, err := h.eachUpTo(ctx, st, from, st.tail(), func(e eventstore.Event) bool {
+		if len(b) >= h.cfg.chunk && c.count > 0 {
+			c.upToDate = false
+			return false
+		}
+		if isJSON && c.count > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, st.message(e)...)
+		c.count++
+		c.next = e.Offset
+		return true
+	})
+	if isJSON {
+		b = append(b, ']')
+	}
+	*buf = b
+	c.encoded, c.pooled = b, buf
+	if c.next >= st.tail() {
+		c.upToDate = true
+	}
+	return c, err
+}
+
+// maxPooledBody is the largest body buffer kept for the next read: a
+// chunk's size and one message past it, mostly; a buffer a large message
+// grew is left to the garbage collector.
+func (h *Handler) maxPooledBody() int { return 2*h.cfg.chunk + 64<<10 }
+
+func (h *Handler) bodyBuffer() *[]byte {
+	if b, ok := h.bodies.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, 64<<10)
+	return &b
+}
+
+// bodyDone gives a chunk's pooled body buffer back, once nothing refers to
+// it any more.
+func (h *Handler) bodyDone(c *chunk) {
+	if c.pooled == nil {
+		return
+	}
+	if cap(*c.pooled) <= h.maxPooledBody() {
+		h.bodies.Put(c.pooled)
+	}
+	c.pooled, c.encoded = nil, nil
 }
 
 // eachPiece calls fn with the pieces of a chunk's response body in order
@@ -229,7 +297,8 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	defer func() { out.release() }()
-	c, err := h.read(ctx, st, from)
+	c, err := h.readAnswer(ctx, st, from)
+	defer func() { h.bodyDone(&c) }()
 	if err != nil {
 		h.storeError(w, r, name, err)
 		return
@@ -237,7 +306,8 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 	out.keep(c)
 	if live == "long-poll" {
 		hd.Set(hCursor, h.cursor(q.Get("cursor")))
-		if len(c.msgs) == 0 {
+		if c.messages() == 0 {
+			h.bodyDone(&c)
 			if st.head.Closed {
 				hd.Set(hNextOffset, string(st.tail()))
 				hd.Set(hUpToDate, "true")
@@ -259,7 +329,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 				return
 			}
 			h.touch(ctx, st)
-			if len(c.msgs) == 0 {
+			if c.messages() == 0 {
 				hd.Set(hNextOffset, string(from))
 				hd.Set(hUpToDate, "true")
 				hd.Set("Cache-Control", "no-store")
@@ -341,7 +411,7 @@ func (h *Handler) reserveOut(w http.ResponseWriter, r *http.Request) (*answerByt
 // keep gives back what the chunk read does not need: a small answer holds
 // its own size only, while it is written.
 func (a *answerBytes) keep(c chunk) {
-	n := int64(0)
+	n := int64(len(c.encoded))
 	for _, m := range c.msgs {
 		n += int64(len(m))
 	}
