@@ -124,7 +124,10 @@
 // Snapshots are taken by a goroutine of the repository after the command
 // whose append crosses the policy's mark (every 100 events by default,
 // WithSnapshotEvery or WithSnapshotWhen; WithSnapshotEvery(0) takes none),
-// so no command waits for one. They are kept beside the log
+// so no command waits for one; a load that replays through a version the
+// policy marks queues one there too, so a stream written by plain appends
+// (an import, a migration) is replayed in full once, not on every load.
+// They are kept beside the log
 // (eventstore.SaveSnapshot), never in a stream. Loads use the snapshots
 // there are whatever the policy; Repository.Snapshots lists them. Each is
 // tagged with everything the library can see that defines the fold: the

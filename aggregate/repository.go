@@ -92,9 +92,11 @@ func WithMaxAttempts(n int) Option {
 }
 
 // WithSnapshotEvery takes a snapshot whenever a command takes the stream
-// past a multiple of n events (default 100); 0 takes none. Loads use the
-// snapshots that exist whatever the policy (deleting them changes no
-// result: eventstore.Store.DeleteSnapshots).
+// past a multiple of n events (default 100); 0 takes none. A load that
+// replays past a multiple of n takes one there too (a stream written by
+// plain appends gets the snapshots its commands would have left). Loads
+// use the snapshots that exist whatever the policy (deleting them changes
+// no result: eventstore.Store.DeleteSnapshots).
 func WithSnapshotEvery(n uint64) Option {
 	return func(c *repoConfig) error {
 		if n == 0 {
@@ -107,7 +109,8 @@ func WithSnapshotEvery(n uint64) Option {
 }
 
 // WithSnapshotWhen takes a snapshot after a command that took the stream
-// from version prev to next when fn says so.
+// from version prev to next when fn says so, and where a load replays
+// through version v when fn(v-1, v) says so.
 func WithSnapshotWhen(fn func(prev, next uint64) bool) Option {
 	return func(c *repoConfig) error {
 		if fn == nil {
@@ -315,6 +318,7 @@ func (r *Repository[S, E]) replay(ctx context.Context, stream string, l Loaded[S
 		}
 		l.State = et.apply(l.State, ev)
 		l.Version, l.At, l.Offset = e.Version, e.StoredAt, e.Offset
+		r.snapshotOnLoad(stream, l)
 	}
 	return l, checked, nil
 }

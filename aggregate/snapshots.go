@@ -24,6 +24,7 @@ import (
 type snapJob[S any] struct {
 	stream string
 	l      Loaded[S]
+	data   []byte // l.State encoded, when the state was encoded at once (a load's)
 }
 
 // snapshotTimeout bounds the writing of one snapshot.
@@ -50,11 +51,42 @@ func (r *Repository[S, E]) maybeSnapshot(stream string, prev uint64, next Loaded
 	}
 }
 
+// snapshotOnLoad queues a snapshot of l, a state a load has folded to,
+// if the policy marks its version (as it would after a command that
+// reached it): a stream written without commands (raw appends, an import)
+// gets the snapshots its commands would have left, and the next load near
+// it replays at most an interval of events. The state is encoded now: the
+// load goes on evolving it, maybe in place. Nothing is queued once the
+// queue is full or the repository closed: a snapshot is only a shortcut.
+func (r *Repository[S, E]) snapshotOnLoad(stream string, l Loaded[S]) {
+	if r.cfg.snapshot == nil || l.Version == 0 || !r.cfg.snapshot(l.Version-1, l.Version) {
+		return
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed || len(r.snaps) == cap(r.snaps) {
+		return
+	}
+	data, err := r.def.stateCodec.Marshal(l.State)
+	if err != nil {
+		return
+	}
+	select {
+	case r.snaps <- snapJob[S]{stream: stream, l: Loaded[S]{Version: l.Version, At: l.At, Offset: l.Offset}, data: data}:
+	default:
+	}
+}
+
 // writeSnapshots is the repository's snapshot writer.
 func (r *Repository[S, E]) writeSnapshots() {
 	for job := range r.snaps {
 		ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
-		err := r.saveSnapshot(ctx, job.stream, job.l)
+		var err error
+		if job.data != nil {
+			err = r.saveEncoded(ctx, job.stream, job.l, job.data)
+		} else {
+			err = r.saveSnapshot(ctx, job.stream, job.l)
+		}
 		cancel()
 		if err != nil {
 			r.log.Warn("aggregate: snapshot not saved", "stream", job.stream, "version", job.l.Version, "err", err)
@@ -67,6 +99,10 @@ func (r *Repository[S, E]) saveSnapshot(ctx context.Context, stream string, l Lo
 	if err != nil {
 		return fmt.Errorf("aggregate: snapshot of %q: the state does not encode: %w", stream, err)
 	}
+	return r.saveEncoded(ctx, stream, l, data)
+}
+
+func (r *Repository[S, E]) saveEncoded(ctx context.Context, stream string, l Loaded[S], data []byte) error {
 	return r.store.SaveSnapshot(ctx, eventstore.Snapshot{Stream: stream, Version: l.Version, StoredAt: l.At,
 		Schema: r.snapTag + string(l.Offset), Data: data})
 }

@@ -205,6 +205,14 @@
 // the copy served; JetStream stays the only truth, from which the copy is
 // rebuilt with the index.
 //
+// The index also finds an event by its ID: [Store.EventByID] answers the
+// event, its stream, version and offset in two point reads of the index
+// (a key per event, ID to commit, written with the commit's other keys
+// and deleted with them), whatever the size of the log, seeing every
+// append acknowledged before the call as a read does; an ID it does not
+// hold is [ErrNotFound]. An index of the previous format, which had no
+// such keys, is rebuilt from the log on the first open.
+//
 // # Disk
 //
 // Both sides compress. A log the store creates has JetStream's S2

@@ -70,6 +70,9 @@ var (
 	// fenced it. The error is a *ProducerError carrying CurrentEpoch.
 	ErrStaleEpoch = errors.New("eventstore: stale producer epoch")
 
+	// ErrNotFound is returned by a lookup (EventByID) that finds nothing.
+	ErrNotFound = errors.New("eventstore: not found")
+
 	// ErrStreamClosed is returned when an append goes to a stream that an
 	// append WithClose has closed.
 	ErrStreamClosed = errors.New("eventstore: stream closed")

@@ -59,6 +59,7 @@ import (
 //	'k' name 0x00 command id                  → seq(8) lastVersion(8) count(4) storedAt(8) of its commit [1 data: WithCommandData's]
 //	'z' name 0x00                             → seq(8) of the commit that closed the stream
 //	'o' seq(8, big-endian)                    → storedAt(8) name (len+bytes) commit body: the log-ordered copy (index_ordered.go)
+//	'e' event id(16)                          → uvarint(seq) uvarint(i): the commit's i-th event (index_eventid.go)
 //	"m.format" → indexFormat; "m.log" → the log's identity; "m.checkpoint" → seq(8)
 //	"m.newest" → seq(8) first event id(16) stream name: the newest commit held
 //
@@ -76,9 +77,11 @@ import (
 // that did not record them; format 2 had no log-ordered copy; format 3
 // compressed every level with snappy (pebble reads it, but its settled
 // tables would be rewritten with zstd only as compactions reach them,
-// which for streams no longer written is never). An index of another
-// format is rebuilt.
-const indexFormat = "rewind-index-4"
+// which for streams no longer written is never); format 4 had no event-id
+// keys (an index of it is rebuilt, so that EventByID finds every event,
+// not only those appended after an upgrade). An index of another format
+// is rebuilt.
+const indexFormat = "rewind-index-5"
 
 var (
 	keyFormat     = []byte("m.format")

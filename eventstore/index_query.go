@@ -414,7 +414,14 @@ func (x *index) dropStream(b *pebble.Batch, name string, tomb uint64) error {
 					return err
 				}
 				if kind == 'c' {
-					// The commit's log-ordered copy goes with it.
+					// The commit's log-ordered copy and event-id keys go
+					// with it.
+					if len(v) >= 16 {
+						if err := x.dropEventIDs(b, seq, v[16:]); err != nil {
+							it.Close()
+							return err
+						}
+					}
 					var ok [orderedKeyLen]byte
 					putOrderedKey(ok[:], seq)
 					if err := b.Delete(ok[:], nil); err != nil {

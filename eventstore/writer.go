@@ -460,7 +460,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 }
 
 // writeOrdered writes the log-ordered copy of the records entered (their
-// indices in recs), after every other key of the batch and in log order:
+// indices in recs) and their event-id keys (index_eventid.go), after every other key of the batch and in log order:
 // pebble's memtable then inserts each key from where the previous one went,
 // as it does for the stream keys written in name order.
 func writeOrdered(b *pebble.Batch, recs []indexRec, entered []int) error {
@@ -471,6 +471,11 @@ func writeOrdered(b *pebble.Batch, recs []indexRec, entered []int) error {
 		putOrderedKey(op.Key, r.seq)
 		putOrderedValue(op.Value, r.name, r.stored, r.body)
 		if err := op.Finish(); err != nil {
+			return err
+		}
+	}
+	for _, i := range entered {
+		if err := writeEventIDs(b, recs[i].seq, recs[i].body); err != nil {
 			return err
 		}
 	}

@@ -120,12 +120,18 @@ func BenchmarkTimeline10k(b *testing.B) {
 }
 
 // BenchmarkSearchEventID is a search for one event id in a category of
-// n events (1,000 streams), made through the store's public Append in
-// commits of 100 events, the id being that of the category's last event
-// (the worst case: the search scans the category), following the cursor
-// to the end; the baseline is a plain read of the category's events.
-func BenchmarkSearchEventID(b *testing.B) {
-	const n = 100_000
+// 100,000 events (1,000 streams), made through the store's public Append
+// in commits of 100 events, the id being that of the category's last event
+// (the worst case for a scan), following the cursor to the end; beside it
+// the store's EventByID alone, and as the baseline a plain read of the
+// category's events (what a search that scans costs).
+func BenchmarkSearchEventID(b *testing.B) { benchSearchEventID(b, 100_000, "100k") }
+
+// BenchmarkSearchEventID1M is BenchmarkSearchEventID on a category of
+// 1,000,000 events (the target).
+func BenchmarkSearchEventID1M(b *testing.B) { benchSearchEventID(b, 1_000_000, "1M") }
+
+func benchSearchEventID(b *testing.B, n int, size string) {
 	url, store := bigCart(b, 10)
 	ctx := context.Background()
 	for i := 0; i < n; i += 100 {
@@ -137,39 +143,54 @@ func BenchmarkSearchEventID(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	var last eventstore.Event
+	var first, last eventstore.Event
 	for e, err := range store.ReadCategory(ctx, "shop") {
 		if err != nil {
 			b.Fatal(err)
 		}
+		if first.Stream == "" {
+			first = e
+		}
 		last = e
 	}
-	b.Run("search-100k", func(b *testing.B) {
-		for b.Loop() {
-			cursor, found := "", 0
-			for {
-				resp, err := http.Get(url + "/v1/search?category=shop&eventId=" + last.ID.String() + "&cursor=" + cursor)
-				if err != nil {
-					b.Fatal(err)
+	for _, target := range []struct {
+		name string
+		e    eventstore.Event
+	}{{"last", last}, {"first", first}} {
+		b.Run("search-"+target.name+"-"+size, func(b *testing.B) {
+			for b.Loop() {
+				cursor, found := "", 0
+				for {
+					resp, err := http.Get(url + "/v1/search?category=shop&eventId=" + target.e.ID.String() + "&cursor=" + cursor)
+					if err != nil {
+						b.Fatal(err)
+					}
+					var res aggregatehttp.SearchResult
+					err = json.NewDecoder(resp.Body).Decode(&res)
+					resp.Body.Close()
+					if err != nil {
+						b.Fatal(err)
+					}
+					found += len(res.Events)
+					if res.End {
+						break
+					}
+					cursor = res.Cursor
 				}
-				var res aggregatehttp.SearchResult
-				err = json.NewDecoder(resp.Body).Decode(&res)
-				resp.Body.Close()
-				if err != nil {
-					b.Fatal(err)
+				if found != 1 {
+					b.Fatalf("found %d", found)
 				}
-				found += len(res.Events)
-				if res.End {
-					break
-				}
-				cursor = res.Cursor
 			}
-			if found != 1 {
-				b.Fatalf("found %d", found)
+		})
+	}
+	b.Run("eventbyid-"+size, func(b *testing.B) {
+		for b.Loop() {
+			if e, err := store.EventByID(ctx, last.ID); err != nil || e.Offset != last.Offset {
+				b.Fatalf("EventByID: %+v, %v", e, err)
 			}
 		}
 	})
-	b.Run("baseline-category-read-100k", func(b *testing.B) {
+	b.Run("baseline-category-read-"+size, func(b *testing.B) {
 		for b.Loop() {
 			count := 0
 			for _, err := range store.ReadCategory(ctx, "shop") {

@@ -29,6 +29,42 @@ func diffJSON(a, b json.RawMessage) ([]Change, error) {
 	return out, nil
 }
 
+// differ lists the changes of a sequence of states, one after another:
+// each state's JSON is decoded once (as the "after" of one step, then kept
+// as the "before" of the next), where diffJSON on each pair would decode
+// every state twice. A state whose JSON is byte for byte its
+// predecessor's changed nothing and is not decoded.
+type differ struct {
+	prev     json.RawMessage
+	prevTree any
+	decoded  bool
+}
+
+func newDiffer(start json.RawMessage) *differ { return &differ{prev: start} }
+
+// next answers the changes from the previous state to next, and makes
+// next the previous state.
+func (d *differ) next(next json.RawMessage) ([]Change, error) {
+	if bytes.Equal(d.prev, next) {
+		return []Change{}, nil
+	}
+	if !d.decoded {
+		tree, err := decodeTree(d.prev)
+		if err != nil {
+			return nil, err
+		}
+		d.prevTree, d.decoded = tree, true
+	}
+	tree, err := decodeTree(next)
+	if err != nil {
+		return nil, err
+	}
+	out := []Change{}
+	walkDiff("", d.prevTree, tree, true, true, &out)
+	d.prev, d.prevTree = next, tree
+	return out, nil
+}
+
 // decodeTree decodes JSON keeping numbers as written, so that large
 // integers compare and print exactly.
 func decodeTree(b json.RawMessage) (any, error) {

@@ -175,7 +175,11 @@
 // a series of requests, each bounded, that the client follows by cursor
 // (it may show what it found so far). The search reads the category's
 // events; it has no index of its own (see the package's benchmark for its
-// rate). A query parameter given twice or over 1,024 bytes, a missing or
+// rate), except with eventId: that one event is looked up in the store's
+// event-id index (eventstore.Store.EventByID), whatever the category's
+// size, and the answer is whole in one request (end true, scanned 0 or 1,
+// the cursor the log's end); the event is found if it is in the category,
+// after the cursor and passes the other filters. A query parameter given twice or over 1,024 bytes, a missing or
 // many-segment category, no filter, a bad UUID, cursor or limit are 400.
 //
 // GET /v1/export/<category>/<id>?to=<version|time>[&package=p][&def=expr]

@@ -148,6 +148,7 @@ func (t *typed[S, E]) history(ctx context.Context, id string, from, to point, fn
 		return loadedJSON{}, loadedJSON{}, err
 	}
 	state, prev, at := start.State, before.state, start.At
+	diff := newDiffer(prev)
 	version := start.Version
 	if end.Version > start.Version {
 		for e, err := range t.store.Read(ctx, stream, eventstore.FromVersion(start.Version+1), eventstore.ToVersion(end.Version)) {
@@ -163,7 +164,7 @@ func (t *typed[S, E]) history(ctx context.Context, id string, from, to point, fn
 			if err != nil {
 				return loadedJSON{}, loadedJSON{}, fmt.Errorf("encode the state: %w", err)
 			}
-			changes, err := diffJSON(prev, next)
+			changes, err := diff.next(next)
 			if err != nil {
 				return loadedJSON{}, loadedJSON{}, err
 			}

@@ -45,6 +45,29 @@ func TestDiffJSON(t *testing.T) {
 	}
 }
 
+// TestDifferMatchesDiffJSON: the differ, which decodes each state once,
+// answers for each step of a sequence what diffJSON answers for the pair.
+func TestDifferMatchesDiffJSON(t *testing.T) {
+	states := []string{`{}`, `{"a":1}`, `{"a":1}`, `{"a":2,"b":[1]}`, `{"b":[1,2],"c":{"d":"x"}}`, `{"c":{"d":"y"}}`, `{"c":{"d":"y"}}`, `null`, `{"a":1}`}
+	d := newDiffer(json.RawMessage(states[0]))
+	for i := 1; i < len(states); i++ {
+		got, err := d.next(json.RawMessage(states[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := diffJSON(json.RawMessage(states[i-1]), json.RawMessage(states[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s → %s: the differ says %+v, diffJSON %+v", states[i-1], states[i], got, want)
+		}
+	}
+	if _, err := newDiffer(json.RawMessage(`{}`)).next(json.RawMessage(`{`)); err == nil {
+		t.Error("bad JSON: no error")
+	}
+}
+
 // Event types of the literal writer's test, of shapes the test cart has
 // not.
 type (

@@ -79,6 +79,42 @@ func TestSearch(t *testing.T) {
 	}
 }
 
+// TestSearchEventIDLooksUp: a search with an event id is answered from
+// the store's event-id index in one request that looks at that one event,
+// not by a scan of the category; the category, the cursor and the other
+// filters still hold.
+func TestSearchEventIDLooksUp(t *testing.T) {
+	s := newServer(t)
+	s.seed(t, "c1")
+	s.seed(t, "c2")
+	stored, err := collectEvents(s, "carts/c2/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := stored[4].ID.String()
+	var res aggregatehttp.SearchResult
+	s.get(t, "/v1/search?category=carts&eventId="+id, 200, &res)
+	if len(res.Events) != 1 || res.Events[0].ID != id || res.Events[0].Version != 5 || !res.End || res.Scanned != 1 {
+		t.Fatalf("search by event id: %+v; want the event, in one answer that looked at one event", res)
+	}
+	for query, why := range map[string]string{
+		"category=boats&eventId=" + id:                                         "another category",
+		"category=carts&type=Opened&eventId=" + id:                             "another type",
+		"category=carts&eventId=" + id + "&cursor=" + string(stored[4].Offset): "a cursor at the event",
+		"category=carts&eventId=0193a5c0-0000-7000-8000-000000000042":          "an id no event has",
+	} {
+		var res aggregatehttp.SearchResult
+		s.get(t, "/v1/search?"+query, 200, &res)
+		if len(res.Events) != 0 || !res.End || res.Cursor == "" {
+			t.Errorf("%s (%s): %+v; want nothing, the answer whole", query, why, res)
+		}
+	}
+	s.get(t, "/v1/search?category=carts&eventId="+id+"&cursor="+string(stored[3].Offset), 200, &res)
+	if len(res.Events) != 1 || res.Events[0].ID != id {
+		t.Fatalf("search by event id from a cursor before it: %+v", res)
+	}
+}
+
 // TestSearchBadInput: each bad query is a 400 with a reason.
 func TestSearchBadInput(t *testing.T) {
 	s := newServer(t)

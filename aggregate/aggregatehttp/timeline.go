@@ -157,6 +157,7 @@ func (t *typed[S, E]) fold(ctx context.Context, stream string, start aggregate.L
 	if err != nil {
 		return fmt.Errorf("encode the state: %w", err)
 	}
+	diff := newDiffer(prev)
 	state := start.State
 	if to <= start.Version {
 		return nil
@@ -174,14 +175,13 @@ func (t *typed[S, E]) fold(ctx context.Context, stream string, start aggregate.L
 		if err != nil {
 			return fmt.Errorf("encode the state: %w", err)
 		}
-		changes, err := diffJSON(prev, next)
+		changes, err := diff.next(next)
 		if err != nil {
 			return err
 		}
 		if err := fn(step{event: e, value: value, changes: changes}); err != nil {
 			return err
 		}
-		prev = next
 	}
 	return nil
 }

@@ -10,11 +10,12 @@
 //     built; POST /v1/commands/<category>/<id> sends it (with an
 //     Idempotency-Key of its own);
 //   - GET /v1/streams?category=orders lists the streams to pick from;
-//   - GET /v1/timeline/<category>/<id>?from=V&limit=200&axis=true gives a
-//     page of a stream's events with the fields each one changed and the
-//     store time of every version (the time axis); the page asks for the
-//     pages the event list scrolls to or the slider reaches, and works as
-//     well with a server that answers the whole timeline at once;
+//   - GET /v1/timeline/<category>/<id>?from=V&limit=64&axis=true gives the
+//     events around the point a stream opens at, with the fields each one
+//     changed, and the store time of every version (the time axis); then
+//     the page asks for the pages of 200 events (limit=200, no axis) the
+//     event list scrolls to or the slider reaches, and works as well with
+//     a server that answers the whole timeline at once;
 //   - GET /v1/state/<category>/<id>?version=N (or ?at=<time>) gives the
 //     state at a point, shown exactly as that endpoint answers it;
 //   - GET /v1/diff/<category>/<id>?from=&to= compares two versions or

@@ -549,6 +549,11 @@
   }
 
   const PAGE = 200; // events a timeline request asks for
+  // FIRST is the events the first request of a stream asks for: the rows
+  // around the point that the list draws (a screen and its margins), so
+  // that the first paint waits for no more than it shows; the rest of
+  // their page comes in PAGE-sized requests once the list is still.
+  const FIRST = 64;
 
   // aroundOf is the version the first request should bring: the one
   // linked to, or the head the stream list knows of (the request says the
@@ -565,16 +570,19 @@
   // the whole timeline at once gives every event and their times.
   async function loadTimeline(v) {
     const s = page.stream;
-    const from = Math.max(1, v - PAGE + 1);
-    const text = await api(`/v1/timeline/${aggPath(s)}?from=${from}&limit=${PAGE}&axis=true`).catch((err) => {
+    const from = Math.max(1, v - FIRST + 1);
+    const text = await api(`/v1/timeline/${aggPath(s)}?from=${from}&limit=${FIRST}&axis=true`).catch((err) => {
       // A version past the head is a 400 of a paged server: ask from 1.
-      if (err.status === 400 && from > 1) return api(`/v1/timeline/${aggPath(s)}?limit=${PAGE}&axis=true`);
+      if (err.status === 400 && from > 1) return api(`/v1/timeline/${aggPath(s)}?limit=${FIRST}&axis=true`);
       throw err;
     });
     if (page.stream !== s) return;
     const tl = JSON.parse(text);
     takeTimeline(tl);
-    if (tl.from) page.pages.set(tl.from, Promise.resolve());
+    // The answer stands for a page of the list only when it holds all of
+    // one (a first request of FIRST events holds part of one, at most).
+    const whole = tl.from && (tl.from - 1) % PAGE === 0 && ((tl.events || []).length >= PAGE || tl.next === null || tl.next === undefined);
+    if (whole) page.pages.set(tl.from, Promise.resolve());
     renderTimeline();
   }
 
