@@ -170,6 +170,9 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 	if s.closed.Load() {
 		return AppendResult{}, ErrClosed
 	}
+	if err := s.awaitStart(ctx); err != nil {
+		return AppendResult{}, err
+	}
 	if err := validateName(name); err != nil {
 		return AppendResult{}, err
 	}

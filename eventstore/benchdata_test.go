@@ -259,6 +259,7 @@ func openBenchStore(b *testing.B) (*Store, jetstream.JetStream) {
 
 func rawClient(b *testing.B, s *Store) jetstream.JetStream {
 	b.Helper()
+	mustStart(b, s)
 	nc, err := nats.Connect("", nats.InProcessServer(s.srv), nats.Name("rewind-bench-raw"))
 	if err != nil {
 		b.Fatalf("raw connection: %v", err)

@@ -13,6 +13,7 @@ import (
 
 func logCompression(t *testing.T, s *Store) jetstream.StoreCompression {
 	t.Helper()
+	mustStart(t, s)
 	info, err := s.logStream.Info(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -89,6 +90,7 @@ func TestLogCompression(t *testing.T) {
 // a user to.
 func moveToS2(t *testing.T, s *Store) {
 	t.Helper()
+	mustStart(t, s)
 	cfg := s.logStream.CachedInfo().Config
 	cfg.Compression = jetstream.S2Compression
 	if _, err := s.js.UpdateStream(context.Background(), cfg); err != nil {

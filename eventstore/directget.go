@@ -58,6 +58,9 @@ func (s *Store) subjectMsgs(ctx context.Context, subj string, from uint64, fn fu
 // died does not cost a long timeout; once replies flow, the rest is read
 // until ctx ends.
 func (s *Store) directGet(ctx context.Context, js, subj string, from uint64, fn func(*nats.Msg) error) error {
+	if err := s.awaitStart(ctx); err != nil {
+		return err
+	}
 	ctx, cancel := boundedCtx(ctx, directGetTimeout)
 	defer cancel()
 	req, err := json.Marshal(struct {
@@ -137,6 +140,15 @@ func parseDirectMsg(m *nats.Msg) (logMsg, error) {
 // directGetTimeout when ctx has no deadline, trying again (retry) while no
 // replica answers.
 func (s *Store) logMsg(ctx context.Context, seq uint64) (*logMsg, error) {
+	if err := s.awaitStart(ctx); err != nil {
+		return nil, err
+	}
+	return s.logMsgStarting(ctx, seq)
+}
+
+// logMsgStarting is logMsg for the store's start, which the calls that
+// wait for it (awaitStart) would wait on.
+func (s *Store) logMsgStarting(ctx context.Context, seq uint64) (*logMsg, error) {
 	ctx, cancel := boundedCtx(ctx, directGetTimeout)
 	defer cancel()
 	req, err := json.Marshal(struct {
@@ -199,6 +211,9 @@ type leaderReply struct {
 // has not stored it yet. It returns nil when the leader holds no such
 // message, and tries again across an election (retry).
 func (s *Store) leaderGet(ctx context.Context, js string, req any) (*leaderReply, error) {
+	if err := s.awaitStart(ctx); err != nil {
+		return nil, err
+	}
 	ctx, cancel := boundedCtx(ctx, directGetTimeout)
 	defer cancel()
 	b, err := json.Marshal(req)

@@ -191,6 +191,39 @@
 // position up to which the index holds every commit, so a read never sees
 // version n+1 without version n, however other processes write.
 //
+// Opening a store that was closed cleanly costs opening the index, not
+// starting the server. With Open and no listener, the directory is this
+// process's alone and only this store writes its log; when Close finds the
+// index at the log's last sequence with nothing left able to append, it
+// records so beside the index (the generation, the log's id and that
+// sequence, written once the index is closed and its files synced). The
+// next Open without WithListen finds that record, checks it against the
+// index's own (the same generation, log id and checkpoint) and returns
+// once the index is open, starting the embedded server behind it: Read and
+// Head serve from the index at once, as of that close. Everything that
+// needs the server or the log (Append, DeleteStream, subscriptions,
+// ReadAll and ReadCategory, Tail, Ready, metadata, snapshots, producers,
+// Reindex) waits for the start within its ctx; if the server
+// cannot start or the log cannot be opened, they fail with an error
+// wrapping [ErrStart] (a [*StartError]), as does [Store.Started], which
+// waits for the start. The record is removed, and the removal synced,
+// before anything can append, so a record never outlives a change to the
+// log: after a crash there is none, and Open waits for the server and
+// checks the index as it always did. Once the server is up the index is
+// checked against the log before anything new is served (the log's id, its
+// last sequence, the newest commit): if the log went on without it, reads
+// wait for the tailer to catch up; if the log is another one or behind the
+// index, the index is rebuilt from the log and reads wait for that. The
+// only reads that trust the record unchecked are those served while the
+// server starts, and what they read is what the log held at the clean
+// close: they would be wrong only if the log's files were changed behind
+// the store's back (restored from a backup, copied from another store)
+// while it was closed. Close waits for a start still in progress, so a
+// short-lived process that opens, reads and closes leaves the record for
+// the next one. The index's open itself skips pebble's fsyncs of its own
+// bookkeeping (a new MANIFEST and OPTIONS file): a power cut right after
+// an open can cost a rebuild of the index from the log, never a wrong read.
+//
 // The index also keeps a second copy of every commit it holds, ordered by
 // log sequence, because reading the log in order through JetStream (a
 // consumer's pulls, a message and its metadata per commit) is several

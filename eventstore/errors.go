@@ -180,3 +180,26 @@ func (e *ProducerError) Error() string {
 
 // Is makes errors.Is match the error's Kind.
 func (e *ProducerError) Is(target error) bool { return target == e.Kind }
+
+// ErrStart is returned by the calls that need the embedded server (and by
+// Started) when Open returned before the server was up and the server then
+// failed to start or the log could not be opened (see Open). The error is
+// a *StartError. Reads the read index can serve go on.
+var ErrStart = errors.New("eventstore: the embedded server did not start")
+
+// StartError reports why a store that Open returned early could not
+// start its embedded server or open its log.
+type StartError struct {
+	Dir string // the store's directory
+	Err error  // what went wrong
+}
+
+func (e *StartError) Error() string {
+	return fmt.Sprintf("eventstore: the embedded server on %s did not start: %v", e.Dir, e.Err)
+}
+
+// Is makes errors.Is(err, ErrStart) hold.
+func (e *StartError) Is(target error) bool { return target == ErrStart }
+
+// Unwrap returns the cause.
+func (e *StartError) Unwrap() error { return e.Err }

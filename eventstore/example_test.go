@@ -254,3 +254,44 @@ func ExampleWithLogCompression() {
 	// Output:
 	// blobs/1 is at version 1
 }
+
+// A store closed cleanly opens again without waiting for its embedded
+// server: reads are served at once, and Started waits for the server (a
+// health check, or a caller that wants to know appends will not wait).
+func ExampleStore_Started() {
+	dir, err := os.MkdirTemp("", "rewind-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	ctx := context.Background()
+	store, err := eventstore.Open(ctx, dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := store.Append(ctx, "orders/42", []eventstore.Event{{Type: "OrderPlaced", Data: []byte(`{}`)}}); err != nil {
+		log.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		log.Fatal(err)
+	}
+
+	store, err = eventstore.Open(ctx, dir) // returns once the read index is open
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	h, err := store.Head(ctx, "orders/42") // served by the index at once
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("orders/42 is at version", h.Version)
+	if err := store.Started(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("started")
+	// Output:
+	// orders/42 is at version 1
+	// started
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"testing"
 )
 
 // ReadLog reads every event from the log itself, in log order, up to the
@@ -23,4 +24,24 @@ func ReadLog(ctx context.Context, s *Store, opts ...ReadOption) iter.Seq2[Event,
 // BenchmarkObserve.
 func AppendUnobserved(ctx context.Context, s *Store, stream string, events []Event, opts ...AppendOption) (AppendResult, error) {
 	return s.append(ctx, stream, events, opts)
+}
+
+// WithStartHold makes a store that Open returns before its server has
+// started (a clean-close reopen) wait for hold to close before it starts
+// the server: the tests read it while its server is not up.
+func WithStartHold(hold <-chan struct{}) Option {
+	return func(c *config) error {
+		c.startHold = hold
+		return nil
+	}
+}
+
+// mustStart waits for a store that Open may have returned before its
+// server was up (cleanclose.go): the internal tests that use the store's
+// connections or server directly call it first.
+func mustStart(t testing.TB, s *Store) {
+	t.Helper()
+	if err := s.awaitStart(context.Background()); err != nil {
+		t.Fatalf("store start: %v", err)
+	}
 }

@@ -19,6 +19,7 @@ func TestSyncAlwaysGroupCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	mustStart(t, s)
 	g := s.syncer
 	if g == nil {
 		t.Fatal("SyncAlways store without a group syncer")

@@ -53,7 +53,7 @@ func (s *Store) release(x *index) {
 	x.refs--
 	last := x.refs == 0
 	retired := last && x != s.idx
-	closing := last && x == s.idx && s.closed.Load()
+	closing := last && x == s.idx && s.idxLeft
 	s.idxMu.Unlock()
 	switch {
 	case retired:

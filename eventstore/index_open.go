@@ -258,7 +258,11 @@ func openIndexDB(dir string, cacheSize int64, log *slog.Logger) (*index, string)
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	setIndexCompression(opts)
+	fs, opening := newOpenFS()
+	opts.FS = fs
+	opening.Store(true)
 	db, err := openPebble(dir, opts)
+	opening.Store(false)
 	if err != nil {
 		cache.Unref()
 		return nil, fmt.Sprintf("cannot open: %v", err)

@@ -27,6 +27,9 @@ func (s *Store) KeyValue(ctx context.Context, bucket string) (jetstream.KeyValue
 	if s.closed.Load() {
 		return nil, ErrClosed
 	}
+	if err := s.awaitStart(ctx); err != nil {
+		return nil, err
+	}
 	cfg := jetstream.KeyValueConfig{
 		Bucket:      bucket,
 		Description: "Rewind state beside the log " + s.jsName,

@@ -49,6 +49,9 @@ func (s *Store) deleteStream(ctx context.Context, name string) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	if err := s.awaitStart(ctx); err != nil {
+		return err
+	}
 	subj, err := subjectFor(s.prefix, name)
 	if err != nil {
 		return err

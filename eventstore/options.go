@@ -33,6 +33,7 @@ type config struct {
 	clock        func() time.Time
 	compression  jetstream.StoreCompression // of a log Open creates (compression.go)
 	observer     *observe.Observer          // WithObserver; nil observes nothing
+	startHold    <-chan struct{}            // tests: a start behind Open waits for it (export_test.go)
 }
 
 // DefaultSyncInterval is how often the embedded server fsyncs the log when

@@ -59,6 +59,7 @@ func BenchmarkProducer(b *testing.B) {
 
 	b.Run("raw", func(b *testing.B) {
 		var failed atomic.Int64
+		mustStart(b, s)
 		js, err := jetstream.New(s.nc, jetstream.WithPublishAsyncErrHandler(func(jetstream.JetStream, *nats.Msg, error) {
 			failed.Add(1)
 		}))

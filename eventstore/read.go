@@ -96,6 +96,9 @@ type consumeSpec struct {
 // with short tries across the election (retry), where the ordered
 // consumer's waits add up to tens of seconds.
 func (s *Store) consume(ctx context.Context, spec consumeSpec, fn func(jetstream.Msg, *jetstream.MsgMetadata) error) error {
+	if err := s.awaitStart(ctx); err != nil {
+		return err
+	}
 	if spec.bounded && (spec.upTo == 0 || spec.startSeq > spec.upTo) {
 		return nil
 	}

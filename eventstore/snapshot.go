@@ -72,6 +72,9 @@ func (s *Store) snapshotSubject(name string) (string, error) {
 
 // ensureSnapshots creates the snapshot stream on first use.
 func (s *Store) ensureSnapshots(ctx context.Context) error {
+	if err := s.awaitStart(ctx); err != nil { // s.replicas is the log's, found at the start
+		return err
+	}
 	s.snapMu.Lock()
 	defer s.snapMu.Unlock()
 	if s.snapReady {

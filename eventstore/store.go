@@ -25,6 +25,7 @@ type Store struct {
 	cfg        config
 	log        *slog.Logger
 	srv        *server.Server // embedded server (Open); nil with Connect
+	embedded   bool           // opened with Open: the server is this process's
 	nc         *nats.Conn     // appends and API requests
 	js         jetstream.JetStream
 	rnc        *nats.Conn // consumers: the tailer, log reads, subscriptions
@@ -45,6 +46,19 @@ type Store struct {
 	consumerPrefix string        // this store's consumers are named rewind_<prefix>_<n>
 	consumerSeq    atomic.Uint64 // the last n
 
+	// startDone is closed once the store has started: its server is up,
+	// the log found and the index checked against it (startErr says why
+	// not, if that failed). Open may return before (cleanclose.go);
+	// everything that needs the server waits for it (awaitStart). The
+	// fields the start sets (the connections, the log's handle and id,
+	// the syncer, srv) are read only after it.
+	startDone chan struct{}
+	startErr  error
+	// cleanAt is the log's last sequence when Close found the index at the
+	// log's end with nothing left able to append (0: not so): the
+	// closing of the index then leaves a clean-close mark.
+	cleanAt atomic.Uint64
+
 	// ctx ends when Close begins; every goroutine the store starts (the
 	// tailers, Reindex, rebuilds, idle producers) ends with it.
 	ctx    context.Context
@@ -56,6 +70,10 @@ type Store struct {
 	tailer     *tailer
 	rebuilding *rebuild // the rebuild of a damaged index in progress, if any
 	idxClosed  bool     // Close has closed the index
+	// idxLeft: the shutdown is done with the index (a start still going
+	// on behind Open, the last pass of the tailer), so the last read
+	// holding it closes it.
+	idxLeft bool
 
 	stripes   [stripeCount]chan struct{}
 	heads     *headCache
@@ -92,11 +110,28 @@ const stripeCount = 4096
 
 const logIDKey = "rewind.log"
 
+// startWaitAtClose bounds how long Close waits for a start still going on.
+const startWaitAtClose = 10 * time.Second
+
 // Open starts an embedded JetStream server on dir (created if needed) and
 // returns a Store on it. The log lives in dir/log, the read index in
 // dir/index. The directory is locked: a second Open of the same dir, in
 // this process or another, fails with an error wrapping ErrLocked until
 // Close. The server has no network listener unless WithListen is given.
+//
+// When the store was last closed cleanly without a listener (Close left
+// the index at the log's end and recorded it), Open returns as soon as the
+// index is open and starts the server behind it: reads of streams (Read,
+// Head) are served from the index at once, as of that close; everything
+// that needs the server or the log (appends, subscriptions, reads of the
+// log, Tail, metadata, snapshots) waits for it within its ctx, and fails
+// with an error wrapping ErrStart if the server could not start. Started
+// waits for the same. Once the server is up, the index is checked against
+// the log before anything new is served: if the log is not what the close
+// recorded (its files were changed meanwhile), reads wait for the index to
+// catch up or be rebuilt from the log. Otherwise (a first open, after a
+// crash, with WithListen) Open returns once the server is up and the index
+// checked.
 func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	cfg, err := buildConfig(opts)
 	if err != nil {
@@ -113,15 +148,48 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s := newStore(cfg, lock, filepath.Join(dir, "index"))
+	s.embedded = true
+	// The embedded server's max_payload is the option's.
+	s.maxPayload = int(cfg.maxPayload)
+	files := make(chan *indexFiles, 1)
+	if m, ok := readCleanMark(s.indexDir); ok && !cfg.listen {
+		f := openIndexFiles(s.indexDir, s.cfg.cacheSize, s.log)
+		if x, ok := f.quickIndex(m); ok {
+			startWriter(x, s.log)
+			s.idx = x
+			s.lastAcked.Store(m.Seq)
+			s.wg.Go(func() { s.startBehind(dir, x) })
+			return s, nil
+		}
+		files <- f
+	} else {
+		// The index's files are opened meanwhile: they need nothing from
+		// the server until they are checked against the log.
+		go func() { files <- openIndexFiles(s.indexDir, s.cfg.cacheSize, s.log) }()
+	}
 	srv, err := startServer(dir, &cfg)
 	if err != nil {
+		if f := <-files; f != nil {
+			f.discard()
+		}
 		lock.unlock()
 		return nil, err
 	}
-	dial := func(name string) (*nats.Conn, error) {
-		nopts := []nats.Option{nats.InProcessServer(srv), nats.Name(name)}
-		if cfg.listenToken != "" {
-			nopts = append(nopts, nats.Token(cfg.listenToken))
+	s.srv = srv
+	if err := s.start(ctx, s.embeddedDial(), files); err != nil {
+		s.shutdown()
+		return nil, err
+	}
+	return s, nil
+}
+
+// embeddedDial returns how the store connects to its embedded server.
+func (s *Store) embeddedDial() func(name string) (*nats.Conn, error) {
+	return func(name string) (*nats.Conn, error) {
+		nopts := []nats.Option{nats.InProcessServer(s.srv), nats.Name(name)}
+		if s.cfg.listenToken != "" {
+			nopts = append(nopts, nats.Token(s.cfg.listenToken))
 		}
 		nc, err := nats.Connect("", nopts...)
 		if err != nil {
@@ -129,12 +197,6 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		}
 		return nc, nil
 	}
-	s := newStore(cfg, srv, lock, filepath.Join(dir, "index"))
-	if err := s.start(ctx, dial); err != nil {
-		s.shutdown()
-		return nil, err
-	}
-	return s, nil
 }
 
 // Connect returns a Store on an external NATS server or cluster with
@@ -167,8 +229,10 @@ func Connect(ctx context.Context, natsURL string, opts ...Option) (*Store, error
 		}
 		return nc, nil
 	}
-	s := newStore(cfg, nil, lock, filepath.Join(indexRoot, "index"))
-	if err := s.start(ctx, dial); err != nil {
+	s := newStore(cfg, lock, filepath.Join(indexRoot, "index"))
+	files := make(chan *indexFiles, 1)
+	go func() { files <- openIndexFiles(s.indexDir, s.cfg.cacheSize, s.log) }()
+	if err := s.start(ctx, dial, files); err != nil {
 		s.shutdown()
 		return nil, err
 	}
@@ -185,11 +249,11 @@ func buildConfig(opts []Option) (config, error) {
 	return cfg, nil
 }
 
-func newStore(cfg config, srv *server.Server, lock *dirLock, indexDir string) *Store {
+func newStore(cfg config, lock *dirLock, indexDir string) *Store {
 	s := &Store{
 		cfg:       cfg,
 		log:       cfg.logger,
-		srv:       srv,
+		startDone: make(chan struct{}),
 		clock:     newClock(cfg.clock),
 		jsName:    cfg.jsName,
 		ackPrefix: []byte(`{"stream":"` + cfg.jsName + `","seq":`),
@@ -241,24 +305,53 @@ func startServer(dir string, cfg *config) (*server.Server, error) {
 	return srv, nil
 }
 
-// start creates or checks the log stream, opens the index and starts the
-// tailer.
+// start connects, creates or checks the log stream, checks the index that
+// files delivers (opened meanwhile) against it and starts the tailer.
 //
 // The store holds two connections: one for appends and requests, one for
 // consumers. Each connection is read by one goroutine on each side, and the
 // tailer receives every commit: on one shared connection its deliveries
 // would queue with the appenders' acknowledgements and halve what parallel
 // appenders get through.
-func (s *Store) start(ctx context.Context, dial func(name string) (*nats.Conn, error)) (err error) {
-	// The index's files are opened meanwhile: they need nothing from the
-	// server until they are checked against the log.
-	files := make(chan *indexFiles, 1)
-	go func() { files <- openIndexFiles(s.indexDir, s.cfg.cacheSize, s.log) }()
+func (s *Store) start(ctx context.Context, dial func(name string) (*nats.Conn, error), files chan *indexFiles) (err error) {
 	defer func() {
 		if f := <-files; f != nil && err != nil {
 			f.discard()
 		}
+		s.startErr = err
+		close(s.startDone)
 	}()
+	if err := s.connect(dial); err != nil {
+		return err
+	}
+	last, err := s.openLog(ctx)
+	if err != nil {
+		return err
+	}
+	s.lastAcked.Store(last)
+	f := <-files
+	files <- nil // for the deferred receive: f is finished or discarded here
+	x, err := f.finish(s.logID, last, s.newestInLog(ctx))
+	if err != nil {
+		return err
+	}
+	if s.embedded {
+		// From here on the log may change: a mark left by an earlier
+		// close must not outlive this.
+		if err := dropCleanMark(s.indexDir); err != nil {
+			_ = x.close()
+			return err
+		}
+	}
+	s.idx = x
+	s.tailer = s.startTailer(x)
+	x.compactions.openGate()
+	s.watchIndex()
+	return nil
+}
+
+// connect makes the store's two connections.
+func (s *Store) connect(dial func(name string) (*nats.Conn, error)) (err error) {
 	if s.nc, err = dial("rewind"); err != nil {
 		return err
 	}
@@ -274,32 +367,29 @@ func (s *Store) start(ctx context.Context, dial func(name string) (*nats.Conn, e
 	if s.pub, err = newPublisher(s.nc); err != nil {
 		return err
 	}
-	s.maxPayload = int(s.nc.MaxPayload())
+	if !s.embedded {
+		s.maxPayload = int(s.nc.MaxPayload())
+	}
+	return nil
+}
+
+// openLog finds or creates the log, raises the clock to its last commit and
+// starts the group commit if asked for; it returns the log's last sequence.
+func (s *Store) openLog(ctx context.Context) (uint64, error) {
 	last, err := s.ensureStream(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	s.lastAcked.Store(last)
 	if err := s.observeLastTime(ctx, last); err != nil {
-		return err
+		return 0, err
 	}
 	if s.srv != nil && s.cfg.syncAlways {
 		if s.syncer, err = startGroupSyncer(s.srv.StoreDir(), s.jsName, s.log); err != nil {
-			return err
+			return 0, err
 		}
 		s.syncer.observe(s.cfg.observer)
 	}
-	f := <-files
-	files <- nil // for the deferred receive: f is finished or discarded here
-	x, err := f.finish(s.logID, last, s.newestInLog(ctx))
-	if err != nil {
-		return err
-	}
-	s.idx = x
-	s.tailer = s.startTailer(x)
-	x.compactions.openGate()
-	s.watchIndex()
-	return nil
+	return last, nil
 }
 
 // observeLastTime raises the store's clock to the store time of the log's
@@ -309,7 +399,7 @@ func (s *Store) observeLastTime(ctx context.Context, last uint64) error {
 	if last == 0 {
 		return nil
 	}
-	m, err := s.logMsg(ctx, last)
+	m, err := s.logMsgStarting(ctx, last)
 	if err != nil || m == nil {
 		return err
 	}
@@ -326,7 +416,7 @@ func (s *Store) observeLastTime(ctx context.Context, last uint64) error {
 // whose first event has the same id.
 func (s *Store) newestInLog(ctx context.Context) logCheck {
 	return func(n newestCommit) (string, error) {
-		m, err := s.logMsg(ctx, n.seq)
+		m, err := s.logMsgStarting(ctx, n.seq)
 		if err != nil {
 			return "", err
 		}
@@ -381,6 +471,11 @@ func (s *Store) ensureStream(ctx context.Context) (uint64, error) {
 // makes that a *ReplicasError; otherwise the stream is used and the
 // difference logged.
 func (s *Store) ensureJSStream(ctx context.Context, cfg jetstream.StreamConfig, strict bool) (jetstream.Stream, error) {
+	if cfg.Name != s.jsName { // the log itself is found while starting
+		if err := s.awaitStart(ctx); err != nil {
+			return nil, err
+		}
+	}
 	var st jetstream.Stream
 	err := retry(ctx, func(ctx context.Context) (err error) {
 		st, err = s.js.Stream(ctx, cfg.Name)
@@ -425,6 +520,9 @@ func (s *Store) checkReplicas(name string, have, want int, strict bool) error {
 // log's leader answers: each try is short, and tries go on across an
 // election (retry).
 func (s *Store) logLastSeq(ctx context.Context) (uint64, error) {
+	if err := s.awaitStart(ctx); err != nil {
+		return 0, err
+	}
 	var last uint64
 	err := retry(ctx, func(ctx context.Context) error {
 		info, err := s.logStream.Info(ctx)
@@ -466,7 +564,7 @@ func (s *Store) readTarget(ctx context.Context) (uint64, error) {
 }
 
 // soleWriter reports whether no other process can write to the log.
-func (s *Store) soleWriter() bool { return s.srv != nil && !s.cfg.listen }
+func (s *Store) soleWriter() bool { return s.embedded && !s.cfg.listen }
 
 func (s *Store) noteAcked(seq uint64) {
 	for {
@@ -481,7 +579,7 @@ func (s *Store) noteAcked(seq uint64) {
 // was opened WithListen, or "" otherwise. It holds no token: a client of a
 // listener with WithListenToken adds it (nats.Token).
 func (s *Store) ClientURL() string {
-	if s.srv == nil || !s.cfg.listen {
+	if !s.cfg.listen || s.srv == nil {
 		return ""
 	}
 	return s.srv.ClientURL()
@@ -508,6 +606,13 @@ func (s *Store) Close() error {
 // shutdown stops what start started, in reverse order. It also cleans up
 // after a start that failed half-way.
 func (s *Store) shutdown() error {
+	// A start still going on behind Open (cleanclose.go) is let finish, so
+	// that this close can leave the index marked clean for the next open;
+	// it is bounded by the server's start and a few requests.
+	select {
+	case <-s.startDone:
+	case <-time.After(startWaitAtClose):
+	}
 	s.cancel()
 	s.stopProducers()
 	// rebuildAfter starts its goroutine under idxMu after checking closed:
@@ -534,10 +639,16 @@ func (s *Store) shutdown() error {
 	if s.pub != nil {
 		s.pub.close()
 	}
-	for _, nc := range []*nats.Conn{s.nc, s.rnc} {
-		if nc != nil {
-			nc.Close()
-		}
+	if s.nc != nil {
+		s.nc.Close()
+	}
+	if t != nil && x != nil && s.soleWriter() && s.startErr == nil {
+		// Nothing of this process can append any more, and nobody else
+		// can: if the index holds the log's end, its close says so.
+		s.cleanAt.Store(s.cleanLast())
+	}
+	if s.rnc != nil {
+		s.rnc.Close()
 	}
 	if s.srv != nil {
 		s.srv.Shutdown()
@@ -550,6 +661,7 @@ func (s *Store) shutdown() error {
 	}
 	s.idxMu.Lock()
 	idle := x == nil || x.refs == 0
+	s.idxLeft = true
 	s.idxMu.Unlock()
 	if x != nil {
 		x.shut() // waiting readers end with ErrClosed
@@ -586,6 +698,9 @@ func (s *Store) closeIndexErr() error {
 	var err error
 	if x != nil {
 		err = x.close()
+	}
+	if at := s.cleanAt.Load(); err == nil && x != nil && at > 0 && x.position() == at {
+		err = writeCleanMark(s.indexDir, cleanMark{Gen: x.gen, Log: s.logID, Seq: at})
 	}
 	s.unlockAfter()
 	return err

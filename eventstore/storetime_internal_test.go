@@ -42,6 +42,7 @@ func TestReadNeedsNoLog(t *testing.T) {
 	defer s.Close()
 	// Let the tailer's pass at open end (it finds nothing to apply).
 	time.Sleep(50 * time.Millisecond)
+	mustStart(t, s)
 	before := s.rnc.Stats().InMsgs
 	n := 0
 	for e, err := range s.Read(ctx, "nolog/target") {

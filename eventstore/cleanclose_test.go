@@ -1,0 +1,204 @@
+package eventstore_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rewindhq/rewind/eventstore"
+)
+
+// closedStore makes a store in dir holding what fill appends, and closes it
+// cleanly.
+func closedStore(t *testing.T, dir string, fill func(s *eventstore.Store)) {
+	t.Helper()
+	s, err := eventstore.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatalf("open %s: %v", dir, err)
+	}
+	fill(s)
+	if err := s.Close(); err != nil {
+		t.Fatalf("close %s: %v", dir, err)
+	}
+}
+
+func mustAppend(t *testing.T, s *eventstore.Store, stream string, events []eventstore.Event) {
+	t.Helper()
+	if _, err := s.Append(context.Background(), stream, events); err != nil {
+		t.Fatalf("append to %s: %v", stream, err)
+	}
+}
+
+// TestOpenReadsBeforeServerStarts reopens a cleanly closed store whose
+// server is held from starting: reads of streams are served at once and
+// right, an append waits for the server within its ctx, and once the
+// server is up appends and reads go on as usual.
+func TestOpenReadsBeforeServerStarts(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var want []eventstore.Event
+	closedStore(t, dir, func(s *eventstore.Store) {
+		mustAppend(t, s, "orders/1", evs(3, 1))
+		mustAppend(t, s, "orders/2", evs(2, 1))
+		want = collect(t, s.Read(ctx, "orders/1"))
+	})
+	hold := make(chan struct{})
+	s, err := eventstore.Open(ctx, dir, eventstore.WithStartHold(hold))
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	released := false
+	t.Cleanup(func() {
+		if !released {
+			close(hold)
+		}
+		s.Close()
+	})
+	sameEvents(t, "orders/1 before the server starts", collect(t, s.Read(ctx, "orders/1")), want)
+	h, err := s.Head(ctx, "orders/2")
+	if err != nil || h.Version != 2 {
+		t.Fatalf("head of orders/2 before the server starts: %+v, %v; want version 2", h, err)
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	_, err = s.Append(short, "orders/1", evs(1, 4), eventstore.ExpectVersion(3))
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("append while the server is held: %v, want it to wait for the server until its deadline", err)
+	}
+	short, cancel = context.WithTimeout(ctx, 50*time.Millisecond)
+	err = s.Started(short)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Started while the server is held: %v, want the deadline", err)
+	}
+
+	close(hold)
+	released = true
+	if err := s.Started(ctx); err != nil {
+		t.Fatalf("Started: %v", err)
+	}
+	res, err := s.Append(ctx, "orders/1", evs(1, 4), eventstore.ExpectVersion(3))
+	if err != nil || res.FirstVersion != 4 {
+		t.Fatalf("append after the start: %+v, %v", res, err)
+	}
+	if got := collect(t, s.Read(ctx, "orders/1")); len(got) != 4 || got[3].Offset != res.Offsets[0] {
+		t.Fatalf("orders/1 after the append: %s", describe(got))
+	}
+}
+
+// TestOpenCleanIndexLogChanged reopens a cleanly closed index beside a log
+// that is not the one it was closed with: a log that went on without it
+// (the index catches up) and another store's log (the index is rebuilt).
+// Once the store has started, reads hold exactly what the log holds.
+func TestOpenCleanIndexLogChanged(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	a := filepath.Join(root, "a")
+	closedStore(t, a, func(s *eventstore.Store) { mustAppend(t, s, "orders/1", evs(3, 1)) })
+	stale := filepath.Join(root, "stale")
+	if err := os.CopyFS(stale, os.DirFS(a)); err != nil {
+		t.Fatal(err)
+	}
+	closedStore(t, a, func(s *eventstore.Store) {
+		mustAppend(t, s, "orders/1", evs(2, 4))
+		mustAppend(t, s, "orders/9", evs(1, 1))
+	})
+	other := filepath.Join(root, "other")
+	closedStore(t, other, func(s *eventstore.Store) { mustAppend(t, s, "orders/1", evs(1, 100)) })
+
+	for _, tc := range []struct {
+		name, log string
+		want      map[string]int
+	}{
+		{"log went on", a, map[string]int{"orders/1": 5, "orders/9": 1}},
+		{"another log", other, map[string]int{"orders/1": 1, "orders/9": 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "store")
+			if err := os.CopyFS(dir, os.DirFS(stale)); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.RemoveAll(filepath.Join(dir, "log")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.CopyFS(filepath.Join(dir, "log"), os.DirFS(filepath.Join(tc.log, "log"))); err != nil {
+				t.Fatal(err)
+			}
+			s, err := eventstore.Open(ctx, dir)
+			if err != nil {
+				t.Fatalf("open: %v", err)
+			}
+			defer s.Close()
+			if err := s.Started(ctx); err != nil {
+				t.Fatalf("Started: %v", err)
+			}
+			for stream, n := range tc.want {
+				got := collect(t, s.Read(ctx, stream))
+				log := collect(t, eventstore.ReadLog(ctx, s))
+				var inLog []eventstore.Event
+				for _, e := range log {
+					if e.Stream == stream {
+						inLog = append(inLog, e)
+					}
+				}
+				if len(got) != n {
+					t.Fatalf("%s: %d events, want %d: %s", stream, len(got), n, describe(got))
+				}
+				sameEvents(t, stream+" against the log", got, inLog)
+			}
+		})
+	}
+}
+
+// TestOpenServerStartFails reopens a cleanly closed store whose log cannot
+// be opened: reads of the index are served, and every call that needs the
+// server fails with ErrStart instead of hanging.
+func TestOpenServerStartFails(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var want []eventstore.Event
+	closedStore(t, dir, func(s *eventstore.Store) {
+		mustAppend(t, s, "orders/1", evs(2, 1))
+		want = collect(t, s.Read(ctx, "orders/1"))
+	})
+	if err := os.RemoveAll(filepath.Join(dir, "log")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "log"), []byte("not a directory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := eventstore.Open(ctx, dir)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer s.Close()
+	sameEvents(t, "orders/1", collect(t, s.Read(ctx, "orders/1")), want)
+	err = s.Started(ctx)
+	var se *eventstore.StartError
+	if !errors.Is(err, eventstore.ErrStart) || !errors.As(err, &se) || se.Dir != dir {
+		t.Fatalf("Started: %v, want a *StartError for %s", err, dir)
+	}
+	if _, err := s.Append(ctx, "orders/1", evs(1, 3)); !errors.Is(err, eventstore.ErrStart) {
+		t.Fatalf("append: %v, want ErrStart", err)
+	}
+	if _, err := s.Tail(ctx); !errors.Is(err, eventstore.ErrStart) {
+		t.Fatalf("tail: %v, want ErrStart", err)
+	}
+}
+
+// TestCleanCloseThenKill9 kills with kill -9 a store reopened from a clean
+// close while it appends: the next open must serve every acknowledged
+// event, never the index as the clean close left it.
+func TestCleanCloseThenKill9(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	closedStore(t, dir, func(s *eventstore.Store) { mustAppend(t, s, "crash/1", evs(2, 1)) })
+	acks := runCrashChild(t, dir, 11, crashKill{afterAcks: 30})
+	checkAfterCrash(t, ctx, dir, acks)
+	// Once more, the store closed cleanly by the check above.
+	acks = append(acks, runCrashChild(t, dir, 12, crashKill{afterAcks: 5})...)
+	checkAfterCrash(t, ctx, dir, acks)
+}
