@@ -206,6 +206,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer store.Close()
 	ds := durablestreams.New(store, durablestreams.WithLongPollTimeout(cfg.longPoll), durablestreams.WithLogger(log),
 		durablestreams.WithAuthorizer(auth))
+	obs.WatchParked("/v1/stream/", ds.Waiting) // for as long as the Observer: the process's life
 	srv := access.NewServer(streamsFirst(obs.Handler("/v1/stream/", ds), operations(store, reg, auth, log)), access.WithTLS(tlsCfg),
 		access.WithErrorLog(slog.NewLogLogger(log.Handler(), slog.LevelWarn)))
 	where := "embedded store in " + data
