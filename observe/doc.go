@@ -71,7 +71,9 @@
 // in it): rewind_http_requests_total{route, method, code},
 // rewind_http_request_duration_seconds{route, method},
 // rewind_http_in_flight_requests{route} (every request being answered),
-// rewind_http_response_bytes_total{route}, and, read at each scrape from
+// rewind_http_response_bytes_total{route},
+// rewind_http_request_bytes_total{route} (the bodies read), and, read at
+// each scrape from
 // a server given to WatchParked, rewind_http_parked_requests{route}: the
 // long-polls and SSE streams waiting for data.
 //

@@ -45,6 +45,8 @@ type metrics struct {
 	httpSeconds  *prometheus.HistogramVec // route, method
 	httpInFlight *prometheus.GaugeVec     // route
 	httpBytes    *prometheus.CounterVec   // route
+
+	httpRequestBytes *prometheus.CounterVec // route
 }
 
 // latency is the buckets of every duration histogram, in seconds: 100 µs
@@ -110,13 +112,14 @@ func newMetrics(reg prometheus.Registerer, o *Observer) (*metrics, error) {
 		httpSeconds:  histogramVec("rewind_http_request_duration_seconds", "HTTP request latency to the end of the answer (long-polls and SSE included), by route and method.", "route", "method"),
 		httpInFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "rewind_http_in_flight_requests",
 			Help: "HTTP requests being answered, by route: parked long-polls and open SSE streams show here."}, []string{"route"}),
-		httpBytes: counterVec("rewind_http_response_bytes_total", "Bytes of HTTP answers' bodies, by route.", "route"),
+		httpBytes:        counterVec("rewind_http_response_bytes_total", "Bytes of HTTP answers' bodies, by route.", "route"),
+		httpRequestBytes: counterVec("rewind_http_request_bytes_total", "Bytes of HTTP requests' bodies read, by route.", "route"),
 	}
 	cs := []prometheus.Collector{m.appends, m.appendEvents, m.appendBytes, m.appendSeconds, m.duplicates, m.producerRefused,
 		m.reads, m.readEvents, m.readSeconds, m.subsStarted, m.subsActive, m.subEvents, m.subLag, m.indexRebuilds, m.indexStalls, m.groupRounds, m.groupAppenders, m.fsyncSeconds,
 		m.commands, m.commandSeconds, m.commandRetries, m.cache, m.loads, m.loadEvents, m.loadSeconds,
 		m.batches, m.batchEvents, m.batchSeconds, m.projRetries, m.projPoison,
-		m.httpRequests, m.httpSeconds, m.httpInFlight, m.httpBytes, &gauges{o: o}}
+		m.httpRequests, m.httpSeconds, m.httpInFlight, m.httpBytes, m.httpRequestBytes, &gauges{o: o}}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			return nil, err
