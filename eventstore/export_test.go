@@ -19,11 +19,25 @@ func ReadLog(ctx context.Context, s *Store, opts ...ReadOption) iter.Seq2[Event,
 	}
 }
 
-// AppendUnobserved is Append's body without the Observer's check: the
-// code path of an Append before there was an Observer, the baseline of
-// BenchmarkObserve.
-func AppendUnobserved(ctx context.Context, s *Store, stream string, events []Event, opts ...AppendOption) (AppendResult, error) {
-	return s.append(ctx, stream, events, opts)
+// AppendBeforeObserver is Append as it was before the Observer: a copy,
+// line for line, of the body Append had before its nil check (commit
+// 8c52082's parent), which is today's (*Store).append. It is the
+// baseline "today" of BenchmarkObserve and BenchmarkObserveOff, which
+// first check that its body is still the same text as append's.
+func AppendBeforeObserver(ctx context.Context, s *Store, stream string, events []Event, opts ...AppendOption) (AppendResult, error) {
+	ac := appendConfig{sentUnits: -1}
+	for _, o := range opts {
+		o(&ac)
+	}
+	var units []int
+	if ac.producer != nil {
+		units = []int{len(events)}
+	}
+	res, err := s.appendCommit(ctx, stream, events, &ac, units)
+	if err != nil {
+		return res, fmt.Errorf("eventstore: append to %q: %w", stream, err)
+	}
+	return res, nil
 }
 
 // WithStartHold makes a store that Open returns before its server has

@@ -19,11 +19,11 @@ const MetaTraceParent = observe.MetadataKey
 func (e Event) TraceParent() string { return e.Metadata[MetaTraceParent] }
 
 // WithObserver makes the store report to o: metrics of its appends,
-// reads, read index and group commit, and spans of Append and Read (see
-// package observe for both lists). The aggregate repositories and the
-// projection runners made on the store report to o too. Without it (the
-// default) the store observes nothing, at no cost: Append and Read check
-// one pointer.
+// reads, subscriptions, read index and group commit, and spans of Append
+// and the reads (see package observe for both lists). The aggregate
+// repositories and the projection runners made on the store report to o
+// too. Without it (the default) the store observes nothing, at no cost:
+// Append, the reads and the subscriptions check one pointer.
 func WithObserver(o *observe.Observer) Option {
 	return func(c *config) error {
 		if o == nil {
@@ -141,6 +141,62 @@ func (s *Store) observedRead(ctx context.Context, stream string, opts []ReadOpti
 			o.IndexStalled()
 		}
 		o.EndRead(span, n, failed)
+	}
+}
+
+// The kinds of reads and subscriptions the Observer counts apart.
+const (
+	kindStream   = observe.ReadStream
+	kindCategory = observe.ReadCategory
+	kindAll      = observe.ReadAll
+	kindStreams  = observe.ReadStreams
+)
+
+// observeLogRead is read, a read in log order of kind (name: its
+// category, or ""), under the store's Observer; without one it is read
+// itself.
+func (s *Store) observeLogRead(ctx context.Context, kind, name string, read iter.Seq2[Event, error]) iter.Seq2[Event, error] {
+	o := s.cfg.observer
+	if o == nil {
+		return read
+	}
+	return func(yield func(Event, error) bool) {
+		_, span := o.StartLogRead(ctx, kind, name)
+		n := 0
+		var failed error
+		for e, err := range read {
+			if err != nil {
+				failed = err
+			} else {
+				n++
+			}
+			if !yield(e, err) {
+				break
+			}
+		}
+		if errors.Is(failed, ErrIndexStalled) {
+			o.IndexStalled()
+		}
+		o.EndLogRead(span, kind, n, failed)
+	}
+}
+
+// observeSubscription is sub, a subscription of kind, counted by the
+// store's Observer; without one that counts metrics it is sub itself.
+func (s *Store) observeSubscription(kind string, sub iter.Seq2[Event, error]) iter.Seq2[Event, error] {
+	o := s.cfg.observer
+	if !o.Metrics() {
+		return sub
+	}
+	return func(yield func(Event, error) bool) {
+		c := o.StartSubscription(kind)
+		defer c.End()
+		sub(func(e Event, err error) bool {
+			if err == nil {
+				c.Delivered(e.StoredAt)
+			}
+			return yield(e, err)
+		})
 	}
 }
 

@@ -550,7 +550,7 @@ func (s *Store) indexHead(ctx context.Context, stream string, target uint64) (h 
 // reads as ReadAll does, and its cost follows the log's size up to the
 // read's bounds, not the category's.
 func (s *Store) ReadCategory(ctx context.Context, category string, opts ...ReadOption) iter.Seq2[Event, error] {
-	return func(yield func(Event, error) bool) {
+	return s.observeLogRead(ctx, kindCategory, category, func(yield func(Event, error) bool) {
 		filters, err := categoryFilters(s.prefix, category)
 		if err != nil {
 			yield(Event{}, fmt.Errorf("eventstore: read category %q: %w", category, err))
@@ -560,7 +560,7 @@ func (s *Store) ReadCategory(ctx context.Context, category string, opts ...ReadO
 		if err := s.readLog(ctx, sel, opts, false, yield); err != nil {
 			yield(Event{}, fmt.Errorf("eventstore: read category %q: %w", category, err))
 		}
-	}
+	})
 }
 
 // ReadAll returns every event in the log, in log order, up to the log's end
@@ -569,11 +569,11 @@ func (s *Store) ReadCategory(ctx context.Context, category string, opts ...ReadO
 // every commit, and by the log itself after that, without waiting for the
 // index; the events are the same either way (see the package doc).
 func (s *Store) ReadAll(ctx context.Context, opts ...ReadOption) iter.Seq2[Event, error] {
-	return func(yield func(Event, error) bool) {
+	return s.observeLogRead(ctx, kindAll, "", func(yield func(Event, error) bool) {
 		if err := s.readLog(ctx, logSelection{indexed: true}, opts, false, yield); err != nil {
 			yield(Event{}, fmt.Errorf("eventstore: read all: %w", err))
 		}
-	}
+	})
 }
 
 // logSelection is the part of the log a log-ordered read delivers.

@@ -27,12 +27,12 @@ import (
 // Subscribe delivers the events of one stream from the From (or
 // FromVersion) bound, then every event appended to it afterwards.
 func (s *Store) Subscribe(ctx context.Context, stream string, opts ...ReadOption) iter.Seq2[Event, error] {
-	return func(yield func(Event, error) bool) {
+	return s.observeSubscription(kindStream, func(yield func(Event, error) bool) {
 		err := s.subscribeStream(ctx, stream, opts, yield)
 		if err != nil && err != errStop && !(ctx.Err() != nil && errors.Is(err, ctx.Err())) {
 			yield(Event{}, fmt.Errorf("eventstore: subscribe to %q: %w", stream, err))
 		}
-	}
+	})
 }
 
 func (s *Store) subscribeStream(ctx context.Context, stream string, opts []ReadOption, yield func(Event, error) bool) error {
@@ -68,7 +68,7 @@ func (s *Store) subscribeStream(ctx context.Context, stream string, opts []ReadO
 // SubscribeCategory delivers the events of every stream in a category, in
 // log order, from the From bound on, then live.
 func (s *Store) SubscribeCategory(ctx context.Context, category string, opts ...ReadOption) iter.Seq2[Event, error] {
-	return func(yield func(Event, error) bool) {
+	return s.observeSubscription(kindCategory, func(yield func(Event, error) bool) {
 		filters, err := categoryFilters(s.prefix, category)
 		if err == nil {
 			sel := logSelection{filters: filters, indexed: true, match: matchCategory(category)}
@@ -77,18 +77,18 @@ func (s *Store) SubscribeCategory(ctx context.Context, category string, opts ...
 		if err != nil && !(ctx.Err() != nil && errors.Is(err, ctx.Err())) {
 			yield(Event{}, fmt.Errorf("eventstore: subscribe to category %q: %w", category, err))
 		}
-	}
+	})
 }
 
 // SubscribeAll delivers every event in the log, in log order, from the From
 // bound on, then live.
 func (s *Store) SubscribeAll(ctx context.Context, opts ...ReadOption) iter.Seq2[Event, error] {
-	return func(yield func(Event, error) bool) {
+	return s.observeSubscription(kindAll, func(yield func(Event, error) bool) {
 		err := s.readLog(ctx, logSelection{indexed: true}, opts, true, yield)
 		if err != nil && !(ctx.Err() != nil && errors.Is(err, ctx.Err())) {
 			yield(Event{}, fmt.Errorf("eventstore: subscribe to all: %w", err))
 		}
-	}
+	})
 }
 
 // maxListedStreams bounds the streams one ReadStreams or SubscribeStreams
@@ -120,7 +120,7 @@ func (s *Store) streamFilters(streams []string) ([]string, error) {
 // would give, merged in the order they were stored. Bounds: From,
 // ToOffset, ToTime.
 func (s *Store) ReadStreams(ctx context.Context, streams []string, opts ...ReadOption) iter.Seq2[Event, error] {
-	return func(yield func(Event, error) bool) {
+	return s.observeLogRead(ctx, kindStreams, "", func(yield func(Event, error) bool) {
 		filters, err := s.streamFilters(streams)
 		if err == nil {
 			err = s.readLog(ctx, logSelection{filters: filters}, opts, false, yield)
@@ -128,13 +128,13 @@ func (s *Store) ReadStreams(ctx context.Context, streams []string, opts ...ReadO
 		if err != nil {
 			yield(Event{}, fmt.Errorf("eventstore: read streams: %w", err))
 		}
-	}
+	})
 }
 
 // SubscribeStreams delivers the events of a list of streams (1 to 1,000),
 // in log order, from the From bound on, then live.
 func (s *Store) SubscribeStreams(ctx context.Context, streams []string, opts ...ReadOption) iter.Seq2[Event, error] {
-	return func(yield func(Event, error) bool) {
+	return s.observeSubscription(kindStreams, func(yield func(Event, error) bool) {
 		filters, err := s.streamFilters(streams)
 		if err == nil {
 			err = s.readLog(ctx, logSelection{filters: filters}, opts, true, yield)
@@ -142,5 +142,5 @@ func (s *Store) SubscribeStreams(ctx context.Context, streams []string, opts ...
 		if err != nil && !(ctx.Err() != nil && errors.Is(err, ctx.Err())) {
 			yield(Event{}, fmt.Errorf("eventstore: subscribe to streams: %w", err))
 		}
-	}
+	})
 }

@@ -11,8 +11,8 @@
 // the store with eventstore.WithObserver; the aggregate repositories and
 // the projection runners made on that store report to it too, and
 // [Observer.Handler] wraps HTTP handlers. Without an Observer (the
-// default) nothing is observed and nothing is paid: Append and Read check
-// one nil pointer. An Observer with metrics and no tracer provider makes
+// default) nothing is observed and nothing is paid: Append, the reads and
+// the subscriptions check one nil pointer. An Observer with metrics and no tracer provider makes
 // no span.
 //
 //	reg := prometheus.NewRegistry()
@@ -34,15 +34,23 @@
 // fenced, gap, closed, invalid, error), rewind_append_events_total,
 // rewind_append_bytes_total, rewind_append_duration_seconds,
 // rewind_append_duplicates_total{reason} (command, producer),
-// rewind_producer_refusals_total{reason} (fenced, gap), rewind_reads_total,
-// rewind_read_events_total, rewind_read_duration_seconds,
-// rewind_index_rebuilds_total, rewind_index_stalls_total, and, read at each
-// scrape, rewind_index_applied_position{store}, rewind_log_position{store}
-// and rewind_index_lag_commits{store}; with SyncAlways the group commit's
+// rewind_producer_refusals_total{reason} (fenced, gap),
+// rewind_reads_total{kind}, rewind_read_events_total{kind},
+// rewind_read_duration_seconds{kind} (kind: stream for Read, category for
+// ReadCategory, all for ReadAll, streams for ReadStreams),
+// rewind_subscriptions_total{kind} (started), rewind_subscriptions_active
+// {kind}, rewind_subscription_events_total{kind} and
+// rewind_subscription_lag_seconds{kind} (each event's age when a
+// subscription delivers it: a live subscription's delivery latency, or
+// how far behind one that catches up reads; kind: stream for Subscribe,
+// category, all, streams), rewind_index_rebuilds_total,
+// rewind_index_stalls_total, and, read at each scrape,
+// rewind_index_applied_position{store}, rewind_log_position{store} and
+// rewind_index_lag_commits{store}; with SyncAlways the group commit's
 // rewind_group_commit_rounds_total, rewind_group_commit_appenders and
 // rewind_fsync_duration_seconds. Store.Append, each batch a Producer
-// commits (one append, however many of its Append calls it holds) and
-// Store.Read are counted; subscriptions and log reads are not.
+// commits (one append, however many of its Append calls it holds), every
+// read and every subscription are counted.
 //
 // Aggregates, by aggregate type (its category): rewind_commands_total
 // {aggregate, outcome} (ok, noop, refused, duplicate, conflict: too many
@@ -62,8 +70,12 @@
 // HTTP, by route (the pattern given to Handler, never a path with names
 // in it): rewind_http_requests_total{route, method, code},
 // rewind_http_request_duration_seconds{route, method},
-// rewind_http_in_flight_requests{route} (parked long-polls and open SSE
-// streams show here) and rewind_http_response_bytes_total{route}.
+// rewind_http_in_flight_requests{route} (every request being answered),
+// rewind_http_response_bytes_total{route},
+// rewind_http_request_bytes_total{route} (the bodies read), and, read at
+// each scrape from
+// a server given to WatchParked, rewind_http_parked_requests{route}: the
+// long-polls and SSE streams waiting for data.
 //
 // Series of a known label value exist at zero from the start (an
 // aggregate type once its repository is made, a projection once started),
@@ -71,7 +83,9 @@
 //
 // # Traces
 //
-// Spans: "eventstore.Append", "eventstore.Read", "aggregate.Handle" with
+// Spans: "eventstore.Append", "eventstore.Read", "eventstore.ReadAll",
+// "eventstore.ReadCategory", "eventstore.ReadStreams" (a subscription,
+// which lives as long as its subscriber, makes none), "aggregate.Handle" with
 // children "aggregate.Decide" (each run of the decider, with its
 // attempt), the store's "eventstore.Append", "aggregate.Retry" (the pause
 // before each retry after a conflict) and "aggregate.Load";

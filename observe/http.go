@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -17,7 +18,8 @@ import (
 
 // Handler wraps h, mounted at route (a pattern such as "/v1/stream/", the
 // label "route": keep it one of a few, never a path with names in it), so
-// that every request is counted (rewind_http_*) and, when o traces, runs
+// that every request is counted (rewind_http_*: the bytes of the request's
+// body that h read, and of the answer's) and, when o traces, runs
 // in a server span whose parent is the trace context the request carries
 // (W3C traceparent by default, see WithPropagator): a command sent under
 // a client's trace stores events whose metadata names that trace. With a
@@ -38,9 +40,14 @@ func (o *Observer) Handler(route string, h http.Handler) http.Handler {
 			r = r.WithContext(ctx)
 		}
 		var inFlight prometheus.Gauge
+		var body *countingBody
 		if o.m != nil {
 			inFlight = o.m.httpInFlight.WithLabelValues(route)
 			inFlight.Inc()
+			if r.Body != nil && r.Body != http.NoBody {
+				body = &countingBody{ReadCloser: r.Body}
+				r.Body = body
+			}
 		}
 		defer func() {
 			if inFlight != nil {
@@ -49,6 +56,9 @@ func (o *Observer) Handler(route string, h http.Handler) http.Handler {
 				o.m.httpRequests.WithLabelValues(route, r.Method, code).Inc()
 				o.m.httpSeconds.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
 				o.m.httpBytes.WithLabelValues(route).Add(float64(rw.bytes))
+				if body != nil {
+					o.m.httpRequestBytes.WithLabelValues(route).Add(float64(body.n))
+				}
 			}
 			if span != nil {
 				span.SetAttributes(attribute.Int("http.response.status_code", rw.code))
@@ -60,6 +70,18 @@ func (o *Observer) Handler(route string, h http.Handler) http.Handler {
 		}()
 		h.ServeHTTP(rw, r)
 	})
+}
+
+// countingBody counts the bytes of a request's body the handler read.
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	return n, err
 }
 
 // responseWriter notes the status and the body's size. Unwrap lets

@@ -12,11 +12,15 @@ type metrics struct {
 	appendEvents    prometheus.Counter
 	appendBytes     prometheus.Counter
 	appendSeconds   prometheus.Histogram
-	duplicates      *prometheus.CounterVec // reason
-	producerRefused *prometheus.CounterVec // reason
-	reads           prometheus.Counter
-	readEvents      prometheus.Counter
-	readSeconds     prometheus.Histogram
+	duplicates      *prometheus.CounterVec   // reason
+	producerRefused *prometheus.CounterVec   // reason
+	reads           *prometheus.CounterVec   // kind
+	readEvents      *prometheus.CounterVec   // kind
+	readSeconds     *prometheus.HistogramVec // kind
+	subsStarted     *prometheus.CounterVec   // kind
+	subsActive      *prometheus.GaugeVec     // kind
+	subEvents       *prometheus.CounterVec   // kind
+	subLag          *prometheus.HistogramVec // kind
 	indexRebuilds   prometheus.Counter
 	indexStalls     prometheus.Counter
 	groupRounds     prometheus.Counter
@@ -41,11 +45,18 @@ type metrics struct {
 	httpSeconds  *prometheus.HistogramVec // route, method
 	httpInFlight *prometheus.GaugeVec     // route
 	httpBytes    *prometheus.CounterVec   // route
+
+	httpRequestBytes *prometheus.CounterVec // route
 }
 
 // latency is the buckets of every duration histogram, in seconds: 100 µs
 // (a cached load) to 6.5 s (an append waiting out an election), ×4 apart.
 var latency = prometheus.ExponentialBuckets(0.0001, 4, 9)
+
+// lagBuckets are the buckets of a subscription's lag, in seconds: 1 ms (a
+// live subscription's delivery) to 70 minutes (one catching up), ×4
+// apart; older is +Inf.
+var lagBuckets = prometheus.ExponentialBuckets(0.001, 4, 12)
 
 func newMetrics(reg prometheus.Registerer, o *Observer) (*metrics, error) {
 	counter := func(name, help string) prometheus.Counter {
@@ -67,14 +78,21 @@ func newMetrics(reg prometheus.Registerer, o *Observer) (*metrics, error) {
 		appendSeconds:   histogram("rewind_append_duration_seconds", "Latency of Append, every outcome.", latency),
 		duplicates:      counterVec("rewind_append_duplicates_total", "Appends found already stored, by reason: producer (a sequence number) or command (a command id).", "reason"),
 		producerRefused: counterVec("rewind_producer_refusals_total", "Producer appends refused, by reason: fenced (a stale epoch) or gap (a sequence gap).", "reason"),
-		reads:           counter("rewind_reads_total", "Reads of one stream (Read)."),
-		readEvents:      counter("rewind_read_events_total", "Events delivered by Read."),
-		readSeconds:     histogram("rewind_read_duration_seconds", "Time from a Read's start to its last event (the consumer's time included).", latency),
-		indexRebuilds:   counter("rewind_index_rebuilds_total", "Rebuilds of the read index (Reindex, or after damage)."),
-		indexStalls:     counter("rewind_index_stalls_total", "Waits for the read index that gave up with ErrIndexStalled."),
-		groupRounds:     counter("rewind_group_commit_rounds_total", "Fsync rounds of the group commit (SyncAlways)."),
-		groupAppenders:  histogram("rewind_group_commit_appenders", "Appends that shared one fsync round.", prometheus.ExponentialBuckets(1, 2, 9)),
-		fsyncSeconds:    histogram("rewind_fsync_duration_seconds", "Latency of one group commit fsync round.", latency),
+		reads:           counterVec("rewind_reads_total", "Reads, by kind: stream (Read), category (ReadCategory), all (ReadAll), streams (ReadStreams).", "kind"),
+		readEvents:      counterVec("rewind_read_events_total", "Events delivered by reads, by kind.", "kind"),
+		readSeconds:     histogramVec("rewind_read_duration_seconds", "Time from a read's start to its last event (the consumer's time included), by kind.", "kind"),
+		subsStarted:     counterVec("rewind_subscriptions_total", "Subscriptions started, by kind: stream (Subscribe), category, all, streams.", "kind"),
+		subsActive: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "rewind_subscriptions_active",
+			Help: "Subscriptions running (catching up or live), by kind."}, []string{"kind"}),
+		subEvents: counterVec("rewind_subscription_events_total", "Events delivered by subscriptions, by kind.", "kind"),
+		subLag: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "rewind_subscription_lag_seconds",
+			Help:    "Time from an event's storing to its delivery by a subscription, by kind: a live subscription's delivery latency, or how far behind a catching-up one reads.",
+			Buckets: lagBuckets}, []string{"kind"}),
+		indexRebuilds:  counter("rewind_index_rebuilds_total", "Rebuilds of the read index (Reindex, or after damage)."),
+		indexStalls:    counter("rewind_index_stalls_total", "Waits for the read index that gave up with ErrIndexStalled."),
+		groupRounds:    counter("rewind_group_commit_rounds_total", "Fsync rounds of the group commit (SyncAlways)."),
+		groupAppenders: histogram("rewind_group_commit_appenders", "Appends that shared one fsync round.", prometheus.ExponentialBuckets(1, 2, 9)),
+		fsyncSeconds:   histogram("rewind_fsync_duration_seconds", "Latency of one group commit fsync round.", latency),
 
 		commands:       counterVec("rewind_commands_total", "Commands handled, by aggregate type and outcome: ok, noop, refused, duplicate, conflict (too many), error.", "aggregate", "outcome"),
 		commandSeconds: histogramVec("rewind_command_duration_seconds", "Latency of Handle, by aggregate type.", "aggregate"),
@@ -94,13 +112,14 @@ func newMetrics(reg prometheus.Registerer, o *Observer) (*metrics, error) {
 		httpSeconds:  histogramVec("rewind_http_request_duration_seconds", "HTTP request latency to the end of the answer (long-polls and SSE included), by route and method.", "route", "method"),
 		httpInFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "rewind_http_in_flight_requests",
 			Help: "HTTP requests being answered, by route: parked long-polls and open SSE streams show here."}, []string{"route"}),
-		httpBytes: counterVec("rewind_http_response_bytes_total", "Bytes of HTTP answers' bodies, by route.", "route"),
+		httpBytes:        counterVec("rewind_http_response_bytes_total", "Bytes of HTTP answers' bodies, by route.", "route"),
+		httpRequestBytes: counterVec("rewind_http_request_bytes_total", "Bytes of HTTP requests' bodies read, by route.", "route"),
 	}
 	cs := []prometheus.Collector{m.appends, m.appendEvents, m.appendBytes, m.appendSeconds, m.duplicates, m.producerRefused,
-		m.reads, m.readEvents, m.readSeconds, m.indexRebuilds, m.indexStalls, m.groupRounds, m.groupAppenders, m.fsyncSeconds,
+		m.reads, m.readEvents, m.readSeconds, m.subsStarted, m.subsActive, m.subEvents, m.subLag, m.indexRebuilds, m.indexStalls, m.groupRounds, m.groupAppenders, m.fsyncSeconds,
 		m.commands, m.commandSeconds, m.commandRetries, m.cache, m.loads, m.loadEvents, m.loadSeconds,
 		m.batches, m.batchEvents, m.batchSeconds, m.projRetries, m.projPoison,
-		m.httpRequests, m.httpSeconds, m.httpInFlight, m.httpBytes, &gauges{o: o}}
+		m.httpRequests, m.httpSeconds, m.httpInFlight, m.httpBytes, m.httpRequestBytes, &gauges{o: o}}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -114,6 +133,15 @@ func newMetrics(reg prometheus.Registerer, o *Observer) (*metrics, error) {
 	m.duplicates.WithLabelValues("producer")
 	m.producerRefused.WithLabelValues(AppendFenced)
 	m.producerRefused.WithLabelValues(AppendGap)
+	for _, k := range []string{ReadStream, ReadCategory, ReadAll, ReadStreams} {
+		m.reads.WithLabelValues(k)
+		m.readEvents.WithLabelValues(k)
+		m.readSeconds.WithLabelValues(k)
+		m.subsStarted.WithLabelValues(k)
+		m.subsActive.WithLabelValues(k)
+		m.subEvents.WithLabelValues(k)
+		m.subLag.WithLabelValues(k)
+	}
 	return m, nil
 }
 

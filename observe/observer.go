@@ -30,6 +30,7 @@ type Observer struct {
 	mu      sync.Mutex
 	indexes map[*IndexSource]struct{}
 	runners map[*ProjectionSource]struct{}
+	parked  map[*parkedSource]struct{}
 }
 
 // Option configures New.
@@ -86,7 +87,7 @@ const instrumentation = "github.com/rewindhq/rewind"
 // WithRegisterer for metrics, WithTracerProvider for traces.
 func New(opts ...Option) (*Observer, error) {
 	o := &Observer{prop: propagation.TraceContext{}, indexes: map[*IndexSource]struct{}{},
-		runners: map[*ProjectionSource]struct{}{}}
+		runners: map[*ProjectionSource]struct{}{}, parked: map[*parkedSource]struct{}{}}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err

@@ -69,6 +69,27 @@ func (o *Observer) WatchProjections(src *ProjectionSource) (stop func()) {
 	})
 }
 
+// parkedSource is a server's parked requests, for WatchParked.
+type parkedSource struct {
+	route   string
+	waiting func() int
+}
+
+// WatchParked makes every scrape read waiting, how many requests of route
+// are parked (long-polls and SSE streams waiting for data, such as
+// durablestreams.Handler.Waiting): rewind_http_parked_requests{route}.
+// The returned func stops it.
+func (o *Observer) WatchParked(route string, waiting func() int) (stop func()) {
+	src := &parkedSource{route: route, waiting: waiting}
+	return o.watch(func(add bool) {
+		if add {
+			o.parked[src] = struct{}{}
+		} else {
+			delete(o.parked, src)
+		}
+	})
+}
+
 func (o *Observer) watch(set func(add bool)) func() {
 	if !o.Metrics() {
 		return func() {}
@@ -94,6 +115,7 @@ var (
 	descProjPosition = prometheus.NewDesc("rewind_projection_position", "Log position of the last event a projection applied.", []string{"projection"}, nil)
 	descProjLag      = prometheus.NewDesc("rewind_projection_lag_commits", "How far the projection's source's newest event lies after its position, in log commits.", []string{"projection"}, nil)
 	descProjLagTime  = prometheus.NewDesc("rewind_projection_lag_seconds", "How long the oldest event of its source the projection has yet to apply has been stored.", []string{"projection"}, nil)
+	descParked       = prometheus.NewDesc("rewind_http_parked_requests", "HTTP requests parked: long-polls and SSE streams waiting for data, by route.", []string{"route"}, nil)
 	descProjLeading  = prometheus.NewDesc("rewind_projection_lease_held", "1 while this process holds the projection's lease and feeds it, else 0.", []string{"projection"}, nil)
 )
 
@@ -115,7 +137,14 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 	for s := range o.runners {
 		run = append(run, s)
 	}
+	parked := map[string]int{}
+	for s := range o.parked {
+		parked[s.route] += s.waiting()
+	}
 	o.mu.Unlock()
+	for route, n := range parked {
+		ch <- prometheus.MustNewConstMetric(descParked, prometheus.GaugeValue, float64(n), route)
+	}
 	seen := map[string]bool{}
 	for _, s := range idx {
 		if seen[s.Store] {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -69,6 +71,14 @@ func (o *Observer) EndAppend(s Span, r AppendReport) {
 	}
 }
 
+// Kinds of reads and subscriptions, the label "kind".
+const (
+	ReadStream   = "stream"   // Read, Subscribe: one stream
+	ReadCategory = "category" // ReadCategory, SubscribeCategory
+	ReadAll      = "all"      // ReadAll, SubscribeAll
+	ReadStreams  = "streams"  // ReadStreams, SubscribeStreams: a list of streams
+)
+
 // StartRead begins a Read of stream.
 func (o *Observer) StartRead(ctx context.Context, stream string) (context.Context, Span) {
 	if o.traced() == nil {
@@ -78,13 +88,74 @@ func (o *Observer) StartRead(ctx context.Context, stream string) (context.Contex
 }
 
 // EndRead ends a Read begun with StartRead, which delivered events.
-func (o *Observer) EndRead(s Span, events int, err error) {
+func (o *Observer) EndRead(s Span, events int, err error) { o.EndLogRead(s, ReadStream, events, err) }
+
+// logReadSpans name the spans of the reads in log order, by kind.
+var logReadSpans = map[string]string{ReadCategory: "eventstore.ReadCategory", ReadAll: "eventstore.ReadAll",
+	ReadStreams: "eventstore.ReadStreams"}
+
+// StartLogRead begins a read in log order of kind (ReadCategory, ReadAll
+// or ReadStreams); name is the category, or "".
+func (o *Observer) StartLogRead(ctx context.Context, kind, name string) (context.Context, Span) {
+	if o.traced() == nil {
+		return o.start(ctx, "", trace.SpanKindInternal)
+	}
+	if name == "" {
+		return o.start(ctx, logReadSpans[kind], trace.SpanKindInternal)
+	}
+	return o.start(ctx, logReadSpans[kind], trace.SpanKindInternal, attribute.String("rewind.category", name))
+}
+
+// EndLogRead ends a read of kind begun with StartLogRead (or StartRead),
+// which delivered events.
+func (o *Observer) EndLogRead(s Span, kind string, events int, err error) {
 	if m := o.metrics(); m != nil {
-		m.reads.Inc()
-		m.readEvents.Add(float64(events))
-		m.readSeconds.Observe(s.seconds())
+		m.reads.WithLabelValues(kind).Inc()
+		m.readEvents.WithLabelValues(kind).Add(float64(events))
+		m.readSeconds.WithLabelValues(kind).Observe(s.seconds())
 	}
 	s.end(err, attribute.Int("rewind.events", events))
+}
+
+// Subscription counts what one subscription delivers. A nil
+// *Subscription (from an Observer that counts no metrics) does nothing.
+type Subscription struct {
+	active prometheus.Gauge
+	events prometheus.Counter
+	lag    prometheus.Observer
+}
+
+// StartSubscription counts a subscription of kind (ReadStream ...) that
+// starts; End it when it ends. A subscription makes no span: it lives as
+// long as its subscriber.
+func (o *Observer) StartSubscription(kind string) *Subscription {
+	m := o.metrics()
+	if m == nil {
+		return nil
+	}
+	m.subsStarted.WithLabelValues(kind).Inc()
+	s := &Subscription{active: m.subsActive.WithLabelValues(kind), events: m.subEvents.WithLabelValues(kind),
+		lag: m.subLag.WithLabelValues(kind)}
+	s.active.Inc()
+	return s
+}
+
+// Delivered counts an event delivered, which the store stored at
+// storedAt.
+func (s *Subscription) Delivered(storedAt time.Time) {
+	if s == nil {
+		return
+	}
+	s.events.Inc()
+	s.lag.Observe(max(time.Since(storedAt).Seconds(), 0))
+}
+
+// End counts the subscription's end.
+func (s *Subscription) End() {
+	if s == nil {
+		return
+	}
+	s.active.Dec()
 }
 
 // IndexRebuilt counts a rebuild of a read index.

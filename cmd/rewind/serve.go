@@ -21,6 +21,7 @@ import (
 	"github.com/rewindhq/rewind/eventstore"
 	"github.com/rewindhq/rewind/eventstore/access"
 	"github.com/rewindhq/rewind/eventstore/durablestreams"
+	"github.com/rewindhq/rewind/internal/tracing"
 	"github.com/rewindhq/rewind/observe"
 )
 
@@ -37,8 +38,11 @@ type serveConfig struct {
 	// replicas is --replicas: 0 when not given (Connect then adopts the
 	// log's replication).
 	replicas int
-	access   access.Config // authentication, origins, hosts, TLS
-	nats     natsAuth      // credentials and TLS of --nats
+	// otlp is --otlp: the base URL of an OpenTelemetry collector to send
+	// spans to by OTLP/HTTP; "" leaves it to OTEL_EXPORTER_OTLP_*.
+	otlp   string
+	access access.Config // authentication, origins, hosts, TLS
+	nats   natsAuth      // credentials and TLS of --nats
 }
 
 // natsAuth is how serve authenticates to an external NATS.
@@ -100,6 +104,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	fs.IntVar(&cfg.replicas, "replicas", replicas, "with --nats: how many replicas (1 to 5; 3 on a production cluster) the log, its buckets and snapshots have when this server makes them; an existing log or bucket with fewer is refused, one with more is used as it is (never lowered); without the flag the server adopts the log's replication [REWIND_REPLICAS]")
 	fs.DurationVar(&cfg.longPoll, "long-poll-timeout", lp, "how long a long-poll read waits for data before it answers 204 [REWIND_LONG_POLL_TIMEOUT]")
+	fs.StringVar(&cfg.otlp, "otlp", "", "send OpenTelemetry spans to the collector at this base URL by OTLP over HTTP (http://localhost:4318: spans go to /v1/traces); without it, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT turn tracing on, and without any, nothing is traced")
 	registerSecurityFlags(fs, &cfg)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: rewind serve [flags]
@@ -120,6 +125,14 @@ the server has no authentication: it listens on loopback only (unless
 localhost or an --allow-host, and refuses writes from pages of other origins
 (--allow-origin adds some). With authentication, every request needs a bearer
 token whose scopes allow it (rewind token makes one).
+
+Operations: /metrics (Prometheus; with authentication, a token with the scope
+admin:metrics), /healthz and /readyz (open). Traces are off by default; --otlp
+or the standard OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) variable
+sends a span for every request, append and read to an OpenTelemetry collector
+by OTLP/HTTP; the other OTEL_* variables apply (OTEL_SERVICE_NAME, default
+"rewind"; OTEL_EXPORTER_OTLP_HEADERS, never logged; OTEL_TRACES_SAMPLER). An
+append under a traced request records the trace in its events' metadata.
 
 Flags:
 `)
@@ -184,8 +197,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	defer ln.Close()
+	tr, err := tracing.Start(ctx, cfg.otlp, os.Getenv, "rewind")
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing(tr, log) // after the store's close: its last spans are sent
 	reg := newRegistry()
-	obs, err := observe.New(observe.WithRegisterer(reg))
+	obsOpts := []observe.Option{observe.WithRegisterer(reg)}
+	if tr != nil {
+		obsOpts = append(obsOpts, observe.WithTracerProvider(tr.Provider))
+		log.Info("tracing", "otlp", tr.Endpoint, "service", tr.Service)
+	}
+	obs, err := observe.New(obsOpts...)
 	if err != nil {
 		return err
 	}
@@ -206,6 +229,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer store.Close()
 	ds := durablestreams.New(store, durablestreams.WithLongPollTimeout(cfg.longPoll), durablestreams.WithLogger(log),
 		durablestreams.WithAuthorizer(auth))
+	obs.WatchParked("/v1/stream/", ds.Waiting) // for as long as the Observer: the process's life
 	srv := access.NewServer(streamsFirst(obs.Handler("/v1/stream/", ds), operations(store, reg, auth, log)), access.WithTLS(tlsCfg),
 		access.WithErrorLog(slog.NewLogLogger(log.Handler(), slog.LevelWarn)))
 	where := "embedded store in " + data
@@ -247,6 +271,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// shutdownTracing sends the spans still buffered, for up to 5 s.
+func shutdownTracing(tr *tracing.Tracing, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tr.Shutdown(ctx); err != nil {
+		log.Warn("spans not sent", "err", err)
+	}
 }
 
 // streamsFirst sends every request under /v1/stream/ to ds as it came, and

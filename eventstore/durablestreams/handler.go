@@ -252,6 +252,11 @@ func (h *Handler) Shutdown() {
 	h.sweeps.Wait()
 }
 
+// Waiting returns how many long-poll and SSE requests are parked, waiting
+// for data (at most WithMaxWaiting): a gauge for the server's metrics
+// (observe.Observer.WatchParked).
+func (h *Handler) Waiting() int { return int(h.waiting.Load()) }
+
 // Protocol header names.
 const (
 	hNextOffset  = "Stream-Next-Offset"

@@ -6,10 +6,16 @@
 //
 //	go run ./examples/orders [--addr 127.0.0.1:4437] [--data ./data/orders] [--nats URL[,URL...] --replicas 3]
 //	go run ./examples/orders --auth-tokens tokens.txt [--tls-cert c.pem --tls-key k.pem]
+//	go run ./examples/orders --otlp http://localhost:4318   # or OTEL_EXPORTER_OTLP_ENDPOINT=...
 //
 // It takes the access-control and TLS flags of rewind serve (package
 // eventstore/access, Config.RegisterFlags): without authentication it
-// listens on loopback only.
+// listens on loopback only. It serves /metrics, /healthz and /readyz;
+// with --otlp, or the standard OTEL_EXPORTER_OTLP_ENDPOINT (or
+// _TRACES_ENDPOINT) variable, it sends a span for every request, command,
+// append, read and projection batch to that OpenTelemetry collector by
+// OTLP over HTTP (OTEL_SERVICE_NAME, default "orders", and the other
+// OTEL_* variables apply), and flushes them when it stops.
 //
 // The first start seeds weeks of history (thousands of orders, their
 // events stored at times in the past), so that "what did this order look
@@ -37,6 +43,7 @@ import (
 	"github.com/rewindhq/rewind/eventstore/access"
 	"github.com/rewindhq/rewind/examples/orders/app"
 	"github.com/rewindhq/rewind/examples/orders/seed"
+	"github.com/rewindhq/rewind/internal/tracing"
 )
 
 // envInt reads an integer environment variable; unset or not a number is 0
@@ -66,6 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rnd := fl.Uint64("seed", seed.DefaultRand, "random seed of the history")
 	natsURL := fl.String("nats", os.Getenv("REWIND_NATS"), "URL of an external NATS server, or a cluster's comma-separated URLs, instead of the embedded store (nothing is seeded) [REWIND_NATS]")
 	replicas := fl.Int("replicas", envInt("REWIND_REPLICAS"), "with --nats: replicas of the log and its buckets when this process makes them (3 on a cluster; never lowered; 0 adopts the log's) [REWIND_REPLICAS]")
+	otlp := fl.String("otlp", "", "send OpenTelemetry spans to the collector at this base URL by OTLP over HTTP (http://localhost:4318); without it OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT turn tracing on, and without any nothing is traced")
 	var acc access.Config
 	acc.RegisterFlags(fl, os.Getenv)
 	if err := fl.Parse(args); err != nil {
@@ -86,9 +94,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "orders: --seed-orders and --seed-days must be positive")
 		return 2
 	}
+	tr, err := tracing.Start(ctx, *otlp, os.Getenv, "orders")
+	if err != nil {
+		fmt.Fprintln(stderr, "orders: --otlp:", err)
+		return 2
+	}
+	defer shutdownTracing(tr, stderr) // after the application's close: its last spans are sent
+	cfg := app.Config{Addr: *addr, Data: *data, NATS: *natsURL, Replicas: *replicas,
+		Seed: app.SeedConfig{Config: seed.Config{Orders: *orders, Days: *days, Rand: *rnd}}, Access: acc}
+	if tr != nil {
+		cfg.TracerProvider = tr.Provider
+		fmt.Fprintf(stdout, "orders: tracing to %s as %q\n", tr.Endpoint, tr.Service)
+	}
 	fmt.Fprintf(stdout, "orders: opening %s (the first start seeds %d orders over %d days)\n", *data, *orders, *days)
-	a, err := app.Start(ctx, app.Config{Addr: *addr, Data: *data, NATS: *natsURL, Replicas: *replicas,
-		Seed: app.SeedConfig{Config: seed.Config{Orders: *orders, Days: *days, Rand: *rnd}}, Access: acc})
+	a, err := app.Start(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "orders:", err)
 		return 1
@@ -99,6 +118,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code = 1
 	}
 	return code
+}
+
+// shutdownTracing sends the spans still buffered, for up to 5 s.
+func shutdownTracing(tr *tracing.Tracing, stderr io.Writer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tr.Shutdown(ctx); err != nil {
+		fmt.Fprintln(stderr, "orders: spans not sent:", err)
+	}
 }
 
 // serve tells what to try, then waits for ctx.

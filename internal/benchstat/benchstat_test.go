@@ -33,3 +33,24 @@ func TestQuantile(t *testing.T) {
 		t.Errorf("Quantile of one sample = %v", got)
 	}
 }
+
+func TestMedianInterval(t *testing.T) {
+	var xs []float64
+	for i := 100; i >= 1; i-- { // unsorted on purpose
+		xs = append(xs, float64(i))
+	}
+	// For 100 draws the exact binomial 95 % interval of the median lies
+	// between the 40th and the 61st smallest.
+	if lo, hi := MedianInterval(xs); lo != 40 || hi != 61 {
+		t.Errorf("MedianInterval(1..100) = %v, %v, want 40, 61", lo, hi)
+	}
+	if lo, hi := MedianInterval([]float64{3, 1, 2}); lo != 1 || hi != 3 {
+		t.Errorf("MedianInterval of 3 = %v, %v, want the whole range", lo, hi)
+	}
+	if lo, hi := MedianInterval(nil); lo != 0 || hi != 0 {
+		t.Errorf("MedianInterval(nil) = %v, %v", lo, hi)
+	}
+	if xs[0] != 100 {
+		t.Error("MedianInterval sorted its argument")
+	}
+}

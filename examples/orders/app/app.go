@@ -255,6 +255,7 @@ func (a *App) mux() http.Handler {
 	a.proj = projectionhttp.New(a.runner, rebuild, projectionhttp.WithAuthorizer(a.auth))
 	a.streams = durablestreams.New(a.Store, durablestreams.ReadOnly("orders", "users", "workspaces"), durablestreams.WithLogger(a.log),
 		durablestreams.WithAuthorizer(a.auth))
+	a.obs.WatchParked("/v1/stream/", a.streams.Waiting) // for as long as the Observer: the application's life
 	mux := http.NewServeMux()
 	mux.Handle("/v1/stream/", a.obs.Handler("/v1/stream/", a.streams))
 	mux.Handle("/v1/projections", a.obs.Handler("/v1/projections", a.proj))

@@ -1,0 +1,80 @@
+package observe_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rewindhq/rewind/internal/scrape"
+	"github.com/rewindhq/rewind/observe"
+)
+
+// Requests through Handler are counted by route, method and code, with
+// the bytes of their bodies and their answers'; parked requests are read
+// from WatchParked's func at each scrape, until stopped.
+func TestHandlerCountsRequests(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	o, err := observe.New(observe.WithRegisterer(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := o.Handler("/echo/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if string(b) == "bad" {
+			http.Error(w, "no", http.StatusBadRequest)
+			return
+		}
+		w.Write(b)
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for _, body := range []string{"hello", "bad", "world!"} {
+		resp, err := http.Post(srv.URL+"/echo/x", "text/plain", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	resp, err := http.Get(srv.URL + "/echo/y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	parked := 3
+	stop := o.WatchParked("/echo/", func() int { return parked })
+
+	ss, err := scrape.Gather(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		want   float64
+		name   string
+		labels []string
+	}{
+		{2, "rewind_http_requests_total", []string{"route", "/echo/", "method", "POST", "code", "200"}},
+		{1, "rewind_http_requests_total", []string{"route", "/echo/", "method", "POST", "code", "400"}},
+		{1, "rewind_http_requests_total", []string{"route", "/echo/", "method", "GET", "code", "200"}},
+		{4, "rewind_http_request_duration_seconds_count", []string{"route", "/echo/"}},
+		{14, "rewind_http_request_bytes_total", []string{"route", "/echo/"}},
+		{11 + float64(len("no\n")), "rewind_http_response_bytes_total", []string{"route", "/echo/"}},
+		{0, "rewind_http_in_flight_requests", []string{"route", "/echo/"}},
+		{3, "rewind_http_parked_requests", []string{"route", "/echo/"}},
+	} {
+		if got, ok := ss.Sum(c.name, c.labels...); !ok || got != c.want {
+			t.Errorf("%s%v = %v (found %v), want %v", c.name, c.labels, got, ok, c.want)
+		}
+	}
+	stop()
+	if ss, err = scrape.Gather(reg); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ss.Sum("rewind_http_parked_requests"); ok {
+		t.Error("parked requests still read after stop")
+	}
+}
