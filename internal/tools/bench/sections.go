@@ -110,6 +110,9 @@ func (r *runner) dataset(ctx context.Context) error {
 			if st, err = openStore(ctx, t, false); err != nil {
 				return fmt.Errorf("%s: reopen: %w", kind, err)
 			}
+			if err := settle(ctx, st); err != nil {
+				return fmt.Errorf("%s: reopen: %w", kind, err)
+			}
 			_, p99, err := readLatency(ctx, st, earlyStream, int(b.ver[idx[earlyStream]]), r.sz.WarmReads)
 			if err != nil {
 				return fmt.Errorf("%s: %w", kind, err)
