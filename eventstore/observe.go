@@ -125,23 +125,28 @@ func (s *Store) observedRead(ctx context.Context, stream string, opts []ReadOpti
 	return func(yield func(Event, error) bool) {
 		o := s.cfg.observer
 		ctx, span := o.StartRead(ctx, stream)
-		n := 0
-		var failed error
-		for e, err := range s.read(ctx, stream, opts) {
-			if err != nil {
-				failed = err
-			} else {
-				n++
-			}
-			if !yield(e, err) {
-				break
-			}
-		}
+		n, failed := relay(s.read(ctx, stream, opts), yield)
 		if errors.Is(failed, ErrIndexStalled) {
 			o.IndexStalled()
 		}
 		o.EndRead(span, n, failed)
 	}
+}
+
+// relay passes read's events and errors on to yield until either stops,
+// and returns how many events it passed and the last error among them.
+func relay(read iter.Seq2[Event, error], yield func(Event, error) bool) (n int, failed error) {
+	for e, err := range read {
+		if err != nil {
+			failed = err
+		} else {
+			n++
+		}
+		if !yield(e, err) {
+			break
+		}
+	}
+	return n, failed
 }
 
 // The kinds of reads and subscriptions the Observer counts apart.
@@ -162,18 +167,7 @@ func (s *Store) observeLogRead(ctx context.Context, kind, name string, read iter
 	}
 	return func(yield func(Event, error) bool) {
 		_, span := o.StartLogRead(ctx, kind, name)
-		n := 0
-		var failed error
-		for e, err := range read {
-			if err != nil {
-				failed = err
-			} else {
-				n++
-			}
-			if !yield(e, err) {
-				break
-			}
-		}
+		n, failed := relay(read, yield)
 		if errors.Is(failed, ErrIndexStalled) {
 			o.IndexStalled()
 		}
