@@ -692,14 +692,29 @@
     const from = Math.max(0, Math.floor(top / ROW) - 15);
     const to = Math.min(n, Math.ceil((top + height) / ROW) + 15);
     if (!page.drawn || page.drawn[0] !== from || page.drawn[1] !== to) {
+      // When only the window moved, the rows still in it are kept (an
+      // event's row never changes; a pending row is kept while its event
+      // has not arrived): a step of the slider draws the rows it brings
+      // into view, not all of them.
+      const kept = new Map();
+      if (page.drawn) for (const li of $("events").children) kept.set(Number(li.dataset.version), li);
       page.drawn = [from, to];
       const rows = [];
       let missing = false;
       for (let i = from; i < to; i++) {
-        if (page.ev[i]) rows.push(eventRow(page.ev[i], i));
-        else { rows.push(pendingRow(i)); missing = true; }
+        const li = kept.get(i + 1);
+        if (li && li.classList.contains("pending") === !page.ev[i]) rows.push(li);
+        else if (page.ev[i]) rows.push(eventRow(page.ev[i], i));
+        else rows.push(pendingRow(i));
+        if (!page.ev[i]) missing = true;
       }
-      $("events").replaceChildren(...rows);
+      const list = $("events");
+      let place = list.firstChild;
+      for (const li of rows) {
+        if (li === place) { place = place.nextSibling; continue; }
+        list.insertBefore(li, place);
+      }
+      while (place) { const next = place.nextSibling; place.remove(); place = next; }
       if (missing) wantEvents(from + 1, to);
     }
     markRows();
@@ -814,7 +829,9 @@
     const t = v >= 1 && v <= ts.length ? ts[v - 1] : (ts.length ? ts[0] : null);
     const { from, to } = page.axis;
     cursor.hidden = t === null || t < from || t > to;
-    if (!cursor.hidden) cursor.style.left = `${((t - from) / (to - from)) * (box.clientWidth - 1)}px`;
+    // The width the ticks were drawn for (the axis draws again when it
+    // changes): reading clientWidth here would lay out the page mid-step.
+    if (!cursor.hidden) cursor.style.left = `${((t - from) / (to - from)) * (Number(box.dataset.width) - 1)}px`;
   }
 
   // followOnAxis moves the window to the current event when it left it.
