@@ -692,14 +692,29 @@
     const from = Math.max(0, Math.floor(top / ROW) - 15);
     const to = Math.min(n, Math.ceil((top + height) / ROW) + 15);
     if (!page.drawn || page.drawn[0] !== from || page.drawn[1] !== to) {
+      // When only the window moved, the rows still in it are kept (an
+      // event's row never changes; a pending row is kept while its event
+      // has not arrived): a step of the slider draws the rows it brings
+      // into view, not all of them.
+      const kept = new Map();
+      if (page.drawn) for (const li of $("events").children) kept.set(Number(li.dataset.version), li);
       page.drawn = [from, to];
       const rows = [];
       let missing = false;
       for (let i = from; i < to; i++) {
-        if (page.ev[i]) rows.push(eventRow(page.ev[i], i));
-        else { rows.push(pendingRow(i)); missing = true; }
+        const li = kept.get(i + 1);
+        if (li && li.classList.contains("pending") === !page.ev[i]) rows.push(li);
+        else if (page.ev[i]) rows.push(eventRow(page.ev[i], i));
+        else rows.push(pendingRow(i));
+        if (!page.ev[i]) missing = true;
       }
-      $("events").replaceChildren(...rows);
+      const list = $("events");
+      let place = list.firstChild;
+      for (const li of rows) {
+        if (li === place) { place = place.nextSibling; continue; }
+        list.insertBefore(li, place);
+      }
+      while (place) { const next = place.nextSibling; place.remove(); place = next; }
       if (missing) wantEvents(from + 1, to);
     }
     markRows();
@@ -814,7 +829,9 @@
     const t = v >= 1 && v <= ts.length ? ts[v - 1] : (ts.length ? ts[0] : null);
     const { from, to } = page.axis;
     cursor.hidden = t === null || t < from || t > to;
-    if (!cursor.hidden) cursor.style.left = `${((t - from) / (to - from)) * (box.clientWidth - 1)}px`;
+    // The width the ticks were drawn for (the axis draws again when it
+    // changes): reading clientWidth here would lay out the page mid-step.
+    if (!cursor.hidden) cursor.style.left = `${((t - from) / (to - from)) * (Number(box.dataset.width) - 1)}px`;
   }
 
   // followOnAxis moves the window to the current event when it left it.
@@ -872,12 +889,16 @@
     const seq = ++page.seq;
     const head = page.timeline.version;
     page.at = at || null;
+    // The request goes out first, so that the server works while the page
+    // moves the slider, the list and the axis.
+    let request = null;
     if (!at) {
       if (v > head || v < 0) { showNoVersion(v, head); setRoute(push); return; }
+      const cached = page.states.get(v);
+      if (cached === undefined) request = stateText(s, v);
       showPoint(v);
       setRoute(push);
       if (v >= 1 && !page.ev[v - 1]) wantEvents(v, v);
-      const cached = page.states.get(v);
       if (cached !== undefined) { renderState(parseOrdered(cached), v, null, cached); return; }
       markLoading(`version ${v}`);
     } else {
@@ -885,7 +906,7 @@
     }
     let text;
     try {
-      text = at ? await api(`/v1/state/${aggPath(s)}?at=${enc(at)}`) : await stateText(s, v);
+      text = at ? await api(`/v1/state/${aggPath(s)}?at=${enc(at)}`) : await request;
     } catch (err) {
       if (seq === page.seq && page.stream === s) showStateError(at ? `the state at ${fmtTime(at)}` : `the state at version ${v}`, v, err);
       return;
@@ -1022,25 +1043,62 @@
 
     const lines = [];
     toLines(field(answer, "state"), "", null, 0, true, lines);
-    $("state-json").replaceChildren(...lines.map((ln) => {
+    // Each line is described first, then drawn only if the pane does not
+    // already show a line just like it: a step of the slider changes a
+    // few lines of a state, and redrawing only those spares the page the
+    // building, styling and laying out of all the others.
+    const box = $("state-json");
+    const old = new Map();
+    for (const node of box.children) {
+      const same = old.get(node._line);
+      if (same) same.push(node); else old.set(node._line, [node]);
+    }
+    // The last change of each path, and the last change under each path
+    // (by the index in past): a line's last change is the last of its
+    // path's, its parents' and its children's, found in a few look-ups,
+    // not in a walk through all the changes for each line.
+    const lastAt = new Map(), lastUnder = new Map();
+    past.forEach((h, i) => {
+      lastAt.set(h.path, i);
+      for (let d = h.path.indexOf("."); d >= 0; d = h.path.indexOf(".", d + 1)) lastUnder.set(h.path.slice(0, d), i);
+    });
+    const lastChange = (path) => {
+      let i = Math.max(lastAt.get(path) ?? -1, lastAt.get("") ?? -1, lastUnder.get(path) ?? -1);
+      for (let d = path.indexOf("."); d >= 0; d = path.indexOf(".", d + 1)) i = Math.max(i, lastAt.get(path.slice(0, d)) ?? -1);
+      return i >= 0 ? past[i].event : null;
+    };
+    const nodes = lines.map((ln) => {
       const own = ln.path === null ? [] : current.filter((c) => covers(c.path, ln.path));
       let tag = null;
       if (ln.leaf && ln.path !== null) {
-        let last = null;
-        for (const h of past) if (covers(h.path, ln.path) || h.path.startsWith(ln.path + ".")) last = h.event;
+        const last = lastChange(ln.path);
         if (last) {
           const exact = own.find((c) => c.path === ln.path);
           const note = own.length ? (exact && exact.from !== null && exact.from !== undefined ? ` · was ${shorten(compact(exact.from), 24)}` : " · new") : "";
-          tag = el("span", { class: "tag", style: `--h:${hue(last.type)}`, textContent: `v${last.version} ${last.type}${note}`,
-            title: `last changed by v${last.version} ${last.type}, ${fmtTime(last.storedAt)}` });
+          tag = { h: hue(last.type), text: `v${last.version} ${last.type}${note}`,
+            title: `last changed by v${last.version} ${last.type}, ${fmtTime(last.storedAt)}` };
         }
       }
-      return el("div", { class: "ln" + (own.length ? " hot" : "") + (ln.close ? " close" : ""), "data-path": ln.path ?? "" },
-        el("span", { class: "code" }, ...ln.parts), tag);
-    }));
+      const cls = "ln" + (own.length ? " hot" : "") + (ln.close ? " close" : "");
+      const key = JSON.stringify([cls, ln.path, ln.parts, tag]);
+      const reuse = old.get(key);
+      if (reuse && reuse.length) return reuse.shift();
+      const node = el("div", { class: cls, "data-path": ln.path ?? "" },
+        el("span", { class: "code" }, ...drawParts(ln.parts)),
+        tag && el("span", { class: "tag", style: `--h:${tag.h}`, textContent: tag.text, title: tag.title }));
+      node._line = key;
+      return node;
+    });
+    // Put the lines in order with as few moves as it takes: a line kept
+    // in its place is not touched.
+    let place = box.firstChild;
+    for (const node of nodes) {
+      if (node === place) { place = place.nextSibling; continue; }
+      box.insertBefore(node, place);
+    }
+    while (place) { const next = place.nextSibling; place.remove(); place = next; }
     // Bring what changed into view when it lies outside the pane, with a
     // whole line at the top (never one cut in half).
-    const box = $("state-json");
     const hot = box.querySelectorAll(".ln.hot");
     if (hot.length) {
       const first = hot[0].offsetTop, last = hot[hot.length - 1].offsetTop + hot[hot.length - 1].offsetHeight;
@@ -1059,13 +1117,14 @@
 
   // toLines renders a node as pretty-printed JSON, one entry per line
   // (two-space indent, like JSON.stringify(v, null, 2)), each line knowing
-  // the path of the field it shows.
+  // the path of the field it shows; its parts are text, or [class, text]
+  // for a span (drawParts makes them nodes).
   function toLines(node, path, key, depth, last, out) {
     const pad = "  ".repeat(depth);
-    const keyParts = key === null ? [] : [el("span", { class: "k", textContent: JSON.stringify(key) }), ": "];
+    const keyParts = key === null ? [] : [["k", JSON.stringify(key)], ": "];
     const comma = last ? "" : ",";
     if (node.t === "v") {
-      out.push({ path, leaf: true, parts: [pad, ...keyParts, el("span", { class: "v " + kind(node.s), textContent: node.s }), comma] });
+      out.push({ path, leaf: true, parts: [pad, ...keyParts, ["v " + kind(node.s), node.s], comma] });
       return;
     }
     const [open, close] = node.t === "o" ? ["{", "}"] : ["[", "]"];
@@ -1081,6 +1140,10 @@
     });
     out.push({ path: key === null && depth === 0 ? null : path, leaf: false, close: true, parts: [pad, close, comma] });
   }
+
+  // drawParts makes the nodes of a line's parts: text, or [class, text]
+  // for a span.
+  const drawParts = (parts) => parts.map((p) => typeof p === "string" ? p : el("span", { class: p[0], textContent: p[1] }));
 
   function kind(s) {
     if (s[0] === '"') return "str";
@@ -1214,7 +1277,7 @@
         row("Command id", d.commandId, true),
         ...meta.map(([k, v]) => row(`meta: ${k}`, String(v), true))),
       el("h3", { textContent: "Data" }),
-      el("div", { class: "json small-json" }, ...lines.map((ln) => el("div", { class: "ln" }, el("span", { class: "code" }, ...ln.parts)))));
+      el("div", { class: "json small-json" }, ...lines.map((ln) => el("div", { class: "ln" }, el("span", { class: "code" }, ...drawParts(ln.parts))))));
   }
 
   // ---------- live ----------
