@@ -570,7 +570,10 @@
   // the whole timeline at once gives every event and their times.
   async function loadTimeline(v) {
     const s = page.stream;
-    const from = Math.max(1, v - FIRST + 1);
+    // Centred on the point, so that the rows after it are drawn at once
+    // too; at the head (the usual pick) the rows before it.
+    const known = (page.streams.find((x) => x.name === s.name) || {}).version || v;
+    const from = Math.max(1, Math.min(v - FIRST / 2 + 1, known - FIRST + 1));
     const text = await api(`/v1/timeline/${aggPath(s)}?from=${from}&limit=${FIRST}&axis=true`).catch((err) => {
       // A version past the head is a 400 of a paged server: ask from 1.
       if (err.status === 400 && from > 1) return api(`/v1/timeline/${aggPath(s)}?limit=${FIRST}&axis=true`);
