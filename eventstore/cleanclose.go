@@ -155,11 +155,9 @@ func (s *Store) startServerBehind(dir string, x *index) error {
 	if err := dropCleanMark(s.indexDir); err != nil {
 		return err
 	}
-	reason := x.checkLog(s.logID, last)
-	if reason == "" {
-		if reason, err = x.checkNewest(s.newestInLog(ctx)); err != nil {
-			return fmt.Errorf("eventstore: check the read index against the log: %w", err)
-		}
+	reason, err := x.checkAgainstLog(s.logID, last, s.newestInLog(ctx))
+	if err != nil {
+		return err
 	}
 	if reason == "" {
 		// The index is this log's, at or behind its end: the tailer

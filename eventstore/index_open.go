@@ -121,13 +121,10 @@ func (f *indexFiles) finish(logID string, logLast uint64, check logCheck) (*inde
 	}
 	x, reason := f.x, f.reason
 	if reason == "" {
-		reason = x.checkLog(logID, logLast)
-	}
-	if reason == "" {
 		var err error
-		if reason, err = x.checkNewest(check); err != nil {
+		if reason, err = x.checkAgainstLog(logID, logLast, check); err != nil {
 			_ = x.close()
-			return nil, fmt.Errorf("eventstore: check the read index against the log: %w", err)
+			return nil, err
 		}
 	}
 	if reason == "" {
@@ -140,6 +137,20 @@ func (f *indexFiles) finish(logID string, logLast uint64, check logCheck) (*inde
 		_ = x.close()
 	}
 	return createIndex(f.root, f.gen, logID, f.cacheSize, f.log)
+}
+
+// checkAgainstLog says why the index cannot be used for the log logID
+// whose last sequence is logLast ("" if it can): built from another log,
+// ahead of it, or its newest commit not the log's (checkLog, checkNewest).
+func (x *index) checkAgainstLog(logID string, logLast uint64, check logCheck) (string, error) {
+	if reason := x.checkLog(logID, logLast); reason != "" {
+		return reason, nil
+	}
+	reason, err := x.checkNewest(check)
+	if err != nil {
+		return "", fmt.Errorf("eventstore: check the read index against the log: %w", err)
+	}
+	return reason, nil
 }
 
 // checkNewest asks the log whether it still holds the index's newest
