@@ -45,6 +45,13 @@ func TestOpenReadsBeforeServerStarts(t *testing.T) {
 		mustAppend(t, s, "orders/2", evs(2, 1))
 		want = collect(t, s.Read(ctx, "orders/1"))
 	})
+	// The mark stays until the start removes it, durably (a directory
+	// sync), before anything can append: removed earlier without the sync,
+	// a power cut could bring back a mark older than the log.
+	mark := filepath.Join(dir, "index", "clean-close")
+	if _, err := os.Stat(mark); err != nil {
+		t.Fatalf("no clean-close mark after a clean close: %v", err)
+	}
 	hold := make(chan struct{})
 	s, err := eventstore.Open(ctx, dir, eventstore.WithStartHold(hold))
 	if err != nil {
@@ -61,6 +68,9 @@ func TestOpenReadsBeforeServerStarts(t *testing.T) {
 	h, err := s.Head(ctx, "orders/2")
 	if err != nil || h.Version != 2 {
 		t.Fatalf("head of orders/2 before the server starts: %+v, %v; want version 2", h, err)
+	}
+	if _, err := os.Stat(mark); err != nil {
+		t.Fatalf("the clean-close mark went before the server started: %v", err)
 	}
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	_, err = s.Append(short, "orders/1", evs(1, 4), eventstore.ExpectVersion(3))
@@ -79,6 +89,9 @@ func TestOpenReadsBeforeServerStarts(t *testing.T) {
 	released = true
 	if err := s.Started(ctx); err != nil {
 		t.Fatalf("Started: %v", err)
+	}
+	if _, err := os.Stat(mark); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the clean-close mark after the start: %v, want it removed", err)
 	}
 	res, err := s.Append(ctx, "orders/1", evs(1, 4), eventstore.ExpectVersion(3))
 	if err != nil || res.FirstVersion != 4 {

@@ -205,7 +205,7 @@ func indexGenerations(root string) ([]int, error) {
 		var g int
 		if _, err := fmt.Sscanf(e.Name(), "gen-%06d", &g); err == nil && e.IsDir() && g > 0 {
 			gens = append(gens, g)
-		} else {
+		} else if e.Name() != cleanMarkName { // the mark is removed by dropCleanMark, durably
 			_ = os.RemoveAll(filepath.Join(root, e.Name())) // not ours to keep
 		}
 	}
