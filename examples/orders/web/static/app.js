@@ -42,6 +42,7 @@
     tab: "state",
     diff: null,           // {from, to} as typed
     axis: null,           // {from, to}: the time window of the axis, in ms
+    listTop: 0,           // where the page last scrolled the event list to
     utc: localStorage.getItem("rewind.utc") === "1",
   };
 
@@ -621,7 +622,9 @@
           page.drawn = null;
           drawRows();
           drawAxis();
-          if (page.shown && page.shown.version >= first && page.shown.version < first + PAGE) {
+          // The state shown gets the tags of its page's events, unless
+          // another is on its way (it brings them).
+          if (page.shown && page.shown.version >= first && page.shown.version < first + PAGE && !$("view").dataset.loading) {
             renderState(parseOrdered(page.shown.text), page.shown.version, page.at, page.shown.text);
           }
           if (page.tab === "event") renderEventPane();
@@ -756,11 +759,12 @@
     const box = $("events-box");
     if (!page.timeline || !page.timeline.version) return;
     const i = page.version - 1;
-    if (i < 0) { box.scrollTop = 0; drawRows(); return; }
+    if (i < 0) { box.scrollTop = 0; page.listTop = 0; drawRows(); return; }
     const y = i * ROW;
     if (y < box.scrollTop || y + ROW > box.scrollTop + box.clientHeight) {
       box.scrollTop = Math.max(0, y - box.clientHeight / 2 + ROW / 2);
     }
+    page.listTop = box.scrollTop;
     drawRows();
   }
 
@@ -899,7 +903,7 @@
       if (v > head || v < 0) { showNoVersion(v, head); setRoute(push); return; }
       const cached = page.states.get(v);
       if (cached === undefined) request = stateText(s, v);
-      showPoint(v);
+      showPoint(v, null, cached === undefined);
       setRoute(push);
       if (v >= 1 && !page.ev[v - 1]) wantEvents(v, v);
       if (cached !== undefined) { renderState(parseOrdered(cached), v, null, cached); return; }
@@ -922,9 +926,10 @@
     renderState(answer, version, literal(field(answer, "at")), text);
   }
 
-  // showPoint moves the slider, the list, the axis and the labels to
-  // version v at once, before the state arrives.
-  function showPoint(v, asOf) {
+  // showPoint moves the slider, the labels, the list and the axis to
+  // version v at once, before the state arrives; with wait (a state on
+  // its way) the list follows when the slider stops (followLater).
+  function showPoint(v, asOf, wait) {
     page.version = v;
     $("slider").value = v;
     const head = page.timeline ? page.timeline.version : v;
@@ -941,9 +946,29 @@
     // A time picked stays in the picker; a version moved to puts its
     // event's time there, ready to be adjusted.
     if (t !== undefined && !asOf) $("time").value = inputTime(t);
+    if (wait) followLater(); else follow();
+    if (page.tab === "event") renderEventPane();
+  }
+
+  // The list follows a step that waits for its state once the slider has
+  // been still for 150 ms (as the pages of events wait, wantEvents): a
+  // drag or a run of key presses through a long stream redraws the state,
+  // the labels and the axis's cursor at each step, and scrolls the list
+  // (new rows to build, lay out and paint, which the state's answer would
+  // wait behind on two cores) once, where it stops. The rows already
+  // drawn are marked at once.
+  let followTimer = 0;
+  function follow() {
+    clearTimeout(followTimer);
+    followTimer = 0;
     revealCurrent();
     followOnAxis();
-    if (page.tab === "event") renderEventPane();
+  }
+  function followLater() {
+    markRows();
+    followOnAxis();
+    clearTimeout(followTimer);
+    followTimer = setTimeout(follow, 150);
   }
 
   // showNoVersion says that a version past the stream's head (a link to
@@ -963,16 +988,32 @@
     markAxis();
   }
 
+  // markLoading says the state shown is not the point's while the
+  // point's is on its way: at once in the view's data, on the screen
+  // (the pane dimmed, "loading …" beside its version) once it has taken
+  // 100 ms, so that a quick step of the slider does not flash the pane
+  // twice (and repaint it twice) for an answer that comes at once. The
+  // pane's own label keeps the version it shows until the new state is
+  // drawn.
+  let loadingTimer = 0;
   function markLoading(what) {
-    $("state-loading").hidden = false;
-    $("state-loading").textContent = `· loading ${what}…`;
-    $("pane-state").classList.add("stale");
     $("view").dataset.loading = "true";
+    clearTimeout(loadingTimer);
+    loadingTimer = setTimeout(() => {
+      $("state-loading").hidden = false;
+      $("state-loading").textContent = `· loading ${what}…`;
+      $("pane-state").classList.add("stale");
+    }, 100);
+  }
+
+  function unmarkLoading() {
+    clearTimeout(loadingTimer);
+    $("state-loading").hidden = true;
+    $("pane-state").classList.remove("stale");
   }
 
   function clearState(versionLabel) {
-    $("state-loading").hidden = true;
-    $("pane-state").classList.remove("stale");
+    unmarkLoading();
     delete $("view").dataset.loading;
     $("view").dataset.version = "";
     $("state-version").textContent = versionLabel;
@@ -1020,8 +1061,7 @@
 
   function renderState(answer, version, at, text) {
     page.shown = { version, text, node: field(answer, "state") };
-    $("state-loading").hidden = true;
-    $("pane-state").classList.remove("stale");
+    unmarkLoading();
     $("state-error").hidden = true;
     const view = $("view");
     delete view.dataset.loading;
@@ -1664,7 +1704,12 @@
       const li = ev.target.closest("li[data-version]");
       if (li) goTo(Number(li.dataset.version), null, true);
     });
-    $("events-box").addEventListener("scroll", () => requestAnimationFrame(drawRows), { passive: true });
+    $("events-box").addEventListener("scroll", () => {
+      // The user scrolled the list while it waited to follow a step: where
+      // the user scrolled wins (a scroll of the page's own is at listTop).
+      if (followTimer && $("events-box").scrollTop !== page.listTop) { clearTimeout(followTimer); followTimer = 0; }
+      requestAnimationFrame(drawRows);
+    }, { passive: true });
     $("axis").addEventListener("click", (ev) => {
       if (!page.times.length) return;
         goTo(nearestVersion(axisTime(ev.clientX)), null, true);
