@@ -39,7 +39,9 @@
 // state's place. A step of the slider asks for its state first and then
 // moves the labels and the axis's cursor; the event list scrolls to the
 // point once the slider has been still for 150 ms, so that a drag through
-// a long stream spends each step on the state.
+// a long stream spends each step on the state. One step's request is on
+// its way at a time: the steps made meanwhile wait for its answer, and
+// only the newest of them asks for its state.
 //
 // The address names what the page shows, so a link or Back and Forward
 // bring it again: #orders/ord-00042/events@3 (a version),

@@ -36,6 +36,7 @@
     at: null,             // the time asked for, when the point is a time
     shown: null,          // {version, text} of the state the pane shows
     states: new Map(),    // version → the state endpoint's answer (a past state never changes)
+    stepping: null,       // the state request of a step on its way (stepState)
     seq: 0,               // numbers state requests; only the newest is shown
     openSeq: 0,           // numbers stream openings; only the newest is shown
     live: null,           // the AbortController of the long-poll loop
@@ -491,6 +492,7 @@
     page.times = [];
     page.pages = new Map();
     page.states = new Map();
+    page.stepping = null;
     page.shown = null;
     page.axis = null;
     stopLive();
@@ -510,7 +512,10 @@
     // The state of the point asked for (or of the head the list knows)
     // is asked for beside the timeline, not after it.
     const guess = point && point.at ? 0 : aroundOf(name, point);
-    if (guess > 0) stateText(page.stream, guess).catch(() => {});
+    // Its answer is kept, so that the point drawn after the timeline
+    // takes it from the cache rather than asking again.
+    const opened = page.stream;
+    if (guess > 0) stateText(opened, guess).then((text) => { if (page.stream === opened) page.states.set(guess, text); }).catch(() => {});
     try {
       await loadTimeline(aroundOf(name, point));
     } catch (err) {
@@ -649,6 +654,27 @@
       ensureEvents(Math.max(1, top), bottom);
       if (page.version >= 1) ensureEvents(page.version, page.version);
     }, 150);
+  }
+
+  // stepState answers the state at version v for the step numbered seq,
+  // one request at a time: a step made while another's request is on its
+  // way waits for that answer (kept: it is a state the slider passed), and
+  // only the newest of the steps that waited asks for its own; the others
+  // answer null. A drag through a long stream asks for the states the
+  // server has time to answer, not for every position the slider passes.
+  async function stepState(s, v, seq) {
+    while (page.stepping) {
+      await page.stepping.catch(() => {});
+      if (seq !== page.seq || page.stream !== s) return null;
+    }
+    const cached = page.states.get(v);
+    if (cached !== undefined) return cached;
+    const p = stateText(s, v).then((text) => {
+      if (page.stream === s) page.states.set(v, text);
+      return text;
+    }).finally(() => { if (page.stepping === p) page.stepping = null; });
+    page.stepping = p;
+    return p;
   }
 
   // stateText answers the state endpoint's text at version v, sharing a
@@ -896,13 +922,14 @@
     const seq = ++page.seq;
     const head = page.timeline.version;
     page.at = at || null;
-    // The request goes out first, so that the server works while the page
-    // moves the slider, the list and the axis.
+    // The request goes out first (or waits for a step's on its way:
+    // stepState), so that the server works while the page moves the
+    // slider, the labels and the axis.
     let request = null;
     if (!at) {
       if (v > head || v < 0) { showNoVersion(v, head); setRoute(push); return; }
       const cached = page.states.get(v);
-      if (cached === undefined) request = stateText(s, v);
+      if (cached === undefined) request = stepState(s, v, seq);
       showPoint(v, null, cached === undefined);
       setRoute(push);
       if (v >= 1 && !page.ev[v - 1]) wantEvents(v, v);
