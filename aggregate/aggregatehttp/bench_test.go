@@ -88,6 +88,15 @@ func BenchmarkTimeline10k(b *testing.B) {
 		}
 		b.ReportMetric(float64(bytes), "bytes/op")
 	})
+	// The axis alone: the page's first request for the stream, with one
+	// event (the server keeps the axis of a long stream after the first).
+	b.Run("axis", func(b *testing.B) {
+		bytes := 0
+		for b.Loop() {
+			bytes = fetch(b, url+fmt.Sprintf("/v1/timeline/carts/big?from=%d&limit=1&axis=true", n))
+		}
+		b.ReportMetric(float64(bytes), "bytes/op")
+	})
 	b.Run("slider-step", func(b *testing.B) {
 		for b.Loop() {
 			fetch(b, url+fmt.Sprintf("/v1/state/carts/big?version=%d", 1+rand.IntN(n)))

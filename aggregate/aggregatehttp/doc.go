@@ -110,7 +110,12 @@
 // of every version of the stream for a time-scaled axis: start is version
 // 1's time and ms[i] the milliseconds from version i's time to version
 // i+1's (ms[0] is 0), so a 10,000-event stream's axis is a few tens of
-// kilobytes. A from past the stream's version, a from of 0, a limit out of
+// kilobytes. The registry keeps the axes of streams of 1,000 versions or
+// more (2,000,000 versions at most over all streams, the least recently
+// used dropped first) and reads only the events appended since, so the
+// first page of a long stream does not read the whole stream each time;
+// a stream deleted and made again is told apart by its events' offsets
+// and its axis read anew. A from past the stream's version, a from of 0, a limit out of
 // bounds or an axis that is not true or false is 400; an instance
 // without events is 404. The state at any version stays one request: GET
 // /v1/state/<category>/<id>?version=N.

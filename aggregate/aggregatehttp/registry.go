@@ -25,6 +25,7 @@ type Registry struct {
 	types map[string]*aggregateType // by category
 
 	waits eventWaits // the requests that wait for events
+	axes  axisCache  // the timeline's axes of long streams
 }
 
 // NewRegistry returns an empty registry of aggregate types on store, which

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/rewindhq/rewind/aggregate"
 	"github.com/rewindhq/rewind/eventstore"
@@ -105,34 +104,12 @@ func (r *Registry) serveTimeline(w http.ResponseWriter, req *http.Request) {
 		out.Next = &next
 	}
 	if q.axis {
-		if out.Axis, err = r.axis(req.Context(), stream, head.Version); err != nil {
+		if out.Axis, err = r.axis(req.Context(), stream, head); err != nil {
 			fail(w, req, err)
 			return
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// axis reads the store time of every version up to version.
-func (r *Registry) axis(ctx context.Context, stream string, version uint64) (*Axis, error) {
-	if version > maxAxis {
-		return nil, nil
-	}
-	a := &Axis{Ms: make([]int64, 0, version)}
-	var prev time.Time
-	for e, err := range r.store.Read(ctx, stream, eventstore.ToVersion(version)) {
-		if err != nil {
-			return nil, err
-		}
-		if prev.IsZero() {
-			a.Start = formatTime(e.StoredAt)
-			a.Ms = append(a.Ms, 0)
-		} else {
-			a.Ms = append(a.Ms, e.StoredAt.Sub(prev).Milliseconds())
-		}
-		prev = e.StoredAt
-	}
-	return a, nil
 }
 
 // walk loads the state before version from (from a snapshot, at most a

@@ -33,9 +33,15 @@
 // The state shown is always the server's answer, never folded in the
 // browser: the page must agree with the CLI and with the API to the byte,
 // and the fold belongs to the aggregate's Go code. It is always the state
-// of the point the page names: while a state loads the pane says which
-// version it is loading, and a load that fails puts its error in the
-// state's place.
+// of the point the page names: while a state loads the pane keeps the
+// label of the version it shows, says which version it is loading once
+// the load has taken 100 ms, and a load that fails puts its error in the
+// state's place. A step of the slider asks for its state first and then
+// moves the labels and the axis's cursor; the event list scrolls to the
+// point once the slider has been still for 150 ms, so that a drag through
+// a long stream spends each step on the state. One step's request is on
+// its way at a time: the steps made meanwhile wait for its answer, and
+// only the newest of them asks for its state.
 //
 // The address names what the page shows, so a link or Back and Forward
 // bring it again: #orders/ord-00042/events@3 (a version),

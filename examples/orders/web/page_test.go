@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -127,6 +128,56 @@ func TestStateIsAlwaysThePointShown(t *testing.T) {
 	checkState(t, b, base, id, "version=1", tl)
 	if p := b.console(); strings.Contains(p, "Uncaught") {
 		t.Errorf("the page threw:%s", p)
+	}
+}
+
+// TestSliderStepsAskForTheNewest: steps of the slider made while a step's
+// state is on its way do not each ask for their state: the page waits for
+// the answer on its way, then asks for the newest step's state only, and
+// shows it.
+func TestSliderStepsAskForTheNewest(t *testing.T) {
+	bin := findChromium(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
+	defer cancel()
+	a := startSeeded(t, ctx, t.TempDir(), 40)
+	base := strings.TrimSuffix(a.URL, "/")
+	id, tl := pickOrder(t, base)
+	stream := "orders/" + id + "/events"
+	head := tl.Version
+
+	b := newBrowser(t, ctx, bin)
+	openAt(b, base, fmt.Sprintf("#%s@%d", stream, head))
+	b.waitShown(stream, head)
+	// In one task, so that every step is made before the first step's
+	// answer can arrive.
+	eval[bool](b, fmt.Sprintf(`(() => { const s = document.getElementById("slider");
+		for (let v = %d; v >= 0; v--) { s.value = String(v); s.dispatchEvent(new Event("input")); }
+		return true; })()`, head-1))
+	b.waitShown(stream, 0)
+	want, _ := get[state](t, base+"/v1/state/orders/"+id+"?version=0")
+	var ind bytes.Buffer
+	if err := json.Indent(&ind, want.State, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	if got := eval[string](b, shownState); got != ind.String() {
+		t.Errorf("after the steps the page shows\n%s\nbut GET /v1/state?version=0 answers\n%s", got, ind.String())
+	}
+	asked := eval[[]string](b, fmt.Sprintf(`performance.getEntriesByType("resource").map((e) => e.name).filter((n) => n.includes("/v1/state/orders/%s?version="))`, id))
+	count := map[uint64]int{}
+	for _, u := range asked {
+		var v uint64
+		if _, err := fmt.Sscanf(u[strings.LastIndex(u, "=")+1:], "%d", &v); err != nil {
+			t.Fatalf("a state request %s", u)
+		}
+		count[v]++
+	}
+	if count[head-1] != 1 || count[0] != 1 {
+		t.Errorf("the first step (v%d) and the newest (v0) were asked for %d and %d times, want once each (requests %v)", head-1, count[head-1], count[0], asked)
+	}
+	for v := uint64(1); v < head-1; v++ {
+		if count[v] != 0 {
+			t.Errorf("v%d, a step passed while the first step's state was on its way, was asked for %d times (requests %v)", v, count[v], asked)
+		}
 	}
 }
 
@@ -355,13 +406,12 @@ func TestLayout(t *testing.T) {
 	}
 	b.do("show all", chromedp.Click(chromedp.CSS("#zoom-fit")))
 
-	// Version 0 brings the list to its top.
+	// Version 0 brings the list to its top (once the slider is still: the
+	// list follows a step after 150 ms).
 	b.do("focus the slider", chromedp.Focus(chromedp.CSS("#slider")))
 	b.do("press Home", chromedp.KeyEvent(kb.Home))
 	b.waitShown(stream, 0)
-	if top := eval[float64](b, `document.getElementById("events-box").scrollTop`); top != 0 {
-		t.Errorf("at version 0 the event list is scrolled to %.0f px, not its top", top)
-	}
+	b.waitFor("the event list at its top at version 0", `document.getElementById("events-box").scrollTop === 0`)
 
 	// The state pane scrolls to what changed with a whole line at its top.
 	b.do("resize", chromedp.EmulateViewport(1024, 600))

@@ -36,12 +36,14 @@
     at: null,             // the time asked for, when the point is a time
     shown: null,          // {version, text} of the state the pane shows
     states: new Map(),    // version → the state endpoint's answer (a past state never changes)
+    stepping: null,       // the state request of a step on its way (stepState)
     seq: 0,               // numbers state requests; only the newest is shown
     openSeq: 0,           // numbers stream openings; only the newest is shown
     live: null,           // the AbortController of the long-poll loop
     tab: "state",
     diff: null,           // {from, to} as typed
     axis: null,           // {from, to}: the time window of the axis, in ms
+    listTop: 0,           // where the page last scrolled the event list to
     utc: localStorage.getItem("rewind.utc") === "1",
   };
 
@@ -490,6 +492,7 @@
     page.times = [];
     page.pages = new Map();
     page.states = new Map();
+    page.stepping = null;
     page.shown = null;
     page.axis = null;
     stopLive();
@@ -509,7 +512,10 @@
     // The state of the point asked for (or of the head the list knows)
     // is asked for beside the timeline, not after it.
     const guess = point && point.at ? 0 : aroundOf(name, point);
-    if (guess > 0) stateText(page.stream, guess).catch(() => {});
+    // Its answer is kept, so that the point drawn after the timeline
+    // takes it from the cache rather than asking again.
+    const opened = page.stream;
+    if (guess > 0) stateText(opened, guess).then((text) => { if (page.stream === opened) page.states.set(guess, text); }).catch(() => {});
     try {
       await loadTimeline(aroundOf(name, point));
     } catch (err) {
@@ -621,7 +627,9 @@
           page.drawn = null;
           drawRows();
           drawAxis();
-          if (page.shown && page.shown.version >= first && page.shown.version < first + PAGE) {
+          // The state shown gets the tags of its page's events, unless
+          // another is on its way (it brings them).
+          if (page.shown && page.shown.version >= first && page.shown.version < first + PAGE && !$("view").dataset.loading) {
             renderState(parseOrdered(page.shown.text), page.shown.version, page.at, page.shown.text);
           }
           if (page.tab === "event") renderEventPane();
@@ -646,6 +654,27 @@
       ensureEvents(Math.max(1, top), bottom);
       if (page.version >= 1) ensureEvents(page.version, page.version);
     }, 150);
+  }
+
+  // stepState answers the state at version v for the step numbered seq,
+  // one request at a time: a step made while another's request is on its
+  // way waits for that answer (kept: it is a state the slider passed), and
+  // only the newest of the steps that waited asks for its own; the others
+  // answer null. A drag through a long stream asks for the states the
+  // server has time to answer, not for every position the slider passes.
+  async function stepState(s, v, seq) {
+    while (page.stepping) {
+      await page.stepping.catch(() => {});
+      if (seq !== page.seq || page.stream !== s) return null;
+    }
+    const cached = page.states.get(v);
+    if (cached !== undefined) return cached;
+    const p = stateText(s, v).then((text) => {
+      if (page.stream === s) page.states.set(v, text);
+      return text;
+    }).finally(() => { if (page.stepping === p) page.stepping = null; });
+    page.stepping = p;
+    return p;
   }
 
   // stateText answers the state endpoint's text at version v, sharing a
@@ -756,11 +785,12 @@
     const box = $("events-box");
     if (!page.timeline || !page.timeline.version) return;
     const i = page.version - 1;
-    if (i < 0) { box.scrollTop = 0; drawRows(); return; }
+    if (i < 0) { box.scrollTop = 0; page.listTop = 0; drawRows(); return; }
     const y = i * ROW;
     if (y < box.scrollTop || y + ROW > box.scrollTop + box.clientHeight) {
       box.scrollTop = Math.max(0, y - box.clientHeight / 2 + ROW / 2);
     }
+    page.listTop = box.scrollTop;
     drawRows();
   }
 
@@ -892,14 +922,15 @@
     const seq = ++page.seq;
     const head = page.timeline.version;
     page.at = at || null;
-    // The request goes out first, so that the server works while the page
-    // moves the slider, the list and the axis.
+    // The request goes out first (or waits for a step's on its way:
+    // stepState), so that the server works while the page moves the
+    // slider, the labels and the axis.
     let request = null;
     if (!at) {
       if (v > head || v < 0) { showNoVersion(v, head); setRoute(push); return; }
       const cached = page.states.get(v);
-      if (cached === undefined) request = stateText(s, v);
-      showPoint(v);
+      if (cached === undefined) request = stepState(s, v, seq);
+      showPoint(v, null, cached === undefined);
       setRoute(push);
       if (v >= 1 && !page.ev[v - 1]) wantEvents(v, v);
       if (cached !== undefined) { renderState(parseOrdered(cached), v, null, cached); return; }
@@ -922,9 +953,10 @@
     renderState(answer, version, literal(field(answer, "at")), text);
   }
 
-  // showPoint moves the slider, the list, the axis and the labels to
-  // version v at once, before the state arrives.
-  function showPoint(v, asOf) {
+  // showPoint moves the slider, the labels, the list and the axis to
+  // version v at once, before the state arrives; with wait (a state on
+  // its way) the list follows when the slider stops (followLater).
+  function showPoint(v, asOf, wait) {
     page.version = v;
     $("slider").value = v;
     const head = page.timeline ? page.timeline.version : v;
@@ -941,9 +973,29 @@
     // A time picked stays in the picker; a version moved to puts its
     // event's time there, ready to be adjusted.
     if (t !== undefined && !asOf) $("time").value = inputTime(t);
+    if (wait) followLater(); else follow();
+    if (page.tab === "event") renderEventPane();
+  }
+
+  // The list follows a step that waits for its state once the slider has
+  // been still for 150 ms (as the pages of events wait, wantEvents): a
+  // drag or a run of key presses through a long stream redraws the state,
+  // the labels and the axis's cursor at each step, and scrolls the list
+  // (new rows to build, lay out and paint, which the state's answer would
+  // wait behind on two cores) once, where it stops. The rows already
+  // drawn are marked at once.
+  let followTimer = 0;
+  function follow() {
+    clearTimeout(followTimer);
+    followTimer = 0;
     revealCurrent();
     followOnAxis();
-    if (page.tab === "event") renderEventPane();
+  }
+  function followLater() {
+    markRows();
+    followOnAxis();
+    clearTimeout(followTimer);
+    followTimer = setTimeout(follow, 150);
   }
 
   // showNoVersion says that a version past the stream's head (a link to
@@ -963,16 +1015,32 @@
     markAxis();
   }
 
+  // markLoading says the state shown is not the point's while the
+  // point's is on its way: at once in the view's data, on the screen
+  // (the pane dimmed, "loading …" beside its version) once it has taken
+  // 100 ms, so that a quick step of the slider does not flash the pane
+  // twice (and repaint it twice) for an answer that comes at once. The
+  // pane's own label keeps the version it shows until the new state is
+  // drawn.
+  let loadingTimer = 0;
   function markLoading(what) {
-    $("state-loading").hidden = false;
-    $("state-loading").textContent = `· loading ${what}…`;
-    $("pane-state").classList.add("stale");
     $("view").dataset.loading = "true";
+    clearTimeout(loadingTimer);
+    loadingTimer = setTimeout(() => {
+      $("state-loading").hidden = false;
+      $("state-loading").textContent = `· loading ${what}…`;
+      $("pane-state").classList.add("stale");
+    }, 100);
+  }
+
+  function unmarkLoading() {
+    clearTimeout(loadingTimer);
+    $("state-loading").hidden = true;
+    $("pane-state").classList.remove("stale");
   }
 
   function clearState(versionLabel) {
-    $("state-loading").hidden = true;
-    $("pane-state").classList.remove("stale");
+    unmarkLoading();
     delete $("view").dataset.loading;
     $("view").dataset.version = "";
     $("state-version").textContent = versionLabel;
@@ -1020,8 +1088,7 @@
 
   function renderState(answer, version, at, text) {
     page.shown = { version, text, node: field(answer, "state") };
-    $("state-loading").hidden = true;
-    $("pane-state").classList.remove("stale");
+    unmarkLoading();
     $("state-error").hidden = true;
     const view = $("view");
     delete view.dataset.loading;
@@ -1664,7 +1731,12 @@
       const li = ev.target.closest("li[data-version]");
       if (li) goTo(Number(li.dataset.version), null, true);
     });
-    $("events-box").addEventListener("scroll", () => requestAnimationFrame(drawRows), { passive: true });
+    $("events-box").addEventListener("scroll", () => {
+      // The user scrolled the list while it waited to follow a step: where
+      // the user scrolled wins (a scroll of the page's own is at listTop).
+      if (followTimer && $("events-box").scrollTop !== page.listTop) { clearTimeout(followTimer); followTimer = 0; }
+      requestAnimationFrame(drawRows);
+    }, { passive: true });
     $("axis").addEventListener("click", (ev) => {
       if (!page.times.length) return;
         goTo(nearestVersion(axisTime(ev.clientX)), null, true);
