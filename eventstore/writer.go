@@ -268,12 +268,14 @@ func (w *indexWriter) close() {
 }
 
 // apply writes one batch of records. An append's record is skipped when
-// the tailer has already applied its commit; a tailer's record enters the
-// index only if it is a whole, valid commit that follows its stream's
-// previous commit in the log (anything else is recorded as the subject's
-// newest foreign message and logged); a producer state is written only if
-// it is newer than the stored one, since the tailer may apply an old commit
-// after an append reported a newer one. The checkpoint (how far the index
+// the tailer has already applied its commit in an earlier batch; the
+// tailer's record of a commit whose append's record is in the same batch,
+// or was entered in an earlier one (own), is skipped unread; any other
+// tailer's record enters the index only if it is a whole, valid commit
+// that follows its stream's previous commit in the log (anything else is
+// recorded as the subject's newest foreign message and logged); a producer
+// state is written only if it is newer than the stored one, since the
+// tailer may apply an old commit after an append reported a newer one. The checkpoint (how far the index
 // holds every commit) goes into the batch when the tailer moved, when
 // appends moved it checkpointEvery further, and at close (recs nil); the
 // newest commit held goes into every batch that raised it; every commit
