@@ -8,7 +8,7 @@
 // stops both), reads from the local index during the failover, and every
 // acknowledged event stored once.
 //
-//	go run ./internal/tools/clusterbench [--rounds 5] [--duration 5s]
+//	go run ./internal/tools/clusterbench [--rounds 5] [--duration 5s] [--pairs 3] [--cpuprofile FILE] [--perf DIR]
 package main
 
 import (
