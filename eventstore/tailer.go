@@ -22,6 +22,9 @@ func (s *Store) startTailer(x *index) *tailer {
 	ctx, cancel := context.WithCancel(s.ctx)
 	t := &tailer{cancel: cancel, done: make(chan struct{})}
 	x.w.setOnLog(s.waits.notify)
+	if !s.soleWriter() {
+		x.w.followsLog()
+	}
 	x.kickTailer() // catch up with the log at once
 	go func() {
 		defer close(t.done)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -30,6 +31,9 @@ type indexRec struct {
 	cmdData  []byte // the command's data (WithCommandData)
 	count    uint32
 	flags    byte // an append's record: flagClosed, flagDeleted
+	// twin marks an append's record and the tailer's record of the same
+	// commit in one batch of the writer (markTwins).
+	twin bool
 }
 
 // recKind says where an indexRec comes from.
@@ -94,6 +98,17 @@ type indexWriter struct {
 	logHeads  map[string]logHead
 	sawAppend bool
 
+	// own holds the log sequences of the appends' records entered above
+	// the tailer's position, while a tailer follows the log (watchOwn):
+	// when the tailer meets one of them, the index holds that very
+	// commit (the append's acknowledgement named its sequence), so it is
+	// skipped without decoding it and asking the index whether it is held,
+	// which was half of the writer's work under this process's own
+	// appends. A sequence not found here is checked as before. Bounded
+	// (maxOwn).
+	own      map[uint64]struct{}
+	watchOwn atomic.Bool
+
 	onLog func(name string) // called for each stream a batch with the tailer's records entered (WaitStream)
 
 	// tombs holds the tombstones applied above the tailer's position, by
@@ -116,6 +131,13 @@ type logHead struct{ version, seq uint64 }
 
 // maxLogHeads bounds indexWriter.logHeads.
 const maxLogHeads = 1 << 16
+
+// maxOwn bounds indexWriter.own.
+const maxOwn = 1 << 16
+
+// followsLog tells the writer that a tailer follows the log, so that it
+// remembers which commits its appends' records entered (own).
+func (w *indexWriter) followsLog() { w.watchOwn.Store(true) }
 
 func startWriter(x *index, log *slog.Logger) {
 	w := &indexWriter{x: x, log: log, done: make(chan struct{}), wake: make(chan struct{}, 1),
@@ -246,12 +268,14 @@ func (w *indexWriter) close() {
 }
 
 // apply writes one batch of records. An append's record is skipped when
-// the tailer has already applied its commit; a tailer's record enters the
-// index only if it is a whole, valid commit that follows its stream's
-// previous commit in the log (anything else is recorded as the subject's
-// newest foreign message and logged); a producer state is written only if
-// it is newer than the stored one, since the tailer may apply an old commit
-// after an append reported a newer one. The checkpoint (how far the index
+// the tailer has already applied its commit in an earlier batch; the
+// tailer's record of a commit whose append's record is in the same batch,
+// or was entered in an earlier one (own), is skipped unread; any other
+// tailer's record enters the index only if it is a whole, valid commit
+// that follows its stream's previous commit in the log (anything else is
+// recorded as the subject's newest foreign message and logged); a producer
+// state is written only if it is newer than the stored one, since the
+// tailer may apply an old commit after an append reported a newer one. The checkpoint (how far the index
 // holds every commit) goes into the batch when the tailer moved, when
 // appends moved it checkpointEvery further, and at close (recs nil); the
 // newest commit held goes into every batch that raised it; every commit
@@ -273,9 +297,11 @@ func (w *indexWriter) apply(recs []indexRec) error {
 	slices.SortStableFunc(recs, func(a, b indexRec) int {
 		return cmp.Or(strings.Compare(a.name, b.name), cmp.Compare(a.seq, b.seq))
 	})
+	markTwins(recs)
 	if len(w.logHeads) > maxLogHeads {
 		clear(w.logHeads)
 	}
+	watchOwn := w.watchOwn.Load()
 	// The last version of each stream entered by this batch so far, in
 	// log order (records of a stream are sorted by sequence).
 	heads := make(map[string]logHead)
@@ -293,7 +319,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 				w.sawAppend = true
 				w.logHeads = nil
 			}
-			if r.seq <= tailed {
+			if r.seq <= tailed && !r.twin {
 				continue // the tailer has written it
 			}
 			if r.seq > w.written {
@@ -309,8 +335,21 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			// which meets the stream's older commits later): deleted.
 			continue
 		}
+		if r.kind == recAppend && watchOwn && r.seq > tailed {
+			if w.own == nil {
+				w.own = make(map[uint64]struct{})
+			}
+			w.own[r.seq] = struct{}{}
+		}
 		last, pm, cmd, cmdData, count, flags := r.last, r.producer, r.command, r.cmdData, r.count, r.flags
 		if r.kind == recLog {
+			if r.twin {
+				continue // entered from its append's record, its twin
+			}
+			if _, ok := w.own[r.seq]; ok {
+				delete(w.own, r.seq)
+				continue // entered from its append's record
+			}
 			c, seen, err := w.checkLogged(r, heads)
 			if seen {
 				continue // entered already (a record the tailer read twice)
@@ -445,6 +484,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			delete(w.tombs, name)
 		}
 	}
+	w.pruneOwn(tailed)
 	x.applied(w.written, tailed)
 	if fromLog {
 		w.mu.Lock()
@@ -590,6 +630,40 @@ func firstEventID(body []byte) uuid.UUID {
 	}
 	d := decoder{b: c.events}
 	return d.id()
+}
+
+// markTwins marks the pairs of an append's record and the tailer's record
+// of the same commit in recs, sorted by stream and sequence (a pair is
+// next to each other). The append's record is entered and the tailer's
+// skipped: the append's carries what the tailer's would be decoded and
+// checked for, and it is the same commit at the same sequence (its
+// acknowledgement named it). Under this process's own appends, the
+// tailer's record of a commit most often reaches the writer in the same
+// batch as its append's.
+func markTwins(recs []indexRec) {
+	for i := 1; i < len(recs); i++ {
+		a, b := &recs[i-1], &recs[i]
+		if a.seq == b.seq && a.kind != b.kind && a.name == b.name && a.name != "" {
+			a.twin, b.twin = true, true
+		}
+	}
+}
+
+// pruneOwn keeps own within maxOwn: the tailer has passed the sequences
+// up to tailed (one it reads again is checked in full); if that is not
+// enough (the tailer lost commits it will not read), it starts over.
+func (w *indexWriter) pruneOwn(tailed uint64) {
+	if len(w.own) <= maxOwn {
+		return
+	}
+	for seq := range w.own {
+		if seq <= tailed {
+			delete(w.own, seq)
+		}
+	}
+	if len(w.own) > maxOwn {
+		clear(w.own)
+	}
 }
 
 // advance moves written past the tailer's position and then past every

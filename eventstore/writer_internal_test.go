@@ -127,3 +127,82 @@ func TestWriterCommitDeliveredTwice(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterSkipsOwnCommits: the tailer's record of a commit this process's
+// append entered (in an earlier batch, or beside the append's own record
+// in the same batch) is not decoded or checked again: the append's record
+// stands for it. The tailer's records here carry a body that is no commit,
+// so a record that was checked would be logged and recorded as a foreign
+// message; the other process's commit between them is checked against the
+// version the append's record entered.
+func TestWriterSkipsOwnCommits(t *testing.T) {
+	w := newTestWriter(t)
+	w.followsLog()
+	var logged bytes.Buffer
+	w.log = slog.New(slog.NewTextHandler(&logged, nil))
+	app := func(seq, v uint64) indexRec {
+		return indexRec{name: "s/1", seq: seq, stored: 1, body: testCommit(v), kind: recAppend, last: v, count: 1}
+	}
+	tailed := func(seq uint64) indexRec { // the tailer's record of an own commit, as if it were unreadable
+		return indexRec{name: "s/1", seq: seq, stored: 1, body: []byte("not decoded"), kind: recLog}
+	}
+	foreign := func(seq, v uint64) indexRec {
+		return indexRec{name: "s/1", seq: seq, stored: 1, body: testCommit(v), kind: recLog}
+	}
+	steps := [][]indexRec{
+		{app(1, 1), app(2, 2)},
+		{tailed(1), tailed(2)},                // entered in an earlier batch
+		{tailed(3), app(3, 3), foreign(4, 4)}, // the tailer's record first, in the same batch
+		{app(5, 5), tailed(5), foreign(6, 6)}, // the append's first
+		{app(7, 7), app(9, 9)},                // ahead of the tailer
+		{tailed(7), foreign(8, 8), tailed(9)}, // 8 between them
+	}
+	for i, recs := range steps {
+		if err := w.apply(recs); err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+	}
+	v, s := readVersions(t, w.x, "s/1", 9)
+	if want := "[1 2 3 4 5 6 7 8 9] [1 2 3 4 5 6 7 8 9]"; fmt.Sprint(v, s) != want {
+		t.Errorf("s/1 reads versions and sequences %v %v, want %s", v, s, want)
+	}
+	if f, err := w.x.get(foreignKey("s/1")); err != nil || f != nil {
+		t.Errorf("a foreign message recorded on s/1: %x (%v)", f, err)
+	}
+	if pos := w.x.position(); pos != 9 {
+		t.Errorf("the index covers the log up to %d, want 9", pos)
+	}
+	if logged.Len() > 0 {
+		t.Errorf("the writer logged %s", logged.String())
+	}
+	if len(w.own) != 0 {
+		t.Errorf("the writer still remembers own commits %v after the tailer passed them", w.own)
+	}
+}
+
+// TestWriterOwnBounded: without a tailer that follows the log (a sole
+// writer's), the writer remembers no appended commits; with one, what it
+// remembers stays within maxOwn.
+func TestWriterOwnBounded(t *testing.T) {
+	w := newTestWriter(t)
+	app := func(seq uint64) indexRec {
+		return indexRec{name: "s/1", seq: seq, stored: 1, body: testCommit(seq), kind: recAppend, last: seq, count: 1}
+	}
+	if err := w.apply([]indexRec{app(1), app(2)}); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.own) != 0 {
+		t.Errorf("a sole writer's index remembers %d appended commits", len(w.own))
+	}
+	w.followsLog()
+	w.own = make(map[uint64]struct{})
+	for seq := uint64(3); seq < maxOwn+10; seq++ {
+		w.own[seq] = struct{}{} // as if entered and never tailed
+	}
+	if err := w.apply([]indexRec{app(maxOwn + 10)}); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.own) > maxOwn {
+		t.Errorf("the writer remembers %d appended commits, more than %d", len(w.own), maxOwn)
+	}
+}

@@ -8,7 +8,7 @@
 // stops both), reads from the local index during the failover, and every
 // acknowledged event stored once.
 //
-//	go run ./internal/tools/clusterbench [--rounds 5] [--duration 5s]
+//	go run ./internal/tools/clusterbench [--rounds 5] [--duration 5s] [--pairs 3] [--cpuprofile FILE] [--perf DIR]
 package main
 
 import (
@@ -18,6 +18,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -38,6 +40,7 @@ func main() {
 	dur := flag.Duration("duration", 5*time.Second, "length of each throughput run")
 	flag.IntVar(&pairs, "pairs", 3, "throughput runs of Rewind, each between two raw runs")
 	prof := flag.String("cpuprofile", "", "write this process's CPU profile of the first Rewind throughput run to the file")
+	flag.StringVar(&perfDir, "perf", "", "record the first raw and the first Rewind throughput run of every process with perf record -g into files of this directory")
 	flag.Parse()
 	cpuProfile = *prof
 	h := &harness{}
@@ -141,12 +144,27 @@ func run(h *harness, rounds int, dur time.Duration) error {
 		}
 		return b.String() + " µs/op"
 	}
+	rawOp := func(w, i int) error {
+		_, err := js.Publish(ctx, fmt.Sprintf("raw.%d", w), payload)
+		return err
+	}
+	rewindOp := func(w, i int) error {
+		_, err := store.Append(ctx, fmt.Sprintf("tput/%d", w), []eventstore.Event{{Type: "T", Data: payload}})
+		return err
+	}
+	// One run of each first, not counted: the first run on a new cluster
+	// is slower (its streams, subjects and connections are new), and it
+	// would be a raw run.
+	rate(time.Second, 16, rawOp)
+	rate(time.Second, 16, rewindOp)
+	rawPerfed := false
 	rawRun := func() float64 {
+		if !rawPerfed {
+			rawPerfed = true
+			defer startPerf("raw", pids, dur)()
+		}
 		return measured(&rawCPU, func() (float64, int64) {
-			return rate(dur, 16, func(w, i int) error {
-				_, err := js.Publish(ctx, fmt.Sprintf("raw.%d", w), payload)
-				return err
-			})
+			return rate(dur, 16, rawOp)
 		})
 	}
 	profiled := false
@@ -156,12 +174,10 @@ func run(h *harness, rounds int, dur time.Duration) error {
 			// with its own (both publish through nats.go).
 			profiled = true
 			defer startProfile()()
+			defer startPerf("rewind", pids, dur)()
 		}
 		return measured(&rewCPU, func() (float64, int64) {
-			return rate(dur, 16, func(w, i int) error {
-				_, err := store.Append(ctx, fmt.Sprintf("tput/%d", w), []eventstore.Event{{Type: "T", Data: payload}})
-				return err
-			})
+			return rate(dur, 16, rewindOp)
 		})
 	}
 	var raws, rews, ratios []float64
@@ -270,6 +286,7 @@ func fmtRatios(rs []float64) string {
 
 var (
 	cpuProfile string
+	perfDir    string
 	pairs      int
 )
 
@@ -289,6 +306,25 @@ func startProfile() func() {
 		return func() {}
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
+// startPerf records the processes with perf for d into perfDir/name.data,
+// if asked, and returns what waits for the recording to end.
+func startPerf(name string, pids []int, d time.Duration) func() {
+	if perfDir == "" {
+		return func() {}
+	}
+	ps := make([]string, len(pids))
+	for i, p := range pids {
+		ps[i] = strconv.Itoa(p)
+	}
+	cmd := exec.Command("perf", "record", "-g", "-F", "499", "-o", filepath.Join(perfDir, name+".data"),
+		"-p", strings.Join(ps, ","), "--", "sleep", strconv.FormatFloat(d.Seconds(), 'f', 1, 64))
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "clusterbench: perf:", err)
+		return func() {}
+	}
+	return func() { _ = cmd.Wait() }
 }
 
 // cpuTime returns the CPU time (user and system) the processes have used,
