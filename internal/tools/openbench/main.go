@@ -116,12 +116,23 @@ func build(args []string) error {
 	single := fs.Int("single", 0, "if > 0: this many one-event streams instead")
 	keep := fs.Bool("pristine", true, "keep a copy as build left it in DIR.pristine")
 	memProfile := fs.String("memprofile", "", "write a heap profile here when the appends end")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the open and the appends here")
 	_ = fs.Parse(args)
 	if *dir == "" {
 		return errors.New("give -dir")
 	}
 	if _, err := os.Stat(*dir); err == nil {
 		return fmt.Errorf("%s exists", *dir)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
 	}
 	names, p := plan(*events, *streams, *single)
 	total := len(p)
@@ -164,6 +175,9 @@ func build(args []string) error {
 	}
 	wg.Wait()
 	took := time.Since(start)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	if *memProfile != "" {
 		if err := writeHeapProfile(*memProfile); err != nil {
 			return err
