@@ -3,7 +3,7 @@
 // can read.
 //
 //	openbench build   -dir D [-events 1000000 -streams 10000 | -single 1000000]
-//	openbench measure -dir D [-runs 5] [-fresh 5]
+//	openbench measure -dir D [-runs 5] [-fresh 5] [-appends 0]
 //
 // build makes the data set once through the public API, as a user would:
 // 16 goroutines calling Store.Append with ExpectVersion, each owning a sixth
@@ -246,9 +246,12 @@ type childResult struct {
 	// and the index checked), from the same start as OpenMS: after the
 	// read, if any. Open may return before it.
 	StartedMS float64 `json:"started_ms"`
-	Events    int     `json:"events"`
-	RSSMB     float64 `json:"rss_mb"`
-	CloseMS   float64 `json:"close_ms"`
+	// AppendMS is when the append asked for (-append) returned, from the
+	// same start as OpenMS: after the read, if any, and before Started.
+	AppendMS float64 `json:"append_ms"`
+	Events   int     `json:"events"`
+	RSSMB    float64 `json:"rss_mb"`
+	CloseMS  float64 `json:"close_ms"`
 }
 
 // child opens dir, reads one stream if asked, closes, and prints a
@@ -257,6 +260,7 @@ func child(args []string) error {
 	fs := flag.NewFlagSet("child", flag.ExitOnError)
 	dir := fs.String("dir", "", "data directory")
 	read := fs.String("read", "", "stream to read after opening")
+	appendTo := fs.String("append", "", "stream to append one event to after opening (and reading)")
 	_ = fs.Parse(args)
 	ctx := context.Background()
 	var res childResult
@@ -274,6 +278,12 @@ func child(args []string) error {
 			res.Events++
 		}
 		res.ReadMS = ms(time.Since(start))
+	}
+	if *appendTo != "" {
+		if _, err := s.Append(ctx, *appendTo, []eventstore.Event{{Type: "BenchEvent", Data: payload()}}); err != nil {
+			return err
+		}
+		res.AppendMS = ms(time.Since(start))
 	}
 	if err := s.Started(ctx); err != nil {
 		return err
@@ -299,7 +309,7 @@ func writeHeapProfile(path string) error {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func runChild(dir, read string) (childResult, error) {
+func runChild(dir, read string, more ...string) (childResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return childResult{}, err
@@ -308,6 +318,7 @@ func runChild(dir, read string) (childResult, error) {
 	if read != "" {
 		args = append(args, "-read", read)
 	}
+	args = append(args, more...)
 	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -327,6 +338,7 @@ func measure(args []string) error {
 	runs := fs.Int("runs", 5, "child processes for the second open and for open+read")
 	fresh := fs.Int("fresh", 5, "copies of DIR.pristine each opened once, for the first open (0: skip)")
 	read := fs.String("read", "", "stream to read (default: bench/target, or single/0000000 if DIR holds no bench/target)")
+	appends := fs.Int("appends", 0, "child processes that append one event right after the open, and as many that append after the first read")
 	_ = fs.Parse(args)
 	if *dir == "" {
 		return errors.New("give -dir")
@@ -376,6 +388,18 @@ func measure(args []string) error {
 		events = r.Events
 		openRead = append(openRead, r.ReadMS)
 	}
+	var openAppend, readAppend []float64
+	for range *appends {
+		r, err := runChild(*dir, "", "-append", "openbench/appended")
+		if err != nil {
+			return err
+		}
+		openAppend = append(openAppend, r.AppendMS)
+		if r, err = runChild(*dir, name, "-append", "openbench/appended"); err != nil {
+			return err
+		}
+		readAppend = append(readAppend, r.AppendMS-r.ReadMS)
+	}
 	return printJSON(map[string]any{
 		"first_open_ms":      benchstat.Median(first),
 		"second_open_ms":     benchstat.Median(second),
@@ -387,6 +411,13 @@ func measure(args []string) error {
 		"first_open_all_ms":  first,
 		"second_open_all_ms": second,
 		"open_read_all_ms":   openRead,
+		// The first append in a new process: right after Open returned,
+		// from the start of Open; and right after the first read, from
+		// the end of that read (-appends children each).
+		"open_append_ms":     benchstat.Median(openAppend),
+		"read_append_ms":     benchstat.Median(readAppend),
+		"open_append_all_ms": openAppend,
+		"read_append_all_ms": readAppend,
 	})
 }
 
