@@ -41,6 +41,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
@@ -250,8 +251,14 @@ type childResult struct {
 	// same start as OpenMS: after the read, if any, and before Started.
 	AppendMS float64 `json:"append_ms"`
 	Events   int     `json:"events"`
-	RSSMB    float64 `json:"rss_mb"`
-	CloseMS  float64 `json:"close_ms"`
+	// OpenCPUMS and ReadCPUMS are the CPU time (user and system, every
+	// thread) the process had used when Open returned and when the read
+	// ended: less swayed than wall times by other work on a shared
+	// machine.
+	OpenCPUMS float64 `json:"open_cpu_ms"`
+	ReadCPUMS float64 `json:"read_cpu_ms"`
+	RSSMB     float64 `json:"rss_mb"`
+	CloseMS   float64 `json:"close_ms"`
 }
 
 // child opens dir, reads one stream if asked, closes, and prints a
@@ -270,6 +277,7 @@ func child(args []string) error {
 		return err
 	}
 	res.OpenMS = ms(time.Since(start))
+	res.OpenCPUMS = cpuMS()
 	if *read != "" {
 		for _, err := range s.Read(ctx, *read) {
 			if err != nil {
@@ -278,6 +286,7 @@ func child(args []string) error {
 			res.Events++
 		}
 		res.ReadMS = ms(time.Since(start))
+		res.ReadCPUMS = cpuMS()
 	}
 	if *appendTo != "" {
 		if _, err := s.Append(ctx, *appendTo, []eventstore.Event{{Type: "BenchEvent", Data: payload()}}); err != nil {
@@ -305,6 +314,15 @@ func writeHeapProfile(path string) error {
 	}
 	defer f.Close()
 	return pprof.Lookup("heap").WriteTo(f, 0)
+}
+
+// cpuMS is the CPU time the process has used so far.
+func cpuMS() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return ms(time.Duration(ru.Utime.Nano() + ru.Stime.Nano()))
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
