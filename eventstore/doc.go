@@ -90,6 +90,14 @@
 //		// someone wrote first: reload the order and decide again
 //	}
 //
+// An append starts from what this store knows of the stream's end: its
+// cache of recently appended streams, else the read index once it holds
+// every append acknowledged before; a stream the index holds nothing of
+// (and any append with ExpectVersion(0)) starts from an empty stream at
+// once, without that wait. The server's check is the truth either way: a
+// stream that was not new after all is caught up from the log, its
+// command ids and producer states included, before anything is decided.
+//
 // [ExpectNoStream] is ExpectVersion(0). Without an expectation, concurrent
 // appends to a stream are all stored, one after another. A version alone
 // cannot tell a stream deleted and made again up to the same version from
