@@ -23,7 +23,11 @@
 // for -single data). Each child times Store.Open (and the read) inside
 // itself; process start is not counted. "second_started_ms" is when
 // Store.Started returned in the second opens (Open may return before the
-// embedded server is up).
+// embedded server is up). With -appends N, N children append one event
+// right after Open ("open_append_ms", from Open's start) and N more right
+// after the first read ("read_append_ms", from the read's end): the first
+// append waits for the server's start. Each child also reports the CPU
+// time the process had used when Open returned and when the read ended.
 package main
 
 import (
