@@ -200,7 +200,7 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 		return AppendResult{}, err
 	}
 	defer lk.unlock()
-	st, err := s.streamState(ctx, name, false)
+	st, cached, err := s.appendState(ctx, name, ac)
 	if err != nil {
 		return AppendResult{}, err
 	}
@@ -354,6 +354,9 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 			count: uint32(len(toStore)), flags: flags})
 		s.noteAcked(seq)
 		res := s.applied(st, name, seq, stamp, toStore, pm)
+		if !cached {
+			s.heads.put(name, st) // the server has vouched for st's head
+		}
 		if ac.close {
 			st.h.closed, res.Closed = true, true
 		}
@@ -816,6 +819,50 @@ func (s *Store) streamState(ctx context.Context, name string, fresh bool) (*stre
 	}
 	s.heads.put(name, st)
 	return st, nil
+}
+
+// appendState returns the state an append starts from: the cached one or,
+// for a stream of which the index holds no message at all, an empty state
+// read without waiting for the index to hold every commit acknowledged
+// before (false: not cached; the append caches it once the server has
+// taken its commit). A brand new stream, most of them, is then appended
+// at once, where streamState would wait for the index writer. The
+// server's check of the subject's last message is the truth: if the
+// stream has messages the index does not hold yet (appended here a moment
+// ago and evicted from the cache, or by another process), the publish
+// fails with the wrong last sequence and the append catches up from the
+// log, learning their command ids and producer states before it looks
+// again; nothing is decided from the empty state that a stream with
+// messages would decide otherwise without that check. An append that
+// expects version 0 (the stream must be new) starts from the empty state
+// without asking the index at all: if the stream is not new, the same
+// check and catch-up make it a *ConcurrencyError, or a duplicate of a
+// command id or producer sequence the stream recorded.
+func (s *Store) appendState(ctx context.Context, name string, ac *appendConfig) (*streamState, bool, error) {
+	if st, ok := s.heads.get(name); ok {
+		return st, true, nil
+	}
+	subj, err := subjectFor(s.prefix, name)
+	if err != nil {
+		return nil, false, err
+	}
+	st := &streamState{subj: subj}
+	if ac.hasExpect && ac.expect == 0 {
+		return st, false, nil
+	}
+	err = s.withIndex(ctx, 0, func(x *index, covered uint64) (err error) {
+		st.h, err = x.head(name, covered)
+		st.gen = x.gen
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if st.h.subjSeq == 0 {
+		return st, false, nil
+	}
+	st, err = s.streamState(ctx, name, false)
+	return st, true, err
 }
 
 // producerState returns a producer's state as of the stream state's head.

@@ -2,10 +2,12 @@ package eventstore
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -33,6 +35,9 @@ type cleanMark struct {
 	Gen int    `json:"gen"`
 	Log string `json:"log"`
 	Seq uint64 `json:"seq"`
+	// Format is the index's format (indexFormat when the mark was
+	// written): a mark left by another version of the store is not used.
+	Format string `json:"format"`
 }
 
 // readCleanMark returns the mark under the index root, if there is a
@@ -43,7 +48,7 @@ func readCleanMark(root string) (cleanMark, bool) {
 		return cleanMark{}, false
 	}
 	var m cleanMark
-	if json.Unmarshal(b, &m) != nil || m.Gen <= 0 || m.Log == "" || m.Seq == 0 {
+	if json.Unmarshal(b, &m) != nil || m.Gen <= 0 || m.Log == "" || m.Seq == 0 || m.Format != indexFormat {
 		return cleanMark{}, false
 	}
 	return m, true
@@ -96,17 +101,55 @@ func dropCleanMark(root string) error {
 	return nil
 }
 
-// quickIndex returns the index f opened if the clean-close mark vouches for
-// it: the mark's generation, log and sequence are the index's own.
-func (f *indexFiles) quickIndex(m cleanMark) (*index, bool) {
-	if f.err != nil || f.x == nil || f.reason != "" || f.x.fresh || f.gen != m.Gen {
+// openMarked opens the index generation the mark names, if it is the
+// newest one, and takes the mark's word for its records (format, log,
+// checkpoint) without reading them: Open then reads no block of the index
+// before the first read asks for one. The records and the first and last
+// keys are read when the server starts behind Open (checkMarked), before
+// anything new is served; an index that does not match is rebuilt then.
+// false: open the index the usual way.
+func openMarked(root string, m cleanMark, cacheSize int64, log *slog.Logger) (*index, bool) {
+	gens, err := indexGenerations(root)
+	if err != nil || len(gens) == 0 || gens[len(gens)-1] != m.Gen {
 		return nil, false
 	}
-	if id, err := f.x.get(keyLog); err != nil || string(id) != m.Log || f.x.written != m.Seq {
+	for _, g := range gens[:len(gens)-1] {
+		_ = os.RemoveAll(genDir(root, g))
+	}
+	x, reason := openIndexPebble(genDir(root, m.Gen), cacheSize, log)
+	if reason != "" {
+		if x != nil {
+			_ = x.close()
+		}
 		return nil, false
 	}
-	f.x.gen = f.gen
-	return f.x, true
+	x.gen, x.written = m.Gen, m.Seq
+	return x, true
+}
+
+// checkMarked says why an index opened by openMarked is not the one its
+// mark describes ("" if it is): its format, log and checkpoint records,
+// and its first and last keys readable. Nothing writes to the index
+// before the server has started, so its checkpoint is still the mark's.
+func (x *index) checkMarked(m cleanMark) string {
+	format, err := x.get(keyFormat)
+	if err != nil {
+		return fmt.Sprintf("cannot read: %v", err)
+	}
+	if string(format) != m.Format {
+		return fmt.Sprintf("format %q, the clean-close mark says %q", format, m.Format)
+	}
+	if id, err := x.get(keyLog); err != nil || string(id) != m.Log {
+		return fmt.Sprintf("built from log %q, the clean-close mark says %q", id, m.Log)
+	}
+	cp, err := x.get(keyCheckpoint)
+	if err != nil || len(cp) != 8 {
+		return "checkpoint unreadable"
+	}
+	if at := binary.BigEndian.Uint64(cp); at != m.Seq {
+		return fmt.Sprintf("checkpoint %d, the clean-close mark says %d", at, m.Seq)
+	}
+	return x.verifyTail()
 }
 
 // startBehind starts the embedded server for a store that Open returned
@@ -114,8 +157,8 @@ func (f *indexFiles) quickIndex(m cleanMark) (*index, bool) {
 // finds the log and checks the index against it, then lets the calls that
 // need the server through (awaitStart). It runs on the store's wait group:
 // Close waits for it.
-func (s *Store) startBehind(dir string, x *index) {
-	err := s.startServerBehind(dir, x)
+func (s *Store) startBehind(dir string, x *index, m cleanMark) {
+	err := s.startServerBehind(dir, x, m)
 	if err != nil && !s.closed.Load() {
 		s.log.Error("eventstore: the embedded server did not start", "dir", dir, "err", err)
 	}
@@ -130,13 +173,16 @@ func (s *Store) startBehind(dir string, x *index) {
 	close(s.startDone)
 }
 
-func (s *Store) startServerBehind(dir string, x *index) error {
+func (s *Store) startServerBehind(dir string, x *index, m cleanMark) error {
 	if s.cfg.startHold != nil {
 		select {
 		case <-s.cfg.startHold:
 		case <-s.ctx.Done():
 			return ErrClosed
 		}
+	}
+	if !s.awaitStartCue() {
+		return ErrClosed
 	}
 	srv, err := startServer(dir, &s.cfg)
 	if err != nil {
@@ -155,9 +201,11 @@ func (s *Store) startServerBehind(dir string, x *index) error {
 	if err := dropCleanMark(s.indexDir); err != nil {
 		return err
 	}
-	reason, err := x.checkAgainstLog(s.logID, last, s.newestInLog(ctx))
-	if err != nil {
-		return err
+	reason := x.checkMarked(m)
+	if reason == "" {
+		if reason, err = x.checkAgainstLog(s.logID, last, s.newestInLog(ctx)); err != nil {
+			return err
+		}
 	}
 	if reason == "" {
 		// The index is this log's, at or behind its end: the tailer
@@ -192,6 +240,46 @@ func (s *Store) startServerBehind(dir string, x *index) error {
 	return nil
 }
 
+// The server's start behind Open waits for a cue: the first call that
+// needs the server, the end of the first use of the index (a read: a
+// process that opens the store to read one stream gets it without the
+// start competing for the CPU), or startDelay after Open, whichever comes
+// first. A Close before the cue ends the wait without starting the
+// server: nothing could have changed the log or the index, so the
+// clean-close mark stays and the next Open is as quick.
+const startDelay = 10 * time.Millisecond
+
+const (
+	startPending   = iota // startBehind waits for its cue
+	startBegun            // it is starting the server
+	startCancelled        // Close came first: it will not
+)
+
+// cueStart lets a start waiting behind Open begin now (once; a no-op
+// otherwise).
+func (s *Store) cueStart() {
+	if !s.startCued.Load() && s.startCued.CompareAndSwap(false, true) {
+		close(s.startCue)
+	}
+}
+
+// awaitStartCue waits for the cue of the start behind Open and reports
+// whether to start (false: Close came first).
+func (s *Store) awaitStartCue() bool {
+	d := startDelay
+	if s.cfg.startDelay > 0 {
+		d = s.cfg.startDelay
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-s.startCue:
+	case <-t.C:
+	case <-s.ctx.Done():
+	}
+	return s.startState.CompareAndSwap(startPending, startBegun)
+}
+
 // awaitStart waits until the store's server has started and the index has
 // been checked against the log, and returns why not if that failed. Every
 // call that needs the server or the log goes through it; a store opened
@@ -202,6 +290,7 @@ func (s *Store) awaitStart(ctx context.Context) error {
 		return s.startErr
 	default:
 	}
+	s.cueStart()
 	select {
 	case <-s.startDone:
 		return s.startErr

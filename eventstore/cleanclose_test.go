@@ -215,3 +215,141 @@ func TestCleanCloseThenKill9(t *testing.T) {
 	acks = append(acks, runCrashChild(t, dir, 12, crashKill{afterAcks: 5})...)
 	checkAfterCrash(t, ctx, dir, acks)
 }
+
+// TestOpenStartWaitsForItsCue reopens a cleanly closed store and watches
+// when its server starts behind Open: not at once (a Close before any cue
+// leaves the store as it was: the clean-close mark is the same file and
+// the next Open is as quick), after the first read (which runs without
+// the start competing for the CPU), or after startDelay with no call at
+// all. The mark is removed by the start, so its going says the server is
+// starting.
+func TestOpenStartWaitsForItsCue(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	closedStore(t, dir, func(s *eventstore.Store) { mustAppend(t, s, "orders/1", evs(2, 1)) })
+	mark := filepath.Join(dir, "index", "clean-close")
+	statMark := func() os.FileInfo {
+		t.Helper()
+		fi, err := os.Stat(mark)
+		if err != nil {
+			t.Fatalf("clean-close mark: %v", err)
+		}
+		return fi
+	}
+	waitMarkGone := func(what string) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if _, err := os.Stat(mark); errors.Is(err, os.ErrNotExist) {
+				return
+			}
+		}
+		t.Fatalf("%s: the server did not start within 30 s (the clean-close mark is still there)", what)
+	}
+
+	t.Run("close before any cue", func(t *testing.T) {
+		before := statMark()
+		s, err := eventstore.Open(ctx, dir, eventstore.WithStartDelay(time.Hour))
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("close: %v", err)
+		}
+		// The start removes the mark and a Close after it writes another
+		// (which may reuse the inode, not the modification time).
+		if after := statMark(); !os.SameFile(before, after) || !after.ModTime().Equal(before.ModTime()) {
+			t.Fatalf("the clean-close mark was replaced (%v, then %v): the server started although nothing asked for it",
+				before.ModTime(), after.ModTime())
+		}
+	})
+	t.Run("first read", func(t *testing.T) {
+		s, err := eventstore.Open(ctx, dir, eventstore.WithStartDelay(time.Hour))
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		defer s.Close()
+		statMark() // not started before the read
+		if got := collect(t, s.Read(ctx, "orders/1")); len(got) != 2 {
+			t.Fatalf("orders/1: %s", describe(got))
+		}
+		waitMarkGone("after the first read")
+		if err := s.Started(ctx); err != nil {
+			t.Fatalf("Started: %v", err)
+		}
+	})
+	t.Run("no call", func(t *testing.T) {
+		s, err := eventstore.Open(ctx, dir)
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		defer s.Close()
+		waitMarkGone("with no call")
+		if err := s.Started(ctx); err != nil {
+			t.Fatalf("Started: %v", err)
+		}
+		if _, err := s.Append(ctx, "orders/1", evs(1, 3), eventstore.ExpectVersion(2)); err != nil {
+			t.Fatalf("append after the start: %v", err)
+		}
+	})
+}
+
+// TestOpenCleanMarkLies reopens an index whose clean-close mark describes
+// a later state of it than its files hold (the mark of the same store
+// after more appends, put beside the earlier index): Open takes the mark's
+// word, and once the server is up the index's own records disagree with
+// the mark, so it is checked and brought to the log's end; every read then
+// holds what the log holds.
+func TestOpenCleanMarkLies(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	a := filepath.Join(root, "a")
+	closedStore(t, a, func(s *eventstore.Store) { mustAppend(t, s, "orders/1", evs(3, 1)) })
+	stale := filepath.Join(root, "stale")
+	if err := os.CopyFS(stale, os.DirFS(a)); err != nil {
+		t.Fatal(err)
+	}
+	closedStore(t, a, func(s *eventstore.Store) {
+		mustAppend(t, s, "orders/1", evs(2, 4))
+		mustAppend(t, s, "orders/9", evs(1, 1))
+	})
+	// stale's index beside a's log and a's mark (the same generation and
+	// log, a later sequence).
+	dir := filepath.Join(root, "store")
+	if err := os.CopyFS(dir, os.DirFS(stale)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "log")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(filepath.Join(dir, "log"), os.DirFS(filepath.Join(a, "log"))); err != nil {
+		t.Fatal(err)
+	}
+	mark, err := os.ReadFile(filepath.Join(a, "index", "clean-close"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "index", "clean-close"), mark, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := eventstore.Open(ctx, dir)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer s.Close()
+	if err := s.Started(ctx); err != nil {
+		t.Fatalf("Started: %v", err)
+	}
+	for stream, n := range map[string]int{"orders/1": 5, "orders/9": 1} {
+		got := collect(t, s.Read(ctx, stream))
+		var inLog []eventstore.Event
+		for _, e := range collect(t, eventstore.ReadLog(ctx, s)) {
+			if e.Stream == stream {
+				inLog = append(inLog, e)
+			}
+		}
+		if len(got) != n {
+			t.Fatalf("%s: %d events, want %d: %s", stream, len(got), n, describe(got))
+		}
+		sameEvents(t, stream+" against the log", got, inLog)
+	}
+}

@@ -90,6 +90,14 @@
 //		// someone wrote first: reload the order and decide again
 //	}
 //
+// An append starts from what this store knows of the stream's end: its
+// cache of recently appended streams, else the read index once it holds
+// every append acknowledged before; a stream the index holds nothing of
+// (and any append with ExpectVersion(0)) starts from an empty stream at
+// once, without that wait. The server's check is the truth either way: a
+// stream that was not new after all is caught up from the log, its
+// command ids and producer states included, before anything is decided.
+//
 // [ExpectNoStream] is ExpectVersion(0). Without an expectation, concurrent
 // appends to a stream are all stored, one after another. A version alone
 // cannot tell a stream deleted and made again up to the same version from
@@ -195,12 +203,21 @@
 // starting the server. With Open and no listener, the directory is this
 // process's alone and only this store writes its log; when Close finds the
 // index at the log's last sequence with nothing left able to append, it
-// records so beside the index (the generation, the log's id and that
-// sequence, written once the index is closed and its files synced). The
-// next Open without WithListen finds that record, checks it against the
-// index's own (the same generation, log id and checkpoint) and returns
-// once the index is open, starting the embedded server behind it: Read and
-// Head serve from the index at once, as of that close. Everything that
+// records so beside the index (the generation, the log's id, that
+// sequence and the index's format, written once the index is closed and
+// its files synced). The next Open without WithListen finds that record,
+// opens the generation it names (the newest) taking the record's word for
+// the index's own records, and returns once the index is open, reading no
+// block of it: Read and Head serve from the index at once, as of that
+// close. The embedded server starts behind Open on the first cue: the
+// first call that needs it, the end of the first read (so that a process
+// that opens the store to read one stream does not share the CPU with the
+// server's start), or 10 ms after Open. A first append right after Open
+// therefore waits for the whole start, as it did; one made after a read
+// waits for the start that the read's end began. When the server is up,
+// the index's own records (format, log id, checkpoint) and its first and
+// last keys are checked against the record before anything else, and a
+// mismatch rebuilds the index from the log. Everything that
 // needs the server or the log (Append, DeleteStream, subscriptions,
 // ReadAll and ReadCategory, Tail, Ready, metadata, snapshots, producers,
 // Reindex) waits for the start within its ctx; if the server
@@ -218,9 +235,10 @@
 // server starts, and what they read is what the log held at the clean
 // close: they would be wrong only if the log's files were changed behind
 // the store's back (restored from a backup, copied from another store)
-// while it was closed. Close waits for a start still in progress, so a
-// short-lived process that opens, reads and closes leaves the record for
-// the next one. The index's open itself skips pebble's fsyncs of its own
+// while it was closed, or the index's files replaced. Close waits for a
+// start still in progress, and calls off one that has not begun (nothing
+// has changed the log or the index then), so a short-lived process that
+// opens, reads and closes leaves the record for the next one. The index's open itself skips pebble's fsyncs of its own
 // bookkeeping (a new MANIFEST and OPTIONS file): a power cut right after
 // an open can cost a rebuild of the index from the log, never a wrong read.
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"testing"
+	"time"
 )
 
 // ReadLog reads every event from the log itself, in log order, up to the
@@ -46,6 +47,15 @@ func AppendBeforeObserver(ctx context.Context, s *Store, stream string, events [
 func WithStartHold(hold <-chan struct{}) Option {
 	return func(c *config) error {
 		c.startHold = hold
+		return nil
+	}
+}
+
+// WithStartDelay sets how long a start behind Open waits for a cue before
+// it begins anyway (startDelay): the tests set it long to see what cues it.
+func WithStartDelay(d time.Duration) Option {
+	return func(c *config) error {
+		c.startDelay = d
 		return nil
 	}
 }

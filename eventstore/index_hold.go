@@ -49,6 +49,7 @@ func (s *Store) hold() (*index, bool) {
 // release drops a hold on x. The last holder of an index retired by
 // Reindex closes and deletes it; the last holder after Close closes it.
 func (s *Store) release(x *index) {
+	s.cueStart() // a read is done: a start behind Open may begin
 	s.idxMu.Lock()
 	x.refs--
 	last := x.refs == 0

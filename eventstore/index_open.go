@@ -227,6 +227,15 @@ func tryOpenIndex(dir, logID string, logLast uint64, cacheSize int64, log *slog.
 // checkpoint, its first and last keys. It reports why the index cannot be
 // used whatever the log holds, if it cannot (x may then be nil).
 func openIndexDB(dir string, cacheSize int64, log *slog.Logger) (*index, string) {
+	x, reason := openIndexPebble(dir, cacheSize, log)
+	if reason != "" {
+		return x, reason
+	}
+	return x, x.readRecords()
+}
+
+// openIndexPebble opens dir's database, reading none of its records.
+func openIndexPebble(dir string, cacheSize int64, log *slog.Logger) (*index, string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Sprintf("cannot create: %v", err)
 	}
@@ -278,30 +287,33 @@ func openIndexDB(dir string, cacheSize int64, log *slog.Logger) (*index, string)
 		cache.Unref()
 		return nil, fmt.Sprintf("cannot open: %v", err)
 	}
-	x := &index{db: db, cache: cache, dir: dir, notify: make(chan struct{}), compactions: gate}
+	return &index{db: db, cache: cache, dir: dir, notify: make(chan struct{}), compactions: gate}, ""
+}
+
+// readRecords reads the index's format and checkpoint and its first and
+// last keys, and says why the index cannot be used whatever the log holds,
+// if it cannot.
+func (x *index) readRecords() string {
 	format, err := x.get(keyFormat)
 	if err != nil {
-		return x, fmt.Sprintf("cannot read: %v", err)
+		return fmt.Sprintf("cannot read: %v", err)
 	}
 	if format == nil {
 		if !x.empty() {
-			return x, "no format record"
+			return "no format record"
 		}
 		x.fresh = true
-		return x, ""
+		return ""
 	}
 	if string(format) != indexFormat {
-		return x, fmt.Sprintf("format %q, want %q", format, indexFormat)
+		return fmt.Sprintf("format %q, want %q", format, indexFormat)
 	}
 	cp, err := x.get(keyCheckpoint)
 	if err != nil || len(cp) != 8 {
-		return x, "checkpoint unreadable"
+		return "checkpoint unreadable"
 	}
 	x.written = binary.BigEndian.Uint64(cp)
-	if reason := x.verifyTail(); reason != "" {
-		return x, reason
-	}
-	return x, ""
+	return x.verifyTail()
 }
 
 // checkLog says whether the index opened by openIndexDB was built from the

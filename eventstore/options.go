@@ -34,6 +34,7 @@ type config struct {
 	compression  jetstream.StoreCompression // of a log Open creates (compression.go)
 	observer     *observe.Observer          // WithObserver; nil observes nothing
 	startHold    <-chan struct{}            // tests: a start behind Open waits for it (export_test.go)
+	startDelay   time.Duration              // tests: in place of startDelay (cleanclose.go) when > 0
 }
 
 // DefaultSyncInterval is how often the embedded server fsyncs the log when

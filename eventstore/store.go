@@ -54,6 +54,12 @@ type Store struct {
 	// the syncer, srv) are read only after it.
 	startDone chan struct{}
 	startErr  error
+	// startCue lets a start behind Open begin (closed once, by cueStart);
+	// startState says whether it has begun or been called off by Close
+	// (startPending, startBegun, startCancelled).
+	startCue   chan struct{}
+	startCued  atomic.Bool
+	startState atomic.Int32
 	// cleanAt is the log's last sequence when Close found the index at the
 	// log's end with nothing left able to append (0: not so): the
 	// closing of the index then leaves a clean-close mark.
@@ -154,20 +160,17 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	s.maxPayload = int(cfg.maxPayload)
 	files := make(chan *indexFiles, 1)
 	if m, ok := readCleanMark(s.indexDir); ok && !cfg.listen {
-		f := openIndexFiles(s.indexDir, s.cfg.cacheSize, s.log)
-		if x, ok := f.quickIndex(m); ok {
+		if x, ok := openMarked(s.indexDir, m, s.cfg.cacheSize, s.log); ok {
 			startWriter(x, s.log)
 			s.idx = x
 			s.lastAcked.Store(m.Seq)
-			s.wg.Go(func() { s.startBehind(dir, x) })
+			s.wg.Go(func() { s.startBehind(dir, x, m) })
 			return s, nil
 		}
-		files <- f
-	} else {
-		// The index's files are opened meanwhile: they need nothing from
-		// the server until they are checked against the log.
-		go func() { files <- openIndexFiles(s.indexDir, s.cfg.cacheSize, s.log) }()
 	}
+	// The index's files are opened meanwhile: they need nothing from the
+	// server until they are checked against the log.
+	go func() { files <- openIndexFiles(s.indexDir, s.cfg.cacheSize, s.log) }()
 	srv, err := startServer(dir, &cfg)
 	if err != nil {
 		if f := <-files; f != nil {
@@ -254,6 +257,7 @@ func newStore(cfg config, lock *dirLock, indexDir string) *Store {
 		cfg:       cfg,
 		log:       cfg.logger,
 		startDone: make(chan struct{}),
+		startCue:  make(chan struct{}),
 		clock:     newClock(cfg.clock),
 		jsName:    cfg.jsName,
 		ackPrefix: []byte(`{"stream":"` + cfg.jsName + `","seq":`),
@@ -609,6 +613,9 @@ func (s *Store) shutdown() error {
 	// A start still going on behind Open (cleanclose.go) is let finish, so
 	// that this close can leave the index marked clean for the next open;
 	// it is bounded by the server's start and a few requests.
+	if s.startState.CompareAndSwap(startPending, startCancelled) {
+		s.cueStart() // a start behind Open that has not begun never will
+	}
 	select {
 	case <-s.startDone:
 	case <-time.After(startWaitAtClose):
@@ -700,7 +707,7 @@ func (s *Store) closeIndexErr() error {
 		err = x.close()
 	}
 	if at := s.cleanAt.Load(); err == nil && x != nil && at > 0 && x.position() == at {
-		err = writeCleanMark(s.indexDir, cleanMark{Gen: x.gen, Log: s.logID, Seq: at})
+		err = writeCleanMark(s.indexDir, cleanMark{Gen: x.gen, Log: s.logID, Seq: at, Format: indexFormat})
 	}
 	s.unlockAfter()
 	return err

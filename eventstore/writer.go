@@ -89,6 +89,8 @@ type indexWriter struct {
 	above   []uint64 // appended commits above written, ascending
 	saved   uint64   // the checkpoint last written
 	newest  uint64   // log sequence of the newest commit recorded in "m.newest"
+	// newestRead: newest was read from the index (on the first batch).
+	newestRead bool
 	// logHeads remembers the last version of streams the tailer applied,
 	// the version the next commit it meets must follow, for as long as the
 	// index has had no appends' records (a rebuild): the tailer then reads
@@ -142,11 +144,6 @@ func (w *indexWriter) followsLog() { w.watchOwn.Store(true) }
 func startWriter(x *index, log *slog.Logger) {
 	w := &indexWriter{x: x, log: log, done: make(chan struct{}), wake: make(chan struct{}, 1),
 		written: x.written, saved: x.written, logHeads: make(map[string]logHead)}
-	if v, err := x.get(keyNewest); err == nil {
-		if n, ok := decodeNewest(v); ok {
-			w.newest = n.seq
-		}
-	}
 	w.cond = sync.NewCond(&w.mu)
 	x.w = w
 	x.kick = make(chan struct{}, 1)
@@ -283,6 +280,16 @@ func (w *indexWriter) close() {
 // (index_ordered.go).
 func (w *indexWriter) apply(recs []indexRec) error {
 	x := w.x
+	if !w.newestRead {
+		// Read on the first batch, not when the index opens: an open
+		// reads no block of the index before a read asks for one.
+		w.newestRead = true
+		if v, err := x.get(keyNewest); err == nil {
+			if n, ok := decodeNewest(v); ok {
+				w.newest = n.seq
+			}
+		}
+	}
 	tailed, fromLog := x.tailPosition(), false
 	for i := range recs {
 		if recs[i].kind == recLog {

@@ -3,7 +3,7 @@
 // can read.
 //
 //	openbench build   -dir D [-events 1000000 -streams 10000 | -single 1000000]
-//	openbench measure -dir D [-runs 5] [-fresh 5]
+//	openbench measure -dir D [-runs 5] [-fresh 5] [-appends 0]
 //
 // build makes the data set once through the public API, as a user would:
 // 16 goroutines calling Store.Append with ExpectVersion, each owning a sixth
@@ -23,7 +23,11 @@
 // for -single data). Each child times Store.Open (and the read) inside
 // itself; process start is not counted. "second_started_ms" is when
 // Store.Started returned in the second opens (Open may return before the
-// embedded server is up).
+// embedded server is up). With -appends N, N children append one event
+// right after Open ("open_append_ms", from Open's start) and N more right
+// after the first read ("read_append_ms", from the read's end): the first
+// append waits for the server's start. Each child also reports the CPU
+// time the process had used when Open returned and when the read ended.
 package main
 
 import (
@@ -41,6 +45,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
@@ -116,12 +121,23 @@ func build(args []string) error {
 	single := fs.Int("single", 0, "if > 0: this many one-event streams instead")
 	keep := fs.Bool("pristine", true, "keep a copy as build left it in DIR.pristine")
 	memProfile := fs.String("memprofile", "", "write a heap profile here when the appends end")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the open and the appends here")
 	_ = fs.Parse(args)
 	if *dir == "" {
 		return errors.New("give -dir")
 	}
 	if _, err := os.Stat(*dir); err == nil {
 		return fmt.Errorf("%s exists", *dir)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
 	}
 	names, p := plan(*events, *streams, *single)
 	total := len(p)
@@ -164,6 +180,9 @@ func build(args []string) error {
 	}
 	wg.Wait()
 	took := time.Since(start)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	if *memProfile != "" {
 		if err := writeHeapProfile(*memProfile); err != nil {
 			return err
@@ -232,7 +251,16 @@ type childResult struct {
 	// and the index checked), from the same start as OpenMS: after the
 	// read, if any. Open may return before it.
 	StartedMS float64 `json:"started_ms"`
-	Events    int     `json:"events"`
+	// AppendMS is when the append asked for (-append) returned, from the
+	// same start as OpenMS: after the read, if any, and before Started.
+	AppendMS float64 `json:"append_ms"`
+	Events   int     `json:"events"`
+	// OpenCPUMS and ReadCPUMS are the CPU time (user and system, every
+	// thread) the process had used when Open returned and when the read
+	// ended: less swayed than wall times by other work on a shared
+	// machine.
+	OpenCPUMS float64 `json:"open_cpu_ms"`
+	ReadCPUMS float64 `json:"read_cpu_ms"`
 	RSSMB     float64 `json:"rss_mb"`
 	CloseMS   float64 `json:"close_ms"`
 }
@@ -243,6 +271,7 @@ func child(args []string) error {
 	fs := flag.NewFlagSet("child", flag.ExitOnError)
 	dir := fs.String("dir", "", "data directory")
 	read := fs.String("read", "", "stream to read after opening")
+	appendTo := fs.String("append", "", "stream to append one event to after opening (and reading)")
 	_ = fs.Parse(args)
 	ctx := context.Background()
 	var res childResult
@@ -252,6 +281,7 @@ func child(args []string) error {
 		return err
 	}
 	res.OpenMS = ms(time.Since(start))
+	res.OpenCPUMS = cpuMS()
 	if *read != "" {
 		for _, err := range s.Read(ctx, *read) {
 			if err != nil {
@@ -260,6 +290,13 @@ func child(args []string) error {
 			res.Events++
 		}
 		res.ReadMS = ms(time.Since(start))
+		res.ReadCPUMS = cpuMS()
+	}
+	if *appendTo != "" {
+		if _, err := s.Append(ctx, *appendTo, []eventstore.Event{{Type: "BenchEvent", Data: payload()}}); err != nil {
+			return err
+		}
+		res.AppendMS = ms(time.Since(start))
 	}
 	if err := s.Started(ctx); err != nil {
 		return err
@@ -283,9 +320,18 @@ func writeHeapProfile(path string) error {
 	return pprof.Lookup("heap").WriteTo(f, 0)
 }
 
+// cpuMS is the CPU time the process has used so far.
+func cpuMS() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return ms(time.Duration(ru.Utime.Nano() + ru.Stime.Nano()))
+}
+
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func runChild(dir, read string) (childResult, error) {
+func runChild(dir, read string, more ...string) (childResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return childResult{}, err
@@ -294,6 +340,7 @@ func runChild(dir, read string) (childResult, error) {
 	if read != "" {
 		args = append(args, "-read", read)
 	}
+	args = append(args, more...)
 	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -313,6 +360,7 @@ func measure(args []string) error {
 	runs := fs.Int("runs", 5, "child processes for the second open and for open+read")
 	fresh := fs.Int("fresh", 5, "copies of DIR.pristine each opened once, for the first open (0: skip)")
 	read := fs.String("read", "", "stream to read (default: bench/target, or single/0000000 if DIR holds no bench/target)")
+	appends := fs.Int("appends", 0, "child processes that append one event right after the open, and as many that append after the first read")
 	_ = fs.Parse(args)
 	if *dir == "" {
 		return errors.New("give -dir")
@@ -362,6 +410,18 @@ func measure(args []string) error {
 		events = r.Events
 		openRead = append(openRead, r.ReadMS)
 	}
+	var openAppend, readAppend []float64
+	for range *appends {
+		r, err := runChild(*dir, "", "-append", "openbench/appended")
+		if err != nil {
+			return err
+		}
+		openAppend = append(openAppend, r.AppendMS)
+		if r, err = runChild(*dir, name, "-append", "openbench/appended"); err != nil {
+			return err
+		}
+		readAppend = append(readAppend, r.AppendMS-r.ReadMS)
+	}
 	return printJSON(map[string]any{
 		"first_open_ms":      benchstat.Median(first),
 		"second_open_ms":     benchstat.Median(second),
@@ -373,6 +433,13 @@ func measure(args []string) error {
 		"first_open_all_ms":  first,
 		"second_open_all_ms": second,
 		"open_read_all_ms":   openRead,
+		// The first append in a new process: right after Open returned,
+		// from the start of Open; and right after the first read, from
+		// the end of that read (-appends children each).
+		"open_append_ms":     benchstat.Median(openAppend),
+		"read_append_ms":     benchstat.Median(readAppend),
+		"open_append_all_ms": openAppend,
+		"read_append_all_ms": readAppend,
 	})
 }
 
