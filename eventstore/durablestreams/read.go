@@ -19,13 +19,14 @@ import (
 // fork point (and its source's before that), then its own. fn returns
 // false to stop.
 func (h *Handler) each(ctx context.Context, st *stream, from eventstore.Offset, fn func(eventstore.Event) bool) error {
-	_, err := h.eachUpTo(ctx, st, from, "", fn)
+	_, err := h.eachUpTo(ctx, st, from, "", false, fn)
 	return err
 }
 
 // eachUpTo is each bounded by upTo ("" for none); it returns false when fn
-// stopped it.
-func (h *Handler) eachUpTo(ctx context.Context, st *stream, from, upTo eventstore.Offset, fn func(eventstore.Event) bool) (bool, error) {
+// stopped it. With borrow, each event's data is valid only during its call
+// of fn (eventstore.BorrowData): for a caller that copies it at once.
+func (h *Handler) eachUpTo(ctx context.Context, st *stream, from, upTo eventstore.Offset, borrow bool, fn func(eventstore.Event) bool) (bool, error) {
 	if st.meta.forkFrom != "" && from < st.meta.forkOffset {
 		src, err := h.lookupRaw(ctx, st.meta.forkFrom)
 		if err != nil {
@@ -35,13 +36,17 @@ func (h *Handler) eachUpTo(ctx context.Context, st *stream, from, upTo eventstor
 		if upTo != "" && upTo < bound {
 			bound = upTo
 		}
-		more, err := h.eachUpTo(ctx, src, from, bound, fn)
+		more, err := h.eachUpTo(ctx, src, from, bound, borrow, fn)
 		if err != nil || !more {
 			return more, err
 		}
 		from = st.meta.forkOffset
 	}
-	for e, err := range h.store.Read(ctx, st.name, eventstore.From(from)) {
+	opts := []eventstore.ReadOption{eventstore.From(from)}
+	if borrow {
+		opts = append(opts, eventstore.BorrowData())
+	}
+	for e, err := range h.store.Read(ctx, st.name, opts...) {
 		if err != nil {
 			return false, err
 		}
@@ -103,7 +108,7 @@ func (c *chunk) messages() int { return max(len(c.msgs), c.count) }
 func (h *Handler) read(ctx context.Context, st *stream, from eventstore.Offset) (chunk, error) {
 	c := chunk{next: from, upToDate: true}
 	size := 0
-	_, err := h.eachUpTo(ctx, st, from, st.tail(), func(e eventstore.Event) bool {
+	_, err := h.eachUpTo(ctx, st, from, st.tail(), false, func(e eventstore.Event) bool {
 		if size >= h.cfg.chunk && len(c.msgs) > 0 {
 			c.upToDate = false
 			return false
@@ -134,7 +139,9 @@ func (h *Handler) readAnswer(ctx context.Context, st *stream, from eventstore.Of
 	if isJSON {
 		b = append(b, '[')
 	}
-	_, err := h.eachUpTo(ctx, st, from, st.tail(), func(e eventstore.Event) bool {
+	// Each message is copied into the body as it comes: the read lends
+	// its data rather than copying it out first.
+	_, err := h.eachUpTo(ctx, st, from, st.tail(), true, func(e eventstore.Event) bool {
 		if len(b) >= h.cfg.chunk && c.count > 0 {
 			c.upToDate = false
 			return false
