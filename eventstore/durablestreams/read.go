@@ -146,10 +146,12 @@ func (h *Handler) readAnswer(ctx context.Context, st *stream, from eventstore.Of
 			c.upToDate = false
 			return false
 		}
+		m := st.message(e)
+		b = h.growBody(b, len(m)+2)
 		if isJSON && c.count > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, st.message(e)...)
+		b = append(b, m...)
 		c.count++
 		c.next = e.Offset
 		return true
@@ -169,6 +171,21 @@ func (h *Handler) readAnswer(ctx context.Context, st *stream, from eventstore.Of
 // chunk's size and one message past it, mostly; a buffer a large message
 // grew is left to the garbage collector.
 func (h *Handler) maxPooledBody() int { return 2*h.cfg.chunk + 64<<10 }
+
+// growBody makes room for n more bytes in the body b. A body that
+// outgrows its first 64 KiB is most likely a catch-up read headed for a
+// whole chunk, so it goes there in one step (a chunk and 64 KiB) instead
+// of doubling five times: each doubling was an allocation of fresh memory
+// and a copy, and a catch-up read's first answer (an empty pool) took
+// several times its later ones. A small answer keeps its small buffer.
+func (h *Handler) growBody(b []byte, n int) []byte {
+	if cap(b)-len(b) >= n {
+		return b
+	}
+	nb := make([]byte, len(b), max(h.cfg.chunk+64<<10, 2*cap(b), len(b)+n))
+	copy(nb, b)
+	return nb
+}
 
 func (h *Handler) bodyBuffer() *[]byte {
 	if b, ok := h.bodies.Get().(*[]byte); ok {
