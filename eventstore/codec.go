@@ -165,67 +165,78 @@ func appendString(b []byte, s string) []byte {
 // decoder reads varints and length-prefixed fields, remembering the first
 // error so call sites stay flat. After an error every read returns a zero
 // value of the right size, so no caller can index past what it got.
+//
+// It moves an offset through b rather than re-slicing b: its methods are
+// not inlined, so a slice stored through the decoder's pointer is a heap
+// write as far as the compiler knows, and takes the GC's write barrier
+// while a collection marks (thousands per read of a stream, which made the
+// reads overlapping a GC several times slower). An int takes none.
 type decoder struct {
 	b   []byte
+	off int
 	err error
 }
+
+// rest returns what is left to decode.
+func (d *decoder) rest() []byte { return d.b[d.off:] }
 
 func (d *decoder) fail(what string) {
 	if d.err == nil {
 		d.err = fmt.Errorf("%w: truncated or malformed %s", ErrCorrupt, what)
 	}
-	d.b = nil
+	d.off = len(d.b)
 }
 
 func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
+	v, n := binary.Uvarint(d.b[d.off:])
 	if n <= 0 {
 		d.fail("number")
 		return 0
 	}
-	d.b = d.b[n:]
+	d.off += n
 	return v
 }
 
 func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.b)
+	v, n := binary.Varint(d.b[d.off:])
 	if n <= 0 {
 		d.fail("number")
 		return 0
 	}
-	d.b = d.b[n:]
+	d.off += n
 	return v
 }
 
 func (d *decoder) bytes() []byte {
 	n := d.uvarint()
-	if n > uint64(len(d.b)) {
+	if n > uint64(len(d.b)-d.off) {
 		d.fail("field")
 		return nil
 	}
-	v := d.b[:n:n]
-	d.b = d.b[n:]
+	end := d.off + int(n)
+	v := d.b[d.off:end:end]
+	d.off = end
 	return v
 }
 
 // id reads a 16-byte event id.
 func (d *decoder) id() (id uuid.UUID) {
-	if len(d.b) < len(id) {
+	if len(d.b)-d.off < len(id) {
 		d.fail("event id")
 		return id
 	}
-	copy(id[:], d.b)
-	d.b = d.b[len(id):]
+	copy(id[:], d.b[d.off:])
+	d.off += len(id)
 	return id
 }
 
 func (d *decoder) byte1() byte {
-	if len(d.b) < 1 {
+	if len(d.b)-d.off < 1 {
 		d.fail("flags")
 		return 0
 	}
-	c := d.b[0]
-	d.b = d.b[1:]
+	c := d.b[d.off]
+	d.off++
 	return c
 }
 
@@ -261,7 +272,7 @@ func decodeCommitHeader(body []byte) (commit, error) {
 			return commit{}, fmt.Errorf("%w: no store time", ErrCorrupt)
 		}
 		c.stored = int64(binary.BigEndian.Uint64(d.b))
-		d.b = d.b[8:]
+		d.off = 8
 	}
 	c.firstVersion = d.uvarint()
 	flags := d.byte1()
@@ -303,7 +314,7 @@ func decodeCommitHeader(body []byte) (commit, error) {
 		return commit{}, fmt.Errorf("%w: store time %d", ErrCorrupt, c.stored)
 	}
 	c.count = int(n)
-	c.events = d.b
+	c.events = d.rest()
 	return c, nil
 }
 
@@ -316,7 +327,7 @@ func (c *commit) check() error {
 		d.bytes() // type
 		d.varint()
 		nm := d.uvarint()
-		if nm > uint64(len(d.b)) {
+		if nm > uint64(len(d.b)-d.off) {
 			d.fail("metadata")
 			break
 		}
@@ -329,8 +340,8 @@ func (c *commit) check() error {
 	if d.err != nil {
 		return fmt.Errorf("%w (%d events announced)", d.err, c.count)
 	}
-	if len(d.b) != 0 {
-		return fmt.Errorf("%w: %d bytes after the last of %d events", ErrCorrupt, len(d.b), c.count)
+	if rest := len(d.b) - d.off; rest != 0 {
+		return fmt.Errorf("%w: %d bytes after the last of %d events", ErrCorrupt, rest, c.count)
 	}
 	return nil
 }
@@ -348,7 +359,7 @@ func (c *commit) eachEvent(stream string, seq uint64, stored time.Time, a *arena
 		e.Type = a.str(d.bytes())
 		e.Time = time.Unix(0, d.varint())
 		if nm := d.uvarint(); nm > 0 && d.err == nil {
-			if nm > uint64(len(d.b)) {
+			if nm > uint64(len(d.b)-d.off) {
 				d.fail("metadata")
 				break
 			}
@@ -393,7 +404,12 @@ func (c *commit) storedAt(logTime time.Time) time.Time {
 // chunk (at most arenaChunk bytes) alive. A nil arena allocates per call.
 type arena struct {
 	types map[string]string
-	buf   []byte // the current chunk; buf[:len(buf)] is handed out
+	last  string // the type str returned last: most reads meet one type in a row
+	// buf is the current chunk and buf[:used] is handed out. The offset
+	// moves, not the slice: storing a slice in the arena takes the GC's
+	// write barrier while a collection marks, twice per event.
+	buf  []byte
+	used int
 	// copyData: the body eachEvent decodes is a buffer the caller reuses
 	// (a pebble iterator's value), so each event's data is copied into the
 	// arena; the rest of the event is copied or decoded anyway. Copying the
@@ -421,16 +437,16 @@ func (a *arena) alloc(n int) []byte {
 	if a == nil || n > arenaChunk/4 {
 		return make([]byte, n)
 	}
-	if cap(a.buf)-len(a.buf) < n {
-		size := min(max(2*cap(a.buf), arenaFirstChunk), arenaChunk)
+	if len(a.buf)-a.used < n {
+		size := min(max(2*len(a.buf), arenaFirstChunk), arenaChunk)
 		for size < n {
 			size *= 2
 		}
-		a.buf = make([]byte, 0, size)
+		a.buf, a.used = make([]byte, size), 0
 	}
-	start := len(a.buf)
-	a.buf = a.buf[:start+n]
-	return a.buf[start : start+n : start+n]
+	start := a.used
+	a.used += n
+	return a.buf[start:a.used:a.used]
 }
 
 // clone returns a copy of v that outlives the buffer v is in.
@@ -456,7 +472,11 @@ func (a *arena) str(b []byte) string {
 	if a == nil {
 		return string(b)
 	}
+	if a.last == string(b) {
+		return a.last
+	}
 	if s, ok := a.types[string(b)]; ok {
+		a.last = s
 		return s
 	}
 	s := string(b)
@@ -466,5 +486,6 @@ func (a *arena) str(b []byte) string {
 	if len(a.types) < maxInterned {
 		a.types[s] = s
 	}
+	a.last = s
 	return s
 }

@@ -161,6 +161,12 @@
 // the log as it was at any point. Versions belong to one stream, so
 // ReadCategory and ReadAll refuse them with [ErrInvalidOption].
 //
+// The events a read returns stay valid after it: a read copies each
+// event's data out of the index's buffers. [BorrowData] lets a one-stream
+// Read skip that copy, for a caller that writes each event somewhere at
+// once and keeps nothing: each event's data is then valid only until the
+// loop moves on.
+//
 // # Subscriptions
 //
 // [Store.Subscribe], [Store.SubscribeCategory] and [Store.SubscribeAll]

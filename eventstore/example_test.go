@@ -295,3 +295,39 @@ func ExampleStore_Started() {
 	// orders/42 is at version 1
 	// started
 }
+
+// A caller that writes each event out at once, and keeps none, reads with
+// BorrowData: the read does not copy each event's data for it.
+func ExampleBorrowData() {
+	dir, err := os.MkdirTemp("", "rewind-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	store, err := eventstore.Open(ctx, dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+
+	_, err = store.Append(ctx, "orders/42", []eventstore.Event{
+		{Type: "OrderPlaced", Data: []byte(`{"customer":"c-7"}`)},
+		{Type: "OrderShipped", Data: []byte(`{"carrier":"ups"}`)},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	var out []byte // a response body, say: the data is copied into it at once
+	for e, err := range store.Read(ctx, "orders/42", eventstore.BorrowData()) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		out = append(append(out, e.Data...), '\n')
+	}
+	fmt.Print(string(out))
+	// Output:
+	// {"customer":"c-7"}
+	// {"carrier":"ups"}
+}

@@ -60,7 +60,7 @@ func skipEventRest(d *decoder) error {
 	d.bytes() // type
 	d.varint()
 	nm := d.uvarint()
-	if nm > uint64(len(d.b)) {
+	if nm > uint64(len(d.b)-d.off) {
 		d.fail("metadata")
 	}
 	for j := uint64(0); j < nm && d.err == nil; j++ {

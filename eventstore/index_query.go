@@ -284,8 +284,10 @@ func (x *index) readStream(name string, b *bounds, covered uint64, yield func(Ev
 	}
 	stop := false
 	// The iterator reuses its buffer; events handed out keep their data,
-	// so eachEvent copies each event's data into the read's arena.
-	a := &arena{copyData: true}
+	// so eachEvent copies each event's data into the read's arena, unless
+	// the caller borrows it (BorrowData): yield runs before the iterator
+	// moves, so the value is intact while the loop body has the event.
+	a := &arena{copyData: !b.borrow}
 	next := uint64(0) // the version the next commit must start at (0: any, the first)
 	for ok := it.SeekGE(commitKey(name, from)); ok && !stop; ok = it.Next() {
 		v, err := it.ValueAndErr()

@@ -327,6 +327,7 @@ type readConfig struct {
 	toVersion   uint64
 	toOffset    Offset
 	toTime      time.Time
+	borrow      bool
 }
 
 // From starts after the given offset (Start: from the beginning; Now: from
@@ -375,6 +376,24 @@ func ToOffset(o Offset) ReadOption {
 			return err
 		}
 		c.toOffset = o
+		return nil
+	}
+}
+
+// BorrowData lets a read hand out each event's Data only until the loop
+// moves on: Data may alias the read index's own buffers, which the next
+// event reuses, so a caller that keeps an event's data past its loop body
+// copies it. Everything else in the event stays valid, as in any read. A
+// one-stream Read then allocates nothing per event for the data, where by
+// default it copies each event's data out (the events of a read stay valid
+// after it): for a caller that writes each event somewhere at once (an
+// HTTP response, a file) and keeps nothing, that copy is garbage the next
+// collection sweeps. Reads in log order (ReadAll, ReadCategory) and the
+// part of a read served by the log copy as before; the option lets them
+// reuse, it does not oblige them to.
+func BorrowData() ReadOption {
+	return func(c *readConfig) error {
+		c.borrow = true
 		return nil
 	}
 }

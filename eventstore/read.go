@@ -25,6 +25,7 @@ type bounds struct {
 	hasToPos    bool
 	toTime      time.Time
 	ended       bool // an upper bound was reached
+	borrow      bool // BorrowData: events' data may alias the index's buffers
 }
 
 func parseBounds(opts []ReadOption) (bounds, error) {
@@ -41,6 +42,7 @@ func parseBounds(opts []ReadOption) (bounds, error) {
 		b.after, _ = rc.from.position() // checked by From
 	}
 	b.fromVersion, b.toVersion, b.toTime = rc.fromVersion, rc.toVersion, rc.toTime
+	b.borrow = rc.borrow
 	if rc.toOffset != "" {
 		b.toPos, _ = rc.toOffset.position()
 		b.hasToPos = true

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
+	"runtime"
 	"testing"
 
 	"github.com/rewindhq/rewind/eventstore"
@@ -57,4 +59,77 @@ func TestReadEventsKeepTheirData(t *testing.T) {
 			t.Fatalf("event %d changed after the read: version %d, type %q, metadata %v, data %.40q", i, e.Version, e.Type, e.Metadata, e.Data)
 		}
 	}
+}
+
+// TestReadBorrowData checks a Read with BorrowData: each event's data is
+// right while the loop body has it (the index read from its tables, after
+// a reopen, where the data aliases the iterator's buffers), the other
+// fields are those of a plain read, bounds apply, and it allocates less
+// than the plain read, which copies every event's data out.
+func TestReadBorrowData(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := eventstore.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := func(i int) []byte { return bytes.Repeat(fmt.Appendf(nil, "<%d>", i), 50) }
+	const events = 300
+	for i := range events {
+		if _, err := s.Append(ctx, "borrow/a", []eventstore.Event{{Type: "T", Data: data(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = eventstore.Open(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	plain := collect(t, s.Read(ctx, "borrow/a"))
+	n := 0
+	for e, err := range s.Read(ctx, "borrow/a", eventstore.BorrowData()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := plain[n]
+		if !bytes.Equal(e.Data, data(n)) || e.Version != p.Version || e.Offset != p.Offset || e.ID != p.ID ||
+			e.Type != p.Type || !e.StoredAt.Equal(p.StoredAt) {
+			t.Fatalf("event %d borrowed: version %d offset %s data %.20q; plain: version %d offset %s", n, e.Version, e.Offset, e.Data, p.Version, p.Offset)
+		}
+		n++
+	}
+	if n != events {
+		t.Fatalf("%d events, want %d", n, events)
+	}
+	if got := len(collect(t, s.Read(ctx, "borrow/a", eventstore.BorrowData(), eventstore.FromVersion(11), eventstore.ToVersion(20)))); got != 10 {
+		t.Fatalf("bounded borrowed read: %d events, want 10", got)
+	}
+	count := func(opts ...eventstore.ReadOption) func() {
+		return func() {
+			for _, err := range s.Read(ctx, "borrow/a", opts...) {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	plainBytes, borrowBytes := allocBytes(count()), allocBytes(count(eventstore.BorrowData()))
+	if borrowBytes+uint64(events*len(data(0))/2) > plainBytes {
+		t.Fatalf("a borrowed read allocated %d bytes, a plain one %d: want at least half of the data (%d bytes) fewer", borrowBytes, plainBytes, events*len(data(0)))
+	}
+}
+
+// allocBytes is how many bytes fn allocates, the least of three runs.
+func allocBytes(fn func()) uint64 {
+	least := uint64(math.MaxUint64)
+	for range 3 {
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		fn()
+		runtime.ReadMemStats(&m1)
+		least = min(least, m1.TotalAlloc-m0.TotalAlloc)
+	}
+	return least
 }

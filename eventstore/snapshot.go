@@ -368,7 +368,7 @@ func (s *Store) indexedSnapshot(stream string, fits func(Snapshot) bool) (Snapsh
 		if d.err != nil {
 			continue
 		}
-		sn.Data = bytes.Clone(d.b)
+		sn.Data = bytes.Clone(d.rest())
 		if fits(sn) {
 			return sn, true, nil
 		}

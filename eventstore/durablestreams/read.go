@@ -19,13 +19,14 @@ import (
 // fork point (and its source's before that), then its own. fn returns
 // false to stop.
 func (h *Handler) each(ctx context.Context, st *stream, from eventstore.Offset, fn func(eventstore.Event) bool) error {
-	_, err := h.eachUpTo(ctx, st, from, "", fn)
+	_, err := h.eachUpTo(ctx, st, from, "", false, fn)
 	return err
 }
 
 // eachUpTo is each bounded by upTo ("" for none); it returns false when fn
-// stopped it.
-func (h *Handler) eachUpTo(ctx context.Context, st *stream, from, upTo eventstore.Offset, fn func(eventstore.Event) bool) (bool, error) {
+// stopped it. With borrow, each event's data is valid only during its call
+// of fn (eventstore.BorrowData): for a caller that copies it at once.
+func (h *Handler) eachUpTo(ctx context.Context, st *stream, from, upTo eventstore.Offset, borrow bool, fn func(eventstore.Event) bool) (bool, error) {
 	if st.meta.forkFrom != "" && from < st.meta.forkOffset {
 		src, err := h.lookupRaw(ctx, st.meta.forkFrom)
 		if err != nil {
@@ -35,13 +36,17 @@ func (h *Handler) eachUpTo(ctx context.Context, st *stream, from, upTo eventstor
 		if upTo != "" && upTo < bound {
 			bound = upTo
 		}
-		more, err := h.eachUpTo(ctx, src, from, bound, fn)
+		more, err := h.eachUpTo(ctx, src, from, bound, borrow, fn)
 		if err != nil || !more {
 			return more, err
 		}
 		from = st.meta.forkOffset
 	}
-	for e, err := range h.store.Read(ctx, st.name, eventstore.From(from)) {
+	opts := []eventstore.ReadOption{eventstore.From(from)}
+	if borrow {
+		opts = append(opts, eventstore.BorrowData())
+	}
+	for e, err := range h.store.Read(ctx, st.name, opts...) {
 		if err != nil {
 			return false, err
 		}
@@ -103,7 +108,7 @@ func (c *chunk) messages() int { return max(len(c.msgs), c.count) }
 func (h *Handler) read(ctx context.Context, st *stream, from eventstore.Offset) (chunk, error) {
 	c := chunk{next: from, upToDate: true}
 	size := 0
-	_, err := h.eachUpTo(ctx, st, from, st.tail(), func(e eventstore.Event) bool {
+	_, err := h.eachUpTo(ctx, st, from, st.tail(), false, func(e eventstore.Event) bool {
 		if size >= h.cfg.chunk && len(c.msgs) > 0 {
 			c.upToDate = false
 			return false
@@ -134,15 +139,19 @@ func (h *Handler) readAnswer(ctx context.Context, st *stream, from eventstore.Of
 	if isJSON {
 		b = append(b, '[')
 	}
-	_, err := h.eachUpTo(ctx, st, from, st.tail(), func(e eventstore.Event) bool {
+	// Each message is copied into the body as it comes: the read lends
+	// its data rather than copying it out first.
+	_, err := h.eachUpTo(ctx, st, from, st.tail(), true, func(e eventstore.Event) bool {
 		if len(b) >= h.cfg.chunk && c.count > 0 {
 			c.upToDate = false
 			return false
 		}
+		m := st.message(e)
+		b = h.growBody(b, len(m)+2)
 		if isJSON && c.count > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, st.message(e)...)
+		b = append(b, m...)
 		c.count++
 		c.next = e.Offset
 		return true
@@ -162,6 +171,21 @@ func (h *Handler) readAnswer(ctx context.Context, st *stream, from eventstore.Of
 // chunk's size and one message past it, mostly; a buffer a large message
 // grew is left to the garbage collector.
 func (h *Handler) maxPooledBody() int { return 2*h.cfg.chunk + 64<<10 }
+
+// growBody makes room for n more bytes in the body b. A body that
+// outgrows its first 64 KiB is most likely a catch-up read headed for a
+// whole chunk, so it goes there in one step (a chunk and 64 KiB) instead
+// of doubling five times: each doubling was an allocation of fresh memory
+// and a copy, and a catch-up read's first answer (an empty pool) took
+// several times its later ones. A small answer keeps its small buffer.
+func (h *Handler) growBody(b []byte, n int) []byte {
+	if cap(b)-len(b) >= n {
+		return b
+	}
+	nb := make([]byte, len(b), max(h.cfg.chunk+64<<10, 2*cap(b), len(b)+n))
+	copy(nb, b)
+	return nb
+}
 
 func (h *Handler) bodyBuffer() *[]byte {
 	if b, ok := h.bodies.Get().(*[]byte); ok {

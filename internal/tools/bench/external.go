@@ -40,6 +40,10 @@ type dsReport struct {
 	Catchup *struct {
 		MsgsPerSec float64 `json:"messages_per_sec"`
 	} `json:"catchup_read"`
+	Shapes []struct {
+		Name       string  `json:"name"`
+		MsgsPerSec float64 `json:"messages_per_sec"`
+	} `json:"catchup_shapes"`
 	LongPoll *struct {
 		Wake struct {
 			P99 time.Duration `json:"p99_ns"`
@@ -88,6 +92,12 @@ func tail(s string, n int) string {
 	return s
 }
 
+// catchupShapes are the message shapes (dsbench --catchup-shapes) whose
+// catch-up reads are rows of their own beside the 100-byte JSON one: small
+// and large JSON messages many to a POST, and binary ones each its own
+// POST (item 5: ≥ 3× Node on any shape).
+var catchupShapes = []string{"json-20B", "json-100B", "json-1KB-nested", "binary-1KB-1-per-POST"}
+
 // http measures the Durable Streams server against the Node reference:
 // batched appends by number of clients, then the catch-up read, single
 // POSTs and the long-poll wake at 16 clients.
@@ -108,9 +118,11 @@ func (r *runner) http(ctx context.Context) error {
 		args := []string{"--tests", "batch", "--writers", strconv.Itoa(c), "--duration", dur}
 		final := c == r.sz.HTTPClients[len(r.sz.HTTPClients)-1]
 		if final {
-			args = []string{"--tests", "batch,single,catchup,longpoll", "--writers", strconv.Itoa(c), "--duration", dur}
+			args = []string{"--tests", "batch,single,catchup,longpoll", "--writers", strconv.Itoa(c), "--duration", dur,
+				"--catchup-shapes", strings.Join(catchupShapes, ","), "--catchup-rounds", "5"}
 			if r.cfg.quick {
-				args = append(args, "--catchup-messages", "20000", "--readers", "200", "--longpoll-rounds", "2", "--park-wait", "1s")
+				args = append(args, "--catchup-messages", "20000", "--catchup-shape-messages", "20000",
+					"--readers", "200", "--longpoll-rounds", "2", "--park-wait", "1s")
 			}
 		}
 		reps, err := r.benchDS(ctx, fmt.Sprintf("c%d", c), final, node, args...)
@@ -147,6 +159,18 @@ func (r *runner) http(ctx context.Context) error {
 			return val(d.Catchup != nil, func() float64 { return d.Catchup.MsgsPerSec })
 		},
 		vsBaselines(3, true, "node"), false)
+	for _, shape := range catchupShapes {
+		add("http-catchup-"+shape, "HTTP catch-up read, shape "+shape, "msg/s", "≥ 3× Node (item 5)",
+			func(d *dsReport) (float64, bool) {
+				for _, s := range d.Shapes {
+					if s.Name == shape {
+						return s.MsgsPerSec, true
+					}
+				}
+				return 0, false
+			},
+			vsBaselines(3, true, "node"), false)
+	}
 	add("http-batch", "HTTP append, 100 messages per POST, 16 writers", "msg/s", "≥ 3× Node (issue 16)",
 		func(d *dsReport) (float64, bool) {
 			return val(d.Batch != nil, func() float64 { return d.Batch.MsgsPerSec })

@@ -102,6 +102,7 @@ type config struct {
 	catchupMsgs   int
 	catchupRounds int
 	catchupShapes []shape
+	shapeMsgs     int
 	readers       int
 	lpRounds      int
 	parkWait      time.Duration
@@ -126,6 +127,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.catchupMsgs, "catchup-messages", 100_000, "messages in the catch-up stream")
 	fs.IntVar(&cfg.catchupRounds, "catchup-rounds", 3, "full reads of the catch-up stream (the median is reported)")
 	shapeList := fs.String("catchup-shapes", "", "also read these message shapes from -1 to the tail (comma-separated, or all): "+strings.Join(shapeNames(), ","))
+	fs.IntVar(&cfg.shapeMsgs, "catchup-shape-messages", 0, "at most this many messages in each shape's streams together, a tenth of it for the shapes of one message per POST (0: each shape's own size)")
 	fs.IntVar(&cfg.readers, "readers", 1000, "parked long-poll readers")
 	fs.IntVar(&cfg.lpRounds, "longpoll-rounds", 5, "appends that wake the parked readers (after one warm-up round)")
 	fs.DurationVar(&cfg.parkWait, "park-wait", 2*time.Second, "how long to let the readers park before each append")
@@ -140,6 +142,12 @@ func parseFlags(args []string) (config, error) {
 	var err error
 	if cfg.catchupShapes, err = parseShapes(*shapeList); err != nil {
 		return cfg, err
+	}
+	if cfg.shapeMsgs < 0 {
+		return cfg, fmt.Errorf("--catchup-shape-messages: want 0 or more")
+	}
+	for i := range cfg.catchupShapes {
+		cfg.catchupShapes[i] = cfg.catchupShapes[i].capped(cfg.shapeMsgs)
 	}
 	cfg.url = strings.TrimRight(cfg.url, "/")
 	if cfg.label == "" {

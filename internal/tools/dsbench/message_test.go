@@ -82,3 +82,32 @@ func TestShapeMessages(t *testing.T) {
 		t.Errorf("all: %d shapes, %v", len(all), err)
 	}
 }
+
+func TestShapeCapped(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		n, perStr int
+	}{
+		{"json-100B", 0, 100_000},
+		{"json-100B", 20_000, 20_000},
+		{"json-100B", 150, 100}, // at least one POST
+		{"json-100B", 250, 200}, // whole POSTs
+		{"json-100B-100-streams-of-1000", 20_000, 1000},
+		{"json-100B-100-streams-of-1000", 200_000, 1000},
+		{"binary-1KB-1-per-POST", 20_000, 2000},
+		{"json-20B", 1_000_000, 100_000},
+	} {
+		all, err := parseShapes(c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := all[0].capped(c.n); got.PerStr != c.perStr {
+			t.Errorf("%s capped at %d: %d messages per stream, want %d", c.name, c.n, got.PerStr, c.perStr)
+		}
+	}
+	all, _ := parseShapes("all")
+	all[0] = all[0].capped(10)
+	if shapes[0].PerStr == all[0].PerStr {
+		t.Error("capping a parsed shape changed the shapes table")
+	}
+}

@@ -38,6 +38,20 @@ var shapes = []shape{
 	{Name: "binary-64KB-1-per-POST", Size: 64 << 10, Kind: "binary", PerPOST: 1, Streams: 1, PerStr: 1000},
 }
 
+// capped returns s with at most n messages in its streams together (n/10
+// for a shape of one message per POST, whose fill is slow on a reference
+// server), at least one POST's worth per stream; n 0 leaves s as it is.
+func (s shape) capped(n int) shape {
+	if n <= 0 {
+		return s
+	}
+	if s.PerPOST == 1 {
+		n /= 10
+	}
+	s.PerStr = min(s.PerStr, max(n/s.Streams/s.PerPOST, 1)*s.PerPOST)
+	return s
+}
+
 func shapeNames() []string {
 	var names []string
 	for _, s := range shapes {
@@ -52,7 +66,7 @@ func parseShapes(list string) ([]shape, error) {
 		return nil, nil
 	}
 	if list == "all" {
-		return shapes, nil
+		return slices.Clone(shapes), nil
 	}
 	var out []shape
 	for _, name := range strings.Split(list, ",") {
