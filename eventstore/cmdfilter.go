@@ -24,11 +24,17 @@ import (
 // cache somewhere in its 2 MiB (a command checked before it is decided
 // pays the look-up on every Handle). 2^24 bits (2 MiB) keep false
 // positives near 1% up to about 1.5M command ids, slowly rising after that.
+//
+// Its 2 MiB are allocated on first use (the first key added, or the
+// loading), not when the index opens: a new process that opens a store to
+// read one stream would otherwise spend its first garbage collection, due
+// at a 4 MB heap, in the middle of that read.
 type commandFilter struct {
 	seed maphash.Seed
 	// bits holds the blocks, filterBlockWords words each; 64-bit words
-	// so that a block is read with four atomic loads.
-	bits  []atomic.Uint64
+	// so that a block is read with four atomic loads. Nil until first
+	// used (words).
+	bits  atomic.Pointer[[]atomic.Uint64]
 	ready atomic.Bool
 }
 
@@ -39,7 +45,19 @@ const (
 )
 
 func newCommandFilter() *commandFilter {
-	return &commandFilter{seed: maphash.MakeSeed(), bits: make([]atomic.Uint64, filterBits/64)}
+	return &commandFilter{seed: maphash.MakeSeed()}
+}
+
+// words returns the filter's words, allocating them on the first call.
+func (f *commandFilter) words() []atomic.Uint64 {
+	if p := f.bits.Load(); p != nil {
+		return *p
+	}
+	w := make([]atomic.Uint64, filterBits/64)
+	if f.bits.CompareAndSwap(nil, &w) {
+		return w
+	}
+	return *f.bits.Load()
 }
 
 // block returns the id's block (its first word's index) and the bits it
@@ -64,8 +82,9 @@ func (f *commandFilter) block(name, id string) (int, [filterBlockWords]uint64) {
 
 func (f *commandFilter) add(name, id string) {
 	at, mask := f.block(name, id)
+	bits := f.words()
 	for i, m := range mask {
-		f.bits[at+i].Or(m)
+		bits[at+i].Or(m)
 	}
 }
 
@@ -76,8 +95,9 @@ func (f *commandFilter) mayHold(name, id string) bool {
 		return true
 	}
 	at, mask := f.block(name, id)
+	bits := f.words() // allocated before ready was set
 	for i, m := range mask {
-		if f.bits[at+i].Load()&m != m {
+		if bits[at+i].Load()&m != m {
 			return false
 		}
 	}
@@ -88,6 +108,7 @@ func (f *commandFilter) mayHold(name, id string) bool {
 // Keys written meanwhile are added by the writer. It gives up quietly
 // when the database closes under it (the filter then stays "maybe").
 func (f *commandFilter) load(db *pebble.DB, stop <-chan struct{}) {
+	f.words()
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{'k'}, UpperBound: []byte{'k' + 1}})
 	if err != nil {
 		return

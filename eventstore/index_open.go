@@ -129,7 +129,7 @@ func (f *indexFiles) finish(logID string, logLast uint64, check logCheck) (*inde
 	}
 	if reason == "" {
 		x.gen = f.gen
-		startWriter(x, f.log)
+		startWriter(x, f.log, nil)
 		return x, nil
 	}
 	f.log.Warn("eventstore: rebuilding the read index from the log", "dir", genDir(f.root, f.gen), "reason", reason)
@@ -184,7 +184,7 @@ func createIndex(root string, gen int, logID string, cacheSize int64, log *slog.
 		return nil, fmt.Errorf("eventstore: create read index %s: %s", dir, reason)
 	}
 	x.gen = gen
-	startWriter(x, log)
+	startWriter(x, log, nil)
 	x.compactions.openGate() // nothing to wait for in a fresh index
 	return x, nil
 }
@@ -273,6 +273,11 @@ func openIndexPebble(dir string, cacheSize int64, log *slog.Logger) (*index, str
 	// key, for about ten bits a key.
 	// No compaction before the store is open (index_compactions.go).
 	opts.Experimental.CompactionScheduler = gate
+	// No table statistics: pebble computes them by opening every table
+	// after Open, in the background, to aim compactions at deletions; this
+	// index deletes only when a stream is deleted, and a new process would
+	// spend its first milliseconds, which its first read needs, on them.
+	opts.DisableTableStats = true
 	for i := range opts.Levels {
 		opts.Levels[i].BlockSize = 32 << 10
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)

@@ -81,7 +81,7 @@ type Store struct {
 	// holding it closes it.
 	idxLeft bool
 
-	stripes   [stripeCount]chan struct{}
+	stripes   [stripeCount]atomic.Pointer[chan struct{}]
 	heads     *headCache
 	ids       *idGen
 	lastAcked atomic.Uint64 // highest log sequence acknowledged to this process
@@ -161,7 +161,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	files := make(chan *indexFiles, 1)
 	if m, ok := readCleanMark(s.indexDir); ok && !cfg.listen {
 		if x, ok := openMarked(s.indexDir, m, s.cfg.cacheSize, s.log); ok {
-			startWriter(x, s.log)
+			startWriter(x, s.log, s.startCue)
 			s.idx = x
 			s.lastAcked.Store(m.Seq)
 			s.wg.Go(func() { s.startBehind(dir, x, m) })
@@ -271,9 +271,6 @@ func newStore(cfg config, lock *dirLock, indexDir string) *Store {
 		consumerPrefix: strings.ReplaceAll(uuid.NewString(), "-", ""),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	for i := range s.stripes {
-		s.stripes[i] = make(chan struct{}, 1)
-	}
 	s.unlocks.Store(2)
 	return s
 }

@@ -141,7 +141,12 @@ const maxOwn = 1 << 16
 // remembers which commits its appends' records entered (own).
 func (w *indexWriter) followsLog() { w.watchOwn.Store(true) }
 
-func startWriter(x *index, log *slog.Logger) {
+// startWriter starts the index's writer, and the loading of its command
+// filter once after is closed (nil: at once): a store opened behind a
+// clean-close mark loads it when its server starts, since only calls that
+// need the server look command ids up, so that the loading does not
+// compete with the first reads of a new process.
+func startWriter(x *index, log *slog.Logger, after <-chan struct{}) {
 	w := &indexWriter{x: x, log: log, done: make(chan struct{}), wake: make(chan struct{}, 1),
 		written: x.written, saved: x.written, logHeads: make(map[string]logHead)}
 	w.cond = sync.NewCond(&w.mu)
@@ -150,6 +155,13 @@ func startWriter(x *index, log *slog.Logger) {
 	x.filter, x.filterStop, x.filterDone = newCommandFilter(), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(x.filterDone)
+		if after != nil {
+			select {
+			case <-after:
+			case <-x.filterStop:
+				return
+			}
+		}
 		x.filter.load(x.db, x.filterStop)
 	}()
 	go w.run()
