@@ -127,11 +127,14 @@ const startWaitAtClose = 10 * time.Second
 //
 // When the store was last closed cleanly without a listener (Close left
 // the index at the log's end and recorded it), Open returns as soon as the
-// index is open and starts the server behind it: reads of streams (Read,
-// Head) are served from the index at once, as of that close; everything
-// that needs the server or the log (appends, subscriptions, reads of the
-// log, Tail, metadata, snapshots) waits for it within its ctx, and fails
-// with an error wrapping ErrStart if the server could not start. Started
+// index is open and starts the server behind it, on the first of: a call
+// that needs it, the end of the first read, or 10 ms after Open (so that a
+// process that opens the store to read one stream does not share its CPU
+// with the start). Reads of streams (Read, Head) are served from the index
+// at once, as of that close; everything that needs the server or the log
+// (appends, subscriptions, reads of the log, Tail, metadata, snapshots)
+// waits for it within its ctx, and fails with an error wrapping ErrStart
+// if the server could not start. Started
 // waits for the same. Once the server is up, the index is checked against
 // the log before anything new is served: if the log is not what the close
 // recorded (its files were changed meanwhile), reads wait for the index to
