@@ -43,8 +43,11 @@ func producerKey(name, id string) []byte {
 
 // commandKey holds the outcome of the commit recorded for a command id.
 func commandKey(name, id string) []byte {
-	return appendCommandKey(make([]byte, 0, len(name)+2+len(id)), name, id)
+	return appendCommandKey(make([]byte, 0, commandKeyLen(name, id)), name, id)
 }
+
+// commandKeyLen is the length of the key appendCommandKey appends.
+func commandKeyLen(name, id string) int { return len(name) + 2 + len(id) }
 
 func appendCommandKey(b []byte, name, id string) []byte {
 	b = append(b, 'k')

@@ -437,7 +437,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			x.filter.add(r.name, cmd) // before the commit: a "maybe" early is harmless
 			// Key and value straight into the batch's buffer, as a commit's.
 			co := commandOutcome{seq: r.seq, last: last, count: count, stored: r.stored, data: cmdData}
-			op := b.SetDeferred(len(r.name)+2+len(cmd), co.size())
+			op := b.SetDeferred(commandKeyLen(r.name, cmd), co.size())
 			appendCommandKey(op.Key[:0], r.name, cmd)
 			co.appendTo(op.Value[:0])
 			if err := op.Finish(); err != nil {
