@@ -109,12 +109,8 @@ func dropCleanMark(root string) error {
 // anything new is served; an index that does not match is rebuilt then.
 // false: open the index the usual way.
 func openMarked(root string, m cleanMark, cacheSize int64, log *slog.Logger) (*index, bool) {
-	gens, err := indexGenerations(root)
-	if err != nil || len(gens) == 0 || gens[len(gens)-1] != m.Gen {
+	if gen, err := newestGeneration(root); err != nil || gen != m.Gen {
 		return nil, false
-	}
-	for _, g := range gens[:len(gens)-1] {
-		_ = os.RemoveAll(genDir(root, g))
 	}
 	x, reason := openIndexPebble(genDir(root, m.Gen), cacheSize, log)
 	if reason != "" {

@@ -86,18 +86,15 @@ type indexFiles struct {
 
 func openIndexFiles(root string, cacheSize int64, log *slog.Logger) *indexFiles {
 	f := &indexFiles{root: root, cacheSize: cacheSize, log: log}
-	gens, err := indexGenerations(root)
+	gen, err := newestGeneration(root)
 	if err != nil {
 		f.err = err
 		return f
 	}
-	if len(gens) == 0 {
+	if gen == 0 {
 		return f
 	}
-	f.gen = gens[len(gens)-1]
-	for _, g := range gens[:len(gens)-1] {
-		_ = os.RemoveAll(genDir(root, g))
-	}
+	f.gen = gen
 	f.x, f.reason = openIndexDB(genDir(root, f.gen), cacheSize, log)
 	return f
 }
@@ -190,6 +187,19 @@ func createIndex(root string, gen int, logID string, cacheSize int64, log *slog.
 }
 
 func genDir(root string, gen int) string { return filepath.Join(root, fmt.Sprintf("gen-%06d", gen)) }
+
+// newestGeneration returns the newest generation under root (0: none)
+// and removes the older ones, left by a rebuild that replaced them.
+func newestGeneration(root string) (int, error) {
+	gens, err := indexGenerations(root)
+	if err != nil || len(gens) == 0 {
+		return 0, err
+	}
+	for _, g := range gens[:len(gens)-1] {
+		_ = os.RemoveAll(genDir(root, g))
+	}
+	return gens[len(gens)-1], nil
+}
 
 // indexGenerations lists the generation numbers under root, ascending.
 func indexGenerations(root string) ([]int, error) {
