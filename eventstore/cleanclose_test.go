@@ -25,6 +25,24 @@ func closedStore(t *testing.T, dir string, fill func(s *eventstore.Store)) {
 	}
 }
 
+// storeAndStaleCopy makes under root a cleanly closed store a (orders/1
+// with 3 events, then 2 more and orders/9 with 1, each batch ended by a
+// clean close) and stale, a copy of a taken between the two closes.
+func storeAndStaleCopy(t *testing.T, root string) (a, stale string) {
+	t.Helper()
+	a = filepath.Join(root, "a")
+	closedStore(t, a, func(s *eventstore.Store) { mustAppend(t, s, "orders/1", evs(3, 1)) })
+	stale = filepath.Join(root, "stale")
+	if err := os.CopyFS(stale, os.DirFS(a)); err != nil {
+		t.Fatal(err)
+	}
+	closedStore(t, a, func(s *eventstore.Store) {
+		mustAppend(t, s, "orders/1", evs(2, 4))
+		mustAppend(t, s, "orders/9", evs(1, 1))
+	})
+	return a, stale
+}
+
 func mustAppend(t *testing.T, s *eventstore.Store, stream string, events []eventstore.Event) {
 	t.Helper()
 	if _, err := s.Append(context.Background(), stream, events); err != nil {
@@ -109,16 +127,7 @@ func TestOpenReadsBeforeServerStarts(t *testing.T) {
 func TestOpenCleanIndexLogChanged(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
-	a := filepath.Join(root, "a")
-	closedStore(t, a, func(s *eventstore.Store) { mustAppend(t, s, "orders/1", evs(3, 1)) })
-	stale := filepath.Join(root, "stale")
-	if err := os.CopyFS(stale, os.DirFS(a)); err != nil {
-		t.Fatal(err)
-	}
-	closedStore(t, a, func(s *eventstore.Store) {
-		mustAppend(t, s, "orders/1", evs(2, 4))
-		mustAppend(t, s, "orders/9", evs(1, 1))
-	})
+	a, stale := storeAndStaleCopy(t, root)
 	other := filepath.Join(root, "other")
 	closedStore(t, other, func(s *eventstore.Store) { mustAppend(t, s, "orders/1", evs(1, 100)) })
 
@@ -302,16 +311,7 @@ func TestOpenStartWaitsForItsCue(t *testing.T) {
 func TestOpenCleanMarkLies(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
-	a := filepath.Join(root, "a")
-	closedStore(t, a, func(s *eventstore.Store) { mustAppend(t, s, "orders/1", evs(3, 1)) })
-	stale := filepath.Join(root, "stale")
-	if err := os.CopyFS(stale, os.DirFS(a)); err != nil {
-		t.Fatal(err)
-	}
-	closedStore(t, a, func(s *eventstore.Store) {
-		mustAppend(t, s, "orders/1", evs(2, 4))
-		mustAppend(t, s, "orders/9", evs(1, 1))
-	})
+	a, stale := storeAndStaleCopy(t, root)
 	// stale's index beside a's log and a's mark (the same generation and
 	// log, a later sequence).
 	dir := filepath.Join(root, "store")
