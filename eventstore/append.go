@@ -473,11 +473,7 @@ func (lk stripeLock) unlock() { <-lk }
 // lockStripe is lockStream for the append path, without a closure to
 // allocate.
 func (s *Store) lockStripe(ctx context.Context, name string) (stripeLock, error) {
-	var h uint32 = 2166136261
-	for i := 0; i < len(name); i++ {
-		h = (h ^ uint32(name[i])) * 16777619
-	}
-	ch := s.stripe(h % stripeCount)
+	ch := s.stripeOf(name)
 	select {
 	case ch <- struct{}{}:
 		return ch, nil
@@ -489,6 +485,15 @@ func (s *Store) lockStripe(ctx context.Context, name string) (stripeLock, error)
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for another append to the stream: %w", ctx.Err())
 	}
+}
+
+// stripeOf returns the lock channel of the stripe name hashes to (FNV-1a).
+func (s *Store) stripeOf(name string) chan struct{} {
+	var h uint32 = 2166136261
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint32(name[i])) * 16777619
+	}
+	return s.stripe(h % stripeCount)
 }
 
 // stripe returns the lock channel of stripe i, made on its first use: a

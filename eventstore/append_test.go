@@ -690,6 +690,93 @@ func TestHead(t *testing.T) {
 	}
 }
 
+// TestHeadAfterEveryKindOfAppend: the head of a stream this store appends
+// to (kept by the append path, read without the index) agrees, after each
+// kind of append, with what Read returns and with the head a new process
+// reads from its index: several events, a command's record without
+// events, a producer's duplicate, a lost ExpectVersion race, a close, a
+// delete and the stream made again.
+func TestHeadAfterEveryKindOfAppend(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := eventstore.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() }) // a second Close does nothing
+	const name = "heads/1"
+	check := func(s *eventstore.Store, step string) eventstore.Head {
+		t.Helper()
+		h, err := s.Head(ctx, name)
+		if err != nil {
+			t.Fatalf("%s: head: %v", step, err)
+		}
+		got := collect(t, s.Read(ctx, name))
+		want := eventstore.Head{Offset: eventstore.Start, Version: uint64(len(got))}
+		if len(got) > 0 {
+			last := got[len(got)-1]
+			want.Offset, want.StoredAt = last.Offset, last.StoredAt
+		}
+		want.Closed = h.Closed
+		if h.Version != want.Version || h.Offset != want.Offset || !h.StoredAt.Equal(want.StoredAt) {
+			t.Errorf("%s: head %+v, but Read ends at %+v", step, h, want)
+		}
+		return h
+	}
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"three events", func() error { _, err := s.Append(ctx, name, evs(3, 0)); return err }},
+		{"a command without events", func() error {
+			_, err := s.Append(ctx, name, nil, eventstore.WithCommandID("c-1"))
+			return err
+		}},
+		{"a producer's append", func() error {
+			_, err := s.Append(ctx, name, evs(1, 3), eventstore.WithProducer("p", 1, 0))
+			return err
+		}},
+		{"the producer's duplicate", func() error {
+			res, err := s.Append(ctx, name, evs(1, 3), eventstore.WithProducer("p", 1, 0))
+			if err == nil && !res.Duplicate {
+				err = fmt.Errorf("not a duplicate: %+v", res)
+			}
+			return err
+		}},
+		{"a lost race", func() error {
+			_, err := s.Append(ctx, name, evs(1, 4), eventstore.ExpectVersion(2))
+			if !errors.Is(err, eventstore.ErrConcurrency) {
+				return fmt.Errorf("want ErrConcurrency, got %v", err)
+			}
+			return nil
+		}},
+		{"a close", func() error { _, err := s.Append(ctx, name, evs(1, 4), eventstore.WithClose()); return err }},
+		{"a delete", func() error { return s.DeleteStream(ctx, name) }},
+		{"the stream made again", func() error { _, err := s.Append(ctx, name, evs(2, 0)); return err }},
+	}
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		h := check(s, st.name)
+		if (st.name == "a close") != h.Closed {
+			t.Errorf("%s: head says closed=%v", st.name, h.Closed)
+		}
+	}
+	before, _ := s.Head(ctx, name)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := eventstore.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if after := check(s2, "reopened"); after != before {
+		t.Errorf("the head a new process reads, %+v, is not the one the appending process gave, %+v", after, before)
+	}
+}
+
 // TestClosedStore checks that every operation on a closed store fails with
 // ErrClosed, and that Close can be called again.
 func TestClosedStore(t *testing.T) {

@@ -520,6 +520,12 @@ func (s *Store) Head(ctx context.Context, stream string) (Head, error) {
 	if err := validateName(stream); err != nil {
 		return Head{}, fmt.Errorf("eventstore: head of %q: %w", stream, err)
 	}
+	if s.closed.Load() {
+		return Head{}, fmt.Errorf("eventstore: head of %q: %w", stream, ErrClosed)
+	}
+	if h, ok := s.cachedHead(stream); ok {
+		return h.public(), nil
+	}
 	target, err := s.readTarget(ctx)
 	if err != nil {
 		return Head{}, fmt.Errorf("eventstore: head of %q: %w", stream, err)
@@ -529,6 +535,30 @@ func (s *Store) Head(ctx context.Context, stream string) (Head, error) {
 		return Head{}, fmt.Errorf("eventstore: head of %q: %w", stream, err)
 	}
 	return h.public(), nil
+}
+
+// cachedHead returns the head the append path keeps for stream, when this
+// store is the log's only writer (its own server, no listener) and no
+// append to the stream is in flight: every commit of the stream was then
+// made here and is in that head, so Head need not wait for the index nor
+// read it (an HTTP append asks for the head of its stream first). An
+// append whose outcome was not known, or a delete, drops the kept head.
+func (s *Store) cachedHead(stream string) (head, bool) {
+	if !s.soleWriter() {
+		return head{}, false
+	}
+	ch := s.stripeOf(stream)
+	select {
+	case ch <- struct{}{}:
+	default:
+		return head{}, false // an append is in flight: the index decides
+	}
+	defer stripeLock(ch).unlock()
+	st, ok := s.heads.get(stream)
+	if !ok {
+		return head{}, false
+	}
+	return st.h, true
 }
 
 func (h head) public() Head {
