@@ -127,7 +127,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.catchupMsgs, "catchup-messages", 100_000, "messages in the catch-up stream")
 	fs.IntVar(&cfg.catchupRounds, "catchup-rounds", 3, "full reads of the catch-up stream (the median is reported)")
 	shapeList := fs.String("catchup-shapes", "", "also read these message shapes from -1 to the tail (comma-separated, or all): "+strings.Join(shapeNames(), ","))
-	fs.IntVar(&cfg.shapeMsgs, "catchup-shape-messages", 0, "at most this many messages in each shape's streams together, a tenth of it for the shapes of one message per POST (0: each shape's own size)")
+	fs.IntVar(&cfg.shapeMsgs, "catchup-shape-messages", 0, "at most this many messages in each shape's streams together, a quarter of it for the shapes of one message per POST (0: each shape's own size)")
 	fs.IntVar(&cfg.readers, "readers", 1000, "parked long-poll readers")
 	fs.IntVar(&cfg.lpRounds, "longpoll-rounds", 5, "appends that wake the parked readers (after one warm-up round)")
 	fs.DurationVar(&cfg.parkWait, "park-wait", 2*time.Second, "how long to let the readers park before each append")

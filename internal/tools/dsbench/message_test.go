@@ -94,7 +94,7 @@ func TestShapeCapped(t *testing.T) {
 		{"json-100B", 250, 200}, // whole POSTs
 		{"json-100B-100-streams-of-1000", 20_000, 1000},
 		{"json-100B-100-streams-of-1000", 200_000, 1000},
-		{"binary-1KB-1-per-POST", 20_000, 2000},
+		{"binary-1KB-1-per-POST", 20_000, 5000},
 		{"json-20B", 1_000_000, 100_000},
 	} {
 		all, err := parseShapes(c.name)
