@@ -513,8 +513,10 @@ type Head struct {
 }
 
 // Head returns the stream's current version and the offset of its last
-// event, from the index, seeing every append acknowledged before the call
-// and agreeing with what Read returns. Head is one stream's end; Tail is the
+// event, seeing every append acknowledged before the call and agreeing
+// with what Read returns. It reads them from the index, or, when this
+// store is the log's only writer and has appended to the stream lately,
+// from what its appends keep, without waiting for the index. Head is one stream's end; Tail is the
 // whole log's.
 func (s *Store) Head(ctx context.Context, stream string) (Head, error) {
 	if err := validateName(stream); err != nil {
