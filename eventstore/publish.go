@@ -312,7 +312,9 @@ func (s *Store) ownCommitAfter(ctx context.Context, deadline time.Time, subj str
 			if !sameCommit(first.data, body) {
 				return 0, 0, false, nil
 			}
-			copy(body, first.data)
+			// Only the store time differs; the rest of body may be read
+			// meanwhile (inflight.go).
+			copy(body[2:10], first.data[2:10])
 			return first.seq, int64(binary.BigEndian.Uint64(first.data[2:10])), true, nil
 		}
 		t := time.NewTimer(retryPauseMax / 10)
