@@ -320,7 +320,14 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 		if limit := s.maxPayload - headerRoom; len(body) > limit {
 			return AppendResult{}, fmt.Errorf("%w: %d bytes encoded, the server takes at most %d per append", ErrTooLarge, len(body), limit)
 		}
+		if !s.soleWriter() {
+			s.inflight.add(name, inflightCommit{body: body, last: st.h.version + uint64(len(toStore)), producer: pm,
+				command: ac.command, cmdData: ac.cmdData, count: uint32(len(toStore)), flags: flags})
+		}
 		seq, stamp, err := s.publish(ctx, subj, body, st.h.subjSeq, st.h.storedNs())
+		if err != nil {
+			s.inflight.remove(name)
+		}
 		var wrong *wrongLastError
 		if errors.As(err, &wrong) {
 			// Another message came first: read what was stored since the
@@ -352,6 +359,7 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 		s.indexAppend(indexRec{name: name, seq: seq, stored: stamp, body: body,
 			last: st.h.version + uint64(len(toStore)), producer: pm, command: ac.command, cmdData: ac.cmdData,
 			count: uint32(len(toStore)), flags: flags})
+		s.inflight.remove(name) // after its record: a copy that finds no entry finds the record (inflight.go)
 		s.noteAcked(seq)
 		res := s.applied(st, name, seq, stamp, toStore, pm)
 		if !cached {

@@ -59,6 +59,7 @@ type publisher struct {
 
 	chans  sync.Pool // chan *nats.Msg, buffered 1
 	timers sync.Pool // *time.Timer, stopped and drained
+	msgs   sync.Pool // *nats.Msg with its expected-last-subject-sequence header (message)
 }
 
 func newPublisher(nc *nats.Conn) (*publisher, error) {
@@ -144,6 +145,27 @@ func (p *publisher) putTimer(t *time.Timer) {
 	p.timers.Put(t)
 }
 
+// message returns a commit's message on subj expecting the subject's last
+// sequence lastSeq, for putMessage once its publish has ended. The message
+// and its header's map are reused: nats.go encodes them into its buffer
+// within PublishMsg and keeps neither, and a new map for every append was
+// a good part of its allocations.
+func (p *publisher) message(subj string, body []byte, lastSeq uint64) *nats.Msg {
+	msg, _ := p.msgs.Get().(*nats.Msg)
+	if msg == nil {
+		msg = &nats.Msg{Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: make([]string, 1)}}
+	}
+	msg.Subject, msg.Data = subj, body
+	msg.Header[jetstream.ExpectedLastSubjSeqHeader][0] = strconv.FormatUint(lastSeq, 10)
+	return msg
+}
+
+// putMessage takes back a message of message whose publish has ended.
+func (p *publisher) putMessage(msg *nats.Msg) {
+	msg.Subject, msg.Data, msg.Reply = "", nil, ""
+	p.msgs.Put(msg)
+}
+
 // errNoResponders is a reply that no JetStream server took the message.
 var errNoResponders = natsretry.ErrNoResponders
 
@@ -204,8 +226,8 @@ func (p *publisher) request(ctx context.Context, msg *nats.Msg, deadline time.Ti
 // that ends without an acknowledgement may or may not have stored the
 // commit.
 func (s *Store) publish(ctx context.Context, subj string, body []byte, lastSeq uint64, floor int64) (uint64, int64, error) {
-	msg := &nats.Msg{Subject: subj, Data: body,
-		Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: {strconv.FormatUint(lastSeq, 10)}}}
+	msg := s.pub.message(subj, body, lastSeq)
+	defer s.pub.putMessage(msg)
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(unavailableWait) // for all tries
@@ -312,7 +334,9 @@ func (s *Store) ownCommitAfter(ctx context.Context, deadline time.Time, subj str
 			if !sameCommit(first.data, body) {
 				return 0, 0, false, nil
 			}
-			copy(body, first.data)
+			// Only the store time differs; the rest of body may be read
+			// meanwhile (inflight.go).
+			copy(body[2:10], first.data[2:10])
 			return first.seq, int64(binary.BigEndian.Uint64(first.data[2:10])), true, nil
 		}
 		t := time.NewTimer(retryPauseMax / 10)

@@ -85,6 +85,7 @@ type Store struct {
 	heads     *headCache
 	ids       *idGen
 	lastAcked atomic.Uint64 // highest log sequence acknowledged to this process
+	inflight  inflightSet   // appends in flight, while a tailer follows the log (inflight.go)
 
 	waits  waitSet // WaitStream's waiters
 	metaMu sync.Mutex

@@ -126,6 +126,9 @@ func (s *Store) tailFrom(ctx context.Context, x *index, bounded bool) error {
 		}
 		chunk = append(chunk, indexRec{name: name, seq: meta.Sequence.Stream,
 			stored: meta.Timestamp.UnixNano(), body: m.Data(), kind: recLog})
+		if name != "" {
+			s.inflight.fill(&chunk[len(chunk)-1]) // this process's own commit, in flight
+		}
 		// While more is pending, the chunk grows, but not for long: under a
 		// steady stream of appends from other processes something is
 		// almost always pending.

@@ -34,6 +34,10 @@ type indexRec struct {
 	// twin marks an append's record and the tailer's record of the same
 	// commit in one batch of the writer (markTwins).
 	twin bool
+	// known marks a tailer's record of a commit this process's append had
+	// in flight: the fields above are the append's (inflight.go), and it
+	// enters the index unchecked, as the append's record would.
+	known bool
 }
 
 // recKind says where an indexRec comes from.
@@ -369,27 +373,14 @@ func (w *indexWriter) apply(recs []indexRec) error {
 				delete(w.own, r.seq)
 				continue // entered from its append's record
 			}
-			c, seen, err := w.checkLogged(r, heads)
-			if seen {
-				continue // entered already (a record the tailer read twice)
-			}
+			skip, err := w.fillLogged(b, r, heads)
 			if err != nil {
-				w.log.Warn("eventstore: skipping a message that is not a commit of its stream",
-					"seq", r.seq, "stream", r.name, "err", err)
-				if err := w.recordForeign(b, r.name, r.seq); err != nil {
-					return err
-				}
+				return err
+			}
+			if skip {
 				continue
 			}
-			last, pm, cmd, cmdData, count = c.lastVersion(), c.producer, c.command, c.commandData, uint32(c.count)
-			flags = 0
-			if c.closes {
-				flags |= flagClosed
-			}
-			if c.deletes {
-				flags |= flagDeleted
-			}
-			r.stored = c.storedAt(time.Unix(0, r.stored)).UnixNano()
+			last, pm, cmd, cmdData, count, flags = r.last, r.producer, r.command, r.cmdData, r.count, r.flags
 		}
 		heads[r.name] = logHead{last, r.seq}
 		if r.seq > newest.seq {
@@ -516,6 +507,39 @@ func (w *indexWriter) apply(recs []indexRec) error {
 		}
 	}
 	return nil
+}
+
+// fillLogged gives the tailer's record r what the writer enters (its last
+// version, producer mark, command, count, flags and store time) and
+// reports whether it is skipped instead: read twice, or not a commit of
+// its stream (recorded as the subject's newest foreign message in b). A
+// record of this process's own commit in flight (known) carries them
+// already and is not checked; any other is decoded and checked
+// (checkLogged).
+func (w *indexWriter) fillLogged(b *pebble.Batch, r *indexRec, heads map[string]logHead) (skip bool, err error) {
+	if r.known {
+		prev, ok := heads[r.name]
+		return ok && r.seq <= prev.seq, nil // read twice
+	}
+	c, seen, err := w.checkLogged(r, heads)
+	if seen {
+		return true, nil // entered already (a record the tailer read twice)
+	}
+	if err != nil {
+		w.log.Warn("eventstore: skipping a message that is not a commit of its stream",
+			"seq", r.seq, "stream", r.name, "err", err)
+		return true, w.recordForeign(b, r.name, r.seq)
+	}
+	r.last, r.producer, r.command, r.cmdData, r.count = c.lastVersion(), c.producer, c.command, c.commandData, uint32(c.count)
+	r.flags = 0
+	if c.closes {
+		r.flags |= flagClosed
+	}
+	if c.deletes {
+		r.flags |= flagDeleted
+	}
+	r.stored = c.storedAt(time.Unix(0, r.stored)).UnixNano()
+	return false, nil
 }
 
 // writeOrdered writes the log-ordered copy of the records entered (their
