@@ -707,6 +707,25 @@
     drawAxis();
   }
 
+  // placeChildren makes nodes the children of box, in order, touching as
+  // few as it takes: the children not among nodes go first, so that a
+  // kept child after a new or a removed one is not moved (a node moved
+  // is taken out of the page and put back: styled and laid out again,
+  // with its text, as a new one would be).
+  function placeChildren(box, nodes) {
+    const keep = new Set(nodes);
+    for (let c = box.firstChild; c;) {
+      const next = c.nextSibling;
+      if (!keep.has(c)) c.remove();
+      c = next;
+    }
+    let place = box.firstChild;
+    for (const node of nodes) {
+      if (node === place) { place = place.nextSibling; continue; }
+      box.insertBefore(node, place);
+    }
+  }
+
   // ---------- the event list: only the rows in view are drawn ----------
 
   const ROW = 46; // px, the height of a row (app.css .events li)
@@ -740,13 +759,7 @@
         else rows.push(pendingRow(i));
         if (!page.ev[i]) missing = true;
       }
-      const list = $("events");
-      let place = list.firstChild;
-      for (const li of rows) {
-        if (li === place) { place = place.nextSibling; continue; }
-        list.insertBefore(li, place);
-      }
-      while (place) { const next = place.nextSibling; place.remove(); place = next; }
+      placeChildren($("events"), rows);
       if (missing) wantEvents(from + 1, to);
     }
     markRows();
@@ -1159,14 +1172,7 @@
       node._line = key;
       return node;
     });
-    // Put the lines in order with as few moves as it takes: a line kept
-    // in its place is not touched.
-    let place = box.firstChild;
-    for (const node of nodes) {
-      if (node === place) { place = place.nextSibling; continue; }
-      box.insertBefore(node, place);
-    }
-    while (place) { const next = place.nextSibling; place.remove(); place = next; }
+    placeChildren(box, nodes);
     // Bring what changed into view when it lies outside the pane, with a
     // whole line at the top (never one cut in half).
     const hot = box.querySelectorAll(".ln.hot");
