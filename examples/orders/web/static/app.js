@@ -320,6 +320,8 @@
   // history entry (a stream picked, a jump), otherwise the entry is
   // replaced (a slider dragged leaves one entry, not one per step).
   function setRoute(push) {
+    clearTimeout(routeTimer);
+    routeTimer = 0;
     const h = routeHash();
     if (h === location.hash || (h === "" && location.hash === "")) return;
     const url = h || location.pathname + location.search;
@@ -328,9 +330,24 @@
     else history.replaceState(null, "", url);
   }
 
+  // setRouteLater replaces the address's point once the slider has been
+  // still for a moment, as the list follows it (followLater): writing the
+  // address costs a step of a drag a few milliseconds of the page's
+  // thread, before the state it waits for can be drawn (and Chromium
+  // ignores more than a few hundred writes in 10 s). A write of another
+  // route (setRoute, setRouteFor) or a move through the history (route)
+  // comes first and takes its place.
+  let routeTimer = 0;
+  function setRouteLater() {
+    clearTimeout(routeTimer);
+    routeTimer = setTimeout(() => setRoute(false), 150);
+  }
+
   // route shows what the address names: on a load, a link typed into an
   // open tab, Back and Forward.
   async function route() {
+    clearTimeout(routeTimer);
+    routeTimer = 0;
     takeToken(); // a link with a token pasted into an open tab
     page.routed = location.hash;
     const r = parseRoute(location.hash);
@@ -542,6 +559,8 @@
   // setRouteFor writes a route for a stream the page could not open.
   function setRouteFor(name, point, push) {
     const h = "#" + encName(name) + (point && point.version !== undefined ? "@" + point.version : "");
+    clearTimeout(routeTimer);
+    routeTimer = 0;
     if (h === location.hash) return;
     page.routed = h;
     (push ? history.pushState : history.replaceState).call(history, null, "", h);
@@ -944,7 +963,7 @@
       const cached = page.states.get(v);
       if (cached === undefined) request = stepState(s, v, seq);
       showPoint(v, null, cached === undefined);
-      setRoute(push);
+      if (push) setRoute(true); else setRouteLater();
       if (v >= 1 && !page.ev[v - 1]) wantEvents(v, v);
       if (cached !== undefined) { renderState(parseOrdered(cached), v, null, cached); return; }
       markLoading(`version ${v}`);
