@@ -1133,10 +1133,17 @@
 
     // The event that made this state, and what it removed (a removed field
     // is not in the state to highlight).
+    // An event whose page has not arrived yet is named by its version
+    // and its time (the axis has every version's) until it comes.
+    const evAt = at || (ev ? ev.storedAt : version >= 1 && page.times[version - 1] !== undefined ? new Date(page.times[version - 1]).toISOString() : null);
     $("state-at").replaceChildren(...(ev ? [
       "after ",
       el("span", { class: "point-ev", style: `--h:${hue(ev.type)}`, textContent: `v${ev.version} ${ev.type}` }),
-      ` ${fmtTime(at || ev.storedAt)}`,
+      ` ${fmtTime(evAt)}`,
+    ] : version >= 1 ? [
+      "after ",
+      el("span", { class: "point-ev", style: "--h:230", textContent: `v${version}` }),
+      evAt ? ` ${fmtTime(evAt)}` : "",
     ] : ["the initial state, before any event"]));
     const removed = current.filter((c) => c.to === null);
     $("changed-by").hidden = removed.length === 0;
