@@ -3,6 +3,8 @@ package aggregatehttp_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -195,4 +197,30 @@ func TestTimeline(t *testing.T) {
 	}
 	s.get(t, "/v1/timeline/carts/nobody", 404, nil)
 	s.get(t, "/v1/timeline/boats/b1", 404, nil)
+}
+
+// TestAnswersCarryTheirLength: a JSON answer says its length
+// (Content-Length) instead of coming in chunks, also past the 2 KB that
+// net/http measures by itself: the client knows at once that it has the
+// whole answer.
+func TestAnswersCarryTheirLength(t *testing.T) {
+	s := newServer(t)
+	s.seed(t, "c1")
+	for _, path := range []string{"/v1/timeline/carts/c1", "/v1/state/carts/c1?version=3", "/v1/state/carts/nobody"} {
+		resp, err := http.Get(s.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) != 0 {
+			t.Errorf("GET %s: Content-Length %d, Transfer-Encoding %v for a body of %d bytes", path, resp.ContentLength, resp.TransferEncoding, len(body))
+		}
+		if path == "/v1/timeline/carts/c1" && len(body) <= 2048 {
+			t.Errorf("GET %s: %d bytes, want more than 2 KB (net/http sets the length of a smaller answer itself)", path, len(body))
+		}
+	}
 }

@@ -125,6 +125,11 @@ func TestPageTargets(t *testing.T) {
 			t.Fatalf("step to %d: %v%s", v, err, b.console())
 		}
 		steps = append(steps, ms)
+		// The state's caption names its version, whether or not the
+		// event's page of the list has arrived.
+		if at := eval[string](b, `document.getElementById("state-at").textContent`); !strings.HasPrefix(at, fmt.Sprintf("after v%d ", v)) {
+			t.Errorf("at version %d the state's caption reads %q", v, at)
+		}
 	}
 	want, _ := get[state](t, base+"/v1/state/orders/ord-long?version="+fmt.Sprint(long-1-19*37))
 	if got := eval[string](b, `document.getElementById("view").dataset.version`); got != fmt.Sprint(want.Version) {

@@ -320,6 +320,8 @@
   // history entry (a stream picked, a jump), otherwise the entry is
   // replaced (a slider dragged leaves one entry, not one per step).
   function setRoute(push) {
+    clearTimeout(routeTimer);
+    routeTimer = 0;
     const h = routeHash();
     if (h === location.hash || (h === "" && location.hash === "")) return;
     const url = h || location.pathname + location.search;
@@ -328,9 +330,24 @@
     else history.replaceState(null, "", url);
   }
 
+  // setRouteLater replaces the address's point once the slider has been
+  // still for a moment, as the list follows it (followLater): writing the
+  // address costs a step of a drag a few milliseconds of the page's
+  // thread, before the state it waits for can be drawn (and Chromium
+  // ignores more than a few hundred writes in 10 s). A write of another
+  // route (setRoute, setRouteFor) or a move through the history (route)
+  // comes first and takes its place.
+  let routeTimer = 0;
+  function setRouteLater() {
+    clearTimeout(routeTimer);
+    routeTimer = setTimeout(() => setRoute(false), 150);
+  }
+
   // route shows what the address names: on a load, a link typed into an
   // open tab, Back and Forward.
   async function route() {
+    clearTimeout(routeTimer);
+    routeTimer = 0;
     takeToken(); // a link with a token pasted into an open tab
     page.routed = location.hash;
     const r = parseRoute(location.hash);
@@ -542,6 +559,8 @@
   // setRouteFor writes a route for a stream the page could not open.
   function setRouteFor(name, point, push) {
     const h = "#" + encName(name) + (point && point.version !== undefined ? "@" + point.version : "");
+    clearTimeout(routeTimer);
+    routeTimer = 0;
     if (h === location.hash) return;
     page.routed = h;
     (push ? history.pushState : history.replaceState).call(history, null, "", h);
@@ -707,6 +726,25 @@
     drawAxis();
   }
 
+  // placeChildren makes nodes the children of box, in order, touching as
+  // few as it takes: the children not among nodes go first, so that a
+  // kept child after a new or a removed one is not moved (a node moved
+  // is taken out of the page and put back: styled and laid out again,
+  // with its text, as a new one would be).
+  function placeChildren(box, nodes) {
+    const keep = new Set(nodes);
+    for (let c = box.firstChild; c;) {
+      const next = c.nextSibling;
+      if (!keep.has(c)) c.remove();
+      c = next;
+    }
+    let place = box.firstChild;
+    for (const node of nodes) {
+      if (node === place) { place = place.nextSibling; continue; }
+      box.insertBefore(node, place);
+    }
+  }
+
   // ---------- the event list: only the rows in view are drawn ----------
 
   const ROW = 46; // px, the height of a row (app.css .events li)
@@ -740,13 +778,7 @@
         else rows.push(pendingRow(i));
         if (!page.ev[i]) missing = true;
       }
-      const list = $("events");
-      let place = list.firstChild;
-      for (const li of rows) {
-        if (li === place) { place = place.nextSibling; continue; }
-        list.insertBefore(li, place);
-      }
-      while (place) { const next = place.nextSibling; place.remove(); place = next; }
+      placeChildren($("events"), rows);
       if (missing) wantEvents(from + 1, to);
     }
     markRows();
@@ -931,7 +963,7 @@
       const cached = page.states.get(v);
       if (cached === undefined) request = stepState(s, v, seq);
       showPoint(v, null, cached === undefined);
-      setRoute(push);
+      if (push) setRoute(true); else setRouteLater();
       if (v >= 1 && !page.ev[v - 1]) wantEvents(v, v);
       if (cached !== undefined) { renderState(parseOrdered(cached), v, null, cached); return; }
       markLoading(`version ${v}`);
@@ -1101,10 +1133,17 @@
 
     // The event that made this state, and what it removed (a removed field
     // is not in the state to highlight).
+    // An event whose page has not arrived yet is named by its version
+    // and its time (the axis has every version's) until it comes.
+    const evAt = at || (ev ? ev.storedAt : version >= 1 && page.times[version - 1] !== undefined ? new Date(page.times[version - 1]).toISOString() : null);
     $("state-at").replaceChildren(...(ev ? [
       "after ",
       el("span", { class: "point-ev", style: `--h:${hue(ev.type)}`, textContent: `v${ev.version} ${ev.type}` }),
-      ` ${fmtTime(at || ev.storedAt)}`,
+      ` ${fmtTime(evAt)}`,
+    ] : version >= 1 ? [
+      "after ",
+      el("span", { class: "point-ev", style: "--h:230", textContent: `v${version}` }),
+      evAt ? ` ${fmtTime(evAt)}` : "",
     ] : ["the initial state, before any event"]));
     const removed = current.filter((c) => c.to === null);
     $("changed-by").hidden = removed.length === 0;
@@ -1159,14 +1198,7 @@
       node._line = key;
       return node;
     });
-    // Put the lines in order with as few moves as it takes: a line kept
-    // in its place is not touched.
-    let place = box.firstChild;
-    for (const node of nodes) {
-      if (node === place) { place = place.nextSibling; continue; }
-      box.insertBefore(node, place);
-    }
-    while (place) { const next = place.nextSibling; place.remove(); place = next; }
+    placeChildren(box, nodes);
     // Bring what changed into view when it lies outside the pane, with a
     // whole line at the top (never one cut in half).
     const hot = box.querySelectorAll(".ln.hot");
