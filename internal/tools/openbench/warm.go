@@ -40,6 +40,7 @@ func warm(args []string) error {
 	rounds := fs.Int("rounds", 5, "rounds")
 	replay := fs.Bool("replay", true, "replay the whole log once before the rounds")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed reads here")
+	memProfile := fs.String("memprofile", "", "write a profile of what the timed reads allocated here (every allocation sampled)")
 	blockProfile := fs.String("blockprofile", "", "write a profile of where goroutines blocked during the timed reads here")
 	_ = fs.Parse(args)
 	if *dir == "" {
@@ -82,6 +83,15 @@ func warm(args []string) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		runtime.MemProfileRate = 1
+		defer func() {
+			runtime.GC()
+			if err := writeAllocProfile(*memProfile); err != nil {
+				fmt.Fprintln(os.Stderr, "openbench: memprofile:", err)
+			}
+		}()
 	}
 	if *blockProfile != "" {
 		runtime.SetBlockProfileRate(1)
@@ -243,4 +253,13 @@ func threadCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ts.Nano())
+}
+
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.Lookup("allocs").WriteTo(f, 0)
 }
