@@ -148,17 +148,8 @@ func allocBytes(fn func()) uint64 {
 func TestReadAllocatesNoLargeObjects(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openStore(t)
-	const events = 1000
-	data := bytes.Repeat([]byte("x"), 200)
-	for i := 0; i < events; i += 100 {
-		batch := make([]eventstore.Event, 100)
-		for k := range batch {
-			batch[k] = eventstore.Event{Type: "T", Data: data}
-		}
-		if _, err := s.Append(ctx, "large/s", batch); err != nil {
-			t.Fatal(err)
-		}
-	}
+	const events, size = 1000, 200
+	appendSized(t, s, "large/s", events, size)
 	collect(t, s.Read(ctx, "large/s")) // warm
 	sample := []metrics.Sample{{Name: "/gc/heap/allocs-by-size:bytes"}}
 	large := func() uint64 {
@@ -181,6 +172,22 @@ func TestReadAllocatesNoLargeObjects(t *testing.T) {
 		}
 	}
 	if n := large() - before; n >= reads {
-		t.Fatalf("%d reads of %d events of %d B allocated %d objects above 32 KiB, want fewer than %d", reads, events, len(data), n, reads)
+		t.Fatalf("%d reads of %d events of %d B allocated %d objects above 32 KiB, want fewer than %d", reads, events, size, n, reads)
+	}
+}
+
+// appendSized appends n events of size bytes of data to stream, 100 to a
+// commit.
+func appendSized(t *testing.T, s *eventstore.Store, stream string, n, size int) {
+	t.Helper()
+	data := bytes.Repeat([]byte("x"), size)
+	for i := 0; i < n; i += 100 {
+		batch := make([]eventstore.Event, min(100, n-i))
+		for k := range batch {
+			batch[k] = eventstore.Event{Type: "T", Data: data}
+		}
+		if _, err := s.Append(context.Background(), stream, batch); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
