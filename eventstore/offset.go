@@ -103,12 +103,32 @@ func (p position) put(b []byte) {
 	putDigits(b[seqDigits+1:offsetLen], uint64(p.idx))
 }
 
+// putDigits writes v's last len(b) decimal digits into b, zero-padded.
+// Every event a read returns gets an offset, so it is on the read's path:
+// two digits per division, and the leading zeros (most of a sequence's 20
+// digits) copied rather than computed.
 func putDigits(b []byte, v uint64) {
-	for i := len(b) - 1; i >= 0; i-- {
-		b[i] = byte('0' + v%10)
-		v /= 10
+	i := len(b)
+	for v >= 100 && i >= 2 {
+		q := v / 100
+		r := v - q*100
+		i -= 2
+		b[i], b[i+1] = digitPairs[2*r], digitPairs[2*r+1]
+		v = q
 	}
+	for ; v > 0 && i > 0; v /= 10 {
+		i--
+		b[i] = byte('0' + v%10)
+	}
+	copy(b[:i], zeros)
 }
+
+const (
+	digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+		"8081828384858687888990919293949596979899"
+	zeros = "00000000000000000000" // seqDigits of them
+)
 
 // ParseOffset checks that s is an offset the store hands out, Now, or "-1"
 // (Start), and returns it as an Offset. Anything else, including a string

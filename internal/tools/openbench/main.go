@@ -4,6 +4,7 @@
 //
 //	openbench build   -dir D [-events 1000000 -streams 10000 | -single 1000000]
 //	openbench measure -dir D [-runs 5] [-fresh 5] [-appends 0]
+//	openbench warm    -dir D [-fresh] [-reads 200] [-rounds 5] (warm.go)
 //
 // build makes the data set once through the public API, as a user would:
 // 16 goroutines calling Store.Append with ExpectVersion, each owning a sixth
@@ -60,7 +61,7 @@ const (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: openbench build|measure|durable|child [flags]")
+		fmt.Fprintln(os.Stderr, "usage: openbench build|measure|durable|warm|child [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -71,6 +72,8 @@ func main() {
 		err = measure(os.Args[2:])
 	case "durable":
 		err = durable(os.Args[2:])
+	case "warm":
+		err = warm(os.Args[2:])
 	case "child":
 		err = child(os.Args[2:])
 	default:
