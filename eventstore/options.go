@@ -186,7 +186,9 @@ func WithIndexCache(bytes int64) Option {
 
 // WithHeadCache sets how many streams' heads (version and log position) the
 // store keeps in memory to check appends without reading the index.
-// Default 100,000 (a few MiB); 0 turns the cache off.
+// Default 100,000 (about 200 B a stream, some 20 MiB when full); 0 turns
+// the cache off. A full cache drops an arbitrary 1/64 of its streams to
+// make room; an evicted stream's next append reads its head from the index.
 func WithHeadCache(streams int) Option {
 	return func(c *config) error {
 		if streams < 0 {

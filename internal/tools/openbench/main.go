@@ -125,6 +125,7 @@ func build(args []string) error {
 	memProfile := fs.String("memprofile", "", "write a heap profile here when the appends end")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the open and the appends here")
 	headCache := fs.Int("headcache", -1, "if >= 0: eventstore.WithHeadCache(this)")
+	indexCache := fs.Int64("indexcache", 0, "if > 0: eventstore.WithIndexCache(this many bytes)")
 	_ = fs.Parse(args)
 	if *dir == "" {
 		return errors.New("give -dir")
@@ -154,6 +155,9 @@ func build(args []string) error {
 	opts := []eventstore.Option{eventstore.WithLogger(slog.New(slog.DiscardHandler))}
 	if *headCache >= 0 {
 		opts = append(opts, eventstore.WithHeadCache(*headCache))
+	}
+	if *indexCache > 0 {
+		opts = append(opts, eventstore.WithIndexCache(*indexCache))
 	}
 	s, err := eventstore.Open(ctx, *dir, opts...)
 	if err != nil {
