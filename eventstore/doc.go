@@ -289,6 +289,25 @@
 // (snappy) is rebuilt from the log on the first open, which brings it to
 // its new size at once.
 //
+// # Memory
+//
+// What a store holds in memory grows with the number of streams appended
+// to more than with the number of events. The embedded server keeps, for the
+// log, a per-subject index (each stream is a subject), and for each
+// message block one of the subjects written in it, kept until two minutes
+// after the block's last write: together about 110 B a stream for a
+// million one-event streams (nats-server 2.15). The store caches the
+// heads of up to 100,000 recently appended streams ([WithHeadCache]),
+// about 200 B each. The read index holds two memtables of 32 MiB and its
+// block cache ([WithIndexCache], 64 MiB), outside the Go heap. Go's
+// garbage collector lets the heap grow to twice what it found live
+// (GOGC=100) before it collects, so a process appending to a million new
+// streams peaks at 500-600 MB of RSS (BENCHMARKS.md). The store sets no
+// process-wide memory limit or GC percentage: both are the program's, not
+// a library's. A program that needs a bound sets GOMEMLIMIT (or calls
+// debug.SetMemoryLimit): with GOMEMLIMIT=300MiB the same build peaked at
+// 396-397 MB, at the cost of more frequent collections.
+//
 // # Foreign messages
 //
 // Any NATS client with access to the log (Connect, WithListen) can publish

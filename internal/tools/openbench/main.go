@@ -12,7 +12,8 @@
 // per event. With -events/-streams: that many events spread at random over
 // that many streams plus bench/target, a 1,000-event stream spread evenly
 // through the log. With -single: that many streams of one event each. It
-// prints {"appends_per_s", "seconds", "peak_rss_mb", ...} and keeps a copy
+// prints {"appends_per_s", "seconds", "peak_rss_mb", "peak_go_mb" (the Go
+// runtime's part of that peak), "cpu_us_per_append", ...} and keeps a copy
 // of the data set as it was when build closed it (D.pristine) for measure's
 // first opens.
 //
@@ -41,6 +42,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -125,6 +127,8 @@ func build(args []string) error {
 	keep := fs.Bool("pristine", true, "keep a copy as build left it in DIR.pristine")
 	memProfile := fs.String("memprofile", "", "write a heap profile here when the appends end")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the open and the appends here")
+	headCache := fs.Int("headcache", -1, "if >= 0: eventstore.WithHeadCache(this)")
+	indexCache := fs.Int64("indexcache", 0, "if > 0: eventstore.WithIndexCache(this many bytes)")
 	_ = fs.Parse(args)
 	if *dir == "" {
 		return errors.New("give -dir")
@@ -148,10 +152,17 @@ func build(args []string) error {
 		total = *single
 	}
 	ctx := context.Background()
-	var peak atomic.Uint64
-	stop := watchRSS(&peak)
+	var peak, peakGo atomic.Uint64
+	stop := watchRSS(&peak, &peakGo)
 	start := time.Now()
-	s, err := eventstore.Open(ctx, *dir, eventstore.WithLogger(slog.New(slog.DiscardHandler)))
+	opts := []eventstore.Option{eventstore.WithLogger(slog.New(slog.DiscardHandler))}
+	if *headCache >= 0 {
+		opts = append(opts, eventstore.WithHeadCache(*headCache))
+	}
+	if *indexCache > 0 {
+		opts = append(opts, eventstore.WithIndexCache(*indexCache))
+	}
+	s, err := eventstore.Open(ctx, *dir, opts...)
 	if err != nil {
 		return err
 	}
@@ -182,7 +193,7 @@ func build(args []string) error {
 		})
 	}
 	wg.Wait()
-	took := time.Since(start)
+	took, cpu := time.Since(start), cpuMS()
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -208,11 +219,19 @@ func build(args []string) error {
 		"seconds":       took.Seconds(),
 		"appends_per_s": float64(total) / took.Seconds(),
 		"peak_rss_mb":   float64(peak.Load()) / (1 << 20),
+		// CPU (user and system, every thread) per append, Open included:
+		// less swayed than the rate by other work on a shared machine.
+		"cpu_us_per_append": cpu * 1000 / float64(total),
+		// The Go runtime's share of that peak (its mapped memory not
+		// returned to the OS); the rest is outside the Go heap: pebble's
+		// memtables and block cache, C allocations, the binary.
+		"peak_go_mb": float64(peakGo.Load()) / (1 << 20),
 	})
 }
 
-// watchRSS records the process's peak RSS every 20 ms until stopped.
-func watchRSS(peak *atomic.Uint64) func() {
+// watchRSS records the process's peak RSS every 20 ms until stopped, and in
+// goAtPeak the Go runtime's memory at that peak.
+func watchRSS(peak, goAtPeak *atomic.Uint64) func() {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -221,6 +240,7 @@ func watchRSS(peak *atomic.Uint64) func() {
 		for {
 			if r := rss(); r > peak.Load() {
 				peak.Store(r)
+				goAtPeak.Store(goMemory())
 			}
 			select {
 			case <-done:
@@ -230,6 +250,13 @@ func watchRSS(peak *atomic.Uint64) func() {
 		}
 	})
 	return func() { close(done); wg.Wait() }
+}
+
+// goMemory returns the memory the Go runtime has mapped and not released.
+func goMemory() uint64 {
+	ms := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(ms)
+	return ms[0].Value.Uint64() - ms[1].Value.Uint64()
 }
 
 // rss returns VmHWM-free current VmRSS of this process in bytes (Linux).
