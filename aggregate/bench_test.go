@@ -482,13 +482,7 @@ func pairVerdict(ops [3][]time.Duration) {
 	med := benchstat.Median(ratios)
 	lo, hi := benchstat.MedianInterval(ratios)
 	verdict("BenchmarkHandle: Handle with command ids / without", med, 0.9, ">=", "")
-	decided := "not decided (the interval holds 0.9: run longer)"
-	switch {
-	case lo >= 0.9:
-		decided = "met"
-	case hi < 0.9:
-		decided = "MISSED"
-	}
+	decided := benchstat.AtLeast(lo, hi, 0.9, "run longer")
 	fmt.Printf("--- RATIO BenchmarkHandle: Handle with command ids / without, median of %d pairs of %d rounds = %.4f, 95%% CI [%.4f, %.4f]; target >= 0.9: %s\n",
 		len(ratios), handlePair, med, lo, hi, decided)
 }

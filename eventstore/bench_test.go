@@ -180,13 +180,7 @@ func BenchmarkAppend(b *testing.B) {
 	med := benchstat.Median(pairs)
 	lo, hi := benchstat.MedianInterval(pairs)
 	printTarget(b, "throughput rewind/raw", med, ">=", 0.90, "")
-	decided := "not decided (the interval holds 0.9: run longer)"
-	switch {
-	case lo >= 0.9:
-		decided = "met"
-	case hi < 0.9:
-		decided = "MISSED"
-	}
+	decided := benchstat.AtLeast(lo, hi, 0.9, "run longer")
 	fmt.Printf("--- RATIO %s: throughput rewind/raw, median of %d pairs of %d rounds = %.4f, 95%% CI [%.4f, %.4f]; target >= 0.9: %s\n",
 		b.Name(), len(pairs), appendPair, med, lo, hi, decided)
 	if r, ok := ratio(ours, raw); ok {

@@ -92,13 +92,7 @@ func BenchmarkObserveOff(b *testing.B) {
 	}
 	med := benchstat.Median(ratios)
 	lo, hi := benchstat.MedianInterval(ratios)
-	verdict := "not decided (the interval straddles 0.98: run more blocks)"
-	switch {
-	case lo >= 0.98:
-		verdict = "met"
-	case hi < 0.98:
-		verdict = "MISSED"
-	}
+	verdict := benchstat.AtLeast(lo, hi, 0.98, "run more blocks")
 	b.ReportMetric(med, "off/today")
 	fmt.Printf("--- RATIO BenchmarkObserveOff: Append with no Observer / before the Observer, median of %d block pairs (%d appends each) = %.4f, 95%% CI [%.4f, %.4f]; whole run %.4f; target >= 0.98: %s\n",
 		len(ratios), offBlock, med, lo, hi, float64(todayTotal)/float64(offTotal), verdict)

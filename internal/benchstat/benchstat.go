@@ -5,6 +5,7 @@
 package benchstat
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -52,4 +53,19 @@ func MedianInterval(xs []float64) (lo, hi float64) {
 	i := int(math.Floor(n/2-half)) - 1  // the lower bound's rank, from 0
 	j := int(math.Ceil(1+n/2+half)) - 1 // the upper bound's rank, from 0
 	return s[max(i, 0)], s[min(j, len(s)-1)]
+}
+
+// AtLeast is the verdict on a target "at least want" decided by a
+// median's confidence interval [lo, hi] (MedianInterval): "met" when the
+// whole interval is at or above want, "MISSED" when it is below, and
+// otherwise not decided, with what to do (more gives the advice, such as
+// "run longer").
+func AtLeast(lo, hi, want float64, more string) string {
+	switch {
+	case lo >= want:
+		return "met"
+	case hi < want:
+		return "MISSED"
+	}
+	return fmt.Sprintf("not decided (the interval holds %g: %s)", want, more)
 }

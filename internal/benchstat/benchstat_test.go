@@ -54,3 +54,19 @@ func TestMedianInterval(t *testing.T) {
 		t.Error("MedianInterval sorted its argument")
 	}
 }
+
+func TestAtLeast(t *testing.T) {
+	for _, c := range []struct {
+		lo, hi float64
+		want   string
+	}{
+		{0.91, 0.95, "met"},
+		{0.9, 0.95, "met"},
+		{0.8, 0.89, "MISSED"},
+		{0.88, 0.93, "not decided (the interval holds 0.9: run longer)"},
+	} {
+		if got := AtLeast(c.lo, c.hi, 0.9, "run longer"); got != c.want {
+			t.Errorf("AtLeast(%v, %v, 0.9) = %q, want %q", c.lo, c.hi, got, c.want)
+		}
+	}
+}
