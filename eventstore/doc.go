@@ -302,7 +302,7 @@
 // block cache ([WithIndexCache], 64 MiB), outside the Go heap. Go's
 // garbage collector lets the heap grow to twice what it found live
 // (GOGC=100) before it collects, so a process appending to a million new
-// streams peaks at 500-600 MB of RSS (BENCHMARKS.md). The store sets no
+// streams peaks at 475-600 MB of RSS (BENCHMARKS.md). The store sets no
 // process-wide memory limit or GC percentage: both are the program's, not
 // a library's. A program that needs a bound sets GOMEMLIMIT (or calls
 // debug.SetMemoryLimit): with GOMEMLIMIT=300MiB the same build peaked at
