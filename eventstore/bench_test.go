@@ -139,7 +139,8 @@ func warmUpAppends(b *testing.B, s *Store, js jetstream.JetStream, targets []app
 
 // BenchmarkAppend: one goroutine, one 200 B event per op with an
 // optimistic concurrency check, rotating over 1,000 streams.
-// Target: rewind ≥ 90% of raw's throughput.
+// Target: rewind ≥ 90% of raw's throughput, decided by the pairs part
+// (blockPairs: pairs of blocks of appendPair appends).
 func BenchmarkAppend(b *testing.B) {
 	ctx := context.Background()
 	s, js := openBenchStore(b)
