@@ -364,7 +364,6 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			}
 			w.own[r.seq] = struct{}{}
 		}
-		last, pm, cmd, cmdData, count, flags := r.last, r.producer, r.command, r.cmdData, r.count, r.flags
 		if r.kind == recLog {
 			if r.twin {
 				continue // entered from its append's record, its twin
@@ -380,8 +379,10 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			if skip {
 				continue
 			}
-			last, pm, cmd, cmdData, count, flags = r.last, r.producer, r.command, r.cmdData, r.count, r.flags
 		}
+		// An append's record carries these; fillLogged gave them to the
+		// tailer's.
+		last, pm, cmd, cmdData, count, flags := r.last, r.producer, r.command, r.cmdData, r.count, r.flags
 		heads[r.name] = logHead{last, r.seq}
 		if r.seq > newest.seq {
 			// A commit without events is the newest too: the log must
