@@ -50,14 +50,7 @@ func newCommandFilter() *commandFilter {
 
 // words returns the filter's words, allocating them on the first call.
 func (f *commandFilter) words() []atomic.Uint64 {
-	if p := f.bits.Load(); p != nil {
-		return *p
-	}
-	w := make([]atomic.Uint64, filterBits/64)
-	if f.bits.CompareAndSwap(nil, &w) {
-		return w
-	}
-	return *f.bits.Load()
+	return loadOrMake(&f.bits, func() []atomic.Uint64 { return make([]atomic.Uint64, filterBits/64) })
 }
 
 // block returns the id's block (its first word's index) and the bits it
