@@ -843,16 +843,21 @@ func (s *Store) streamState(ctx context.Context, name string, fresh bool) (*stre
 		return nil, err
 	}
 	st := &streamState{subj: subj}
-	err = s.withIndex(ctx, target, func(x *index, covered uint64) (err error) {
-		st.h, err = x.head(name, covered)
-		st.gen = x.gen
-		return err
-	})
-	if err != nil {
+	if err := s.readHead(ctx, st, name, target); err != nil {
 		return nil, err
 	}
 	s.heads.put(name, st)
 	return st, nil
+}
+
+// readHead reads st's head from the index once it holds every commit up
+// to target, and notes the index generation it was read from.
+func (s *Store) readHead(ctx context.Context, st *streamState, name string, target uint64) error {
+	return s.withIndex(ctx, target, func(x *index, covered uint64) (err error) {
+		st.h, err = x.head(name, covered)
+		st.gen = x.gen
+		return err
+	})
 }
 
 // appendState returns the state an append starts from: the cached one or,
@@ -884,12 +889,7 @@ func (s *Store) appendState(ctx context.Context, name string, ac *appendConfig) 
 	if ac.hasExpect && ac.expect == 0 {
 		return st, false, nil
 	}
-	err = s.withIndex(ctx, 0, func(x *index, covered uint64) (err error) {
-		st.h, err = x.head(name, covered)
-		st.gen = x.gen
-		return err
-	})
-	if err != nil {
+	if err := s.readHead(ctx, st, name, 0); err != nil {
 		return nil, false, err
 	}
 	if st.h.subjSeq == 0 {
