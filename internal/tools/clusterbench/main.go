@@ -8,7 +8,7 @@
 // stops both), reads from the local index during the failover, and every
 // acknowledged event stored once.
 //
-//	go run ./internal/tools/clusterbench [--rounds 5] [--duration 5s] [--pairs 3] [--cpuprofile FILE] [--perf DIR]
+//	go run ./internal/tools/clusterbench [--rounds 5] [--duration 5s] [--pairs 3 | --slices 20] [--cpuprofile FILE] [--perf DIR]
 package main
 
 import (
@@ -39,6 +39,7 @@ func main() {
 	rounds := flag.Int("rounds", 5, "stream-leader kills (a follower kill follows each)")
 	dur := flag.Duration("duration", 5*time.Second, "length of each throughput run")
 	flag.IntVar(&pairs, "pairs", 3, "throughput runs of Rewind, each between two raw runs")
+	flag.IntVar(&nSlices, "slices", 0, "instead of --pairs: this many short runs of each kind (--duration each, e.g. 500ms), alternating, added up; no failover rounds")
 	prof := flag.String("cpuprofile", "", "write this process's CPU profile of the first Rewind throughput run to the file")
 	flag.StringVar(&perfDir, "perf", "", "record the first raw and the first Rewind throughput run of every process with perf record -g into files of this directory")
 	flag.Parse()
@@ -180,6 +181,9 @@ func run(h *harness, rounds int, dur time.Duration) error {
 			return rate(dur, 16, rewindOp)
 		})
 	}
+	if nSlices > 0 {
+		return interleaved(pids, rawOp, rewindOp, dur)
+	}
 	var raws, rews, ratios []float64
 	for range pairs {
 		r1 := rawRun()
@@ -288,6 +292,7 @@ var (
 	cpuProfile string
 	perfDir    string
 	pairs      int
+	nSlices    int
 )
 
 // startProfile starts the CPU profile asked for, if any, and returns what
@@ -573,4 +578,28 @@ func (f *failover) verify(ctx context.Context) (lost, dup, acked int, err error)
 		}
 	}
 	return lost, dup, len(f.acks), nil
+}
+
+// interleaved runs the two kinds in turn, nSlices times each for d, and
+// prints their totals: on a shared machine whose load changes from one
+// second to the next, short alternating runs see the same load on
+// average, where a few long ones each see their own.
+func interleaved(pids []int, rawOp, rewindOp func(w, i int) error, d time.Duration) error {
+	var rawN, rewN int64
+	var rawCPU, rewCPU time.Duration
+	for range nSlices {
+		c0 := cpuTime(pids)
+		_, n := rate(d, 16, rawOp)
+		c1 := cpuTime(pids)
+		_, m := rate(d, 16, rewindOp)
+		c2 := cpuTime(pids)
+		rawN, rewN = rawN+n, rewN+m
+		rawCPU, rewCPU = rawCPU+c1-c0, rewCPU+c2-c1
+	}
+	total := d.Seconds() * float64(nSlices)
+	fmt.Printf("R3 append throughput, 16 writers, %d alternating runs of %v each: Rewind %.0f/s, raw JetStream sync publish %.0f/s; ratio %.3fx\n",
+		nSlices, d, float64(rewN)/total, float64(rawN)/total, float64(rewN)/float64(max(rawN, 1)))
+	fmt.Printf("CPU per operation, 3 servers and this process: Rewind %.0f µs, raw %.0f µs\n",
+		float64(rewCPU/time.Microsecond)/float64(max(rewN, 1)), float64(rawCPU/time.Microsecond)/float64(max(rawN, 1)))
+	return nil
 }
