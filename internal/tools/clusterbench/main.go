@@ -89,7 +89,7 @@ func run(h *harness, rounds int, dur time.Duration) error {
 		return err
 	}
 	defer store.Close()
-	nc, err := nats.Connect(c.URLs())
+	nc, err := nats.Connect(c.URLs(), nats.Name("clusterbench-raw"))
 	if err != nil {
 		return err
 	}
@@ -107,6 +107,19 @@ func run(h *harness, rounds int, dur time.Duration) error {
 		return "none"
 	}
 	fmt.Printf("stream leaders: Rewind's log on %s, raw on %s\n", leader("rewind"), leader("raw"))
+	// Each client picks one of the servers at random: a publisher that
+	// is not on its stream's leader sends every message over a route and
+	// gets its acknowledgement back the same way, which moves the ratio
+	// from run to run.
+	node := func(conn string) string {
+		var names []string
+		for _, i := range c.ClientNodes(conn) {
+			names = append(names, c.Nodes[i].Name)
+		}
+		return strings.Join(names, ",")
+	}
+	fmt.Printf("connections: raw publisher on %s, Rewind's publisher on %s, its reader (the index's tailer) on %s\n",
+		node("clusterbench-raw"), node("rewind"), node("rewind-reader"))
 
 	// Throughput, 16 writers each, in alternating runs (the machine is
 	// shared: its load changes from one run to the next); the median of
