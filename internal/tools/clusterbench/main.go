@@ -8,7 +8,7 @@
 // stops both), reads from the local index during the failover, and every
 // acknowledged event stored once.
 //
-//	go run ./internal/tools/clusterbench [--rounds 5] [--duration 5s] [--pairs 3 | --slices 20] [--cpuprofile FILE] [--perf DIR]
+//	go run ./internal/tools/clusterbench [--rounds 5] [--duration 5s] [--pairs 3 | --slices 20] [--same-path] [--cpuprofile FILE] [--perf DIR]
 package main
 
 import (
@@ -39,6 +39,7 @@ func main() {
 	rounds := flag.Int("rounds", 5, "stream-leader kills (a follower kill follows each)")
 	dur := flag.Duration("duration", 5*time.Second, "length of each throughput run")
 	flag.IntVar(&pairs, "pairs", 3, "throughput runs of Rewind, each between two raw runs")
+	flag.BoolVar(&samePath, "same-path", false, "connect the raw publisher to the server Rewind's publisher is on and move the raw stream's leader to the log's leader, so that both publish along the same path")
 	flag.IntVar(&nSlices, "slices", 0, "instead of --pairs: this many short runs of each kind (--duration each, e.g. 500ms), alternating, added up; no failover rounds")
 	prof := flag.String("cpuprofile", "", "write this process's CPU profile of the first Rewind throughput run to the file")
 	flag.StringVar(&perfDir, "perf", "", "record the first raw and the first Rewind throughput run of every process with perf record -g into files of this directory")
@@ -89,7 +90,15 @@ func run(h *harness, rounds int, dur time.Duration) error {
 		return err
 	}
 	defer store.Close()
-	nc, err := nats.Connect(c.URLs(), nats.Name("clusterbench-raw"))
+	url := c.URLs()
+	if samePath {
+		// The raw publisher's connection on the server Rewind's
+		// publisher is on (the other servers are discovered from it).
+		if at := c.ClientNodes("rewind"); len(at) == 1 {
+			url = c.Nodes[at[0]].URL()
+		}
+	}
+	nc, err := nats.Connect(url, nats.Name("clusterbench-raw"))
 	if err != nil {
 		return err
 	}
@@ -98,6 +107,11 @@ func run(h *harness, rounds int, dur time.Duration) error {
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "raw", Subjects: []string{"raw.>"},
 		Storage: jetstream.FileStorage, Replicas: 3, Duplicates: time.Second}); err != nil {
 		return err
+	}
+	if samePath {
+		if err := leadOn(ctx, c, nc, "raw", c.StreamLeader("rewind")); err != nil {
+			return err
+		}
 	}
 	fmt.Println("machine: 2 cores, shared with other work; 3 nats-server processes and this process on it")
 	leader := func(stream string) string {
@@ -306,6 +320,7 @@ var (
 	perfDir    string
 	pairs      int
 	nSlices    int
+	samePath   bool
 )
 
 // startProfile starts the CPU profile asked for, if any, and returns what
@@ -615,4 +630,23 @@ func interleaved(pids []int, rawOp, rewindOp func(w, i int) error, d time.Durati
 	fmt.Printf("CPU per operation, 3 servers and this process: Rewind %.0f µs, raw %.0f µs\n",
 		float64(rewCPU/time.Microsecond)/float64(max(rewN, 1)), float64(rawCPU/time.Microsecond)/float64(max(rawN, 1)))
 	return nil
+}
+
+// leadOn moves the leadership of stream to node i (a leader step-down
+// with that node preferred) and waits until it has moved.
+func leadOn(ctx context.Context, c *natscluster.Cluster, nc *nats.Conn, stream string, i int) error {
+	if i < 0 {
+		return errors.New("no leader to follow")
+	}
+	for range 20 {
+		if c.StreamLeader(stream) == i {
+			return nil
+		}
+		req := fmt.Sprintf(`{"placement":{"preferred":%q}}`, c.Nodes[i].Name)
+		if _, err := nc.RequestWithContext(ctx, "$JS.API.STREAM.LEADER.STEPDOWN."+stream, []byte(req)); err != nil {
+			return fmt.Errorf("step down %s: %w", stream, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return fmt.Errorf("the leader of %s did not move to %s", stream, c.Nodes[i].Name)
 }
