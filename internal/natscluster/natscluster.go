@@ -262,6 +262,38 @@ func (c *Cluster) jsz(i int, query string) (*jsz, error) {
 	return &j, nil
 }
 
+// ClientNodes returns the index of the node each client connection named
+// name is connected to (from every running node's /connz), in no order.
+func (c *Cluster) ClientNodes(name string) []int {
+	var at []int
+	cl := http.Client{Timeout: time.Second}
+	for i := range c.Nodes {
+		if !c.Running(i) {
+			continue
+		}
+		resp, err := cl.Get(fmt.Sprintf("http://127.0.0.1:%d/connz?limit=1024", c.Nodes[i].HTTPPort))
+		if err != nil {
+			continue
+		}
+		var z struct {
+			Conns []struct {
+				Name string `json:"name"`
+			} `json:"connections"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&z)
+		resp.Body.Close()
+		if err != nil {
+			continue
+		}
+		for _, conn := range z.Conns {
+			if conn.Name == name {
+				at = append(at, i)
+			}
+		}
+	}
+	return at
+}
+
 // MetaLeader returns the index of the node that leads the JetStream meta
 // layer, or -1 when no running node knows one.
 func (c *Cluster) MetaLeader() int {

@@ -8,7 +8,7 @@
 // stops both), reads from the local index during the failover, and every
 // acknowledged event stored once.
 //
-//	go run ./internal/tools/clusterbench [--rounds 5] [--duration 5s] [--pairs 3] [--cpuprofile FILE] [--perf DIR]
+//	go run ./internal/tools/clusterbench [--rounds 5] [--duration 5s] [--pairs 3 | --slices 20] [--same-path] [--cpuprofile FILE] [--perf DIR]
 package main
 
 import (
@@ -39,6 +39,8 @@ func main() {
 	rounds := flag.Int("rounds", 5, "stream-leader kills (a follower kill follows each)")
 	dur := flag.Duration("duration", 5*time.Second, "length of each throughput run")
 	flag.IntVar(&pairs, "pairs", 3, "throughput runs of Rewind, each between two raw runs")
+	flag.BoolVar(&samePath, "same-path", false, "connect the raw publisher to the server Rewind's publisher is on and move the raw stream's leader to the log's leader, so that both publish along the same path")
+	flag.IntVar(&nSlices, "slices", 0, "instead of --pairs: this many short runs of each kind (--duration each, e.g. 500ms), alternating, added up; no failover rounds")
 	prof := flag.String("cpuprofile", "", "write this process's CPU profile of the first Rewind throughput run to the file")
 	flag.StringVar(&perfDir, "perf", "", "record the first raw and the first Rewind throughput run of every process with perf record -g into files of this directory")
 	flag.Parse()
@@ -88,7 +90,15 @@ func run(h *harness, rounds int, dur time.Duration) error {
 		return err
 	}
 	defer store.Close()
-	nc, err := nats.Connect(c.URLs())
+	url := c.URLs()
+	if samePath {
+		// The raw publisher's connection on the server Rewind's
+		// publisher is on (the other servers are discovered from it).
+		if at := c.ClientNodes("rewind"); len(at) == 1 {
+			url = c.Nodes[at[0]].URL()
+		}
+	}
+	nc, err := nats.Connect(url, nats.Name("clusterbench-raw"))
 	if err != nil {
 		return err
 	}
@@ -98,6 +108,11 @@ func run(h *harness, rounds int, dur time.Duration) error {
 		Storage: jetstream.FileStorage, Replicas: 3, Duplicates: time.Second}); err != nil {
 		return err
 	}
+	if samePath {
+		if err := leadOn(ctx, c, nc, "raw", c.StreamLeader("rewind")); err != nil {
+			return err
+		}
+	}
 	fmt.Println("machine: 2 cores, shared with other work; 3 nats-server processes and this process on it")
 	leader := func(stream string) string {
 		if i := c.StreamLeader(stream); i >= 0 {
@@ -106,6 +121,19 @@ func run(h *harness, rounds int, dur time.Duration) error {
 		return "none"
 	}
 	fmt.Printf("stream leaders: Rewind's log on %s, raw on %s\n", leader("rewind"), leader("raw"))
+	// Each client picks one of the servers at random: a publisher that
+	// is not on its stream's leader sends every message over a route and
+	// gets its acknowledgement back the same way, which moves the ratio
+	// from run to run.
+	node := func(conn string) string {
+		var names []string
+		for _, i := range c.ClientNodes(conn) {
+			names = append(names, c.Nodes[i].Name)
+		}
+		return strings.Join(names, ",")
+	}
+	fmt.Printf("connections: raw publisher on %s, Rewind's publisher on %s, its reader (the index's tailer) on %s\n",
+		node("clusterbench-raw"), node("rewind"), node("rewind-reader"))
 
 	// Throughput, 16 writers each, in alternating runs (the machine is
 	// shared: its load changes from one run to the next); the median of
@@ -179,6 +207,9 @@ func run(h *harness, rounds int, dur time.Duration) error {
 		return measured(&rewCPU, func() (float64, int64) {
 			return rate(dur, 16, rewindOp)
 		})
+	}
+	if nSlices > 0 {
+		return interleaved(pids, rawOp, rewindOp, dur)
 	}
 	var raws, rews, ratios []float64
 	for range pairs {
@@ -288,6 +319,8 @@ var (
 	cpuProfile string
 	perfDir    string
 	pairs      int
+	nSlices    int
+	samePath   bool
 )
 
 // startProfile starts the CPU profile asked for, if any, and returns what
@@ -573,4 +606,47 @@ func (f *failover) verify(ctx context.Context) (lost, dup, acked int, err error)
 		}
 	}
 	return lost, dup, len(f.acks), nil
+}
+
+// interleaved runs the two kinds in turn, nSlices times each for d, and
+// prints their totals: on a shared machine whose load changes from one
+// second to the next, short alternating runs see the same load on
+// average, where a few long ones each see their own.
+func interleaved(pids []int, rawOp, rewindOp func(w, i int) error, d time.Duration) error {
+	var rawN, rewN int64
+	var rawCPU, rewCPU time.Duration
+	for range nSlices {
+		c0 := cpuTime(pids)
+		_, n := rate(d, 16, rawOp)
+		c1 := cpuTime(pids)
+		_, m := rate(d, 16, rewindOp)
+		c2 := cpuTime(pids)
+		rawN, rewN = rawN+n, rewN+m
+		rawCPU, rewCPU = rawCPU+c1-c0, rewCPU+c2-c1
+	}
+	total := d.Seconds() * float64(nSlices)
+	fmt.Printf("R3 append throughput, 16 writers, %d alternating runs of %v each: Rewind %.0f/s, raw JetStream sync publish %.0f/s; ratio %.3fx\n",
+		nSlices, d, float64(rewN)/total, float64(rawN)/total, float64(rewN)/float64(max(rawN, 1)))
+	fmt.Printf("CPU per operation, 3 servers and this process: Rewind %.0f µs, raw %.0f µs\n",
+		float64(rewCPU/time.Microsecond)/float64(max(rewN, 1)), float64(rawCPU/time.Microsecond)/float64(max(rawN, 1)))
+	return nil
+}
+
+// leadOn moves the leadership of stream to node i (a leader step-down
+// with that node preferred) and waits until it has moved.
+func leadOn(ctx context.Context, c *natscluster.Cluster, nc *nats.Conn, stream string, i int) error {
+	if i < 0 {
+		return errors.New("no leader to follow")
+	}
+	for range 20 {
+		if c.StreamLeader(stream) == i {
+			return nil
+		}
+		req := fmt.Sprintf(`{"placement":{"preferred":%q}}`, c.Nodes[i].Name)
+		if _, err := nc.RequestWithContext(ctx, "$JS.API.STREAM.LEADER.STEPDOWN."+stream, []byte(req)); err != nil {
+			return fmt.Errorf("step down %s: %w", stream, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return fmt.Errorf("the leader of %s did not move to %s", stream, c.Nodes[i].Name)
 }
