@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
@@ -26,7 +27,7 @@ import (
 // event's data. It reports the p50 and p99 of each round and their
 // medians, and the garbage collections during the timed reads.
 //
-//	openbench warm -dir D [-fresh] [-reads 200] [-rounds 5] [-replay=true] [-cpuprofile F]
+//	openbench warm -dir D [-fresh] [-reads 200] [-rounds 5] [-replay=true] [-lock=true] [-borrow] [-trace F] [-cpuprofile F]
 //
 // With -fresh the store opened is a new copy of D.pristine (as build left
 // it, its compactions still to run while the reads are timed), removed
@@ -39,8 +40,11 @@ func warm(args []string) error {
 	reads := fs.Int("reads", 200, "timed reads per round")
 	rounds := fs.Int("rounds", 5, "rounds")
 	replay := fs.Bool("replay", true, "replay the whole log once before the rounds")
+	lock := fs.Bool("lock", true, "lock the reading goroutine to its thread (the thread's CPU is then the reads'; the bench does not lock)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed reads here")
 	memProfile := fs.String("memprofile", "", "write a profile of what the timed reads allocated here (every allocation sampled)")
+	borrow := fs.Bool("borrow", false, "read with eventstore.BorrowData (the events' data is not kept; the bench does not borrow)")
+	traceOut := fs.String("trace", "", "write an execution trace of the timed reads here, each read a task \"read\" (go tool trace)")
 	blockProfile := fs.String("blockprofile", "", "write a profile of where goroutines blocked during the timed reads here")
 	_ = fs.Parse(args)
 	if *dir == "" {
@@ -93,6 +97,17 @@ func warm(args []string) error {
 			}
 		}()
 	}
+	if *traceOut != "" {
+		f, err := os.Create(*traceOut)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer trace.Stop()
+	}
 	if *blockProfile != "" {
 		runtime.SetBlockProfileRate(1)
 		defer func() {
@@ -106,8 +121,14 @@ func warm(args []string) error {
 	// The reading goroutine keeps its thread, so that the thread's CPU
 	// time is the read's own (its GC assists included), apart from the
 	// stalls other processes cause on a shared machine.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	// A locked goroutine is slower to reschedule (its thread sleeps and is
+	// woken for it when it is preempted, as a collection's phases do):
+	// -lock=false reads as the bench does, and the thread CPU figures then
+	// mean little.
+	if *lock {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
 	var p50s, p99s, maxs, cpu50s, cpu99s, clean99s, procCPU []float64
 	var gcs uint32
 	overlapped := 0
@@ -133,7 +154,7 @@ func warm(args []string) error {
 	var cpuAll time.Duration
 	want := -1
 	for range *rounds {
-		if _, err := readCount(ctx, s, *stream); err != nil {
+		if _, err := readCount(ctx, s, *stream, *borrow); err != nil {
 			return err
 		}
 		var before, after runtime.MemStats
@@ -151,7 +172,9 @@ func warm(args []string) error {
 			var ru0, ru1 unix.Rusage
 			_ = unix.Getrusage(unix.RUSAGE_THREAD, &ru0)
 			t := time.Now()
-			n, err := readCount(ctx, s, *stream)
+			tctx, task := trace.NewTask(ctx, "read")
+			n, err := readCount(tctx, s, *stream, *borrow)
+			task.End()
 			samples[i] = time.Since(t)
 			cpu[i] = threadCPU() - c0
 			_ = unix.Getrusage(unix.RUSAGE_THREAD, &ru1)
@@ -232,10 +255,14 @@ func warm(args []string) error {
 }
 
 // readCount reads the stream whole as the bench does, counting the events
-// that carry data.
-func readCount(ctx context.Context, s *eventstore.Store, stream string) (int, error) {
+// that carry data; with borrow, through eventstore.BorrowData.
+func readCount(ctx context.Context, s *eventstore.Store, stream string, borrow bool) (int, error) {
+	var opts []eventstore.ReadOption
+	if borrow {
+		opts = append(opts, eventstore.BorrowData())
+	}
 	n := 0
-	for ev, err := range s.Read(ctx, stream) {
+	for ev, err := range s.Read(ctx, stream, opts...) {
 		if err != nil {
 			return n, err
 		}
