@@ -361,9 +361,10 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 			count: uint32(len(toStore)), flags: flags})
 		s.inflight.remove(name) // after its record: a copy that finds no entry finds the record (inflight.go)
 		s.noteAcked(seq)
+		created := st.h.subjSeq == 0 // no message on the subject before this commit
 		res := s.applied(st, name, seq, stamp, toStore, pm)
 		if !cached {
-			s.heads.put(name, st) // the server has vouched for st's head
+			s.heads.put(name, st, created) // the server has vouched for st's head
 		}
 		if ac.close {
 			st.h.closed, res.Closed = true, true
@@ -846,7 +847,7 @@ func (s *Store) streamState(ctx context.Context, name string, fresh bool) (*stre
 	if err := s.readHead(ctx, st, name, target); err != nil {
 		return nil, err
 	}
-	s.heads.put(name, st)
+	s.heads.put(name, st, false)
 	return st, nil
 }
 

@@ -295,18 +295,26 @@
 // to more than with the number of events. The embedded server keeps, for the
 // log, a per-subject index (each stream is a subject), and for each
 // message block one of the subjects written in it, kept until two minutes
-// after the block's last write: together about 110 B a stream for a
-// million one-event streams (nats-server 2.15). The store caches the
-// heads of up to 100,000 recently appended streams ([WithHeadCache]),
-// about 200 B each. The read index holds two memtables of 32 MiB and its
-// block cache ([WithIndexCache], 64 MiB), outside the Go heap. Go's
-// garbage collector lets the heap grow to twice what it found live
-// (GOGC=100) before it collects, so a process appending to a million new
-// streams peaks at 475-600 MB of RSS (BENCHMARKS.md). The store sets no
-// process-wide memory limit or GC percentage: both are the program's, not
-// a library's. A program that needs a bound sets GOMEMLIMIT (or calls
-// debug.SetMemoryLimit): with GOMEMLIMIT=300MiB the same build peaked at
-// 396-397 MB, at the cost of more frequent collections.
+// after the block's last activity (nats-server's SubjectStateExpire, which
+// neither the server's options nor a stream's config reaches): together
+// about 120 B a stream for a million one-event streams (nats-server 2.15).
+// When a message block is full (8 MiB) the server compresses it, with the
+// whole block and its compressed copy in buffers for a moment (20-50 MB).
+// The store caches the heads of up to 100,000 recently appended streams
+// ([WithHeadCache]), about 200 B each, of which the streams it created and
+// has not appended to since take at most a sixteenth. The read index holds
+// two memtables of 32 MiB and its block cache ([WithIndexCache], 64 MiB),
+// outside the Go heap. Go's garbage collector lets the heap grow to twice
+// what it found live (GOGC=100) before it collects, and a collection that
+// falls while a block is compressed finds those buffers live too. A
+// process appending to a million new streams peaked at 400-535 MB of RSS
+// on a loaded 2-core machine (BENCHMARKS.md), most of it the server's
+// per-subject state and compression buffers, doubled; the store's own
+// live memory was about 10 MB of it. The store
+// sets no process-wide memory limit or GC percentage: both are the
+// program's, not a library's. A program that needs a bound sets GOMEMLIMIT
+// (or calls debug.SetMemoryLimit): with GOMEMLIMIT=300MiB the same build
+// peaked at 396-397 MB, at the cost of more frequent collections.
 //
 // # Foreign messages
 //

@@ -187,10 +187,13 @@ func WithIndexCache(bytes int64) Option {
 // WithHeadCache sets how many streams' heads (version and log position) the
 // store keeps in memory to check appends without reading the index.
 // Default 100,000 (about 200 B a stream, some 20 MiB when full); 0 turns
-// the cache off. The cache keeps two generations of half the bound each
-// and drops the older one whole when the newer one is full; a stream
-// appended to again moves to the newer one. An evicted stream's next
-// append reads its head from the index.
+// the cache off. Streams this store created, until they are appended to
+// again, take no more than a sixteenth of the bound (from a bound of 32
+// up), so that creating many streams of one event each does not fill the
+// cache. Each part keeps two generations of half its share and drops the
+// older one whole when the newer one is full; a stream appended to again
+// moves to the newer one. An evicted stream's next append reads its head
+// from the index.
 func WithHeadCache(streams int) Option {
 	return func(c *config) error {
 		if streams < 0 {

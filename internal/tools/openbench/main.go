@@ -13,7 +13,9 @@
 // that many streams plus bench/target, a 1,000-event stream spread evenly
 // through the log. With -single: that many streams of one event each. It
 // prints {"appends_per_s", "seconds", "peak_rss_mb", "peak_go_mb" (the Go
-// runtime's part of that peak), "cpu_us_per_append", ...} and keeps a copy
+// runtime's part of that peak), "at_peak" (the runtime's memory classes,
+// live heap and heap goal, and the anonymous and file-backed RSS at the
+// peak, in MB), "cpu_us_per_append", ...} and keeps a copy
 // of the data set as it was when build closed it (D.pristine) for measure's
 // first opens.
 //
@@ -47,7 +49,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -129,6 +130,7 @@ func build(args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the open and the appends here")
 	headCache := fs.Int("headcache", -1, "if >= 0: eventstore.WithHeadCache(this)")
 	indexCache := fs.Int64("indexcache", 0, "if > 0: eventstore.WithIndexCache(this many bytes)")
+	peakProfile := fs.String("peakprofile", "", "write a heap profile here whenever the RSS peak grew by 8 MB (the last is taken within 8 MB of the peak)")
 	_ = fs.Parse(args)
 	if *dir == "" {
 		return errors.New("give -dir")
@@ -152,8 +154,8 @@ func build(args []string) error {
 		total = *single
 	}
 	ctx := context.Background()
-	var peak, peakGo atomic.Uint64
-	stop := watchRSS(&peak, &peakGo)
+	var watch peakWatch
+	stop := watch.start(*peakProfile)
 	start := time.Now()
 	opts := []eventstore.Option{eventstore.WithLogger(slog.New(slog.DiscardHandler))}
 	if *headCache >= 0 {
@@ -218,38 +220,17 @@ func build(args []string) error {
 		"streams":       max(len(names), *single),
 		"seconds":       took.Seconds(),
 		"appends_per_s": float64(total) / took.Seconds(),
-		"peak_rss_mb":   float64(peak.Load()) / (1 << 20),
+		"peak_rss_mb":   mb(watch.peak.Load()),
 		// CPU (user and system, every thread) per append, Open included:
 		// less swayed than the rate by other work on a shared machine.
 		"cpu_us_per_append": cpu * 1000 / float64(total),
 		// The Go runtime's share of that peak (its mapped memory not
 		// returned to the OS); the rest is outside the Go heap: pebble's
 		// memtables and block cache, C allocations, the binary.
-		"peak_go_mb": float64(peakGo.Load()) / (1 << 20),
+		"peak_go_mb": mb(watch.goAtPeak.Load()),
+		// The runtime's memory classes at the peak, in MB.
+		"at_peak": watch.atPeak(),
 	})
-}
-
-// watchRSS records the process's peak RSS every 20 ms until stopped, and in
-// goAtPeak the Go runtime's memory at that peak.
-func watchRSS(peak, goAtPeak *atomic.Uint64) func() {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		for {
-			if r := rss(); r > peak.Load() {
-				peak.Store(r)
-				goAtPeak.Store(goMemory())
-			}
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	})
-	return func() { close(done); wg.Wait() }
 }
 
 // goMemory returns the memory the Go runtime has mapped and not released.
