@@ -103,20 +103,22 @@ func (s *Store) prepareEvents(events []Event) ([]Event, error) {
 		return nil, err
 	}
 	out := make([]Event, len(events))
+	copy(out, events)
 	var now time.Time
-	for i, e := range events {
-		if e.ID == uuid.Nil || e.Time.IsZero() {
-			if now.IsZero() {
-				now = time.Now()
-			}
-			if e.ID == uuid.Nil {
-				e.ID = s.ids.next(now)
-			}
-			if e.Time.IsZero() {
-				e.Time = now
-			}
+	for i := range out {
+		if out[i].ID == uuid.Nil || out[i].Time.IsZero() {
+			now = time.Now()
+			break
 		}
-		out[i] = e
+	}
+	if now.IsZero() {
+		return out, nil
+	}
+	s.ids.fill(out, now)
+	for i := range out {
+		if out[i].Time.IsZero() {
+			out[i].Time = now
+		}
 	}
 	return out, nil
 }

@@ -263,12 +263,14 @@
 // rebuilt with the index.
 //
 // The index also finds an event by its ID: [Store.EventByID] answers the
-// event, its stream, version and offset in two point reads of the index
-// (a key per event, ID to commit, written with the commit's other keys
-// and deleted with them), whatever the size of the log, seeing every
-// append acknowledged before the call as a read does; an ID it does not
-// hold is [ErrNotFound]. An index of the previous format, which had no
-// such keys, is rebuilt from the log on the first open.
+// event, its stream, version and offset in a few reads of the index
+// (keys from ID to commit, written with the commit's other keys and
+// deleted with them: one for a run of consecutive IDs the store gave the
+// events of one append, one for each other event), whatever the size of
+// the log, seeing every append acknowledged before the call as a read
+// does; an ID it does not hold is [ErrNotFound]. An index of an earlier
+// format (none of these keys, or one per event) is rebuilt from the log
+// on the first open.
 //
 // # Disk
 //

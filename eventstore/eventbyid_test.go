@@ -90,3 +90,28 @@ func TestEventByID(t *testing.T) {
 		t.Fatalf("EventByID on a closed store: %v", err)
 	}
 }
+
+// TestEventByIDNewestOfTwo: events appended again with the IDs the store
+// gave another append's events (a run of consecutive IDs, stored twice)
+// are found as the newer ones, the older commit's run notwithstanding.
+func TestEventByIDNewestOfTwo(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	if _, err := s.Append(ctx, "copies/a", evs(20, 1)); err != nil {
+		t.Fatal(err)
+	}
+	first := collect(t, s.Read(ctx, "copies/a"))
+	again := evs(20, 500)
+	for i := range again {
+		again[i].ID = first[i].ID
+	}
+	if _, err := s.Append(ctx, "copies/b", again); err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range collect(t, s.Read(ctx, "copies/b")) {
+		got, err := s.EventByID(ctx, first[i].ID)
+		if err != nil || got.Stream != "copies/b" || got.Version != e.Version || string(got.Data) != string(e.Data) {
+			t.Fatalf("EventByID(%s): %+v, %v; want %+v", first[i].ID, got, err, e)
+		}
+	}
+}

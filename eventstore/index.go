@@ -60,6 +60,7 @@ import (
 //	'z' name 0x00                             → seq(8) of the commit that closed the stream
 //	'o' seq(8, big-endian)                    → storedAt(8) name (len+bytes) commit body: the log-ordered copy (index_ordered.go)
 //	'e' event id(16)                          → uvarint(seq) uvarint(i): the commit's i-th event (index_eventid.go)
+//	'E' time field(8) seq(8)                  → uvarint(i) uvarint(n): a run of the commit's events with consecutive IDs (index_eventid.go)
 //	"m.format" → indexFormat; "m.log" → the log's identity; "m.checkpoint" → seq(8)
 //	"m.newest" → seq(8) first event id(16) stream name: the newest commit held
 //
@@ -79,9 +80,11 @@ import (
 // tables would be rewritten with zstd only as compactions reach them,
 // which for streams no longer written is never); format 4 had no event-id
 // keys (an index of it is rebuilt, so that EventByID finds every event,
-// not only those appended after an upgrade). An index of another format
-// is rebuilt.
-const indexFormat = "rewind-index-5"
+// not only those appended after an upgrade); format 5 had an 'e' key for
+// every event and no 'E' runs (it would be read right, but a process of
+// an older version would not find the events of the runs in an index of
+// this one). An index of another format is rebuilt.
+const indexFormat = "rewind-index-6"
 
 var (
 	keyFormat     = []byte("m.format")

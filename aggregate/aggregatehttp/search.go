@@ -165,7 +165,7 @@ func (r *Registry) serveSearch(w http.ResponseWriter, req *http.Request) {
 }
 
 // searchEventID answers a search with an event id from the store's
-// event-id index (two point reads, whatever the category's size) instead
+// event-id index (a few reads, whatever the category's size) instead
 // of a scan: the event, if it is in the category, after the cursor, and
 // passes the other filters. An id is one event, so the answer is whole
 // (End), and its cursor is the log's end, where new events will be.

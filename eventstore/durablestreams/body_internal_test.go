@@ -2,7 +2,9 @@ package durablestreams
 
 import (
 	"bytes"
+	"errors"
 	"testing"
+	"testing/iotest"
 )
 
 // A GET answer's body that outgrows its first 64 KiB goes to a whole chunk
@@ -34,5 +36,35 @@ func TestGrowBodyGoesToAChunkAtOnce(t *testing.T) {
 	// A message larger than the chunk still fits.
 	if got := h.growBody(b, 3<<20); cap(got)-len(got) < 3<<20 {
 		t.Fatalf("no room for a large message: %d bytes free", cap(got)-len(got))
+	}
+}
+
+// TestReadAllOfKnownLength: a POST's body of announced length is read
+// into one buffer of that length (io.ReadAll grew a 10 kB body through
+// ten), and whatever the length says, readAll reads what io.ReadAll does.
+func TestReadAllOfKnownLength(t *testing.T) {
+	body := bytes.Repeat([]byte(`{"n":1,"pad":"xxxxxxxxxx"},`), 400)
+	cases := []struct {
+		name string
+		size int64
+	}{{"announced", int64(len(body))}, {"unknown", -1}, {"shorter than announced", int64(len(body)) + 7},
+		{"longer than announced", 100}, {"empty", 0}}
+	for _, tc := range cases {
+		// iotest.HalfReader: reads come in pieces, as from a socket.
+		got, err := readAll(iotest.HalfReader(bytes.NewReader(body)), tc.size)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("%s: %d bytes, %v; want the %d of the body", tc.name, len(got), err, len(body))
+		}
+	}
+	if _, err := readAll(iotest.ErrReader(errors.New("cut")), 10); err == nil {
+		t.Fatal("a read error was not returned")
+	}
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := readAll(iotest.HalfReader(bytes.NewReader(body)), int64(len(body))); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 3 { // the buffer, the two readers
+		t.Fatalf("readAll of a body of known length: %.0f allocations", allocs)
 	}
 }

@@ -59,3 +59,41 @@ func checkScan(t *testing.T, in []byte) {
 		}
 	}
 }
+
+// batchOf100 is a body like dsbench's batched POSTs: 100 JSON objects of
+// 100 bytes, most of each a string.
+func batchOf100() []byte {
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i := range 100 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		head := `{"w":3,"n":` + strings.Repeat("7", 1+i%3) + `,"pad":"`
+		b.WriteString(head + strings.Repeat("x", 100-len(head)-2) + `"}`)
+	}
+	b.WriteByte(']')
+	return b.Bytes()
+}
+
+// BenchmarkScanJSON checks and splits a 100-message batch; its sibling
+// BenchmarkScanJSONEncodingJSON only checks it, with encoding/json.Valid.
+func BenchmarkScanJSON(b *testing.B) {
+	body := batchOf100()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, _, ok := scanJSON(body); !ok {
+			b.Fatal("not JSON")
+		}
+	}
+}
+
+func BenchmarkScanJSONEncodingJSON(b *testing.B) {
+	body := batchOf100()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if !json.Valid(body) {
+			b.Fatal("not JSON")
+		}
+	}
+}
