@@ -147,14 +147,17 @@ func TestTTLLastUseSharedBetweenHandlers(t *testing.T) {
 	store := openStore(t, t.TempDir())
 	a := newServer(t, store)
 	b := newServer(t, store)
-	a.do("PUT", "two/ttl", nil, "Content-Type", "text/plain", "Stream-TTL", "2").must(t, 201, "PUT via A")
-	for i := range 6 {
-		time.Sleep(500 * time.Millisecond)
+	// Eight uses 600 ms apart outlive a TTL of 4 s only if each renews
+	// it; the 3.4 s left between a use and the TTL keep the test from
+	// failing on a slow machine.
+	a.do("PUT", "two/ttl", nil, "Content-Type", "text/plain", "Stream-TTL", "4").must(t, 201, "PUT via A")
+	for i := range 8 {
+		time.Sleep(600 * time.Millisecond)
 		a.do("POST", "two/ttl", []byte(fmt.Sprint(i)), "Content-Type", "text/plain").must(t, 204, "POST via A")
 		b.do("HEAD", "two/ttl", nil).must(t, 200, "HEAD via B")
 	}
 	got := b.do("GET", "two/ttl?offset=-1", nil).must(t, 200, "GET via B")
-	if string(got.body) != "012345" {
+	if string(got.body) != "01234567" {
 		t.Fatalf("B reads %q", got.body)
 	}
 }
