@@ -249,30 +249,30 @@ type jsz struct {
 }
 
 func (c *Cluster) jsz(i int, query string) (*jsz, error) {
-	cl := http.Client{Timeout: time.Second}
-	resp, err := cl.Get(fmt.Sprintf("http://127.0.0.1:%d/jsz?%s", c.Nodes[i].HTTPPort, query))
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
 	var j jsz
-	if err := json.NewDecoder(resp.Body).Decode(&j); err != nil {
+	if err := c.monitor(i, "jsz?"+query, &j); err != nil {
 		return nil, err
 	}
 	return &j, nil
+}
+
+// monitor reads node i's monitoring endpoint path (with its query) into v.
+func (c *Cluster) monitor(i int, path string, v any) error {
+	cl := http.Client{Timeout: time.Second}
+	resp, err := cl.Get(fmt.Sprintf("http://127.0.0.1:%d/%s", c.Nodes[i].HTTPPort, path))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(v)
 }
 
 // ClientNodes returns the index of the node each client connection named
 // name is connected to (from every running node's /connz), in no order.
 func (c *Cluster) ClientNodes(name string) []int {
 	var at []int
-	cl := http.Client{Timeout: time.Second}
 	for i := range c.Nodes {
 		if !c.Running(i) {
-			continue
-		}
-		resp, err := cl.Get(fmt.Sprintf("http://127.0.0.1:%d/connz?limit=1024", c.Nodes[i].HTTPPort))
-		if err != nil {
 			continue
 		}
 		var z struct {
@@ -280,9 +280,7 @@ func (c *Cluster) ClientNodes(name string) []int {
 				Name string `json:"name"`
 			} `json:"connections"`
 		}
-		err = json.NewDecoder(resp.Body).Decode(&z)
-		resp.Body.Close()
-		if err != nil {
+		if c.monitor(i, "connz?limit=1024", &z) != nil {
 			continue
 		}
 		for _, conn := range z.Conns {
