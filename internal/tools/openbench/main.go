@@ -242,17 +242,26 @@ func goMemory() uint64 {
 
 // rss returns VmHWM-free current VmRSS of this process in bytes (Linux).
 func rss() uint64 {
+	return procStatus("VmRSS")["VmRSS"]
+}
+
+// procStatus returns the fields keys of /proc/self/status (Linux), in
+// bytes; a field it cannot read is missing.
+func procStatus(keys ...string) map[string]uint64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		return 0
+		return nil
 	}
+	m := make(map[string]uint64, len(keys))
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10
+		for _, k := range keys {
+			if rest, ok := strings.CutPrefix(line, k+":"); ok {
+				kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+				m[k] = kb << 10
+			}
 		}
 	}
-	return 0
+	return m
 }
 
 type childResult struct {

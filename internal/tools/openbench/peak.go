@@ -1,9 +1,7 @@
 package main
 
 import (
-	"os"
 	"runtime/metrics"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,8 +49,9 @@ func (w *peakWatch) start(profile string) func() {
 		for {
 			if r := rss(); r > w.peak.Load() {
 				w.peak.Store(r)
-				w.goAtPeak.Store(goMemory())
-				w.record(r)
+				g := goMemory()
+				w.goAtPeak.Store(g)
+				w.record(r, g)
 				if profile != "" && r >= w.profiled+8<<20 {
 					w.profiled = r
 					_ = writeHeapProfile(profile)
@@ -68,23 +67,18 @@ func (w *peakWatch) start(profile string) func() {
 	return func() { close(done); wg.Wait() }
 }
 
-func (w *peakWatch) record(rssBytes uint64) {
+// record notes the memory classes at a new peak of rssBytes, when the Go
+// runtime held goBytes.
+func (w *peakWatch) record(rssBytes, goBytes uint64) {
 	s := make([]metrics.Sample, len(peakClasses))
 	for i, n := range peakClasses {
 		s[i].Name = n
 	}
 	metrics.Read(s)
-	m := map[string]float64{"rss": mb(rssBytes), "outside_go": mb(rssBytes) - mb(goMemory())}
+	m := map[string]float64{"rss": mb(rssBytes), "outside_go": mb(rssBytes) - mb(goBytes)}
 	// Anonymous memory (heaps, Go's and C's) and file pages (the binary).
-	if b, err := os.ReadFile("/proc/self/status"); err == nil {
-		for line := range strings.SplitSeq(string(b), "\n") {
-			for _, k := range []string{"RssAnon", "RssFile"} {
-				if rest, ok := strings.CutPrefix(line, k+":"); ok {
-					kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-					m[strings.ToLower(k)] = mb(kb << 10)
-				}
-			}
-		}
+	for k, v := range procStatus("RssAnon", "RssFile") {
+		m[strings.ToLower(k)] = mb(v)
 	}
 	for _, x := range s {
 		name := strings.TrimPrefix(strings.TrimPrefix(x.Name, "/memory/classes/"), "/")
