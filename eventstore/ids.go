@@ -51,14 +51,6 @@ func newIDGen() *idGen {
 	return g
 }
 
-// next returns a new ID for an event appended at now.
-func (g *idGen) next(now time.Time) uuid.UUID {
-	rng := g.rngs.Get().(*rand.ChaCha8)
-	id := makeID(g.reserve(now, 1), rng)
-	g.rngs.Put(rng)
-	return id
-}
-
 // fill gives each event of events without an ID a new one, all made at
 // now. They take consecutive time fields (one reservation for them all):
 // the read index then keeps the event-id keys of a commit's events as one

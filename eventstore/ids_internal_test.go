@@ -9,6 +9,14 @@ import (
 	"github.com/google/uuid"
 )
 
+// next returns a new ID for one event appended at now, as an append of
+// that event gets it.
+func (g *idGen) next(now time.Time) uuid.UUID {
+	e := []Event{{}}
+	g.fill(e, now)
+	return e[0].ID
+}
+
 // checkV7 checks the version and variant bits of a generated ID.
 func checkV7(t *testing.T, id uuid.UUID) {
 	t.Helper()
