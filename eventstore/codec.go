@@ -258,18 +258,31 @@ func decodeCommit(body []byte) (commit, error) {
 // for bodies that were checked when they entered the read index, whose
 // blocks pebble checksums.
 func decodeCommitHeader(body []byte) (commit, error) {
+	var c commit
+	if err := c.decodeHeader(body); err != nil {
+		return commit{}, err
+	}
+	return c, nil
+}
+
+// decodeHeader is decodeCommitHeader into c, which a read of many commits
+// reuses: a commit is about a hundred bytes, and returning it by value
+// copied it twice per commit on the way to the read's loop (a tenth of a
+// warm read's CPU, most of it stalled on those copies). On an error c
+// holds part of the header and must not be used.
+func (c *commit) decodeHeader(body []byte) error {
+	*c = commit{}
 	if len(body) < 2 || body[0] != commitMagic {
-		return commit{}, fmt.Errorf("%w: not a Rewind commit", ErrCorrupt)
+		return fmt.Errorf("%w: not a Rewind commit", ErrCorrupt)
 	}
 	format := body[1]
 	if format != commitFormatV1 && format != commitFormatV2 {
-		return commit{}, fmt.Errorf("%w: unknown commit format %d", ErrCorrupt, format)
+		return fmt.Errorf("%w: unknown commit format %d", ErrCorrupt, format)
 	}
 	d := decoder{b: body[2:]}
-	var c commit
 	if format == commitFormatV2 {
 		if len(d.b) < 8 {
-			return commit{}, fmt.Errorf("%w: no store time", ErrCorrupt)
+			return fmt.Errorf("%w: no store time", ErrCorrupt)
 		}
 		c.stored = int64(binary.BigEndian.Uint64(d.b))
 		d.off = 8
@@ -284,38 +297,38 @@ func decodeCommitHeader(body []byte) (commit, error) {
 	}
 	if flags&flagCommand != 0 {
 		if c.command = string(d.bytes()); c.command == "" && d.err == nil {
-			return commit{}, fmt.Errorf("%w: empty command id", ErrCorrupt)
+			return fmt.Errorf("%w: empty command id", ErrCorrupt)
 		}
 	}
 	if flags&flagCmdData != 0 {
 		if flags&flagCommand == 0 && d.err == nil {
-			return commit{}, fmt.Errorf("%w: command data without a command id", ErrCorrupt)
+			return fmt.Errorf("%w: command data without a command id", ErrCorrupt)
 		}
 		c.commandData = append([]byte{}, d.bytes()...)
 	}
 	c.closes, c.deletes = flags&flagClosed != 0, flags&flagDeleted != 0
 	if flags&^(flagProducer|flagCommand|flagClosed|flagDeleted|flagCmdData) != 0 && d.err == nil {
-		return commit{}, fmt.Errorf("%w: unknown flags %#x", ErrCorrupt, flags)
+		return fmt.Errorf("%w: unknown flags %#x", ErrCorrupt, flags)
 	}
 	n := d.uvarint()
 	if d.err != nil {
-		return commit{}, d.err
+		return d.err
 	}
 	if n > MaxEventsPerAppend || c.firstVersion == 0 || c.firstVersion > math.MaxUint64-n ||
 		n == 0 && !c.closes && !c.deletes && c.command == "" { // only a close, a tombstone or a command's record may hold no events
-		return commit{}, fmt.Errorf("%w: %d events from version %d", ErrCorrupt, n, c.firstVersion)
+		return fmt.Errorf("%w: %d events from version %d", ErrCorrupt, n, c.firstVersion)
 	}
 	// A tombstone is nothing but itself: no events, no producer, no
 	// command id, no close; the stream it starts again is at version 0.
 	if c.deletes && (n != 0 || c.producer != nil || c.command != "" || c.closes || c.firstVersion != 1) {
-		return commit{}, fmt.Errorf("%w: a tombstone with more in it", ErrCorrupt)
+		return fmt.Errorf("%w: a tombstone with more in it", ErrCorrupt)
 	}
 	if format == commitFormatV2 && c.stored <= 0 {
-		return commit{}, fmt.Errorf("%w: store time %d", ErrCorrupt, c.stored)
+		return fmt.Errorf("%w: store time %d", ErrCorrupt, c.stored)
 	}
 	c.count = int(n)
 	c.events = d.rest()
-	return c, nil
+	return nil
 }
 
 // check walks the commit's events without keeping them: every event must
@@ -418,21 +431,24 @@ type arena struct {
 	copyData bool
 }
 
-// arenaChunk is 8 KiB, one of Go's small size classes. A chunk must be a
-// small object: a large one (above 32 KiB less the 8-byte malloc header
-// Go reserves for every small size; a request of exactly 32 KiB is one)
-// is its own span, taken from the heap, zeroed, given back at the next
-// sweep and returned to the OS by the background scavenger, so that the
-// next read faults its pages in again: with 32 KiB chunks that was about
-// 10 % of a warm read's CPU (madvise, page faults, zeroing) on issue 24's
-// data set. And it is not larger than it needs to be, because a read's
+// arenaChunk is 6,912 bytes, one of Go's small size classes. A chunk must
+// be a small object: a large one (above 32 KiB less the 8-byte malloc
+// header Go reserves for every small size; a request of exactly 32 KiB is
+// one) is its own span, taken from the heap, zeroed, given back at the
+// next sweep and returned to the OS by the background scavenger, so that
+// the next read faults its pages in again: with 32 KiB chunks that was
+// about 10 % of a warm read's CPU (madvise, page faults, zeroing) on issue
+// 24's data set. It is not larger than it needs to be, because a read's
 // last chunk is left partly empty, half a chunk on average: with 32 KiB
 // chunks a read of 1,000 events of 200 B allocated 254 KB for the 227 KB
-// its events keep, and garbage is what paces the collector. Eight KiB
-// chunks waste 4 KiB a read on average, for about 20 more allocations of
-// a cached size.
+// its events keep, and garbage is what paces the collector. And its size
+// class packs several chunks into one span: 8 KiB, the class before,
+// holds one object per span, so that every chunk took a span of its own
+// from the heap through the allocator's slow path (mcache refill, about
+// 7 % of a warm read's CPU); 6,912 bytes is seven to a 48 KiB span, and
+// wastes about 3.5 KiB a read.
 const (
-	arenaChunk  = 8 << 10
+	arenaChunk  = 6912 // see sizeclasses.go in Go's runtime: class 50, 7 objects a span
 	maxInterned = 4096 // distinct type names an arena keeps
 )
 

@@ -129,16 +129,25 @@ type indexedCommit struct {
 
 // decodeIndexed decodes an index value: seq(8) storedAt(8) commit body.
 func decodeIndexed(v []byte) (indexedCommit, error) {
-	if len(v) < 16 {
-		return indexedCommit{}, fmt.Errorf("%w: short index record", ErrCorrupt)
+	var ic indexedCommit
+	if err := ic.decode(v); err != nil {
+		return indexedCommit{}, err
 	}
-	c, err := decodeCommitHeader(v[16:]) // checked when it entered the index
-	if err != nil {
-		return indexedCommit{}, fmt.Errorf("index record: %w", err)
-	}
-	ic := indexedCommit{seq: binary.BigEndian.Uint64(v), commit: c,
-		stored: time.Unix(0, int64(binary.BigEndian.Uint64(v[8:])))}
 	return ic, nil
+}
+
+// decode is decodeIndexed into ic, which a read of a stream's commits
+// reuses (see commit.decodeHeader). On an error ic must not be used.
+func (ic *indexedCommit) decode(v []byte) error {
+	if len(v) < 16 {
+		return fmt.Errorf("%w: short index record", ErrCorrupt)
+	}
+	if err := ic.decodeHeader(v[16:]); err != nil { // checked when it entered the index
+		return fmt.Errorf("index record: %w", err)
+	}
+	ic.seq = binary.BigEndian.Uint64(v)
+	ic.stored = time.Unix(0, int64(binary.BigEndian.Uint64(v[8:])))
+	return nil
 }
 
 func decodeIndexedAt(it *pebble.Iterator) (indexedCommit, error) {
@@ -292,13 +301,13 @@ func (x *index) readStream(name string, b *bounds, covered uint64, yield func(Ev
 	// moves, so the value is intact while the loop body has the event.
 	a := &arena{copyData: !b.borrow}
 	next := uint64(0) // the version the next commit must start at (0: any, the first)
+	var c indexedCommit
 	for ok := it.SeekGE(commitKey(name, from)); ok && !stop; ok = it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
 			return err
 		}
-		c, err := decodeIndexed(v)
-		if err != nil {
+		if err := c.decode(v); err != nil {
 			return err
 		}
 		if c.seq > covered {
