@@ -505,3 +505,85 @@ func leaderHolds(ctx context.Context, c *natscluster.Cluster, o eventstore.Offse
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// logConsumers returns how many consumers the log has, asking until the
+// cluster answers.
+func logConsumers(t *testing.T, js jetstream.JetStream) int {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		st, err := js.Stream(ctx, "rewind")
+		if err == nil {
+			var info *jetstream.StreamInfo
+			info, err = st.Info(ctx)
+			cancel()
+			if err == nil {
+				return info.State.Consumers
+			}
+		} else {
+			cancel()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("log info: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestClusterNoConsumerWhileAlone: a store alone on a cluster log, writing,
+// leaves the log without a consumer once its tailer has seen for a while
+// that only it writes; a second store's appends then reach it, and a
+// WaitStream on it wakes for them.
+func TestClusterNoConsumerWhileAlone(t *testing.T) {
+	c := natscluster.Start(t, 3)
+	js := rawJS(t, c)
+	a := connectCluster(t, c, eventstore.WithReplicas(3))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 0; ; i++ {
+		if _, err := a.Append(ctx, "alone/a", evs(1, i)); err != nil {
+			t.Fatalf("append: %v", err)
+		}
+		if logConsumers(t, js) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the log still has %d consumers after 30 s of appends by its only writer", logConsumers(t, js))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	b := connectCluster(t, c)
+	h, err := a.Head(ctx, "alone/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	woke := make(chan eventstore.Head, 1)
+	go func() {
+		h, err := a.WaitStream(ctx, "alone/b", h.Offset)
+		if err != nil {
+			t.Error(err)
+		}
+		woke <- h
+	}()
+	time.Sleep(50 * time.Millisecond)
+	res, err := b.Append(ctx, "alone/b", evs(1, 0))
+	if err != nil {
+		t.Fatalf("b's append: %v", err)
+	}
+	select {
+	case h := <-woke:
+		if h.Offset != res.Offset() {
+			t.Fatalf("a's WaitStream woke at %+v, want %s", h, res.Offset())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("another store's append did not wake a WaitStream of the quiet store")
+	}
+	want := evs(1, 0)
+	got := collect(t, a.Read(ctx, "alone/b"))
+	if len(got) != 1 || got[0].Type != want[0].Type || string(got[0].Data) != string(want[0].Data) || got[0].Offset != res.Offsets[0] {
+		t.Fatalf("a reads b's stream: %s", describe(got))
+	}
+}

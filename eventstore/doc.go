@@ -189,11 +189,26 @@
 // version. The index is derived, never a second truth. Each acknowledged
 // append is handed to it before Append returns; a tailer reads the log in
 // order, adding what other processes wrote and what a crash kept an append
-// from reporting. A one-stream read never touches the log: commits carry
-// their store times. The checkpoint, how far the index holds every commit,
-// is stored with the index's own writes. The index has no write-ahead log
-// and is never fsynced: after a crash the tailer reapplies the log from
-// the checkpoint, and an index that is missing, damaged, of another format,
+// from reporting. With Open and no listener only this process writes, and
+// the tailer reads the log only when a read waits for a commit the index
+// lacks or an acknowledged commit did not reach it. A store that shares its
+// log (Connect, WithListen) follows the log live through a consumer while
+// other processes write; once that consumer has delivered only this
+// process's own commits for a second, it is stopped and the tailer works as
+// a sole writer's, until it hears that another process wrote: every such
+// store announces its appends on the core NATS subject "rewind-tips"
+// ("<name>-tips" with [WithStreamName]; its identity and the last log
+// sequence it was acknowledged, at most ten times a second) and listens
+// there, and a quiet tailer also compares, every 200 ms, the log's last
+// sequence of the turn before with what the index holds (a lost
+// announcement, an older Rewind, a commit whose acknowledgement was lost). A
+// store whose NATS user may not publish and subscribe on that subject says
+// so once in its log and follows the log live, as it always did. A
+// one-stream read never touches the log: commits carry their store times.
+// The checkpoint, how far the index holds every commit, is stored with the
+// index's own writes. The index has no write-ahead log and is never fsynced:
+// after a crash the tailer reapplies the log from the checkpoint, and an
+// index that is missing, damaged, of another format,
 // of another log or ahead of the log (its newest commit no longer in the
 // log, as after a power cut that took the log's unsynced tail) is deleted
 // and rebuilt from the log, on open, or when a read finds it damaged (one
@@ -356,7 +371,9 @@
 // which is transient. A publish whose acknowledgement was lost is sent
 // again; refused because it was stored after all, it is recognised by its
 // own bytes as the one message that can follow the sequence it expected,
-// and returns as acknowledged: no commit is stored twice. The store's
+// and returns as acknowledged: no commit is stored twice; its commit
+// reaches the read index of every store (a quiet tailer finds it in the
+// log's last sequence), even if nothing reads. The store's
 // consumers of the log (the read index's tailer, log reads, subscriptions)
 // hear from their server every 500 ms and are recreated from the next
 // message after about a second of silence. A consumer sits on one of the

@@ -94,7 +94,10 @@ type Store struct {
 	producersMu sync.Mutex
 	producers   map[*Producer]struct{}
 
-	tailHook atomic.Pointer[func(seq uint64)] // tests: called before each message the tailer applies
+	tailHook atomic.Pointer[func(seq uint64)]            // tests: called before each message the tailer applies
+	modeHook atomic.Pointer[func(live bool, why string)] // tests: called when the tailer starts or stops following the log live
+
+	tips *tips // the log's tips, when it is shared (tips.go); nil for a sole writer
 
 	snapMu     sync.Mutex
 	snapReady  bool             // the snapshot stream exists
@@ -355,6 +358,9 @@ func (s *Store) start(ctx context.Context, dial func(name string) (*nats.Conn, e
 		}
 	}
 	s.idx = x
+	if !s.soleWriter() {
+		s.tips = s.startTips()
+	}
 	s.tailer = s.startTailer(x)
 	x.compactions.openGate()
 	s.watchIndex()
@@ -581,9 +587,10 @@ func (s *Store) noteAcked(seq uint64) {
 	for {
 		cur := s.lastAcked.Load()
 		if seq <= cur || s.lastAcked.CompareAndSwap(cur, seq) {
-			return
+			break
 		}
 	}
+	s.tips.announce(seq)
 }
 
 // ClientURL returns the URL other processes can Connect to when the store

@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -40,37 +41,75 @@ func (t *tailer) stop() {
 	}
 }
 
-// tailInterval is how often the tailer of a sole writer's index looks
-// for commits its appends did not report (a reader that waits for one, or a
-// rebuild, makes it run at once). While this process is the only writer,
-// its appends feed the index directly and the tailer has nothing to do
-// unless an append's outcome was lost or a crash kept commits out. When
-// other processes write to the log, the tailer follows it without pause.
+// tailInterval is how often the tailer of a sole writer's index, or of a
+// quiet one (tips.go), looks for commits its appends did not report (a
+// reader that waits for one, or a rebuild, makes it run at once). While
+// this process is the only writer, its appends feed the index directly and
+// the tailer has nothing to do unless an append's outcome was lost or a
+// crash kept commits out. When other processes write to the log, the
+// tailer follows it without pause.
 const tailInterval = 200 * time.Millisecond
+
+// logLastWait bounds the quiet tailer's look at the log's last sequence:
+// during an election it is skipped, and looked at again at the next turn.
+const logLastWait = time.Second
 
 // tail applies the log to the index from where it holds every commit, for
 // as long as ctx lives, restarting after errors.
+//
+// A sole writer's tailer catches up, bounded, when kicked or when an
+// acknowledged commit is missing from the index. The tailer of a store
+// that shares its log follows it live, but once it has delivered only this
+// process's own commits for quietAfter (and this store's tips work), it
+// stops its consumer and tails as a sole writer's does, until another
+// store's tip names a commit the index does not hold, or the log held, a
+// turn ago, a commit the index still does not (a tip lost, or never sent):
+// then it follows the log live again, from where the index holds every
+// commit (tips.go).
 func (s *Store) tail(ctx context.Context, x *index) {
+	t := s.tips // nil for a sole writer
 	follow := !s.soleWriter()
-	var due uint64 // acknowledged at the last turn
+	var due uint64     // acknowledged at the last turn
+	var logLast uint64 // quiet: the log's last sequence at the last turn
 	for {
 		if !follow {
 			select {
 			case <-ctx.Done():
 				return
 			case <-x.kick:
+			case <-t.signalled():
+				if !t.othersAfter(x.position()) {
+					continue
+				}
+				follow = true
+				s.noteMode(true, "tip")
 			case <-time.After(tailInterval):
 				// Appends reach the index a moment after their
 				// acknowledgement; one acknowledged a turn ago and still
 				// missing was not reported.
-				missing := x.position() < due
+				pos := x.position()
+				missing := pos < due
 				due = s.lastAcked.Load()
-				if !missing {
+				if t != nil {
+					follow = s.quietTurn(ctx, x, pos, &logLast)
+				}
+				if !missing && !follow {
 					continue
 				}
 			}
 		}
-		err := s.tailFrom(ctx, x, !follow)
+		var err error
+		if follow && t != nil {
+			var quiet bool
+			quiet, err = s.tailLive(ctx, x)
+			if quiet {
+				follow, logLast = false, 0
+				s.noteMode(false, "alone")
+				continue
+			}
+		} else {
+			err = s.tailFrom(ctx, x, !follow)
+		}
 		if ctx.Err() != nil {
 			return
 		}
@@ -83,6 +122,89 @@ func (s *Store) tail(ctx context.Context, x *index) {
 			return
 		case <-time.After(100 * time.Millisecond):
 		}
+	}
+}
+
+// quietTurn is a quiet tailer's look for other processes' commits at its
+// turn, with the index at pos: it reports whether to follow the log live.
+// *logLast is the log's last sequence at the last turn: every commit this
+// process had in the log then has since been acknowledged and handed to
+// the index, so one the index still lacks was not reported (another
+// process's, whose tip went missing, or one whose acknowledgement was
+// lost).
+func (s *Store) quietTurn(ctx context.Context, x *index, pos uint64, logLast *uint64) bool {
+	switch {
+	case s.tips.othersAfter(pos):
+		s.noteMode(true, "tip")
+		return true
+	case s.tips.tipsOnly.Load():
+		return false
+	case *logLast > pos:
+		s.noteMode(true, "log")
+		return true
+	}
+	lctx, cancel := context.WithTimeout(ctx, logLastWait)
+	defer cancel()
+	if last, err := s.logLastSeq(lctx); err == nil {
+		*logLast = last
+	}
+	return false
+}
+
+// tailLive follows the log live until ctx ends or an error, or, reported
+// by quiet, until the tailer has delivered only this process's own
+// commits for quietAfter and this store's tips work.
+func (s *Store) tailLive(ctx context.Context, x *index) (quiet bool, err error) {
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var alone atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if s.watchAlone(lctx, x) {
+			alone.Store(true)
+			cancel()
+		}
+	}()
+	err = s.tailFrom(lctx, x, false)
+	cancel()
+	<-done
+	if alone.Load() && ctx.Err() == nil {
+		return true, nil
+	}
+	return false, err
+}
+
+// watchAlone reports true once the index writer has met no other
+// process's commit from the tailer for quietAfter, and this store's tips
+// work (tips.probe); false when ctx ends.
+func (s *Store) watchAlone(ctx context.Context, x *index) bool {
+	tick := time.NewTicker(quietAfter / 8)
+	defer tick.Stop()
+	seen, since := x.w.foreign.Load(), time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+		ok := s.tips.probe()
+		if n := x.w.foreign.Load(); n != seen {
+			seen, since = n, time.Now()
+			continue
+		}
+		if ok && time.Since(since) >= quietAfter && !s.tips.othersAfter(x.position()) {
+			return true
+		}
+	}
+}
+
+// noteMode tells the tests' hook that the tailer starts (live) or stops
+// following the log live, and why.
+func (s *Store) noteMode(live bool, why string) {
+	s.log.Debug("eventstore: read index tailer", "live", live, "why", why)
+	if hook := s.modeHook.Load(); hook != nil {
+		(*hook)(live, why)
 	}
 }
 

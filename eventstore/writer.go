@@ -114,6 +114,12 @@ type indexWriter struct {
 	// (maxOwn).
 	own      map[uint64]struct{}
 	watchOwn atomic.Bool
+	// foreign counts the tailer's records that were neither this
+	// process's own commits in flight (known) nor entered from their
+	// append's record (twins, own): other processes' commits, or own ones
+	// whose acknowledgement was lost. The tailer goes quiet once it stops
+	// moving (tailer.go).
+	foreign atomic.Uint64
 
 	onLog func(name string) // called for each stream a batch with the tailer's records entered (WaitStream)
 
@@ -371,6 +377,9 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			if _, ok := w.own[r.seq]; ok {
 				delete(w.own, r.seq)
 				continue // entered from its append's record
+			}
+			if !r.known {
+				w.foreign.Add(1)
 			}
 			skip, err := w.fillLogged(b, r, heads)
 			if err != nil {
