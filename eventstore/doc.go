@@ -208,11 +208,11 @@
 // The checkpoint, how far the index holds every commit, is stored with the
 // index's own writes. The index has no write-ahead log and is never fsynced:
 // after a crash the tailer reapplies the log from the checkpoint, and an
-// index that is missing, damaged, of another format,
-// of another log or ahead of the log (its newest commit no longer in the
-// log, as after a power cut that took the log's unsynced tail) is deleted
-// and rebuilt from the log, on open, or when a read finds it damaged (one
-// rebuild, shared by every read that found it). [Store.Reindex] rebuilds
+// index that is missing, damaged, of another format, of another log or
+// ahead of the log (its newest commit no longer in the log, as after a
+// power cut that took the log's unsynced tail) is deleted and rebuilt from
+// the log, on open, or when a read finds it damaged (one rebuild, shared
+// by every read that found it). [Store.Reindex] rebuilds
 // it on purpose, beside the current one, while reads go on. It is never
 // stale: a read first waits until the index holds every append
 // acknowledged before the read began (with Connect, every append the
