@@ -212,13 +212,13 @@
 // ahead of the log (its newest commit no longer in the log, as after a
 // power cut that took the log's unsynced tail) is deleted and rebuilt from
 // the log, on open, or when a read finds it damaged (one rebuild, shared
-// by every read that found it). [Store.Reindex] rebuilds
-// it on purpose, beside the current one, while reads go on. It is never
-// stale: a read first waits until the index holds every append
-// acknowledged before the read began (with Connect, every append the
-// server held), in this process or any other, and yields nothing past the
-// position up to which the index holds every commit, so a read never sees
-// version n+1 without version n, however other processes write.
+// by every read that found it). [Store.Reindex] rebuilds it on purpose,
+// beside the current one, while reads go on. It is never stale: a read
+// first waits until the index holds every append acknowledged before the
+// read began (with Connect, every append the server held), in this process
+// or any other, and yields nothing past the position up to which the index
+// holds every commit, so a read never sees version n+1 without version n,
+// however other processes write.
 //
 // Opening a store that was closed cleanly costs opening the index, not
 // starting the server. With Open and no listener, the directory is this
