@@ -25,6 +25,8 @@ const DefaultBucket = "rewind-checkpoints"
 // leases of a few seconds tolerate the usual skew.
 type KV struct {
 	kv jetstream.KeyValue
+
+	beforePut func() // tests: called in Acquire between its read and its write
 }
 
 var (
@@ -147,18 +149,55 @@ func isCASFailure(err error) bool {
 }
 
 // Acquire takes or renews the lease on name for holder.
+//
+// It reads the lease, decides, and writes at the revision it read. A write
+// refused because the lease moved on since is decided again on a new read,
+// a few times (acquireTries): the read may have been answered by a replica
+// that lagged its leader (any replica answers a read, and after an
+// election or a restart one may not hold the last renewal yet), or another
+// holder took a lease that has lapsed since. Only a lease still held by
+// another is a conflict.
 func (k *KV) Acquire(ctx context.Context, name, holder string, ttl time.Duration) (Lease, error) {
 	if err := checkName(name); err != nil {
 		return Lease{}, err
 	}
 	key := kvKey("lease", name)
+	pause := acquirePause
+	for try := 1; ; try++ {
+		l, err := k.acquireOnce(ctx, key, name, holder, ttl)
+		if !isCASFailure(err) {
+			return l, err
+		}
+		if try == acquireTries {
+			return Lease{}, fmt.Errorf("%w: %q was taken meanwhile", ErrConflict, name)
+		}
+		select {
+		case <-ctx.Done():
+			return Lease{}, fmt.Errorf("%w: %q was taken meanwhile", ErrConflict, name)
+		case <-time.After(pause):
+		}
+		pause *= 2
+	}
+}
+
+// acquireTries bounds Acquire's reads and decisions; acquirePause is the
+// first pause between them (doubling), about what a lagging replica takes
+// to catch up.
+const (
+	acquireTries = 5
+	acquirePause = 20 * time.Millisecond
+)
+
+// acquireOnce is one read, decision and write of Acquire. A write refused
+// at the revision read comes back as the compare-and-set failure.
+func (k *KV) acquireOnce(ctx context.Context, key, name, holder string, ttl time.Duration) (Lease, error) {
 	now := time.Now()
 	l := Lease{Name: name, Holder: holder, Expires: now.Add(ttl)}
 	value := []byte(strconv.FormatInt(l.Expires.UnixNano(), 10) + " " + holder)
 	e, err := k.get(ctx, key)
+	rev := uint64(0)
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound):
-		l.Revision, err = k.put(ctx, key, value, 0)
 	case err != nil:
 		return Lease{}, fmt.Errorf("checkpoint: lease %q: %w", name, err)
 	default:
@@ -166,10 +205,14 @@ func (k *KV) Acquire(ctx context.Context, name, holder string, ttl time.Duration
 		if cur.Holder != holder && now.Before(cur.Expires) {
 			return Lease{}, &LeaseHeldError{Name: name, Holder: cur.Holder, Expires: cur.Expires}
 		}
-		l.Revision, err = k.put(ctx, key, value, e.Revision())
+		rev = e.Revision()
 	}
+	if k.beforePut != nil {
+		k.beforePut()
+	}
+	l.Revision, err = k.put(ctx, key, value, rev)
 	if isCASFailure(err) {
-		return Lease{}, fmt.Errorf("%w: %q was taken meanwhile", ErrConflict, name)
+		return Lease{}, err
 	}
 	if err != nil {
 		return Lease{}, fmt.Errorf("checkpoint: lease %q: %w", name, err)
