@@ -77,6 +77,9 @@ func (s *Store) tail(ctx context.Context, x *index) {
 			case <-ctx.Done():
 				return
 			case <-x.kick:
+				if t != nil && s.settles(ctx, x) {
+					continue
+				}
 			case <-t.signalled():
 				if !t.othersAfter(x.position()) {
 					continue
@@ -149,6 +152,36 @@ func (s *Store) quietTurn(ctx context.Context, x *index, pos uint64, logLast *ui
 		*logLast = last
 	}
 	return false
+}
+
+// settleWait bounds how long a quiet tailer, kicked by a reader, waits
+// for this process's appends in flight to reach the index before it
+// catches up with the log.
+const settleWait = 50 * time.Millisecond
+
+// settles reports whether the index reaches the log's last sequence within
+// settleWait without a catch-up. A reader of a store that shares its log
+// waits for the log's end, which, while this process appends, is mostly
+// its own commits in flight: acknowledged a moment later, they reach the
+// index from their appends. A catch-up would make a consumer on the log
+// for them (on a cluster, a request to its meta leader), once per reader's
+// kick; one look at the log's last sequence costs a request the reader
+// makes anyway.
+func (s *Store) settles(ctx context.Context, x *index) bool {
+	lctx, cancel := context.WithTimeout(ctx, logLastWait)
+	last, err := s.logLastSeq(lctx)
+	cancel()
+	if err != nil {
+		return false
+	}
+	deadline := time.Now().Add(settleWait)
+	for x.position() < last {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
 }
 
 // tailLive follows the log live until ctx ends or an error, or, reported
