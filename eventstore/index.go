@@ -252,6 +252,14 @@ func (x *index) applied(written, tailed uint64) {
 	}
 }
 
+// progress returns how far the index holds every commit, and a channel
+// closed when that moves on.
+func (x *index) progress() (uint64, <-chan struct{}) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.written, x.notify
+}
+
 // waitKick is how long a reader waits for the writer before it asks the
 // tailer to run at once (for a commit whose append did not report it).
 const waitKick = 2 * time.Millisecond

@@ -48,11 +48,7 @@ func TestQuietReadsMakeNoConsumers(t *testing.T) {
 		if _, err := s.Append(ctx, "quiet/0", []eventstore.Event{{Type: "T", Data: []byte(`0`)}}); err != nil {
 			t.Fatal(err)
 		}
-		st, err := js.Stream(ctx, "rewind")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.CachedInfo().State.Consumers == 0 {
+		if logConsumers(t, js) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {

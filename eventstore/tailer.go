@@ -146,12 +146,18 @@ func (s *Store) quietTurn(ctx context.Context, x *index, pos uint64, logLast *ui
 		s.noteMode(true, "log")
 		return true
 	}
-	lctx, cancel := context.WithTimeout(ctx, logLastWait)
-	defer cancel()
-	if last, err := s.logLastSeq(lctx); err == nil {
+	if last, err := s.quietLogLast(ctx); err == nil {
 		*logLast = last
 	}
 	return false
+}
+
+// quietLogLast is a quiet tailer's look at the log's last sequence,
+// bounded by logLastWait.
+func (s *Store) quietLogLast(ctx context.Context) (uint64, error) {
+	lctx, cancel := context.WithTimeout(ctx, logLastWait)
+	defer cancel()
+	return s.logLastSeq(lctx)
 }
 
 // settleWait bounds how long a quiet tailer, kicked by a reader, waits
@@ -168,20 +174,25 @@ const settleWait = 50 * time.Millisecond
 // kick; one look at the log's last sequence costs a request the reader
 // makes anyway.
 func (s *Store) settles(ctx context.Context, x *index) bool {
-	lctx, cancel := context.WithTimeout(ctx, logLastWait)
-	last, err := s.logLastSeq(lctx)
-	cancel()
+	last, err := s.quietLogLast(ctx)
 	if err != nil {
 		return false
 	}
-	deadline := time.Now().Add(settleWait)
-	for x.position() < last {
-		if time.Now().After(deadline) || ctx.Err() != nil {
+	timer := time.NewTimer(settleWait)
+	defer timer.Stop()
+	for {
+		pos, advanced := x.progress()
+		if pos >= last {
+			return true
+		}
+		select {
+		case <-advanced:
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
 			return false
 		}
-		time.Sleep(time.Millisecond)
 	}
-	return true
 }
 
 // tailLive follows the log live until ctx ends or an error, or, reported
