@@ -587,3 +587,45 @@ func TestClusterNoConsumerWhileAlone(t *testing.T) {
 		t.Fatalf("a reads b's stream: %s", describe(got))
 	}
 }
+
+// TestClusterAppendsAtLeader: a store on a cluster publishes its appends
+// to the server that leads the log, found through the URLs the cluster
+// advertises even when the store was given only another server's.
+func TestClusterAppendsAtLeader(t *testing.T) {
+	c := natscluster.Start(t, 3)
+	a := connectCluster(t, c, eventstore.WithReplicas(3))
+	leader := c.StreamLeader("rewind")
+	if leader < 0 {
+		t.Fatal("the log has no leader")
+	}
+	follower := (leader + 1) % 3
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	b, err := eventstore.Connect(ctx, c.Nodes[follower].URL(), eventstore.WithIndexDir(t.TempDir()))
+	if err != nil {
+		t.Fatalf("connect through %s: %v", c.Nodes[follower].Name, err)
+	}
+	defer b.Close()
+	at := c.ClientNodes("rewind")
+	if len(at) != 2 || at[0] != leader || at[1] != leader {
+		names := make([]string, len(at))
+		for i, n := range at {
+			names[i] = c.Nodes[n].Name
+		}
+		t.Fatalf("the stores' append connections are on %v, want both on the log's leader %s", names, c.Nodes[leader].Name)
+	}
+	if got := c.ClientNodes("rewind-reader"); len(got) != 2 {
+		t.Fatalf("%d reader connections, want 2", len(got))
+	}
+	res, err := b.Append(ctx, "home/x", evs(3, 0))
+	if err != nil {
+		t.Fatalf("append through the moved connection: %v", err)
+	}
+	if _, err := a.Append(ctx, "home/x", evs(1, 3), eventstore.ExpectVersion(res.Version)); err != nil {
+		t.Fatalf("append after it: %v", err)
+	}
+	sameEvents(t, "home/x read by b", collect(t, b.Read(ctx, "home/x")), collect(t, a.Read(ctx, "home/x")))
+	if n := len(collect(t, b.Read(ctx, "home/x"))); n != 4 {
+		t.Fatalf("b reads %d events, want 4", n)
+	}
+}

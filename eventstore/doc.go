@@ -362,6 +362,14 @@
 // WithReplicas for more than one has fails with a [*ReplicasError]
 // ([ErrReplicas]).
 //
+// The log's leader orders and stores every commit; a publish that reaches
+// another server is routed to it, one hop more each way. So a store made
+// by Connect moves its append connection to the leader's server while it
+// opens, when the URLs it was given or those the cluster advertises reach
+// it (with the first given URL's credentials, as nats.go uses them for
+// advertised servers). It does not follow a leader that moves later: its
+// connection then stays where it is, one hop away.
+//
 // When a node dies, JetStream elects new leaders for what it led, in
 // seconds. Each request the store makes (a publish's acknowledgement, the
 // log's info, a direct get, a bucket operation, a consumer's creation) has

@@ -22,13 +22,16 @@ import (
 // read index beside it. It is safe for concurrent use; two Stores in one
 // process work independently.
 type Store struct {
-	cfg        config
-	log        *slog.Logger
-	srv        *server.Server // embedded server (Open); nil with Connect
-	embedded   bool           // opened with Open: the server is this process's
-	nc         *nats.Conn     // appends and API requests
-	js         jetstream.JetStream
-	rnc        *nats.Conn // consumers: the tailer, log reads, subscriptions
+	cfg      config
+	log      *slog.Logger
+	srv      *server.Server // embedded server (Open); nil with Connect
+	embedded bool           // opened with Open: the server is this process's
+	nc       *nats.Conn     // appends and API requests
+	js       jetstream.JetStream
+	rnc      *nats.Conn // consumers: the tailer, log reads, subscriptions
+	// dialURL connects to one server of a cluster first (Connect only):
+	// the append connection moves to the log's leader with it (home.go).
+	dialURL    func(name, url string) (*nats.Conn, error)
 	rjs        jetstream.JetStream
 	pub        *publisher
 	clock      *storeClock
@@ -240,6 +243,10 @@ func Connect(ctx context.Context, natsURL string, opts ...Option) (*Store, error
 		return nc, nil
 	}
 	s := newStore(cfg, lock, filepath.Join(indexRoot, "index"))
+	s.dialURL = func(name, u string) (*nats.Conn, error) {
+		opts := append([]nats.Option{nats.Name(name)}, cfg.natsOpts...)
+		return nats.Connect(natsURL, append(opts, nats.Timeout(homeTry), firstURL(homeURL(natsURL, u)))...)
+	}
 	files := make(chan *indexFiles, 1)
 	go func() { files <- openIndexFiles(s.indexDir, s.cfg.cacheSize, s.log) }()
 	if err := s.start(ctx, dial, files); err != nil {
@@ -342,6 +349,7 @@ func (s *Store) start(ctx context.Context, dial func(name string) (*nats.Conn, e
 	if err != nil {
 		return err
 	}
+	s.homeWriter(ctx)
 	s.lastAcked.Store(last)
 	f := <-files
 	files <- nil // for the deferred receive: f is finished or discarded here
