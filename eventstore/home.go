@@ -29,8 +29,8 @@ import (
 // homeBudget all of them: homing only saves a hop, it must not make an
 // open wait for servers this process cannot reach.
 const (
-	homeTry    = time.Second
-	homeBudget = 2 * time.Second
+	homeTry    = 500 * time.Millisecond
+	homeBudget = time.Second
 )
 
 // homeWriter moves the append connection to the log leader's server, if
