@@ -67,6 +67,9 @@ type Store struct {
 	// log's end with nothing left able to append (0: not so): the
 	// closing of the index then leaves a clean-close mark.
 	cleanAt atomic.Uint64
+	// pendingMark is the mark the closing of the index leaves for
+	// unlockAfter to write, once the server has stopped too.
+	pendingMark atomic.Pointer[cleanMark]
 
 	// ctx ends when Close begins; every goroutine the store starts (the
 	// tailers, Reindex, rebuilds, idle producers) ends with it.
@@ -99,6 +102,7 @@ type Store struct {
 
 	tailHook atomic.Pointer[func(seq uint64)]            // tests: called before each message the tailer applies
 	modeHook atomic.Pointer[func(live bool, why string)] // tests: called when the tailer starts or stops following the log live
+	stopHook atomic.Pointer[func()]                      // tests: called by Close before it shuts the embedded server down
 
 	tips *tips // the log's tips, when it is shared (tips.go); nil for a sole writer
 
@@ -614,13 +618,13 @@ func (s *Store) ClientURL() string {
 // Close ends everything the store started and releases its directory:
 // reads, subscriptions, producers and a Reindex still running end with
 // ErrClosed; the tailer brings the index up to the log's end; the
-// connections close and the embedded server shuts down cleanly (which
-// writes its index for a fast restart). The directory lock is released
-// only once the server has stopped and the read index is closed (a read
-// still holding the index closes it at its next step), so a new Open of the
-// directory never meets a server still running on it. Close returns what
-// went wrong while shutting down, if anything; calling it again returns
-// the same.
+// connections close, the read index closes (once no read holds it) and the
+// embedded server shuts down cleanly (which writes its index for a fast
+// restart). The directory lock is released only once the server has
+// stopped and the read index is closed (a read still holding the index
+// closes it at its next step), so a new Open of the directory never meets
+// a server still running on it. Close returns what went wrong while
+// shutting down, if anything; calling it again returns the same.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
@@ -679,15 +683,12 @@ func (s *Store) shutdown() error {
 	if s.rnc != nil {
 		s.rnc.Close()
 	}
-	if s.srv != nil {
-		s.srv.Shutdown()
-		s.srv.WaitForShutdown()
-	}
-	if s.syncer != nil {
-		if err := s.syncer.close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	// The index closes before the server shuts down, unless a read still
+	// holds it: nothing writes to it any more, and the server's shutdown
+	// writes its own index of the log from a buffer of some 60 B per
+	// subject made at once (60 MB for a million streams), better not on
+	// top of pebble's memtables (up to 64 MiB outside the Go heap). The
+	// clean-close mark still waits for the server (unlockAfter).
 	s.idxMu.Lock()
 	idle := x == nil || x.refs == 0
 	s.idxLeft = true
@@ -700,7 +701,21 @@ func (s *Store) shutdown() error {
 			errs = append(errs, err)
 		}
 	}
-	s.unlockAfter()
+	if s.srv != nil {
+		if h := s.stopHook.Load(); h != nil {
+			(*h)()
+		}
+		s.srv.Shutdown()
+		s.srv.WaitForShutdown()
+	}
+	if s.syncer != nil {
+		if err := s.syncer.close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := s.unlockAfter(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("eventstore: close: %w", err)
 	}
@@ -729,16 +744,24 @@ func (s *Store) closeIndexErr() error {
 		err = x.close()
 	}
 	if at := s.cleanAt.Load(); err == nil && x != nil && at > 0 && x.position() == at {
-		err = writeCleanMark(s.indexDir, cleanMark{Gen: x.gen, Log: s.logID, Seq: at, Format: indexFormat})
+		s.pendingMark.Store(&cleanMark{Gen: x.gen, Log: s.logID, Seq: at, Format: indexFormat})
 	}
-	s.unlockAfter()
-	return err
+	return errors.Join(err, s.unlockAfter())
 }
 
 // unlockAfter counts one of the two things the directory lock waits for
-// (the shutdown, the closing of the index) and releases it after both.
-func (s *Store) unlockAfter() {
-	if s.unlocks.Add(-1) == 0 {
-		s.lock.unlock()
+// (the shutdown, the closing of the index). After both it writes the
+// clean-close mark the closing of the index left, if any, and releases
+// the lock: the mark waits for the server's shutdown too, so that it is
+// never written while the server may still be flushing the log's files.
+func (s *Store) unlockAfter() error {
+	if s.unlocks.Add(-1) != 0 {
+		return nil
 	}
+	var err error
+	if m := s.pendingMark.Load(); m != nil {
+		err = writeCleanMark(s.indexDir, *m)
+	}
+	s.lock.unlock()
+	return err
 }

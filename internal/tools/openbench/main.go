@@ -196,6 +196,7 @@ func build(args []string) error {
 	}
 	wg.Wait()
 	took, cpu := time.Since(start), cpuMS()
+	appendsPeak := watch.peak.Load()
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -221,6 +222,9 @@ func build(args []string) error {
 		"seconds":       took.Seconds(),
 		"appends_per_s": float64(total) / took.Seconds(),
 		"peak_rss_mb":   mb(watch.peak.Load()),
+		// The peak before Close: what the appends reached, without the
+		// shutdown (the embedded server writes its index then).
+		"peak_rss_appends_mb": mb(appendsPeak),
 		// CPU (user and system, every thread) per append, Open included:
 		// less swayed than the rate by other work on a shared machine.
 		"cpu_us_per_append": cpu * 1000 / float64(total),
