@@ -22,16 +22,13 @@ import (
 // read index beside it. It is safe for concurrent use; two Stores in one
 // process work independently.
 type Store struct {
-	cfg      config
-	log      *slog.Logger
-	srv      *server.Server // embedded server (Open); nil with Connect
-	embedded bool           // opened with Open: the server is this process's
-	nc       *nats.Conn     // appends and API requests
-	js       jetstream.JetStream
-	rnc      *nats.Conn // consumers: the tailer, log reads, subscriptions
-	// dialURL connects to one server of a cluster first (Connect only):
-	// the append connection moves to the log's leader with it (home.go).
-	dialURL    func(name, url string) (*nats.Conn, error)
+	cfg        config
+	log        *slog.Logger
+	srv        *server.Server // embedded server (Open); nil with Connect
+	embedded   bool           // opened with Open: the server is this process's
+	nc         *nats.Conn     // appends and API requests
+	js         jetstream.JetStream
+	rnc        *nats.Conn // consumers: the tailer, log reads, subscriptions
 	rjs        jetstream.JetStream
 	pub        *publisher
 	clock      *storeClock
@@ -45,6 +42,9 @@ type Store struct {
 	maxPayload int
 	replicas   int              // the log's: what every resource the store makes gets
 	logStream  jetstream.Stream // the log's handle, for its info
+	// dialURL connects to one server of a cluster first (Connect only):
+	// the append connection moves to the log's leader with it (home.go).
+	dialURL func(name, url string) (*nats.Conn, error)
 
 	consumerPrefix string        // this store's consumers are named rewind_<prefix>_<n>
 	consumerSeq    atomic.Uint64 // the last n
