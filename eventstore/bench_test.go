@@ -100,8 +100,10 @@ func rawCore(js jetstream.JetStream) *Store {
 	if err != nil {
 		panic(err) // a benchmark helper on a connection that was just made
 	}
-	return &Store{nc: js.Conn(), pub: pub, clock: newClock(nil), jsName: rawBenchStream,
+	s := &Store{nc: js.Conn(), clock: newClock(nil), jsName: rawBenchStream,
 		ackPrefix: []byte(`{"stream":"` + rawBenchStream + `","seq":`)}
+	s.pub.Store(pub)
+	return s
 }
 
 // appendRawCore publishes like appendRaw, through core.publish.

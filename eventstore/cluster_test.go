@@ -637,3 +637,108 @@ func TestClusterAppendsAtLeader(t *testing.T) {
 		t.Fatalf("b reads %d events, want 4", n)
 	}
 }
+
+// TestClusterAppendsFollowLeader: when the log's leader moves (a
+// step-down, then a kill -9 of the new leader), the store moves its
+// appends to the new leader's server, while writers append without a
+// pause; every acknowledged append is stored once, at its version.
+func TestClusterAppendsFollowLeader(t *testing.T) {
+	c := natscluster.Start(t, 3)
+	s := connectCluster(t, c, eventstore.WithReplicas(3))
+	nc, err := nats.Connect(c.URLs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	const writers = 4
+	var acked, unsure [writers]atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	stopWriters := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	defer stopWriters() // before the store closes, when the test fails early
+	for w := range writers {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, err := s.Append(ctx, fmt.Sprintf("follow/w%d", w), evs(1, 0))
+				switch {
+				case err == nil:
+					acked[w].Add(1)
+				case errors.Is(err, eventstore.ErrUnavailable):
+					unsure[w].Add(1) // stored or not: counted below
+				default:
+					t.Errorf("writer %d: %v", w, err)
+					return
+				}
+			}
+		})
+	}
+	appendsAt := func(leader int, why string) {
+		t.Helper()
+		deadline := time.Now().Add(45 * time.Second)
+		for {
+			at := c.ClientNodes("rewind-appends")
+			if len(at) == 1 && at[0] == leader {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after %s, the store's appends are on %v, want the new leader %s", why, at, c.Nodes[leader].Name)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	newLeader := func(not int) int {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if l := c.StreamLeader("rewind"); l >= 0 && l != not {
+				return l
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no new leader for the log")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	time.Sleep(300 * time.Millisecond)
+	first := c.StreamLeader("rewind")
+	if _, err := nc.Request("$JS.API.STREAM.LEADER.STEPDOWN.rewind", nil, 5*time.Second); err != nil {
+		t.Fatalf("step-down: %v", err)
+	}
+	second := newLeader(first)
+	appendsAt(second, "a step-down")
+	before := acked[0].Load()
+	time.Sleep(300 * time.Millisecond)
+	if acked[0].Load() == before {
+		t.Fatal("no append acknowledged after the move")
+	}
+
+	c.Kill(second)
+	third := newLeader(second)
+	appendsAt(third, "a kill -9 of the leader")
+	c.Restart(second)
+	time.Sleep(300 * time.Millisecond)
+	stopWriters()
+
+	for w := range writers {
+		got := collect(t, s.Read(ctx, fmt.Sprintf("follow/w%d", w)))
+		for i, e := range got {
+			if e.Version != uint64(i+1) {
+				t.Fatalf("writer %d: event %d has version %d", w, i, e.Version)
+			}
+		}
+		n, a, u := int64(len(got)), acked[w].Load(), unsure[w].Load()
+		if n < a || n > a+u {
+			t.Fatalf("writer %d: %d events stored, %d acknowledged and %d unsure", w, n, a, u)
+		}
+		t.Logf("writer %d: %d acknowledged, %d unsure, %d stored", w, a, u, n)
+	}
+}

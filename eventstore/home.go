@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"strings"
 	"time"
@@ -16,12 +17,21 @@ import (
 // every append pays one hop more each way, and the commit's bytes cross
 // one more link, than one published at the leader. Rewind publishes every
 // append to the one log, so a store that shares a replicated log
-// (Connect) moves its append connection to the leader's server while it
-// opens, when its URLs or the ones the cluster advertises reach it.
+// (Connect) publishes its appends at the leader's server when its URLs or
+// the ones the cluster advertises reach it: it moves its append
+// connection there while it opens, before anything is appended, and
+// follows the leader when it moves (a failover, a restart, a step-down).
 //
-// It is done once, before anything is appended: the leader may move later
-// (a failover, a restart, a rebalance), and the connection then stays
-// where it is, which costs that hop again and nothing else. A leader that
+// Following must keep one promise: a store's commits reach the log in the
+// order of their store times (clock.go). A commit sent on the new
+// connection could overtake one still routed through the old one, so the
+// store moves only when nothing is on its way: it stops sending on the
+// old connection, waits for every acknowledgement it waits for (within
+// twice a try's deadline), and moves only if none went unanswered then or
+// in the ten seconds before (an unanswered message may still be on its
+// way); otherwise it stays, and tries again at the next election. The
+// appends that come meanwhile wait, for as long as the move takes (about
+// a round trip), and are then sent on the new connection. A leader that
 // cannot be reached directly (a load balancer in front, servers that do
 // not advertise their URLs) leaves the connection where it is.
 
@@ -37,6 +47,7 @@ const (
 // the store dials by URL (Connect), the log is replicated and its leader
 // is another server than the one the connection reached. It returns
 // without a word when it cannot: the store works as well, one hop away.
+// It runs while the store starts, before anything uses the connection.
 func (s *Store) homeWriter(ctx context.Context) {
 	if s.dialURL == nil || s.replicas < 2 || s.logStream == nil {
 		return
@@ -46,47 +57,58 @@ func (s *Store) homeWriter(ctx context.Context) {
 		return
 	}
 	leader := info.Cluster.Leader
-	if s.nc.ConnectedServerName() == leader {
+	nc := s.dialLeader(ctx, s.nc, leader, "rewind")
+	if nc == nil {
 		return
+	}
+	if err := s.useWriter(ctx, nc); err != nil {
+		nc.Close()
+		s.log.Debug("eventstore: append connection stays where it is", "leader", leader, "error", err)
+		return
+	}
+	s.log.Debug("eventstore: append connection moved to the log's leader", "leader", leader)
+}
+
+// dialLeader returns a new connection named name to the server named
+// leader, found among the servers that from (a connection elsewhere) knows
+// of, within homeBudget; nil if from is on it already or it cannot be
+// reached.
+func (s *Store) dialLeader(ctx context.Context, from *nats.Conn, leader, name string) *nats.Conn {
+	if from.ConnectedServerName() == leader {
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, homeBudget)
 	defer cancel()
-	at := hostOf(s.nc.ConnectedUrl())
-	for _, u := range s.nc.Servers() {
+	at := hostOf(from.ConnectedUrl())
+	for _, u := range from.Servers() {
 		if ctx.Err() != nil {
-			return
+			return nil
 		}
 		if hostOf(u) == at {
 			continue
 		}
-		nc, err := s.dialHome(ctx, u)
+		nc, err := s.dialHome(ctx, u, name)
 		if err != nil {
 			continue
 		}
-		if nc.ConnectedServerName() != leader {
-			nc.Close()
-			continue
+		if nc.ConnectedServerName() == leader {
+			return nc
 		}
-		if err := s.useWriter(ctx, nc); err != nil {
-			nc.Close()
-			s.log.Debug("eventstore: append connection stays where it is", "leader", leader, "error", err)
-			return
-		}
-		s.log.Debug("eventstore: append connection moved to the log's leader", "leader", leader)
-		return
+		nc.Close()
 	}
+	return nil
 }
 
-// dialHome connects to one server within homeTry and ctx. A connection
+// dialHome connects to one server, named name, within homeTry and ctx. A connection
 // that comes after ctx ended is closed.
-func (s *Store) dialHome(ctx context.Context, u string) (*nats.Conn, error) {
+func (s *Store) dialHome(ctx context.Context, u, name string) (*nats.Conn, error) {
 	type dialed struct {
 		nc  *nats.Conn
 		err error
 	}
 	done := make(chan dialed, 1)
 	go func() {
-		nc, err := s.dialURL("rewind", u)
+		nc, err := s.dialURL(name, u)
 		done <- dialed{nc, err}
 	}()
 	select {
@@ -119,9 +141,124 @@ func (s *Store) useWriter(ctx context.Context, nc *nats.Conn) error {
 		return err
 	}
 	old := s.nc
-	s.nc, s.js, s.pub, s.logStream = nc, js, pub, st
+	s.nc, s.js, s.logStream = nc, js, st
+	s.pub.Store(pub)
 	old.Close()
 	return nil
+}
+
+// leaderElected is the part of JetStream's advisory of a new stream
+// leader that followLeader reads.
+type leaderElected struct {
+	Leader string `json:"leader"`
+}
+
+// followLeader listens for the log's leader elections and moves the
+// appends to each new leader's server (moveTo). A NATS user refused the
+// advisory subject hears nothing and stays where it is.
+func (s *Store) followLeader() {
+	if s.dialURL == nil || s.replicas < 2 {
+		return
+	}
+	elected := make(chan string, 1)
+	sub, err := s.rnc.Subscribe("$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED."+s.jsName, func(m *nats.Msg) {
+		var a leaderElected
+		if json.Unmarshal(m.Data, &a) != nil || a.Leader == "" {
+			return
+		}
+		select { // only the latest election matters
+		case <-elected:
+		default:
+		}
+		elected <- a.Leader
+	})
+	if err != nil {
+		return
+	}
+	s.wg.Go(func() {
+		defer sub.Unsubscribe()
+		for {
+			select {
+			case <-s.ctx.Done():
+				return
+			case leader := <-elected:
+				s.moveTo(s.ctx, leader)
+			}
+		}
+	})
+}
+
+// moveAfterTimeout is how long after a request went unanswered the store
+// waits before it moves its appends: the unanswered message may still be
+// on its way to the leader through the old connection.
+const moveAfterTimeout = 10 * time.Second
+
+// moveTo moves the appends to a new connection to the server named
+// leader, when nothing sent on the current one can still be on its way.
+func (s *Store) moveTo(ctx context.Context, leader string) {
+	old := s.pub.Load()
+	if old.nc.ConnectedServerName() == leader {
+		return
+	}
+	for { // first let an unanswered message arrive or be dropped
+		wait := moveAfterTimeout - time.Since(time.Unix(0, old.timedOut.Load()))
+		if wait <= 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+	// Its own connection: the one it moves from may be the store's, for
+	// its other requests.
+	nc := s.dialLeader(ctx, old.nc, leader, "rewind-appends")
+	if nc == nil {
+		return
+	}
+	pub, err := newPublisher(nc)
+	if err != nil {
+		nc.Close()
+		return
+	}
+	pub.own = true
+	if !s.movePublisher(ctx, old, pub) {
+		pub.close()
+		nc.Close()
+		return
+	}
+	s.log.Debug("eventstore: append connection moved to the log's new leader", "leader", leader)
+}
+
+// movePublisher makes to the store's publisher in place of from, if
+// nothing sent through from can still be on its way: it stops from
+// sending, waits for its requests to be answered, and gives up (from
+// sends again) if one is not within twice a try's deadline, or went
+// unanswered.
+func (s *Store) movePublisher(ctx context.Context, from, to *publisher) bool {
+	done := make(chan struct{})
+	defer close(done) // the requests that waited go on, on the store's publisher
+	from.order.Lock()
+	from.moving.Store(&done)
+	mark := from.timedOut.Load()
+	from.order.Unlock()
+	deadline := time.Now().Add(2 * tryTimeout)
+	for from.inFlight() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
+	if from.inFlight() > 0 || from.timedOut.Load() != mark || ctx.Err() != nil {
+		from.moving.Store(nil)
+		return false
+	}
+	// from stays moving: a request that still finds it sends nothing and
+	// goes on with to. It is not closed (that would fail such a request).
+	s.pub.Store(to)
+	_ = from.sub.Unsubscribe()
+	if from.own {
+		from.nc.Close()
+	} // else its connection is the store's, for its other requests
+	return true
 }
 
 // homeURL returns the URL to dial server u (scheme://host, as

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -47,8 +48,17 @@ const publishTimeout = unavailableWait
 // request that waits for it.
 type publisher struct {
 	nc     *nats.Conn
+	own    bool   // nc is this publisher's own connection, closed with it (home.go)
 	prefix string // reply subjects are prefix + token
 	sub    *nats.Subscription
+
+	// moving is set while the store moves its appends to another
+	// publisher (home.go): a request then sends nothing, waits for the
+	// channel to close and is tried again on the store's publisher.
+	moving atomic.Pointer[chan struct{}]
+	// timedOut is when a request last went unanswered (Unix ns): its
+	// message may still be on its way to the leader.
+	timedOut atomic.Int64
 
 	order sync.Mutex // stamps and sends one commit at a time
 
@@ -169,6 +179,17 @@ func (p *publisher) putMessage(msg *nats.Msg) {
 // errNoResponders is a reply that no JetStream server took the message.
 var errNoResponders = natsretry.ErrNoResponders
 
+// errMoved is a request that sent nothing because the store moved its
+// appends to another publisher meanwhile: it is tried again there at once.
+var errMoved = errors.New("eventstore: appends moved to another connection")
+
+// inFlight is how many requests wait for their reply.
+func (p *publisher) inFlight() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.waiting)
+}
+
 // request sends msg (stamping a format-2 commit body first, see stamp) and
 // waits for its reply until deadline or ctx ends.
 func (p *publisher) request(ctx context.Context, msg *nats.Msg, deadline time.Time, stamp func()) (*nats.Msg, error) {
@@ -178,6 +199,16 @@ func (p *publisher) request(ctx context.Context, msg *nats.Msg, deadline time.Ti
 	}
 	msg.Reply = p.prefix + strconv.FormatUint(token, 10)
 	p.order.Lock()
+	if moving := p.moving.Load(); moving != nil {
+		p.order.Unlock()
+		p.forget(token)
+		select {
+		case <-*moving:
+			return nil, errMoved
+		case <-parentDone(ctx):
+			return nil, ctx.Err()
+		}
+	}
 	stamp()
 	err = p.nc.PublishMsg(msg)
 	p.order.Unlock()
@@ -199,6 +230,7 @@ func (p *publisher) request(ctx context.Context, msg *nats.Msg, deadline time.Ti
 		return m, nil
 	case <-t.C:
 		p.forget(token)
+		p.timedOut.Store(time.Now().UnixNano())
 		return nil, nats.ErrTimeout
 	case <-parentDone(ctx): // the timer above stands for ctx's deadline
 		p.forget(token)
@@ -226,8 +258,9 @@ func (p *publisher) request(ctx context.Context, msg *nats.Msg, deadline time.Ti
 // that ends without an acknowledgement may or may not have stored the
 // commit.
 func (s *Store) publish(ctx context.Context, subj string, body []byte, lastSeq uint64, floor int64) (uint64, int64, error) {
-	msg := s.pub.message(subj, body, lastSeq)
-	defer s.pub.putMessage(msg)
+	pub := s.pub.Load()
+	msg := pub.message(subj, body, lastSeq)
+	defer pub.putMessage(msg)
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(unavailableWait) // for all tries
@@ -246,7 +279,10 @@ func (s *Store) publish(ctx context.Context, subj string, body []byte, lastSeq u
 			// Done before anything was sent: nothing is stored.
 			return 0, 0, fmt.Errorf("publish: %w", err)
 		}
-		resp, err := s.pub.request(ctx, msg, minTime(time.Now().Add(tryTimeout), deadline), setStamp)
+		resp, err := s.pub.Load().request(ctx, msg, minTime(time.Now().Add(tryTimeout), deadline), setStamp)
+		if errors.Is(err, errMoved) {
+			continue // nothing was sent: at once on the publisher it moved to
+		}
 		if err == nil {
 			var seq uint64
 			seq, err = s.parseAck(resp.Data)
@@ -280,13 +316,13 @@ func (s *Store) publish(ctx context.Context, subj string, body []byte, lastSeq u
 		// No acknowledgement, or a refusal an election explains: try
 		// again after a short pause.
 		pause := min(retryPauseMax/10<<min(attempt, 4), retryPauseMax, time.Until(deadline))
-		t := s.pub.timer(pause)
+		t := pub.timer(pause)
 		select {
 		case <-parentDone(ctx):
-			s.pub.putTimer(t)
+			pub.putTimer(t)
 			return 0, 0, publishFailed(ctx, ctx.Err(), maybeStored)
 		case <-t.C:
-			s.pub.putTimer(t)
+			pub.putTimer(t)
 		}
 	}
 }

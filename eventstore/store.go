@@ -30,7 +30,7 @@ type Store struct {
 	js         jetstream.JetStream
 	rnc        *nats.Conn // consumers: the tailer, log reads, subscriptions
 	rjs        jetstream.JetStream
-	pub        *publisher
+	pub        atomic.Pointer[publisher] // appends' requests; moved to the log's leader (home.go)
 	clock      *storeClock
 	syncer     *groupSyncer // SyncAlways with Open: the group commit; nil otherwise
 	jsName     string
@@ -376,6 +376,7 @@ func (s *Store) start(ctx context.Context, dial func(name string) (*nats.Conn, e
 	s.tailer = s.startTailer(x)
 	x.compactions.openGate()
 	s.watchIndex()
+	s.followLeader()
 	return nil
 }
 
@@ -393,9 +394,11 @@ func (s *Store) connect(dial func(name string) (*nats.Conn, error)) (err error) 
 	if s.rjs, err = jetstream.New(s.rnc); err != nil {
 		return fmt.Errorf("eventstore: jetstream: %w", err)
 	}
-	if s.pub, err = newPublisher(s.nc); err != nil {
+	pub, err := newPublisher(s.nc)
+	if err != nil {
 		return err
 	}
+	s.pub.Store(pub)
 	if !s.embedded {
 		s.maxPayload = int(s.nc.MaxPayload())
 	}
@@ -669,8 +672,11 @@ func (s *Store) shutdown() error {
 		}
 		cancel()
 	}
-	if s.pub != nil {
-		s.pub.close()
+	if p := s.pub.Load(); p != nil {
+		p.close()
+		if p.own {
+			p.nc.Close()
+		}
 	}
 	if s.nc != nil {
 		s.nc.Close()
