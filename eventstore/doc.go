@@ -367,11 +367,18 @@
 //
 // The log's leader orders and stores every commit; a publish that reaches
 // another server is routed to it, one hop more each way. So a store made
-// by Connect moves its append connection to the leader's server while it
-// opens, when the URLs it was given or those the cluster advertises reach
-// it (with the first given URL's credentials, as nats.go uses them for
-// advertised servers). It does not follow a leader that moves later: its
-// connection then stays where it is, one hop away.
+// by Connect publishes its appends at the leader's server when the URLs it
+// was given or those the cluster advertises reach it (with the first given
+// URL's credentials, as nats.go uses them for advertised servers): it
+// moves its append connection there while it opens, and follows the
+// leader when it moves (it listens for the log's leader elections on
+// "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.<name>"). A move waits until
+// nothing sent on the old connection can still be on its way (no
+// acknowledgement outstanding, none missed in the last ten seconds), so
+// that the store's commits still reach the log in the order of their
+// store times; the appends that come meanwhile wait for about a round
+// trip. A store refused those subjects, or that cannot reach the leader,
+// appends through another server, one hop away.
 //
 // When a node dies, JetStream elects new leaders for what it led, in
 // seconds. Each request the store makes (a publish's acknowledgement, the
