@@ -231,11 +231,11 @@ func (s *Store) moveTo(ctx context.Context, leader string) {
 	s.log.Debug("eventstore: append connection moved to the log's new leader", "leader", leader)
 }
 
-// movePublisher makes to the store's publisher in place of from, if
+// movePublisher puts to in from's place as the store's publisher, if
 // nothing sent through from can still be on its way: it stops from
 // sending, waits for its requests to be answered, and gives up (from
-// sends again) if one is not within twice a try's deadline, or went
-// unanswered.
+// sends again) if one is not answered within twice a try's deadline or
+// goes unanswered.
 func (s *Store) movePublisher(ctx context.Context, from, to *publisher) bool {
 	done := make(chan struct{})
 	defer close(done) // the requests that waited go on, on the store's publisher
