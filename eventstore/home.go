@@ -25,11 +25,11 @@ import (
 // Following must keep one promise: a store's commits reach the log in the
 // order of their store times (clock.go). A commit sent on the new
 // connection could overtake one still routed through the old one, so the
-// store moves only when nothing is on its way: it stops sending on the
-// old connection, waits for every acknowledgement it waits for (within
-// twice a try's deadline), and moves only if none went unanswered then or
-// in the ten seconds before (an unanswered message may still be on its
-// way); otherwise it stays, and tries again at the next election. The
+// store moves only when nothing is on its way: it first lets ten seconds
+// pass since a request last went unanswered (its message may still be on
+// its way), then stops sending on the old connection, waits for every
+// acknowledgement outstanding (within twice a try's deadline), and moves
+// if all came; otherwise it stays, and tries again at the next election. The
 // appends that come meanwhile wait, for as long as the move takes (about
 // a round trip), and are then sent on the new connection. A leader that
 // cannot be reached directly (a load balancer in front, servers that do
