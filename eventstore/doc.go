@@ -324,14 +324,14 @@
 // outside the Go heap. When the store closes, the server writes its index
 // of the log from one buffer of about 60 B a stream (60 MB for a million
 // streams); the store closes its read index, and with it the memtables,
-// before the server shuts down. Go's garbage collector lets the heap grow to twice
-// what it found live (GOGC=100) before it collects, and a collection that
-// falls while a block is compressed finds those buffers live too. A
-// process appending to a million new streams peaked at 400-535 MB of RSS
-// on a loaded 2-core machine (BENCHMARKS.md), most of it the server's
-// per-subject state and compression buffers, doubled; the store's own
-// live memory was about 10 MB of it. The store
-// sets no process-wide memory limit or GC percentage: both are the
+// before the server shuts down. Go's garbage collector lets the heap grow
+// to twice what it found live (GOGC=100) before it collects, and a
+// collection that falls while a block is compressed finds those buffers
+// live too. A process appending to a million new streams peaked at
+// 400-535 MB of RSS on a loaded 2-core machine (BENCHMARKS.md), most of it
+// the server's per-subject state and compression buffers, doubled; the
+// store's own live memory was about 10 MB of it. The store sets no
+// process-wide memory limit or GC percentage: both are the
 // program's, not a library's. A program that needs a bound sets GOMEMLIMIT
 // (or calls debug.SetMemoryLimit): with GOMEMLIMIT=300MiB the same build
 // peaked at 396-397 MB, at the cost of more frequent collections.
