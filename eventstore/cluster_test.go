@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -588,6 +589,27 @@ func TestClusterNoConsumerWhileAlone(t *testing.T) {
 	}
 }
 
+// connsOn waits up to wait until the client connections named name are
+// n, all on node at (a connection just closed may linger in a server's
+// /connz for a moment), and fails the test with what, and where they are,
+// if they are not.
+func connsOn(t *testing.T, c *natscluster.Cluster, name string, n, at int, wait time.Duration, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(wait); ; time.Sleep(50 * time.Millisecond) {
+		nodes := c.ClientNodes(name)
+		if len(nodes) == n && !slices.ContainsFunc(nodes, func(i int) bool { return i != at }) {
+			return
+		}
+		if time.Now().After(deadline) {
+			names := make([]string, len(nodes))
+			for i, nd := range nodes {
+				names[i] = c.Nodes[nd].Name
+			}
+			t.Fatalf("%s are on %v, want %d on the log's leader %s", what, names, n, c.Nodes[at].Name)
+		}
+	}
+}
+
 // TestClusterAppendsAtLeader: a store on a cluster publishes its appends
 // to the server that leads the log, found through the URLs the cluster
 // advertises even when the store was given only another server's.
@@ -606,22 +628,7 @@ func TestClusterAppendsAtLeader(t *testing.T) {
 		t.Fatalf("connect through %s: %v", c.Nodes[follower].Name, err)
 	}
 	defer b.Close()
-	// A connection the stores closed may linger in a server's /connz for
-	// a moment: wait for the count to settle.
-	var at []int
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		at = c.ClientNodes("rewind")
-		if len(at) == 2 && at[0] == leader && at[1] == leader {
-			break
-		}
-		if time.Now().After(deadline) {
-			names := make([]string, len(at))
-			for i, n := range at {
-				names[i] = c.Nodes[n].Name
-			}
-			t.Fatalf("the stores' append connections are on %v, want both on the log's leader %s", names, c.Nodes[leader].Name)
-		}
-	}
+	connsOn(t, c, "rewind", 2, leader, 5*time.Second, "two stores' append connections")
 	if got := c.ClientNodes("rewind-reader"); len(got) != 2 {
 		t.Fatalf("%d reader connections, want 2", len(got))
 	}
@@ -680,20 +687,6 @@ func TestClusterAppendsFollowLeader(t *testing.T) {
 			}
 		})
 	}
-	appendsAt := func(leader int, why string) {
-		t.Helper()
-		deadline := time.Now().Add(45 * time.Second)
-		for {
-			at := c.ClientNodes("rewind-appends")
-			if len(at) == 1 && at[0] == leader {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("after %s, the store's appends are on %v, want the new leader %s", why, at, c.Nodes[leader].Name)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
 	newLeader := func(not int) int {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
@@ -714,7 +707,7 @@ func TestClusterAppendsFollowLeader(t *testing.T) {
 		t.Fatalf("step-down: %v", err)
 	}
 	second := newLeader(first)
-	appendsAt(second, "a step-down")
+	connsOn(t, c, "rewind-appends", 1, second, 45*time.Second, "after a step-down, the store's appends")
 	before := acked[0].Load()
 	time.Sleep(300 * time.Millisecond)
 	if acked[0].Load() == before {
@@ -723,7 +716,7 @@ func TestClusterAppendsFollowLeader(t *testing.T) {
 
 	c.Kill(second)
 	third := newLeader(second)
-	appendsAt(third, "a kill -9 of the leader")
+	connsOn(t, c, "rewind-appends", 1, third, 45*time.Second, "after a kill -9 of the leader, the store's appends")
 	c.Restart(second)
 	time.Sleep(300 * time.Millisecond)
 	stopWriters()
