@@ -239,17 +239,18 @@ func Connect(ctx context.Context, natsURL string, opts ...Option) (*Store, error
 	if err != nil {
 		return nil, err
 	}
-	dial := func(name string) (*nats.Conn, error) {
-		nc, err := nats.Connect(natsURL, append([]nats.Option{nats.Name(name)}, cfg.natsOpts...)...)
+	connect := func(name string, extra ...nats.Option) (*nats.Conn, error) {
+		opts := append(append([]nats.Option{nats.Name(name)}, cfg.natsOpts...), extra...)
+		nc, err := nats.Connect(natsURL, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("eventstore: connect to %s: %w", RedactURL(natsURL), redactError(err, natsURL))
 		}
 		return nc, nil
 	}
+	dial := func(name string) (*nats.Conn, error) { return connect(name) }
 	s := newStore(cfg, lock, filepath.Join(indexRoot, "index"))
 	s.dialURL = func(name, u string) (*nats.Conn, error) {
-		opts := append([]nats.Option{nats.Name(name)}, cfg.natsOpts...)
-		return nats.Connect(natsURL, append(opts, nats.Timeout(homeTry), firstURL(homeURL(natsURL, u)))...)
+		return connect(name, nats.Timeout(homeTry), firstURL(homeURL(natsURL, u)))
 	}
 	files := make(chan *indexFiles, 1)
 	go func() { files <- openIndexFiles(s.indexDir, s.cfg.cacheSize, s.log) }()
