@@ -708,10 +708,12 @@ func TestClusterAppendsFollowLeader(t *testing.T) {
 	}
 	second := newLeader(first)
 	connsOn(t, c, "rewind-appends", 1, second, 45*time.Second, "after a step-down, the store's appends")
+	// A writer may be in a retry's pause from the election: give it time.
 	before := acked[0].Load()
-	time.Sleep(300 * time.Millisecond)
-	if acked[0].Load() == before {
-		t.Fatal("no append acknowledged after the move")
+	for deadline := time.Now().Add(20 * time.Second); acked[0].Load() == before; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no append acknowledged in the 20 s after the move")
+		}
 	}
 
 	c.Kill(second)
