@@ -232,6 +232,13 @@ func (x *index) noteSubmitted(seq uint64) {
 	}
 }
 
+// nextToTail is the log sequence the tailer reads next: after what the
+// index holds, or after what the tailer has handed the writer already and
+// the writer has yet to apply.
+func (x *index) nextToTail() uint64 {
+	return max(x.position(), x.tailPosition(), x.tailSubmitted.Load()) + 1
+}
+
 // tailPosition returns how far the tailer has applied the log.
 func (x *index) tailPosition() uint64 {
 	x.mu.Lock()

@@ -81,6 +81,9 @@ type consumeSpec struct {
 	// kick, for the tailer following the log, receives a signal when a
 	// reader waits for the index to reach what the log's leader holds.
 	kick <-chan struct{}
+	// createWait, when set, bounds the tries of making the consumer
+	// (unavailableWait otherwise).
+	createWait time.Duration
 }
 
 // consume delivers log messages in order through a consumer of the log
@@ -162,7 +165,13 @@ func (s *Store) consumeFrom(ctx context.Context, spec consumeSpec, next *uint64,
 		cfg.FilterSubjects = spec.filters
 	}
 	var cons jetstream.Consumer
-	err = retry(ctx, func(ctx context.Context) (err error) {
+	cctx := ctx
+	if spec.createWait > 0 {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithTimeout(ctx, spec.createWait)
+		defer cancel()
+	}
+	err = retry(cctx, func(ctx context.Context) (err error) {
 		cons, err = s.rjs.CreateOrUpdateConsumer(ctx, s.jsName, cfg)
 		return err
 	})

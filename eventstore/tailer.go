@@ -2,9 +2,12 @@ package eventstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -254,65 +257,200 @@ func (s *Store) noteMode(live bool, why string) {
 
 // tailFrom hands the log to the index writer from where the index holds
 // every commit: up to the log's current end (bounded), or live.
+//
+// A bounded catch-up of at most directCatchUpMax commits reads them by
+// batched direct gets (tailDirect), which any of the log's replicas
+// answers: making a consumer needs the cluster's meta leader too, and
+// while it is being elected (seconds) a catch-up through a consumer could
+// not start, though the log takes appends and a reader waits for them. A
+// longer catch-up (an index far behind at open) goes through a consumer,
+// which streams the log. The live tailer catches up so first, then makes
+// its consumer with tries bounded by liveCreateWait: when the meta layer
+// cannot make one, the tailer catches up again and retries, so that the
+// index does not fall behind the log by more than that while it does.
 func (s *Store) tailFrom(ctx context.Context, x *index, bounded bool) error {
+	if !bounded {
+		cctx, cancel := context.WithTimeout(ctx, liveCreateWait)
+		err := s.catchUpDirect(cctx, x)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			s.log.Debug("eventstore: read index catch-up before following the log", "err", err)
+		}
+	}
 	// From what the index holds, or beyond what the tailer has handed the
 	// writer already and the writer has yet to apply.
-	spec := consumeSpec{startSeq: max(x.position(), x.tailPosition(), x.tailSubmitted.Load()) + 1, pull: 4096, bounded: bounded}
+	spec := consumeSpec{startSeq: x.nextToTail(), pull: 4096, bounded: bounded}
 	if !bounded {
 		// A reader waiting for the index kicks it: a consumer that then
 		// delivers nothing for a while is replaced (see consumeFrom).
 		spec.kick = x.kick
+		spec.createWait = liveCreateWait
 	}
 	if bounded {
 		last, err := s.logLastSeq(ctx)
 		if err != nil || last < spec.startSeq {
 			return err
 		}
+		if last-spec.startSeq < directCatchUpMax {
+			return s.tailDirect(ctx, x, spec.startSeq, last)
+		}
 		spec.upTo = last
 	}
-	// Records go to the writer in chunks: one hand-over per message would
-	// cost more than the write.
-	var chunk []indexRec
-	var chunkStart time.Time
-	names := make(map[string]string)
+	c := s.newTailChunks(x)
 	err := s.consume(ctx, spec, func(m jetstream.Msg, meta *jetstream.MsgMetadata) error {
-		name, ok := names[m.Subject()]
-		if !ok {
-			name, _ = nameFromSubject(s.prefix, m.Subject())
-			if len(names) >= maxInterned {
-				clear(names)
-			}
-			names[m.Subject()] = name
-		}
-		if hook := s.tailHook.Load(); hook != nil {
-			(*hook)(meta.Sequence.Stream)
-		}
-		if len(chunk) == 0 {
-			chunkStart = time.Now()
-		}
-		chunk = append(chunk, indexRec{name: name, seq: meta.Sequence.Stream,
-			stored: meta.Timestamp.UnixNano(), body: m.Data(), kind: recLog})
-		if name != "" {
-			s.inflight.fill(&chunk[len(chunk)-1]) // this process's own commit, in flight
-		}
+		c.add(m.Subject(), meta.Sequence.Stream, meta.Timestamp.UnixNano(), m.Data())
 		// While more is pending, the chunk grows, but not for long: under a
 		// steady stream of appends from other processes something is
 		// almost always pending.
-		if meta.NumPending > 0 && len(chunk) < tailChunk && time.Since(chunkStart) < tailChunkAge {
+		if meta.NumPending > 0 && !c.full() {
 			return nil
 		}
-		err := x.w.submitLog(ctx, chunk)
-		if err == nil {
-			x.noteSubmitted(chunk[len(chunk)-1].seq)
-		}
-		chunk = nil
-		return err
+		return c.flush(ctx)
 	})
-	if err == nil && len(chunk) > 0 {
-		if err = x.w.submitLog(ctx, chunk); err == nil {
-			x.noteSubmitted(chunk[len(chunk)-1].seq)
+	if err == nil {
+		err = c.flush(ctx)
+	}
+	return err
+}
+
+// directCatchUpMax is the longest catch-up, in log sequences, that the
+// tailer reads by direct gets rather than through a consumer.
+const directCatchUpMax = 8192
+
+// liveCreateWait bounds the tries of the live tailer's catch-up, and of
+// making its consumer, before it catches up again and retries.
+const liveCreateWait = 2 * time.Second
+
+// catchUpDirect brings the index to the log's last sequence by direct
+// gets, when it lacks at most directCatchUpMax commits; a longer catch-up
+// is left to a consumer.
+func (s *Store) catchUpDirect(ctx context.Context, x *index) error {
+	from := x.nextToTail()
+	last, err := s.logLastSeq(ctx)
+	if err != nil || last < from || last-from >= directCatchUpMax {
+		return err
+	}
+	return s.tailDirect(ctx, x, from, last)
+}
+
+// tailDirect hands the index writer the log's commits from from up to
+// upTo, read by batched direct gets. Any replica of the log answers one,
+// and one that lags (restarted, catching up after an election) ends its
+// answer before upTo though the leader holds more: the leader is then
+// asked for its next message (as a bounded consumer's end is checked,
+// replicaLags), and the read goes on, after a pause, from there.
+func (s *Store) tailDirect(ctx context.Context, x *index, from, upTo uint64) error {
+	c := s.newTailChunks(x)
+	next := from
+	for next <= upTo {
+		err := s.directGet(ctx, s.jsName, s.jsName+".>", next, func(m *nats.Msg) error {
+			lm, err := parseDirectMsg(m)
+			if err != nil {
+				return err
+			}
+			if lm.seq > upTo {
+				return errStop
+			}
+			next = lm.seq + 1
+			c.add(lm.subject, lm.seq, lm.stored.UnixNano(), lm.data)
+			if c.full() {
+				return c.flush(ctx)
+			}
+			return nil
+		})
+		switch {
+		case err == errStop:
+			return c.flush(ctx)
+		case errors.Is(err, errMoreMsgs):
+			continue
+		case err != nil:
+			if ferr := c.flush(ctx); ferr != nil {
+				return ferr
+			}
+			return err
+		}
+		if next > upTo {
+			break
+		}
+		// This replica holds nothing more from next on: the read is
+		// complete unless the leader holds more up to upTo.
+		seq, ok, err := s.leaderNextSeq(ctx, s.jsName+".>", next)
+		if err != nil {
+			return errors.Join(c.flush(ctx), s.closedOr(fmt.Errorf("eventstore: read the log: %w", err)))
+		}
+		if !ok || seq > upTo {
+			break
+		}
+		if err := c.flush(ctx); err != nil {
+			return err
+		}
+		s.log.Info("eventstore: log replica lags the leader", "read_to", next-1, "leader_has", seq, "up_to", upTo)
+		t := time.NewTimer(retryPauseMax)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
 		}
 	}
+	return c.flush(ctx)
+}
+
+// tailChunks gathers the records the tailer reads into chunks for the
+// index writer: one hand-over per message would cost more than the write.
+type tailChunks struct {
+	s     *Store
+	x     *index
+	names map[string]string // subject to stream name
+	chunk []indexRec
+	start time.Time // when the chunk's first record came
+}
+
+func (s *Store) newTailChunks(x *index) *tailChunks {
+	return &tailChunks{s: s, x: x, names: make(map[string]string)}
+}
+
+// add appends one log message to the chunk.
+func (c *tailChunks) add(subject string, seq uint64, stored int64, body []byte) {
+	name, ok := c.names[subject]
+	if !ok {
+		name, _ = nameFromSubject(c.s.prefix, subject)
+		if len(c.names) >= maxInterned {
+			clear(c.names)
+		}
+		c.names[subject] = name
+	}
+	if hook := c.s.tailHook.Load(); hook != nil {
+		(*hook)(seq)
+	}
+	if len(c.chunk) == 0 {
+		c.start = time.Now()
+	}
+	c.chunk = append(c.chunk, indexRec{name: name, seq: seq, stored: stored, body: body, kind: recLog})
+	if name != "" {
+		c.s.inflight.fill(&c.chunk[len(c.chunk)-1]) // this process's own commit, in flight
+	}
+}
+
+// full reports whether the chunk is to go to the writer now, though more
+// may follow at once.
+func (c *tailChunks) full() bool {
+	return len(c.chunk) >= tailChunk || time.Since(c.start) >= tailChunkAge
+}
+
+// flush hands the chunk to the writer.
+func (c *tailChunks) flush(ctx context.Context) error {
+	if len(c.chunk) == 0 {
+		return nil
+	}
+	err := c.x.w.submitLog(ctx, c.chunk)
+	if err == nil {
+		c.x.noteSubmitted(c.chunk[len(c.chunk)-1].seq)
+	}
+	c.chunk = nil
 	return err
 }
 

@@ -1,0 +1,87 @@
+package eventstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/rewindhq/rewind/eventstore"
+)
+
+// TestCatchUpWithoutConsumers: a store's read index catches up with
+// another process's appends even while the server makes no consumer for
+// it. On a cluster that is every election of the meta leader (seconds,
+// while the log itself takes appends): a reader waiting for the other
+// store's commits waited until its index stalled. Here the second store's
+// NATS user may not create consumers at all, which the server answers as
+// an election does, with silence.
+func TestCatchUpWithoutConsumers(t *testing.T) {
+	deny := []string{"$JS.API.CONSUMER.CREATE.>", "$JS.API.CONSUMER.DURABLE.CREATE.>"}
+	opts := &server.Options{ServerName: "nocons", Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
+		StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+		Users: []*server.User{
+			{Username: "writer", Password: "writer-password-1234"},
+			{Username: "reader", Password: "reader-password-1234", Permissions: &server.Permissions{
+				Publish: &server.SubjectPermission{Allow: []string{">"}, Deny: deny},
+			}},
+		}}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	connect := func(user, password string) *eventstore.Store {
+		s, err := eventstore.Connect(ctx, srv.ClientURL(), eventstore.WithIndexDir(t.TempDir()),
+			eventstore.WithNATSOptions(nats.UserInfo(user, password)))
+		if err != nil {
+			t.Fatalf("connect as %s: %v", user, err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	w := connect("writer", "writer-password-1234")
+	r := connect("reader", "reader-password-1234")
+
+	for round := range 3 {
+		stream := fmt.Sprintf("acct/%d", round)
+		for i := range 20 {
+			if _, err := w.Append(ctx, stream, []eventstore.Event{{Type: "Deposited", Data: []byte(fmt.Sprintf(`{"n":%d}`, i))}}); err != nil {
+				t.Fatalf("append: %v", err)
+			}
+		}
+		// Well within the index's stall limit (20 s), which is what a
+		// reader met before.
+		rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+		n := 0
+		for e, err := range r.Read(rctx, stream) {
+			if err != nil {
+				t.Fatalf("round %d: read %s through the store that may make no consumer: %v", round, stream, err)
+			}
+			n++
+			if e.Version != uint64(n) {
+				t.Fatalf("round %d: version %d at position %d", round, e.Version, n)
+			}
+		}
+		rcancel()
+		if n != 20 {
+			t.Fatalf("round %d: read %d events of %s, want 20", round, n, stream)
+		}
+	}
+	// Its own appends, and the writer's, read back from its index.
+	if _, err := r.Append(ctx, "acct/0", []eventstore.Event{{Type: "Withdrawn", Data: []byte(`{}`)}}, eventstore.ExpectVersion(20)); err != nil {
+		t.Fatalf("append through the reader: %v", err)
+	}
+	head, err := w.Head(ctx, "acct/0")
+	if err != nil || head.Version != 21 {
+		t.Fatalf("the writer sees acct/0 at %+v, %v; want version 21", head, err)
+	}
+}
