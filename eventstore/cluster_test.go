@@ -590,14 +590,21 @@ func TestClusterNoConsumerWhileAlone(t *testing.T) {
 }
 
 // connsOn waits up to wait until the client connections named name are
-// n, all on node at (a connection just closed may linger in a server's
-// /connz for a moment), and fails the test with what, and where they are,
-// if they are not.
+// n, all on node at, for two seconds on end (a connection just closed may
+// linger in a server's /connz for a moment, and a move of the appends
+// that is given up dials its connection, then closes it, within a
+// second), and fails the test with what, and where they are, if they are
+// not.
 func connsOn(t *testing.T, c *natscluster.Cluster, name string, n, at int, wait time.Duration, what string) {
 	t.Helper()
+	var since time.Time
 	for deadline := time.Now().Add(wait); ; time.Sleep(50 * time.Millisecond) {
 		nodes := c.ClientNodes(name)
-		if len(nodes) == n && !slices.ContainsFunc(nodes, func(i int) bool { return i != at }) {
+		if len(nodes) != n || slices.ContainsFunc(nodes, func(i int) bool { return i != at }) {
+			since = time.Time{}
+		} else if since.IsZero() {
+			since = time.Now()
+		} else if time.Since(since) >= 2*time.Second {
 			return
 		}
 		if time.Now().After(deadline) {

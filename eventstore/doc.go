@@ -377,8 +377,12 @@
 // acknowledgement outstanding, none missed in the last ten seconds), so
 // that the store's commits still reach the log in the order of their
 // store times; the appends that come meanwhile wait for about a round
-// trip. A store refused those subjects, or that cannot reach the leader,
-// appends through another server, one hop away.
+// trip. A move that meets a request going unanswered (as in the election
+// that called for it), or does not reach the leader, is tried again a
+// second later, then less and less often (at most every 30 s), until it
+// happens or another election comes. A store refused those subjects, or
+// that cannot reach the leader, appends through another server, one hop
+// away.
 //
 // When a node dies, JetStream elects new leaders for what it led, in
 // seconds. Each request the store makes (a publish's acknowledgement, the
@@ -394,7 +398,13 @@
 // log's last sequence), even if nothing reads. The store's
 // consumers of the log (the read index's tailer, log reads, subscriptions)
 // hear from their server every 500 ms and are recreated from the next
-// message after about a second of silence. A consumer sits on one of the
+// message after about a second of silence. Making a consumer needs the
+// cluster's meta leader as well, so the read index does not wait for one
+// to catch up: up to 8,192 commits behind, it reads them by direct gets,
+// which any replica of the log answers, and the live tailer catches up so
+// every 2 s while no consumer can be made. A store's connections reconnect
+// for as long as it is open, however long an outage lasts (unless
+// WithNATSOptions says otherwise). A consumer sits on one of the
 // log's replicas, which may lag its leader: a log read up to the log's end
 // (ReadAll, ReadCategory past the index) whose consumer has nothing more
 // asks the leader whether the log holds more of what it reads up to the

@@ -29,7 +29,8 @@ import (
 // pass since a request last went unanswered (its message may still be on
 // its way), then stops sending on the old connection, waits for every
 // acknowledgement outstanding (within twice a try's deadline), and moves
-// if all came; otherwise it stays, and tries again at the next election. The
+// if all came; otherwise it stays, and tries again a moment later (or at
+// the next election, if one comes first). The
 // appends that come meanwhile wait, for as long as the move takes (about
 // a round trip), and are then sent on the new connection. A leader that
 // cannot be reached directly (a load balancer in front, servers that do
@@ -99,9 +100,12 @@ func (s *Store) dialLeader(ctx context.Context, from *nats.Conn, leader, name st
 	return nil
 }
 
-// dialHome connects to one server, named name, within homeTry and ctx. A connection
-// that comes after ctx ended is closed.
+// dialHome connects to one server, named name, within homeTry and ctx. A
+// connection that comes later is closed. The bound is the dial's, not the
+// connection's option: that would bound its every reconnect too.
 func (s *Store) dialHome(ctx context.Context, u, name string) (*nats.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, homeTry)
+	defer cancel()
 	type dialed struct {
 		nc  *nats.Conn
 		err error
@@ -177,16 +181,39 @@ func (s *Store) followLeader() {
 	}
 	s.wg.Go(func() {
 		defer sub.Unsubscribe()
+		var leader string
+		var retry <-chan time.Time
+		pause := moveRetry
 		for {
 			select {
 			case <-s.ctx.Done():
 				return
-			case leader := <-elected:
-				s.moveTo(s.ctx, leader)
+			case leader = <-elected:
+				pause = moveRetry
+				s.log.Debug("eventstore: the log has a new leader", "leader", leader)
+			case <-retry:
+				pause = min(2*pause, moveRetryMax)
+			}
+			retry = nil
+			if !s.moveTo(s.ctx, leader) {
+				// A request went unanswered during the move (the
+				// election that called for it is the usual cause), or
+				// the leader was not reached: try again later, unless
+				// another election comes first.
+				retry = time.After(pause)
 			}
 		}
 	})
 }
+
+// moveRetry is how long after a move that did not happen the store tries
+// it again, doubling up to moveRetryMax while moves keep failing (each
+// holds the appends back for up to twice a try's deadline); the wait for
+// unanswered messages, moveAfterTimeout, comes on top.
+const (
+	moveRetry    = time.Second
+	moveRetryMax = 30 * time.Second
+)
 
 // moveAfterTimeout is how long after a request went unanswered the store
 // waits before it moves its appends: the unanswered message may still be
@@ -195,10 +222,15 @@ const moveAfterTimeout = 10 * time.Second
 
 // moveTo moves the appends to a new connection to the server named
 // leader, when nothing sent on the current one can still be on its way.
-func (s *Store) moveTo(ctx context.Context, leader string) {
+// It reports false when the move is to be tried again: a request went
+// unanswered while it waited for them, or the leader was not reached (its
+// server may be busy, or not reachable from here at all: a load balancer
+// in front, servers that do not advertise their URLs; the tries then come
+// at most every moveRetryMax, each costing a dial or two).
+func (s *Store) moveTo(ctx context.Context, leader string) bool {
 	old := s.pub.Load()
 	if old.nc.ConnectedServerName() == leader {
-		return
+		return true
 	}
 	for { // first let an unanswered message arrive or be dropped
 		wait := moveAfterTimeout - time.Since(time.Unix(0, old.timedOut.Load()))
@@ -207,7 +239,7 @@ func (s *Store) moveTo(ctx context.Context, leader string) {
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return true
 		case <-time.After(wait):
 		}
 	}
@@ -215,20 +247,23 @@ func (s *Store) moveTo(ctx context.Context, leader string) {
 	// its other requests.
 	nc := s.dialLeader(ctx, old.nc, leader, "rewind-appends")
 	if nc == nil {
-		return
+		s.log.Debug("eventstore: append connection stays where it is: the log's leader was not reached", "leader", leader)
+		return ctx.Err() != nil
 	}
 	pub, err := newPublisher(nc)
 	if err != nil {
 		nc.Close()
-		return
+		return true
 	}
 	pub.own = true
 	if !s.movePublisher(ctx, old, pub) {
 		pub.close()
 		nc.Close()
-		return
+		s.log.Debug("eventstore: append connection not moved yet: a request went unanswered", "leader", leader)
+		return ctx.Err() != nil
 	}
 	s.log.Debug("eventstore: append connection moved to the log's new leader", "leader", leader)
+	return true
 }
 
 // movePublisher puts to in from's place as the store's publisher, if
@@ -243,6 +278,9 @@ func (s *Store) movePublisher(ctx context.Context, from, to *publisher) bool {
 	from.moving.Store(&done)
 	mark := from.timedOut.Load()
 	from.order.Unlock()
+	if hook := s.moveHook.Load(); hook != nil {
+		(*hook)(from)
+	}
 	deadline := time.Now().Add(2 * tryTimeout)
 	for from.inFlight() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(time.Millisecond)

@@ -205,7 +205,9 @@ func WithHeadCache(streams int) Option {
 }
 
 // WithNATSOptions passes options (credentials, TLS, reconnect policy) to
-// nats.Connect in Connect.
+// nats.Connect in Connect. They come after Rewind's own: a name for each
+// connection, and reconnecting without a limit (nats.MaxReconnects(-1)),
+// so that a store outlives an outage of its servers however long.
 func WithNATSOptions(opts ...nats.Option) Option {
 	return func(c *config) error { c.natsOpts = append(c.natsOpts, opts...); return nil }
 }

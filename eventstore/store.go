@@ -103,6 +103,7 @@ type Store struct {
 	tailHook atomic.Pointer[func(seq uint64)]            // tests: called before each message the tailer applies
 	modeHook atomic.Pointer[func(live bool, why string)] // tests: called when the tailer starts or stops following the log live
 	stopHook atomic.Pointer[func()]                      // tests: called by Close before it shuts the embedded server down
+	moveHook atomic.Pointer[func(from *publisher)]       // tests: called by a move of the appends once the old publisher stopped sending
 
 	tips *tips // the log's tips, when it is shared (tips.go); nil for a sole writer
 
@@ -240,7 +241,11 @@ func Connect(ctx context.Context, natsURL string, opts ...Option) (*Store, error
 		return nil, err
 	}
 	connect := func(name string, extra ...nats.Option) (*nats.Conn, error) {
-		opts := append(append([]nats.Option{nats.Name(name)}, cfg.natsOpts...), extra...)
+		// A store outlives any outage of its servers: its connections
+		// reconnect for as long as it is open (nats.go gives up after 60
+		// tries per server, about two minutes, and the store would be
+		// dead from then on), unless the user's options say otherwise.
+		opts := append(append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1)}, cfg.natsOpts...), extra...)
 		nc, err := nats.Connect(natsURL, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("eventstore: connect to %s: %w", RedactURL(natsURL), redactError(err, natsURL))
@@ -250,7 +255,7 @@ func Connect(ctx context.Context, natsURL string, opts ...Option) (*Store, error
 	dial := func(name string) (*nats.Conn, error) { return connect(name) }
 	s := newStore(cfg, lock, filepath.Join(indexRoot, "index"))
 	s.dialURL = func(name, u string) (*nats.Conn, error) {
-		return connect(name, nats.Timeout(homeTry), firstURL(homeURL(natsURL, u)))
+		return connect(name, firstURL(homeURL(natsURL, u)))
 	}
 	files := make(chan *indexFiles, 1)
 	go func() { files <- openIndexFiles(s.indexDir, s.cfg.cacheSize, s.log) }()
