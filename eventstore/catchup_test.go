@@ -20,23 +20,11 @@ import (
 // an election does, with silence.
 func TestCatchUpWithoutConsumers(t *testing.T) {
 	deny := []string{"$JS.API.CONSUMER.CREATE.>", "$JS.API.CONSUMER.DURABLE.CREATE.>"}
-	opts := &server.Options{ServerName: "nocons", Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
-		StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-		Users: []*server.User{
-			{Username: "writer", Password: "writer-password-1234"},
-			{Username: "reader", Password: "reader-password-1234", Permissions: &server.Permissions{
-				Publish: &server.SubjectPermission{Allow: []string{">"}, Deny: deny},
-			}},
-		}}
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
+	srv := eventstore.StartUsersServer(t,
+		&server.User{Username: "writer", Password: "writer-password-1234"},
+		&server.User{Username: "reader", Password: "reader-password-1234", Permissions: &server.Permissions{
+			Publish: &server.SubjectPermission{Allow: []string{">"}, Deny: deny},
+		}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	connect := func(user, password string) *eventstore.Store {

@@ -6,7 +6,27 @@ import (
 	"iter"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
 )
+
+// StartUsersServer starts a JetStream server on 127.0.0.1, in a temporary
+// directory, with the given users (their permissions what a test
+// refuses), and shuts it down at the test's end.
+func StartUsersServer(t testing.TB, users ...*server.User) *server.Server {
+	t.Helper()
+	srv, err := server.NewServer(&server.Options{ServerName: "users", Host: "127.0.0.1", Port: server.RANDOM_PORT,
+		JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true, Users: users})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	return srv
+}
 
 // ReadLog reads every event from the log itself, in log order, up to the
 // log's end when the read began, never from the read index's log-ordered

@@ -116,12 +116,8 @@ func (s *Store) consume(ctx context.Context, spec consumeSpec, fn func(jetstream
 		s.log.Info("eventstore: log consumer lost, making a new one", "from", next, "err", err)
 		if lost > 0 {
 			// Lost again at once: a short pause, as between tries.
-			t := time.NewTimer(retryPauseMax)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
+			if err := sleepCtx(ctx, retryPauseMax); err != nil {
+				return err
 			}
 		}
 	}

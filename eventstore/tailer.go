@@ -388,12 +388,8 @@ func (s *Store) tailDirect(ctx context.Context, x *index, from, upTo uint64) err
 			return err
 		}
 		s.log.Info("eventstore: log replica lags the leader", "read_to", next-1, "leader_has", seq, "up_to", upTo)
-		t := time.NewTimer(retryPauseMax)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := sleepCtx(ctx, retryPauseMax); err != nil {
+			return err
 		}
 	}
 	return c.flush(ctx)

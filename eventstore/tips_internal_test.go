@@ -332,22 +332,10 @@ func collect(seq func(func(Event, error) bool)) ([]Event, error) {
 // subscribe on the tip subject follows the log live, as before tips, says
 // so once in its log, and works: nothing fails.
 func TestTailerTipsRefused(t *testing.T) {
-	dir := t.TempDir()
-	opts := &server.Options{ServerName: "perm", Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
-		StoreDir: dir, NoLog: true, NoSigs: true,
-		Users: []*server.User{{Username: "rw", Password: "rw-password-1234", Permissions: &server.Permissions{
-			Publish:   &server.SubjectPermission{Allow: []string{">"}, Deny: []string{tipSubject("rewind")}},
-			Subscribe: &server.SubjectPermission{Allow: []string{">"}, Deny: []string{tipSubject("rewind")}},
-		}}}}
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server not ready")
-	}
+	srv := StartUsersServer(t, &server.User{Username: "rw", Password: "rw-password-1234", Permissions: &server.Permissions{
+		Publish:   &server.SubjectPermission{Allow: []string{">"}, Deny: []string{tipSubject("rewind")}},
+		Subscribe: &server.SubjectPermission{Allow: []string{">"}, Deny: []string{tipSubject("rewind")}},
+	}})
 	logs := &tipLog{}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
