@@ -83,11 +83,41 @@ func TestFollowLeaderRetriesAMove(t *testing.T) {
 	if n := moves.Load(); n < 2 {
 		t.Fatalf("%d moves tried, want the one given up and another", n)
 	}
+	// The dial's bound is not the connection's: its reconnects have the
+	// usual connect timeout, and no limit.
+	if o := s.pub.Load().nc.Opts; o.Timeout != nats.GetDefaultOptions().Timeout || o.MaxReconnect != -1 {
+		t.Errorf("the moved connection has a connect timeout of %v and MaxReconnect %d, want %v and -1", o.Timeout, o.MaxReconnect, nats.GetDefaultOptions().Timeout)
+	}
 	if _, err := s.Append(ctx, "move/1", []Event{{Type: "T", Data: []byte(`2`)}}, ExpectVersion(1)); err != nil {
 		t.Fatalf("append after the move: %v", err)
 	}
 	evs, err := collect(s.Read(ctx, "move/1"))
 	if err != nil || len(evs) != 2 {
 		t.Fatalf("read: %d events, %v; want 2", len(evs), err)
+	}
+}
+
+// TestConnectReconnectsWithoutLimit: a store's connections keep
+// reconnecting for as long as it is open (nats.go's default gives up
+// after 60 tries per server, about two minutes, and the store would be
+// dead from then on), unless the user's options set a limit.
+func TestConnectReconnectsWithoutLimit(t *testing.T) {
+	srv := StartUsersServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		opts []nats.Option
+		want int
+	}{{nil, -1}, {[]nats.Option{nats.MaxReconnects(5)}, 5}} {
+		s, err := Connect(ctx, srv.ClientURL(), WithIndexDir(t.TempDir()), WithNATSOptions(tc.opts...))
+		if err != nil {
+			t.Fatalf("connect: %v", err)
+		}
+		for _, nc := range []*nats.Conn{s.nc, s.rnc, s.pub.Load().nc} {
+			if got := nc.Opts.MaxReconnect; got != tc.want {
+				t.Errorf("connection %q: MaxReconnect %d, want %d", nc.Opts.Name, got, tc.want)
+			}
+		}
+		s.Close()
 	}
 }
