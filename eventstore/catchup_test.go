@@ -2,6 +2,7 @@ package eventstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -71,5 +72,29 @@ func TestCatchUpWithoutConsumers(t *testing.T) {
 	head, err := w.Head(ctx, "acct/0")
 	if err != nil || head.Version != 21 {
 		t.Fatalf("the writer sees acct/0 at %+v, %v; want version 21", head, err)
+	}
+}
+
+// TestMetadataWithoutConsumers: a store's stream metadata is mirrored
+// through a watch of its bucket, whose consumer needs the cluster's meta
+// leader. When no consumer can be made (an election; here, a NATS user
+// that may not create any), the first metadata call fails with the
+// transient ErrUnavailable (a 503 over HTTP, which clients retry), not with
+// whatever nats.go's watch said (a 500).
+func TestMetadataWithoutConsumers(t *testing.T) {
+	srv := eventstore.StartUsersServer(t,
+		&server.User{Username: "reader", Password: "reader-password-1234", Permissions: &server.Permissions{
+			Publish: &server.SubjectPermission{Allow: []string{">"}, Deny: []string{"$JS.API.CONSUMER.CREATE.>", "$JS.API.CONSUMER.DURABLE.CREATE.>"}},
+		}})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := eventstore.Connect(ctx, srv.ClientURL(), eventstore.WithIndexDir(t.TempDir()),
+		eventstore.WithNATSOptions(nats.UserInfo("reader", "reader-password-1234")))
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer s.Close()
+	if _, err := s.Metadata(ctx, "acct/1"); !errors.Is(err, eventstore.ErrUnavailable) {
+		t.Fatalf("metadata while no consumer can be made: %v, want ErrUnavailable", err)
 	}
 }

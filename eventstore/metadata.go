@@ -285,7 +285,7 @@ func (s *Store) startMetaMirror(mm *metaMirror) {
 		fail(err)
 		return
 	}
-	w, err := kv.WatchAll(s.ctx)
+	w, err := s.watchAll(kv)
 	if err != nil {
 		fail(fmt.Errorf("watch the metadata bucket: %w", err))
 		return
@@ -314,6 +314,28 @@ func (s *Store) startMetaMirror(mm *metaMirror) {
 			close(mm.ready)
 		}
 	}()
+}
+
+// watchAll starts a watch of every key of kv for as long as the store
+// lives. Its consumer needs the cluster's meta leader: while one is
+// elected the watch is tried again, for up to unavailableWait, and then
+// fails wrapping ErrUnavailable (transient, a 503 over HTTP). Each try is
+// bounded by nats.go's own request timeout: the watch's context is also
+// its life, so it cannot carry a try's deadline.
+func (s *Store) watchAll(kv jetstream.KeyValue) (jetstream.KeyWatcher, error) {
+	end := time.Now().Add(unavailableWait)
+	for {
+		w, err := kv.WatchAll(s.ctx)
+		if err == nil || !transient(err) || s.ctx.Err() != nil {
+			return w, err
+		}
+		if time.Now().Add(retryPauseMax).After(end) {
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		if err := sleepCtx(s.ctx, retryPauseMax); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // MetadataStreams returns the names of the streams that have metadata, in
