@@ -271,7 +271,7 @@ func (s *Store) noteMode(live bool, why string) {
 func (s *Store) tailFrom(ctx context.Context, x *index, bounded bool) error {
 	if !bounded {
 		cctx, cancel := context.WithTimeout(ctx, liveCreateWait)
-		err := s.catchUpDirect(cctx, x)
+		_, _, err := s.catchUpDirect(cctx, x, x.nextToTail())
 		cancel()
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -290,12 +290,9 @@ func (s *Store) tailFrom(ctx context.Context, x *index, bounded bool) error {
 		spec.createWait = liveCreateWait
 	}
 	if bounded {
-		last, err := s.logLastSeq(ctx)
-		if err != nil || last < spec.startSeq {
+		last, done, err := s.catchUpDirect(ctx, x, spec.startSeq)
+		if err != nil || done {
 			return err
-		}
-		if last-spec.startSeq < directCatchUpMax {
-			return s.tailDirect(ctx, x, spec.startSeq, last)
 		}
 		spec.upTo = last
 	}
@@ -324,16 +321,19 @@ const directCatchUpMax = 8192
 // making its consumer, before it catches up again and retries.
 const liveCreateWait = 2 * time.Second
 
-// catchUpDirect brings the index to the log's last sequence by direct
-// gets, when it lacks at most directCatchUpMax commits; a longer catch-up
-// is left to a consumer.
-func (s *Store) catchUpDirect(ctx context.Context, x *index) error {
-	from := x.nextToTail()
-	last, err := s.logLastSeq(ctx)
-	if err != nil || last < from || last-from >= directCatchUpMax {
-		return err
+// catchUpDirect brings the index from log sequence from to the log's last
+// sequence, which it returns, by direct gets when that is at most
+// directCatchUpMax commits (done reports that nothing is left to read); a
+// longer catch-up is left to a consumer.
+func (s *Store) catchUpDirect(ctx context.Context, x *index, from uint64) (last uint64, done bool, err error) {
+	last, err = s.logLastSeq(ctx)
+	if err != nil || last < from {
+		return last, true, err
 	}
-	return s.tailDirect(ctx, x, from, last)
+	if last-from >= directCatchUpMax {
+		return last, false, nil
+	}
+	return last, true, s.tailDirect(ctx, x, from, last)
 }
 
 // tailDirect hands the index writer the log's commits from from up to
