@@ -94,7 +94,40 @@ func TestMetadataWithoutConsumers(t *testing.T) {
 		t.Fatalf("connect: %v", err)
 	}
 	defer s.Close()
+	// A caller's context bounds its wait for the mirror's start, which goes
+	// on for the next caller.
+	short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancelShort()
+	t0 := time.Now()
+	if _, err := s.Metadata(short, "acct/1"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("metadata with a 300 ms context while no consumer can be made: %v, want DeadlineExceeded", err)
+	}
+	if d := time.Since(t0); d > 2*time.Second {
+		t.Fatalf("metadata with a 300 ms context returned after %v", d)
+	}
 	if _, err := s.Metadata(ctx, "acct/1"); !errors.Is(err, eventstore.ErrUnavailable) {
 		t.Fatalf("metadata while no consumer can be made: %v, want ErrUnavailable", err)
+	}
+
+	// Close does not wait out a start in progress.
+	s2, err := eventstore.Connect(ctx, srv.ClientURL(), eventstore.WithIndexDir(t.TempDir()),
+		eventstore.WithNATSOptions(nats.UserInfo("reader", "reader-password-1234")))
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	short2, cancelShort2 := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancelShort2()
+	if _, err := s2.MetadataStreams(short2); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("metadata streams with a 200 ms context: %v, want DeadlineExceeded", err)
+	}
+	t0 = time.Now()
+	if err := s2.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if d := time.Since(t0); d > 3*time.Second {
+		t.Fatalf("close waited %v for the metadata mirror's start", d)
+	}
+	if _, err := s2.Metadata(ctx, "acct/1"); !errors.Is(err, eventstore.ErrClosed) {
+		t.Fatalf("metadata after close: %v, want ErrClosed", err)
 	}
 }

@@ -247,18 +247,29 @@ func nameOfMetaKey(key string) (string, bool) {
 
 // metaMirror returns the mirror, starting it on first use: it makes the
 // bucket, watches it from its first revision and waits until the watch has
-// delivered what the bucket held.
+// delivered what the bucket held. The mirror starts on a goroutine of its
+// own, so that a caller waits for it only as long as ctx lets it (the start
+// can take up to unavailableWait while the cluster elects a meta leader);
+// a caller that gives up leaves the start going for the next one.
 func (s *Store) metaMirror(ctx context.Context) (*metaMirror, error) {
 	s.metaMu.Lock()
 	mm := s.meta
 	if mm == nil {
+		// Close takes metaMu before it waits for s.wg: a start is either
+		// counted before that wait or never begins.
+		if s.closed.Load() {
+			s.metaMu.Unlock()
+			return nil, ErrClosed
+		}
 		mm = &metaMirror{ready: make(chan struct{}), m: make(map[string]metaEntry)}
 		s.meta = mm
-		s.metaMu.Unlock()
-		s.startMetaMirror(mm)
-	} else {
-		s.metaMu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.startMetaMirror(mm)
+		}()
 	}
+	s.metaMu.Unlock()
 	select {
 	case <-mm.ready:
 	case <-ctx.Done():

@@ -661,6 +661,9 @@ func (s *Store) shutdown() error {
 	// once this lock was taken, none starts.
 	s.idxMu.Lock()
 	s.idxMu.Unlock() //nolint:staticcheck // an empty critical section on purpose
+	// The metadata mirror starts under metaMu after checking closed.
+	s.metaMu.Lock()
+	s.metaMu.Unlock() //nolint:staticcheck // an empty critical section on purpose
 	s.wg.Wait()
 	s.reindexMu.Lock() // a Reindex in progress has seen ctx end and cleaned up
 	defer s.reindexMu.Unlock()
