@@ -69,6 +69,10 @@ type metaEntry struct {
 const goneFor = time.Minute
 
 // Metadata returns the stream's metadata; Revision 0 when it has none.
+// The store's first metadata call starts its in-memory mirror of the
+// metadata bucket. While a cluster elects its meta leader that start is
+// tried again for up to 10 s and then fails wrapping ErrUnavailable (the
+// next call tries again); ctx bounds how long a call waits for it.
 func (s *Store) Metadata(ctx context.Context, stream string) (Metadata, error) {
 	if err := validateName(stream); err != nil {
 		return Metadata{}, fmt.Errorf("eventstore: metadata of %q: %w", stream, err)
