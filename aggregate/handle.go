@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/internal/ctxsleep"
 )
 
 // HandleOption configures one Handle.
@@ -304,14 +305,7 @@ func (r *Repository[S, E]) pause(ctx context.Context, attempt int) error {
 	defer r.store.Observer().EndRetry(span, nil)
 	d := r.cfg.backoff << min(attempt-1, 6)
 	d += time.Duration(rand.Int64N(int64(d) + 1))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return ctxsleep.Sleep(ctx, d)
 }
 
 // original returns the outcome of a command handled before, from what

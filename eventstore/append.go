@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/rewindhq/rewind/internal/ctxsleep"
 )
 
 // AppendResult describes a successful append.
@@ -551,14 +552,10 @@ const maxContentionPause = time.Millisecond
 
 func contentionPause(ctx context.Context, attempt int) error {
 	d := time.Duration(rand.Int64N(int64(min(50*time.Microsecond<<min(attempt-4, 8), maxContentionPause)) + 1))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return fmt.Errorf("append lost %d races for the stream: %w", attempt, ctx.Err())
-	case <-t.C:
-		return nil
+	if err := ctxsleep.Sleep(ctx, d); err != nil {
+		return fmt.Errorf("append lost %d races for the stream: %w", attempt, err)
 	}
+	return nil
 }
 
 // applied records a stored commit in the stream's cached state (which the

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rewindhq/rewind/internal/ctxsleep"
 )
 
 // Metadata is what the store keeps beside a stream that is not an event:
@@ -347,7 +348,7 @@ func (s *Store) watchAll(kv jetstream.KeyValue) (jetstream.KeyWatcher, error) {
 		if time.Now().Add(retryPauseMax).After(end) {
 			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
-		if err := sleepCtx(s.ctx, retryPauseMax); err != nil {
+		if err := ctxsleep.Sleep(s.ctx, retryPauseMax); err != nil {
 			return nil, err
 		}
 	}

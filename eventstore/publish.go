@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rewindhq/rewind/internal/ctxsleep"
 	"github.com/rewindhq/rewind/internal/natsretry"
 )
 
@@ -375,12 +376,8 @@ func (s *Store) ownCommitAfter(ctx context.Context, deadline time.Time, subj str
 			copy(body[2:10], first.data[2:10])
 			return first.seq, int64(binary.BigEndian.Uint64(first.data[2:10])), true, nil
 		}
-		t := time.NewTimer(retryPauseMax / 10)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return 0, 0, false, fmt.Errorf("%w: the message after %d on %s is not readable yet: %w", ErrUnavailable, after, subj, ctx.Err())
-		case <-t.C:
+		if err := ctxsleep.Sleep(ctx, retryPauseMax/10); err != nil {
+			return 0, 0, false, fmt.Errorf("%w: the message after %d on %s is not readable yet: %w", ErrUnavailable, after, subj, err)
 		}
 	}
 }

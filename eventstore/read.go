@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rewindhq/rewind/internal/ctxsleep"
 )
 
 // bounds is a parsed set of ReadOptions: which events of an ordered
@@ -116,7 +117,7 @@ func (s *Store) consume(ctx context.Context, spec consumeSpec, fn func(jetstream
 		s.log.Info("eventstore: log consumer lost, making a new one", "from", next, "err", err)
 		if lost > 0 {
 			// Lost again at once: a short pause, as between tries.
-			if err := sleepCtx(ctx, retryPauseMax); err != nil {
+			if err := ctxsleep.Sleep(ctx, retryPauseMax); err != nil {
 				return err
 			}
 		}

@@ -54,15 +54,3 @@ func minTime(a, b time.Time) time.Time {
 	}
 	return b
 }
-
-// sleepCtx pauses for d, or until ctx ends: then it returns ctx's error.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

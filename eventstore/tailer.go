@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rewindhq/rewind/internal/ctxsleep"
 )
 
 // The tailer reads the log in order and hands what it reads to an index's
@@ -388,7 +389,7 @@ func (s *Store) tailDirect(ctx context.Context, x *index, from, upTo uint64) err
 			return err
 		}
 		s.log.Info("eventstore: log replica lags the leader", "read_to", next-1, "leader_has", seq, "up_to", upTo)
-		if err := sleepCtx(ctx, retryPauseMax); err != nil {
+		if err := ctxsleep.Sleep(ctx, retryPauseMax); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rewindhq/rewind/checkpoint"
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/internal/ctxsleep"
 )
 
 // PoisonError is a projection stopped by an event its handler kept
@@ -215,12 +216,8 @@ func (r *Runner) retry(ctx context.Context, p Projection, b Batch, rev uint64) (
 	for attempt := 0; attempt <= p.Retries; attempt++ {
 		if attempt > 0 {
 			r.store.Observer().ProjectionRetry(p.Name)
-			t := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return 0, ctx.Err()
-			case <-t.C:
+			if err := ctxsleep.Sleep(ctx, backoff); err != nil {
+				return 0, err
 			}
 			backoff = min(2*backoff, 5*time.Second)
 		}

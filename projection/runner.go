@@ -13,6 +13,7 @@ import (
 
 	"github.com/rewindhq/rewind/checkpoint"
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/internal/ctxsleep"
 )
 
 // DeadLetterCategory is the category of the streams that keep poison
@@ -427,12 +428,8 @@ func waitLease(ctx context.Context, p Projection, holder string) (checkpoint.Lea
 		if err == nil {
 			return l, nil
 		}
-		t := time.NewTimer(retryLease(err, p.LeaseTTL, time.Now()))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return checkpoint.Lease{}, ctx.Err()
-		case <-t.C:
+		if err := ctxsleep.Sleep(ctx, retryLease(err, p.LeaseTTL, time.Now())); err != nil {
+			return checkpoint.Lease{}, err
 		}
 	}
 }

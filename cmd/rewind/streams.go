@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rewindhq/rewind/internal/ctxsleep"
 )
 
 // streamInfo is one stream of GET /v1/streams.
@@ -243,14 +245,7 @@ func (r *reader) retry(ctx context.Context, err error, from string) bool {
 	delay = min(delay, retryMax)
 	r.failures++
 	fmt.Fprintf(r.c.stderr, "%s: %s\n%s: reconnecting in %v, from offset %s\n", r.c.name, ee.msg, r.c.name, delay, from)
-	t := time.NewTimer(delay)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return ctxsleep.Sleep(ctx, delay) == nil
 }
 
 // reconnected tells, after failures that retry waited out, that the

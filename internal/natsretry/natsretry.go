@@ -25,6 +25,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rewindhq/rewind/internal/ctxsleep"
 )
 
 // ErrUnavailable is what a call whose tries all failed with a transient
@@ -123,14 +124,7 @@ func (r *Retrier) Again(err error) bool {
 	if time.Now().Add(pause).After(r.end) {
 		return false
 	}
-	t := time.NewTimer(pause)
-	defer t.Stop()
-	select {
-	case <-r.base.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	return ctxsleep.Sleep(r.base, pause) == nil
 }
 
 // Err returns the call's outcome: the last try's error, wrapped in
