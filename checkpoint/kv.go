@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/internal/ctxsleep"
 	"github.com/rewindhq/rewind/internal/natsretry"
 )
 
@@ -171,10 +172,8 @@ func (k *KV) Acquire(ctx context.Context, name, holder string, ttl time.Duration
 		if try == acquireTries {
 			return Lease{}, fmt.Errorf("%w: %q was taken meanwhile", ErrConflict, name)
 		}
-		select {
-		case <-ctx.Done():
+		if ctxsleep.Sleep(ctx, pause) != nil {
 			return Lease{}, fmt.Errorf("%w: %q was taken meanwhile", ErrConflict, name)
-		case <-time.After(pause):
 		}
 		pause *= 2
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rewindhq/rewind/internal/ctxsleep"
 )
 
 // On a cluster, one server leads the log: it orders and stores every
@@ -237,10 +238,8 @@ func (s *Store) moveTo(ctx context.Context, leader string) bool {
 		if wait <= 0 {
 			break
 		}
-		select {
-		case <-ctx.Done():
+		if ctxsleep.Sleep(ctx, wait) != nil {
 			return true
-		case <-time.After(wait):
 		}
 	}
 	// Its own connection: the one it moves from may be the store's, for

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/rewindhq/rewind/internal/ctxsleep"
 )
 
 // Producer appends to one stream as an idempotent producer: every Append
@@ -340,11 +342,9 @@ func (p *Producer) run(ctx context.Context) {
 		// Unknown outcome: resend the same sequence numbers after a pause;
 		// the store keeps them at most once.
 		backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-		select {
-		case <-ctx.Done():
+		if ctxsleep.Sleep(ctx, backoff) != nil {
 			p.fail(ErrClosed)
 			return
-		case <-time.After(backoff):
 		}
 	}
 }

@@ -124,10 +124,8 @@ func (s *Store) tail(ctx context.Context, x *index) {
 			continue
 		}
 		s.log.Warn("eventstore: read index tailer restarting", "err", err, "position", x.position())
-		select {
-		case <-ctx.Done():
+		if ctxsleep.Sleep(ctx, 100*time.Millisecond) != nil {
 			return
-		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }

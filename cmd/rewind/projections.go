@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/rewindhq/rewind/internal/ctxsleep"
 )
 
 // projectionStatus is one projection of GET /v1/projections.
@@ -165,11 +167,9 @@ func (c *cli) watchRebuild(ctx context.Context, path string) error {
 			return nil
 		}
 		bar.update(st)
-		select {
-		case <-ctx.Done():
+		if ctxsleep.Sleep(ctx, rebuildPoll) != nil {
 			bar.abort()
 			return &exitError{code: exitServer, msg: "interrupted (the rebuild goes on on the server)"}
-		case <-time.After(rebuildPoll):
 		}
 	}
 }

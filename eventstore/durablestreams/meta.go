@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/internal/ctxsleep"
 )
 
 // Metadata keys kept in the store beside each stream (eventstore.Metadata).
@@ -254,10 +255,8 @@ func (h *Handler) updateMeta(ctx context.Context, name string, fn func(*meta) bo
 		if !errors.Is(err, eventstore.ErrMetadataConflict) {
 			return err
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(pause + rand.N(pause)):
+		if err := ctxsleep.Sleep(ctx, pause+rand.N(pause)); err != nil {
+			return err
 		}
 		pause = min(2*pause, 200*time.Millisecond)
 	}
