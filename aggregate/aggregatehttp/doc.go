@@ -163,6 +163,10 @@
 // refused with 503 and Retry-After. At most 8 reads of the endpoint run
 // at once (the others wait their turn), so the append that wakes a
 // thousand waiters does not send a thousand reads to the store together.
+// A server that stops calls Registry.Shutdown before its http.Server's
+// Shutdown: the waits in progress answer at once, as if they had run out,
+// so the drain does not wait for them and a follower polls again and
+// finds the server gone, rather than getting an error.
 //
 // GET /v1/search?category=<c>[&type=T][&field=<path>&value=<json>][&eventId=<uuid>][&commandId=<key>][&cursor=<c>][&limit=N]
 // finds the events of a category (every stream in it, in log order) that

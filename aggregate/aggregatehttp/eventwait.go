@@ -155,6 +155,9 @@ func (r *Registry) waitEvents(ctx context.Context, q eventsQuery) error {
 	defer r.waits.leave(q.category, cw)
 	wctx, cancel := context.WithTimeout(ctx, q.wait)
 	defer cancel()
+	if r.stopping != nil {
+		defer context.AfterFunc(r.stopping, cancel)() // Shutdown: the wait runs out now
+	}
 	if q.stream != "" {
 		_, err = r.store.WaitStream(wctx, q.stream, q.from)
 		if err != nil && wctx.Err() != nil && ctx.Err() == nil {

@@ -99,3 +99,55 @@ func TestWaitedCategoriesAreBounded(t *testing.T) {
 	cancel()
 	wg.Wait()
 }
+
+// Shutdown ends the waits in progress, on a stream and on a category, as
+// if they had run out: 200, no events, and the offset to ask from again;
+// a wait that starts after it answers at once; reads that do not wait,
+// and commands, go on as before.
+func TestShutdownEndsWaits(t *testing.T) {
+	s := newServer(t)
+	s.command(t, "c1", `{"type":"Open","customer":"ann"}`)
+	from := string(s.head(t, "c1").Offset)
+	type answer struct {
+		query string
+		code  int
+		ev    aggregatehttp.Events
+		took  time.Duration
+		err   error
+	}
+	get := func(query string) answer {
+		start := time.Now()
+		resp, err := http.Get(s.url + "/v1/events?" + query)
+		if err != nil {
+			return answer{query: query, err: err}
+		}
+		defer resp.Body.Close()
+		a := answer{query: query, code: resp.StatusCode, took: time.Since(start)}
+		a.err = json.NewDecoder(resp.Body).Decode(&a.ev)
+		return a
+	}
+	queries := []string{"stream=carts/c1/events&wait=60s&from=" + from, "category=carts&wait=60s&from=" + from}
+	answers := make(chan answer, len(queries))
+	for _, q := range queries {
+		go func() { answers <- get(q) }()
+	}
+	time.Sleep(time.Second) // both parked
+	s.reg.Shutdown()
+	for range queries {
+		select {
+		case a := <-answers:
+			if a.err != nil || a.code != 200 || len(a.ev.Events) != 0 || a.ev.Next != from {
+				t.Errorf("%s after Shutdown: %d %+v %v, want 200, no events, next %s", a.query, a.code, a.ev, a.err, from)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a wait still runs 10 s after Shutdown")
+		}
+	}
+	if a := get(queries[1]); a.err != nil || a.code != 200 || len(a.ev.Events) != 0 || a.took > 5*time.Second {
+		t.Errorf("a wait after Shutdown: %d %+v %v in %v, want 200 and no events at once", a.code, a.ev, a.err, a.took)
+	}
+	res := s.command(t, "c1", `{"type":"Tag","tags":["after"]}`)
+	if a := get("stream=carts/c1/events&from=" + from); a.err != nil || a.code != 200 || len(a.ev.Events) != 1 || a.ev.Events[0].Offset != res.Offset {
+		t.Errorf("a read after Shutdown: %d %+v %v, want the event at %s", a.code, a.ev, a.err, res.Offset)
+	}
+}

@@ -48,6 +48,7 @@ type server struct {
 	store *eventstore.Store
 	repo  *aggregate.Repository[testcart.Cart, testcart.Event]
 	clock *clock
+	reg   *aggregatehttp.Registry
 	url   string
 }
 
@@ -88,7 +89,7 @@ func newServer(t *testing.T) *server {
 	mux.Handle("/v1/", reg.Handler())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &server{store: store, repo: repo, clock: clk, url: srv.URL}
+	return &server{store: store, repo: repo, clock: clk, reg: reg, url: srv.URL}
 }
 
 // do sends a request and returns the status and body.

@@ -26,13 +26,28 @@ type Registry struct {
 
 	waits eventWaits // the requests that wait for events
 	axes  axisCache  // the timeline's axes of long streams
+
+	// stopping ends with Shutdown: the waits of GET /v1/events answer as
+	// if they had run out.
+	stopping context.Context
+	stop     context.CancelFunc
 }
 
 // NewRegistry returns an empty registry of aggregate types on store, which
 // must be the store of every repository registered with it.
 func NewRegistry(store *eventstore.Store) *Registry {
-	return &Registry{store: store, types: make(map[string]*aggregateType)}
+	r := &Registry{store: store, types: make(map[string]*aggregateType)}
+	r.stopping, r.stop = context.WithCancel(context.Background())
+	return r
 }
+
+// Shutdown ends the waits of GET /v1/events?wait= in progress, and any
+// that start later: they answer at once, as if their wait had run out
+// (an empty list and the offset to ask from again), so that an
+// http.Server's Shutdown does not wait for them and the client's next
+// poll finds the server gone, not a failure. Call it before the server's
+// Shutdown; every other request finishes as usual.
+func (r *Registry) Shutdown() { r.stop() }
 
 // Command is one command type an aggregate accepts over HTTP: its name
 // (the "type" of the request body) and how a body becomes a decider.

@@ -54,30 +54,58 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// example is the example running in the test's process, as main runs it.
+type example struct {
+	url            string // "http://127.0.0.1:port/"
+	stdout, stderr *syncBuffer
+	cancel         context.CancelFunc // what SIGTERM does
+	done           chan int           // run's exit code
+}
+
+// startExample runs the example on data with a small seed, on a free
+// port, and returns once it prints that it serves.
+func startExample(t *testing.T, data string) *example {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &example{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	t.Cleanup(func() {
+		cancel()
+		<-e.done
+	})
+	go func() {
+		code := run(ctx, []string{"--addr", "127.0.0.1:0", "--data", data, "--seed-orders", "40", "--seed-days", "3"}, e.stdout, e.stderr)
+		e.done <- code
+		close(e.done)
+	}()
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(e.stdout.String(), "Ctrl-C") {
+		select {
+		case code := <-e.done:
+			t.Fatalf("run ended early with %d:\n%s\n%s", code, e.stdout.String(), e.stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready after a minute:\n%s", e.stdout.String())
+		}
+	}
+	e.url = regexp.MustCompile(`Open (http://\S+)`).FindStringSubmatch(e.stdout.String())[1]
+	return e
+}
+
+// stop cancels run, as SIGTERM would, and returns its exit code and how
+// long it took to end.
+func (e *example) stop() (int, time.Duration) {
+	start := time.Now()
+	e.cancel()
+	return <-e.done, time.Since(start)
+}
+
 // runUntilReady runs the example on data, requests its page once it prints
 // its URL, cancels it and returns what it printed.
 func runUntilReady(t *testing.T, data string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--data", data, "--seed-orders", "40", "--seed-days", "3"}, &stdout, &stderr)
-	}()
-	url := regexp.MustCompile(`Open (http://\S+)`)
-	deadline := time.Now().Add(time.Minute)
-	for !strings.Contains(stdout.String(), "Ctrl-C") {
-		select {
-		case code := <-done:
-			t.Fatalf("run ended early with %d:\n%s\n%s", code, stdout.String(), stderr.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready after a minute:\n%s", stdout.String())
-		}
-	}
-	resp, err := http.Get(url.FindStringSubmatch(stdout.String())[1] + "v1/projections")
+	e := startExample(t, data)
+	resp, err := http.Get(e.url + "v1/projections")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,11 +114,46 @@ func runUntilReady(t *testing.T, data string) string {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "order_summary") {
 		t.Errorf("GET /v1/projections: %d %s", resp.StatusCode, body)
 	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("exit code %d after cancel:\n%s", code, stderr.String())
+	if code, _ := e.stop(); code != 0 {
+		t.Errorf("exit code %d after cancel:\n%s", code, e.stderr.String())
 	}
-	return stdout.String()
+	return e.stdout.String()
+}
+
+// Stopping the example while a client follows the log (rewind read
+// --follow waits on GET /v1/events?wait=) ends the follower's wait at
+// once, with an answer it can poll again from, not a 500 after the
+// drain's ten seconds, and exits 0.
+func TestRunStopsWithAFollower(t *testing.T) {
+	e := startExample(t, t.TempDir())
+	type answer struct {
+		code int
+		body string
+		err  error
+	}
+	answers := make(chan answer, 1)
+	go func() {
+		resp, err := http.Get(e.url + "v1/events?category=orders&from=now&wait=60s")
+		if err != nil {
+			answers <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		answers <- answer{code: resp.StatusCode, body: string(b), err: err}
+	}()
+	time.Sleep(time.Second) // the follower is parked
+	code, took := e.stop()
+	if code != 0 || took > 5*time.Second {
+		t.Errorf("run ended with %d after %v, want 0 within 5 s:\n%s", code, took, e.stderr.String())
+	}
+	a := <-answers
+	if a.err != nil || a.code != 200 || !strings.Contains(a.body, `"events":[]`) || !strings.Contains(a.body, `"next":"0`) {
+		t.Errorf("the follower got %d %q %v, want 200, no events and the offset to go on from", a.code, a.body, a.err)
+	}
+	if strings.Contains(e.stderr.String(), "ERROR") {
+		t.Errorf("the drain logged an error:\n%s", e.stderr.String())
+	}
 }
 
 func TestRunBadUsage(t *testing.T) {

@@ -103,6 +103,7 @@ type App struct {
 	repos    repos
 	runner   *projection.Runner
 	streams  *durablestreams.Handler
+	registry *aggregatehttp.Registry
 	proj     *projectionhttp.Handler
 	auth     access.Authorizer
 	server   *http.Server
@@ -240,6 +241,7 @@ func (a *App) startProjection(p projection.Projection) error {
 // mux mounts the handlers.
 func (a *App) mux() http.Handler {
 	reg := aggregatehttp.NewRegistry(a.Store)
+	a.registry = reg
 	if err := a.repos.register(a.ctx, reg); err != nil {
 		// The registrations are this package's own; one that fails is a
 		// bug caught by every test.
@@ -315,6 +317,7 @@ func (a *App) shutdown(ctx context.Context) error {
 	var errs []error
 	if a.server != nil {
 		a.streams.Shutdown()
+		a.registry.Shutdown()
 		errs = append(errs, a.server.Shutdown(ctx))
 		if err := <-a.served; !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
