@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -74,6 +75,16 @@ func Serve(srv *http.Server, ln net.Listener) error {
 
 // bodyDeadline gives a request with a body d to send it, then lifts the
 // deadline so that the response may take as long as it needs.
+//
+// The handler gets a copy of the request with the body wrapped; the
+// server's own request keeps the server's body, so that net/http still
+// sees what the handler left unread when it writes the answer: an
+// announced 100-continue body is never asked for, and a large unread body
+// closes the connection, so a refusal (401, 403, 413) goes out at once
+// instead of after the server has read up to 256 KiB of a body it will
+// not use. A smaller unread body would still be read and discarded under
+// the deadline; the deadline is moved to now when the handler returns, so
+// that the refusal goes out at once and the connection closes.
 func bodyDeadline(h http.Handler, d time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || r.Body == http.NoBody {
@@ -81,23 +92,33 @@ func bodyDeadline(h http.Handler, d time.Duration) http.Handler {
 			return
 		}
 		rc := http.NewResponseController(w)
-		if rc.SetReadDeadline(time.Now().Add(d)) == nil {
-			r.Body = &deadlineBody{ReadCloser: r.Body, lift: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+		if rc.SetReadDeadline(time.Now().Add(d)) != nil {
+			h.ServeHTTP(w, r)
+			return
 		}
-		h.ServeHTTP(w, r)
+		body := &deadlineBody{ReadCloser: r.Body, lift: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+		r2 := new(http.Request)
+		*r2 = *r
+		r2.Body = body
+		h.ServeHTTP(w, r2)
+		if !body.ended.Load() {
+			_ = rc.SetReadDeadline(time.Now())
+		}
 	})
 }
 
 // deadlineBody lifts the read deadline when the body ends.
 type deadlineBody struct {
 	io.ReadCloser
-	once sync.Once
-	lift func()
+	once  sync.Once
+	ended atomic.Bool // read to its end
+	lift  func()
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if errors.Is(err, io.EOF) {
+		b.ended.Store(true)
 		b.once.Do(b.lift)
 	}
 	return n, err

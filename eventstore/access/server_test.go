@@ -1,0 +1,117 @@
+package access_test
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rewindhq/rewind/eventstore/access"
+)
+
+// serve runs h in access.NewServer on a free loopback port and returns the
+// address.
+func serve(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := access.NewServer(h)
+	done := make(chan error, 1)
+	go func() { done <- access.Serve(srv, ln) }()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			t.Error(err)
+		}
+	})
+	return ln.Addr().String()
+}
+
+// rawRequest writes head and body on a new connection and returns the
+// status line of the answer and how long it took, without sending more.
+func rawRequest(t *testing.T, addr, head, body string) (string, time.Duration) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	if _, err := io.WriteString(c, head+"\r\n"+body); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no answer after %v: %v", time.Since(start), err)
+	}
+	return strings.TrimSpace(line), time.Since(start)
+}
+
+// A handler that refuses a request without reading its body answers at
+// once, whatever the client announced and has not sent: a large body, a
+// small one, a body behind Expect: 100-continue. The body's read deadline
+// (two minutes) is for handlers that read it, not for the server to
+// discard what a refusal leaves unread.
+func TestRefusalDoesNotWaitForTheBody(t *testing.T) {
+	addr := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no bearer token", http.StatusUnauthorized)
+	}))
+	for _, tc := range []struct{ name, head, body string }{
+		{"large body announced, little sent", "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000\r\n", "[{}]"},
+		{"small body announced, little sent", "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n", "[{}]"},
+		{"100-continue, nothing sent", "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 9000000\r\nExpect: 100-continue\r\n", ""},
+		{"chunked, unfinished", "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n", "4\r\n[{}]\r\n"},
+	} {
+		line, took := rawRequest(t, addr, tc.head, tc.body)
+		if !strings.Contains(line, "401") || took > 5*time.Second {
+			t.Errorf("%s: %q after %v, want 401 at once", tc.name, line, took)
+		}
+	}
+}
+
+// A handler that reads the body still gets all of it, however slowly it
+// comes within the deadline, and the connection is kept for the next
+// request when the body was read to its end.
+func TestBodyReadAndConnectionKept(t *testing.T) {
+	addr := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintf(w, "%d", len(b))
+	}))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rd := bufio.NewReader(c)
+	for i := range 2 {
+		if _, err := io.WriteString(c, "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n01234"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		if _, err := io.WriteString(c, "56789"); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(rd, nil)
+		if err != nil {
+			t.Fatalf("request %d on the connection: %v", i+1, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != "10" || resp.Close {
+			t.Fatalf("request %d: %d %q close=%v, want 200 \"10\" on a kept connection", i+1, resp.StatusCode, b, resp.Close)
+		}
+	}
+}
