@@ -160,7 +160,7 @@ func TestCommandErrors(t *testing.T) {
 		{"no type", "c1", `{"sku":"x"}`, nil, http.StatusBadRequest, `no "type"`},
 		{"type not a string", "c1", `{"type":7}`, nil, http.StatusBadRequest, `"type" must be`},
 		{"unknown field", "c1", `{"type":"AddItem","sku":"x","quantity":1,"colour":"red"}`, nil, http.StatusBadRequest, `unknown field "colour"`},
-		{"wrong field type", "c1", `{"type":"AddItem","sku":"x","quantity":"two","price":1}`, nil, http.StatusBadRequest, `field "quantity": a JSON string where int was expected`},
+		{"wrong field type", "c1", `{"type":"AddItem","sku":"x","quantity":"two","price":1}`, nil, http.StatusBadRequest, `field "quantity": a JSON string where an integer was expected`},
 		{"missing field", "c1", `{"type":"AddItem","sku":"x","price":1}`, nil, http.StatusBadRequest, `field "quantity" is required`},
 		{"null field", "c1", `{"type":"AddItem","sku":"x","quantity":null,"price":1}`, nil, http.StatusBadRequest, `field "quantity" is required`},
 		{"missing fields", "c1", `{"type":"AddItem","sku":"x"}`, nil, http.StatusBadRequest, `fields "quantity", "price" are required`},

@@ -163,7 +163,7 @@ func ExampleNewCommand() {
 	post(url, `{"type": "Withdraw", "amount": 100}`, "")
 	// Output:
 	// 200 {"version":1,"offset":"00000000000000000001_999999","duplicate":false,"events":[{"version":1,"offset":"00000000000000000001_999999","type":"Opened","storedAt":"2026-03-02T09:00:00Z","id":"…","time":"…","commandId":"","metadata":{},"data":{"owner":"ada"},"changes":[{"path":"owner","from":null,"to":"ada"}]}]}
-	// 400 {"error":"field \"amount\": a JSON string where int was expected"}
+	// 400 {"error":"field \"amount\": a JSON string where an integer was expected"}
 	// 400 {"error":"unknown field \"amuont\""}
 	// 400 {"error":"field \"amount\" is required (GET /v1/aggregates gives each command's schema)"}
 	// 404 {"error":"accounts has no command \"Withdraw\" (it has [Deposit OpenAccount])"}

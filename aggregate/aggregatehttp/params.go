@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +69,9 @@ func readCommand(w http.ResponseWriter, r *http.Request) (string, map[string]jso
 		if errors.As(err, &tooLarge) {
 			return "", nil, &httpError{code: http.StatusRequestEntityTooLarge, reason: fmt.Sprintf("the body is over %d bytes", maxBody)}
 		}
+		if herr := bodyReadError(err); herr != nil {
+			return "", nil, herr
+		}
 		return "", nil, badRequest("the body is not a JSON object: " + jsonReason(err))
 	}
 	if dec.More() {
@@ -84,6 +90,23 @@ func readCommand(w http.ResponseWriter, r *http.Request) (string, map[string]jso
 	}
 	delete(fields, "type")
 	return typ, fields, nil
+}
+
+// bodyReadError is the answer to a body that could not be read, nil when
+// err is about the JSON in it (a body cut short reads as JSON that ends
+// early): 408 when it did not arrive in time. Never the I/O error's text,
+// which names the server's sockets.
+func bodyReadError(err error) error {
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return &httpError{code: http.StatusRequestTimeout, reason: "the body did not arrive in time"}
+	}
+	var syntaxErr *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &syntaxErr) || errors.As(err, &typeErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil
+	}
+	return badRequest("cannot read the body")
 }
 
 // idempotencyKey returns the request's Idempotency-Key ("" when it has
@@ -144,14 +167,46 @@ func decodeFields(fields map[string]json.RawMessage, v any) error {
 
 // jsonReason says what is wrong with a JSON value, without the package's
 // "json: " prefix and in terms of the request's fields.
+// jsonKind names the JSON value a Go type decodes from, for a client that
+// knows JSON, not the server's Go types.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "a base64 string"
+		}
+		return "an array"
+	case reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "another value"
+}
+
 func jsonReason(err error) string {
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) {
 		field := typeErr.Field
 		if field == "" {
-			return fmt.Sprintf("a JSON %s where %s was expected", typeErr.Value, typeErr.Type)
+			return fmt.Sprintf("a JSON %s where %s was expected", typeErr.Value, jsonKind(typeErr.Type))
 		}
-		return fmt.Sprintf("field %q: a JSON %s where %s was expected", field, typeErr.Value, typeErr.Type)
+		return fmt.Sprintf("field %q: a JSON %s where %s was expected", field, typeErr.Value, jsonKind(typeErr.Type))
 	}
 	var syntaxErr *json.SyntaxError
 	if errors.As(err, &syntaxErr) {

@@ -166,3 +166,58 @@ func TestProducerEpochStepIsBounded(t *testing.T) {
 	srv.do("POST", "ep/s", []byte(`3`), "Content-Type", J, "Producer-Id", "p", "Producer-Epoch", fmt.Sprint(2<<20+1), "Producer-Seq", "0").must(t, 400, "more than 2^20 above")
 	srv.do("POST", "ep/s", []byte(`3`), "Content-Type", J, "Producer-Id", "p", "Producer-Epoch", fmt.Sprint(1<<20+1), "Producer-Seq", "0").must(t, 200, "the next epoch")
 }
+
+// A body that does not arrive in time is a 408, one that ends before its
+// announced length a 400, each with a plain reason: never the I/O error,
+// which names the server's sockets. Nothing of either is stored.
+func TestBodyReadFailuresSayWhatHappened(t *testing.T) {
+	store := openStore(t, t.TempDir())
+	h := durablestreams.New(store, durablestreams.WithLogger(quietLog))
+	mux := http.NewServeMux()
+	mux.Handle("/v1/stream/", h)
+	// As access.NewServer gives a body BodyTimeout, here 300 ms.
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		h.Shutdown()
+		hs.Close()
+	})
+	doURL(t, http.MethodPut, hs.URL+"/v1/stream/t/slow", nil, "Content-Type", "application/json").must(t, http.StatusCreated, "create")
+	addr := strings.TrimPrefix(hs.URL, "http://")
+	for _, tc := range []struct {
+		name     string
+		cut      bool // close the connection's writing side after the part sent
+		code     int
+		contains string
+	}{
+		{"slow", false, http.StatusRequestTimeout, "did not arrive in time"},
+		{"cut", true, http.StatusBadRequest, "ended before its announced length"},
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(c, "POST /v1/stream/t/slow HTTP/1.1\r\nHost: "+addr+"\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n[{\"a\":1}"); err != nil {
+			t.Fatal(err)
+		}
+		if tc.cut {
+			_ = c.(*net.TCPConn).CloseWrite()
+		}
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		c.Close()
+		if resp.StatusCode != tc.code || !strings.Contains(string(b), tc.contains) || strings.Contains(string(b), "tcp") || strings.Contains(string(b), "127.0.0.1") {
+			t.Errorf("%s: %d %q, want %d saying %q and nothing of the socket", tc.name, resp.StatusCode, b, tc.code, tc.contains)
+		}
+	}
+	if r := doURL(t, http.MethodGet, hs.URL+"/v1/stream/t/slow?offset=-1", nil); r.code != 200 || string(r.body) != "[]" {
+		t.Errorf("the stream after both: %d %s, want 200 []", r.code, r.body)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -60,8 +61,14 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte,
 		fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.cfg.maxBody))
 		return nil, nil, false
 	case err != nil:
+		// Never the I/O error's text: it names the server's sockets.
 		release()
-		fail(w, http.StatusBadRequest, "cannot read the body: "+err.Error())
+		var netErr net.Error
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			fail(w, http.StatusRequestTimeout, "the body did not arrive in time")
+		} else {
+			fail(w, http.StatusBadRequest, "cannot read the body: it ended before its announced length, or was cut")
+		}
 		return nil, nil, false
 	}
 	return body, release, true
