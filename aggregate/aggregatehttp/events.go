@@ -8,6 +8,7 @@ import (
 	"iter"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
@@ -22,6 +23,18 @@ const (
 )
 
 func errorsIsInvalidName(err error) bool { return errors.Is(err, eventstore.ErrInvalidStreamName) }
+
+// nameReason is what is wrong with a name, from the store's error that
+// wraps ErrInvalidStreamName: the part after the sentinel's text, without
+// the store's prefixes ("eventstore: read …:").
+func nameReason(err error) string {
+	msg := err.Error()
+	marker := eventstore.ErrInvalidStreamName.Error() + ": "
+	if i := strings.LastIndex(msg, marker); i >= 0 {
+		return msg[i+len(marker):]
+	}
+	return "see the stream names of the eventstore package"
+}
 
 // eventsQuery is a parsed GET /v1/events.
 type eventsQuery struct {
@@ -83,7 +96,7 @@ func (r *Registry) serveEvents(w http.ResponseWriter, req *http.Request) {
 	}
 	if err != nil {
 		if errorsIsInvalidName(err) {
-			err = badRequest(fmt.Sprintf("invalid stream or category name: %v", err))
+			err = badRequest("invalid stream or category name: " + nameReason(err))
 		}
 		fail(w, req, err)
 		return

@@ -173,12 +173,15 @@ func TestEvents(t *testing.T) {
 		{"stream=carts/c1/events&limit=1001", `limit="1001"`},
 		{"stream=carts/c1/events&wait=61s", `wait="61s" is not a duration from 0s to 1m0s`},
 		{"stream=carts/c1/events&wait=soon", `wait="soon"`},
-		{"stream=a//b", "invalid stream or category name"},
+		{"stream=a//b", `invalid stream or category name: "a//b" has an empty segment`},
+		{"stream=a/../b", `invalid stream or category name: "a/../b" has a ".." segment`},
+		{"category=%ff", `invalid stream or category name: "\xff" is not valid UTF-8`},
 		{"category=a/b", "invalid stream or category name"},
 	} {
 		code, body := s.do(t, http.MethodGet, "/v1/events?"+tc.query, "")
-		if code != 400 || !strings.Contains(errorOf(t, body), tc.reason) {
-			t.Errorf("%s: %d %s, want 400 with %q", tc.query, code, body, tc.reason)
+		reason := errorOf(t, body)
+		if code != 400 || !strings.Contains(reason, tc.reason) || strings.Contains(reason, "eventstore:") {
+			t.Errorf("%s: %d %s, want 400 with %q and none of the store's prefixes", tc.query, code, body, tc.reason)
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+
+	"github.com/rewindhq/rewind/internal/reason"
 )
 
 // errorBody is every error's JSON: a short reason.
@@ -36,6 +38,6 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 // writeError answers a JSON error.
-func writeError(w http.ResponseWriter, code int, reason string) {
-	writeJSON(w, code, errorBody{Error: reason})
+func writeError(w http.ResponseWriter, code int, why string) {
+	writeJSON(w, code, errorBody{Error: reason.Cap(why)})
 }

@@ -39,6 +39,7 @@
 // data; its scope is the stream, and it is checked by the handler that
 // takes the append (two servers writing one stream with Stream-Seq do not
 // check each other's; idempotent producers, which the store checks, do).
+// A Stream-Seq is at most 256 bytes: an ordering key, not a place for data.
 //
 // # Expiry
 //

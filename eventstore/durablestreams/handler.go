@@ -16,6 +16,7 @@ import (
 
 	"github.com/rewindhq/rewind/eventstore"
 	"github.com/rewindhq/rewind/eventstore/access"
+	"github.com/rewindhq/rewind/internal/reason"
 	"github.com/rewindhq/rewind/internal/requestid"
 )
 
@@ -333,11 +334,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // fail answers an error with a short plain-text reason.
-func fail(w http.ResponseWriter, code int, reason string) {
+func fail(w http.ResponseWriter, code int, why string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	fmt.Fprintln(w, reason)
+	fmt.Fprintln(w, reason.Cap(why))
 }
 
 // storeError answers an error from the store: bad input as 4xx, the rest
@@ -345,7 +346,7 @@ func fail(w http.ResponseWriter, code int, reason string) {
 func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, name string, err error) {
 	switch {
 	case errors.Is(err, eventstore.ErrInvalidStreamName):
-		fail(w, http.StatusBadRequest, "invalid stream name: "+strconv.Quote(name))
+		fail(w, http.StatusBadRequest, "invalid stream name: "+reason.Quote(name))
 	case errors.Is(err, eventstore.ErrInvalidOffset):
 		fail(w, http.StatusBadRequest, "invalid offset")
 	case errors.Is(err, eventstore.ErrTooLarge):

@@ -221,3 +221,31 @@ func TestBodyReadFailuresSayWhatHappened(t *testing.T) {
 		t.Errorf("the stream after both: %d %s, want 200 []", r.code, r.body)
 	}
 }
+
+// An error answer never sends a client's long input back whole: a 60 kB
+// stream name, a 50 kB Producer-Id, a long Stream-Seq each get a 4xx of a
+// few hundred bytes at most. A Stream-Seq over 256 bytes is refused, and
+// nothing of it is stored.
+func TestErrorAnswersAreShort(t *testing.T) {
+	s := newServer(t, openStore(t, t.TempDir()))
+	s.do(http.MethodPut, "t/seq", nil, "Content-Type", "application/json").must(t, http.StatusCreated, "create")
+	long := strings.Repeat("a", 60000)
+	for _, tc := range []struct {
+		name string
+		r    reply
+		code int
+	}{
+		{"long name", s.do(http.MethodPut, "t/"+long, nil, "Content-Type", "application/json"), http.StatusBadRequest},
+		{"long Producer-Id", s.do(http.MethodPost, "t/seq", []byte(`[1]`), "Content-Type", "application/json",
+			"Producer-Id", long[:50000], "Producer-Epoch", "0", "Producer-Seq", "0"), http.StatusBadRequest},
+		{"long Stream-Seq", s.do(http.MethodPost, "t/seq", []byte(`[1]`), "Content-Type", "application/json", "Stream-Seq", long[:257]), http.StatusBadRequest},
+	} {
+		if tc.r.code != tc.code || len(tc.r.body) > 600 {
+			t.Errorf("%s: %d, %d bytes %.100q, want %d of at most 600 bytes", tc.name, tc.r.code, len(tc.r.body), tc.r.body, tc.code)
+		}
+	}
+	s.do(http.MethodPost, "t/seq", []byte(`[1]`), "Content-Type", "application/json", "Stream-Seq", long[:256]).must(t, http.StatusNoContent, "a Stream-Seq of 256 bytes")
+	if r := s.do(http.MethodGet, "t/seq?offset=-1", nil); r.code != 200 || string(r.body) != "[1]" {
+		t.Errorf("the stream: %d %s, want [1]: one append, the one under the bound", r.code, r.body)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/internal/reason"
 )
 
 var (
@@ -134,6 +135,11 @@ type producer struct {
 	id         string
 	epoch, seq uint64
 }
+
+// maxSeqLen bounds a Stream-Seq, which the stream keeps with its last
+// message and compares with the next one's: an ordering key (a number, a
+// time), not a place for data.
+const maxSeqLen = 256
 
 // parseProducer reads the producer headers: all three or none.
 func parseProducer(r *http.Request) (*producer, string) {
@@ -588,6 +594,10 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, name string) {
 		}
 	}
 	seq, hasSeq := r.Header[http.CanonicalHeaderKey(hSeq)]
+	if hasSeq && len(seq[0]) > maxSeqLen {
+		fail(w, http.StatusBadRequest, fmt.Sprintf("Stream-Seq is over %d bytes", maxSeqLen))
+		return
+	}
 	if hasSeq {
 		last, err := h.lastSeq(ctx, name)
 		if err != nil {
@@ -610,7 +620,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, name string) {
 					return
 				}
 			}
-			fail(w, http.StatusConflict, fmt.Sprintf("Stream-Seq %q is not after the last one, %q", seq[0], last))
+			fail(w, http.StatusConflict, "Stream-Seq "+reason.Quote(seq[0])+" is not after the last one, "+reason.Quote(last))
 			return
 		}
 	}

@@ -1,0 +1,41 @@
+// Package reason keeps the reasons of error answers short. A reason often
+// quotes what the client sent (a stream name, a header); sent back whole,
+// a 60 kB name makes a 60 kB error answer. Every 4xx reason goes through
+// Cap, and a quoted input through Quote.
+package reason
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// Max is the most bytes of a reason Cap keeps.
+const Max = 512
+
+// maxQuoted is the most bytes of an input Quote keeps.
+const maxQuoted = 80
+
+// Cap returns s, cut to at most Max bytes at a character's start and
+// ended with "…" when cut.
+func Cap(s string) string { return cut(s, Max) }
+
+// Quote returns s as a Go-quoted string, cut first to at most 80 bytes
+// (then "…" follows the closing quote).
+func Quote(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	c := cut(s, maxQuoted)
+	return strconv.Quote(c[:len(c)-len("…")]) + "…"
+}
+
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	n -= len("…")
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
