@@ -190,7 +190,8 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// testPKI is a CA with a server certificate for 127.0.0.1 and a client
+// testPKI is a CA with a server certificate for 127.0.0.1 and
+// rewind.test, and a client
 // certificate, as PEM files.
 type testPKI struct {
 	caFile, certFile, keyFile, clientCert, clientKey string
@@ -239,7 +240,7 @@ func newTestPKI(t *testing.T) testPKI {
 	writePEM(t, p.caFile, "CERTIFICATE", caDER)
 	p.pool.AddCert(ca)
 	p.certFile, p.keyFile = issue("server", 2, &x509.Certificate{Subject: pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"rewind.test"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		KeyUsage: x509.KeyUsageDigitalSignature})
 	p.clientCert, p.clientKey = issue("client", 3, &x509.Certificate{Subject: pkix.Name{CommonName: "a client"},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature})

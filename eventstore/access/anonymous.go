@@ -36,11 +36,19 @@ type Anonymous struct {
 
 // Authorize allows op unless the request names a foreign Host, or changes
 // something from a foreign Origin.
+//
+// Over TLS the Host is not checked: the browser has checked that the
+// server's certificate is for the name it asked for, which a name rebound
+// to this server's address cannot pass, and a client names the server by
+// its certificate's name.
 func (a Anonymous) Authorize(r *http.Request, op Op) error {
-	if !a.hostAllowed(r.Host) {
+	if r.TLS == nil && !a.hostAllowed(r.Host) {
 		return &ForbiddenError{Reason: "the Host " + quoteSafe(r.Host) + " is not this server's (DNS rebinding?); allow it with --allow-host"}
 	}
 	if changes(r.Method) && !a.originAllowed(r) {
+		if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
+			return &ForbiddenError{Reason: "a page from " + quoteSafe(r.Header.Get("Origin")) + " may not change anything here; allow its origin with --allow-origin (a browser sends its client certificate on its own, so the certificate does not lift this check; bearer tokens do)"}
+		}
 		return &ForbiddenError{Reason: "a page from " + quoteSafe(r.Header.Get("Origin")) + " may not change anything here; allow its origin with --allow-origin, or turn on authentication"}
 	}
 	return nil

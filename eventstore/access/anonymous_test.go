@@ -42,6 +42,17 @@ func TestAnonymous(t *testing.T) {
 			t.Errorf("%s Host %s Origin %q: %v, want %v", c.method, c.host, c.origin, err, c.want)
 		}
 	}
+	// Over TLS the Host is the certificate's name, which the client has
+	// checked: a name is taken; a foreign Origin still is not.
+	r := httptest.NewRequest("GET", "https://rewind.example:4437/v1/stream/x", nil)
+	if err := a.Authorize(r, access.Op{Action: access.Read, Resource: "x"}); err != nil {
+		t.Errorf("GET over TLS by name: %v, want it taken", err)
+	}
+	r = httptest.NewRequest("POST", "https://rewind.example:4437/v1/stream/x", nil)
+	r.Header.Set("Origin", "https://evil.example")
+	if err := a.Authorize(r, access.Op{Action: access.Write, Resource: "x"}); !errors.Is(err, access.ErrForbidden) {
+		t.Errorf("POST over TLS from another origin: %v, want ErrForbidden", err)
+	}
 }
 
 func TestCheckListen(t *testing.T) {

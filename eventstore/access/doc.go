@@ -69,7 +69,9 @@
 // page of another origin can only use a token it was given, and the
 // protocol's cross-origin clients keep working with theirs. Client
 // certificates (TLSConfig with a client CA) are ambient: with them alone,
-// Anonymous still checks Origin and Host.
+// Anonymous still checks the Origin. It does not check the Host of a
+// request over TLS: the browser has checked the server's certificate
+// against the name it asked for, which DNS rebinding cannot pass.
 //
 // # Serving
 //
