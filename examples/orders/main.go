@@ -37,6 +37,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -109,7 +110,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "orders: opening %s (the first start seeds %d orders over %d days)\n", *data, *orders, *days)
 	a, err := app.Start(ctx, cfg)
 	if err != nil {
-		fmt.Fprintln(stderr, "orders:", err)
+		// The application's errors name it already ("orders: …").
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "orders: ") {
+			msg = "orders: " + msg
+		}
+		fmt.Fprintln(stderr, msg)
 		return 1
 	}
 	code := serve(ctx, a, stdout, stderr)

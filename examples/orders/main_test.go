@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -162,5 +166,27 @@ func TestRunBadUsage(t *testing.T) {
 		if code := run(context.Background(), args, &out, &errs); code != 2 {
 			t.Errorf("run %v = %d, want 2 (%s)", args, code, errs.String())
 		}
+	}
+}
+
+// A start that cannot go on says so once, on one line with one "orders:",
+// and makes nothing on disk first: an address beyond loopback without
+// authentication, and a data directory held by another start.
+func TestRunRefusals(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "never-made")
+	var out, errs bytes.Buffer
+	code := run(context.Background(), []string{"--addr", "0.0.0.0:0", "--data", data}, &out, &errs)
+	if code != 1 || strings.Count(errs.String(), "orders:") != 1 || !strings.Contains(errs.String(), "loopback") {
+		t.Errorf("beyond loopback without auth: %d %q, want 1 and one line naming loopback", code, errs.String())
+	}
+	if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the refused start made %s (%v)", data, err)
+	}
+	held := t.TempDir()
+	startExample(t, held)
+	errs.Reset()
+	code = run(context.Background(), []string{"--addr", "127.0.0.1:0", "--data", held}, &out, &errs)
+	if code != 1 || strings.Count(errs.String(), "orders:") != 1 || !strings.Contains(errs.String(), "in use by another store") {
+		t.Errorf("a held data directory: %d %q, want 1 and one line saying it is in use", code, errs.String())
 	}
 }

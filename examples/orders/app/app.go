@@ -126,12 +126,13 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
-		return nil, fmt.Errorf("orders: %w", err)
-	}
+	// The configuration is checked before anything is made on disk.
 	auth, tlsCfg, err := cfg.security()
 	if err != nil {
 		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
+		return nil, fmt.Errorf("orders: %w", err)
 	}
 	// Listen first: a busy port fails before minutes of seeding.
 	ln, err := net.Listen("tcp", cfg.Addr)
