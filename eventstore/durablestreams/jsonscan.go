@@ -1,5 +1,7 @@
 package durablestreams
 
+import "unicode/utf8"
+
 // A JSON body is checked and, when it is an array, split into its elements
 // in one pass: encoding/json's Valid followed by a split cost about a
 // fifth of the server's CPU on batches of small messages, and a POST only
@@ -173,6 +175,14 @@ func (s *jsonScanner) str() bool {
 			}
 		case c < 0x20:
 			return false
+		case c >= utf8.RuneSelf:
+			// JSON is UTF-8 (RFC 8259): a byte that starts no character,
+			// or a character cut short, is not JSON.
+			r, size := utf8.DecodeRune(s.b[s.i:])
+			if r == utf8.RuneError && size == 1 {
+				return false
+			}
+			s.i += size
 		default:
 			s.i++
 		}

@@ -249,3 +249,17 @@ func TestErrorAnswersAreShort(t *testing.T) {
 		t.Errorf("the stream: %d %s, want [1]: one append, the one under the bound", r.code, r.body)
 	}
 }
+
+// A JSON stream takes only JSON, which is UTF-8: a body with a byte that
+// is not is refused, and nothing of it is stored; UTF-8 is taken as sent.
+func TestJSONStreamRefusesInvalidUTF8(t *testing.T) {
+	s := newServer(t, openStore(t, t.TempDir()))
+	s.do(http.MethodPut, "t/utf8", nil, "Content-Type", "application/json").must(t, http.StatusCreated, "create")
+	if r := s.do(http.MethodPost, "t/utf8", []byte("[\"\xff\"]"), "Content-Type", "application/json"); r.code != http.StatusBadRequest || !strings.Contains(string(r.body), "not valid JSON") {
+		t.Errorf("POST of a byte that is not UTF-8: %d %s, want 400", r.code, r.body)
+	}
+	s.do(http.MethodPost, "t/utf8", []byte(`["é😀"]`), "Content-Type", "application/json").must(t, http.StatusNoContent, "UTF-8")
+	if r := s.do(http.MethodGet, "t/utf8?offset=-1", nil); r.code != 200 || string(r.body) != `["é😀"]` {
+		t.Errorf("the stream: %d %s, want [\"é😀\"]", r.code, r.body)
+	}
+}

@@ -5,15 +5,17 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // scanJSON agrees with encoding/json on what is JSON and, for an array, on
-// its elements.
+// its elements, except that it refuses what is not UTF-8 (RFC 8259), which
+// json.Valid takes inside a string.
 func TestScanJSONAgreesWithEncodingJSON(t *testing.T) {
 	for _, in := range []string{
 		`[]`, ` [ ] `, `[1]`, `[1,2,3]`, `[ 1 , "a" , null ]`, `[[1,2],[3]]`, `[{"a":[1,{"b":"]"}]},2]`,
 		`["a\"b", "c\\", "\\\""]`, `["],[", "{", "}"]`, "[\n {\"x\": 1}\n ,\n 2\n]", `[true,false,-1.5e3,{}]`,
-		`1`, ` "x" `, `{"a":1}`, `-0`, `0.5`, `1e5`, `1E+5`, `-1.0e-5`, `"\u00e9\ud83d\ude00"`, "\"\xff\xfe\"",
+		`1`, ` "x" `, `{"a":1}`, `-0`, `0.5`, `1e5`, `1E+5`, `-1.0e-5`, `"\u00e9\ud83d\ude00"`, "\"\xff\xfe\"", `["é", "😀"]`, "[\"\xe9\"]", "[\"\xf0\x9f\x98\"]", "\"a\xc3\"",
 		``, ` `, `[`, `]`, `[1,]`, `[,1]`, `[1 2]`, `{"a"}`, `{"a":}`, `{a:1}`, `{"a":1,}`, `01`, `1.`, `.5`, `1e`,
 		`-`, `+1`, `tru`, `nul`, `"\x"`, `"\u12"`, "\"a\nb\"", `"abc`, `[1]]`, `[1] x`, `NaN`, `[1,2`, `{"a":1`,
 		strings.Repeat("[", 10000) + strings.Repeat("]", 10000),
@@ -33,8 +35,8 @@ func FuzzScanJSON(f *testing.F) {
 func checkScan(t *testing.T, in []byte) {
 	t.Helper()
 	elems, array, ok := scanJSON(in)
-	if want := json.Valid(in); ok != want {
-		t.Fatalf("%.80q: scanJSON says %v, json.Valid %v", in, ok, want)
+	if want := json.Valid(in) && utf8.Valid(in); ok != want {
+		t.Fatalf("%.80q: scanJSON says %v, json.Valid and utf8.Valid %v", in, ok, want)
 	}
 	trimmed := bytes.TrimSpace(in)
 	if !ok {
