@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -149,5 +150,32 @@ func TestShutdownEndsWaits(t *testing.T) {
 	res := s.command(t, "c1", `{"type":"Tag","tags":["after"]}`)
 	if a := get("stream=carts/c1/events&from=" + from); a.err != nil || a.code != 200 || len(a.ev.Events) != 1 || a.ev.Events[0].Offset != res.Offset {
 		t.Errorf("a read after Shutdown: %d %+v %v, want the event at %s", a.code, a.ev, a.err, res.Offset)
+	}
+}
+
+// A query parameter an endpoint does not read is a 400 that names those
+// it does: ?verison=1 (a typo) must not answer the state now as if it were
+// the state at version 1.
+func TestUnknownQueryParameters(t *testing.T) {
+	s := newServer(t)
+	s.command(t, "c1", `{"type":"Open","customer":"ann"}`)
+	for _, tc := range []struct{ path, takes string }{
+		{"/v1/state/carts/c1?verison=1", "takes version, at"},
+		{"/v1/diff/carts/c1?from=1&too=2", "takes from, to"},
+		{"/v1/timeline/carts/c1?form=1", "takes from, limit, axis"},
+		{"/v1/events?stream=carts/c1/events&fromm=-1", "takes stream, category, from, limit, wait"},
+		{"/v1/aggregates?x=1", "takes no query parameters"},
+	} {
+		code, body := s.do(t, http.MethodGet, tc.path, "")
+		if code != http.StatusBadRequest || !strings.Contains(string(body), "unknown query parameter") || !strings.Contains(string(body), tc.takes) {
+			t.Errorf("GET %s: %d %s, want 400 naming what it %s", tc.path, code, body, tc.takes)
+		}
+	}
+	for _, path := range []string{"/v1/state/carts/c1?version=1", "/v1/state/carts/c1?at=2030-01-01T00:00:00Z",
+		"/v1/timeline/carts/c1?from=1&limit=5&axis=true", "/v1/streams?category=carts&limit=2&total=true",
+		"/v1/search?category=carts&type=Opened&limit=5", "/v1/export/carts/c1?to=1"} {
+		if code, body := s.do(t, http.MethodGet, path, ""); code != http.StatusOK {
+			t.Errorf("GET %s: %d %s, want 200", path, code, body)
+		}
 	}
 }

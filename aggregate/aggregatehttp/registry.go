@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/rewindhq/rewind/aggregate"
 	"github.com/rewindhq/rewind/eventstore"
 	"github.com/rewindhq/rewind/eventstore/access"
+	"github.com/rewindhq/rewind/internal/reason"
 )
 
 // Registry holds the aggregate types a server exposes over HTTP, each with
@@ -198,7 +201,7 @@ func (r *Registry) Handler(opts ...HandlerOption) http.Handler {
 	a := cfg.auth
 	mux := http.NewServeMux()
 	for _, rt := range r.routes() {
-		mux.HandleFunc(rt.method+" "+rt.pattern, guard(a, rt.action, rt.resource, rt.serve))
+		mux.HandleFunc(rt.method+" "+rt.pattern, guard(a, rt.action, rt.resource, onlyParams(rt.params, rt.serve)))
 		allow := rt.method
 		if rt.method == http.MethodGet {
 			allow = "GET, HEAD"
@@ -209,6 +212,25 @@ func (r *Registry) Handler(opts ...HandlerOption) http.Handler {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s (GET /v1/ lists them)", req.Method, req.URL.Path))
 	})
 	return mux
+}
+
+// onlyParams answers 400 to a request with a query parameter the endpoint
+// does not read, naming those it does.
+func onlyParams(params []string, serve http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		for k := range req.URL.Query() {
+			if slices.Contains(params, k) {
+				continue
+			}
+			takes := "takes no query parameters"
+			if len(params) > 0 {
+				takes = "takes " + strings.Join(params, ", ")
+			}
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown query parameter %s: %s %s", reason.Quote(k), req.URL.Path, takes))
+			return
+		}
+		serve(w, req)
+	}
 }
 
 // methodNotAllowed answers 405 with the methods the path takes.

@@ -263,3 +263,21 @@ func TestJSONStreamRefusesInvalidUTF8(t *testing.T) {
 		t.Errorf("the stream: %d %s, want [\"é😀\"]", r.code, r.body)
 	}
 }
+
+// A parameter or header the handler cannot read is a 400, not ignored: a
+// live mode it does not have (a catch-up answer would make the client
+// poll in a loop), and a PUT's Content-Type that is not a media type (it
+// made a stream of application/octet-stream). Nothing is made.
+func TestUnreadableModesAreRefused(t *testing.T) {
+	s := newServer(t, openStore(t, t.TempDir()))
+	s.do(http.MethodPut, "t/m", nil, "Content-Type", "application/json").must(t, http.StatusCreated, "create")
+	if r := s.do(http.MethodGet, "t/m?offset=-1&live=bogus", nil); r.code != http.StatusBadRequest || !strings.Contains(string(r.body), "long-poll or sse") {
+		t.Errorf("live=bogus: %d %s, want 400", r.code, r.body)
+	}
+	if r := s.do(http.MethodPut, "t/ct", nil, "Content-Type", ";;;;"); r.code != http.StatusBadRequest || !strings.Contains(string(r.body), "not a media type") {
+		t.Errorf("PUT with Content-Type ;;;;: %d %s, want 400", r.code, r.body)
+	}
+	if r := s.do(http.MethodHead, "t/ct", nil); r.code != http.StatusNotFound {
+		t.Errorf("HEAD of the refused stream: %d, want 404", r.code)
+	}
+}

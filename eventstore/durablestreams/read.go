@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/internal/reason"
 )
 
 // each calls fn with the stream's events after offset from, in order, up
@@ -266,6 +267,10 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	live := q.Get("live")
+	if _, has := q["live"]; has && live != "long-poll" && live != "sse" {
+		fail(w, http.StatusBadRequest, "live="+reason.Quote(live)+" is not a live mode: long-poll or sse")
+		return
+	}
 	offs, hasOffset := q["offset"]
 	from := eventstore.Start
 	rawFrom := "-1"

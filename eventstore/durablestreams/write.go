@@ -195,9 +195,10 @@ type putRequest struct {
 func (h *Handler) parsePut(r *http.Request) (putRequest, string) {
 	p := putRequest{ttl: -1, closed: closedHeader(r), contentType: "application/octet-stream"}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if _, _, err := mime.ParseMediaType(ct); err == nil {
-			p.contentType, p.explicitCT = ct, true
+		if _, _, err := mime.ParseMediaType(ct); err != nil {
+			return p, "Content-Type " + reason.Quote(ct) + " is not a media type (type/subtype, as application/json)"
 		}
+		p.contentType, p.explicitCT = ct, true
 	}
 	ttl, hasTTL := r.Header[http.CanonicalHeaderKey(hTTL)]
 	exp, hasExp := r.Header[http.CanonicalHeaderKey(hExpiresAt)]
