@@ -49,7 +49,9 @@
 //
 // GET /v1/ answers an Index {"endpoints": [{"method", "path", "about"}]}:
 // every endpoint of this package, its path with parameters in <> and
-// optional query parameters in [].
+// optional query parameters in []. A query parameter an endpoint does not
+// read is a 400 naming those it does, so that a typo (?verison=3) is not
+// answered as if it were absent.
 //
 // POST /v1/commands/<category>/<id> with a body {"type": "PlaceOrder",
 // ...fields} and an optional Idempotency-Key header handles one command
