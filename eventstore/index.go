@@ -23,7 +23,8 @@ import (
 // about a microsecond, keeps its size near the log's, and bounds its memory
 // with a block cache of a set size; bbolt reads a little faster once open
 // but walks its whole file on each read-write open and writes an order of
-// magnitude slower (measurements in shared/docs/jetstream-notes.md).
+// magnitude slower (as measured when the index was chosen; the figures are
+// in the team's JetStream notes, outside this repository).
 //
 // The JetStream log stays the only truth:
 //   - one goroutine writes the index (writer.go), fed by this process's
