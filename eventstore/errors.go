@@ -194,6 +194,7 @@ type StartError struct {
 	Err error  // what went wrong
 }
 
+// Error names the store's directory and what went wrong.
 func (e *StartError) Error() string {
 	return fmt.Sprintf("eventstore: the embedded server on %s did not start: %v", e.Dir, e.Err)
 }

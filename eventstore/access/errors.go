@@ -37,6 +37,7 @@ type UnauthenticatedError struct {
 	Invalid bool
 }
 
+// Error returns the reason, prefixed "access: unauthenticated: ".
 func (e *UnauthenticatedError) Error() string { return "access: unauthenticated: " + e.Reason }
 
 // Is reports whether target is ErrUnauthenticated.
@@ -52,6 +53,8 @@ type ForbiddenError struct {
 	Reason string
 }
 
+// Error names the missing scope, or else gives the reason, after
+// "access: forbidden: ".
 func (e *ForbiddenError) Error() string {
 	if e.Scope != "" {
 		return "access: forbidden: missing scope " + strconv.Quote(e.Scope)
