@@ -3,6 +3,7 @@ package access
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -63,10 +64,16 @@ func (f AuthorizerFunc) Authorize(r *http.Request, op Op) error { return f(r, op
 // Either returns an Authorizer that allows a request as soon as one of as
 // does (for example static tokens and JWTs on one server). When none
 // does, it returns the first refusal for a credential that was valid
-// (ErrForbidden), or else the last one.
+// (ErrForbidden); when every one refused the credential, an
+// *UnauthenticatedError with each distinct reason (a static token is
+// "unknown" to the JWTs and not signed to the tokens: the client sees
+// both, not only the last, which would name the wrong kind); or else the
+// last refusal.
 func Either(as ...Authorizer) Authorizer {
 	return AuthorizerFunc(func(r *http.Request, op Op) error {
 		var forbidden, last error
+		var reasons []string
+		invalid, allUnauth := false, true
 		for _, a := range as {
 			err := a.Authorize(r, op)
 			if err == nil {
@@ -75,13 +82,24 @@ func Either(as ...Authorizer) Authorizer {
 			if forbidden == nil && errors.Is(err, ErrForbidden) {
 				forbidden = err
 			}
+			var unauth *UnauthenticatedError
+			if errors.As(err, &unauth) {
+				invalid = invalid || unauth.Invalid
+				if !slices.Contains(reasons, unauth.Reason) {
+					reasons = append(reasons, unauth.Reason)
+				}
+			} else {
+				allUnauth = false
+			}
 			last = err
 		}
-		if forbidden != nil {
+		switch {
+		case forbidden != nil:
 			return forbidden
-		}
-		if last == nil {
+		case last == nil:
 			return &UnauthenticatedError{Reason: "no authorizer"}
+		case allUnauth && len(reasons) > 1:
+			return &UnauthenticatedError{Reason: strings.Join(reasons, "; "), Invalid: invalid}
 		}
 		return last
 	})

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,5 +56,12 @@ func TestConfigTokensAndJWT(t *testing.T) {
 	}
 	if err := a.Authorize(bearer("nope"), read); !errors.Is(err, access.ErrUnauthenticated) {
 		t.Errorf("an unknown token: %v", err)
+	}
+	// A static token that is not in the file is refused by both: the
+	// reason says what each found, not only the JWT's "not signed".
+	err = a.Authorize(bearer("rwt_nope"), read)
+	var unauth *access.UnauthenticatedError
+	if !errors.As(err, &unauth) || !unauth.Invalid || !strings.Contains(unauth.Reason, "unknown token") || !strings.Contains(unauth.Reason, "; ") {
+		t.Errorf("an unknown static token on tokens and JWTs: %v, want both refusals' reasons", err)
 	}
 }
