@@ -54,6 +54,9 @@ func (r *reader) runDurable(ctx context.Context, from string, follow bool) error
 			if follow && r.retry(ctx, err, from) {
 				continue
 			}
+			if follow && ctx.Err() != nil {
+				return r.end(from) // Ctrl-C while reconnecting ends it as well
+			}
 			return err
 		}
 		r.reconnected(from)

@@ -286,6 +286,9 @@ func (r *reader) run(ctx context.Context, q url.Values, from string, follow bool
 			if follow && r.retry(ctx, err, from) {
 				continue
 			}
+			if follow && ctx.Err() != nil {
+				return r.end(from) // Ctrl-C while reconnecting ends it as well
+			}
 			return err
 		}
 		r.reconnected(from)
