@@ -149,6 +149,12 @@ Flags:
 		fmt.Fprintf(stderr, "rewind serve: unexpected argument %q\n", fs.Arg(0))
 		return cfg, errUsage
 	}
+	if strings.TrimSpace(cfg.data) == "" {
+		// filepath.Abs("") is the working directory: a store made
+		// wherever the command happened to run.
+		fmt.Fprintf(stderr, "rewind serve: %s is empty: give the store's directory (default ./data)\n", given(fs, "data", "REWIND_DATA"))
+		return cfg, errUsage
+	}
 	if cfg.longPoll <= 0 {
 		fmt.Fprintln(stderr, "rewind serve: --long-poll-timeout must be positive")
 		return cfg, errUsage
@@ -164,6 +170,17 @@ Flags:
 		return cfg, errUsage
 	}
 	return cfg, nil
+}
+
+// given names where a flag's value came from, for messages: "--name"
+// when the command line set it, env otherwise (its variable).
+func given(fs *flag.FlagSet, name, env string) string {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	if set {
+		return "--" + name
+	}
+	return env
 }
 
 func envOr(key, def string) string {
