@@ -145,6 +145,12 @@ Flags:
 		fmt.Fprint(stderr, flagProblem("rewind serve", fs, err))
 		return cfg, errUsage
 	}
+	// A bad address is bad input: said as such before any other check
+	// (the one on authentication would read it as beyond loopback).
+	if problem := checkAddr(cfg.addr); problem != "" {
+		fmt.Fprintf(stderr, "rewind serve: %s %q: %s\n", given(fs, "addr", "REWIND_ADDR"), cfg.addr, problem)
+		return cfg, errUsage
+	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "rewind serve: unexpected argument %q\n", fs.Arg(0))
 		return cfg, errUsage
@@ -170,6 +176,20 @@ Flags:
 		return cfg, errUsage
 	}
 	return cfg, nil
+}
+
+// checkAddr checks a listening address: HOST:PORT (HOST may be empty, an
+// IPv6 address in brackets) with a port from 0 to 65535. It returns what
+// is wrong, or "".
+func checkAddr(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "want HOST:PORT, like 127.0.0.1:4438 (port 0 picks a free one)"
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return "the port must be a number from 0 to 65535 (0 picks a free one)"
+	}
+	return ""
 }
 
 // given names where a flag's value came from, for messages: "--name"
