@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -64,7 +65,9 @@ func unknownCommand(name string) string {
 }
 
 // flagProblem explains a flag parse error of the command called name
-// ("rewind state") in one line, with the flag meant when one was mistyped.
+// ("rewind state") in one line (two for an unknown flag that is no typo
+// of one: the second says where the flags are listed), with the flag meant
+// when one was mistyped.
 func flagProblem(name string, fs *flag.FlagSet, err error) string {
 	msg := err.Error()
 	if bad, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
@@ -76,5 +79,62 @@ func flagProblem(name string, fs *flag.FlagSet, err error) string {
 		}
 		return fmt.Sprintf("%s: unknown flag --%s\nRun \"%s --help\" for its flags.\n", name, bad, name)
 	}
+	if flagName, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return fmt.Sprintf("%s: --%s needs a value (%s --help lists the flags)\n", name, flagName, name)
+	}
+	if flagName, value, reason, ok := invalidValue(msg); ok {
+		if reason == "parse error" { // the flag package's, for numbers and booleans
+			reason = "not a valid value (see " + name + " --help)"
+			if f := fs.Lookup(flagName); f != nil {
+				switch typ, _ := flag.UnquoteUsage(f); typ {
+				case "int":
+					reason = "not a whole number"
+				case "duration":
+					reason = "not a duration (like 30s or 2m)"
+				case "":
+					reason = "not true or false"
+				}
+			}
+		}
+		return fmt.Sprintf("%s: --%s %s: %s\n", name, flagName, value, reason)
+	}
 	return fmt.Sprintf("%s: %s\nRun \"%s --help\" for its flags.\n", name, msg, name)
+}
+
+// invalidValue takes apart the flag package's error for a value a flag
+// refused: `invalid value "x" for flag -name: reason`, or for a boolean
+// `invalid boolean value "x" for -name: reason`.
+func invalidValue(msg string) (flagName, value, reason string, ok bool) {
+	rest, ok := strings.CutPrefix(msg, "invalid value ")
+	sep := " for flag -"
+	if !ok {
+		rest, ok = strings.CutPrefix(msg, "invalid boolean value ")
+		sep = " for -"
+	}
+	if !ok {
+		return "", "", "", false
+	}
+	value, err := strconv.QuotedPrefix(rest)
+	if err != nil {
+		return "", "", "", false
+	}
+	rest, ok = strings.CutPrefix(rest[len(value):], sep)
+	if !ok {
+		return "", "", "", false
+	}
+	flagName, reason, ok = strings.Cut(rest, ": ")
+	return flagName, value, reason, ok
+}
+
+// unknownFlag is the message for a flag before the command that is none
+// of the shared client flags (--server, --token, --json).
+func unknownFlag(arg string) string {
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	if name == "" {
+		return fmt.Sprintf("rewind: unexpected %q before the command\nRun \"rewind --help\" for the commands.\n", arg)
+	}
+	if c := closest(name, []string{"server", "token", "json", "help"}); c != "" {
+		return fmt.Sprintf("rewind: unknown flag --%s; did you mean --%s?\n", name, c)
+	}
+	return fmt.Sprintf("rewind: unknown flag --%s\nRun \"rewind --help\" for the commands and their flags.\n", name)
 }

@@ -26,8 +26,38 @@ func TestDidYouMean(t *testing.T) {
 		if code != exitUsage || out != "" || !strings.Contains(errOut, c.want) {
 			t.Errorf("rewind %s: exit %d, stdout %q, stderr:\n%s\nwant exit 2 and %q", strings.Join(c.args, " "), code, out, errOut, c.want)
 		}
-		if c.args[0] != "serve" && strings.Contains(errOut, "Usage") {
+		if strings.Contains(errOut, "Usage") {
 			t.Errorf("rewind %s prints the whole usage:\n%s", strings.Join(c.args, " "), errOut)
+		}
+	}
+}
+
+// TestFlagProblemsInOneLine: serve and token answer a bad flag as the
+// client commands do, in one line prefixed with the command (two for an
+// unknown flag that is no typo), exit 2, never with the whole usage; a
+// flag before the command that is none of the shared ones is an unknown
+// flag, not an unknown command.
+func TestFlagProblemsInOneLine(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string // all of stderr
+	}{
+		{[]string{"serve", "--adr", "127.0.0.1:0"}, "rewind serve: unknown flag --adr; did you mean --addr?\n"},
+		{[]string{"serve", "--bogus"}, "rewind serve: unknown flag --bogus\nRun \"rewind serve --help\" for its flags.\n"},
+		{[]string{"serve", "--addr"}, "rewind serve: --addr needs a value (rewind serve --help lists the flags)\n"},
+		{[]string{"serve", "--replicas", "x"}, "rewind serve: --replicas \"x\": not a whole number\n"},
+		{[]string{"serve", "--long-poll-timeout", "soon"}, "rewind serve: --long-poll-timeout \"soon\": not a duration (like 30s or 2m)\n"},
+		{[]string{"serve", "--insecure-no-auth=maybe"}, "rewind serve: --insecure-no-auth \"maybe\": not true or false\n"},
+		{[]string{"token", "--scope", "bogus"}, "rewind token: --scope \"bogus\": the action must be read, write, delete or admin\n"},
+		{[]string{"token", "--scpe", "read"}, "rewind token: unknown flag --scpe; did you mean --scope?\n"},
+		{[]string{"read", "x", "--limit", "ten"}, "rewind read: --limit \"ten\": not a whole number\n"},
+		{[]string{"--servr", "x", "state", "orders/1"}, "rewind: unknown flag --servr; did you mean --server?\n"},
+		{[]string{"--server=x", "--jsn", "state", "orders/1"}, "rewind: unknown flag --jsn; did you mean --json?\n"},
+		{[]string{"--frobnicate", "state"}, "rewind: unknown flag --frobnicate\nRun \"rewind --help\" for the commands and their flags.\n"},
+	} {
+		code, out, errOut := runCLI(t, t.Context(), c.args...)
+		if code != exitUsage || out != "" || errOut != c.want {
+			t.Errorf("rewind %s: exit %d, stdout %q, stderr:\n%s\nwant exit 2 and:\n%s", strings.Join(c.args, " "), code, out, errOut, c.want)
 		}
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -103,6 +104,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	global, args := leadingClientFlags(args)
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	if isHelp := args[0] == "-h" || args[0] == "-help" || args[0] == "--help"; strings.HasPrefix(args[0], "-") && !isHelp {
+		// A flag before the command that is none of the shared ones: a
+		// typo of one, not a command.
+		fmt.Fprint(stderr, unknownFlag(args[0]))
 		return 2
 	}
 	if len(global) > 0 && !isClientCommand(args[0]) {

@@ -79,7 +79,10 @@ func registerSecurityFlags(fs *flag.FlagSet, cfg *serveConfig) {
 // parseServe reads the flags, with the environment's values as defaults.
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs := flag.NewFlagSet("rewind serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// The flag package would print its error and the whole usage: a bad
+	// flag gets one line (flagProblem), the help only when asked for.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	cfg := serveConfig{}
 	lp := 30 * time.Second
 	if v := os.Getenv("REWIND_LONG_POLL_TIMEOUT"); v != "" {
@@ -106,40 +109,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.DurationVar(&cfg.longPoll, "long-poll-timeout", lp, "how long a long-poll read waits for data before it answers 204 [REWIND_LONG_POLL_TIMEOUT]")
 	fs.StringVar(&cfg.otlp, "otlp", "", "send OpenTelemetry spans to the collector at this base URL by OTLP over HTTP (http://localhost:4318: spans go to /v1/traces); without it, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT turn tracing on, and without any, nothing is traced")
 	registerSecurityFlags(fs, &cfg)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: rewind serve [flags]
-
-Serves the store over HTTP: the Durable Streams protocol at /v1/stream/<name>.
-SIGTERM or Ctrl-C drains requests in flight and closes the store cleanly.
-
-By default the store is embedded (one process, --data holds everything).
-On a NATS cluster, run one "rewind serve --nats URLs --replicas 3" per
-machine behind a load balancer, each with its own --data (its read index):
-they serve the same streams. While the cluster elects a leader (a node
-died) a request answers 503 with Retry-After; retry it (the official
-clients do).
-
-Without --auth-tokens, --jwt-secret-file or --jwt-jwks (or --tls-client-ca)
-the server has no authentication: it listens on loopback only (unless
---insecure-no-auth), answers only requests whose Host is an IP address,
-localhost or an --allow-host, and refuses writes from pages of other origins
-(--allow-origin adds some). With authentication, every request needs a bearer
-token whose scopes allow it (rewind token makes one).
-
-Operations: /metrics (Prometheus; with authentication, a token with the scope
-admin:metrics), /healthz and /readyz (open). Traces are off by default; --otlp
-or the standard OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) variable
-sends a span for every request, append and read to an OpenTelemetry collector
-by OTLP/HTTP; the other OTEL_* variables apply (OTEL_SERVICE_NAME, default
-"rewind"; OTEL_EXPORTER_OTLP_HEADERS, never logged; OTEL_TRACES_SAMPLER). An
-append under a traced request records the trace in its events' metadata.
-
-Flags:
-`)
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printServeHelp(stderr, fs)
 			return cfg, err
 		}
 		fmt.Fprint(stderr, flagProblem("rewind serve", fs, err))
@@ -191,6 +163,44 @@ func checkAddr(addr string) string {
 	}
 	return ""
 }
+
+// printServeHelp prints serve's help and flags to w.
+func printServeHelp(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, serveHelp)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
+
+// serveHelp is what "rewind serve --help" says before the flags.
+const serveHelp = `Usage: rewind serve [flags]
+
+Serves the store over HTTP: the Durable Streams protocol at /v1/stream/<name>.
+SIGTERM or Ctrl-C drains requests in flight and closes the store cleanly.
+
+By default the store is embedded (one process, --data holds everything).
+On a NATS cluster, run one "rewind serve --nats URLs --replicas 3" per
+machine behind a load balancer, each with its own --data (its read index):
+they serve the same streams. While the cluster elects a leader (a node
+died) a request answers 503 with Retry-After; retry it (the official
+clients do).
+
+Without --auth-tokens, --jwt-secret-file or --jwt-jwks (or --tls-client-ca)
+the server has no authentication: it listens on loopback only (unless
+--insecure-no-auth), answers only requests whose Host is an IP address,
+localhost or an --allow-host, and refuses writes from pages of other origins
+(--allow-origin adds some). With authentication, every request needs a bearer
+token whose scopes allow it (rewind token makes one).
+
+Operations: /metrics (Prometheus; with authentication, a token with the scope
+admin:metrics), /healthz and /readyz (open). Traces are off by default; --otlp
+or the standard OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) variable
+sends a span for every request, append and read to an OpenTelemetry collector
+by OTLP/HTTP; the other OTEL_* variables apply (OTEL_SERVICE_NAME, default
+"rewind"; OTEL_EXPORTER_OTLP_HEADERS, never logged; OTEL_TRACES_SAMPLER). An
+append under a traced request records the trace in its events' metadata.
+
+Flags:
+`
 
 // given names where a flag's value came from, for messages: "--name"
 // when the command line set it, env otherwise (its variable).
