@@ -156,6 +156,11 @@ func (c *cli) exit(err error) int {
 		return exitOK
 	}
 	var ee *exitError
+	if errors.As(err, &ee) && ee.streamsOnly {
+		fmt.Fprintf(c.stderr, "%s: %s;\n%s needs the application's /v1/ API, e.g. \"go run ./examples/orders\".\n",
+			c.name, ee.msg, strings.TrimPrefix(c.name, "rewind "))
+		return ee.code
+	}
 	if errors.As(err, &ee) {
 		fmt.Fprintf(c.stderr, "%s: %s\n", c.name, ee.msg)
 		if ee.code == exitUsage && strings.HasPrefix(ee.msg, "usage") {

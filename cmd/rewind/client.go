@@ -129,7 +129,9 @@ func statusError(method, path string, status int, body []byte) error {
 		}
 		if (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) && strings.Contains(text, "/v1/stream/") {
 			// rewind serve's answer to any other path.
-			return &exitError{code: exitServer, streamsOnly: true, msg: streamsOnlyMsg}
+			// A usage mistake: the command was pointed at the wrong
+			// server.
+			return &exitError{code: exitUsage, streamsOnly: true, msg: streamsOnlyMsg}
 		}
 		if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
 			return &exitError{code: exitServer, msg: fmt.Sprintf(
@@ -149,6 +151,6 @@ func statusError(method, path string, status int, body []byte) error {
 	return &exitError{code: code, msg: reason, transient: status >= 500 || status == http.StatusTooManyRequests}
 }
 
-// streamsOnlyMsg explains why a command other than read cannot work
-// against a server like rewind serve.
-const streamsOnlyMsg = `this server serves streams only (the Durable Streams protocol at /v1/stream/<name>, as "rewind serve" does): "rewind read <stream>" reads one there, but streams, state, diff, timeline, export, projections and rebuild need the application's server, which mounts Rewind's /v1/ endpoints (aggregatehttp, projectionhttp) beside its aggregates and projections, as the orders example does`
+// streamsOnlyMsg says why a command other than read cannot work against
+// a server like rewind serve; cli.exit adds what the command needs.
+const streamsOnlyMsg = `this server serves Durable Streams only ("rewind serve")`

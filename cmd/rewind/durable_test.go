@@ -11,7 +11,8 @@ import (
 // TestAgainstServe: the client against "rewind serve" (a real process):
 // read and read --follow speak the Durable Streams protocol, a missing
 // stream is not found (exit 3), and the commands that need the
-// application's /v1/ endpoints say that this server serves streams only.
+// application's /v1/ endpoints say, as a usage mistake (exit 2), that this
+// server serves Durable Streams only.
 func TestAgainstServe(t *testing.T) {
 	p := startServe(t, nil, "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--long-poll-timeout", "2s")
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
@@ -62,15 +63,25 @@ func TestAgainstServe(t *testing.T) {
 	}{
 		{exitNotFound, []string{"read", "nope"}, `no stream "nope"`},
 		{exitNotFound, []string{"read", "chat/room-2", "--follow"}, `no stream "chat/room-2"`},
-		{exitServer, []string{"streams"}, "this server serves streams only"},
-		{exitServer, []string{"state", "orders/ord-1"}, "this server serves streams only"},
-		{exitServer, []string{"projections"}, "this server serves streams only"},
-		{exitServer, []string{"timeline", "orders/ord-1"}, "as the orders example does"},
 	} {
 		code, out, errOut := runCLI(t, ctx, c.args...)
 		if code != c.code || out != "" || !strings.Contains(errOut, c.msg) {
 			t.Errorf("rewind %s against serve: exit %d, stdout %q, stderr:\n%s\nwant exit %d and %q",
 				strings.Join(c.args, " "), code, out, errOut, c.code, c.msg)
+		}
+	}
+
+	// The other commands need the application's API: pointed at this
+	// server, a usage mistake, said in two short lines.
+	for _, args := range [][]string{
+		{"streams"}, {"state", "orders/ord-1"}, {"diff", "orders/ord-1", "--from", "0", "--to", "1"},
+		{"timeline", "orders/ord-1"}, {"projections"}, {"rebuild", "orders"}, {"export", "orders/ord-1", "--to", "1"},
+	} {
+		code, out, errOut := runCLI(t, ctx, args...)
+		msg := "rewind " + args[0] + ": this server serves Durable Streams only (\"rewind serve\");\n" +
+			args[0] + " needs the application's /v1/ API, e.g. \"go run ./examples/orders\".\n"
+		if code != exitUsage || out != "" || errOut != msg {
+			t.Errorf("rewind %s against serve: exit %d, stdout %q, stderr:\n%s\nwant exit 2 and:\n%s", strings.Join(args, " "), code, out, errOut, msg)
 		}
 	}
 }
