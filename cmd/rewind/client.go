@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // requestTimeout bounds one request that does not wait on purpose.
@@ -67,7 +69,7 @@ func (a *apiClient) do(ctx context.Context, method, path string, query url.Value
 	if resp.StatusCode/100 == 2 {
 		return data, resp.Header, nil
 	}
-	err = statusError(method, path, resp.StatusCode, data)
+	err = statusError(method, path, resp.StatusCode, resp.Header.Get("Content-Type"), data)
 	if ee := (*exitError)(nil); errors.As(err, &ee) {
 		ee.status = resp.StatusCode
 	}
@@ -113,33 +115,31 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-// statusError maps a non-2xx answer to an exit error.
-func statusError(method, path string, status int, body []byte) error {
+// statusError maps a non-2xx answer to an exit error. An answer that is
+// not the endpoints' JSON error comes from a server that does not mount
+// them, or a proxy in between: its status is told, and of its body at
+// most one short line of text, never a page of HTML.
+func statusError(method, path string, status int, contentType string, body []byte) error {
 	var ae apiError
 	reason := ""
 	if json.Unmarshal(body, &ae) == nil && ae.Error != "" {
 		reason = ae.Error
 	}
 	if reason == "" {
-		// Not the endpoints' error: a server that does not mount them,
-		// or a proxy in between.
-		text := strings.TrimSpace(string(bytes.ToValidUTF8(body, nil)))
-		if len(text) > 200 {
-			text = text[:200] + "…"
-		}
-		if (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) && strings.Contains(text, "/v1/stream/") {
+		text := bodyExcerpt(contentType, body)
+		if (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) && bytes.Contains(body, []byte("/v1/stream/")) {
 			// rewind serve's answer to any other path.
-			// A usage mistake: the command was pointed at the wrong
-			// server.
 			return &exitError{code: exitUsage, streamsOnly: true, msg: streamsOnlyMsg}
 		}
-		if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
-			return &exitError{code: exitServer, msg: fmt.Sprintf(
-				"the server does not serve %s %s (HTTP %d %s): does it mount Rewind's /v1/ endpoints (aggregatehttp, projectionhttp)?",
-				method, path, status, text)}
+		answer := fmt.Sprintf("%s %s: HTTP %d %s", method, path, status, http.StatusText(status))
+		if text != "" {
+			answer += ": " + text
 		}
-		return &exitError{code: exitServer, transient: status >= 500 || status == http.StatusTooManyRequests,
-			msg: fmt.Sprintf("%s %s: HTTP %d %s", method, path, status, text)}
+		if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
+			return &exitError{code: exitServer, msg: answer +
+				"\ndoes --server point at an application that serves Rewind's /v1/ API?"}
+		}
+		return &exitError{code: exitServer, transient: status >= 500 || status == http.StatusTooManyRequests, msg: answer}
 	}
 	code := exitServer
 	switch status {
@@ -154,3 +154,25 @@ func statusError(method, path string, status int, body []byte) error {
 // streamsOnlyMsg says why a command other than read cannot work against
 // a server like rewind serve; cli.exit adds what the command needs.
 const streamsOnlyMsg = `this server serves Durable Streams only ("rewind serve")`
+
+// maxExcerpt is how many characters of a body that is not the endpoints'
+// error a message shows at most.
+const maxExcerpt = 60
+
+// bodyExcerpt is what a message shows of an error answer's body: its first
+// line of text, spaces collapsed, cut to maxExcerpt characters; nothing of
+// HTML (an error page: its markup says nothing on a terminal) or of a body
+// that is not text.
+func bodyExcerpt(contentType string, body []byte) string {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	text := strings.TrimSpace(string(bytes.ToValidUTF8(body, nil)))
+	if mt == "text/html" || mt == "application/xhtml+xml" || strings.HasPrefix(text, "<") {
+		return ""
+	}
+	if mt != "" && !strings.HasPrefix(mt, "text/") && mt != "application/json" && mt != "application/problem+json" {
+		return ""
+	}
+	line, _, _ := strings.Cut(text, "\n")
+	line = strings.Join(strings.FieldsFunc(line, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
+	return strings.Replace(shorten(line, maxExcerpt), " …", "…", 1)
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// pythonNotFound is the page "python3 -m http.server" answers a path it
+// does not have with.
+const pythonNotFound = `<!DOCTYPE HTML>
+<html lang="en">
+    <head>
+        <meta charset="utf-8">
+        <title>Error response</title>
+    </head>
+    <body>
+        <h1>Error response</h1>
+        <p>Error code: 404</p>
+        <p>Message: File not found.</p>
+        <p>Error code explanation: 404 - Nothing matches the given URI.</p>
+    </body>
+</html>
+`
+
+// TestNotARewindServer: a --server that is not a Rewind application (a
+// static file server, a proxy answering for a backend that is down) gets
+// its status told and a short hint, never its HTML error page, and of any
+// other body at most one short line.
+func TestNotARewindServer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/v1/projections" && r.Method == http.MethodGet:
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusBadGateway)
+			w.Write([]byte("upstream connect error or disconnect/reset before headers. " + strings.Repeat("reset reason: connection failure ", 20) + "\nsecond line\nthird line\n"))
+		case r.Method == http.MethodPost:
+			w.Header().Set("Content-Type", "text/html;charset=utf-8")
+			w.WriteHeader(http.StatusNotImplemented)
+			w.Write([]byte(strings.ReplaceAll(pythonNotFound, "404", "501")))
+		default:
+			w.Header().Set("Content-Type", "text/html;charset=utf-8")
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(pythonNotFound))
+		}
+	}))
+	defer srv.Close()
+	const hint = "does --server point at an application that serves Rewind's /v1/ API?"
+	for _, c := range []struct {
+		args []string
+		want string // all of stderr
+	}{
+		{[]string{"streams"}, "rewind streams: GET /v1/streams: HTTP 404 Not Found\n" + hint + "\n"},
+		{[]string{"state", "orders/1"}, "rewind state: GET /v1/state/orders/1: HTTP 404 Not Found\n" + hint + "\n"},
+		{[]string{"read", "chat/r1"}, "rewind read: GET /v1/events: HTTP 404 Not Found\n" + hint + "\n"},
+		{[]string{"rebuild", "orders"}, "rewind rebuild: POST /v1/projections/orders/rebuild: HTTP 501 Not Implemented\n"},
+		{[]string{"projections"}, "rewind projections: GET /v1/projections: HTTP 502 Bad Gateway: upstream connect error or disconnect/reset before headers.…\n"},
+	} {
+		code, out, errOut := runCLI(t, t.Context(), append(c.args, "--server", srv.URL)...)
+		if code != exitServer || out != "" || errOut != c.want {
+			t.Errorf("rewind %s against a server that is not Rewind's: exit %d, stdout %q, stderr:\n%s\nwant exit 1 and:\n%s",
+				strings.Join(c.args, " "), code, out, errOut, c.want)
+		}
+	}
+}
+
+func TestBodyExcerpt(t *testing.T) {
+	for _, c := range []struct {
+		contentType, body, want string
+	}{
+		{"text/html", pythonNotFound, ""},
+		{"", pythonNotFound, ""}, // HTML without its type
+		{"text/plain", "  no\tsuch  thing\r\nmore", "no such thing"},
+		{"application/octet-stream", "\x00\x01binary", ""},
+		{"text/plain", "\x1b[31mred\x1b[0m", "[31mred [0m"}, // no escape reaches the terminal
+		{"text/plain", strings.Repeat("é", 100), strings.Repeat("é", maxExcerpt-1) + "…"},
+	} {
+		got := bodyExcerpt(c.contentType, []byte(c.body))
+		if got != c.want || utf8.RuneCountInString(got) > maxExcerpt {
+			t.Errorf("bodyExcerpt(%q, %q) = %q, want %q", c.contentType, c.body, got, c.want)
+		}
+	}
+}
