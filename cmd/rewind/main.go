@@ -13,7 +13,8 @@
 //	rewind state orders/ord-0042 --at "yesterday 15:00"
 //
 // Every flag of serve has an environment variable (REWIND_ADDR, REWIND_DATA,
-// REWIND_NATS, REWIND_REPLICAS, REWIND_LONG_POLL_TIMEOUT); a flag given on the command line
+// REWIND_NATS, REWIND_REPLICAS, REWIND_LONG_POLL_TIMEOUT, REWIND_OTLP, and
+// those of access control and TLS); a flag given on the command line
 // wins over its variable. The other commands talk to --server, default
 // http://127.0.0.1:4437, or REWIND_SERVER; they print aligned tables with
 // local times (on a terminal: in colour unless NO_COLOR is set or TERM is
@@ -85,6 +86,7 @@ serve's flags (each also from its environment variable; a flag wins):
   --tls-client-ca FILE        require client certificates signed by it   REWIND_TLS_CLIENT_CA
   --nats-creds, --nats-nkey FILE  credentials for --nats                  REWIND_NATS_CREDS, _NKEY
   --nats-ca, --nats-cert, --nats-key FILE  TLS for --nats                 REWIND_NATS_CA, _CERT, _KEY
+  --otlp URL                  send traces to this OpenTelemetry collector REWIND_OTLP
 
 Run "rewind <command> --help" for a command's flags.
 `

@@ -79,6 +79,15 @@ func TestServeExportsTracesByOTLP(t *testing.T) {
 	}
 }
 
+// REWIND_OTLP names the collector as --otlp does.
+func TestServeOTLPFromEnv(t *testing.T) {
+	rc := tracingtest.Start(t)
+	p := startServe(t, []string{"REWIND_OTLP=" + rc.URL}, "--addr", "127.0.0.1:0", "--data", t.TempDir())
+	if out := p.output(); !strings.Contains(out, "msg=tracing otlp="+rc.URL+"/v1/traces") {
+		t.Errorf("REWIND_OTLP=%s: no line says spans go there:\n%s", rc.URL, out)
+	}
+}
+
 // Without a collector named, serve traces nothing and says nothing of it;
 // a bad --otlp is refused.
 func TestServeTracingOffByDefault(t *testing.T) {

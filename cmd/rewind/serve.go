@@ -107,7 +107,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	fs.IntVar(&cfg.replicas, "replicas", replicas, "with --nats: how many replicas (1 to 5; 3 on a production cluster) the log, its buckets and snapshots have when this server makes them; an existing log or bucket with fewer is refused, one with more is used as it is (never lowered); without the flag the server adopts the log's replication [REWIND_REPLICAS]")
 	fs.DurationVar(&cfg.longPoll, "long-poll-timeout", lp, "how long a long-poll read waits for data before it answers 204 [REWIND_LONG_POLL_TIMEOUT]")
-	fs.StringVar(&cfg.otlp, "otlp", "", "send OpenTelemetry spans to the collector at this base URL by OTLP over HTTP (http://localhost:4318: spans go to /v1/traces); without it, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT turn tracing on, and without any, nothing is traced")
+	fs.StringVar(&cfg.otlp, "otlp", os.Getenv("REWIND_OTLP"), "send OpenTelemetry spans to the collector at this base URL by OTLP over HTTP (http://localhost:4318: spans go to /v1/traces); without it, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT turn tracing on, and without any, nothing is traced [REWIND_OTLP]")
 	registerSecurityFlags(fs, &cfg)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -193,7 +193,7 @@ token whose scopes allow it (rewind token makes one).
 
 Operations: /metrics (Prometheus; with authentication, a token with the scope
 admin:metrics), /healthz and /readyz (open). Traces are off by default; --otlp
-or the standard OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) variable
+(REWIND_OTLP) or the standard OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) variable
 sends a span for every request, append and read to an OpenTelemetry collector
 by OTLP/HTTP; the other OTEL_* variables apply (OTEL_SERVICE_NAME, default
 "rewind"; OTEL_EXPORTER_OTLP_HEADERS, never logged; OTEL_TRACES_SAMPLER). An

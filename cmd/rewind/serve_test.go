@@ -167,7 +167,7 @@ func TestHelp(t *testing.T) {
 		t.Errorf("rewind --help: exit %d, output:\n%s", code, out)
 	}
 	for _, want := range []string{"--addr", "REWIND_ADDR", "--data", "REWIND_DATA", "--nats", "REWIND_NATS",
-		"--replicas", "REWIND_REPLICAS", "--long-poll-timeout", "REWIND_LONG_POLL_TIMEOUT"} {
+		"--replicas", "REWIND_REPLICAS", "--long-poll-timeout", "REWIND_LONG_POLL_TIMEOUT", "--otlp", "REWIND_OTLP"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rewind --help does not mention %s:\n%s", want, out)
 		}
@@ -179,7 +179,8 @@ func TestHelp(t *testing.T) {
 			t.Errorf("rewind %v: exit %d", args, code)
 		}
 		for _, want := range []string{"-addr", "REWIND_ADDR", "-data", "REWIND_DATA", "-nats", "REWIND_NATS",
-			"-replicas", "REWIND_REPLICAS", "comma-separated", "503", "-long-poll-timeout", "REWIND_LONG_POLL_TIMEOUT", "SIGTERM"} {
+			"-replicas", "REWIND_REPLICAS", "comma-separated", "503", "-long-poll-timeout", "REWIND_LONG_POLL_TIMEOUT", "SIGTERM",
+			"-otlp", "REWIND_OTLP"} {
 			if !strings.Contains(help, want) {
 				t.Errorf("rewind %v does not mention %s:\n%s", args, want, help)
 			}
@@ -221,13 +222,13 @@ func TestFlagsWinOverEnv(t *testing.T) {
 		want serveConfig
 	}{
 		{nil, nil, serveConfig{addr: "127.0.0.1:4438", data: "./data", longPoll: 30 * time.Second}},
-		{map[string]string{"REWIND_ADDR": ":1", "REWIND_DATA": "/e", "REWIND_NATS": "nats://e", "REWIND_LONG_POLL_TIMEOUT": "2s", "REWIND_REPLICAS": "3", "REWIND_INSECURE_NO_AUTH": "1"}, nil,
-			serveConfig{addr: ":1", data: "/e", natsURL: "nats://e", longPoll: 2 * time.Second, replicas: 3, access: access.Config{InsecureNoAuth: true}}},
-		{map[string]string{"REWIND_ADDR": ":1", "REWIND_DATA": "/e", "REWIND_NATS": "nats://e", "REWIND_LONG_POLL_TIMEOUT": "2s", "REWIND_REPLICAS": "3", "REWIND_AUTH_TOKENS": "/t"},
-			[]string{"--addr", ":2", "--data", "/f", "--nats", "nats://f", "--long-poll-timeout", "3s", "--replicas", "5", "--auth-tokens", "/u"},
-			serveConfig{addr: ":2", data: "/f", natsURL: "nats://f", longPoll: 3 * time.Second, replicas: 5, access: access.Config{TokensFile: "/u"}}},
+		{map[string]string{"REWIND_ADDR": ":1", "REWIND_DATA": "/e", "REWIND_NATS": "nats://e", "REWIND_LONG_POLL_TIMEOUT": "2s", "REWIND_REPLICAS": "3", "REWIND_INSECURE_NO_AUTH": "1", "REWIND_OTLP": "http://e:4318"}, nil,
+			serveConfig{addr: ":1", data: "/e", natsURL: "nats://e", longPoll: 2 * time.Second, replicas: 3, otlp: "http://e:4318", access: access.Config{InsecureNoAuth: true}}},
+		{map[string]string{"REWIND_ADDR": ":1", "REWIND_DATA": "/e", "REWIND_NATS": "nats://e", "REWIND_LONG_POLL_TIMEOUT": "2s", "REWIND_REPLICAS": "3", "REWIND_AUTH_TOKENS": "/t", "REWIND_OTLP": "http://e:4318"},
+			[]string{"--addr", ":2", "--data", "/f", "--nats", "nats://f", "--long-poll-timeout", "3s", "--replicas", "5", "--auth-tokens", "/u", "--otlp", "http://f:4318"},
+			serveConfig{addr: ":2", data: "/f", natsURL: "nats://f", longPoll: 3 * time.Second, replicas: 5, otlp: "http://f:4318", access: access.Config{TokensFile: "/u"}}},
 	} {
-		for _, k := range []string{"REWIND_ADDR", "REWIND_DATA", "REWIND_NATS", "REWIND_LONG_POLL_TIMEOUT", "REWIND_REPLICAS", "REWIND_INSECURE_NO_AUTH", "REWIND_AUTH_TOKENS"} {
+		for _, k := range []string{"REWIND_ADDR", "REWIND_DATA", "REWIND_NATS", "REWIND_LONG_POLL_TIMEOUT", "REWIND_REPLICAS", "REWIND_INSECURE_NO_AUTH", "REWIND_AUTH_TOKENS", "REWIND_OTLP"} {
 			t.Setenv(k, c.env[k])
 		}
 		got, err := parseServe(c.args, io.Discard)
