@@ -119,8 +119,11 @@ func leadingClientFlags(args []string) (global, rest []string) {
 func runClient(ctx context.Context, cmd command, args []string, stdout, stderr io.Writer) int {
 	c := &cli{name: "rewind " + cmd.name, stdout: stdout, stderr: stderr, loc: time.Local}
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	server := fs.String("server", envOr("REWIND_SERVER", defaultServer), "base URL of the server [REWIND_SERVER]")
-	token := fs.String("token", os.Getenv("REWIND_TOKEN"), "bearer token sent to a server with authentication (rewind token makes one) [REWIND_TOKEN]")
+	// The variables are read after parsing, not given as the flags'
+	// defaults: --help prints a flag's default, and a token or a URL's
+	// password has no place there.
+	server := fs.String("server", defaultServer, "base URL of the server [REWIND_SERVER]")
+	token := fs.String("token", "", "bearer token sent to a server with authentication (rewind token makes one) [REWIND_TOKEN]")
 	fs.BoolVar(&c.json, "json", false, "print the server's JSON answer, for scripts")
 	if cmd.flags != nil {
 		cmd.flags(fs)
@@ -140,6 +143,12 @@ func runClient(ctx context.Context, cmd command, args []string, stdout, stderr i
 	if err != nil {
 		fmt.Fprint(stderr, flagProblem(c.name, fs, err))
 		return exitUsage
+	}
+	if given(fs, "server", "") == "" {
+		*server = envOr("REWIND_SERVER", defaultServer)
+	}
+	if given(fs, "token", "") == "" {
+		*token = os.Getenv("REWIND_TOKEN")
 	}
 	c.server, err = checkServer(*server)
 	if err == nil {
@@ -206,12 +215,41 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 func checkServer(s string) (string, error) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", usageErr("--server %q is not an http:// or https:// URL (like %s)", s, defaultServer)
+		return "", usageErr("--server %q is not an http:// or https:// URL (like %s)", redactURL(s), defaultServer)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return "", usageErr("--server %q: give the server's base URL, without a query or fragment", s)
+		return "", usageErr("--server %q: give the server's base URL, without a query or fragment", redactURL(s))
 	}
 	return strings.TrimRight(s, "/"), nil
+}
+
+// redactURL is s with the password or token of its user info, if any,
+// replaced: messages show where the server is, never its credentials. The
+// form is that of NATS URLs (eventstore.RedactURL): scheme://REDACTED@host.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		// Not a URL that parses: drop whatever comes before an @ that
+		// follows the scheme.
+		scheme, rest, ok := strings.Cut(s, "://")
+		if at := strings.LastIndex(rest, "@"); ok && at >= 0 {
+			return scheme + "://REDACTED@" + rest[at+1:]
+		}
+		if at := strings.LastIndex(s, "@"); !ok && at >= 0 {
+			return "REDACTED@" + s[at+1:]
+		}
+		return s
+	}
+	if at := strings.LastIndex(u.Opaque, "@"); u.User == nil && at >= 0 {
+		// user:password@host without a scheme reads as the scheme
+		// "user" and the opaque rest.
+		return "REDACTED@" + u.Opaque[at+1:]
+	}
+	if u.User == nil {
+		return s
+	}
+	u.User = url.User("REDACTED")
+	return u.String()
 }
 
 // wantArgs checks the number of positional arguments.

@@ -49,7 +49,7 @@ func (a *apiClient) do(ctx context.Context, method, path string, query url.Value
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
-		return nil, nil, fmt.Errorf("request %s: %w", u, err)
+		return nil, nil, fmt.Errorf("request %s: %w", redactURL(u), unwrapURLError(err))
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -99,11 +99,11 @@ func (a *apiClient) networkError(ctx context.Context, err error) error {
 		return &exitError{code: exitServer, msg: "interrupted"}
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return &exitError{code: exitServer, transient: true, msg: fmt.Sprintf("the server at %s did not answer in time", a.base)}
+		return &exitError{code: exitServer, transient: true, msg: fmt.Sprintf("the server at %s did not answer in time", redactURL(a.base))}
 	}
 	return &exitError{code: exitServer, transient: true, msg: fmt.Sprintf(
 		"cannot reach the server at %s: %v\n(is it running? \"go run ./examples/orders\" starts one; --server or REWIND_SERVER points elsewhere)",
-		a.base, unwrapURLError(err))}
+		redactURL(a.base), unwrapURLError(err))}
 }
 
 // unwrapURLError drops the method and URL that *url.Error repeats.

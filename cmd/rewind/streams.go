@@ -373,11 +373,12 @@ func (r *reader) end(next string) error {
 }
 
 // resumeCommand is the command line that reads on from next: the same
-// stream or category, on the same server, ready to paste.
+// stream or category, on the same server, ready to paste (but for a
+// password in the server's URL, which it does not print).
 func (r *reader) resumeCommand(next string) string {
 	cmd := "rewind read " + shellQuote(r.name)
 	if r.c.server != strings.TrimRight(envOr("REWIND_SERVER", defaultServer), "/") {
-		cmd += " --server " + shellQuote(r.c.server)
+		cmd += " --server " + shellQuote(redactURL(r.c.server))
 	}
 	return cmd + " --from " + next
 }

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/examples/orders/app"
+	"github.com/rewindhq/rewind/examples/orders/seed"
+)
+
+// TestCredentialsNeverPrinted: a password in --server's URL (or
+// REWIND_SERVER's) and the token of REWIND_TOKEN appear in no message, no
+// hint and no help: the URL is shown as http://REDACTED@host.
+func TestCredentialsNeverPrinted(t *testing.T) {
+	const secret = "PWsecret"
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	check := func(what, out string) {
+		t.Helper()
+		if strings.Contains(out, secret) || strings.Contains(out, "alice") {
+			t.Errorf("%s prints the credentials:\n%s", what, out)
+		}
+	}
+
+	closed := strings.Replace(closedServer(t), "http://", "http://alice:"+secret+"@", 1)
+	code, out, errOut := runCLI(t, ctx, "read", "chat/r1", "--server", closed)
+	check("an unreachable server", out+errOut)
+	if code != exitServer || !strings.Contains(errOut, "cannot reach the server at http://REDACTED@127.0.0.1:") {
+		t.Errorf("an unreachable server: exit %d, stderr:\n%s", code, errOut)
+	}
+	for _, bad := range []string{"ftp://alice:" + secret + "@x", "http://alice:" + secret + "@x:1/?q=1", "http://alice:PW " + secret + "@x:1/%zz"} {
+		code, out, errOut := runCLI(t, ctx, "streams", "--server", bad)
+		check("--server "+bad, out+errOut)
+		if code != exitUsage || !strings.Contains(errOut, "REDACTED@x") {
+			t.Errorf("--server %s: exit %d, stderr:\n%s", bad, code, errOut)
+		}
+	}
+
+	t.Setenv("REWIND_TOKEN", "tok-"+secret)
+	t.Setenv("REWIND_SERVER", closed)
+	for _, cmd := range []string{"streams", "read", "state", "diff", "timeline", "projections", "rebuild", "export"} {
+		code, out, errOut := runCLI(t, ctx, cmd, "--help")
+		check("rewind "+cmd+" --help", out+errOut)
+		if code != 0 {
+			t.Errorf("rewind %s --help: exit %d", cmd, code)
+		}
+	}
+
+	// The closing hint of read names the server, without its password.
+	a, err := app.Start(ctx, app.Config{Addr: "127.0.0.1:0", Data: t.TempDir(),
+		Seed: app.SeedConfig{Config: seed.Config{Orders: 1, Days: 1, Rand: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.Store.Append(ctx, "chat/r1", []eventstore.Event{{Type: "said", Data: []byte(`{"n":1}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("REWIND_TOKEN", "")
+	server := strings.Replace(strings.TrimSuffix(a.URL, "/"), "http://", "http://alice:"+secret+"@", 1)
+	out = want(t, ctx, 0, "read", "chat/r1", "--server", server)
+	check("read's closing hint", out)
+	if !strings.Contains(out, " --server http://REDACTED@127.0.0.1:") {
+		t.Errorf("read's closing hint does not name the server:\n%s", out)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://127.0.0.1:4437":             "http://127.0.0.1:4437",
+		"http://alice:pw@h:1":               "http://REDACTED@h:1",
+		"https://token@h/base":              "https://REDACTED@h/base",
+		"http://a:p w@h:1/%zz":              "http://REDACTED@h:1/%zz",
+		"a:p@h":                             "REDACTED@h",
+		"http://h:1/path@with-at?x=1#frag":  "http://h:1/path@with-at?x=1#frag",
+		"http://a:b@h:1/p?x=1":              "http://REDACTED@h:1/p?x=1",
+		"not a url":                         "not a url",
+		"http://user%40corp:p%3Aw@host:443": "http://REDACTED@host:443",
+	} {
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
