@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rewindhq/rewind/internal/ctxsleep"
 )
@@ -87,7 +88,9 @@ func (c *cli) printStreams(streams []streamInfo) error {
 	}
 	// A CLOSED column only when a stream is closed: most never are.
 	anyClosed := slices.ContainsFunc(streams, func(s streamInfo) bool { return s.Closed })
-	tw := newTable(c.stdout)
+	// The offset is what --from takes: never cut. On a narrow terminal
+	// the time goes first, then the offset goes on a line of its own.
+	tw := newTable(c.stdout).keep(3).drop(2)
 	header := []string{"STREAM", "EVENTS", "LAST EVENT AT", "LAST OFFSET"}
 	if anyClosed {
 		header = append(header, "CLOSED")
@@ -368,19 +371,55 @@ func (r *reader) end(next string) error {
 	if r.printed == 0 {
 		fmt.Fprintln(r.c.stdout, "no events")
 	}
-	_, err := fmt.Fprintf(r.c.stdout, "next offset: %s (%s goes on from here)\n", next, r.resumeCommand(next))
+	line := fmt.Sprintf("next offset: %s (%s goes on from here)", next, r.resumeCommand(next))
+	width := terminalWidth(r.c.stdout)
+	if width == 0 || utf8.RuneCountInString(line) <= width {
+		_, err := fmt.Fprintln(r.c.stdout, line)
+		return err
+	}
+	// Too wide for the terminal: the offset, then the command on a line
+	// of its own, broken (as a shell reads it) where it must be.
+	lines := append(wrapWords("next offset: "+next+", to go on from here:", width, ""),
+		breakCommand(r.resumeCommandWords(next), width)...)
+	_, err := fmt.Fprintln(r.c.stdout, strings.Join(lines, "\n"))
 	return err
+}
+
+// breakCommand lays out a command's words in lines of at most width
+// columns, each line but the last ending with " \\" so that the whole
+// pastes into a shell as one command; a word is never broken.
+func breakCommand(words []string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range words {
+		switch {
+		case line == "":
+			line = w
+		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(w)+2 <= width:
+			line += " " + w
+		default:
+			lines = append(lines, line+" \\")
+			line = "  " + w
+		}
+	}
+	return append(lines, line)
 }
 
 // resumeCommand is the command line that reads on from next: the same
 // stream or category, on the same server, ready to paste (but for a
 // password in the server's URL, which it does not print).
 func (r *reader) resumeCommand(next string) string {
-	cmd := "rewind read " + shellQuote(r.name)
+	return strings.Join(r.resumeCommandWords(next), " ")
+}
+
+// resumeCommandWords is resumeCommand in words, a flag with its value
+// for one, to be broken between them.
+func (r *reader) resumeCommandWords(next string) []string {
+	words := []string{"rewind read " + shellQuote(r.name)}
 	if r.c.server != strings.TrimRight(envOr("REWIND_SERVER", defaultServer), "/") {
-		cmd += " --server " + shellQuote(redactURL(r.c.server))
+		words = append(words, "--server "+shellQuote(redactURL(r.c.server)))
 	}
-	return cmd + " --from " + next
+	return append(words, "--from "+next)
 }
 
 // shellQuote quotes s for a POSIX shell when it holds anything but the

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -118,4 +120,103 @@ func stripANSI(s string) string {
 		s = strings.ReplaceAll(s, code, "")
 	}
 	return s
+}
+
+// joinWrapped undoes the layout of lines broken under a column: each
+// line break with the spaces that follow it goes, so that a value broken
+// over lines reads whole again.
+var joinWrapped = regexp.MustCompile(`\n *`)
+
+// TestTerminalNeverCutsOffsetsOrValues: on a terminal 80 columns wide (and
+// narrower), every line fits, and nothing is cut that a person needs
+// whole: streams' offsets (what --from takes), the values a change in a
+// timeline or a diff sets (old and new on lines of their own, a long one
+// broken over lines), and read's closing command, broken as a shell reads
+// it.
+func TestTerminalNeverCutsOffsetsOrValues(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	a, err := app.Start(ctx, app.Config{Addr: "127.0.0.1:0", Data: t.TempDir(),
+		Seed: app.SeedConfig{Config: seed.Config{Orders: 6, Days: 2, Rand: 11}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	server := strings.TrimSuffix(a.URL, "/")
+	env := []string{"REWIND_SERVER=" + server, "NO_COLOR=1", "TERM=xterm"}
+	var streams struct {
+		Streams []struct {
+			Name    string `json:"name"`
+			Version uint64 `json:"version"`
+			Offset  string `json:"offset"`
+		} `json:"streams"`
+	}
+	getJSON(t, server+"/v1/streams?category=orders", &streams)
+	order, longest := "", uint64(0)
+	for _, s := range streams.Streams {
+		if s.Version > longest {
+			order, longest = s.Name, s.Version
+		}
+	}
+	var tl struct {
+		Events []struct {
+			Changes []change `json:"changes"`
+		} `json:"events"`
+	}
+	getJSON(t, server+"/v1/timeline/"+strings.TrimSuffix(order, "/events"), &tl)
+
+	for _, cols := range []int{80, 64, 50} {
+		fits := func(what, out string) {
+			t.Helper()
+			if cols < 64 {
+				return // the prose above a table may wrap
+			}
+			for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+				if n := utf8.RuneCountInString(l); n > cols {
+					t.Errorf("%s at %d columns: a line of %d columns:\n%s", what, cols, n, out)
+					return
+				}
+			}
+		}
+		out := inTerminal(t, cols, env, "streams", "orders")
+		fits("streams", out)
+		for _, s := range streams.Streams {
+			if !strings.Contains(out, s.Offset) {
+				t.Errorf("streams at %d columns: the offset %s of %s is not shown whole:\n%s", cols, s.Offset, s.Name, out)
+			}
+		}
+		timeline := inTerminal(t, cols, env, "timeline", order)
+		diff := inTerminal(t, cols, env, "diff", order, "--from", "0", "--to", strconv.FormatUint(longest, 10))
+		for what, out := range map[string]string{"timeline": timeline, "diff": diff} {
+			fits(what, out)
+			if strings.Contains(out, "…") {
+				t.Errorf("%s at %d columns cuts:\n%s", what, cols, out)
+			}
+			joined := joinWrapped.ReplaceAllString(out, "")
+			for _, e := range tl.Events {
+				for _, ch := range e.Changes {
+					if v := compactJSON(ch.To); v != "null" && !strings.Contains(joined, v) {
+						t.Errorf("%s at %d columns: the value %s of %s is not shown whole:\n%s", what, cols, v, ch.Path, out)
+					}
+				}
+			}
+		}
+		// Named otherwise than by REWIND_SERVER, the server is in the
+		// command that goes on.
+		other := strings.Replace(server, "127.0.0.1", "localhost", 1)
+		out = inTerminal(t, cols, env, "read", order, "--server", other)
+		fits("read", out)
+		last := streams.Streams[0].Offset
+		for _, s := range streams.Streams {
+			if s.Name == order {
+				last = s.Offset
+			}
+		}
+		hint := "rewind read " + order + " --server " + other + " --from " + last
+		// Lines broken as a shell reads them: " \" at the end of each
+		// line of the command but its last.
+		if !strings.HasSuffix(squeeze(strings.ReplaceAll(out, " \\\n", " ")), "next offset: "+last+", to go on from here: "+hint) {
+			t.Errorf("read at %d columns: the closing lines are not the offset and then %q:\n%s", cols, hint, out)
+		}
+	}
 }

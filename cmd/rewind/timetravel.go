@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // stateAnswer is the answer of GET /v1/state (and each side of a diff).
@@ -183,12 +184,7 @@ its history, and the events in between. X and Y are versions (3) or times:
 			if len(ans.Changes) == 0 {
 				fmt.Fprintln(c.stdout, "no field changed")
 			} else {
-				tw := newTable(c.stdout).style(1, styleFrom).style(2, styleTo)
-				row(tw, "FIELD", "FROM", "TO")
-				for _, ch := range ans.Changes {
-					row(tw, ch.Path, jsonOrDash(ch.From), jsonOrDash(ch.To))
-				}
-				if err := tw.Flush(); err != nil {
+				if err := c.printChanges(ans.Changes); err != nil {
 					return err
 				}
 			}
@@ -231,7 +227,88 @@ func (c *cli) eventRows(tw *table, e aggEvent) {
 		if i > 0 {
 			lead = []string{"", "", ""}
 		}
-		row(tw, append(lead, describeChange(ch))...)
+		tw.rowFit(changeFit(ch), append(lead, describeChange(ch))...)
+	}
+}
+
+// changeFit shows a change in the room a terminal leaves: on one line as
+// describeChange does when it fits, or else with the old and the new
+// value on lines of their own, each broken over more lines if it must be,
+// never cut.
+func changeFit(ch change) fitFunc {
+	return func(room int, _ bool) []string {
+		if one := describeChange(ch); utf8.RuneCountInString(one) <= room {
+			return []string{one}
+		}
+		from, to := compactJSON(ch.From), compactJSON(ch.To)
+		var parts []string
+		switch {
+		case from == "null" || from == "-":
+			parts = []string{ch.Path + " =", "  " + to}
+		case to == "null" || to == "-":
+			parts = []string{ch.Path + " removed, was", "  " + from}
+		case utf8.RuneCountInString(ch.Path+": "+from+" →") <= room:
+			parts = []string{ch.Path + ": " + from + " →", "  " + to}
+		default:
+			parts = []string{ch.Path + ":", "  " + from + " →", "  " + to}
+		}
+		var lines []string
+		for _, p := range parts {
+			lines = append(lines, wrapHard(p, room, "  ")...)
+		}
+		return lines
+	}
+}
+
+// printChanges prints the fields a diff changed: FIELD, FROM and TO in
+// columns; on a terminal too narrow for them, FIELD and the change, with
+// the old and the new value on lines of their own when they do not fit
+// on one, so that no value is cut.
+func (c *cli) printChanges(changes []change) error {
+	tw := newTable(c.stdout).style(1, styleFrom).style(2, styleTo)
+	if width := terminalWidth(c.stdout); width > 0 && !changesFit(changes, width) {
+		tw = newTable(c.stdout)
+		row(tw, "FIELD", "FROM → TO")
+		for _, ch := range changes {
+			from, to := jsonOrDash(ch.From), jsonOrDash(ch.To)
+			tw.rowFit(diffFit(from, to), ch.Path, from+" → "+to)
+		}
+		return tw.Flush()
+	}
+	row(tw, "FIELD", "FROM", "TO")
+	for _, ch := range changes {
+		row(tw, ch.Path, jsonOrDash(ch.From), jsonOrDash(ch.To))
+	}
+	return tw.Flush()
+}
+
+// changesFit reports whether the FIELD, FROM and TO columns of changes
+// fit in width.
+func changesFit(changes []change, width int) bool {
+	field, from, to := len("FIELD"), len("FROM"), len("TO")
+	for _, ch := range changes {
+		field = max(field, utf8.RuneCountInString(ch.Path))
+		from = max(from, utf8.RuneCountInString(jsonOrDash(ch.From)))
+		to = max(to, utf8.RuneCountInString(jsonOrDash(ch.To)))
+	}
+	return field+2+from+2+to <= width
+}
+
+// diffFit shows one change of a diff in the room left beside its field:
+// "from → to", or the old value and then the new on lines of their own.
+func diffFit(from, to string) fitFunc {
+	return func(room int, color bool) []string {
+		if utf8.RuneCountInString(from)+3+utf8.RuneCountInString(to) <= room {
+			return []string{paint(color, styleFrom, from) + " → " + paint(color, styleTo, to)}
+		}
+		var lines []string
+		for _, l := range wrapHard(from+" →", room, "  ") {
+			lines = append(lines, paint(color, styleFrom, l))
+		}
+		for _, l := range wrapHard(to, room, "  ") {
+			lines = append(lines, paint(color, styleTo, l))
+		}
+		return lines
 	}
 }
 

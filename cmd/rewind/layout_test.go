@@ -1,0 +1,69 @@
+package main
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// TestChangeFit: a change that does not fit its room puts the old and the
+// new value on lines of their own, never cutting either.
+func TestChangeFit(t *testing.T) {
+	ch := func(path, from, to string) change {
+		return change{Path: path, From: json.RawMessage(from), To: json.RawMessage(to)}
+	}
+	for _, c := range []struct {
+		ch   change
+		room int
+		want []string
+	}{
+		{ch("subtotalCents", "10200", "10500"), 28, []string{"subtotalCents: 10200 → 10500"}},
+		{ch("subtotalCents", "10200", "10500"), 26, []string{"subtotalCents: 10200 →", "  10500"}},
+		{ch("subtotalCents", "10200", "10500"), 16, []string{"subtotalCents:", "  10200 →", "  10500"}},
+		{ch("status", "null", `"open"`), 12, []string{"status =", `  "open"`}},
+		{ch("tracking", `"US623815167"`, "null"), 21, []string{"tracking removed, was", `  "US623815167"`}},
+		{ch("items.a", "null", `{"name":"USB-C dock","quantity":2}`), 24, []string{"items.a =", `  {"name":"USB-C dock",`, `  "quantity":2}`}},
+	} {
+		got := changeFit(c.ch)(c.room, false)
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("changeFit(%s: %s → %s)(%d) = %q, want %q", c.ch.Path, c.ch.From, c.ch.To, c.room, got, c.want)
+		}
+	}
+}
+
+// TestWrapHard: lines within the width, and nothing dropped.
+func TestWrapHard(t *testing.T) {
+	for _, s := range []string{`{"name":"USB-C dock","quantity":2,"unitPriceCents":14900}`, strings.Repeat("0", 70), "é" + strings.Repeat("ü", 40)} {
+		for _, width := range []int{5, 12, 27, 80} {
+			lines := wrapHard(s, width, "  ")
+			joined := ""
+			for i, l := range lines {
+				if utf8.RuneCountInString(l) > width {
+					t.Errorf("wrapHard(%q, %d): line %q is too long", s, width, l)
+				}
+				if i > 0 {
+					l = strings.TrimPrefix(l, "  ")
+				}
+				joined += l
+			}
+			if joined != s {
+				t.Errorf("wrapHard(%q, %d) = %q: not the whole value", s, width, lines)
+			}
+		}
+	}
+}
+
+func TestBreakCommand(t *testing.T) {
+	words := []string{"rewind read orders/ord-0001/events", "--server http://localhost:4437", "--from 00000000000000000102_999999"}
+	for width, want := range map[int][]string{
+		200: {strings.Join(words, " ")},
+		80:  {words[0] + " " + words[1] + " \\", "  " + words[2]},
+		40:  {words[0] + " \\", "  " + words[1] + " \\", "  " + words[2]},
+	} {
+		if got := breakCommand(words, width); !reflect.DeepEqual(got, want) {
+			t.Errorf("breakCommand(%d) = %q, want %q", width, got, want)
+		}
+	}
+}
