@@ -134,9 +134,8 @@ func runClient(ctx context.Context, cmd command, args []string, stdout, stderr i
 	fs.Usage = func() {}
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(stderr)
-		fmt.Fprintf(stderr, "Usage: rewind %s %s\n\n%s\nFlags:\n", cmd.name, cmd.args, cmd.help)
-		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "%s\n\n%s\nFlags:\n", wrapParagraph("Usage: rewind "+cmd.name+" "+cmd.args, helpWidth), cmd.help)
+		printFlags(stderr, fs)
 		fmt.Fprint(stderr, exitCodesHelp)
 		return exitOK
 	}

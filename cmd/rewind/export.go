@@ -19,11 +19,12 @@ func exportCommand() command {
 		args:    "<stream> --to X [--out FILE] [--package P] [--def EXPR]",
 		summary: "write an aggregate's events up to a point as a given/when/then test",
 		help: `Writes the events of one aggregate instance up to a point (a version, or a
-time: ` + timeHelp + `) as a Go test of the aggregate: the events become
-aggregatetest.Given(...), and a When and Then are left for you to complete.
-A production bug becomes a test in one command. The file goes to stdout, or
-to --out (which is not overwritten without --force).
-`,
+TIME) as a Go test of the aggregate: the events become aggregatetest.Given(...),
+and a When and Then are left for you to complete. A production bug becomes a
+test in one command. The file goes to stdout, or to --out (which is not
+overwritten without --force).
+
+` + timeHelpParagraph(),
 		flags: func(f *flag.FlagSet) {
 			f.StringVar(&to, "to", "", "the last point to include: a version or a time")
 			f.StringVar(&out, "out", "", "write the test to this file instead of stdout")

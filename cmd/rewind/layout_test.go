@@ -67,3 +67,32 @@ func TestBreakCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpFitsEightyColumns: every line of every command's --help (and
+// of rewind --help) is at most 80 columns, so that it reads on a terminal
+// as written; and a default taken from the environment shows no secret.
+func TestHelpFitsEightyColumns(t *testing.T) {
+	t.Setenv("REWIND_NATS", "nats://alice:PWsecret@n1:4222,nats://alice:PWsecret@n2:4222")
+	helps := [][]string{{"--help"}, {"help"}}
+	for _, cmd := range append([]string{"serve", "token"}, commandNames...) {
+		if cmd != "help" {
+			helps = append(helps, []string{cmd, "--help"}, []string{"help", cmd})
+		}
+	}
+	for _, args := range helps {
+		code, out, errOut := runCLI(t, t.Context(), args...)
+		help := out + errOut
+		if code != 0 || len(help) < 200 {
+			t.Errorf("rewind %s: exit %d, %d bytes of help", strings.Join(args, " "), code, len(help))
+		}
+		if strings.Contains(help, "PWsecret") {
+			t.Errorf("rewind %s prints REWIND_NATS's password", strings.Join(args, " "))
+		}
+		for _, l := range strings.Split(help, "\n") {
+			l = strings.ReplaceAll(l, "\t", "        ")
+			if n := utf8.RuneCountInString(l); n > 80 {
+				t.Errorf("rewind %s: a line of %d columns:\n%s", strings.Join(args, " "), n, l)
+			}
+		}
+	}
+}

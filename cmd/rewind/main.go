@@ -39,19 +39,28 @@ import (
 const usage = `rewind: Rewind's event store, served over HTTP, and a client for time travel.
 
 Usage:
-  rewind serve [flags]                        serve the store (Durable Streams protocol at /v1/stream/<name>)
-  rewind token --scope SCOPE ...              make a bearer token and its line for serve's --auth-tokens file
-  rewind streams [category]                   list the streams, with event counts and last offsets
+  rewind serve [flags]
+        serve the store (Durable Streams protocol at /v1/stream/<name>)
+  rewind token --scope SCOPE ...
+        make a bearer token and its line for serve's --auth-tokens file
+  rewind streams [category]
+        list the streams, with event counts and last offsets
   rewind read <stream|category> [--from OFFSET] [--follow]
-                                              print events, and follow new ones
+        print events, and follow new ones
   rewind state <stream> [--version N | --at TIME]
-                                              an aggregate's state now, after a version or at a time
-  rewind diff <stream> --from X --to Y        what changed between two versions or times
-  rewind timeline <stream>                    every event with the fields it changed
-  rewind projections                          the projections' status, position and lag
-  rewind rebuild <projection>                 rebuild a projection, with a progress bar
-  rewind export <stream> --to X [--out FILE]  the events up to a point as a given/when/then test
-  rewind help [command]                       show help
+        an aggregate's state now, after a version or at a time
+  rewind diff <stream> --from X --to Y
+        what changed between two versions or times
+  rewind timeline <stream>
+        every event with the fields it changed
+  rewind projections
+        the projections' status, position and lag
+  rewind rebuild <projection>
+        rebuild a projection, with a progress bar
+  rewind export <stream> --to X [--out FILE]
+        the events up to a point as a given/when/then test
+  rewind help [command]
+        show help
 
 The client commands ask --server (default http://127.0.0.1:4437, where
 go run ./examples/orders listens, or REWIND_SERVER): an application that
@@ -68,25 +77,46 @@ The client commands send --token (or REWIND_TOKEN) as a bearer token.
 Exit codes: 0 ok, 1 server or network error, 2 bad usage or input, 3 not found.
 
 serve's flags (each also from its environment variable; a flag wins):
-  --addr HOST:PORT            where to listen (default 127.0.0.1:4438)    REWIND_ADDR
-  --data DIR                  the embedded store's directory (default ./data)
-                              (with --nats: of the read index)            REWIND_DATA
-  --nats URL[,URL...]         an external NATS server, or a cluster's     REWIND_NATS
-                              nodes (one "rewind serve" per machine)
-  --replicas N                with --nats: replicas of the log and its    REWIND_REPLICAS
-                              buckets (3 on a cluster; never lowered)
-  --long-poll-timeout D       how long a long-poll waits (default 30s)    REWIND_LONG_POLL_TIMEOUT
-  --auth-tokens FILE          bearer tokens' hashes and scopes            REWIND_AUTH_TOKENS
-  --jwt-secret-file FILE      HS256 secret of bearer JWTs                 REWIND_JWT_SECRET_FILE
-  --jwt-jwks FILE             public keys of bearer JWTs (a JWKS)         REWIND_JWT_JWKS
-  --jwt-issuer, --jwt-audience  what a JWT's iss and aud must be          REWIND_JWT_ISSUER, _AUDIENCE
-  --insecure-no-auth          no authentication, beyond loopback anyway   REWIND_INSECURE_NO_AUTH
-  --allow-origin, --allow-host  origins and Host names let in (no auth)   REWIND_ALLOW_ORIGINS, _HOSTS
-  --tls-cert, --tls-key FILE  serve HTTPS                                 REWIND_TLS_CERT, REWIND_TLS_KEY
-  --tls-client-ca FILE        require client certificates signed by it   REWIND_TLS_CLIENT_CA
-  --nats-creds, --nats-nkey FILE  credentials for --nats                  REWIND_NATS_CREDS, _NKEY
-  --nats-ca, --nats-cert, --nats-key FILE  TLS for --nats                 REWIND_NATS_CA, _CERT, _KEY
-  --otlp URL                  send traces to this OpenTelemetry collector REWIND_OTLP
+  --addr HOST:PORT        where to listen (default 127.0.0.1:4438)
+                          REWIND_ADDR
+  --data DIR              the embedded store's directory (default ./data;
+                          with --nats: of the read index)
+                          REWIND_DATA
+  --nats URL[,URL...]     an external NATS server, or a cluster's nodes
+                          (one "rewind serve" per machine)
+                          REWIND_NATS
+  --replicas N            with --nats: replicas of the log and its buckets
+                          (3 on a cluster; never lowered)
+                          REWIND_REPLICAS
+  --long-poll-timeout D   how long a long-poll waits (default 30s)
+                          REWIND_LONG_POLL_TIMEOUT
+  --auth-tokens FILE      bearer tokens' hashes and scopes
+                          REWIND_AUTH_TOKENS
+  --jwt-secret-file FILE  HS256 secret of bearer JWTs
+                          REWIND_JWT_SECRET_FILE
+  --jwt-jwks FILE         public keys of bearer JWTs (a JWKS)
+                          REWIND_JWT_JWKS
+  --jwt-issuer, --jwt-audience
+                          what a JWT's iss and aud must be
+                          REWIND_JWT_ISSUER, REWIND_JWT_AUDIENCE
+  --insecure-no-auth      no authentication, beyond loopback anyway
+                          REWIND_INSECURE_NO_AUTH
+  --allow-origin, --allow-host
+                          origins and Host names let in (no auth)
+                          REWIND_ALLOW_ORIGINS, REWIND_ALLOW_HOSTS
+  --tls-cert, --tls-key FILE
+                          serve HTTPS
+                          REWIND_TLS_CERT, REWIND_TLS_KEY
+  --tls-client-ca FILE    require client certificates signed by it
+                          REWIND_TLS_CLIENT_CA
+  --nats-creds, --nats-nkey FILE
+                          credentials for --nats
+                          REWIND_NATS_CREDS, REWIND_NATS_NKEY
+  --nats-ca, --nats-cert, --nats-key FILE
+                          TLS for --nats
+                          REWIND_NATS_CA, REWIND_NATS_CERT, REWIND_NATS_KEY
+  --otlp URL              send traces to this OpenTelemetry collector
+                          REWIND_OTLP
 
 Run "rewind <command> --help" for a command's flags.
 `

@@ -167,8 +167,7 @@ func checkAddr(addr string) string {
 // printServeHelp prints serve's help and flags to w.
 func printServeHelp(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprint(w, serveHelp)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
+	printFlags(w, fs)
 }
 
 // serveHelp is what "rewind serve --help" says before the flags.
@@ -192,12 +191,13 @@ localhost or an --allow-host, and refuses writes from pages of other origins
 token whose scopes allow it (rewind token makes one).
 
 Operations: /metrics (Prometheus; with authentication, a token with the scope
-admin:metrics), /healthz and /readyz (open). Traces are off by default; --otlp
-(REWIND_OTLP) or the standard OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) variable
-sends a span for every request, append and read to an OpenTelemetry collector
-by OTLP/HTTP; the other OTEL_* variables apply (OTEL_SERVICE_NAME, default
-"rewind"; OTEL_EXPORTER_OTLP_HEADERS, never logged; OTEL_TRACES_SAMPLER). An
-append under a traced request records the trace in its events' metadata.
+admin:metrics), /healthz and /readyz (open). Traces are off by default;
+--otlp (REWIND_OTLP) or the standard OTEL_EXPORTER_OTLP_ENDPOINT (or
+_TRACES_ENDPOINT) variable sends a span for every request, append and read to
+an OpenTelemetry collector by OTLP/HTTP; the other OTEL_* variables apply
+(OTEL_SERVICE_NAME, default "rewind"; OTEL_EXPORTER_OTLP_HEADERS, never logged;
+OTEL_TRACES_SAMPLER). An append under a traced request records the trace in
+its events' metadata.
 
 Flags:
 `

@@ -48,9 +48,7 @@ func stateCommand() command {
 events: now, after event N (--version), or after every event stored at or
 before a time (--at). The stream is "orders/<id>/events" or "orders/<id>".
 
-TIME is ` + timeHelp + `.
-A time without a zone is in local time, like the times this tool prints.
-`,
+` + timeHelpParagraph(),
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&version, "version", "", "the state after this version (1 is the first event)")
 			fs.StringVar(&at, "at", "", "the state as of this time")
@@ -140,9 +138,10 @@ func diffCommand() command {
 		args:    "<stream> --from X --to Y",
 		summary: "show what changed in an aggregate between two points",
 		help: `Shows the fields of an aggregate's state that changed between two points of
-its history, and the events in between. X and Y are versions (3) or times:
-` + timeHelp + `.
-`,
+its history, and the events in between. X and Y are versions (3) or times
+(TIME).
+
+` + timeHelpParagraph(),
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&from, "from", "", "the earlier point: a version or a time (0 is the initial state)")
 			fs.StringVar(&to, "to", "", "the later point: a version or a time")

@@ -33,8 +33,7 @@ func token(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, tokenHelp)
-			fs.SetOutput(stderr)
-			fs.PrintDefaults()
+			printFlags(stderr, fs)
 			return 0
 		}
 		fmt.Fprint(stderr, flagProblem("rewind token", fs, err))
