@@ -88,7 +88,8 @@ func parseTime(flagName, s string, now time.Time, loc *time.Location) (time.Time
 	if t, ok := parseRelative(s, now.In(loc)); ok {
 		return t, nil
 	}
-	return time.Time{}, usageErr("%s %q is not a time: use %s", flagName, s, timeHelp)
+	// The forms on lines of their own: one line of them is 300 columns.
+	return time.Time{}, usageErr("%s %q is not a time.\n%s", flagName, s, wrapParagraph("Use "+timeHelp+".", helpWidth))
 }
 
 // parsePoint reads a point of a stream's history given as a version or a

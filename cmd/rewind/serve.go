@@ -186,9 +186,11 @@ clients do).
 Without --auth-tokens, --jwt-secret-file or --jwt-jwks (or --tls-client-ca)
 the server has no authentication: it listens on loopback only (unless
 --insecure-no-auth), answers only requests whose Host is an IP address,
-localhost or an --allow-host, and refuses writes from pages of other origins
-(--allow-origin adds some). With authentication, every request needs a bearer
-token whose scopes allow it (rewind token makes one).
+localhost or an --allow-host (over plain HTTP; TLS checks the name), and
+refuses writes from pages of other origins (--allow-origin adds some). With
+authentication, every request needs a bearer token whose scopes allow it
+(rewind token makes one); client certificates alone still refuse writes
+from pages of other origins, since a browser sends them on its own.
 
 Operations: /metrics (Prometheus; with authentication, a token with the scope
 admin:metrics), /healthz and /readyz (open). Traces are off by default;
