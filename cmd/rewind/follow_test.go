@@ -14,7 +14,8 @@ import (
 
 // followUntilInterrupted runs "rewind read stream --follow" against
 // server, waits for it to print first, lets stopServer take the server
-// away, waits until the follow says it reconnects, and then interrupts it
+// away, waits until the follow has tried to reconnect three times (and
+// checks it told why once), and then interrupts it
 // (Ctrl-C): it returns the exit code and the output.
 func followUntilInterrupted(t *testing.T, ctx context.Context, server, stream, first string, stopServer func()) (int, string, string) {
 	t.Helper()
@@ -27,7 +28,12 @@ func followUntilInterrupted(t *testing.T, ctx context.Context, server, stream, f
 	}()
 	waitFor(t, out, first)
 	stopServer()
-	waitFor(t, errOut, "reconnecting in")
+	// Two tries after the first: the reason is told once, then one line
+	// a try.
+	waitFor(t, errOut, "the same again (try 3); reconnecting in")
+	if n := strings.Count(errOut.String(), "cannot reach the server"); n != 1 {
+		t.Errorf("the reason was told %d times in three tries, want once:\n%s", n, errOut)
+	}
 	interrupt()
 	select {
 	case code := <-done:

@@ -219,13 +219,14 @@ line (stream, version, offset, type, storedAt, data), for scripts.
 
 // reader runs "rewind read": pages through /v1/events and prints them.
 type reader struct {
-	c        *cli
-	name     string // the stream or the category read
-	category bool   // print each event's stream
-	limit    int
-	printed  int
-	cols     *columns
-	failures int // requests failed in a row while following
+	c           *cli
+	name        string // the stream or the category read
+	category    bool   // print each event's stream
+	limit       int
+	printed     int
+	cols        *columns
+	failures    int    // requests failed in a row while following
+	lastFailure string // the last failure told in full
 }
 
 // Backoff of "read --follow" while the server is away: it waits
@@ -246,8 +247,17 @@ func (r *reader) retry(ctx context.Context, err error, from string) bool {
 	}
 	delay := retryFirst << min(r.failures, 5)
 	delay = min(delay, retryMax)
+	// The whole reason once, then one line a try: the same two-line
+	// message every few seconds buries what the reader wants to see.
+	again := ""
+	if r.failures == 0 || ee.msg != r.lastFailure {
+		fmt.Fprintf(r.c.stderr, "%s: %s\n", r.c.name, ee.msg)
+		r.lastFailure = ee.msg
+	} else {
+		again = fmt.Sprintf("the same again (try %d); ", r.failures+1)
+	}
 	r.failures++
-	fmt.Fprintf(r.c.stderr, "%s: %s\n%s: reconnecting in %v, from offset %s\n", r.c.name, ee.msg, r.c.name, delay, from)
+	fmt.Fprintf(r.c.stderr, "%s: %sreconnecting in %v, from offset %s\n", r.c.name, again, delay, from)
 	return ctxsleep.Sleep(ctx, delay) == nil
 }
 
@@ -256,7 +266,7 @@ func (r *reader) retry(ctx context.Context, err error, from string) bool {
 func (r *reader) reconnected(from string) {
 	if r.failures > 0 {
 		fmt.Fprintf(r.c.stderr, "%s: reconnected, going on from offset %s\n", r.c.name, from)
-		r.failures = 0
+		r.failures, r.lastFailure = 0, ""
 	}
 }
 
