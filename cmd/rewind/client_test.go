@@ -57,6 +57,29 @@ type testTimeline struct {
 	Events  []testEvent `json:"events"`
 }
 
+// testStream is one stream of GET /v1/streams.
+type testStream struct {
+	Name    string `json:"name"`
+	Version uint64 `json:"version"`
+	Offset  string `json:"offset"`
+}
+
+// orderStreams returns the orders' streams of server and the one with the
+// longest history.
+func orderStreams(t *testing.T, server string) (all []testStream, longest testStream) {
+	t.Helper()
+	var page struct {
+		Streams []testStream `json:"streams"`
+	}
+	getJSON(t, server+"/v1/streams?category=orders", &page)
+	for _, s := range page.Streams {
+		if s.Version > longest.Version {
+			longest = s
+		}
+	}
+	return page.Streams, longest
+}
+
 func getJSON(t *testing.T, url string, v any) {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -87,21 +110,9 @@ func TestClientCommands(t *testing.T) {
 	t.Setenv("REWIND_SERVER", server)
 
 	// The order with the longest history.
-	var streams struct {
-		Streams []struct {
-			Name    string `json:"name"`
-			Version uint64 `json:"version"`
-			Offset  string `json:"offset"`
-		} `json:"streams"`
-	}
-	getJSON(t, server+"/v1/streams?category=orders", &streams)
-	id, longest := "", uint64(0)
-	for _, s := range streams.Streams {
-		if s.Version > longest {
-			id, longest = strings.Split(s.Name, "/")[1], s.Version
-		}
-	}
-	if longest < 4 {
+	streams, longestStream := orderStreams(t, server)
+	id := strings.Split(longestStream.Name, "/")[1]
+	if longestStream.Version < 4 {
 		t.Fatalf("no order with 4 events or more in the seed")
 	}
 	var tl testTimeline
@@ -118,11 +129,11 @@ func TestClientCommands(t *testing.T) {
 			t.Errorf("streams does not list every category:\n%s", out)
 		}
 		out = want(t, ctx, 0, "streams", "orders")
-		if strings.Contains(out, "users/") || !strings.Contains(out, fmt.Sprintf("%d streams,", len(streams.Streams))) {
+		if strings.Contains(out, "users/") || !strings.Contains(out, fmt.Sprintf("%d streams,", len(streams))) {
 			t.Errorf("streams orders:\n%s", out)
 		}
 		// Each row: the name, the count, a local time with its zone, the offset.
-		last := streams.Streams[len(streams.Streams)-1]
+		last := streams[len(streams)-1]
 		for _, l := range lines {
 			if strings.HasPrefix(l, last.Name+" ") {
 				f := strings.Fields(l)
@@ -134,8 +145,8 @@ func TestClientCommands(t *testing.T) {
 		var ans struct {
 			Streams []json.RawMessage `json:"streams"`
 		}
-		if err := json.Unmarshal([]byte(want(t, ctx, 0, "streams", "orders", "--json")), &ans); err != nil || len(ans.Streams) != len(streams.Streams) {
-			t.Errorf("streams --json: %v, %d streams, want %d", err, len(ans.Streams), len(streams.Streams))
+		if err := json.Unmarshal([]byte(want(t, ctx, 0, "streams", "orders", "--json")), &ans); err != nil || len(ans.Streams) != len(streams) {
+			t.Errorf("streams --json: %v, %d streams, want %d", err, len(ans.Streams), len(streams))
 		}
 	})
 
@@ -300,7 +311,7 @@ func TestClientCommands(t *testing.T) {
 	t.Run("follow", func(t *testing.T) {
 		// An open order takes another item; follow its category.
 		open := ""
-		for _, s := range streams.Streams {
+		for _, s := range streams {
 			var st struct {
 				State struct{ Status string } `json:"state"`
 			}

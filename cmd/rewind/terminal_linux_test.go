@@ -144,20 +144,8 @@ func TestTerminalNeverCutsOffsetsOrValues(t *testing.T) {
 	defer a.Close()
 	server := strings.TrimSuffix(a.URL, "/")
 	env := []string{"REWIND_SERVER=" + server, "NO_COLOR=1", "TERM=xterm"}
-	var streams struct {
-		Streams []struct {
-			Name    string `json:"name"`
-			Version uint64 `json:"version"`
-			Offset  string `json:"offset"`
-		} `json:"streams"`
-	}
-	getJSON(t, server+"/v1/streams?category=orders", &streams)
-	order, longest := "", uint64(0)
-	for _, s := range streams.Streams {
-		if s.Version > longest {
-			order, longest = s.Name, s.Version
-		}
-	}
+	streams, longestStream := orderStreams(t, server)
+	order, longest := longestStream.Name, longestStream.Version
 	var tl struct {
 		Events []struct {
 			Changes []change `json:"changes"`
@@ -180,7 +168,7 @@ func TestTerminalNeverCutsOffsetsOrValues(t *testing.T) {
 		}
 		out := inTerminal(t, cols, env, "streams", "orders")
 		fits("streams", out)
-		for _, s := range streams.Streams {
+		for _, s := range streams {
 			if !strings.Contains(out, s.Offset) {
 				t.Errorf("streams at %d columns: the offset %s of %s is not shown whole:\n%s", cols, s.Offset, s.Name, out)
 			}
@@ -206,8 +194,8 @@ func TestTerminalNeverCutsOffsetsOrValues(t *testing.T) {
 		other := strings.Replace(server, "127.0.0.1", "localhost", 1)
 		out = inTerminal(t, cols, env, "read", order, "--server", other)
 		fits("read", out)
-		last := streams.Streams[0].Offset
-		for _, s := range streams.Streams {
+		last := streams[0].Offset
+		for _, s := range streams {
 			if s.Name == order {
 				last = s.Offset
 			}

@@ -7,11 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore/access"
+	"github.com/rewindhq/rewind/internal/rawhttp"
 )
 
 // serve runs h in access.NewServer on a free loopback port and returns the
@@ -34,27 +34,6 @@ func serve(t *testing.T, h http.Handler) string {
 	return ln.Addr().String()
 }
 
-// rawRequest writes head and body on a new connection and returns the
-// status line of the answer and how long it took, without sending more.
-func rawRequest(t *testing.T, addr, head, body string) (string, time.Duration) {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	start := time.Now()
-	if _, err := io.WriteString(c, head+"\r\n"+body); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		t.Fatalf("no answer after %v: %v", time.Since(start), err)
-	}
-	return strings.TrimSpace(line), time.Since(start)
-}
-
 // A handler that refuses a request without reading its body answers at
 // once, whatever the client announced and has not sent: a large body, a
 // small one, a body behind Expect: 100-continue. The body's read deadline
@@ -70,9 +49,9 @@ func TestRefusalDoesNotWaitForTheBody(t *testing.T) {
 		{"100-continue, nothing sent", "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 9000000\r\nExpect: 100-continue\r\n", ""},
 		{"chunked, unfinished", "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n", "4\r\n[{}]\r\n"},
 	} {
-		line, took := rawRequest(t, addr, tc.head, tc.body)
-		if !strings.Contains(line, "401") || took > 5*time.Second {
-			t.Errorf("%s: %q after %v, want 401 at once", tc.name, line, took)
+		a := rawhttp.Send(t, addr, tc.head, tc.body, false)
+		if a.Status != http.StatusUnauthorized || a.Took > 5*time.Second {
+			t.Errorf("%s: %d after %v, want 401 at once", tc.name, a.Status, a.Took)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rewindhq/rewind/eventstore"
 	"github.com/rewindhq/rewind/eventstore/durablestreams"
+	"github.com/rewindhq/rewind/internal/rawhttp"
 )
 
 // rawRequest opens a connection to hs and writes a request's head (and
@@ -195,26 +196,9 @@ func TestBodyReadFailuresSayWhatHappened(t *testing.T) {
 		{"slow", false, http.StatusRequestTimeout, "did not arrive in time"},
 		{"cut", true, http.StatusBadRequest, "ended before its announced length"},
 	} {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.WriteString(c, "POST /v1/stream/t/slow HTTP/1.1\r\nHost: "+addr+"\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n[{\"a\":1}"); err != nil {
-			t.Fatal(err)
-		}
-		if tc.cut {
-			_ = c.(*net.TCPConn).CloseWrite()
-		}
-		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		c.Close()
-		if resp.StatusCode != tc.code || !strings.Contains(string(b), tc.contains) || strings.Contains(string(b), "tcp") || strings.Contains(string(b), "127.0.0.1") {
-			t.Errorf("%s: %d %q, want %d saying %q and nothing of the socket", tc.name, resp.StatusCode, b, tc.code, tc.contains)
+		a := rawhttp.Send(t, addr, "POST /v1/stream/t/slow HTTP/1.1\r\nHost: "+addr+"\r\nContent-Type: application/json\r\nContent-Length: 100\r\n", `[{"a":1}`, tc.cut)
+		if a.Status != tc.code || !strings.Contains(string(a.Body), tc.contains) || strings.Contains(string(a.Body), "tcp") || strings.Contains(string(a.Body), "127.0.0.1") {
+			t.Errorf("%s: %d %q, want %d saying %q and nothing of the socket", tc.name, a.Status, a.Body, tc.code, tc.contains)
 		}
 	}
 	if r := doURL(t, http.MethodGet, hs.URL+"/v1/stream/t/slow?offset=-1", nil); r.code != 200 || string(r.body) != "[]" {
