@@ -65,10 +65,10 @@ func (f AuthorizerFunc) Authorize(r *http.Request, op Op) error { return f(r, op
 // does (for example static tokens and JWTs on one server). When none
 // does, it returns the first refusal for a credential that was valid
 // (ErrForbidden); when every one refused the credential, an
-// *UnauthenticatedError with each distinct reason (a static token is
-// "unknown" to the JWTs and not signed to the tokens: the client sees
-// both, not only the last, which would name the wrong kind); or else the
-// last refusal.
+// *UnauthenticatedError with each distinct reason (an unknown static
+// token is "unknown" to the tokens and "not signed" to the JWTs: the
+// client sees both, not only the last, which may name the wrong kind); or
+// else the last refusal.
 func Either(as ...Authorizer) Authorizer {
 	return AuthorizerFunc(func(r *http.Request, op Op) error {
 		var forbidden, last error
