@@ -88,26 +88,43 @@ func loopbackHost(host string) bool {
 	return err == nil && ip.Unmap().IsLoopback()
 }
 
-// RedactURL returns a NATS URL (or a comma-separated list of them) with
-// the user info (user, password or token) of each replaced by "REDACTED",
-// for logs and errors.
+// RedactURL returns a URL (or a comma-separated list of them: a NATS
+// cluster's) with the user info (user, password or token) of each
+// replaced by "REDACTED", for logs, errors and messages. A URL that does
+// not parse keeps its scheme and what follows its last "@"; a
+// "user:password@host" without a scheme, which NATS takes as a nats://
+// URL (and url.Parse as the scheme "user"), becomes "REDACTED@host".
 func RedactURL(s string) string {
 	parts := strings.Split(s, ",")
 	for i, p := range parts {
-		u, err := url.Parse(strings.TrimSpace(p))
-		if err != nil {
-			// Not a URL we can take apart: keep only what follows an @.
-			if at := strings.LastIndex(p, "@"); at >= 0 {
-				parts[i] = "REDACTED@" + p[at+1:]
-			}
-			continue
-		}
-		if u.User != nil {
-			u.User = url.User("REDACTED")
-		}
-		parts[i] = u.String()
+		parts[i] = redactOne(strings.TrimSpace(p))
 	}
 	return strings.Join(parts, ",")
+}
+
+// redactOne is RedactURL of one URL.
+func redactOne(p string) string {
+	u, err := url.Parse(p)
+	if err != nil {
+		// Not a URL we can take apart: drop what comes before the last
+		// @ after the scheme.
+		scheme, rest, ok := strings.Cut(p, "://")
+		if at := strings.LastIndex(rest, "@"); ok && at >= 0 {
+			return scheme + "://REDACTED@" + rest[at+1:]
+		}
+		if at := strings.LastIndex(p, "@"); !ok && at >= 0 {
+			return "REDACTED@" + p[at+1:]
+		}
+		return p
+	}
+	if at := strings.LastIndex(u.Opaque, "@"); u.User == nil && at >= 0 {
+		return "REDACTED@" + u.Opaque[at+1:]
+	}
+	if u.User == nil {
+		return p
+	}
+	u.User = url.User("REDACTED")
+	return u.String()
 }
 
 // indexDirName names Connect's default index directory for natsURL: a

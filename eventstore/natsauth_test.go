@@ -17,6 +17,17 @@ func TestRedactURL(t *testing.T) {
 		"nats://s3cr3tT0ken@host:4222":              "nats://REDACTED@host:4222",
 		"nats://host:4222":                          "nats://host:4222",
 		"nats://a:pw1@h1:4222,nats://b:pw2@h2:4222": "nats://REDACTED@h1:4222,nats://REDACTED@h2:4222",
+		"alice:pw@host:4222":                        "REDACTED@host:4222", // NATS takes it as nats://
+		// The CLI's server URLs go through it too.
+		"http://127.0.0.1:4437":             "http://127.0.0.1:4437",
+		"http://alice:pw@h:1":               "http://REDACTED@h:1",
+		"https://token@h/base":              "https://REDACTED@h/base",
+		"http://a:p w@h:1/%zz":              "http://REDACTED@h:1/%zz",
+		"a:p@h":                             "REDACTED@h",
+		"http://h:1/path@with-at?x=1#frag":  "http://h:1/path@with-at?x=1#frag",
+		"http://a:b@h:1/p?x=1":              "http://REDACTED@h:1/p?x=1",
+		"not a url":                         "not a url",
+		"http://user%40corp:p%3Aw@host:443": "http://REDACTED@host:443",
 	} {
 		if got := eventstore.RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/rewindhq/rewind/eventstore"
 )
 
 // The exit codes of the client commands, which scripts can rely on.
@@ -214,41 +216,12 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 func checkServer(s string) (string, error) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", usageErr("--server %q is not an http:// or https:// URL (like %s)", redactURL(s), defaultServer)
+		return "", usageErr("--server %q is not an http:// or https:// URL (like %s)", eventstore.RedactURL(s), defaultServer)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return "", usageErr("--server %q: give the server's base URL, without a query or fragment", redactURL(s))
+		return "", usageErr("--server %q: give the server's base URL, without a query or fragment", eventstore.RedactURL(s))
 	}
 	return strings.TrimRight(s, "/"), nil
-}
-
-// redactURL is s with the password or token of its user info, if any,
-// replaced: messages show where the server is, never its credentials. The
-// form is that of NATS URLs (eventstore.RedactURL): scheme://REDACTED@host.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		// Not a URL that parses: drop whatever comes before an @ that
-		// follows the scheme.
-		scheme, rest, ok := strings.Cut(s, "://")
-		if at := strings.LastIndex(rest, "@"); ok && at >= 0 {
-			return scheme + "://REDACTED@" + rest[at+1:]
-		}
-		if at := strings.LastIndex(s, "@"); !ok && at >= 0 {
-			return "REDACTED@" + s[at+1:]
-		}
-		return s
-	}
-	if at := strings.LastIndex(u.Opaque, "@"); u.User == nil && at >= 0 {
-		// user:password@host without a scheme reads as the scheme
-		// "user" and the opaque rest.
-		return "REDACTED@" + u.Opaque[at+1:]
-	}
-	if u.User == nil {
-		return s
-	}
-	u.User = url.User("REDACTED")
-	return u.String()
 }
 
 // wantArgs checks the number of positional arguments.

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/rewindhq/rewind/eventstore"
 )
 
 // requestTimeout bounds one request that does not wait on purpose.
@@ -49,7 +51,7 @@ func (a *apiClient) do(ctx context.Context, method, path string, query url.Value
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
-		return nil, nil, fmt.Errorf("request %s: %w", redactURL(u), unwrapURLError(err))
+		return nil, nil, fmt.Errorf("request %s: %w", eventstore.RedactURL(u), unwrapURLError(err))
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -99,11 +101,11 @@ func (a *apiClient) networkError(ctx context.Context, err error) error {
 		return &exitError{code: exitServer, msg: "interrupted"}
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return &exitError{code: exitServer, transient: true, msg: fmt.Sprintf("the server at %s did not answer in time", redactURL(a.base))}
+		return &exitError{code: exitServer, transient: true, msg: fmt.Sprintf("the server at %s did not answer in time", eventstore.RedactURL(a.base))}
 	}
 	return &exitError{code: exitServer, transient: true, msg: fmt.Sprintf(
 		"cannot reach the server at %s: %v\n(is it running? \"go run ./examples/orders\" starts one; --server or REWIND_SERVER points elsewhere)",
-		redactURL(a.base), unwrapURLError(err))}
+		eventstore.RedactURL(a.base), unwrapURLError(err))}
 }
 
 // unwrapURLError drops the method and URL that *url.Error repeats.

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/rewindhq/rewind/eventstore"
 	"github.com/rewindhq/rewind/internal/ctxsleep"
 )
 
@@ -427,7 +428,7 @@ func (r *reader) resumeCommand(next string) string {
 func (r *reader) resumeCommandWords(next string) []string {
 	words := []string{"rewind read " + shellQuote(r.name)}
 	if r.c.server != strings.TrimRight(envOr("REWIND_SERVER", defaultServer), "/") {
-		words = append(words, "--server "+shellQuote(redactURL(r.c.server)))
+		words = append(words, "--server "+shellQuote(eventstore.RedactURL(r.c.server)))
 	}
 	return append(words, "--from "+next)
 }
