@@ -57,6 +57,19 @@ type testTimeline struct {
 	Events  []testEvent `json:"events"`
 }
 
+// startApp runs the orders example in the test's process, on a free port
+// and a small seed, closed when the test ends; it returns the app and its
+// base URL without the trailing slash.
+func startApp(t *testing.T, ctx context.Context, sc seed.Config) (*app.App, string) {
+	t.Helper()
+	a, err := app.Start(ctx, app.Config{Addr: "127.0.0.1:0", Data: t.TempDir(), Seed: app.SeedConfig{Config: sc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a, strings.TrimSuffix(a.URL, "/")
+}
+
 // testStream is one stream of GET /v1/streams.
 type testStream struct {
 	Name    string `json:"name"`
@@ -100,13 +113,7 @@ func getJSON(t *testing.T, url string, v any) {
 func TestClientCommands(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	a, err := app.Start(ctx, app.Config{Addr: "127.0.0.1:0", Data: t.TempDir(),
-		Seed: app.SeedConfig{Config: seed.Config{Orders: 40, Days: 4, Rand: 5}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	server := strings.TrimSuffix(a.URL, "/")
+	a, server := startApp(t, ctx, seed.Config{Orders: 40, Days: 4, Rand: 5})
 	t.Setenv("REWIND_SERVER", server)
 
 	// The order with the longest history.

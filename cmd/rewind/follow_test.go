@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
-	"github.com/rewindhq/rewind/examples/orders/app"
 	"github.com/rewindhq/rewind/examples/orders/seed"
 )
 
@@ -63,13 +62,7 @@ func TestReadFollowInterruptedWhileReconnecting(t *testing.T) {
 	defer cancel()
 
 	t.Run("the application's /v1/ API", func(t *testing.T) {
-		a, err := app.Start(ctx, app.Config{Addr: "127.0.0.1:0", Data: t.TempDir(),
-			Seed: app.SeedConfig{Config: seed.Config{Orders: 2, Days: 1, Rand: 3}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close()
-		server := strings.TrimSuffix(a.URL, "/")
+		a, server := startApp(t, ctx, seed.Config{Orders: 2, Days: 1, Rand: 3})
 		if _, err := a.Store.Append(ctx, "chat/room-1", []eventstore.Event{{Type: "said", Data: []byte(`{"n":1}`)}}); err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
-	"github.com/rewindhq/rewind/examples/orders/app"
 	"github.com/rewindhq/rewind/examples/orders/seed"
 )
 
@@ -50,12 +49,7 @@ func TestCredentialsNeverPrinted(t *testing.T) {
 	}
 
 	// The closing hint of read names the server, without its password.
-	a, err := app.Start(ctx, app.Config{Addr: "127.0.0.1:0", Data: t.TempDir(),
-		Seed: app.SeedConfig{Config: seed.Config{Orders: 1, Days: 1, Rand: 1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a, _ := startApp(t, ctx, seed.Config{Orders: 1, Days: 1, Rand: 1})
 	if _, err := a.Store.Append(ctx, "chat/r1", []eventstore.Event{{Type: "said", Data: []byte(`{"n":1}`)}}); err != nil {
 		t.Fatal(err)
 	}

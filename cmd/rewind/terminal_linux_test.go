@@ -15,7 +15,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/rewindhq/rewind/examples/orders/app"
 	"github.com/rewindhq/rewind/examples/orders/seed"
 )
 
@@ -69,13 +68,8 @@ func inTerminal(t *testing.T, cols int, env []string, args ...string) string {
 func TestTerminalOutput(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	a, err := app.Start(ctx, app.Config{Addr: "127.0.0.1:0", Data: t.TempDir(),
-		Seed: app.SeedConfig{Config: seed.Config{Orders: 10, Days: 2, Rand: 7}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	server := "REWIND_SERVER=" + strings.TrimSuffix(a.URL, "/")
+	a, base := startApp(t, ctx, seed.Config{Orders: 10, Days: 2, Rand: 7})
+	server := "REWIND_SERVER=" + base
 	order := ""
 	for info, err := range a.Store.Streams(ctx, "orders") {
 		if err != nil {
@@ -139,13 +133,7 @@ var eventRow = regexp.MustCompile(`^\d+ {2,}`)
 func TestTerminalNeverCutsOffsetsOrValues(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	a, err := app.Start(ctx, app.Config{Addr: "127.0.0.1:0", Data: t.TempDir(),
-		Seed: app.SeedConfig{Config: seed.Config{Orders: 6, Days: 2, Rand: 11}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	server := strings.TrimSuffix(a.URL, "/")
+	_, server := startApp(t, ctx, seed.Config{Orders: 6, Days: 2, Rand: 11})
 	env := []string{"REWIND_SERVER=" + server, "NO_COLOR=1", "TERM=xterm"}
 	streams, longestStream := orderStreams(t, server)
 	order, longest := longestStream.Name, longestStream.Version
