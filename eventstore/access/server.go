@@ -12,7 +12,6 @@ import (
 	"net/netip"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -110,16 +109,14 @@ func bodyDeadline(h http.Handler, d time.Duration) http.Handler {
 // deadlineBody lifts the read deadline when the body ends.
 type deadlineBody struct {
 	io.ReadCloser
-	once  sync.Once
-	ended atomic.Bool // read to its end
+	ended atomic.Bool // read to its end; the deadline lifted
 	lift  func()
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if errors.Is(err, io.EOF) {
-		b.ended.Store(true)
-		b.once.Do(b.lift)
+	if errors.Is(err, io.EOF) && b.ended.CompareAndSwap(false, true) {
+		b.lift()
 	}
 	return n, err
 }
