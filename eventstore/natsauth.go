@@ -133,15 +133,46 @@ func redactOne(p string) string {
 func indexDirName(natsURL, jsName string) string {
 	parts := strings.Split(natsURL, ",")
 	for i, p := range parts {
-		if u, err := url.Parse(strings.TrimSpace(p)); err == nil {
+		p = strings.TrimSpace(p)
+		if u, err := url.Parse(p); err == nil && (u.User != nil || !strings.Contains(p, "@")) {
 			u.User = nil
-			parts[i] = u.String()
-		} else if at := strings.LastIndex(p, "@"); at >= 0 {
-			parts[i] = p[at+1:]
+			parts[i] = u.String() // as before splitUserInfo: the same directory
+		} else {
+			_, parts[i] = splitUserInfo(p)
 		}
 	}
 	sum := sha256.Sum256([]byte(strings.Join(parts, ",")))
 	return hex.EncodeToString(sum[:8]) + "-" + jsName
+}
+
+// splitUserInfo splits one URL of a server list into its user info, as
+// written (user and password, or a token), and the URL without it. It
+// takes what url.Parse refuses or reads otherwise than NATS does: a
+// password with a character that should have been escaped, and
+// "user:password@host" without a scheme, which NATS takes as nats://.
+// The user info is what comes before the last "@" of the authority (up
+// to the first "/", "?" or "#"); a URL that does not parse and has no
+// "@" there loses what comes before its last "@" anywhere, since a
+// secret shown is worse than a host hidden.
+func splitUserInfo(p string) (info, without string) {
+	prefix, rest := "", p
+	if scheme, r, ok := strings.Cut(p, "://"); ok {
+		prefix, rest = scheme+"://", r
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		if _, err := url.Parse(p); err == nil {
+			return "", p
+		}
+		if at = strings.LastIndex(rest, "@"); at < 0 {
+			return "", p
+		}
+	}
+	return rest[:at], prefix + rest[at+1:]
 }
 
 // redactError hides the secrets of natsURL's user info wherever the text
@@ -149,15 +180,18 @@ func indexDirName(natsURL, jsName string) string {
 func redactError(err error, natsURL string) error {
 	var secrets []string
 	for p := range strings.SplitSeq(natsURL, ",") {
-		u, perr := url.Parse(strings.TrimSpace(p))
-		if perr != nil || u.User == nil {
+		info, _ := splitUserInfo(strings.TrimSpace(p))
+		// With a password, the password is the secret; alone, the user
+		// info is a token.
+		if _, pw, ok := strings.Cut(info, ":"); ok {
+			info = pw
+		}
+		if info == "" {
 			continue
 		}
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			secrets = append(secrets, pw)
-		}
-		if name := u.User.Username(); name != "" {
-			secrets = append(secrets, name)
+		secrets = append(secrets, info)
+		if plain, err := url.PathUnescape(info); err == nil && plain != info {
+			secrets = append(secrets, plain)
 		}
 	}
 	if len(secrets) == 0 {
