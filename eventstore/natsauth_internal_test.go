@@ -27,7 +27,7 @@ func TestSecretsOfEveryURLForm(t *testing.T) {
 	for url, secret := range map[string]string{
 		"nats://alice:pw-1234@h:4222":           "pw-1234",
 		"nats://tok-5678@h:4222":                "tok-5678",
-		"alice:pw-2345@h:4222":                  "pw-2345", // no scheme: NATS adds nats://
+		"alice:pw-2345@h:4222":                  "pw-2345",  // no scheme: NATS adds nats://
 		"nats://alice:p/w-3456@h:4222":          "p/w-3456", // unescaped: url.Parse refuses it
 		"nats://alice:p%25w-4567@h:4222":        "p%w-4567", // escaped: the error may show either
 		"nats://a:b@h1:4222,bob:pw-5678@h2:422": "pw-5678",
