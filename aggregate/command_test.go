@@ -206,6 +206,12 @@ func TestCommandIDFingerprint(t *testing.T) {
 	if err != nil || !again.Duplicate || again.Version != first.Version || len(again.Events) != 1 {
 		t.Fatalf("the same command again: %+v, %v", again, err)
 	}
+	// A retry that gives no fingerprint is taken for the command the id
+	// was recorded with (the documented rule): its outcome, nothing decided.
+	bare, err := repo.Handle(ctx, "f1", addItem("pen", 9, 100), aggregate.CommandID("k-1"))
+	if err != nil || !bare.Duplicate || bare.Version != first.Version {
+		t.Fatalf("the id again without a fingerprint: %+v, %v", bare, err)
+	}
 	// A recorded "nothing to do" and a refusal keep their fingerprints too.
 	if _, err := repo.Handle(ctx, "f2", ensurePaid, aggregate.CommandID("k-2"), aggregate.Fingerprint([]byte("ensure"))); err != nil {
 		t.Fatal(err)
@@ -233,6 +239,14 @@ func TestHandleBadInput(t *testing.T) {
 	}
 	if _, err := repo.Handle(ctx, "h1", nil); !errors.Is(err, aggregate.ErrInvalidCommand) {
 		t.Fatalf("nil decider: %v, want ErrInvalidCommand", err)
+	}
+	for _, content := range [][]byte{nil, {}} {
+		if _, err := repo.Handle(ctx, "h1", place("ada"), aggregate.CommandID("f-1"), aggregate.Fingerprint(content)); !errors.Is(err, aggregate.ErrInvalidCommand) {
+			t.Fatalf("Fingerprint(%#v): %v, want ErrInvalidCommand", content, err)
+		}
+	}
+	if l, err := repo.Load(ctx, "h1"); err != nil || l.Version != 0 {
+		t.Fatalf("after the refused commands: version %d, %v; want nothing stored", l.Version, err)
 	}
 	panics := func(order) ([]orderEvent, error) { panic("boom") }
 	for range 2 {

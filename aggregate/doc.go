@@ -109,7 +109,9 @@
 // events or not): a later command with the same id and another
 // fingerprint is a *ReusedIDError (ErrCommandIDReused) and decides
 // nothing, as the IETF Idempotency-Key draft asks of a key reused for
-// another request. An id recorded without a fingerprint matches any.
+// another request. An id recorded without a fingerprint matches any, and
+// a command that gives no fingerprint matches the id whatever it was
+// recorded with.
 //
 // # Loading
 //

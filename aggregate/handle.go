@@ -58,9 +58,16 @@ func CommandID(id string) HandleOption {
 // told from a retry: a SHA-256 of content is recorded with the command id,
 // and a later Handle with the id and another fingerprint fails with a
 // *ReusedIDError (ErrCommandIDReused) without deciding anything. A retry
-// must give the same content. Without a CommandID (or Producer) it does
-// nothing; an id recorded without a fingerprint matches any.
+// must give the same content; a retry without a fingerprint matches the
+// id whatever it was recorded with. Without a CommandID (or Producer) it
+// does nothing; an id recorded without a fingerprint matches any. Empty
+// content is an error wrapping ErrInvalidCommand: every command has some,
+// and an empty fingerprint is a caller's encoding gone wrong, which would
+// make every such command look like a retry of the first.
 func Fingerprint(content []byte) HandleOption {
+	if len(content) == 0 {
+		return func(c *handleConfig) { c.fail(fmt.Errorf("%w: empty fingerprint", ErrInvalidCommand)) }
+	}
 	sum := sha256.Sum256(content)
 	fp := base64.RawStdEncoding.EncodeToString(sum[:])
 	return func(c *handleConfig) { c.fingerprint = fp }
