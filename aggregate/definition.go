@@ -353,6 +353,18 @@ func (d *Definition[S, E]) Evolve(state S, events ...E) S {
 	return state
 }
 
+// applyEvent applies e, of the registered type et, to state, turning a
+// panic of the apply function into an *EventError (ErrApplyPanic) naming
+// the event, stored at version of stream (0 for one not stored yet).
+func applyEvent[S, E any](et *eventType[S, E], state S, e E, stream string, version uint64) (next S, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &EventError{Kind: ErrApplyPanic, Stream: stream, Version: version, Type: et.name, Err: fmt.Errorf("%v", p)}
+		}
+	}()
+	return et.apply(state, e), nil
+}
+
 // Stream returns the name of the stream of the instance id, or an error
 // wrapping ErrInvalidID.
 func (d *Definition[S, E]) Stream(id string) (string, error) {

@@ -69,7 +69,11 @@
 // no events appends nothing; one that refuses returns its error as it is.
 // A nil decider is an error wrapping ErrInvalidCommand; a decider that
 // panics is recovered into an error wrapping ErrDeciderPanic (nothing is
-// appended or recorded, so a retry runs it again).
+// appended or recorded, so a retry runs it again). An apply function
+// that panics on an event is an *EventError matching ErrApplyPanic, from
+// Handle (after the command's events are stored; its Result says where)
+// and from every load that reaches the event: it never takes the process
+// down.
 //
 // A command with a CommandID (an HTTP idempotency key, a message id; an
 // empty id is an error, never "no id") or a Producer sequence number is

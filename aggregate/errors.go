@@ -55,6 +55,15 @@ var (
 	// panic is recovered; nothing is appended or recorded, so a retry of
 	// the command runs the decider again.
 	ErrDeciderPanic = errors.New("aggregate: decider panicked")
+
+	// ErrApplyPanic is matched by the *EventError that Load, LoadVersion,
+	// LoadAt and Handle return when an apply function (see On) panicked
+	// on an event: the panic does not escape, and the error names the
+	// event. Handle returns it after the command's events were stored
+	// (its Result says where); the state after them is not cached, so
+	// every later load meets the same error until the apply function is
+	// fixed.
+	ErrApplyPanic = errors.New("aggregate: apply function panicked")
 )
 
 // RefusedError is the refusal of a command handled before, given again to
@@ -97,7 +106,8 @@ func (e *ReusedIDError) Is(target error) bool { return target == ErrCommandIDReu
 
 // EventError reports a stored event that could not be turned into one of
 // the aggregate's events (or an event that could not be stored), naming
-// where it is. It matches its Kind (ErrUnknownEvent or ErrDecode).
+// where it is. It matches its Kind (ErrUnknownEvent, ErrDecode or
+// ErrApplyPanic).
 type EventError struct {
 	Kind    error
 	Stream  string

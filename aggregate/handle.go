@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -260,14 +261,35 @@ func (r *Repository[S, E]) handle(ctx context.Context, id string, decide func(S)
 		if len(events) == 0 {
 			return Result[E]{Version: cur.Version, StoredAt: res.StoredAt}, nil
 		}
-		next := Loaded[S]{State: r.def.Evolve(r.clone(cur.State), events...), Version: res.Version, At: res.StoredAt,
-			Offset: res.Offset()}
+		result := Result[E]{FirstVersion: res.FirstVersion, Version: res.Version, Offsets: res.Offsets, Events: events,
+			StoredAt: res.StoredAt}
+		state, err := r.evolve(r.clone(cur.State), events, stream, res.FirstVersion)
+		if err != nil {
+			r.cache.drop(id)
+			return result, fmt.Errorf("aggregate: handle %q: the events are stored, the state after them is not: %w", stream, err)
+		}
+		next := Loaded[S]{State: state, Version: res.Version, At: res.StoredAt, Offset: res.Offset()}
 		r.cache.put(id, next)
 		r.maybeSnapshot(stream, cur.Version, next)
-		return Result[E]{FirstVersion: res.FirstVersion, Version: res.Version, Offsets: res.Offsets, Events: events,
-			StoredAt: res.StoredAt}, nil
+		return result, nil
 	}
 	return Result[E]{}, fmt.Errorf("aggregate: handle %q: %w after %d attempts: %w", stream, ErrTooManyConflicts, r.cfg.attempts, lastConflict)
+}
+
+// evolve applies the events a command just stored, the first at version
+// first, to state; an apply function's panic is an error (ErrApplyPanic).
+func (r *Repository[S, E]) evolve(state S, events []E, stream string, first uint64) (S, error) {
+	for i, e := range events {
+		et := r.def.byType[reflect.TypeOf(e)]
+		if et == nil {
+			continue // Encode refused such an event before it was stored
+		}
+		var err error
+		if state, err = applyEvent(et, state, e, stream, first+uint64(i)); err != nil {
+			return state, err
+		}
+	}
+	return state, nil
 }
 
 // decide runs the decider on a copy of state, turning a panic into an

@@ -316,7 +316,9 @@ func (r *Repository[S, E]) replay(ctx context.Context, stream string, l Loaded[S
 		if err != nil {
 			return Loaded[S]{}, false, fmt.Errorf("aggregate: load %q: %w", stream, err)
 		}
-		l.State = et.apply(l.State, ev)
+		if l.State, err = applyEvent(et, l.State, ev, stream, e.Version); err != nil {
+			return Loaded[S]{}, false, fmt.Errorf("aggregate: load %q: %w", stream, err)
+		}
 		l.Version, l.At, l.Offset = e.Version, e.StoredAt, e.Offset
 		r.snapshotOnLoad(stream, l)
 	}

@@ -159,7 +159,9 @@ func (t *typed[S, E]) history(ctx context.Context, id string, from, to point, fn
 			if err != nil {
 				return loadedJSON{}, loadedJSON{}, err
 			}
-			state = t.def.Evolve(state, value)
+			if state, err = evolve(t.def, state, e, value); err != nil {
+				return loadedJSON{}, loadedJSON{}, err
+			}
 			next, err := json.Marshal(state)
 			if err != nil {
 				return loadedJSON{}, loadedJSON{}, fmt.Errorf("encode the state: %w", err)
@@ -288,4 +290,18 @@ func eventJSON(e eventstore.Event, value any, changes []Change) Event {
 	return Event{Version: e.Version, Offset: string(e.Offset), Type: e.Type, StoredAt: formatTime(e.StoredAt),
 		ID: e.ID.String(), Time: formatTime(e.Time), CommandID: e.CommandID, Metadata: meta,
 		Data: data, Changes: changes}
+}
+
+// evolve is def.Evolve of one stored event, with a panic of the apply
+// function turned into the error the repository's loads give
+// (aggregate.ErrApplyPanic, naming the event): a view is a 500, never a
+// dropped connection.
+func evolve[S, E any](def *aggregate.Definition[S, E], state S, e eventstore.Event, value E) (next S, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &aggregate.EventError{Kind: aggregate.ErrApplyPanic, Stream: e.Stream, Version: e.Version, Type: e.Type,
+				Err: fmt.Errorf("%v", p)}
+		}
+	}()
+	return def.Evolve(state, value), nil
 }

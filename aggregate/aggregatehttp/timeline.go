@@ -147,7 +147,9 @@ func (t *typed[S, E]) fold(ctx context.Context, stream string, start aggregate.L
 		if err != nil {
 			return err
 		}
-		state = t.def.Evolve(state, value)
+		if state, err = evolve(t.def, state, e, value); err != nil {
+			return err
+		}
 		next, err := json.Marshal(state)
 		if err != nil {
 			return fmt.Errorf("encode the state: %w", err)
