@@ -331,3 +331,18 @@ func ExampleBorrowData() {
 	// {"customer":"c-7"}
 	// {"carrier":"ups"}
 }
+
+// CheckStreamName refuses a name taken from outside before it is used,
+// with the same rules and error as Append would.
+func ExampleCheckStreamName() {
+	for _, name := range []string{"orders/123", "orders//123", "orders/../x"} {
+		err := eventstore.CheckStreamName(name)
+		fmt.Printf("%-12s ok=%v invalid=%v\n", name, err == nil, errors.Is(err, eventstore.ErrInvalidStreamName))
+	}
+	fmt.Println(eventstore.CheckCategory("orders") == nil, eventstore.CheckCategory("orders/123") == nil)
+	// Output:
+	// orders/123   ok=true invalid=false
+	// orders//123  ok=false invalid=true
+	// orders/../x  ok=false invalid=true
+	// true false
+}

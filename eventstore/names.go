@@ -27,6 +27,25 @@ const MaxStreamNameLen = 1024
 // The first segment is the stream's category; a category is read with the
 // filters "<prefix>.<cat>" and "<prefix>.<cat>.>".
 
+// CheckStreamName returns nil if name can name a stream, and otherwise an
+// error wrapping ErrInvalidStreamName that says why. It applies the rules
+// every method taking a stream name applies (Append, Read, Subscribe...):
+// a caller that takes names from outside, from a configuration or a
+// request, can refuse a bad one before it is used.
+func CheckStreamName(name string) error { return validateName(name) }
+
+// CheckCategory is CheckStreamName for a category (ReadCategory,
+// SubscribeCategory): one segment, with no "/".
+func CheckCategory(name string) error {
+	if err := validateName(name); err != nil {
+		return err
+	}
+	if strings.Contains(name, "/") {
+		return fmt.Errorf("%w: category %q has more than one segment", ErrInvalidStreamName, name)
+	}
+	return nil
+}
+
 // validateName checks a stream name (or, with one segment, a category).
 func validateName(name string) error {
 	if name == "" {
@@ -90,11 +109,8 @@ func subjectFor(prefix, name string) (string, error) {
 // categoryFilters returns the subject filters that select every stream of a
 // category.
 func categoryFilters(prefix, category string) ([]string, error) {
-	if err := validateName(category); err != nil {
+	if err := CheckCategory(category); err != nil {
 		return nil, err
-	}
-	if strings.Contains(category, "/") {
-		return nil, fmt.Errorf("%w: category %q has more than one segment", ErrInvalidStreamName, category)
 	}
 	subj, _ := subjectFor(prefix, category)
 	return []string{subj, subj + ".>"}, nil

@@ -91,14 +91,14 @@ func (s *Store) SubscribeAll(ctx context.Context, opts ...ReadOption) iter.Seq2[
 	})
 }
 
-// maxListedStreams bounds the streams one ReadStreams or SubscribeStreams
+// MaxListedStreams bounds the streams one ReadStreams or SubscribeStreams
 // names: each is a subject filter of one server-side consumer.
-const maxListedStreams = 1000
+const MaxListedStreams = 1000
 
 // streamFilters returns the subjects of a list of streams.
 func (s *Store) streamFilters(streams []string) ([]string, error) {
-	if len(streams) == 0 || len(streams) > maxListedStreams {
-		return nil, fmt.Errorf("%w: %d streams (1 to %d)", ErrInvalidOption, len(streams), maxListedStreams)
+	if len(streams) == 0 || len(streams) > MaxListedStreams {
+		return nil, fmt.Errorf("%w: %d streams (1 to %d)", ErrInvalidOption, len(streams), MaxListedStreams)
 	}
 	seen := make(map[string]bool, len(streams))
 	var filters []string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strconv"
@@ -63,7 +64,7 @@ func (r *Runner) feedOnce(ctx context.Context, pr *proc) error {
 		return fmt.Errorf("projection %s: position: %w", p.Name, err)
 	}
 	pos, rev := cp.Offset, cp.Revision
-	tail, err := r.store.Tail(ctx)
+	tail, err := pr.tail(ctx, r.store)
 	if err != nil {
 		return err
 	}
@@ -103,6 +104,12 @@ func (r *Runner) feedOnce(ctx context.Context, pr *proc) error {
 		}
 	}()
 	seen := pos // the last event read, wanted or not
+	// Events the projection does not take (Types) move its position too.
+	// Saving it for each would be a checkpoint write per event of a busy
+	// log that the projection ignores: it is saved once the feed has been
+	// idle for skipSave, or when the feed ends (Stop, Close).
+	skip := skipper{pr: pr, log: r.log}
+	defer func() { skip.flush(context.WithoutCancel(ctx), rev) }()
 	for {
 		var first eventstore.Event
 		select {
@@ -116,6 +123,11 @@ func (r *Runner) feedOnce(ctx context.Context, pr *proc) error {
 				}
 			}
 			first = e
+		case <-skip.due():
+			if rev, err = skip.save(ctx, rev); err != nil {
+				return err
+			}
+			continue
 		case <-ctx.Done():
 			return nil
 		}
@@ -175,7 +187,93 @@ func (r *Runner) feedOnce(ctx context.Context, pr *proc) error {
 			}
 			pr.set(func(s *Status) { s.Position = pos })
 		}
+		if len(old)+len(fresh) > 0 {
+			skip.saved(pos)
+		}
+		if seen > pos { // the batch ended with events the projection does not take
+			pos = seen
+			skip.moved(pos)
+			pr.set(func(s *Status) { s.Position = pos })
+		}
 	}
+}
+
+// skipSave is how long a feed stays idle before it saves a position that
+// only events it does not take moved.
+const skipSave = time.Second
+
+// skipper keeps the position that events a projection does not take
+// (Projection.Types) moved past its saved one, and saves it with
+// Sink.Skip when the feed has been idle for skipSave or ends.
+type skipper struct {
+	pr    *proc
+	log   *slog.Logger
+	to    eventstore.Offset // "" when the saved position is current
+	timer *time.Timer
+}
+
+// moved notes that the position is now to, not saved.
+func (k *skipper) moved(to eventstore.Offset) {
+	k.to = to
+	if k.timer == nil {
+		k.timer = time.NewTimer(skipSave)
+	} else {
+		k.timer.Reset(skipSave)
+	}
+}
+
+// saved notes that the sink saved the position at or beyond what moved
+// noted (a batch applied).
+func (k *skipper) saved(pos eventstore.Offset) {
+	if k.to != "" && pos >= k.to {
+		k.to = ""
+	}
+}
+
+// due fires when a moved position has waited skipSave (nil: never).
+func (k *skipper) due() <-chan time.Time {
+	if k.to == "" || k.timer == nil {
+		return nil
+	}
+	return k.timer.C
+}
+
+// save saves the moved position and returns the checkpoint's revision. A
+// position another runner moved is errReposition; another failure is
+// logged and tried again after skipSave (the events are only read again
+// if the process stops before then).
+func (k *skipper) save(ctx context.Context, rev uint64) (uint64, error) {
+	if k.to == "" {
+		return rev, nil
+	}
+	n, err := k.pr.p.Sink.Skip(ctx, k.to, rev)
+	switch {
+	case err == nil:
+		k.to = ""
+		return n, nil
+	case errors.Is(err, checkpoint.ErrConflict):
+		k.to = ""
+		return rev, errReposition
+	case ctx.Err() != nil:
+		return rev, nil
+	}
+	k.log.Warn("projection could not save its position past events it does not take; trying again",
+		"projection", k.pr.p.Name, "offset", k.to, "err", err)
+	k.timer.Reset(skipSave)
+	return rev, nil
+}
+
+// flush saves a moved position as the feed ends, within 5 s.
+func (k *skipper) flush(ctx context.Context, rev uint64) {
+	if k.timer != nil {
+		k.timer.Stop()
+	}
+	if k.to == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, _ = k.save(ctx, rev)
 }
 
 // applyBatch applies b and returns the new position and revision.

@@ -45,7 +45,9 @@ type Projection struct {
 	// Sink applies batches and keeps the position.
 	Sink Sink
 	// Types, if set, are the only event types handed to the sink (the
-	// position moves past the others too).
+	// position moves past the others too: Status.Position at once, the
+	// saved one through Sink.Skip once the feed has been idle for a
+	// second, or when it stops).
 	Types []string
 	// BatchSize bounds the events of one batch (default 256).
 	BatchSize int
@@ -78,6 +80,9 @@ func (p Projection) withDefaults() (Projection, error) {
 	if n, ok := p.Sink.(namedSink); ok && n.checkpointName() != p.Name {
 		return p, fmt.Errorf("projection %q: %w: its sink keeps its checkpoint under %q; make the sink with the projection's name",
 			p.Name, eventstore.ErrInvalidOption, n.checkpointName())
+	}
+	if err := p.Source.check(); err != nil {
+		return p, fmt.Errorf("projection %q: %w", p.Name, err)
 	}
 	if p.BatchSize <= 0 {
 		p.BatchSize = 256
@@ -116,9 +121,11 @@ const (
 
 // Status is a projection's progress.
 type Status struct {
-	Name     string
-	State    State
-	Position eventstore.Offset // offset of the last event applied
+	Name  string
+	State State
+	// Position is the offset of the last event applied or, with Types,
+	// of the last event passed over, whichever is later.
+	Position eventstore.Offset
 	// LiveFrom is the log's tail when the projection last began to feed
 	// (at Start, or when it took its lease): the events up to it come in
 	// batches marked Replay, those after it in batches that are not, and
@@ -170,6 +177,11 @@ type proc struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	lag     lagScan
+	// startTail is the log's tail Start read, for the first feed of a
+	// projection without a lease: the events appended after Start
+	// returned are live.
+	startTail    eventstore.Offset
+	hasStartTail bool
 }
 
 func (pr *proc) set(fn func(*Status)) {
@@ -186,6 +198,16 @@ func (r *Runner) Start(ctx context.Context, p Projection) error {
 	if err != nil {
 		return err
 	}
+	// Without a lease the projection starts feeding now: the tail is
+	// noted before Start returns (Status.LiveFrom), so that everything
+	// appended after it comes live. With one, it is noted when the lease
+	// is taken.
+	var tail eventstore.Offset
+	if p.Lease == nil {
+		if tail, err = r.store.Tail(ctx); err != nil {
+			return fmt.Errorf("projection %s: %w", p.Name, err)
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if old := r.procs[p.Name]; old != nil && !old.ended() {
@@ -193,7 +215,7 @@ func (r *Runner) Start(ctx context.Context, p Projection) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	pr := &proc{p: p, changed: make(chan struct{}), st: Status{Name: p.Name, State: StateStarting, Position: eventstore.Start},
-		cancel: cancel, done: make(chan struct{})}
+		cancel: cancel, done: make(chan struct{}), startTail: tail, hasStartTail: p.Lease == nil}
 	r.procs[p.Name] = pr
 	r.store.Observer().ProjectionKnown(p.Name)
 	r.wg.Go(func() {
@@ -210,6 +232,19 @@ func (r *Runner) Start(ctx context.Context, p Projection) error {
 		})
 	})
 	return nil
+}
+
+// tail returns the tail Start noted, the first time it is asked, and the
+// log's tail after that.
+func (pr *proc) tail(ctx context.Context, s *eventstore.Store) (eventstore.Offset, error) {
+	pr.mu.Lock()
+	t, ok := pr.startTail, pr.hasStartTail
+	pr.hasStartTail = false
+	pr.mu.Unlock()
+	if ok {
+		return t, nil
+	}
+	return s.Tail(ctx)
 }
 
 func (pr *proc) ended() bool {
@@ -357,7 +392,7 @@ func (r *Runner) pending(ctx context.Context, p Projection, pos, tail eventstore
 }
 
 func wanted(p Projection, e eventstore.Event) bool {
-	if p.Source.category == "" && len(p.Source.streams) == 0 && strings.HasPrefix(e.Stream, DeadLetterCategory+"/") {
+	if p.Source.kind == sourceAll && strings.HasPrefix(e.Stream, DeadLetterCategory+"/") {
 		return false
 	}
 	if len(p.Types) == 0 {
