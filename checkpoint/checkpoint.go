@@ -77,10 +77,26 @@ type Leaser interface {
 	// fails with ErrConflict otherwise: a *LeaseHeldError when it knows
 	// the current holder's expiry (the runner's standby then tries again
 	// exactly when it lapses), or a plain ErrConflict (it tries again a
-	// third of a lease later).
+	// third of a lease later). An empty holder, or a ttl that is not
+	// positive (a lease that has lapsed when it is given), is an error
+	// wrapping eventstore.ErrInvalidOption.
 	Acquire(ctx context.Context, name, holder string, ttl time.Duration) (Lease, error)
 	// Release gives a lease up, if it is still the holder's.
 	Release(ctx context.Context, l Lease) error
+}
+
+// checkLease checks Acquire's arguments.
+func checkLease(name, holder string, ttl time.Duration) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	if holder == "" {
+		return fmt.Errorf("%w: lease %q: empty holder", eventstore.ErrInvalidOption, name)
+	}
+	if ttl <= 0 {
+		return fmt.Errorf("%w: lease %q: ttl %v (it must be positive)", eventstore.ErrInvalidOption, name, ttl)
+	}
+	return nil
 }
 
 func checkName(name string) error {

@@ -159,7 +159,7 @@ func isCASFailure(err error) bool {
 // holder took a lease that has lapsed since. Only a lease still held by
 // another is a conflict.
 func (k *KV) Acquire(ctx context.Context, name, holder string, ttl time.Duration) (Lease, error) {
-	if err := checkName(name); err != nil {
+	if err := checkLease(name, holder, ttl); err != nil {
 		return Lease{}, err
 	}
 	key := kvKey("lease", name)

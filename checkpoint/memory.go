@@ -67,7 +67,7 @@ func (m *Memory) clock() time.Time {
 
 // Acquire takes or renews the lease on name for holder.
 func (m *Memory) Acquire(ctx context.Context, name, holder string, ttl time.Duration) (Lease, error) {
-	if err := checkName(name); err != nil {
+	if err := checkLease(name, holder, ttl); err != nil {
 		return Lease{}, err
 	}
 	m.mu.Lock()

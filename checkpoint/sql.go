@@ -156,7 +156,7 @@ func (s *SQL) SaveTx(ctx context.Context, tx Querier, name string, offset events
 
 // Acquire takes or renews the lease on name for holder.
 func (s *SQL) Acquire(ctx context.Context, name, holder string, ttl time.Duration) (Lease, error) {
-	if err := checkName(name); err != nil {
+	if err := checkLease(name, holder, ttl); err != nil {
 		return Lease{}, err
 	}
 	now := time.Now()

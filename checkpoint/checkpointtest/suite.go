@@ -160,6 +160,22 @@ func RunLeaser(t *testing.T, open func(t *testing.T) checkpoint.Leaser) {
 			t.Fatalf("the old holder took it back: %v", err)
 		}
 	})
+	t.Run("bad input", func(t *testing.T) {
+		l := open(t)
+		for what, try := range map[string]func() error{
+			"zero ttl":     func() error { _, err := l.Acquire(ctx, "proj", "a", 0); return err },
+			"negative ttl": func() error { _, err := l.Acquire(ctx, "proj", "a", -time.Second); return err },
+			"empty holder": func() error { _, err := l.Acquire(ctx, "proj", "", time.Minute); return err },
+		} {
+			if err := try(); !errors.Is(err, eventstore.ErrInvalidOption) {
+				t.Errorf("%s: %v, want ErrInvalidOption", what, err)
+			}
+		}
+		// Nothing was taken: a holder gets the lease.
+		if _, err := l.Acquire(ctx, "proj", "b", time.Minute); err != nil {
+			t.Fatalf("after the refusals: %v", err)
+		}
+	})
 	t.Run("race", func(t *testing.T) {
 		l := open(t)
 		var wg sync.WaitGroup
