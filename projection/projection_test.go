@@ -273,9 +273,10 @@ func TestReplayToOffset(t *testing.T) {
 	}
 	appendN(t, s, "r/1", 100)
 	model := &memModel{}
+	cps := &checkpoint.Memory{}
 	var seen []projection.Progress
 	err = projection.Replay(ctx, s, projection.Projection{Name: "to", Source: projection.Category("r"), BatchSize: 8,
-		Sink: projection.AtLeastOnce("to", model, &checkpoint.Memory{})},
+		Sink: projection.AtLeastOnce("to", model, cps)},
 		func(p projection.Progress) { seen = append(seen, p) }, eventstore.ToOffset(bound))
 	if err != nil {
 		t.Fatal(err)
@@ -290,6 +291,16 @@ func TestReplayToOffset(t *testing.T) {
 	for _, p := range seen {
 		if p.Total != 50 || p.Done > p.Total {
 			t.Fatalf("progress %+v: Total must be the bound's 50 commits", p)
+		}
+	}
+	// The sink is at the bound now: a replay to it, or to an earlier
+	// offset, has nothing to do (the documented answer).
+	for _, to := range []eventstore.Offset{bound, seen[0].Position} {
+		var again []projection.Progress
+		err = projection.Replay(ctx, s, projection.Projection{Name: "to", Source: projection.Category("r"),
+			Sink: projection.AtLeastOnce("to", model, cps)}, func(p projection.Progress) { again = append(again, p) }, eventstore.ToOffset(to))
+		if err != nil || len(model.snapshot()) != 40 || len(again) != 1 || again[0].Done != again[0].Total || again[0].Events != 0 {
+			t.Fatalf("replay to %s again: %v, %d events, progress %+v; want nil, nothing applied, one call with Done = Total", to, err, len(model.snapshot()), again)
 		}
 	}
 }

@@ -30,8 +30,11 @@ type Progress struct {
 // 3pm?"): give p a sink of its own (its own checkpoint name and tables),
 // and the live projection's checkpoint is never touched. progress, if not
 // nil, is called after every batch, and once more when the replay has
-// read everything up to its bound (then Done equals Total). Failures are
-// logged to slog.Default(); Rebuild logs to its runner's logger.
+// read everything up to its bound (then Done equals Total). A sink whose
+// saved position is already at or past the bound has nothing of its
+// source left to replay: Replay applies nothing, calls progress once
+// (Done equal to Total) and returns nil. Failures are logged to
+// slog.Default(); Rebuild logs to its runner's logger.
 func Replay(ctx context.Context, store *eventstore.Store, p Projection, progress func(Progress), bounds ...eventstore.ReadOption) error {
 	p, err := p.withDefaults()
 	if err != nil {
