@@ -184,8 +184,8 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 			return AppendResult{}, err
 		}
 	}
-	if ac.command != "" && len(ac.command) > MaxCommandIDLen {
-		return AppendResult{}, fmt.Errorf("%w: command id of %d bytes, at most %d", ErrInvalidOption, len(ac.command), MaxCommandIDLen)
+	if err := checkCommandID(ac.command, ac.hasCommand); err != nil {
+		return AppendResult{}, err
 	}
 	if ac.cmdData != nil && (ac.command == "" || len(ac.cmdData) > MaxCommandDataLen) {
 		return AppendResult{}, fmt.Errorf("%w: command data of %d bytes (at most %d, with a command id)", ErrInvalidOption, len(ac.cmdData), MaxCommandDataLen)
@@ -754,6 +754,18 @@ func (s *Store) commandDone(ctx context.Context, st *streamState, name, id strin
 	}
 }
 
+// checkCommandID checks a command id given (WithCommandID, CommandOutcome):
+// 1 to MaxCommandIDLen bytes.
+func checkCommandID(id string, given bool) error {
+	switch {
+	case given && id == "":
+		return fmt.Errorf("%w: empty command id", ErrInvalidOption)
+	case len(id) > MaxCommandIDLen:
+		return fmt.Errorf("%w: command id of %d bytes, at most %d", ErrInvalidOption, len(id), MaxCommandIDLen)
+	}
+	return nil
+}
+
 // CommandOutcome returns the result of the append that stream recorded
 // for command id (see WithCommandID), and false if it recorded none: what
 // an Append with WithCommandID(id) would return as a duplicate. It sees
@@ -761,12 +773,16 @@ func (s *Store) commandDone(ctx context.Context, st *streamState, name, id strin
 // Append of id to the stream, if nothing was stored on the stream in
 // between, relies on this look-up instead of making its own: a commit
 // stored meanwhile, by this store or another process, still makes that
-// Append look again, so the id stays recorded at most once.
+// Append look again, so the id stays recorded at most once. An empty or
+// too long id is an error wrapping ErrInvalidOption.
 func (s *Store) CommandOutcome(ctx context.Context, stream, id string) (AppendResult, bool, error) {
 	if s.closed.Load() {
 		return AppendResult{}, false, ErrClosed
 	}
 	if err := validateName(stream); err != nil {
+		return AppendResult{}, false, fmt.Errorf("eventstore: command outcome on %q: %w", stream, err)
+	}
+	if err := checkCommandID(id, true); err != nil {
 		return AppendResult{}, false, fmt.Errorf("eventstore: command outcome on %q: %w", stream, err)
 	}
 	ctx, bound := boundAppend(ctx)

@@ -219,16 +219,27 @@ func TestCommandOutcomeThenAppend(t *testing.T) {
 	}
 }
 
-// TestCommandIDInvalid: an id longer than MaxCommandIDLen is refused and
-// stores nothing.
+// TestCommandIDInvalid: an id longer than MaxCommandIDLen, or empty, is
+// refused and stores nothing, with events or without; CommandOutcome
+// refuses the same ids.
 func TestCommandIDInvalid(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openStore(t)
-	_, err := s.Append(ctx, "bad/1", evs(1, 0), eventstore.WithCommandID(strings.Repeat("x", eventstore.MaxCommandIDLen+1)))
-	if !errors.Is(err, eventstore.ErrInvalidOption) {
-		t.Fatalf("too long command id: %v, want ErrInvalidOption", err)
+	for _, id := range []string{strings.Repeat("x", eventstore.MaxCommandIDLen+1), ""} {
+		for _, events := range [][]eventstore.Event{evs(1, 0), nil} {
+			_, err := s.Append(ctx, "bad/1", events, eventstore.WithCommandID(id))
+			if !errors.Is(err, eventstore.ErrInvalidOption) {
+				t.Fatalf("command id of %d bytes, %d events: %v, want ErrInvalidOption", len(id), len(events), err)
+			}
+		}
+		if _, _, err := s.CommandOutcome(ctx, "bad/1", id); !errors.Is(err, eventstore.ErrInvalidOption) {
+			t.Fatalf("CommandOutcome of an id of %d bytes: %v, want ErrInvalidOption", len(id), err)
+		}
 	}
 	if h, _ := s.Head(ctx, "bad/1"); h.Version != 0 {
 		t.Fatalf("stored %d events", h.Version)
+	}
+	if tail, _ := s.Tail(ctx); tail != eventstore.Start {
+		t.Fatalf("the log holds a commit: tail %s", tail)
 	}
 }

@@ -234,14 +234,15 @@ func WithStreamName(name string) Option {
 type AppendOption func(*appendConfig)
 
 type appendConfig struct {
-	expect    uint64
-	hasExpect bool
-	producer  *producerMark
-	command   string // WithCommandID
-	cmdData   []byte // WithCommandData
-	expectAt  Offset // ExpectLast
-	hasLast   bool
-	close     bool // WithClose
+	expect     uint64
+	hasExpect  bool
+	producer   *producerMark
+	command    string // WithCommandID
+	hasCommand bool   // WithCommandID was given, even with ""
+	cmdData    []byte // WithCommandData
+	expectAt   Offset // ExpectLast
+	hasLast    bool
+	close      bool // WithClose
 	// sentUnits, for a Producer that claimed its epoch, is how many of the
 	// commit's leading units it sent before (so may be stored already);
 	// -1 for a plain producer append, whose duplicates are its own retries.
@@ -285,8 +286,12 @@ func ExpectVersion(v uint64) AppendOption {
 // does not change and no read or subscription yields anything for it, but
 // the id is handled from then on. This is how a command that decided
 // nothing, or was refused, keeps its outcome (see WithCommandData).
+//
+// An empty id is an error wrapping ErrInvalidOption, never "no id": an
+// id left empty by a caller's bug would otherwise make the append not
+// exactly-once without a word.
 func WithCommandID(id string) AppendOption {
-	return func(c *appendConfig) { c.command = id }
+	return func(c *appendConfig) { c.command, c.hasCommand = id, true }
 }
 
 // MaxCommandIDLen is the longest command id WithCommandID accepts, in bytes.
