@@ -187,6 +187,12 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 	if err := checkCommandID(ac.command, ac.hasCommand); err != nil {
 		return AppendResult{}, err
 	}
+	if ac.hasLast {
+		// Not Now: the expectation is one event, as a read or Head gave it.
+		if _, err := ac.expectAt.position(); err != nil {
+			return AppendResult{}, fmt.Errorf("ExpectLast: %w", err)
+		}
+	}
 	if ac.cmdData != nil && (ac.command == "" || len(ac.cmdData) > MaxCommandDataLen) {
 		return AppendResult{}, fmt.Errorf("%w: command data of %d bytes (at most %d, with a command id)", ErrInvalidOption, len(ac.cmdData), MaxCommandDataLen)
 	}

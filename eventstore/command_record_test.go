@@ -144,3 +144,25 @@ func TestExpectLastRemade(t *testing.T) {
 		t.Fatalf("ExpectLast(\"\") on an empty stream: %v", err)
 	}
 }
+
+// TestExpectLastNotAnOffset: ExpectLast with a string the store never
+// hands out is ErrInvalidOffset, not a conflict that names versions
+// nobody expected; nothing is stored.
+func TestExpectLastNotAnOffset(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	if _, err := s.Append(ctx, "el/old", evs(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, stream := range []string{"el/new", "el/old"} {
+		for _, last := range []eventstore.Offset{"garbage", eventstore.Now, "00000000000000000001_000000", "00000000000000000000_000001"} {
+			_, err := s.Append(ctx, stream, evs(1, 0), eventstore.ExpectLast(last))
+			if !errors.Is(err, eventstore.ErrInvalidOffset) || errors.Is(err, eventstore.ErrConcurrency) {
+				t.Errorf("ExpectLast(%q) on %s: %v, want ErrInvalidOffset", last, stream, err)
+			}
+		}
+	}
+	if tail, _ := s.Tail(ctx); tail != "00000000000000000001_999999" {
+		t.Errorf("the refused appends stored something: tail %s", tail)
+	}
+}

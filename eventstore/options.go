@@ -315,7 +315,8 @@ const MaxCommandDataLen = 4096
 // read, an append or Head returned it. With ExpectVersion it tells a stream that was
 // deleted and made again up to the same version from the one the caller
 // read: the version matches, the offset does not. A mismatch is a
-// *ConcurrencyError (ErrConcurrency).
+// *ConcurrencyError (ErrConcurrency); a last that is not an offset the
+// store hands out (Now included) is an error wrapping ErrInvalidOffset.
 func ExpectLast(last Offset) AppendOption {
 	if last == "" || last == startAlias {
 		last = Start
