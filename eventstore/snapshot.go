@@ -100,7 +100,9 @@ func (s *Store) ensureSnapshots(ctx context.Context) error {
 
 // SaveSnapshot saves a state of snap.Stream as of snap.Version. It is
 // stored in JetStream (not in the stream: no read or subscription sees
-// it) and in the read index.
+// it) and in the read index. A zero StoredAt is filled in with the store
+// time of the stream's event at snap.Version; without such an event it is
+// an error wrapping ErrInvalidOption.
 func (s *Store) SaveSnapshot(ctx context.Context, snap Snapshot) error {
 	if s.closed.Load() {
 		return ErrClosed
@@ -110,6 +112,20 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap Snapshot) error {
 	}
 	if snap.Version == 0 {
 		return fmt.Errorf("eventstore: save snapshot of %q: %w: version 0", snap.Stream, ErrInvalidOption)
+	}
+	if snap.StoredAt.IsZero() {
+		// LoadSnapshot's ToTime compares StoredAt: a zero one would
+		// hand this state to a read as of any time. It is the store
+		// time of the event at Version, which the stream may hold.
+		at, ok, err := s.storedAt(ctx, snap.Stream, snap.Version)
+		if err != nil {
+			return fmt.Errorf("eventstore: save snapshot of %q: %w", snap.Stream, err)
+		}
+		if !ok {
+			return fmt.Errorf("eventstore: save snapshot of %q: %w: no StoredAt, and the stream has no version %d to take it from",
+				snap.Stream, ErrInvalidOption, snap.Version)
+		}
+		snap.StoredAt = at
 	}
 	if err := s.ensureSnapshots(ctx); err != nil {
 		return err
@@ -374,4 +390,16 @@ func (s *Store) indexedSnapshot(stream string, fits func(Snapshot) bool) (Snapsh
 		}
 	}
 	return Snapshot{}, false, it.Error()
+}
+
+// storedAt returns the store time of version v of stream, and false if
+// the stream has no such version.
+func (s *Store) storedAt(ctx context.Context, stream string, v uint64) (time.Time, bool, error) {
+	for e, err := range s.Read(ctx, stream, FromVersion(v), ToVersion(v), BorrowData()) {
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		return e.StoredAt, true, nil
+	}
+	return time.Time{}, false, nil
 }

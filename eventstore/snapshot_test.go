@@ -2,6 +2,7 @@ package eventstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -102,7 +103,7 @@ func TestSnapshotsKeptSpread(t *testing.T) {
 	s, _ := openStore(t)
 	const n = 300
 	for v := uint64(1); v <= n; v++ {
-		if err := s.SaveSnapshot(ctx, eventstore.Snapshot{Stream: "spread/1", Version: v * 10, Data: []byte("x")}); err != nil {
+		if err := s.SaveSnapshot(ctx, eventstore.Snapshot{Stream: "spread/1", Version: v * 10, StoredAt: time.Unix(int64(v), 0), Data: []byte("x")}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -162,5 +163,36 @@ func TestSnapshotsList(t *testing.T) {
 	}
 	if _, err := s.Snapshots(ctx, "bad\x00name"); err == nil {
 		t.Fatal("Snapshots of an invalid name: no error")
+	}
+}
+
+// TestSnapshotZeroStoredAt: a snapshot saved without StoredAt gets the
+// store time of the event at its version, so that a load as of an
+// earlier time does not get it; without such an event it is refused.
+func TestSnapshotZeroStoredAt(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	first, err := s.Append(ctx, "zs/1", evs(1, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond)
+	second, err := s.Append(ctx, "zs/1", evs(1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveSnapshot(ctx, eventstore.Snapshot{Stream: "zs/1", Version: 2, Data: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	snap, ok, err := s.LoadSnapshot(ctx, "zs/1")
+	if err != nil || !ok || !snap.StoredAt.Equal(second.StoredAt) {
+		t.Fatalf("the snapshot: %+v, %v, %v; want StoredAt %v", snap, ok, err, second.StoredAt)
+	}
+	if snap, ok, err := s.LoadSnapshot(ctx, "zs/1", eventstore.ToTime(first.StoredAt)); err != nil || ok {
+		t.Fatalf("as of version 1's time: %+v, %v, %v; want none", snap, ok, err)
+	}
+	err = s.SaveSnapshot(ctx, eventstore.Snapshot{Stream: "zs/1", Version: 3, Data: []byte("{}")})
+	if !errors.Is(err, eventstore.ErrInvalidOption) {
+		t.Fatalf("no StoredAt, no version 3: %v, want ErrInvalidOption", err)
 	}
 }
