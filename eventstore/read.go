@@ -693,6 +693,31 @@ func (s *Store) readIndexOrdered(ctx context.Context, m nameMatch, b *bounds, up
 	}
 }
 
+// passedBefore reports whether the upper bound of b (ToOffset, ToTime)
+// is passed by every event from log sequence seq on: a read or
+// subscription that has nothing left to deliver before seq then ends
+// there, rather than at the next message of its streams, which a
+// subscription would wait for however long it takes to come. Store times
+// never go backwards, so a commit stored after the ToTime bound before
+// seq puts every later one after it too.
+func (s *Store) passedBefore(ctx context.Context, b *bounds, seq uint64) (bool, error) {
+	if b.hasToPos && b.toPos.seq < seq {
+		return true, nil
+	}
+	if b.toTime.IsZero() || seq <= 1 {
+		return false, nil
+	}
+	m, err := s.logMsg(ctx, seq-1)
+	if err != nil || m == nil {
+		return false, err // a message purged (a deleted stream's): the next one decides
+	}
+	c, err := decodeCommit(m.data)
+	if err != nil {
+		return false, nil
+	}
+	return c.storedAt(m.stored).After(b.toTime), nil
+}
+
 // followLog delivers the events of the consumed messages that the bounds
 // let through. A message that is not a whole, valid commit following its
 // stream's previous commit (a copy of an earlier commit, say) is skipped
@@ -705,6 +730,10 @@ func (s *Store) readIndexOrdered(ctx context.Context, m nameMatch, b *bounds, up
 // against the index.
 func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, base uint64, yield func(Event, error) bool) error {
 	spec.startSeq = max(spec.startSeq, b.after.seq, 1)
+	if passed, err := s.passedBefore(ctx, b, spec.startSeq); err != nil || passed {
+		b.ended = passed
+		return err
+	}
 	fromBase := spec.startSeq == base+1
 	a := newArena()
 	names := make(map[string]string)    // subject → stream name, bounded like types

@@ -62,6 +62,14 @@ func (s *Store) subscribeStream(ctx context.Context, stream string, opts []ReadO
 		// left off (as of covered exactly, not of where the index is now).
 		spec.startSeq, base = covered+1, covered
 	}
+	if b.toVersion > 0 {
+		// A stream at ToVersion or past it has nothing left to deliver:
+		// its next commit, whenever it comes, is after the bound.
+		v, err := s.versionAt(ctx, stream, spec.startSeq-1)
+		if err != nil || v >= b.toVersion {
+			return err
+		}
+	}
 	return s.followLog(ctx, spec, &b, base, yield)
 }
 
