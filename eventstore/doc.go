@@ -125,8 +125,9 @@
 // exactly what followed: nothing twice, nothing skipped. Each position has
 // exactly one string, so offsets compare for equality too: the offset of a
 // stream's last event is its [Head]'s Offset and, right after the append
-// that stored it, the log's [Store.Tail]; an empty stream's Head and an
-// empty log's Tail are Start. Because the one log
+// that stored it, the log's [Store.Tail] (a commit without events, such as
+// a delete, moves Tail past it); an empty stream's Head and an empty log's
+// Tail are Start. Because the one log
 // holds every stream, the same offsets address one stream, a category and
 // the whole log. [AppendResult.Offset] is the offset after an append;
 // [ParseOffset] checks an offset that arrives from outside.

@@ -488,10 +488,17 @@ func (s *Store) deliverIndexed(ctx context.Context, x *index, attempt int, b *bo
 // Tail returns the offset of the log's current end: reading or subscribing
 // From it delivers exactly the events appended afterwards, to any stream.
 // Unlike From(Now), which is resolved when the read starts, the position is
-// fixed when Tail returns. It is the offset of the log's last event (so it
-// equals that event's Offset, its stream's Head and the last offset of the
-// append that stored it), or Start for an empty log. Head is one stream's
-// end; Tail is the whole log's.
+// fixed when Tail returns. It is the position after the log's last
+// commit, or Start for a log with none. When that commit holds events, as
+// an append's does, Tail is the offset of the log's last event (it equals
+// that event's Offset, its stream's Head and the last offset of the
+// append that stored it). A commit without events (a delete's tombstone,
+// a close without events, a command id recorded without events) moves it
+// on to a position no event carries: every event stored before it has a
+// smaller offset, every one stored after a larger. So a consumer that
+// has handled every event up to Tail compares with >=, not ==: its last
+// offset may lie before Tail with nothing left between. Head is one
+// stream's end; Tail is the whole log's.
 func (s *Store) Tail(ctx context.Context) (Offset, error) {
 	if s.closed.Load() {
 		return "", ErrClosed

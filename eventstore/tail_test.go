@@ -106,3 +106,55 @@ func TestTail(t *testing.T) {
 		t.Fatalf("Tail after Close: %v, want ErrClosed", err)
 	}
 }
+
+// TestTailAfterCommitsWithoutEvents: a commit without events (a command id
+// recorded alone, a close, a delete's tombstone) moves Tail past the last
+// event, as documented: the last event's offset is before it, nothing
+// lies between, and the next event is after it.
+func TestTailAfterCommitsWithoutEvents(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	res, err := s.Append(ctx, "tw/1", evs(1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []func() error{
+		func() error { _, err := s.Append(ctx, "tw/2", nil, eventstore.WithCommandID("nothing-to-do")); return err },
+		func() error { _, err := s.Append(ctx, "tw/3", nil, eventstore.WithClose()); return err },
+		func() error { return s.DeleteStream(ctx, "tw/1") },
+	}
+	prev := res.Offset()
+	for i, step := range steps {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+		tail, err := s.Tail(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tail <= prev {
+			t.Fatalf("step %d: tail %s is not after %s", i, tail, prev)
+		}
+		n := 0
+		for _, err := range s.ReadAll(ctx, eventstore.From(res.Offset()), eventstore.ToOffset(tail)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		if n != 0 {
+			t.Fatalf("step %d: %d events between the last event and the tail", i, n)
+		}
+		prev = tail
+	}
+	next, err := s.Append(ctx, "tw/4", evs(1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Offset() <= prev {
+		t.Fatalf("the next event's offset %s is not after the tail %s", next.Offset(), prev)
+	}
+	if tail, _ := s.Tail(ctx); tail != next.Offset() {
+		t.Fatalf("after an append the tail is %s, want the append's offset %s", tail, next.Offset())
+	}
+}
