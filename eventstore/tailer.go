@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,15 +28,58 @@ func (s *Store) startTailer(x *index) *tailer {
 	ctx, cancel := context.WithCancel(s.ctx)
 	t := &tailer{cancel: cancel, done: make(chan struct{})}
 	x.w.setOnLog(s.waits.notify)
+	purges := make(chan tombstone, maxPendingPurges)
+	x.w.setOnTombstone(func(name string, seq uint64) {
+		select {
+		case purges <- tombstone{name, seq}:
+		default:
+			s.log.Debug("eventstore: too many deletes to complete at once; this one's purge is left to its own process",
+				"stream", name, "seq", seq)
+		}
+	})
 	if !s.soleWriter() {
 		x.w.followsLog()
 	}
 	x.kickTailer() // catch up with the log at once
+	var wg sync.WaitGroup
+	wg.Go(func() { s.completePurges(ctx, purges) })
+	wg.Go(func() { s.tail(ctx, x) })
 	go func() {
-		defer close(t.done)
-		s.tail(ctx, x)
+		wg.Wait()
+		close(t.done)
 	}()
 	return t
+}
+
+// maxPendingPurges bounds the deletes whose purge completePurges has yet
+// to make.
+const maxPendingPurges = 256
+
+// completePurges purges, for each tombstone the tailer meets, the
+// stream's messages from before it. The process that deleted the stream
+// purges them right after its tombstone; this makes the purge of a delete
+// whose process died in between (met again when the index catches up at
+// the next start, or by any other process following the log), so that a
+// delete's events never stay in the log. A purge made twice is the same,
+// and one with nothing left to purge costs the server a look-up.
+func (s *Store) completePurges(ctx context.Context, purges <-chan tombstone) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case t := <-purges:
+			subj, err := subjectFor(s.prefix, t.name)
+			if err != nil {
+				continue
+			}
+			err = retry(ctx, func(ctx context.Context) error {
+				return s.logStream.Purge(ctx, jetstream.WithPurgeSubject(subj), jetstream.WithPurgeSequence(t.seq))
+			})
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("eventstore: purge of a deleted stream's messages failed", "stream", t.name, "seq", t.seq, "err", err)
+			}
+		}
+	}
 }
 
 func (t *tailer) stop() {

@@ -122,6 +122,10 @@ type indexWriter struct {
 	foreign atomic.Uint64
 
 	onLog func(name string) // called for each stream a batch with the tailer's records entered (WaitStream)
+	// onTomb is called with each tombstone the tailer's records entered,
+	// once it is in the index: another process's delete, or this one's
+	// from before a crash, whose purge may not have run.
+	onTomb func(name string, seq uint64)
 
 	// tombs holds the tombstones applied above the tailer's position, by
 	// stream: until the tailer passes one, it may still bring commits of
@@ -134,6 +138,14 @@ type indexWriter struct {
 func (w *indexWriter) setOnLog(fn func(string)) {
 	w.mu.Lock()
 	w.onLog = fn
+	w.mu.Unlock()
+}
+
+// setOnTombstone sets the function called with each tombstone of the
+// tailer's records once it is in the index.
+func (w *indexWriter) setOnTombstone(fn func(name string, seq uint64)) {
+	w.mu.Lock()
+	w.onTomb = fn
 	w.mu.Unlock()
 }
 
@@ -339,6 +351,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 	var written map[string]uint64 // producer key → commit seq, in this batch
 	var key []byte
 	var ordered []int // the records entered, for their log-ordered copies
+	var tombs []tombstone // the tailer's tombstones entered
 	newest := newestCommit{seq: w.newest}
 	var newestBody []byte // its commit, whose first event's id is read once, at the end
 	for i := range recs {
@@ -409,6 +422,9 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			// version.
 			if err := w.dropStream(b, r.name, r.seq); err != nil {
 				return err
+			}
+			if r.kind == recLog {
+				tombs = append(tombs, tombstone{r.name, r.seq})
 			}
 			// The stream's commits of this batch before it get no copy.
 			ordered = slices.DeleteFunc(ordered, func(j int) bool { return recs[j].name == r.name && recs[j].seq < r.seq })
@@ -508,15 +524,26 @@ func (w *indexWriter) apply(recs []indexRec) error {
 	x.applied(w.written, tailed)
 	if fromLog {
 		w.mu.Lock()
-		onLog := w.onLog
+		onLog, onTomb := w.onLog, w.onTomb
 		w.mu.Unlock()
 		if onLog != nil {
 			for name := range heads {
 				onLog(name)
 			}
 		}
+		if onTomb != nil {
+			for _, t := range tombs {
+				onTomb(t.name, t.seq)
+			}
+		}
 	}
 	return nil
+}
+
+// tombstone is a stream's delete at a log sequence.
+type tombstone struct {
+	name string
+	seq  uint64
 }
 
 // fillLogged gives the tailer's record r what the writer enters (its last
