@@ -119,7 +119,10 @@ func TestTailAfterCommitsWithoutEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps := []func() error{
-		func() error { _, err := s.Append(ctx, "tw/2", nil, eventstore.WithCommandID("nothing-to-do")); return err },
+		func() error {
+			_, err := s.Append(ctx, "tw/2", nil, eventstore.WithCommandID("nothing-to-do"))
+			return err
+		},
 		func() error { _, err := s.Append(ctx, "tw/3", nil, eventstore.WithClose()); return err },
 		func() error { return s.DeleteStream(ctx, "tw/1") },
 	}

@@ -350,7 +350,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 	defer b.Close()
 	var written map[string]uint64 // producer key → commit seq, in this batch
 	var key []byte
-	var ordered []int // the records entered, for their log-ordered copies
+	var ordered []int     // the records entered, for their log-ordered copies
 	var tombs []tombstone // the tailer's tombstones entered
 	newest := newestCommit{seq: w.newest}
 	var newestBody []byte // its commit, whose first event's id is read once, at the end
