@@ -16,7 +16,9 @@ const (
 // Event is one fact in a stream.
 //
 // The caller sets ID (a UUID v7 is generated when it is the zero UUID),
-// Type, Time (the producer's clock; now when zero), Data (JSON by
+// Type, Time (the producer's clock; now when zero; kept as an instant to
+// the nanosecond, its zone not kept: reads return it in the local zone),
+// Data (JSON by
 // convention, any bytes allowed) and Metadata. The store sets Stream,
 // Version, Offset, StoredAt and CommandID on the events it returns from
 // reads; they are ignored on append.

@@ -254,8 +254,10 @@ type appendConfig struct {
 // reader that sees the events sees the close too. Every later append to the
 // stream fails with ErrStreamClosed, except an idempotent producer's retry
 // of the append that closed it, which is its duplicate. A closed stream is
-// read as before; Head reports it Closed. Closing a closed stream again is
-// not an error: the result reports the stream's current end.
+// read as before; Head reports it Closed. Closing a closed stream again,
+// with no events, is not an error: the result reports the stream's
+// current end. With events it is an append like any other, which fails
+// with ErrStreamClosed.
 func WithClose() AppendOption {
 	return func(c *appendConfig) { c.close = true }
 }
@@ -346,7 +348,10 @@ type readConfig struct {
 }
 
 // From starts after the given offset (Start: from the beginning; Now: from
-// the tail). The default is Start.
+// the tail). The default is Start. An offset the store never hands out is
+// an error wrapping ErrInvalidOffset. With ToOffset the two bounds
+// intersect: a From at or after ToOffset reads nothing, which is not an
+// error (a reader already past a bound has nothing left to read).
 func From(o Offset) ReadOption {
 	return func(c *readConfig) error {
 		if _, err := ParseOffset(string(o)); err != nil {
@@ -358,6 +363,8 @@ func From(o Offset) ReadOption {
 }
 
 // FromVersion starts at version v of the stream (one-stream reads only).
+// Versions start at 1: 0 is an error wrapping ErrInvalidOption, as is a
+// FromVersion after the read's ToVersion.
 func FromVersion(v uint64) ReadOption {
 	return func(c *readConfig) error {
 		if v == 0 {
@@ -369,6 +376,7 @@ func FromVersion(v uint64) ReadOption {
 }
 
 // ToVersion stops after version v of the stream (one-stream reads only).
+// 0 is an error wrapping ErrInvalidOption.
 func ToVersion(v uint64) ReadOption {
 	return func(c *readConfig) error {
 		if v == 0 {
@@ -380,7 +388,8 @@ func ToVersion(v uint64) ReadOption {
 }
 
 // ToOffset stops after the event that carries offset o: events before the
-// position o are read.
+// position o are read. o is a concrete offset: Now, or an offset the store
+// never hands out, is an error wrapping ErrInvalidOffset.
 func ToOffset(o Offset) ReadOption {
 	return func(c *readConfig) error {
 		if o == Now {
@@ -414,7 +423,8 @@ func BorrowData() ReadOption {
 }
 
 // ToTime stops after the last event stored at or before t (by the server's
-// store time): the log as it was at t.
+// store time): the log as it was at t. The zero time is an error wrapping
+// ErrInvalidOption.
 func ToTime(t time.Time) ReadOption {
 	return func(c *readConfig) error {
 		if t.IsZero() {
