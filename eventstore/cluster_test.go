@@ -94,7 +94,7 @@ func TestClusterReplicas(t *testing.T) {
 	if _, err := a.SetMetadata(ctx, "acct/1", map[string]string{"k": "v"}, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.SaveSnapshot(ctx, eventstore.Snapshot{Stream: "acct/1", Version: 2, Data: []byte("{}")}); err != nil {
+	if err := a.SaveSnapshot(ctx, eventstore.Snapshot{Stream: "acct/1", Version: 2, StoredAt: time.Now(), Data: []byte("{}")}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -110,7 +110,7 @@ func TestClusterReplicas(t *testing.T) {
 	if _, err := b.SetMetadata(ctx, "acct/2", map[string]string{"k": "v"}, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.SaveSnapshot(ctx, eventstore.Snapshot{Stream: "acct/2", Version: 1, Data: []byte("{}")}); err != nil {
+	if err := b.SaveSnapshot(ctx, eventstore.Snapshot{Stream: "acct/2", Version: 1, StoredAt: time.Now(), Data: []byte("{}")}); err != nil {
 		t.Fatal(err)
 	}
 	// Asking for one replica lowers nothing.
@@ -118,7 +118,7 @@ func TestClusterReplicas(t *testing.T) {
 	if _, err := one.KeyValue(ctx, "r3-a"); err != nil {
 		t.Fatal(err)
 	}
-	if err := one.SaveSnapshot(ctx, eventstore.Snapshot{Stream: "acct/1", Version: 2, Data: []byte("{}")}); err != nil {
+	if err := one.SaveSnapshot(ctx, eventstore.Snapshot{Stream: "acct/1", Version: 2, StoredAt: time.Now(), Data: []byte("{}")}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := one.Append(ctx, "acct/3", evs(1, 0)); err != nil {
