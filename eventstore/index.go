@@ -62,6 +62,7 @@ import (
 //	'o' seq(8, big-endian)                    → storedAt(8) name (len+bytes) commit body: the log-ordered copy (index_ordered.go)
 //	'e' event id(16)                          → uvarint(seq) uvarint(i): the commit's i-th event (index_eventid.go)
 //	'E' time field(8) seq(8)                  → uvarint(i) uvarint(n): a run of the commit's events with consecutive IDs (index_eventid.go)
+//	'u' seq(8) name                           → (empty): a delete whose purge, of the stream's messages before its tombstone at seq, is yet to be made (tailer.go's completePurges)
 //	"m.format" → indexFormat; "m.log" → the log's identity; "m.checkpoint" → seq(8)
 //	"m.newest" → seq(8) first event id(16) stream name: the newest commit held
 //

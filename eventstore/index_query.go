@@ -451,3 +451,32 @@ func (x *index) dropStream(b *pebble.Batch, name string, tomb uint64) error {
 	}
 	return nil
 }
+
+// purgeKey records a delete whose purge is yet to be made: its
+// tombstone's log sequence and its stream (completePurges).
+func purgeKey(seq uint64, name string) []byte {
+	b := make([]byte, 0, 9+len(name))
+	b = append(b, 'u')
+	b = binary.BigEndian.AppendUint64(b, seq)
+	return append(b, name...)
+}
+
+// eachPurge calls fn with each recorded purge, in log order, until fn
+// fails.
+func (x *index) eachPurge(fn func(key []byte, seq uint64, name string) error) error {
+	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'u'}, UpperBound: []byte{'v'}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		if len(k) < 10 {
+			continue
+		}
+		if err := fn(bytes.Clone(k), binary.BigEndian.Uint64(k[1:9]), string(k[9:])); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}

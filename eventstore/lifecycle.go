@@ -30,12 +30,14 @@ var errTombstone = errors.New("eventstore: the stream was deleted")
 // against the stream's last message like any append), after which the
 // stream's earlier messages are purged from the log. A read of the stream
 // that began before the delete may still return events from before it.
-// Deleting a stream that holds nothing is not an error. If the process
-// dies between the tombstone and the purge, the purge is made by the
-// read index's tailer when it meets the tombstone: in the next process
-// to open the store, or in any other process that follows the log. Until
-// then, a read of a category or of the whole log served from the log
-// (beyond what the read index holds) may still show the deleted events.
+// Deleting a stream that holds nothing is not an error. The read index
+// records the purge with the tombstone and makes it if the delete did
+// not (its process died in between, or the purge failed and DeleteStream
+// returned the error): at once in a process that is running, else in the
+// next one to open the store, or in any other process that follows the
+// log. Until then, a read of a category or of the whole log served from
+// the log (beyond what the read index holds) may still show the deleted
+// events.
 //
 // A delete and appends to the same stream from this store are serialized.
 // A delete racing appends to the same stream from another process (Connect)

@@ -122,10 +122,9 @@ type indexWriter struct {
 	foreign atomic.Uint64
 
 	onLog func(name string) // called for each stream a batch with the tailer's records entered (WaitStream)
-	// onTomb is called with each tombstone the tailer's records entered,
-	// once it is in the index: another process's delete, or this one's
-	// from before a crash, whose purge may not have run.
-	onTomb func(name string, seq uint64)
+	// purges is signalled when a batch recorded a delete whose purge is
+	// to be made (purgeKey; completePurges); nil: nobody purges here.
+	purges chan struct{}
 
 	// tombs holds the tombstones applied above the tailer's position, by
 	// stream: until the tailer passes one, it may still bring commits of
@@ -141,11 +140,11 @@ func (w *indexWriter) setOnLog(fn func(string)) {
 	w.mu.Unlock()
 }
 
-// setOnTombstone sets the function called with each tombstone of the
-// tailer's records once it is in the index.
-func (w *indexWriter) setOnTombstone(fn func(name string, seq uint64)) {
+// setPurges sets the channel signalled (without blocking) when a batch
+// recorded a delete whose purge is to be made.
+func (w *indexWriter) setPurges(ch chan struct{}) {
 	w.mu.Lock()
-	w.onTomb = fn
+	w.purges = ch
 	w.mu.Unlock()
 }
 
@@ -350,8 +349,8 @@ func (w *indexWriter) apply(recs []indexRec) error {
 	defer b.Close()
 	var written map[string]uint64 // producer key → commit seq, in this batch
 	var key []byte
-	var ordered []int     // the records entered, for their log-ordered copies
-	var tombs []tombstone // the tailer's tombstones entered
+	var ordered []int // the records entered, for their log-ordered copies
+	dropped := false  // a tombstone was applied: a purge is to be made
 	newest := newestCommit{seq: w.newest}
 	var newestBody []byte // its commit, whose first event's id is read once, at the end
 	for i := range recs {
@@ -423,9 +422,7 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			if err := w.dropStream(b, r.name, r.seq); err != nil {
 				return err
 			}
-			if r.kind == recLog {
-				tombs = append(tombs, tombstone{r.name, r.seq})
-			}
+			dropped = true
 			// The stream's commits of this batch before it get no copy.
 			ordered = slices.DeleteFunc(ordered, func(j int) bool { return recs[j].name == r.name && recs[j].seq < r.seq })
 			continue
@@ -522,28 +519,28 @@ func (w *indexWriter) apply(recs []indexRec) error {
 	}
 	w.pruneOwn(tailed)
 	x.applied(w.written, tailed)
+	if dropped {
+		w.mu.Lock()
+		ch := w.purges
+		w.mu.Unlock()
+		if ch != nil {
+			select {
+			case ch <- struct{}{}:
+			default: // signalled already
+			}
+		}
+	}
 	if fromLog {
 		w.mu.Lock()
-		onLog, onTomb := w.onLog, w.onTomb
+		onLog := w.onLog
 		w.mu.Unlock()
 		if onLog != nil {
 			for name := range heads {
 				onLog(name)
 			}
 		}
-		if onTomb != nil {
-			for _, t := range tombs {
-				onTomb(t.name, t.seq)
-			}
-		}
 	}
 	return nil
-}
-
-// tombstone is a stream's delete at a log sequence.
-type tombstone struct {
-	name string
-	seq  uint64
 }
 
 // fillLogged gives the tailer's record r what the writer enters (its last
@@ -677,6 +674,12 @@ func (w *indexWriter) dropStream(b *pebble.Batch, name string, seq uint64) error
 		return err
 	}
 	if err := w.recordForeign(b, name, seq); err != nil {
+		return err
+	}
+	// The purge of the stream's messages before the tombstone, recorded
+	// with the delete: made by completePurges, from this process's
+	// deletes and from other processes' alike, until it is made.
+	if err := b.Set(purgeKey(seq, name), nil, nil); err != nil {
 		return err
 	}
 	if err := b.Commit(pebble.NoSync); err != nil {
