@@ -178,13 +178,14 @@
 // and nothing is skipped, however fast others append meanwhile. A
 // subscription runs until its context is done (which is not an error: the
 // loop just ends), the loop breaks, an upper bound is passed or an error is
-// yielded. A bound the log has already passed ends it once it has
+// yielded. A bound the log has already reached ends it once it has
 // delivered what lies within: ToVersion of a stream at that version or
-// beyond, ToOffset at or before the log's end, ToTime before the store time
-// of the log's last commit. A bound still ahead (a version not reached
-// yet, a time to come) waits for the first event beyond it, since store
-// times are the server's, not the subscriber's clock. To resume,
-// subscribe again From the offset of the last event handled.
+// beyond, ToOffset at or before the log's end. A bound still ahead (a
+// version not reached yet, an offset beyond the log's end) and ToTime
+// wait for the first event beyond them: the processes sharing a log stamp
+// commits with their own clocks, so no time says that nothing stored at
+// or before it can still come. To resume, subscribe again From the
+// offset of the last event handled.
 //
 // # The read index
 //

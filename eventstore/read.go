@@ -700,29 +700,15 @@ func (s *Store) readIndexOrdered(ctx context.Context, m nameMatch, b *bounds, up
 	}
 }
 
-// passedBefore reports whether the upper bound of b (ToOffset, ToTime)
-// is passed by every event from log sequence seq on: a read or
-// subscription that has nothing left to deliver before seq then ends
-// there, rather than at the next message of its streams, which a
-// subscription would wait for however long it takes to come. Store times
-// never go backwards, so a commit stored after the ToTime bound before
-// seq puts every later one after it too.
-func (s *Store) passedBefore(ctx context.Context, b *bounds, seq uint64) (bool, error) {
-	if b.hasToPos && b.toPos.seq < seq {
-		return true, nil
-	}
-	if b.toTime.IsZero() || seq <= 1 {
-		return false, nil
-	}
-	m, err := s.logMsg(ctx, seq-1)
-	if err != nil || m == nil {
-		return false, err // a message purged (a deleted stream's): the next one decides
-	}
-	c, err := decodeCommit(m.data)
-	if err != nil {
-		return false, nil
-	}
-	return c.storedAt(m.stored).After(b.toTime), nil
+// passedBefore reports whether the ToOffset bound of b is passed by
+// every event from log sequence seq on (or by every event after b's From
+// bound): a read or subscription that has nothing left to deliver then
+// ends there, rather than at the next message of its streams, which a
+// subscription would wait for however long it takes to come. ToTime is
+// not decided here: the processes sharing a log stamp commits with their
+// own clocks, so a later commit may carry an earlier time.
+func passedBefore(b *bounds, seq uint64) bool {
+	return b.hasToPos && (b.toPos.seq < seq || !b.after.less(b.toPos))
 }
 
 // followLog delivers the events of the consumed messages that the bounds
@@ -737,9 +723,21 @@ func (s *Store) passedBefore(ctx context.Context, b *bounds, seq uint64) (bool, 
 // against the index.
 func (s *Store) followLog(ctx context.Context, spec consumeSpec, b *bounds, base uint64, yield func(Event, error) bool) error {
 	spec.startSeq = max(spec.startSeq, b.after.seq, 1)
-	if passed, err := s.passedBefore(ctx, b, spec.startSeq); err != nil || passed {
-		b.ended = passed
-		return err
+	if passedBefore(b, spec.startSeq) {
+		b.ended = true
+		return nil
+	}
+	if b.hasToPos && !spec.bounded {
+		// A ToOffset the log has reached bounds the consume too: it ends
+		// at the bound's commit, or as soon as the log holds nothing more
+		// of its streams up to it, even if that commit is not theirs.
+		last, err := s.logLastSeq(ctx)
+		if err != nil {
+			return err
+		}
+		if b.toPos.seq <= last {
+			spec.bounded, spec.upTo = true, b.toPos.seq
+		}
 	}
 	fromBase := spec.startSeq == base+1
 	a := newArena()
