@@ -109,7 +109,11 @@ func (r *Runner) feedOnce(ctx context.Context, pr *proc) error {
 	// log that the projection ignores: it is saved once the feed has been
 	// idle for skipSave, or when the feed ends (Stop, Close).
 	skip := skipper{pr: pr, log: r.log}
-	defer func() { skip.flush(context.WithoutCancel(ctx), rev) }()
+	defer func() {
+		if !errors.Is(context.Cause(ctx), errLeaseLost) {
+			skip.flush(context.WithoutCancel(ctx), rev)
+		}
+	}()
 	for {
 		var first eventstore.Event
 		select {
@@ -162,7 +166,7 @@ func (r *Runner) feedOnce(ctx context.Context, pr *proc) error {
 		}
 		old, fresh := kept[:split], kept[split:]
 		if len(old) > 0 {
-			if pos, rev, err = r.applyBatch(ctx, pr, Batch{Events: old, Replay: true}, rev); err != nil {
+			if pos, rev, err = r.applyIfOK(ctx, pr, Batch{Events: old, Replay: true}, pos, rev); err != nil {
 				return err
 			}
 		}
@@ -182,7 +186,7 @@ func (r *Runner) feedOnce(ctx context.Context, pr *proc) error {
 		}
 		pr.set(func(s *Status) { s.State, s.Position = state, pos })
 		if len(fresh) > 0 {
-			if pos, rev, err = r.applyBatch(ctx, pr, Batch{Events: fresh}, rev); err != nil {
+			if pos, rev, err = r.applyIfOK(ctx, pr, Batch{Events: fresh}, pos, rev); err != nil {
 				return err
 			}
 			pr.set(func(s *Status) { s.Position = pos })
@@ -212,12 +216,16 @@ type skipper struct {
 	timer *time.Timer
 }
 
-// moved notes that the position is now to, not saved.
+// moved notes that the position is now to, not saved. It is saved
+// skipSave after the first move not saved, however busy the log stays.
 func (k *skipper) moved(to eventstore.Offset) {
+	pending := k.to != ""
 	k.to = to
-	if k.timer == nil {
+	switch {
+	case pending:
+	case k.timer == nil:
 		k.timer = time.NewTimer(skipSave)
-	} else {
+	default:
 		k.timer.Reset(skipSave)
 	}
 }
@@ -243,6 +251,11 @@ func (k *skipper) due() <-chan time.Time {
 // logged and tried again after skipSave (the events are only read again
 // if the process stops before then).
 func (k *skipper) save(ctx context.Context, rev uint64) (uint64, error) {
+	return k.saveOnce(ctx, rev, true)
+}
+
+// saveOnce is save; again says whether a failure is tried again.
+func (k *skipper) saveOnce(ctx context.Context, rev uint64, again bool) (uint64, error) {
 	if k.to == "" {
 		return rev, nil
 	}
@@ -255,6 +268,11 @@ func (k *skipper) save(ctx context.Context, rev uint64) (uint64, error) {
 		k.to = ""
 		return rev, errReposition
 	case ctx.Err() != nil:
+		return rev, nil
+	}
+	if !again {
+		k.log.Warn("projection could not save its position past events it does not take; they will be read again",
+			"projection", k.pr.p.Name, "offset", k.to, "err", err)
 		return rev, nil
 	}
 	k.log.Warn("projection could not save its position past events it does not take; trying again",
@@ -273,7 +291,17 @@ func (k *skipper) flush(ctx context.Context, rev uint64) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	_, _ = k.save(ctx, rev)
+	_, _ = k.saveOnce(ctx, rev, false)
+}
+
+// applyIfOK is applyBatch that keeps pos and rev when b fails: what the
+// feed saves as it ends is from the last batch that was applied.
+func (r *Runner) applyIfOK(ctx context.Context, pr *proc, b Batch, pos eventstore.Offset, rev uint64) (eventstore.Offset, uint64, error) {
+	npos, nrev, err := r.applyBatch(ctx, pr, b, rev)
+	if err != nil {
+		return pos, rev, err
+	}
+	return npos, nrev, nil
 }
 
 // applyBatch applies b and returns the new position and revision.

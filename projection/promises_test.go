@@ -30,6 +30,9 @@ func TestAppendAfterStartIsLive(t *testing.T) {
 			Sink: projection.AtLeastOnce(name, model, &checkpoint.Memory{})}); err != nil {
 			t.Fatal(err)
 		}
+		if st, _ := r.Status(name); st.LiveFrom == "" {
+			t.Fatalf("%s: no LiveFrom once Start has returned: %+v", name, st)
+		}
 		res, err := s.Append(ctx, "live/new", []eventstore.Event{{Type: "Counted"}})
 		if err != nil {
 			t.Fatal(err)
@@ -169,5 +172,38 @@ func TestTypesMovePositionPastOthers(t *testing.T) {
 	}
 	if n := len(model.snapshot()); n != 1 {
 		t.Fatalf("handed %d events, want the one Wanted", n)
+	}
+}
+
+// TestTypesPositionSavedOnABusyLog: on a log that never stays idle for a
+// second, the position moved past events the projection does not take is
+// still saved, about a second after it first moved, not only at Stop.
+func TestTypesPositionSavedOnABusyLog(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	cps := &checkpoint.Memory{}
+	r := projection.NewRunner(s, nil)
+	defer r.Close()
+	model := &memModel{}
+	if err := r.Start(ctx, projection.Projection{Name: "rare", Source: projection.Category("b"), Types: []string{"Wanted"},
+		Sink: projection.AtLeastOnce("rare", model, cps)}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.Append(ctx, "b/1", []eventstore.Event{{Type: "Wanted"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 8 { // an ignored event every 300 ms
+		if _, err := s.Append(ctx, "b/2", []eventstore.Event{{Type: "Other"}}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	cp, err := cps.Load(ctx, "rare")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.Offset <= w.Offset() {
+		t.Fatalf("after 2.4 s of ignored events the saved position is %s, still at the last wanted event %s", cp.Offset, w.Offset())
 	}
 }

@@ -214,7 +214,7 @@ func (r *Runner) Start(ctx context.Context, p Projection) error {
 		return fmt.Errorf("projection %s: %w: already running", p.Name, eventstore.ErrInvalidOption)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	pr := &proc{p: p, changed: make(chan struct{}), st: Status{Name: p.Name, State: StateStarting, Position: eventstore.Start},
+	pr := &proc{p: p, changed: make(chan struct{}), st: Status{Name: p.Name, State: StateStarting, Position: eventstore.Start, LiveFrom: tail},
 		cancel: cancel, done: make(chan struct{}), startTail: tail, hasStartTail: p.Lease == nil}
 	r.procs[p.Name] = pr
 	r.store.Observer().ProjectionKnown(p.Name)
@@ -425,6 +425,11 @@ func seqOffset(seq uint64) eventstore.Offset {
 // commitOffset is the offset after the whole commit that holds o.
 func commitOffset(o eventstore.Offset) eventstore.Offset { return seqOffset(offsetSeq(o)) }
 
+// errLeaseLost is the cause of a feed's end when its lease could not be
+// renewed: the feed saves nothing more (another process may hold the
+// projection now).
+var errLeaseLost = errors.New("projection: lease lost")
+
 // run holds the lease (if any) and feeds the sink, until ctx ends or a
 // poison event stops it.
 func (r *Runner) run(ctx context.Context, pr *proc) error {
@@ -440,9 +445,10 @@ func (r *Runner) run(ctx context.Context, pr *proc) error {
 			return err
 		}
 		lost := make(chan struct{})
-		lctx, cancel := context.WithCancel(ctx)
+		lctx, cancelCause := context.WithCancelCause(ctx)
+		cancel := func() { cancelCause(nil) }
 		var wg sync.WaitGroup
-		wg.Go(func() { renewLease(lctx, p, lease, lost, cancel) })
+		wg.Go(func() { renewLease(lctx, p, lease, lost, cancelCause) })
 		err = r.feed(lctx, pr)
 		cancel()
 		wg.Wait()
@@ -490,7 +496,7 @@ func retryLease(err error, ttl time.Duration, now time.Time) time.Duration {
 
 // renewLease renews the lease every third of its TTL; when a renewal
 // fails, it closes lost and cancels the feed.
-func renewLease(ctx context.Context, p Projection, l checkpoint.Lease, lost chan struct{}, cancel context.CancelFunc) {
+func renewLease(ctx context.Context, p Projection, l checkpoint.Lease, lost chan struct{}, cancel context.CancelCauseFunc) {
 	t := time.NewTicker(p.LeaseTTL / 3)
 	defer t.Stop()
 	for {
@@ -503,7 +509,7 @@ func renewLease(ctx context.Context, p Projection, l checkpoint.Lease, lost chan
 		if err != nil {
 			if ctx.Err() == nil {
 				close(lost)
-				cancel()
+				cancel(errLeaseLost)
 			}
 			return
 		}

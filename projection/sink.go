@@ -55,8 +55,11 @@ func (f TxHandlerFunc) HandleTx(ctx context.Context, tx *sql.Tx, b Batch) error 
 // Apply applies a batch and records its offset as the new position if the
 // position's revision is still rev, returning the new revision; a revision
 // that moved is checkpoint.ErrConflict (another runner advanced it). Skip
-// moves the position past an event without applying it (a poison event
-// sent to the dead letters).
+// moves the position to offset without applying anything: past a poison
+// event sent to the dead letters, or past events of types the projection
+// does not take (Projection.Types), a second after the feed last moved
+// past one or when it stops. It is a save of the position, not a signal
+// of a failure.
 type Sink interface {
 	Position(ctx context.Context) (checkpoint.Checkpoint, error)
 	Apply(ctx context.Context, b Batch, rev uint64) (uint64, error)
