@@ -129,14 +129,17 @@ func redactOne(p string) string {
 
 // indexDirName names Connect's default index directory for natsURL: a
 // hash of the URLs without their user info, so that no secret ends up in
-// a directory name and a change of password keeps the index.
+// a directory name and a change of password keeps the index. (Before
+// splitUserInfo, a "user:password@host" without a scheme was hashed with
+// its password: such a URL gets a new directory once, and its index is
+// rebuilt there.)
 func indexDirName(natsURL, jsName string) string {
 	parts := strings.Split(natsURL, ",")
 	for i, p := range parts {
 		p = strings.TrimSpace(p)
 		if u, err := url.Parse(p); err == nil && (u.User != nil || !strings.Contains(p, "@")) {
 			u.User = nil
-			parts[i] = u.String() // as before splitUserInfo: the same directory
+			parts[i] = u.String() // as before splitUserInfo: the same directory for a URL that parses
 		} else {
 			_, parts[i] = splitUserInfo(p)
 		}

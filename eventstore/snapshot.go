@@ -98,6 +98,11 @@ func (s *Store) ensureSnapshots(ctx context.Context) error {
 	return nil
 }
 
+// unknownStoredAt is the store time of a snapshot saved with a zero
+// StoredAt before SaveSnapshot filled it in: the zero time's UnixNano,
+// which overflows to 1754. No ToTime bound selects such a snapshot.
+const unknownStoredAt = -6795364578871345152 // time.Time{}.UnixNano()
+
 // SaveSnapshot saves a state of snap.Stream as of snap.Version. It is
 // stored in JetStream (not in the stream: no read or subscription sees
 // it) and in the read index. A zero StoredAt is filled in with the store
@@ -178,7 +183,8 @@ func (s *Store) LoadSnapshot(ctx context.Context, stream string, opts ...ReadOpt
 		return Snapshot{}, false, ErrClosed
 	}
 	fits := func(sn Snapshot) bool {
-		return (rc.toVersion == 0 || sn.Version <= rc.toVersion) && (rc.toTime.IsZero() || !sn.StoredAt.After(rc.toTime))
+		return (rc.toVersion == 0 || sn.Version <= rc.toVersion) &&
+			(rc.toTime.IsZero() || sn.StoredAt.UnixNano() != unknownStoredAt && !sn.StoredAt.After(rc.toTime))
 	}
 	snap, ok, err := s.indexedSnapshot(stream, fits)
 	if err != nil || ok {
