@@ -113,20 +113,12 @@ func TestSourceThatNamesNothingIsRefused(t *testing.T) {
 
 // TestTypesMovePositionPastOthers: with Types, the position moves past
 // the events the projection does not take: Status.Position at once, the
-// saved checkpoint once the feed has been idle a second, and at Stop; a
+// saved checkpoint about a second after it first moved, and at Stop; a
 // restart reads none of them again.
 func TestTypesMovePositionPastOthers(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	cps := &checkpoint.Memory{}
-	r := projection.NewRunner(s, nil)
-	defer r.Close()
-	model := &memModel{}
-	p := projection.Projection{Name: "wanted", Source: projection.Category("t"), Types: []string{"Wanted"},
-		Sink: projection.AtLeastOnce("wanted", model, cps)}
-	if err := r.Start(ctx, p); err != nil {
-		t.Fatal(err)
-	}
+	r, cps, model := startWanted(t, s, "wanted", "t")
 	var last eventstore.Offset
 	for _, typ := range []string{"Wanted", "Other", "Other", "Other"} {
 		res, err := s.Append(ctx, "t/1", []eventstore.Event{{Type: typ}})
@@ -181,14 +173,7 @@ func TestTypesMovePositionPastOthers(t *testing.T) {
 func TestTypesPositionSavedOnABusyLog(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	cps := &checkpoint.Memory{}
-	r := projection.NewRunner(s, nil)
-	defer r.Close()
-	model := &memModel{}
-	if err := r.Start(ctx, projection.Projection{Name: "rare", Source: projection.Category("b"), Types: []string{"Wanted"},
-		Sink: projection.AtLeastOnce("rare", model, cps)}); err != nil {
-		t.Fatal(err)
-	}
+	_, cps, _ := startWanted(t, s, "rare", "b")
 	w, err := s.Append(ctx, "b/1", []eventstore.Event{{Type: "Wanted"}})
 	if err != nil {
 		t.Fatal(err)
@@ -206,4 +191,19 @@ func TestTypesPositionSavedOnABusyLog(t *testing.T) {
 	if cp.Offset <= w.Offset() {
 		t.Fatalf("after 2.4 s of ignored events the saved position is %s, still at the last wanted event %s", cp.Offset, w.Offset())
 	}
+}
+
+// startWanted starts, on a new runner closed with the test, a projection
+// of category that takes only its "Wanted" events into a memModel and
+// keeps its position in a checkpoint.Memory.
+func startWanted(t *testing.T, s *eventstore.Store, name, category string) (*projection.Runner, *checkpoint.Memory, *memModel) {
+	t.Helper()
+	cps, model := &checkpoint.Memory{}, &memModel{}
+	r := projection.NewRunner(s, nil)
+	t.Cleanup(r.Close)
+	if err := r.Start(context.Background(), projection.Projection{Name: name, Source: projection.Category(category),
+		Types: []string{"Wanted"}, Sink: projection.AtLeastOnce(name, model, cps)}); err != nil {
+		t.Fatal(err)
+	}
+	return r, cps, model
 }
