@@ -106,8 +106,8 @@ func (r *Runner) feedOnce(ctx context.Context, pr *proc) error {
 	seen := pos // the last event read, wanted or not
 	// Events the projection does not take (Types) move its position too.
 	// Saving it for each would be a checkpoint write per event of a busy
-	// log that the projection ignores: it is saved once the feed has been
-	// idle for skipSave, or when the feed ends (Stop, Close).
+	// log that the projection ignores: it is saved skipSave after it first
+	// moved unsaved, and when the feed ends (Stop, Close).
 	skip := skipper{pr: pr, log: r.log}
 	defer func() {
 		if !errors.Is(context.Cause(ctx), errLeaseLost) {
@@ -202,13 +202,13 @@ func (r *Runner) feedOnce(ctx context.Context, pr *proc) error {
 	}
 }
 
-// skipSave is how long a feed stays idle before it saves a position that
-// only events it does not take moved.
+// skipSave is how long after events the projection does not take first
+// moved its position the feed saves it (at most one save per skipSave).
 const skipSave = time.Second
 
 // skipper keeps the position that events a projection does not take
 // (Projection.Types) moved past its saved one, and saves it with
-// Sink.Skip when the feed has been idle for skipSave or ends.
+// Sink.Skip skipSave after it first moved, or when the feed ends.
 type skipper struct {
 	pr    *proc
 	log   *slog.Logger

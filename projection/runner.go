@@ -46,8 +46,8 @@ type Projection struct {
 	Sink Sink
 	// Types, if set, are the only event types handed to the sink (the
 	// position moves past the others too: Status.Position at once, the
-	// saved one through Sink.Skip once the feed has been idle for a
-	// second, or when it stops).
+	// saved one through Sink.Skip a second after it first moved, and when
+	// the feed stops).
 	Types []string
 	// BatchSize bounds the events of one batch (default 256).
 	BatchSize int
