@@ -137,7 +137,9 @@ func (r *Repository[S, E]) refusalRecord(fp string, err error) record {
 // is recorded with it. decide gets a copy of the state: it cannot change
 // the cached one. A nil decider is an error wrapping ErrInvalidCommand; a
 // decider that panics is an error wrapping ErrDeciderPanic (the panic does
-// not escape, and nothing is recorded).
+// not escape, and nothing is recorded). An apply function that panics on
+// the events decided is an *EventError matching ErrApplyPanic, returned
+// with the Result of the append, since the events are stored.
 func (r *Repository[S, E]) Handle(ctx context.Context, id string, decide func(S) ([]E, error), opts ...HandleOption) (Result[E], error) {
 	if o := r.store.Observer(); o != nil && decide != nil {
 		return r.observedHandle(ctx, o, id, decide, opts)
