@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/http"
 	"strconv"
 	"strings"
@@ -70,12 +71,15 @@ func parseSearchQuery(r *http.Request) (searchQuery, error) {
 		}
 		// The value is JSON (7, true, "mug", null); anything else is taken
 		// as a string, so value=mug finds "mug".
+		var v any = value
 		if json.Valid([]byte(value)) && value != "" {
-			sq.value = compactJSON([]byte(value))
-		} else {
-			b, _ := json.Marshal(value)
-			sq.value = b
+			dec := json.NewDecoder(strings.NewReader(value))
+			dec.UseNumber()
+			if dec.Decode(&v) != nil {
+				v = value
+			}
 		}
+		sq.value = canonicalJSON(v)
 	}
 	if sq.typ == "" && sq.path == nil && sq.eventID == "" && sq.commandID == "" {
 		return sq, badRequest("give at least one of type=, field= and value=, eventId=, commandId=")
@@ -106,12 +110,40 @@ func slicesContainsEmpty(s []string) bool {
 	return false
 }
 
-func compactJSON(b []byte) json.RawMessage {
+// canonicalJSON encodes a decoded JSON value (numbers as json.Number) in
+// one form for every way of writing it, so that a search's value and an
+// event's compare as JSON values, not as texts: strings with their
+// characters as they are ("R&D", "café", whichever escapes wrote them),
+// numbers by their value (1e2 is 100), object keys sorted.
+func canonicalJSON(v any) []byte {
 	var buf bytes.Buffer
-	if err := json.Compact(&buf, b); err != nil {
-		return b
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(canonicalNumbers(v)) != nil {
+		return nil
 	}
-	return buf.Bytes()
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// canonicalNumbers rewrites the numbers of v to one text per value.
+func canonicalNumbers(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		f, _, err := big.ParseFloat(string(t), 10, 512, big.ToNearestEven)
+		if err != nil {
+			return t
+		}
+		return json.Number(f.Text('g', -1))
+	case map[string]any:
+		for k, x := range t {
+			t[k] = canonicalNumbers(x)
+		}
+	case []any:
+		for i, x := range t {
+			t[i] = canonicalNumbers(x)
+		}
+	}
+	return v
 }
 
 // SearchResult is a page of a search: the events found, in log order,
@@ -185,7 +217,7 @@ func (r *Registry) searchEventID(w http.ResponseWriter, req *http.Request, q sea
 		return
 	default:
 		out.Scanned = 1
-		if strings.HasPrefix(e.Stream, q.category+"/") && e.Offset > q.from && e.Offset <= tail && q.match(e) {
+		if inCategory(e.Stream, q.category) && e.Offset > q.from && e.Offset <= tail && q.match(e) {
 			out.Events = append(out.Events, storedEvent(e))
 		}
 	}
@@ -232,6 +264,12 @@ func fieldIs(data []byte, path []string, want json.RawMessage) bool {
 			return false
 		}
 	}
-	got, err := json.Marshal(v)
-	return err == nil && bytes.Equal(got, want)
+	got := canonicalJSON(v)
+	return got != nil && bytes.Equal(got, want)
+}
+
+// inCategory reports whether stream is in category: the stream named as
+// the category, or one under it, as the store's category reads have it.
+func inCategory(stream, category string) bool {
+	return stream == category || strings.HasPrefix(stream, category+"/")
 }

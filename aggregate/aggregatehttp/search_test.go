@@ -1,13 +1,16 @@
 package aggregatehttp_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/rewindhq/rewind/aggregate/aggregatehttp"
+	"github.com/rewindhq/rewind/eventstore"
 	"github.com/rewindhq/rewind/eventstore/access"
 )
 
@@ -179,5 +182,47 @@ func TestNewEndpointsAuthorized(t *testing.T) {
 	defer mu.Unlock()
 	if got := strings.Join(asked, ","); got != "read carts,read carts/c1/events,read " {
 		t.Errorf("asked %s", got)
+	}
+}
+
+// TestSearchValuesCompareAsJSON: a search's value and an event's compare
+// as JSON values, however either is written: a string with "&", "<" or
+// ">" given quoted or not, a \u escape, a number in another notation.
+// And an event of the stream named as its category is found by its id,
+// as the scan finds it.
+func TestSearchValuesCompareAsJSON(t *testing.T) {
+	s := newServer(t)
+	s.command(t, "c1", `{"type":"Open","customer":"R&D <x>"}`)
+	s.command(t, "c2", `{"type":"Open","customer":"café"}`)
+	s.command(t, "c2", `{"type":"AddItem","sku":"s","quantity":100,"price":1}`)
+	for _, tc := range []struct{ field, value, want string }{
+		{"customer", `R&D <x>`, "carts/c1/events@1"},
+		{"customer", `"R&D <x>"`, "carts/c1/events@1"},
+		{"customer", `"R\u0026D \u003cx\u003e"`, "carts/c1/events@1"},
+		{"customer", `"caf\u00e9"`, "carts/c2/events@1"},
+		{"customer", `café`, "carts/c2/events@1"},
+		{"quantity", `1e2`, "carts/c2/events@2"},
+		{"quantity", `100.0`, "carts/c2/events@2"},
+		{"quantity", `100`, "carts/c2/events@2"},
+	} {
+		found, _ := searchAll(t, s, "category=carts&field="+tc.field+"&value="+url.QueryEscape(tc.value))
+		if len(found) != 1 || found[0].Stream+"@"+itoa(found[0].Version) != tc.want {
+			t.Errorf("field=%s value=%s: %+v, want %s", tc.field, tc.value, found, tc.want)
+		}
+	}
+	res, err := s.store.Append(context.Background(), "carts", []eventstore.Event{{Type: "Opened", Data: []byte(`{"customer":"z"}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for e, err := range s.store.Read(context.Background(), "carts") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = e.ID.String()
+	}
+	found, _ := searchAll(t, s, "category=carts&eventId="+id)
+	if len(found) != 1 || found[0].Stream != "carts" || found[0].Offset != string(res.Offset()) {
+		t.Errorf("eventId of the stream named as its category: %+v", found)
 	}
 }
