@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -26,7 +27,18 @@ type Codec interface {
 type JSON struct{}
 
 // Marshal encodes v as JSON.
-func (JSON) Marshal(v any) ([]byte, error) { return json.Marshal(v) }
+//
+// HTML's characters are written as they are ("<", not "\u003c"), so
+// that stored events read as they were decided wherever they are shown.
+func (JSON) Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
 
 // Unmarshal decodes JSON into v.
 func (JSON) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }

@@ -108,3 +108,19 @@ func TestValidation(t *testing.T) {
 		t.Errorf("invariant: %d %s, want 409", code, b)
 	}
 }
+
+// TestAnswersWriteHTMLCharactersAsTheyAre: a state, a diff's changes, a
+// timeline's events and the events of /v1/events carry "<", ">" and "&"
+// as they are, as the package doc says, not as \u003c escapes.
+func TestAnswersWriteHTMLCharactersAsTheyAre(t *testing.T) {
+	s := newServer(t)
+	s.command(t, "h1", `{"type":"Open","customer":"<ada> & co"}`)
+	s.command(t, "h1", `{"type":"Tag","tags":["a<b"]}`)
+	for _, path := range []string{"/v1/state/carts/h1", "/v1/diff/carts/h1?from=0&to=2", "/v1/timeline/carts/h1",
+		"/v1/events?stream=carts/h1/events"} {
+		body := string(s.get(t, path, http.StatusOK, nil))
+		if strings.Contains(body, `\u003c`) || strings.Contains(body, `\u0026`) || !strings.Contains(body, `<ada> & co`) {
+			t.Errorf("GET %s: %s; want <ada> & co as it is", path, body)
+		}
+	}
+}

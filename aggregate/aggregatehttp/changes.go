@@ -132,7 +132,7 @@ func encodeLeaf(v any, present bool) json.RawMessage {
 	if !present {
 		return json.RawMessage("null")
 	}
-	b, err := json.Marshal(v)
+	b, err := marshalJSON(v)
 	if err != nil {
 		return json.RawMessage("null")
 	}

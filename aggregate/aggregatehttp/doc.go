@@ -30,7 +30,10 @@
 // # Endpoints
 //
 // Every answer is JSON (Content-Type: application/json, with HTML's
-// characters written as they are: "<Command>", not "\u003cCommand\u003e").
+// characters written as they are: "<Command>", not "\u003cCommand\u003e"),
+// states and changes included. An event's data is given as it was stored:
+// aggregate.JSON writes HTML's characters as they are, and events stored
+// by an earlier version, or by another codec, keep the escapes it wrote.
 // Errors are {"error": "<short reason>"} with a 4xx code, on every path
 // under /v1/ this package or projectionhttp serves: an unknown path is 404,
 // a known path asked with a method it does not take is 405 with an Allow

@@ -109,7 +109,7 @@ func (t *typed[S, E]) load(ctx context.Context, id string, p point) (aggregate.L
 }
 
 func (t *typed[S, E]) encode(l aggregate.Loaded[S]) (loadedJSON, error) {
-	b, err := json.Marshal(l.State)
+	b, err := marshalJSON(l.State)
 	if err != nil {
 		return loadedJSON{}, fmt.Errorf("encode the state: %w", err)
 	}
@@ -162,7 +162,7 @@ func (t *typed[S, E]) history(ctx context.Context, id string, from, to point, fn
 			if state, err = evolve(t.def, state, e, value); err != nil {
 				return loadedJSON{}, loadedJSON{}, err
 			}
-			next, err := json.Marshal(state)
+			next, err := marshalJSON(state)
 			if err != nil {
 				return loadedJSON{}, loadedJSON{}, fmt.Errorf("encode the state: %w", err)
 			}
@@ -277,7 +277,7 @@ func eventJSON(e eventstore.Event, value any, changes []Change) Event {
 	}
 	data := json.RawMessage(e.Data)
 	if !json.Valid(e.Data) {
-		if b, err := json.Marshal(value); err == nil {
+		if b, err := marshalJSON(value); err == nil {
 			data = b
 		} else {
 			data, _ = json.Marshal(e.Data) // base64

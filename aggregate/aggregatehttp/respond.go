@@ -41,3 +41,16 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 func writeError(w http.ResponseWriter, code int, why string) {
 	writeJSON(w, code, errorBody{Error: reason.Cap(why)})
 }
+
+// marshalJSON is json.Marshal with HTML's characters written as they are,
+// as every answer writes them: a state or a value with "<", ">" or "&"
+// reads as it is, not as "\u003c".
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}

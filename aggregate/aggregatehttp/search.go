@@ -116,13 +116,8 @@ func slicesContainsEmpty(s []string) bool {
 // characters as they are ("R&D", "café", whichever escapes wrote them),
 // numbers by their value (1e2 is 100), object keys sorted.
 func canonicalJSON(v any) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if enc.Encode(canonicalNumbers(v)) != nil {
-		return nil
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	b, _ := marshalJSON(canonicalNumbers(v))
+	return b
 }
 
 // canonicalNumbers rewrites the numbers of v to one text per value.

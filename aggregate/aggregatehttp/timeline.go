@@ -2,7 +2,6 @@ package aggregatehttp
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -130,7 +129,7 @@ func (t *typed[S, E]) walk(ctx context.Context, id string, from, to uint64, fn f
 // fold evolves start through the events after its version up to version
 // to, calling fn with each and the fields of the state it changed.
 func (t *typed[S, E]) fold(ctx context.Context, stream string, start aggregate.Loaded[S], to uint64, fn func(step) error) error {
-	prev, err := json.Marshal(start.State)
+	prev, err := marshalJSON(start.State)
 	if err != nil {
 		return fmt.Errorf("encode the state: %w", err)
 	}
@@ -150,7 +149,7 @@ func (t *typed[S, E]) fold(ctx context.Context, stream string, start aggregate.L
 		if state, err = evolve(t.def, state, e, value); err != nil {
 			return err
 		}
-		next, err := json.Marshal(state)
+		next, err := marshalJSON(state)
 		if err != nil {
 			return fmt.Errorf("encode the state: %w", err)
 		}
