@@ -41,3 +41,32 @@ func TestCommandBodyReadFailures(t *testing.T) {
 		t.Errorf("GET /v1/state/carts/c9: %d %s, want 404: nothing stored", code, body)
 	}
 }
+
+// TestCommandBodyAfterTheObject: what follows a command's object is read
+// to the body's end: white space is fine, anything else a 400, and a body
+// over 1 MiB a 413 even when the excess is white space; nothing is stored
+// for a refused one.
+func TestCommandBodyAfterTheObject(t *testing.T) {
+	s := newServer(t)
+	for _, tc := range []struct {
+		id, rest string
+		code     int
+	}{
+		{"w1", " \n\t ", http.StatusOK},
+		{"w2", strings.Repeat(" ", 2<<20), http.StatusRequestEntityTooLarge},
+		{"w3", " {}", http.StatusBadRequest},
+		{"w4", strings.Repeat(" ", 8<<10) + "x", http.StatusBadRequest},
+	} {
+		code, body := s.do(t, http.MethodPost, "/v1/commands/carts/"+tc.id, `{"type":"Open","customer":"ada"}`+tc.rest)
+		if code != tc.code {
+			t.Errorf("%s: %d %.100s, want %d", tc.id, code, body, tc.code)
+		}
+		want := http.StatusNotFound
+		if tc.code == http.StatusOK {
+			want = http.StatusOK
+		}
+		if code, body := s.do(t, http.MethodGet, "/v1/state/carts/"+tc.id, ""); code != want {
+			t.Errorf("%s: the state after it: %d %s, want %d", tc.id, code, body, want)
+		}
+	}
+}

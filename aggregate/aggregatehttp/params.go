@@ -65,17 +65,18 @@ func readCommand(w http.ResponseWriter, r *http.Request) (string, map[string]jso
 	dec := json.NewDecoder(body)
 	var fields map[string]json.RawMessage
 	if err := dec.Decode(&fields); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return "", nil, &httpError{code: http.StatusRequestEntityTooLarge, reason: fmt.Sprintf("the body is over %d bytes", maxBody)}
+		if herr := bodyTooLarge(err); herr != nil {
+			return "", nil, herr
 		}
 		if herr := bodyReadError(err); herr != nil {
 			return "", nil, herr
 		}
 		return "", nil, badRequest("the body is not a JSON object: " + jsonReason(err))
 	}
-	if dec.More() {
-		return "", nil, badRequest("the body holds more than one JSON value")
+	// What follows the object is read to its end: white space only, and
+	// within the bound (dec.More would stop at the bound, unseen).
+	if err := restIsSpace(io.MultiReader(dec.Buffered(), body)); err != nil {
+		return "", nil, err
 	}
 	if fields == nil {
 		return "", nil, badRequest(`the body is not a JSON object: null`)
@@ -90,6 +91,43 @@ func readCommand(w http.ResponseWriter, r *http.Request) (string, map[string]jso
 	}
 	delete(fields, "type")
 	return typ, fields, nil
+}
+
+// bodyTooLarge is the 413 for a body over maxBody, nil for another error.
+func bodyTooLarge(err error) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return &httpError{code: http.StatusRequestEntityTooLarge, reason: fmt.Sprintf("the body is over %d bytes", maxBody)}
+	}
+	return nil
+}
+
+// restIsSpace reads what follows a command's JSON object to the body's
+// end: anything but white space is a 400, a body over maxBody a 413.
+func restIsSpace(r io.Reader) error {
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.Read(buf)
+		for _, c := range buf[:n] {
+			switch c {
+			case ' ', '\t', '\r', '\n':
+			default:
+				return badRequest("the body holds more than one JSON value")
+			}
+		}
+		switch {
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			if herr := bodyTooLarge(err); herr != nil {
+				return herr
+			}
+			if herr := bodyReadError(err); herr != nil {
+				return herr
+			}
+			return badRequest("cannot read the body")
+		}
+	}
 }
 
 // bodyReadError is the answer to a body that could not be read, nil when
