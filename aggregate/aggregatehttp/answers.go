@@ -140,6 +140,10 @@ type StreamInfo struct {
 type Events struct {
 	Events []StoredEvent `json:"events"`
 	Next   string        `json:"next"`
+	// Closed, for one stream, says the stream is closed and the page
+	// reaches its end: nothing will ever come after Next, so a wait
+	// answers at once and a follower stops.
+	Closed bool `json:"closed,omitempty"`
 }
 
 // StoredEvent is one stored event as the events and search endpoints give

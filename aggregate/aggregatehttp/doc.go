@@ -162,7 +162,10 @@
 // wait=<duration> (at most 60s), reads stored events {"events": [...],
 // "next": "<offset>"}; with wait and nothing new it waits for the next
 // event up to that long, then answers what came (an empty list if nothing),
-// which is how `rewind read --follow` follows a stream. The requests that
+// which is how `rewind read --follow` follows a stream. A page that
+// reaches the end of a closed stream says "closed": true: nothing will
+// come after it, so its wait answers at once, and a follower stops. The
+// requests that
 // wait on one category share one subscription; at most 10,000 requests
 // wait at once, on at most 256 categories, and a wait past either bound is
 // refused with 503 and Retry-After. At most 8 reads of the endpoint run

@@ -89,7 +89,7 @@ func (r *Registry) serveEvents(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	out, err := r.readEvents(ctx, q)
-	if err == nil && len(out.Events) == 0 && q.wait > 0 {
+	if err == nil && len(out.Events) == 0 && q.wait > 0 && !out.Closed {
 		if err = r.waitEvents(ctx, q); err == nil {
 			out, err = r.readEvents(ctx, q)
 		}
@@ -132,6 +132,14 @@ func (r *Registry) readEvents(ctx context.Context, q eventsQuery) (Events, error
 		if len(out.Events) == q.limit {
 			break
 		}
+	}
+	if q.stream != "" && len(out.Events) < q.limit {
+		// The page reached the stream's end: a closed stream's is final.
+		h, err := r.store.Head(ctx, q.stream)
+		if err != nil {
+			return Events{}, err
+		}
+		out.Closed = h.Closed && out.Next >= string(h.Offset)
 	}
 	return out, nil
 }

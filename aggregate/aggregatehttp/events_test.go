@@ -239,3 +239,43 @@ func TestStreamsPages(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsOfAClosedStream: a page that reaches a closed stream's end
+// says "closed": true and its wait answers at once; one that does not
+// reach the end, or of a stream still open, does not, and an open
+// stream's wait waits.
+func TestEventsOfAClosedStream(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	for i, opts := range [][]eventstore.AppendOption{nil, {eventstore.WithClose()}} {
+		if _, err := s.store.Append(ctx, "chat/closed", []eventstore.Event{{Type: "said", Data: []byte(`{}`)}}, opts...); err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+	}
+	if _, err := s.store.Append(ctx, "chat/open", []eventstore.Event{{Type: "said", Data: []byte(`{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	page := func(query string) (aggregatehttp.Events, time.Duration) {
+		t.Helper()
+		start := time.Now()
+		var out aggregatehttp.Events
+		s.get(t, "/v1/events?"+query, http.StatusOK, &out)
+		return out, time.Since(start)
+	}
+	first, _ := page("stream=chat/closed&limit=1")
+	if first.Closed || len(first.Events) != 1 {
+		t.Fatalf("a page short of the end: %+v", first)
+	}
+	last, _ := page("stream=chat/closed&from=" + first.Next)
+	if !last.Closed || len(last.Events) != 1 {
+		t.Fatalf("the page at the end: %+v, want closed", last)
+	}
+	end, took := page("stream=chat/closed&wait=5s&from=" + last.Next)
+	if !end.Closed || len(end.Events) != 0 || took > 2*time.Second {
+		t.Fatalf("a wait at a closed stream's end: %+v after %v, want closed at once", end, took)
+	}
+	open, took := page("stream=chat/open&wait=300ms&from=now")
+	if open.Closed || took < 250*time.Millisecond {
+		t.Fatalf("a wait on an open stream: %+v after %v, want it to wait and not say closed", open, took)
+	}
+}

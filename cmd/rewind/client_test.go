@@ -579,3 +579,22 @@ func waitFor(t *testing.T, b *syncBuffer, s string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestReadFollowClosedStream: "read --follow" of a closed stream prints
+// its events, says it is closed and ends (exit 0) rather than polling a
+// stream nothing will ever come to.
+func TestReadFollowClosedStream(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	a, server := startApp(t, ctx, seed.Config{Orders: 2, Days: 1, Rand: 3})
+	for i, opts := range [][]eventstore.AppendOption{nil, {eventstore.WithClose()}} {
+		if _, err := a.Store.Append(ctx, "chat/closed", []eventstore.Event{{Type: "said", Data: []byte(fmt.Sprintf(`{"n":%d}`, i))}}, opts...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	code, out, errOut := runCLI(t, ctx, "read", "chat/closed", "--follow", "--json", "--server", server)
+	if code != 0 || strings.Count(out, "\n") != 2 || !strings.Contains(errOut, "closed") || time.Since(start) > 10*time.Second {
+		t.Errorf("read --follow of a closed stream: exit %d after %v\nstdout:\n%s\nstderr:\n%s", code, time.Since(start), out, errOut)
+	}
+}

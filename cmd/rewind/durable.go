@@ -68,7 +68,11 @@ func (r *reader) runDurable(ctx context.Context, from string, follow bool) error
 		}
 		upToDate := hd.Get("Stream-Up-To-Date") == "true"
 		closed := hd.Get("Stream-Closed") == "true"
-		if r.limit > 0 && r.printed >= r.limit || upToDate && (!follow || closed) {
+		if r.limit > 0 && r.printed >= r.limit || upToDate && !follow {
+			return r.end(from)
+		}
+		if upToDate && closed {
+			r.closed()
 			return r.end(from)
 		}
 		if upToDate {

@@ -172,7 +172,8 @@ stream or category without events is not found (exit code 3).
 
 --from starts after an offset (as "rewind streams" and the end of this
 command's output show them); --follow then waits for new events and prints
-them as they are stored, until Ctrl-C. When the server goes away (a
+them as they are stored, until Ctrl-C or until the stream is closed
+(nothing can come after that). When the server goes away (a
 restart, a network error), --follow says so on stderr and reconnects, with
 a backoff of up to 5 s, from the offset it had reached. The last line
 without --follow is the command that goes on from where the read ended.
@@ -288,6 +289,7 @@ func (r *reader) run(ctx context.Context, q url.Values, from string, follow bool
 		var ans struct {
 			Events []logEvent `json:"events"`
 			Next   string     `json:"next"`
+			Closed bool       `json:"closed"`
 		}
 		raw, _, err := r.c.client.do(ctx, "GET", "/v1/events", q, nil, wait)
 		if err == nil {
@@ -313,6 +315,10 @@ func (r *reader) run(ctx context.Context, q url.Values, from string, follow bool
 			from = ans.Next
 		}
 		if r.limit > 0 && r.printed >= r.limit {
+			return r.end(from)
+		}
+		if ans.Closed && follow {
+			r.closed()
 			return r.end(from)
 		}
 		if len(ans.Events) == 0 {
@@ -375,6 +381,12 @@ func (r *reader) header() *columns {
 }
 
 // end reports where the read ended, so that it can go on from there.
+// closed tells that a follow stops because its stream is closed: nothing
+// will ever come after what it printed.
+func (r *reader) closed() {
+	fmt.Fprintf(r.c.stderr, "%s: the stream is closed; nothing more will come\n", r.c.name)
+}
+
 func (r *reader) end(next string) error {
 	if r.c.json {
 		return nil
