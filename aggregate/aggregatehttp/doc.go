@@ -89,7 +89,9 @@
 // State {"category", "id", "stream", "version", "at", "state"}: the current
 // one, the one after version N, or the one after every event stored at or
 // before the time. A version past the stream's is 400; an instance with no
-// events is 404.
+// events is 404. Version 0, or a time before the instance's first event,
+// is its state before any event: version 0, "at" null, the aggregate's
+// initial state.
 //
 // GET /v1/diff/<category>/<id>?from=<version|time>&to=<version|time> is a
 // Diff {"from": State, "to": State, "changes": [Change], "events": [Event]}:
@@ -150,6 +152,10 @@
 // as null, is a 400 naming it (`field "quantity" is required`): the schema
 // is what the server enforces, so a form built from it sends what is
 // accepted.
+//
+// A category, wherever an endpoint takes one (streams, events, search),
+// holds the streams under it ("carts/c1/events") and the stream named as
+// the category itself ("carts"), as the store's category reads have it.
 // GET /v1/streams[?category=c][&after=<name>][&limit=N][&total=true] lists
 // streams with their heads (eventstore.Store.Streams), in name order, a
 // page at a time: Streams {"streams": [{"name", "version", "offset",

@@ -40,7 +40,7 @@ func (r *Registry) routes() []route {
 			access.Read, r.instanceStream, r.serveExport, []string{"to", "package", "def"}},
 		{http.MethodGet, "/v1/streams", "/v1/streams[?category=c][&after=<name>][&limit=N][&total=true]", "streams and their heads, a page at a time in name order, with their number",
 			access.Read, categoryOrAll, r.serveStreams, []string{"category", "after", "limit", "total"}},
-		{http.MethodGet, "/v1/search", "/v1/search?category=<c>[&type=T][&field=<path>&value=<json>][&eventId=<uuid>][&commandId=<key>][&cursor=<c>&limit=N]", "events of a category that match every filter given, with a cursor to go on from",
+		{http.MethodGet, "/v1/search", "/v1/search?category=<c>[&type=T][&field=<path>&value=<json>][&eventId=<uuid>][&commandId=<key>][&cursor=<c>][&limit=N]", "events of a category that match every filter given, with a cursor to go on from",
 			access.Read, categoryOrAll, r.serveSearch, []string{"category", "type", "field", "value", "eventId", "commandId", "cursor", "limit"}},
 		{http.MethodGet, "/v1/events", "/v1/events?stream=<name>|category=<c>[&from=<offset>&limit=N&wait=<duration>]", "stored events, in log order, optionally waiting for the next",
 			access.Read, eventsResource, r.serveEvents, []string{"stream", "category", "from", "limit", "wait"}},
