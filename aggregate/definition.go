@@ -31,6 +31,10 @@ type JSON struct{}
 // HTML's characters are written as they are ("<", not "\u003c"), so
 // that stored events read as they were decided wherever they are shown.
 func (JSON) Marshal(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || !bytes.Contains(b, []byte(`\u00`)) {
+		return b, err // no escape of "<", ">" or "&" in it: as it is
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -46,6 +46,10 @@ func writeError(w http.ResponseWriter, code int, why string) {
 // as every answer writes them: a state or a value with "<", ">" or "&"
 // reads as it is, not as "\u003c".
 func marshalJSON(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || !bytes.Contains(b, []byte(`\u00`)) {
+		return b, err // no escape of "<", ">" or "&" in it: as it is
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
