@@ -201,7 +201,7 @@ func (s *Store) watchIndex() {
 	if !o.Metrics() {
 		return
 	}
-	stop := o.WatchIndex(&observe.IndexSource{Store: s.jsName, State: s.indexState})
+	stop := o.WatchIndex(&observe.IndexSource{Store: s.jsName, Log: s.logID, State: s.indexState})
 	context.AfterFunc(s.ctx, stop)
 }
 

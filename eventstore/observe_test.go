@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -253,5 +254,72 @@ func TestMetricsCountProducerAppends(t *testing.T) {
 	want(t, ss, 1, "rewind_producer_refusals_total", "reason", "fenced")
 	if ok, _ := ss.Sum("rewind_appends_total", "outcome", "ok"); ok < 1 || ok > 5 {
 		t.Errorf("rewind_appends_total{outcome=ok} = %v, want 1 to 5 batches", ok)
+	}
+}
+
+// TestTwoLogsOfOneNameOneObserver: two stores of two logs that share a
+// name and an Observer each have their index gauges, told apart by the
+// log's id, and each series holds its own store's positions at every
+// scrape; two stores of one log share one series.
+func TestTwoLogsOfOneNameOneObserver(t *testing.T) {
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	o, err := observe.New(observe.WithRegisterer(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := openStore(t, eventstore.WithObserver(o), eventstore.WithListen("127.0.0.1", 0))
+	b, _ := openStore(t, eventstore.WithObserver(o))
+	ready := func(s *eventstore.Store) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for err := s.Ready(ctx, 0); err != nil; err = s.Ready(ctx, 0) {
+			if time.Now().After(deadline) {
+				t.Fatal(err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for s, n := range map[*eventstore.Store]int{a: 3, b: 1} {
+		for i := range n {
+			if _, err := s.Append(ctx, "two/1", evs(1, i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ready(s)
+	}
+	// A third store on a's log: no series of its own.
+	c, err := eventstore.Connect(ctx, a.ClientURL(), eventstore.WithIndexDir(t.TempDir()), eventstore.WithObserver(o))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ready(c)
+	for range 10 {
+		ss, err := scrape.Gather(reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, sm := range ss {
+			if sm.Name == "rewind_log_position" {
+				got[sm.Labels["store"]] = sm.Value
+			}
+		}
+		var three, one int
+		for label, v := range got {
+			if !strings.HasPrefix(label, "rewind@") {
+				t.Fatalf("label %q of two logs named rewind: want rewind@<log id>", label)
+			}
+			switch v {
+			case 3:
+				three++
+			case 1:
+				one++
+			}
+		}
+		if len(got) != 2 || three != 1 || one != 1 {
+			t.Fatalf("rewind_log_position by store: %v; want one series at 3 and one at 1", got)
+		}
 	}
 }

@@ -21,7 +21,9 @@ var ErrInvalidOption = errors.New("observe: invalid option")
 //
 // It is safe for concurrent use. Two stores may share one Observer: their
 // counts add up, and each store's index gauges carry its log's name in the
-// label "store".
+// label "store" (two stores of one log share the series; two logs of one
+// name, in two directories say, are told apart by the log's id:
+// "rewind@1a2b3c4d").
 type Observer struct {
 	m      *metrics // nil without WithRegisterer
 	tracer trace.Tracer

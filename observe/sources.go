@@ -20,6 +20,10 @@ type IndexState struct {
 type IndexSource struct {
 	// Store names the store: its log's name, the label "store".
 	Store string
+	// Log identifies the log (its id; "" if unknown): two sources of one
+	// log are one series; two logs of one name are told apart by it
+	// ("rewind@1a2b3c4d").
+	Log string
 	// State reads the index's state; an error leaves the gauges out of
 	// that scrape.
 	State func(ctx context.Context) (IndexState, error)
@@ -147,7 +151,8 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 	}
 	seen := map[string]bool{}
 	for _, s := range idx {
-		if seen[s.Store] {
+		label := indexLabel(s, idx)
+		if seen[label] {
 			continue // two stores on one log: one series
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
@@ -156,10 +161,10 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 		if err != nil {
 			continue
 		}
-		seen[s.Store] = true
-		ch <- prometheus.MustNewConstMetric(descIndexApplied, prometheus.GaugeValue, float64(st.Applied), s.Store)
-		ch <- prometheus.MustNewConstMetric(descLogPosition, prometheus.GaugeValue, float64(st.Log), s.Store)
-		ch <- prometheus.MustNewConstMetric(descIndexLag, prometheus.GaugeValue, float64(st.Log-min(st.Applied, st.Log)), s.Store)
+		seen[label] = true
+		ch <- prometheus.MustNewConstMetric(descIndexApplied, prometheus.GaugeValue, float64(st.Applied), label)
+		ch <- prometheus.MustNewConstMetric(descLogPosition, prometheus.GaugeValue, float64(st.Log), label)
+		ch <- prometheus.MustNewConstMetric(descIndexLag, prometheus.GaugeValue, float64(st.Log-min(st.Applied, st.Log)), label)
 	}
 	named := map[string]bool{}
 	for _, s := range run {
@@ -178,4 +183,21 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descProjLeading, prometheus.GaugeValue, lead, p.Name)
 		}
 	}
+}
+
+// indexLabel is the "store" label of s's index gauges: its log's name,
+// and, when another source of all has the name for another log, the
+// log's id after "@" (its first 8 characters), so that two logs of one
+// name are two series, each always the same.
+func indexLabel(s *IndexSource, all []*IndexSource) string {
+	for _, o := range all {
+		if o.Store == s.Store && o.Log != s.Log {
+			id := s.Log
+			if len(id) > 8 {
+				id = id[:8]
+			}
+			return s.Store + "@" + id
+		}
+	}
+	return s.Store
 }
