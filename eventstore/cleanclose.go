@@ -217,6 +217,7 @@ func (s *Store) startServerBehind(dir string, x *index, m cleanMark) error {
 	// The index does not describe this log: reads wait for a new one,
 	// built from the log, in its place.
 	s.log.Warn("eventstore: rebuilding the read index from the log", "dir", x.dir, "reason", reason)
+	s.cfg.observer.IndexRebuilt()
 	nx, err := createIndex(s.indexDir, x.gen+1, s.logID, s.cfg.cacheSize, s.log)
 	if err != nil {
 		return err

@@ -82,6 +82,7 @@ type indexFiles struct {
 	x         *index // the generation's database, if it opened
 	reason    string // why it cannot be used, whatever the log holds
 	err       error
+	rebuilt   bool // finish put a fresh generation in place of one it could not use
 }
 
 func openIndexFiles(root string, cacheSize int64, log *slog.Logger) *indexFiles {
@@ -133,6 +134,7 @@ func (f *indexFiles) finish(logID string, logLast uint64, check logCheck) (*inde
 	if x != nil {
 		_ = x.close()
 	}
+	f.rebuilt = true
 	return createIndex(f.root, f.gen, logID, f.cacheSize, f.log)
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -322,4 +324,52 @@ func TestTwoLogsOfOneNameOneObserver(t *testing.T) {
 			t.Fatalf("rewind_log_position by store: %v; want one series at 3 and one at 1", got)
 		}
 	}
+}
+
+// TestRebuildAtOpenCounted: an index the store cannot use at open (here
+// another log's) is rebuilt from the log, and rewind_index_rebuilds_total
+// counts it, as it counts a Reindex.
+func TestRebuildAtOpenCounted(t *testing.T) {
+	ctx := context.Background()
+	dirs := []string{t.TempDir(), t.TempDir()}
+	for _, dir := range dirs {
+		s, err := eventstore.Open(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(ctx, "rb/1", evs(2, 0)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first store gets the second's index.
+	if err := os.RemoveAll(filepath.Join(dirs[0], "index")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(filepath.Join(dirs[0], "index"), os.DirFS(filepath.Join(dirs[1], "index"))); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	o, err := observe.New(observe.WithRegisterer(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := eventstore.Open(ctx, dirs[0], eventstore.WithObserver(o))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Started(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := collect(t, s.Read(ctx, "rb/1")); len(got) != 2 {
+		t.Fatalf("read %d events after the rebuild", len(got))
+	}
+	ss, err := scrape.Gather(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, ss, 1, "rewind_index_rebuilds_total")
 }

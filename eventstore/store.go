@@ -367,6 +367,9 @@ func (s *Store) start(ctx context.Context, dial func(name string) (*nats.Conn, e
 	if err != nil {
 		return err
 	}
+	if f.rebuilt {
+		s.cfg.observer.IndexRebuilt()
+	}
 	if s.embedded {
 		// From here on the log may change: a mark left by an earlier
 		// close must not outlive this.

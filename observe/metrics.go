@@ -88,7 +88,7 @@ func newMetrics(reg prometheus.Registerer, o *Observer) (*metrics, error) {
 		subLag: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "rewind_subscription_lag_seconds",
 			Help:    "Time from an event's storing to its delivery by a subscription, by kind: a live subscription's delivery latency, or how far behind a catching-up one reads.",
 			Buckets: lagBuckets}, []string{"kind"}),
-		indexRebuilds:  counter("rewind_index_rebuilds_total", "Rebuilds of the read index (Reindex, or after damage)."),
+		indexRebuilds:  counter("rewind_index_rebuilds_total", "Rebuilds of the read index (Reindex, after damage, or at open for an index it could not use)."),
 		indexStalls:    counter("rewind_index_stalls_total", "Waits for the read index that gave up with ErrIndexStalled."),
 		groupRounds:    counter("rewind_group_commit_rounds_total", "Fsync rounds of the group commit (SyncAlways)."),
 		groupAppenders: histogram("rewind_group_commit_appenders", "Appends that shared one fsync round.", prometheus.ExponentialBuckets(1, 2, 9)),
