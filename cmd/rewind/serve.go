@@ -256,6 +256,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if tr != nil {
 		obsOpts = append(obsOpts, observe.WithTracerProvider(tr.Provider))
 		log.Info("tracing", "otlp", tr.Endpoint, "service", tr.Service)
+	} else if cfg.otlp != "" && tracing.Disabled(os.Getenv) {
+		log.Info("tracing off: OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none wins over --otlp")
 	}
 	obs, err := observe.New(obsOpts...)
 	if err != nil {

@@ -106,6 +106,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if tr != nil {
 		cfg.TracerProvider = tr.Provider
 		fmt.Fprintf(stdout, "orders: tracing to %s as %q\n", tr.Endpoint, tr.Service)
+	} else if *otlp != "" && tracing.Disabled(os.Getenv) {
+		fmt.Fprintln(stdout, "orders: tracing off: OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none wins over --otlp")
 	}
 	fmt.Fprintf(stdout, "orders: opening %s (the first start seeds %d orders over %d days)\n", *data, *orders, *days)
 	a, err := app.Start(ctx, cfg)

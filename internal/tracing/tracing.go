@@ -7,7 +7,7 @@
 // variables itself (headers, TLS, compression, timeout), the SDK reads
 // OTEL_TRACES_SAMPLER, and OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES
 // name the service. OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none
-// turn it off.
+// turn it off, even when a flag names a collector.
 package tracing
 
 import (
@@ -44,11 +44,18 @@ type Tracing struct {
 	Service string
 }
 
+// Disabled reports whether getenv's OTEL_SDK_DISABLED=true or
+// OTEL_TRACES_EXPORTER=none turns tracing off, whatever names a collector.
+func Disabled(getenv func(string) string) bool {
+	return strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true") ||
+		strings.EqualFold(strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER")), "none")
+}
+
 // Start starts the exporter when a collector is named: flagURL (the
 // collector's base URL, as OTEL_EXPORTER_OTLP_ENDPOINT: spans go to
 // flagURL/v1/traces unless it has a path of its own), else the variables
-// of getenv. It returns nil, nil when none is named: then nothing is
-// traced and nothing is paid. service is the service name when
+// of getenv. It returns nil, nil when none is named, or when getenv turns
+// tracing off (Disabled): then nothing is traced and nothing is paid. service is the service name when
 // OTEL_SERVICE_NAME (or service.name in OTEL_RESOURCE_ATTRIBUTES) gives
 // none. Shut the Tracing down at exit: that sends the spans still
 // buffered.
@@ -56,6 +63,10 @@ func Start(ctx context.Context, flagURL string, getenv func(string) string, serv
 	var opts []otlptracehttp.Option
 	endpoint := ""
 	switch {
+	case Disabled(getenv):
+		// The standard switch wins over every way of naming a collector,
+		// the flag and REWIND_OTLP included, as the SDK's own does.
+		return nil, nil
 	case flagURL != "":
 		u, err := parseEndpoint(flagURL)
 		if err != nil {
@@ -66,9 +77,6 @@ func Start(ctx context.Context, flagURL string, getenv func(string) string, serv
 		}
 		endpoint = u.String()
 		opts = append(opts, otlptracehttp.WithEndpointURL(endpoint))
-	case strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true"),
-		strings.EqualFold(strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER")), "none"):
-		return nil, nil
 	case getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "":
 		u, err := parseEndpoint(getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
 		if err != nil {

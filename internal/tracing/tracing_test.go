@@ -24,6 +24,8 @@ func TestStartChoosesTheEndpoint(t *testing.T) {
 		{"credentials and query are not shown", "http://user:pw@a:4318?token=x", nil, "http://a:4318/v1/traces"},
 		{"disabled", "", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://b:4318", "OTEL_SDK_DISABLED": "true"}, ""},
 		{"no exporter", "", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://b:4318", "OTEL_TRACES_EXPORTER": "none"}, ""},
+		{"disabled wins over the flag", "http://a:4318", map[string]string{"OTEL_SDK_DISABLED": "TRUE"}, ""},
+		{"no exporter wins over the flag", "http://a:4318", map[string]string{"OTEL_TRACES_EXPORTER": " none "}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tr, err := Start(ctx, c.flag, func(k string) string { return c.env[k] }, "svc")
