@@ -373,3 +373,17 @@ func TestRebuildAtOpenCounted(t *testing.T) {
 	}
 	want(t, ss, 1, "rewind_index_rebuilds_total")
 }
+
+// TestAppendOutcomesAtZero: every append outcome the metric's help names
+// has its series at zero before the first append, as the observe package
+// doc says of known label values.
+func TestAppendOutcomesAtZero(t *testing.T) {
+	_, reg, _ := observed(t, false)
+	ss, err := scrape.Gather(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, oc := range []string{"ok", "duplicate", "conflict", "fenced", "gap", "closed", "invalid", "error"} {
+		want(t, ss, 0, "rewind_appends_total", "outcome", oc)
+	}
+}

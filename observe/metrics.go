@@ -126,7 +126,7 @@ func newMetrics(reg prometheus.Registerer, o *Observer) (*metrics, error) {
 		}
 	}
 	// Outcomes a dashboard sums over exist from the start, at zero.
-	for _, oc := range []string{AppendOK, AppendDuplicate, AppendConflict, AppendError} {
+	for _, oc := range []string{AppendOK, AppendDuplicate, AppendConflict, AppendFenced, AppendGap, AppendClosed, AppendInvalid, AppendError} {
 		m.appends.WithLabelValues(oc)
 	}
 	m.duplicates.WithLabelValues("command")
