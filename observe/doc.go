@@ -46,7 +46,9 @@
 // category, all, streams), rewind_index_rebuilds_total,
 // rewind_index_stalls_total, and, read at each scrape,
 // rewind_index_applied_position{store}, rewind_log_position{store} and
-// rewind_index_lag_commits{store}; with SyncAlways the group commit's
+// rewind_index_lag_commits{store} (present from the end of the store's
+// start, see eventstore.Store.Started, to its Close); with SyncAlways the
+// group commit's
 // rewind_group_commit_rounds_total, rewind_group_commit_appenders and
 // rewind_fsync_duration_seconds. Store.Append, each batch a Producer
 // commits (one append, however many of its Append calls it holds), every
@@ -68,7 +70,9 @@
 // and rewind_projection_lease_held (1 while this process feeds it).
 //
 // HTTP, by route (the pattern given to Handler, never a path with names
-// in it): rewind_http_requests_total{route, method, code},
+// in it; only the handlers wrapped in Handler are counted: rewind serve
+// wraps its streams' routes, not /metrics, /healthz or /readyz):
+// rewind_http_requests_total{route, method, code},
 // rewind_http_request_duration_seconds{route, method},
 // rewind_http_in_flight_requests{route} (every request being answered),
 // rewind_http_response_bytes_total{route},
@@ -95,6 +99,9 @@
 // records the span's traceparent in each event's metadata
 // (eventstore.MetaTraceParent, unless the event has one), so an event's
 // causation can be found from a trace and a trace from an event.
+// Unlike the metrics' labels, spans name what they touch: a server span's
+// url.path and the store's spans carry stream names, so a collector sees
+// them (choose its access as you would the store's).
 //
 // # Health
 //
