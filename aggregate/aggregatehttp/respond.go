@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/rewindhq/rewind/aggregate"
 	"github.com/rewindhq/rewind/internal/reason"
 )
 
@@ -43,18 +44,6 @@ func writeError(w http.ResponseWriter, code int, why string) {
 }
 
 // marshalJSON is json.Marshal with HTML's characters written as they are,
-// as every answer writes them: a state or a value with "<", ">" or "&"
-// reads as it is, not as "\u003c".
-func marshalJSON(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil || !bytes.Contains(b, []byte(`\u00`)) {
-		return b, err // no escape of "<", ">" or "&" in it: as it is
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
+// as every answer writes them (aggregate.JSON's encoding): a state or a
+// value with "<", ">" or "&" reads as it is, not as "\u003c".
+func marshalJSON(v any) ([]byte, error) { return aggregate.JSON{}.Marshal(v) }
