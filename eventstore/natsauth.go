@@ -104,27 +104,11 @@ func RedactURL(s string) string {
 
 // redactOne is RedactURL of one URL.
 func redactOne(p string) string {
-	u, err := url.Parse(p)
-	if err != nil {
-		// Not a URL we can take apart: drop what comes before the last
-		// @ after the scheme.
-		scheme, rest, ok := strings.Cut(p, "://")
-		if at := strings.LastIndex(rest, "@"); ok && at >= 0 {
-			return scheme + "://REDACTED@" + rest[at+1:]
-		}
-		if at := strings.LastIndex(p, "@"); !ok && at >= 0 {
-			return "REDACTED@" + p[at+1:]
-		}
+	prefix, _, host, ok := splitUserInfo(p)
+	if !ok {
 		return p
 	}
-	if at := strings.LastIndex(u.Opaque, "@"); u.User == nil && at >= 0 {
-		return "REDACTED@" + u.Opaque[at+1:]
-	}
-	if u.User == nil {
-		return p
-	}
-	u.User = url.User("REDACTED")
-	return u.String()
+	return prefix + "REDACTED@" + host
 }
 
 // indexDirName names Connect's default index directory for natsURL: a
@@ -140,26 +124,27 @@ func indexDirName(natsURL, jsName string) string {
 		if u, err := url.Parse(p); err == nil && (u.User != nil || !strings.Contains(p, "@")) {
 			u.User = nil
 			parts[i] = u.String() // as before splitUserInfo: the same directory for a URL that parses
-		} else {
-			_, parts[i] = splitUserInfo(p)
+		} else if prefix, _, host, ok := splitUserInfo(p); ok {
+			parts[i] = prefix + host
 		}
 	}
 	sum := sha256.Sum256([]byte(strings.Join(parts, ",")))
 	return hex.EncodeToString(sum[:8]) + "-" + jsName
 }
 
-// splitUserInfo splits one URL of a server list into its user info, as
-// written (user and password, or a token), and the URL without it. It
-// takes what url.Parse refuses or reads otherwise than NATS does: a
-// password with a character that should have been escaped, and
-// "user:password@host" without a scheme, which NATS takes as nats://.
-// The user info is what comes before the last "@" of the authority (up
-// to the first "/", "?" or "#"); a URL that does not parse and has no
-// "@" there loses what comes before its last "@" anywhere, since a
-// secret shown is worse than a host hidden.
-func splitUserInfo(p string) (info, without string) {
-	prefix, rest := "", p
-	if scheme, r, ok := strings.Cut(p, "://"); ok {
+// splitUserInfo splits one URL of a server list into its scheme's prefix
+// ("nats://", or "" for none), its user info as written (user and
+// password, or a token) and what follows it; ok is false for a URL with
+// no user info. It takes what url.Parse refuses or reads otherwise than
+// NATS does: a password with a character that should have been escaped,
+// and "user:password@host" without a scheme, which NATS takes as
+// nats://. The user info is what comes before the last "@" of the
+// authority (up to the first "/", "?" or "#"); a URL that does not parse
+// and has no "@" there loses what comes before its last "@" anywhere,
+// since a secret shown is worse than a host hidden.
+func splitUserInfo(p string) (prefix, info, host string, ok bool) {
+	rest := p
+	if scheme, r, found := strings.Cut(p, "://"); found {
 		prefix, rest = scheme+"://", r
 	}
 	end := strings.IndexAny(rest, "/?#")
@@ -169,13 +154,13 @@ func splitUserInfo(p string) (info, without string) {
 	at := strings.LastIndex(rest[:end], "@")
 	if at < 0 {
 		if _, err := url.Parse(p); err == nil {
-			return "", p
+			return "", "", p, false
 		}
 		if at = strings.LastIndex(rest, "@"); at < 0 {
-			return "", p
+			return "", "", p, false
 		}
 	}
-	return rest[:at], prefix + rest[at+1:]
+	return prefix, rest[:at], rest[at+1:], true
 }
 
 // redactError hides the secrets of natsURL's user info wherever the text
@@ -183,7 +168,7 @@ func splitUserInfo(p string) (info, without string) {
 func redactError(err error, natsURL string) error {
 	var secrets []string
 	for p := range strings.SplitSeq(natsURL, ",") {
-		info, _ := splitUserInfo(strings.TrimSpace(p))
+		_, info, _, _ := splitUserInfo(strings.TrimSpace(p))
 		// With a password, the password is the secret; alone, the user
 		// info is a token.
 		if _, pw, ok := strings.Cut(info, ":"); ok {
