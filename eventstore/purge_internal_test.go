@@ -44,7 +44,7 @@ func TestDeletesPurgeIsCompleted(t *testing.T) {
 			s.idxMu.Unlock()
 		}
 		// DeleteStream's steps up to its purge, and no purge.
-		body := encodeCommitFlags(1, 0, nil, "", flagDeleted, nil)
+		body := tombstoneBody()
 		seq, stamp, err := s.publish(ctx, subj, body, 2, 0)
 		if err != nil {
 			t.Fatal(err)
