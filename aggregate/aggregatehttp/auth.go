@@ -21,9 +21,9 @@ type handlerConfig struct {
 // of the category (of "*" without one), /v1/events as access.Read of its
 // stream or category, /v1/aggregates and /v1/ as access.Read of no
 // resource in particular.
-// The default, access.Anonymous{}, takes requests without credentials but
-// refuses commands from pages of other origins and requests to a Host
-// that is a foreign name.
+// The default, access.Anonymous{}, takes requests without credentials from
+// loopback only, and refuses commands from pages of other origins and
+// requests to a Host that is a foreign name.
 func WithAuthorizer(a access.Authorizer) HandlerOption {
 	return func(c *handlerConfig) {
 		if a != nil {

@@ -229,8 +229,9 @@
 // of it, /v1/streams and /v1/search as access.Read of the category ("*"
 // without one), /v1/events of its stream or category, /v1/aggregates and
 // the index /v1/ of no resource in particular. A refusal is 401 or 403 with {"error"}; the default,
-// access.Anonymous, refuses commands from pages of other origins and
-// requests to a Host that is a foreign name. A command's body must be sent
+// access.Anonymous, refuses requests from clients beyond loopback,
+// commands from pages of other origins and requests to a Host that is a
+// foreign name. A command's body must be sent
 // as Content-Type: application/json (415 otherwise), so that no "simple"
 // cross-site request (text/plain, a form) can carry one.
 package aggregatehttp

@@ -13,6 +13,13 @@ import (
 // browser tricked by another site, or a client beyond the machine, would
 // send:
 //
+//   - a request from a client beyond this machine (its RemoteAddr is not
+//     a loopback address), unless Remote is set or the client presented
+//     a verified TLS certificate: a handler mounted without an Authorizer
+//     on a server that listens on a network answers only the machine's
+//     own clients. Behind a reverse proxy on the same machine every client
+//     is the proxy's loopback address: put authentication on the proxy
+//     or on Rewind;
 //   - a request whose Host is a name other than "localhost" and those in
 //     Hosts: an IP address is taken, a name is how DNS rebinding reaches a
 //     loopback server from a page on another site;
@@ -32,16 +39,25 @@ type Anonymous struct {
 	// request may name in its Host header ("rewind.internal"); a name with
 	// a port allows that port only.
 	Hosts []string
+	// Remote lets clients beyond loopback through without a credential:
+	// a server that listens on a network without authentication
+	// (--insecure-no-auth, Config.InsecureNoAuth). Anyone who reaches it
+	// can then read, write and delete everything.
+	Remote bool
 }
 
-// Authorize allows op unless the request names a foreign Host, or changes
-// something from a foreign Origin.
+// Authorize allows op unless the request comes from beyond loopback (and
+// Remote is not set), names a foreign Host, or changes something from a
+// foreign Origin.
 //
 // Over TLS the Host is not checked: the browser has checked that the
 // server's certificate is for the name it asked for, which a name rebound
 // to this server's address cannot pass, and a client names the server by
 // its certificate's name.
 func (a Anonymous) Authorize(r *http.Request, op Op) error {
+	if !a.Remote && !fromLoopback(r.RemoteAddr) && (r.TLS == nil || len(r.TLS.VerifiedChains) == 0) {
+		return &ForbiddenError{Reason: "this server has no authentication, so it answers clients on its own machine only; turn on authentication (tokens or JWT), or let every client in with --insecure-no-auth"}
+	}
 	if r.TLS == nil && !a.hostAllowed(r.Host) {
 		return &ForbiddenError{Reason: "the Host " + quoteSafe(r.Host) + " is not this server's (DNS rebinding?); allow it with --allow-host"}
 	}
@@ -52,6 +68,21 @@ func (a Anonymous) Authorize(r *http.Request, op Op) error {
 		return &ForbiddenError{Reason: "a page from " + quoteSafe(r.Header.Get("Origin")) + " may not change anything here; allow its origin with --allow-origin, or turn on authentication"}
 	}
 	return nil
+}
+
+// fromLoopback reports whether a request's RemoteAddr is a loopback
+// address. One that is not an IP address and port (a Unix socket's, a
+// pipe's) is a client on this machine too.
+func fromLoopback(remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return true
+	}
+	return ip.Unmap().IsLoopback()
 }
 
 func (a Anonymous) hostAllowed(hostport string) bool {

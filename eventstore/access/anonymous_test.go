@@ -1,6 +1,8 @@
 package access_test
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net/http/httptest"
 	"testing"
@@ -33,7 +35,7 @@ func TestAnonymous(t *testing.T) {
 		{"POST", "evil.example:4437", "http://evil.example:4437", access.ErrForbidden},
 	} {
 		r := httptest.NewRequest(c.method, "http://"+c.host+"/v1/stream/x", nil)
-		r.Host = c.host
+		r.Host, r.RemoteAddr = c.host, "127.0.0.1:50000"
 		if c.origin != "" {
 			r.Header.Set("Origin", c.origin)
 		}
@@ -45,13 +47,64 @@ func TestAnonymous(t *testing.T) {
 	// Over TLS the Host is the certificate's name, which the client has
 	// checked: a name is taken; a foreign Origin still is not.
 	r := httptest.NewRequest("GET", "https://rewind.example:4437/v1/stream/x", nil)
+	r.RemoteAddr = "[::1]:50000"
 	if err := a.Authorize(r, access.Op{Action: access.Read, Resource: "x"}); err != nil {
 		t.Errorf("GET over TLS by name: %v, want it taken", err)
 	}
 	r = httptest.NewRequest("POST", "https://rewind.example:4437/v1/stream/x", nil)
+	r.RemoteAddr = "127.0.0.1:50000"
 	r.Header.Set("Origin", "https://evil.example")
 	if err := a.Authorize(r, access.Op{Action: access.Write, Resource: "x"}); !errors.Is(err, access.ErrForbidden) {
 		t.Errorf("POST over TLS from another origin: %v, want ErrForbidden", err)
+	}
+}
+
+// Without authentication a client beyond loopback is refused, as
+// durablestreams.WithAuthorizer's doc says of the default: a handler
+// mounted without an Authorizer on a server that listens on a network
+// must not serve the network. Remote (--insecure-no-auth) or a verified
+// client certificate lets it in; a client on this machine by a Unix
+// socket (no IP address) is local.
+func TestAnonymousRemote(t *testing.T) {
+	for _, c := range []struct {
+		a      access.Anonymous
+		remote string
+		tls    *tls.ConnectionState
+		want   error
+	}{
+		{access.Anonymous{}, "127.0.0.1:50000", nil, nil},
+		{access.Anonymous{}, "127.3.4.5:50000", nil, nil},
+		{access.Anonymous{}, "[::1]:50000", nil, nil},
+		{access.Anonymous{}, "[::ffff:127.0.0.1]:50000", nil, nil},
+		{access.Anonymous{}, "@", nil, nil},
+		{access.Anonymous{}, "", nil, nil},
+		{access.Anonymous{}, "192.0.2.1:1234", nil, access.ErrForbidden},
+		{access.Anonymous{}, "10.0.0.7:50000", nil, access.ErrForbidden},
+		{access.Anonymous{}, "[2001:db8::1]:50000", nil, access.ErrForbidden},
+		{access.Anonymous{}, "192.0.2.1:1234", &tls.ConnectionState{}, access.ErrForbidden},
+		{access.Anonymous{}, "192.0.2.1:1234", &tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{{}}}}, nil},
+		{access.Anonymous{Remote: true}, "192.0.2.1:1234", nil, nil},
+	} {
+		for _, method := range []string{"GET", "POST"} {
+			r := httptest.NewRequest(method, "http://127.0.0.1:4437/v1/stream/x", nil)
+			r.RemoteAddr, r.TLS = c.remote, c.tls
+			err := c.a.Authorize(r, access.Op{Action: access.Read, Resource: "x"})
+			if (c.want == nil) != (err == nil) || (c.want != nil && !errors.Is(err, c.want)) {
+				t.Errorf("%s from %q (Remote %v, TLS %v): %v, want %v", method, c.remote, c.a.Remote, c.tls != nil, err, c.want)
+			}
+		}
+	}
+	// The configuration's Anonymous lets remote clients in with
+	// --insecure-no-auth only.
+	for _, insecure := range []bool{false, true} {
+		a, err := (&access.Config{InsecureNoAuth: insecure}).Authorizer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest("GET", "http://127.0.0.1:4437/v1/stream/x", nil)
+		if err := a.Authorize(r, access.Op{Action: access.Read, Resource: "x"}); (err == nil) != insecure {
+			t.Errorf("InsecureNoAuth %v, a remote client: %v", insecure, err)
+		}
 	}
 }
 

@@ -21,7 +21,7 @@ type Config struct {
 	// JWTIssuer and JWTAudience, when set, must match a token's.
 	JWTIssuer, JWTAudience string
 	// InsecureNoAuth lets a server without authentication listen beyond
-	// loopback.
+	// loopback, and answer clients there (Anonymous.Remote).
 	InsecureNoAuth bool
 	// AllowOrigins and AllowHosts extend Anonymous (auth off).
 	AllowOrigins, AllowHosts []string
@@ -114,7 +114,7 @@ func (c *Config) Authorizer() (Authorizer, error) {
 	}
 	switch len(as) {
 	case 0:
-		return Anonymous{Origins: c.AllowOrigins, Hosts: c.AllowHosts}, nil
+		return Anonymous{Origins: c.AllowOrigins, Hosts: c.AllowHosts, Remote: c.InsecureNoAuth}, nil
 	case 1:
 		return as[0], nil
 	}

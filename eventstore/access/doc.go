@@ -52,7 +52,12 @@
 // # Without authentication
 //
 // A handler given no Authorizer uses Anonymous: no credential is asked
-// for, but a browser cannot be used against the server. A request whose
+// for, but only the machine's own clients are answered, and a browser
+// cannot be used against the server. A request from a client beyond
+// loopback (its RemoteAddr) is refused, unless Anonymous.Remote
+// (--insecure-no-auth) or a verified client certificate lets it in, so a
+// handler mounted without an Authorizer on a server that listens on a
+// network does not serve that network. A request whose
 // Host is a name other than localhost (DNS rebinding) is refused, and so
 // is a request that may change something (any method but GET, HEAD and
 // OPTIONS) from a page of another origin. Commands and rebuilds take only

@@ -110,8 +110,9 @@
 // also as access.Read of its source), DELETE as access.Delete. A refusal is
 // 401 with a WWW-Authenticate Bearer challenge or 403 naming the scope
 // needed, before the body is read. Without WithAuthorizer the handler uses
-// access.Anonymous: no credential, but writes from pages of other origins
-// and requests to a Host that is a foreign name (DNS rebinding) are 403.
+// access.Anonymous: no credential, but requests from clients beyond
+// loopback, writes from pages of other origins and requests to a Host that
+// is a foreign name (DNS rebinding) are 403.
 // CORS answers stay "Access-Control-Allow-Origin: *", as the protocol's
 // conformance suite requires: with bearer tokens a page of another origin
 // can only use a token it was given.

@@ -34,7 +34,7 @@ func ExampleNew() {
 	defer ds.Shutdown()
 	mux := http.NewServeMux()
 	mux.Handle("/v1/stream/", ds)
-	srv := httptest.NewServer(mux) // in a real server: http.ListenAndServe(addr, mux)
+	srv := httptest.NewServer(mux) // in a real server: access.Serve(access.NewServer(mux), ln)
 	defer srv.Close()
 	url := srv.URL + "/v1/stream/chat/room-1"
 

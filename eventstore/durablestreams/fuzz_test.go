@@ -52,6 +52,8 @@ func fuzzHandler(f *testing.F) (*eventstore.Store, http.Handler) {
 	}
 	for _, s := range setup {
 		r := httptest.NewRequest(s.method, "http://127.0.0.1/v1/stream/"+s.name, strings.NewReader(s.body))
+		// A client on this machine: the handler has no Authorizer.
+		r.RemoteAddr = "127.0.0.1:1234"
 		for i := 0; i < len(s.kv); i += 2 {
 			r.Header.Set(s.kv[i], s.kv[i+1])
 		}
@@ -99,6 +101,7 @@ func FuzzRequest(f *testing.F) {
 		values := []string{contentType, ttl, expiresAt, closed, streamSeq, producerID, producerEpoch,
 			producerSeq, forkedFrom, forkOffset, forkSub, ifNoneMatch}
 		r := httptest.NewRequest(method, "http://127.0.0.1/", bytes.NewReader(body))
+		r.RemoteAddr = "127.0.0.1:1234"
 		r.URL.Path = "/v1/stream/" + path
 		r.RequestURI = ""
 		q := url.Values{}
@@ -202,6 +205,7 @@ func FuzzOffset(f *testing.F) {
 			q.Set("live", "long-poll")
 		}
 		r := httptest.NewRequest("GET", "http://127.0.0.1/v1/stream/fz/offsets?"+q.Encode(), nil)
+		r.RemoteAddr = "127.0.0.1:1234"
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		_, perr := eventstore.ParseOffset(offset)
@@ -236,6 +240,7 @@ func FuzzJSONBatch(f *testing.F) {
 	f.Cleanup(h.Shutdown)
 	const name = "fz/batch"
 	put := httptest.NewRequest("PUT", "http://127.0.0.1/v1/stream/"+name, nil)
+	put.RemoteAddr = "127.0.0.1:1234"
 	put.Header.Set("Content-Type", "application/json")
 	h.ServeHTTP(httptest.NewRecorder(), put)
 	for _, s := range []string{`1`, `[1,2]`, `[[1,2],[3]]`, ` [ "a,b" , "]" , {"k":"[,]"} ] `, `"\"[\""`, `[]`, `[ ]`,
@@ -249,6 +254,7 @@ func FuzzJSONBatch(f *testing.F) {
 			t.Fatal(err)
 		}
 		r := httptest.NewRequest("POST", "http://127.0.0.1/v1/stream/"+name, bytes.NewReader(body))
+		r.RemoteAddr = "127.0.0.1:1234"
 		r.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)

@@ -28,6 +28,8 @@ func TestSweepDeletesExpiredStreams(t *testing.T) {
 	h.now = clock.get
 	do := func(method, path, body string, hdr map[string]string) int {
 		r := httptest.NewRequest(method, "http://127.0.0.1"+path, strings.NewReader(body))
+		// A client on this machine: the handler has no Authorizer.
+		r.RemoteAddr = "127.0.0.1:1234"
 		for k, v := range hdr {
 			r.Header.Set(k, v)
 		}
@@ -89,6 +91,7 @@ func TestSweepOfAnotherHandlerKeepsUsedStream(t *testing.T) {
 	a.now, b.now = clock.get, clock.get
 	do := func(h *Handler, method, path, body string, hdr ...string) int {
 		r := httptest.NewRequest(method, "http://127.0.0.1"+path, strings.NewReader(body))
+		r.RemoteAddr = "127.0.0.1:1234"
 		for i := 0; i+1 < len(hdr); i += 2 {
 			r.Header.Set(hdr[i], hdr[i+1])
 		}

@@ -14,8 +14,8 @@ type Option func(*Handler)
 // starting a rebuild is access.Admin of the projection's name, the
 // projections' status and a rebuild's progress are access.Read of no
 // resource in particular. The default, access.Anonymous{}, takes requests
-// without credentials but refuses rebuilds from pages of other origins and
-// requests to a Host that is a foreign name.
+// without credentials from loopback only, and refuses rebuilds from pages
+// of other origins and requests to a Host that is a foreign name.
 func WithAuthorizer(a access.Authorizer) Option {
 	return func(h *Handler) {
 		if a != nil {

@@ -50,8 +50,8 @@
 // Access control: New takes WithAuthorizer (package eventstore/access);
 // starting a rebuild is access.Admin of the projection's name, the other
 // endpoints access.Read of no resource in particular. A refusal is 401 or
-// 403; the default, access.Anonymous, refuses rebuilds from pages of other
-// origins and requests to a Host that is a foreign name. A rebuild must be
+// 403; the default, access.Anonymous, refuses requests from clients beyond
+// loopback, rebuilds from pages of other origins and requests to a Host that is a foreign name. A rebuild must be
 // asked for with Content-Type: application/json (415 otherwise), so that
 // no form or other "simple" cross-site request can start one.
 package projectionhttp
