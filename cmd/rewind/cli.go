@@ -211,15 +211,26 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// shownServer is a --server value as a message shows it: without the
+// password of its user info, and without its query or fragment, where a
+// token may be (?token=..., #token=... as the example's page takes one).
+func shownServer(s string) string {
+	s = eventstore.RedactURL(s)
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		return s[:i+1] + "…"
+	}
+	return s
+}
+
 // checkServer checks the --server value and returns it without a trailing
 // slash.
 func checkServer(s string) (string, error) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", usageErr("--server %q is not an http:// or https:// URL (like %s)", eventstore.RedactURL(s), defaultServer)
+		return "", usageErr("--server %q is not an http:// or https:// URL (like %s)", shownServer(s), defaultServer)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return "", usageErr("--server %q: give the server's base URL, without a query or fragment", eventstore.RedactURL(s))
+		return "", usageErr("--server %q: give the server's base URL, without a query or fragment", shownServer(s))
 	}
 	return strings.TrimRight(s, "/"), nil
 }

@@ -10,6 +10,26 @@ import (
 	"github.com/rewindhq/rewind/examples/orders/seed"
 )
 
+// TestServerQueryNeverPrinted: a --server URL with a query or a fragment
+// is refused (exit 2) without printing them, since a token may be there
+// (?token=..., #token=... as the example's page takes one): the message
+// shows the URL up to the "?" or "#".
+func TestServerQueryNeverPrinted(t *testing.T) {
+	const secret = "PWsecret"
+	for _, c := range []struct{ server, shown string }{
+		{"http://127.0.0.1:1/?token=" + secret, `"http://127.0.0.1:1/?…"`},
+		{"http://127.0.0.1:1/x#token=" + secret, `"http://127.0.0.1:1/x#…"`},
+		{"http://alice:" + secret + "@127.0.0.1:1/?token=" + secret, `"http://REDACTED@127.0.0.1:1/?…"`},
+		{"ftp://127.0.0.1:1/?token=" + secret, `"ftp://127.0.0.1:1/?…"`},
+		{"http://127.0.0.1:1/%zz?token=" + secret, `"http://127.0.0.1:1/%zz?…"`},
+	} {
+		code, out, errOut := runCLI(t, t.Context(), "streams", "--server", c.server)
+		if strings.Contains(out+errOut, secret) || code != exitUsage || !strings.Contains(errOut, c.shown) {
+			t.Errorf("--server %s: exit %d, stdout %q, stderr %q; want %d and %s", c.server, code, out, errOut, exitUsage, c.shown)
+		}
+	}
+}
+
 // TestCredentialsNeverPrinted: a password in --server's URL (or
 // REWIND_SERVER's) and the token of REWIND_TOKEN appear in no message, no
 // hint and no help: the URL is shown as http://REDACTED@host.
