@@ -152,6 +152,11 @@ func runClient(ctx context.Context, cmd command, args []string, stdout, stderr i
 		*token = os.Getenv("REWIND_TOKEN")
 	}
 	c.server, err = checkServer(*server)
+	if err == nil && strings.ContainsFunc(*token, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) {
+		// net/http refuses it in a header; said as bad input, not as a
+		// server that cannot be reached.
+		err = usageErr("%s contains a line break or another control character: give the token alone", given(fs, "token", "REWIND_TOKEN"))
+	}
 	if err == nil {
 		c.client = newAPIClient(c.server)
 		c.client.token = *token

@@ -30,6 +30,22 @@ func TestServerQueryNeverPrinted(t *testing.T) {
 	}
 }
 
+// TestTokenWithControlCharacter: a token with a line break (a file read
+// with its newline) is bad input, exit 2, said so without the token; it
+// was "cannot reach the server" (exit 1), net/http's refusal of the header.
+func TestTokenWithControlCharacter(t *testing.T) {
+	const secret = "PWsecret"
+	code, out, errOut := runCLI(t, t.Context(), "streams", "--server", "http://127.0.0.1:1", "--token", secret+"\n")
+	if strings.Contains(out+errOut, secret) || code != exitUsage || !strings.Contains(errOut, "--token contains a line break") {
+		t.Errorf("--token with a newline: exit %d, stdout %q, stderr %q; want %d and a message naming --token", code, out, errOut, exitUsage)
+	}
+	t.Setenv("REWIND_TOKEN", secret+"\x01")
+	code, out, errOut = runCLI(t, t.Context(), "streams", "--server", "http://127.0.0.1:1")
+	if strings.Contains(out+errOut, secret) || code != exitUsage || !strings.Contains(errOut, "REWIND_TOKEN contains a line break") {
+		t.Errorf("REWIND_TOKEN with a control character: exit %d, stdout %q, stderr %q; want %d and a message naming REWIND_TOKEN", code, out, errOut, exitUsage)
+	}
+}
+
 // TestCredentialsNeverPrinted: a password in --server's URL (or
 // REWIND_SERVER's) and the token of REWIND_TOKEN appear in no message, no
 // hint and no help: the URL is shown as http://REDACTED@host.
