@@ -3,16 +3,20 @@ package projectionhttp
 import (
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/rewindhq/rewind/eventstore/access"
+	"github.com/rewindhq/rewind/observe"
 )
 
 // Option configures a Handler.
 type Option func(*Handler)
 
 // WithAuthorizer sets who may do what (see package eventstore/access):
-// starting a rebuild is access.Admin of the projection's name, the
-// projections' status and a rebuild's progress are access.Read of no
+// starting a rebuild is access.Admin of the projection's name (of every
+// resource, "*", for a projection named "metrics" or under "metrics/":
+// admin:metrics is the scope of a metrics scrape, observe.MetricsOp, and
+// allows nothing else), the projections' status and a rebuild's progress are access.Read of no
 // resource in particular. The default, access.Anonymous{}, takes requests
 // without credentials from loopback only, and refuses rebuilds from pages
 // of other origins and requests to a Host that is a foreign name.
@@ -31,7 +35,7 @@ func WithAuthorizer(a access.Authorizer) Option {
 func (h *Handler) guard(w http.ResponseWriter, r *http.Request) bool {
 	op := access.Op{Action: access.Read}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		op = access.Op{Action: access.Admin, Resource: r.PathValue("name")}
+		op = access.Op{Action: access.Admin, Resource: adminResource(r.PathValue("name"))}
 	}
 	if err := h.auth.Authorize(r, op); err != nil {
 		code, reason := access.Refuse(w, err)
@@ -45,6 +49,18 @@ func (h *Handler) guard(w http.ResponseWriter, r *http.Request) bool {
 		}
 	}
 	return true
+}
+
+// adminResource is the resource a rebuild of the projection name asks
+// Admin of: the name, unless a scope that allows it would also allow the
+// metrics scrape's resource or be allowed by the scrape's scope, which
+// must allow nothing but the scrape.
+func adminResource(name string) string {
+	m := observe.MetricsOp.Resource
+	if name == m || strings.HasPrefix(name, m+"/") {
+		return "*"
+	}
+	return name
 }
 
 // guarded runs next once guard allowed the request.

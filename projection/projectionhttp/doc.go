@@ -48,10 +48,13 @@
 // path asked with a method it does not take is 405 with an Allow header.
 //
 // Access control: New takes WithAuthorizer (package eventstore/access);
-// starting a rebuild is access.Admin of the projection's name, the other
-// endpoints access.Read of no resource in particular. A refusal is 401 or
-// 403; the default, access.Anonymous, refuses requests from clients beyond
-// loopback, rebuilds from pages of other origins and requests to a Host that is a foreign name. A rebuild must be
-// asked for with Content-Type: application/json (415 otherwise), so that
-// no form or other "simple" cross-site request can start one.
+// starting a rebuild is access.Admin of the projection's name (of every
+// resource for a projection named "metrics" or under "metrics/", since
+// admin:metrics is the metrics scrape's scope and allows nothing else),
+// the other endpoints access.Read of no resource in particular. A refusal
+// is 401 or 403; the default, access.Anonymous, refuses requests from
+// clients beyond loopback, rebuilds from pages of other origins and
+// requests to a Host that is a foreign name. A rebuild must be asked for
+// with Content-Type: application/json (415 otherwise), so that no form or
+// other "simple" cross-site request can start one.
 package projectionhttp

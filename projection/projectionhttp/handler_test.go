@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/rewindhq/rewind/checkpoint"
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/eventstore/access"
 	"github.com/rewindhq/rewind/projection"
 	"github.com/rewindhq/rewind/projection/projectionhttp"
 )
@@ -305,6 +307,68 @@ func TestMethodNotAllowed(t *testing.T) {
 		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != allow ||
 			json.Unmarshal(b, &e) != nil || !strings.Contains(e.Error, "takes "+allow) {
 			t.Errorf("DELETE %s: %d Allow %q %s", path, resp.StatusCode, resp.Header.Get("Allow"), b)
+		}
+	}
+}
+
+// TestMetricsScopeRebuildsNothing: admin:metrics, the metrics scrape's
+// scope, does not rebuild a projection named metrics or under metrics/,
+// and a projection's own admin scope of that name does not either; admin
+// of every resource does, and other projections keep their own scopes.
+func TestMetricsScopeRebuildsNothing(t *testing.T) {
+	ctx := context.Background()
+	store, err := eventstore.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	runner := projection.NewRunner(store, slog.New(slog.DiscardHandler))
+	t.Cleanup(runner.Close)
+	idle := func(context.Context, func(projection.Progress)) error { return nil }
+	var lines []string
+	token := map[string]string{}
+	for _, scope := range []string{"admin:metrics", "admin:metrics/daily", "admin:orders", "admin"} {
+		tok, line, err := access.NewToken(scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token[scope], lines = tok, append(lines, line)
+	}
+	tokens, err := access.ParseTokens(strings.NewReader(strings.Join(lines, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := projectionhttp.New(runner, map[string]projectionhttp.Rebuilder{"metrics": idle, "metrics/daily": idle, "orders": idle},
+		projectionhttp.WithAuthorizer(tokens))
+	t.Cleanup(h.Close)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	for _, c := range []struct {
+		scope, name string
+		code        int
+	}{
+		{"admin:metrics", "metrics", 403},
+		{"admin:metrics", "metrics/daily", 403},
+		{"admin:metrics/daily", "metrics/daily", 403},
+		{"admin:metrics", "orders", 403},
+		{"admin:orders", "orders", 202},
+		{"admin", "metrics", 202},
+		{"admin", "metrics/daily", 202},
+	} {
+		req, err := http.NewRequest("POST", srv.URL+"/v1/projections/"+url.PathEscape(c.name)+"/rebuild", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token[c.scope])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.code {
+			t.Errorf("%s rebuilding %s: %d %s, want %d", c.scope, c.name, resp.StatusCode, body, c.code)
 		}
 	}
 }
