@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
 )
@@ -12,9 +13,15 @@ import (
 const (
 	// maxEventWaiters bounds the requests that wait at once.
 	maxEventWaiters = 10000
-	// maxWatchedCategories bounds the categories waited on at once: each
-	// is one subscription, a consumer on the store's server.
+	// maxWatchedCategories bounds the categories watched at once: each
+	// is one subscription, a consumer on the store's server. A wait on
+	// another category past it polls (categoryPoll) rather than being
+	// refused, so that waits on made-up categories cannot keep the real
+	// ones out.
 	maxWatchedCategories = 256
+	// categoryPoll is how often a wait on a category past
+	// maxWatchedCategories looks for its event.
+	categoryPoll = time.Second
 )
 
 // maxEventReads bounds the reads of GET /v1/events that run at once: an
@@ -65,28 +72,34 @@ type categoryWatch struct {
 
 // join counts a waiting request, on the category's watch when category is
 // not empty (starting it from the log's tail when none runs), and returns
-// the watch (nil for a stream's wait).
+// the watch: nil for a stream's wait, and for a category's when
+// maxWatchedCategories others are watched (that wait polls).
 func (ew *eventWaits) join(ctx context.Context, store *eventstore.Store, category string) (*categoryWatch, error) {
+	ew.mu.Lock()
+	if ew.waiting >= maxEventWaiters {
+		ew.mu.Unlock()
+		return nil, errWaitersFull
+	}
+	if cw := ew.byCat[category]; category == "" || cw != nil || len(ew.byCat) >= maxWatchedCategories {
+		defer ew.mu.Unlock()
+		return ew.add(cw), nil
+	}
+	ew.mu.Unlock()
+	// From the tail, asked of the server without the lock held: what the
+	// waiter's read after join does not see is stored after it, and the
+	// subscription delivers it (or the one another waiter started in the
+	// meantime, from an earlier tail).
+	tail, err := store.Tail(ctx)
+	if err != nil {
+		return nil, err
+	}
 	ew.mu.Lock()
 	defer ew.mu.Unlock()
 	if ew.waiting >= maxEventWaiters {
 		return nil, errWaitersFull
 	}
-	if category == "" {
-		ew.waiting++
-		return nil, nil
-	}
 	cw := ew.byCat[category]
-	if cw == nil {
-		if len(ew.byCat) >= maxWatchedCategories {
-			return nil, errWaitersFull
-		}
-		// From the tail: what the waiter's read after join does not see
-		// is stored after it, and the subscription delivers it.
-		tail, err := store.Tail(ctx)
-		if err != nil {
-			return nil, err
-		}
+	if cw == nil && len(ew.byCat) < maxWatchedCategories {
 		sctx, cancel := context.WithCancel(context.Background())
 		cw = &categoryWatch{next: make(chan struct{}), cancel: cancel, done: make(chan struct{})}
 		if ew.byCat == nil {
@@ -95,9 +108,16 @@ func (ew *eventWaits) join(ctx context.Context, store *eventstore.Store, categor
 		ew.byCat[category] = cw
 		go ew.watch(sctx, store, category, tail, cw)
 	}
-	cw.refs++
+	return ew.add(cw), nil
+}
+
+// add counts a waiting request, on cw if not nil. ew.mu is held.
+func (ew *eventWaits) add(cw *categoryWatch) *categoryWatch {
+	if cw != nil {
+		cw.refs++
+	}
 	ew.waiting++
-	return cw, nil
+	return cw
 }
 
 // watch runs a category's subscription until the watch's last waiter
@@ -119,8 +139,11 @@ func (ew *eventWaits) watch(ctx context.Context, store *eventstore.Store, catego
 }
 
 // wake returns the channel closed at the watch's next event, or the error
-// that ended its subscription.
+// that ended its subscription; nil for no watch.
 func (ew *eventWaits) wake(cw *categoryWatch) (<-chan struct{}, error) {
+	if cw == nil {
+		return nil, nil // a wait that polls
+	}
 	ew.mu.Lock()
 	defer ew.mu.Unlock()
 	return cw.next, cw.err
@@ -165,6 +188,12 @@ func (r *Registry) waitEvents(ctx context.Context, q eventsQuery) error {
 		}
 		return err
 	}
+	var poll <-chan time.Time
+	if cw == nil { // past the watched categories' bound
+		t := time.NewTicker(categoryPoll)
+		defer t.Stop()
+		poll = t.C
+	}
 	for {
 		next, err := r.waits.wake(cw)
 		if err != nil {
@@ -181,6 +210,7 @@ func (r *Registry) waitEvents(ctx context.Context, q eventsQuery) error {
 		}
 		select {
 		case <-next:
+		case <-poll:
 		case <-wctx.Done():
 			if ctx.Err() != nil {
 				return ctx.Err()
