@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -29,9 +30,40 @@ func (c *cli) localTime(s string) string {
 	return t.In(c.loc).Format(timeLayout)
 }
 
-// row writes one row of a table.
+// row writes one row of a table, each cell as cellText shows it.
 func row(tw io.Writer, cols ...string) {
-	fmt.Fprintln(tw, strings.Join(cols, "\t"))
+	cells := make([]string, len(cols))
+	for i, c := range cols {
+		cells[i] = cellText(c)
+	}
+	fmt.Fprintln(tw, strings.Join(cells, "\t"))
+}
+
+// cellText shows s on one line of a table: a control character in it (a
+// field name from a state's JSON key may hold any) is written as its
+// escape, as a JSON value shows it (\t, \n, \r, \u001b), since a tab would
+// end the cell, a newline the row, and an escape sequence would be obeyed
+// by the terminal.
+func cellText(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case unicode.IsControl(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // printJSON prints the server's answer, indented, for --json.
@@ -134,8 +166,13 @@ func scalar(tok json.Token) string {
 	case nil:
 		return "null"
 	case string:
-		b, _ := json.Marshal(v)
-		return string(b)
+		// As the server wrote it: "<b>", not "\u003cb\u003e" (json.Marshal's
+		// escaping for HTML), as diff and timeline show the same value.
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(v)
+		return strings.TrimSuffix(b.String(), "\n")
 	case json.Number:
 		return v.String()
 	case bool:

@@ -159,11 +159,12 @@ func TestLeadingClientFlags(t *testing.T) {
 }
 
 func TestFlatten(t *testing.T) {
-	fields, err := flatten([]byte(`{"status":"open","items":{"b":{"q":2},"a":{}},"tags":["x",null],"n":1.50,"e":[]}`))
+	fields, err := flatten([]byte(`{"status":"open","items":{"b":{"q":2},"a":{}},"tags":["x",null],"n":1.50,"e":[],"code":"<i>X</i> & \"y\""}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []field{{"status", `"open"`}, {"items.b.q", "2"}, {"items.a", "{}"}, {"tags.0", `"x"`}, {"tags.1", "null"}, {"n", "1.50"}, {"e", "[]"}}
+	want := []field{{"status", `"open"`}, {"items.b.q", "2"}, {"items.a", "{}"}, {"tags.0", `"x"`}, {"tags.1", "null"}, {"n", "1.50"}, {"e", "[]"},
+		{"code", `"<i>X</i> & \"y\""`}} // as diff and timeline show it, not "\u003ci\u003e"
 	if !slices.Equal(fields, want) {
 		t.Errorf("flatten = %v\nwant %v", fields, want)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -30,6 +31,34 @@ func TestChangeFit(t *testing.T) {
 		if !reflect.DeepEqual(got, c.want) {
 			t.Errorf("changeFit(%s: %s → %s)(%d) = %q, want %q", c.ch.Path, c.ch.From, c.ch.To, c.room, got, c.want)
 		}
+	}
+}
+
+// TestTableCellControlCharacters: a field named with a tab, a newline or
+// an escape sequence (a state's JSON key may hold any) stays in its own
+// cell of its own row, written as its escape: neither a column nor a row
+// more (a tab in a key made state's table panic), nor a sequence the
+// terminal obeys.
+func TestTableCellControlCharacters(t *testing.T) {
+	var out bytes.Buffer
+	tw := newTable(&out)
+	row(tw, "FIELD", "VALUE")
+	row(tw, "items.nl\ttab.name", `"mug"`)
+	row(tw, "items.two\nlines", "1")
+	row(tw, "items.\x1b[2Jclear", "2")
+	if err := tw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := "FIELD                 VALUE\n" +
+		"items.nl\\ttab.name    \"mug\"\n" +
+		"items.two\\nlines      1\n" +
+		"items.\\u001b[2Jclear  2\n"
+	if out.String() != want {
+		t.Errorf("the table is\n%s\nwant\n%s", out.String(), want)
+	}
+	got := changeFit(change{Path: "items.nl\ttab", From: json.RawMessage("null"), To: json.RawMessage(`{"quantity":1}`)})(40, false)
+	if want := []string{`items.nl\ttab = {"quantity":1}`}; !reflect.DeepEqual(got, want) {
+		t.Errorf("changeFit of a path with a tab = %q, want %q", got, want)
 	}
 }
 

@@ -235,6 +235,7 @@ func (c *cli) eventRows(tw *table, e aggEvent) {
 // value on lines of their own, each broken over more lines if it must be,
 // never cut.
 func changeFit(ch change) fitFunc {
+	ch.Path = cellText(ch.Path)
 	return func(room int, _ bool) []string {
 		if one := describeChange(ch); utf8.RuneCountInString(one) <= room {
 			return []string{one}
