@@ -134,7 +134,12 @@ func (e *axisEntry) read(ctx context.Context, store *eventstore.Store, stream st
 			e.start = ev.StoredAt
 			e.ms = append(e.ms, 0)
 		default:
-			e.ms = append(e.ms, ev.StoredAt.Sub(e.last).Milliseconds())
+			// The step between the versions' whole milliseconds since
+			// start, not the step between their times cut to a
+			// millisecond: summed, these give each version's time to
+			// the millisecond, where a cut per step drifted (a second
+			// behind after 1,500 steps of 0.6 ms).
+			e.ms = append(e.ms, ev.StoredAt.Sub(e.start).Milliseconds()-e.last.Sub(e.start).Milliseconds())
 		}
 		e.last, e.offset = ev.StoredAt, ev.Offset
 	}

@@ -42,19 +42,22 @@ func TestTimelineAxisLongStream(t *testing.T) {
 		h := s.head(t, "long")
 		var tl aggregatehttp.Timeline
 		s.get(t, fmt.Sprintf("/v1/timeline/carts/long?from=%d&limit=1&axis=true", h.Version), 200, &tl)
+		// Summed, the steps give each version's time to the millisecond
+		// (as the page sums them), however many there are.
 		want := aggregatehttp.Axis{Ms: []int64{}}
-		var prev time.Time
+		var start time.Time
+		var sum int64
 		for e, err := range s.store.Read(ctx, stream) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if prev.IsZero() {
+			if start.IsZero() {
+				start = e.StoredAt
 				want.Start = e.StoredAt.UTC().Format(time.RFC3339Nano)
-				want.Ms = append(want.Ms, 0)
-			} else {
-				want.Ms = append(want.Ms, e.StoredAt.Sub(prev).Milliseconds())
 			}
-			prev = e.StoredAt
+			ms := e.StoredAt.Sub(start).Milliseconds()
+			want.Ms = append(want.Ms, ms-sum)
+			sum = ms
 		}
 		if tl.Axis == nil || tl.Version != h.Version || uint64(len(want.Ms)) != h.Version {
 			t.Fatalf("%s: version %d (head %d), axis %v", when, tl.Version, h.Version, tl.Axis != nil)
@@ -69,6 +72,16 @@ func TestTimelineAxisLongStream(t *testing.T) {
 	check("the same head again")
 	appendItems(150, time.Minute)
 	check("after appends")
+	// Steps of less than a millisecond, one event each: cut one by one,
+	// they summed to 0 where 1,500 of them are almost a second.
+	for range 1500 {
+		at = at.Add(600 * time.Microsecond)
+		s.clock.set(at)
+		if _, err := s.store.Append(ctx, stream, []eventstore.Event{{Type: "ItemAdded", Data: json.RawMessage(`{"sku":"sku-1","quantity":1,"price":100}`)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("after steps of 0.6 ms")
 	if err := s.store.DeleteStream(ctx, stream); err != nil {
 		t.Fatal(err)
 	}

@@ -116,7 +116,8 @@
 // With axis=true the answer also has "axis": {"start", "ms"}, the store time
 // of every version of the stream for a time-scaled axis: start is version
 // 1's time and ms[i] the milliseconds from version i's time to version
-// i+1's (ms[0] is 0), so a 10,000-event stream's axis is a few tens of
+// i+1's (ms[0] is 0), counted so that ms[0] + … + ms[i] is version i+1's
+// whole milliseconds since start, so a 10,000-event stream's axis is a few tens of
 // kilobytes. The registry keeps the axes of streams of 1,000 versions or
 // more (2,000,000 versions at most over all streams, the least recently
 // used dropped first) and reads only the events appended since, so the

@@ -57,7 +57,7 @@ func parseTimelineQuery(r *http.Request) (timelineQuery, error) {
 // Axis is the store time of every version of a stream, compact: Start is
 // the time of version 1 and Ms[i] the milliseconds from version i's time
 // to version i+1's (Ms[0] is 0), so version v is at Start plus the sum of
-// Ms[0..v-1]. Deltas are small numbers where events are close, and a
+// Ms[0..v-1], to the millisecond however many versions there are. Deltas are small numbers where events are close, and a
 // 10,000-event stream's axis is tens of kilobytes.
 type Axis struct {
 	Start string  `json:"start"`
