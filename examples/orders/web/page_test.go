@@ -182,8 +182,9 @@ func TestSliderStepsAskForTheNewest(t *testing.T) {
 }
 
 // TestRoutes: a link to a stream and a version typed into an open tab
-// shows it; Back and Forward go through the views seen; a version past the
-// stream's end and a stream that does not exist say so.
+// shows it; Back and Forward go through the views seen; a point that is
+// neither a version nor a time, a version past the stream's end and a
+// stream that does not exist say so.
 func TestRoutes(t *testing.T) {
 	bin := findChromium(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
@@ -239,6 +240,21 @@ func TestRoutes(t *testing.T) {
 	b.waitShown(stream, 2)
 	eval[bool](b, `(history.forward(), true)`)
 	b.waitShown(other, 2)
+
+	// A point that is neither a version nor a time (once thrown from a
+	// time formatter, leaving the last point on the screen; "-1" was sent
+	// to the server as a time and answered with its parser's words).
+	for _, point := range []string{"abc", "-1", "2026-13-45T99:00:00Z"} {
+		eval[string](b, fmt.Sprintf(`location.hash = %q`, "#"+stream+"@"+point))
+		b.waitFor("the bad point said", `document.getElementById("state-error")?.hidden === false && document.getElementById("point").textContent.includes("neither a version nor a time")`)
+		msg := eval[string](b, `document.getElementById("point").textContent + " | " + document.getElementById("state-error").textContent`)
+		if !strings.Contains(msg, "“"+point+"”") || !strings.Contains(msg, fmt.Sprintf("a version (0 to %d) or a time", tl.Version)) || strings.Contains(msg, "RFC 3339") {
+			t.Errorf("at @%s the page says %q", point, msg)
+		}
+		if n := eval[int](b, `document.querySelectorAll("#state-json .code").length`); n != 0 {
+			t.Errorf("at @%s the page shows %d lines of a state", point, n)
+		}
+	}
 
 	// A version the stream does not have.
 	eval[string](b, fmt.Sprintf(`location.hash = %q`, "#"+stream+"@99"))
@@ -306,8 +322,25 @@ func writeLongOrder(t *testing.T, ctx context.Context, dir, id string, n int, st
 	}
 }
 
+// writeWideOrder stores an order whose second event holds an item name of
+// 20,000 characters: one line of its data far wider than any window.
+func writeWideOrder(t *testing.T, ctx context.Context, dir, id string) {
+	t.Helper()
+	store, err := eventstore.Open(ctx, filepath.Join(dir, "events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	placed, _ := json.Marshal(domain.OrderPlaced{Workspace: "ws-01", PlacedBy: "usr-001"})
+	added, _ := json.Marshal(domain.ItemAdded{SKU: "long", Name: strings.Repeat("A", 20_000), Quantity: 1, UnitPriceCents: 100})
+	if _, err := store.Append(ctx, "orders/"+id+"/events", []eventstore.Event{{Type: "OrderPlaced", Data: placed}, {Type: "ItemAdded", Data: added}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestLayout looks at the page at 1400, 1024 and 500 px: the streams'
-// names are whole, nothing overflows sideways, the header is whole; on a
+// names are whole, nothing overflows sideways (an event's data of 20,000
+// characters included: it scrolls in its pane), the header is whole; on a
 // 302-event stream stored in bursts the axis places events by time (not a
 // solid bar), the event list follows the version (to its top at version
 // 0), and the state pane's top line is never cut.
@@ -331,6 +364,7 @@ func TestLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeLongOrder(t, ctx, dir, "ord-long", 302, time.Now().Add(-19*24*time.Hour))
+	writeWideOrder(t, ctx, dir, "ord-wide")
 	a, err := app.Start(ctx, app.Config{Addr: "127.0.0.1:0", Data: dir, Seed: app.SeedConfig{Skip: true}})
 	if err != nil {
 		t.Fatal(err)
@@ -360,6 +394,18 @@ func TestLayout(t *testing.T) {
 		// The event list shows the current event.
 		if !eval[bool](b, `(() => { const box = document.getElementById("events-box"), li = document.querySelector('#events li[data-version="150"]'); if (!li) return false; const r = li.getBoundingClientRect(), bx = box.getBoundingClientRect(); return r.top >= bx.top - 1 && r.bottom <= bx.bottom + 1; })()`) {
 			t.Errorf("at %d px and version 150 the event list does not show v150", w)
+		}
+		// An event with a line of data wider than the window: the line
+		// scrolls in the event's pane, which stays beside the events
+		// (it once grew past the window, its Copy button out of sight).
+		openAt(b, base, "#orders/ord-wide/events@2&tab=event")
+		b.waitFor("the wide event shown", `document.querySelector("#event-body .json") !== null && !document.getElementById("pane-event").hidden`)
+		if sw := eval[int](b, `document.documentElement.scrollWidth`); sw > int(w) {
+			t.Errorf("at %d px, with a wide event shown, the page is %d px wide: it overflows sideways", w, sw)
+		}
+		if out := eval[[]string](b, `(() => { const panes = document.querySelector(".panes").getBoundingClientRect();
+			return Array.from(document.querySelectorAll(".state-card, .events-card, #copy-event, #download-event")).filter((e) => { const r = e.getBoundingClientRect(); return r.right > panes.right + 1 || r.right > innerWidth; }).map((e) => e.id || e.className); })()`); len(out) > 0 {
+			t.Errorf("at %d px, with a wide event shown, %q stick out of the panes", w, out)
 		}
 	}
 

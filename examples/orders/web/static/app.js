@@ -296,9 +296,14 @@
     const point = at > 0 ? safeDecode(head.slice(at + 1)) : "";
     const r = { view: "streams", name, params };
     if (/^\d+$/.test(point)) r.version = Number(point);
-    else if (point) r.at = point;
+    else if (isTime(point)) r.at = point;
+    else if (point) r.bad = point; // neither: said in place of a state (showBadPoint)
     return r;
   }
+
+  // isTime reports whether a link's point is a time the server takes: RFC
+  // 3339, as the page writes it (2026-12-04T15:00:00.000Z).
+  const isTime = (s) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i.test(s) && !Number.isNaN(Date.parse(s));
 
   function safeDecode(s) {
     try { return decodeURIComponent(s); } catch (_) { return s; }
@@ -568,6 +573,7 @@
 
   async function goToPoint(point, push) {
     if (!page.timeline) return;
+    if (point.bad !== undefined) { showBadPoint(point.bad); return; }
     if (point.at) await goTo(null, point.at, push);
     else await goTo(point.version === undefined ? page.timeline.version : point.version, null, push);
     if (page.tab === "diff") runDiff(false);
@@ -1043,6 +1049,30 @@
     const go = el("button", { textContent: `Go to version ${head}, the latest` });
     go.addEventListener("click", () => goTo(head, null, true));
     showError($("state-error"), `There is no version ${v}: ${page.stream.name} has ${head} event${head === 1 ? "" : "s"} (versions 1 to ${head}).`, go);
+    markRows();
+    markAxis();
+  }
+
+  // showBadPoint says that a link's point (#orders/ord-1/events@abc) is
+  // neither a version nor a time, in place of a state; the address stays
+  // as typed until the slider moves.
+  function showBadPoint(point) {
+    const head = page.timeline.version;
+    ++page.seq; // an answer on its way is no longer the point's
+    page.version = head;
+    page.at = null;
+    page.shown = null;
+    $("slider").value = head;
+    $("point").dataset.version = "";
+    $("point").replaceChildren(el("strong", { textContent: `“${point}”` }), " ",
+      el("span", { class: "bad", textContent: "is neither a version nor a time" }));
+    clearState("?");
+    const go = el("button", { textContent: `Go to version ${head}, the latest` });
+    go.addEventListener("click", () => goTo(head, null, true));
+    const last = head >= 1 ? page.times[head - 1] : undefined;
+    if (last !== undefined) $("time").value = inputTime(last); // not another stream's time
+    const example = last !== undefined ? new Date(last).toISOString() : "2026-12-04T15:00:00.000Z";
+    showError($("state-error"), `The address asks for “${point}” after the @: give a version (0 to ${head}) or a time in UTC, such as ${example}.`, go);
     markRows();
     markAxis();
   }
