@@ -409,6 +409,15 @@ func TestLayout(t *testing.T) {
 		}
 	}
 
+	// A link to a version whose page of events the page has not loaded
+	// (opened at the head) names its event's type once the page comes.
+	b.do("resize", chromedp.EmulateViewport(1400, 800))
+	openAt(b, base, "#"+stream)
+	b.waitShown(stream, tl.Version)
+	eval[string](b, fmt.Sprintf(`location.hash = "#%s@150"`, stream))
+	b.waitShown(stream, 150)
+	b.waitFor("the type of v150 on the point's line", fmt.Sprintf(`document.querySelector("#point .point-ev")?.textContent === %q`, tl.Events[149].Type))
+
 	// The axis: events by time, in clusters, not one tick per version.
 	b.do("resize", chromedp.EmulateViewport(1400, 800))
 	openAt(b, base, fmt.Sprintf("#%s@150", stream))

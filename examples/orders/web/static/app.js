@@ -652,6 +652,12 @@
           page.drawn = null;
           drawRows();
           drawAxis();
+          // The point's line gets its event's type (a link to a version
+          // of a page not loaded yet showed none).
+          const pv = page.version;
+          if (pv >= first && pv < first + PAGE && pv <= head && $("point").dataset.version === String(pv)) {
+            $("point").replaceChildren(...pointLabel(pv, page.at));
+          }
           // The state shown gets the tags of its page's events, unless
           // another is on its way (it brings them).
           if (page.shown && page.shown.version >= first && page.shown.version < first + PAGE && !$("view").dataset.loading) {
@@ -997,22 +1003,29 @@
   function showPoint(v, asOf, wait) {
     page.version = v;
     $("slider").value = v;
-    const head = page.timeline ? page.timeline.version : v;
-    const e = eventAt(v);
     const t = v >= 1 ? page.times[v - 1] : undefined;
     $("point").dataset.version = String(v);
-    $("point").replaceChildren(...[
-      el("strong", { textContent: `Version ${v}` }), ` of ${head}`,
-      e ? el("span", { class: "point-ev", style: `--h:${hue(e.type)}`, textContent: e.type }) : null,
-      t !== undefined ? el("span", { class: "muted", textContent: fmtTime(new Date(t).toISOString()) })
-        : v === 0 ? el("span", { class: "muted", textContent: "before the first event" }) : null,
-      asOf ? el("span", { class: "as-of", textContent: `the last event at or before ${fmtTime(asOf)}` }) : null,
-    ].filter((c) => c !== null));
+    $("point").replaceChildren(...pointLabel(v, asOf));
     // A time picked stays in the picker; a version moved to puts its
     // event's time there, ready to be adjusted.
     if (t !== undefined && !asOf) $("time").value = inputTime(t);
     if (wait) followLater(); else follow();
     if (page.tab === "event") renderEventPane();
+  }
+
+  // pointLabel is what the point's line says of version v: its event's
+  // type once that event is loaded, and its time.
+  function pointLabel(v, asOf) {
+    const head = page.timeline ? page.timeline.version : v;
+    const e = eventAt(v);
+    const t = v >= 1 ? page.times[v - 1] : undefined;
+    return [
+      el("strong", { textContent: `Version ${v}` }), ` of ${head}`,
+      e ? el("span", { class: "point-ev", style: `--h:${hue(e.type)}`, textContent: e.type }) : null,
+      t !== undefined ? el("span", { class: "muted", textContent: fmtTime(new Date(t).toISOString()) })
+        : v === 0 ? el("span", { class: "muted", textContent: "before the first event" }) : null,
+      asOf ? el("span", { class: "as-of", textContent: `the last event at or before ${fmtTime(asOf)}` }) : null,
+    ].filter((c) => c !== null);
   }
 
   // The list follows a step that waits for its state once the slider has
