@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path"
 	"strings"
 	"time"
 
@@ -236,6 +237,9 @@ func checkServer(s string) (string, error) {
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return "", usageErr("--server %q: give the server's base URL, without a query or fragment", shownServer(s))
+	}
+	if path.Base(strings.TrimRight(u.Path, "/")) == "v1" {
+		return "", usageErr("--server %q: give the server's base URL, without /v1 (each command adds the path it asks for)", shownServer(s))
 	}
 	return strings.TrimRight(s, "/"), nil
 }

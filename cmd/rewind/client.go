@@ -103,6 +103,10 @@ func (a *apiClient) networkError(ctx context.Context, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return &exitError{code: exitServer, transient: true, msg: fmt.Sprintf("the server at %s did not answer in time", eventstore.RedactURL(a.base))}
 	}
+	if msg := err.Error(); strings.Contains(msg, "server gave HTTP response to HTTPS client") || strings.Contains(msg, "first record does not look like a TLS handshake") {
+		return &exitError{code: exitServer, msg: fmt.Sprintf(
+			"the server at %s answers plain HTTP, not HTTPS: give --server with http://", eventstore.RedactURL(a.base))}
+	}
 	return &exitError{code: exitServer, transient: true, msg: fmt.Sprintf(
 		"cannot reach the server at %s: %v\n(is it running? \"go run ./examples/orders\" starts one; --server or REWIND_SERVER points elsewhere)",
 		eventstore.RedactURL(a.base), unwrapURLError(err))}

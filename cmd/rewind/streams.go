@@ -34,7 +34,8 @@ func streamsCommand() command {
 		help: `Lists the streams that have events, in name order, with how many events each
 holds, when its last event was stored and the offset after it (for
 "rewind read --from"). A category (the first segment of the names, like
-"orders") lists only its streams.
+"orders") lists only its streams; one without streams is an error (exit
+3) that names the nearest category when the name looks like a typo.
 `,
 		run: func(ctx context.Context, c *cli, args []string) error {
 			if err := wantArgs(args, 0, 1, "category"); err != nil {
@@ -70,6 +71,9 @@ holds, when its last event was stored and the offset after it (for
 					break
 				}
 				q.Set("after", *page.Next)
+			}
+			if len(all) == 0 && q.Has("category") {
+				return noCategory(ctx, c.client, q.Get("category"))
 			}
 			if c.json {
 				if raws == nil {
@@ -457,6 +461,28 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// noCategory is the error for a category no stream with events has, with
+// the nearest of the categories of the server's first page of streams
+// when the name looks like a typo of one.
+func noCategory(ctx context.Context, a *apiClient, name string) error {
+	msg := fmt.Sprintf("no stream of category %q has events", name)
+	var page struct {
+		Streams []streamInfo `json:"streams"`
+	}
+	if _, err := a.getJSON(ctx, "/v1/streams", nil, &page); err == nil {
+		var cats []string
+		for _, st := range page.Streams {
+			if cat, _, _ := strings.Cut(st.Name, "/"); !slices.Contains(cats, cat) {
+				cats = append(cats, cat)
+			}
+		}
+		if c := closest(name, cats); c != "" {
+			msg += fmt.Sprintf("; did you mean %q?", c)
+		}
+	}
+	return &exitError{code: exitNotFound, msg: msg + ` ("rewind streams" lists the streams)`}
+}
+
 // resolveRead finds what "rewind read NAME" reads and returns its query: a
 // name without "/" is a category; any other name is first the stream of
 // exactly that name (as "rewind streams" prints it), and only if no such
@@ -474,8 +500,7 @@ func resolveRead(ctx context.Context, a *apiClient, name string) (url.Values, er
 		if err != nil || ok {
 			return q, err
 		}
-		return nil, &exitError{code: exitNotFound, msg: fmt.Sprintf(
-			"no stream of category %q has events (\"rewind streams\" lists the streams)", name)}
+		return nil, noCategory(ctx, a, name)
 	}
 	candidates := []string{name}
 	if parts := strings.Split(name, "/"); len(parts) == 2 && parts[0] != "" && parts[1] != "" {
