@@ -109,7 +109,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else if *otlp != "" && tracing.Disabled(os.Getenv) {
 		fmt.Fprintln(stdout, "orders: tracing off: OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none wins over --otlp")
 	}
-	fmt.Fprintf(stdout, "orders: opening %s (the first start seeds %d orders over %d days)\n", *data, *orders, *days)
+	if app.Seeds(cfg) {
+		fmt.Fprintf(stdout, "orders: first start: seeding %s with %d orders over %d days, placed by users and workspaces made in the two days before\n", *data, *orders, *days)
+	} else {
+		fmt.Fprintf(stdout, "orders: opening %s\n", *data)
+	}
 	a, err := app.Start(ctx, cfg)
 	if err != nil {
 		// The application's errors name it already ("orders: …").

@@ -41,6 +41,7 @@ func TestRun(t *testing.T) {
 	data := t.TempDir()
 	out := runUntilReady(t, data)
 	for _, want := range []string{
+		`orders: first start: seeding \S+ with 40 orders over 3 days`,
 		`seeded 40 orders, 30 users, 8 workspaces: \d+ events from `,
 		`Open http://127\.0\.0\.1:\d+/`,
 		`go run ./cmd/rewind --server http://127\.0\.0\.1:\d+ state orders/ord-\d{5} --at "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d`,
@@ -53,8 +54,8 @@ func TestRun(t *testing.T) {
 		}
 	}
 	// A second start opens the same data without seeding.
-	if out := runUntilReady(t, data); strings.Contains(out, "seeded") {
-		t.Errorf("second start seeded again:\n%s", out)
+	if out := runUntilReady(t, data); strings.Contains(out, "seed") || !strings.Contains(out, "orders: opening "+data+"\n") {
+		t.Errorf("second start: want it to open the data without seeding:\n%s", out)
 	}
 }
 

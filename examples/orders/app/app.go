@@ -162,11 +162,18 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	return a, nil
 }
 
+// Seeds reports whether Start with cfg seeds a history: the embedded
+// store, no store in cfg.Data yet, and seeding not skipped.
+func Seeds(cfg Config) bool {
+	_, err := os.Stat(filepath.Join(cfg.Data, "events"))
+	return errors.Is(err, fs.ErrNotExist) && !cfg.Seed.Skip && cfg.NATS == ""
+}
+
 // open seeds if needed, opens the store and the read models, and starts
 // the projections.
 func (a *App) open(ctx context.Context, cfg Config) error {
 	events := filepath.Join(cfg.Data, "events")
-	if _, err := os.Stat(events); errors.Is(err, fs.ErrNotExist) && !cfg.Seed.Skip && cfg.NATS == "" {
+	if Seeds(cfg) {
 		// Seed into a directory of its own and rename it when done, so a
 		// seed cut short is never taken for a store.
 		tmp := events + ".seeding"
