@@ -125,3 +125,33 @@ func TestHelpFitsEightyColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestStateLongFieldPath: on a terminal, a field whose path leaves its
+// value less than minFitRoom has the value on the line under it, and the
+// other fields keep their value beside them; no value is dropped.
+func TestStateLongFieldPath(t *testing.T) {
+	var out bytes.Buffer
+	tw := newTable(&out)
+	tw.width = 80
+	long := "items." + strings.Repeat("x", 71)
+	row(tw, "FIELD", "VALUE")
+	for _, f := range [][2]string{{"status", `"open"`}, {long, `"a value"`}, {"total", strings.Repeat("9", 100)}} {
+		tw.rowFit(cutFit(f[1]), f[0], f[1])
+	}
+	if err := tw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := "FIELD   VALUE\n" +
+		"status  \"open\"\n" +
+		long + "\n" +
+		"    \"a value\"\n" +
+		"total   " + strings.Repeat("9", 71) + "…\n"
+	if out.String() != want {
+		t.Errorf("the table is\n%s\nwant\n%s", out.String(), want)
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if n := utf8.RuneCountInString(l); n > 80 {
+			t.Errorf("a line of %d columns: %q", n, l)
+		}
+	}
+}

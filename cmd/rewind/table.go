@@ -127,7 +127,24 @@ func (t *table) Flush() error {
 			rows[r] = pick(cells, cols)
 		}
 	}
-	widths := cellWidths(rows)
+	// A fitted row whose other cells alone leave its last less than
+	// minFitRoom (a field's path as long as the terminal is wide) goes
+	// under them, and does not widen the columns of every other row.
+	wide := map[int]bool{}
+	if t.width > 0 {
+		for r := range fits {
+			if r < len(rows) && lead(rows[r]) > t.width-minFitRoom {
+				wide[r] = true
+			}
+		}
+	}
+	narrow := make([][]string, 0, len(rows))
+	for r, cells := range rows {
+		if !wide[r] {
+			narrow = append(narrow, cells)
+		}
+	}
+	widths := cellWidths(narrow)
 	var b strings.Builder
 	for r, cells := range rows {
 		style := func(i int) string { return t.styles[cols[i]] }
@@ -136,6 +153,10 @@ func (t *table) Flush() error {
 		}
 		keep := func(i int) bool { return t.keeps[cols[i]] }
 		if fit := fits[r]; fit != nil && t.width > 0 {
+			if wide[r] {
+				t.writeUnder(&b, cellWidths([][]string{cells}), style, cells, fit)
+				continue
+			}
 			t.writeFitted(&b, widths, style, cells, fit)
 			continue
 		}
@@ -219,12 +240,7 @@ func (t *table) writeFitted(out *strings.Builder, widths []int, style func(i int
 		start += widths[i] + 2
 	}
 	if t.width-start < minFitRoom {
-		if strings.Join(cells[:last], "") != "" { // not a row that goes on the one above
-			writeLine(out, t.width, t.color, widths, style, cells[:last])
-		}
-		for _, l := range fit(max(t.width-fitIndent, 1), t.color) {
-			out.WriteString(strings.Repeat(" ", fitIndent) + l + "\n")
-		}
+		t.writeUnder(out, widths, style, cells, fit)
 		return
 	}
 	for k, l := range fit(t.width-start, t.color) {
@@ -237,6 +253,28 @@ func (t *table) writeFitted(out *strings.Builder, widths []int, style func(i int
 		}
 		out.WriteString(l + "\n")
 	}
+}
+
+// writeUnder writes a fitted row's other cells on a line (cut to the
+// width), then its last cell's lines under them, indented by fitIndent.
+func (t *table) writeUnder(out *strings.Builder, widths []int, style func(i int) string, cells []string, fit fitFunc) {
+	last := len(cells) - 1
+	if strings.Join(cells[:last], "") != "" { // not a row that goes on the one above
+		writeLine(out, t.width, t.color, widths, style, cells[:last])
+	}
+	for _, l := range fit(max(t.width-fitIndent, 1), t.color) {
+		out.WriteString(strings.Repeat(" ", fitIndent) + l + "\n")
+	}
+}
+
+// lead is how many columns a row's cells before its last take, each with
+// the two spaces after it, unpadded.
+func lead(cells []string) int {
+	n := 0
+	for _, c := range cells[:len(cells)-1] {
+		n += utf8.RuneCountInString(c) + 2
+	}
+	return n
 }
 
 // writeLine writes one line of cells, each but the last padded to its

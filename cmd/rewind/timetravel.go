@@ -126,9 +126,16 @@ func (c *cli) printState(s stateAnswer, asOf string) error {
 		if path == "" {
 			path = "(state)"
 		}
-		row(tw, path, f.value)
+		tw.rowFit(cutFit(f.value), path, f.value)
 	}
 	return tw.Flush()
+}
+
+// cutFit shows a cell on one line of the room it is given, shortened
+// with "…" when longer, as the width policy cuts a last column; beside a
+// field too long to leave it room, it goes on the line under the field.
+func cutFit(s string) fitFunc {
+	return func(room int, _ bool) []string { return []string{shorten(s, room)} }
 }
 
 func diffCommand() command {
