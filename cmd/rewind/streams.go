@@ -181,12 +181,14 @@ them as they are stored, until Ctrl-C or until the stream is closed
 restart, a network error), --follow says so on stderr and reconnects, with
 a backoff of up to 5 s, from the offset it had reached. The last line
 without --follow is the command that goes on from where the read ended.
+--json prints one JSON object per line (stream, version, offset, type,
+storedAt, data), for scripts.
 
 Against a server that serves streams only ("rewind serve"), read speaks the
 Durable Streams protocol: the name is a stream's (no categories there), a
 JSON stream prints one message a line, a byte stream its bytes as sent,
-and --follow long-polls. --json prints one JSON object per
-line (stream, version, offset, type, storedAt, data), for scripts.
+and --follow long-polls. The protocol gives messages, not events: --json
+prints them as they are too.
 `,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&from, "from", "-1", "start after this offset (-1: the start; now: only new events)")
