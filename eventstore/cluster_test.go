@@ -532,6 +532,71 @@ func logConsumers(t *testing.T, js jetstream.JetStream) int {
 	}
 }
 
+// TestClusterReadyWithoutQuorum: with two of three nodes dead the log has
+// no leader and stores nothing, though the node left answers the log's
+// info from its own replica once the log has been leaderless for a few
+// seconds. Ready stays not ready (ErrUnavailable) for as long as that
+// lasts, rather than ready again after those seconds, and is ready once a
+// majority is back.
+func TestClusterReadyWithoutQuorum(t *testing.T) {
+	c := natscluster.Start(t, 3)
+	s := connectCluster(t, c, eventstore.WithReplicas(3))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := s.Append(ctx, "quorum/a", evs(1, 0)); err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	ready := func() error {
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		return s.Ready(rctx, 1000)
+	}
+	if err := ready(); err != nil {
+		t.Fatalf("ready with every node up: %v", err)
+	}
+	left := c.StreamLeader("rewind")
+	if left < 0 {
+		t.Fatal("the log has no leader")
+	}
+	var dead []int
+	for i := range c.Nodes {
+		if i != left {
+			c.Kill(i)
+			dead = append(dead, i)
+		}
+	}
+	// The leader left alone steps down once it misses its peers; then,
+	// past lostQuorumInterval, its replica answers the log's info by
+	// itself.
+	for end := time.Now().Add(20 * time.Second); ready() == nil; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("still ready 20 s after two of three nodes died")
+		}
+	}
+	for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+		if err := ready(); err == nil {
+			t.Fatal("ready with two of three nodes dead: the log has no leader and stores nothing")
+		} else if !errors.Is(err, eventstore.ErrUnavailable) {
+			t.Fatalf("not ready without quorum: %v, want ErrUnavailable", err)
+		}
+	}
+	for _, i := range dead {
+		c.Restart(i)
+	}
+	var err error
+	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+		if err = ready(); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("not ready after the nodes came back: %v", err)
+	}
+	if _, err := s.Append(ctx, "quorum/a", evs(1, 1)); err != nil {
+		t.Fatalf("append after the nodes came back: %v", err)
+	}
+}
+
 // TestClusterNoConsumerWhileAlone: a store alone on a cluster log, writing,
 // leaves the log without a consumer once its tailer has seen for a while
 // that only it writes; a second store's appends then reach it, and a

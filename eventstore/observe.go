@@ -229,20 +229,37 @@ func (g *groupSyncer) observe(o *observe.Observer) {
 
 // Ready reports whether the store can serve: it is open, the cluster (or
 // the embedded server) answers a request for the log's last position
-// within ctx, and the read index lies at most maxLag commits behind it. A
-// load balancer's readiness probe calls it (observe.Readyz). The error
-// says what is not ready.
+// within ctx, a replicated log has a leader, and the read index lies at
+// most maxLag commits behind it. A load balancer's readiness probe calls
+// it (observe.Readyz). The error says what is not ready.
+//
+// The leader is checked because a replica of the log that has had no
+// leader for a few seconds (too few nodes up to elect one) answers the
+// request for the log's position itself, from what it holds: the
+// cluster answers, but stores nothing until a majority is back. That is
+// an ErrUnavailable, as an append would fail then.
 func (s *Store) Ready(ctx context.Context, maxLag uint64) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	st, err := s.indexState(ctx)
+	x, ok := s.hold()
+	if !ok {
+		return ErrClosed
+	}
+	applied := x.position()
+	s.release(x)
+	info, err := s.logInfo(ctx)
 	if err != nil {
 		return fmt.Errorf("eventstore: ready: %w", err)
 	}
-	if lag := st.Log - min(st.Applied, st.Log); lag > maxLag {
+	if s.replicas > 1 && (info.Cluster == nil || info.Cluster.Leader == "") {
+		return fmt.Errorf("eventstore: ready: the log has no leader (fewer than a majority of its %d replicas are up): %w",
+			s.replicas, ErrUnavailable)
+	}
+	last := info.State.LastSeq
+	if lag := last - min(applied, last); lag > maxLag {
 		return fmt.Errorf("eventstore: ready: the read index is %d commits behind the log (at %d of %d; at most %d allowed)",
-			lag, st.Applied, st.Log, maxLag)
+			lag, applied, last, maxLag)
 	}
 	return nil
 }

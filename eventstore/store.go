@@ -557,26 +557,33 @@ func (s *Store) checkReplicas(name string, have, want int, strict bool) error {
 }
 
 // logLastSeq asks the server for the log's last sequence, which it keeps in
-// memory (a last-message lookup would load a block from disk). Only the
-// log's leader answers: each try is short, and tries go on across an
-// election (retry).
+// memory (a last-message lookup would load a block from disk). The log's
+// leader answers, or, once the log has had no leader for a few seconds
+// (too few nodes up), any of its replicas from what it holds, so that
+// reads served by the index go on meanwhile (Ready tells the two apart):
+// each try is short, and tries go on across an election (retry).
 func (s *Store) logLastSeq(ctx context.Context) (uint64, error) {
-	if err := s.awaitStart(ctx); err != nil {
+	info, err := s.logInfo(ctx)
+	if err != nil {
 		return 0, err
 	}
-	var last uint64
-	err := retry(ctx, func(ctx context.Context) error {
-		info, err := s.logStream.Info(ctx)
-		if err != nil {
-			return err
-		}
-		last = info.State.LastSeq
-		return nil
+	return info.State.LastSeq, nil
+}
+
+// logInfo asks the cluster (or the embedded server) for the log's info.
+func (s *Store) logInfo(ctx context.Context) (*jetstream.StreamInfo, error) {
+	if err := s.awaitStart(ctx); err != nil {
+		return nil, err
+	}
+	var info *jetstream.StreamInfo
+	err := retry(ctx, func(ctx context.Context) (err error) {
+		info, err = s.logStream.Info(ctx)
+		return err
 	})
 	if err != nil {
-		return 0, s.closedOr(fmt.Errorf("eventstore: log stream info: %w", err))
+		return nil, s.closedOr(fmt.Errorf("eventstore: log stream info: %w", err))
 	}
-	return last, nil
+	return info, nil
 }
 
 // closedOr returns ErrClosed in place of err once the store is closed: a
