@@ -205,7 +205,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 // embeddedDial returns how the store connects to its embedded server.
 func (s *Store) embeddedDial() func(name string) (*nats.Conn, error) {
 	return func(name string) (*nats.Conn, error) {
-		nopts := []nats.Option{nats.InProcessServer(s.srv), nats.Name(name)}
+		nopts := []nats.Option{nats.InProcessServer(s.srv), nats.Name(name), asyncErrors(s.log)}
 		if s.cfg.listenToken != "" {
 			nopts = append(nopts, nats.Token(s.cfg.listenToken))
 		}
@@ -215,6 +215,26 @@ func (s *Store) embeddedDial() func(name string) (*nats.Conn, error) {
 		}
 		return nc, nil
 	}
+}
+
+// asyncErrors sends what a connection reports asynchronously (a slow
+// consumer's dropped messages, a permission refused) to the store's
+// logger. Without it nats.go writes each to the process's stderr,
+// unstructured and past WithLogger. The store recovers from those it
+// can (a consumer that missed a delivery is made again from the next
+// message); the line says what happened. WithNATSOptions can set another
+// handler.
+func asyncErrors(log *slog.Logger) nats.Option {
+	return nats.ErrorHandler(func(nc *nats.Conn, sub *nats.Subscription, err error) {
+		args := []any{"err", err}
+		if nc != nil {
+			args = append(args, "connection", nc.Opts.Name)
+		}
+		if sub != nil {
+			args = append(args, "subject", sub.Subject)
+		}
+		log.Warn("eventstore: NATS connection error", args...)
+	})
 }
 
 // Connect returns a Store on an external NATS server or cluster with
@@ -245,7 +265,7 @@ func Connect(ctx context.Context, natsURL string, opts ...Option) (*Store, error
 		// reconnect for as long as it is open (nats.go gives up after 60
 		// tries per server, about two minutes, and the store would be
 		// dead from then on), unless the user's options say otherwise.
-		opts := append(append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1)}, cfg.natsOpts...), extra...)
+		opts := append(append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1), asyncErrors(cfg.logger)}, cfg.natsOpts...), extra...)
 		nc, err := nats.Connect(natsURL, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("eventstore: connect to %s: %w", RedactURL(natsURL), redactError(err, natsURL))
