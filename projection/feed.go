@@ -43,19 +43,53 @@ func hostID() string {
 
 // feed catches pr's projection up from its sink's position and follows the
 // log live, until ctx ends or it fails. A position another runner moved
-// (checkpoint.ErrConflict) restarts it from the saved one.
+// (checkpoint.ErrConflict) restarts it from the saved one. So does an
+// error of the store's matching eventstore.ErrUnavailable (its cluster had
+// no leader for longer than a call waits: a subscription's consumer could
+// not be made again while two of three nodes were down, say), after a
+// pause that grows from unavailableWait to unavailableMaxWait: it is
+// transient, and the projection goes on once the cluster is back, with
+// the same LiveFrom, rather than fail for good. A *PoisonError is not
+// resumed, whatever its handler's error was.
 func (r *Runner) feed(ctx context.Context, pr *proc) error {
+	wait := unavailableWait
 	for {
+		began := time.Now()
 		err := r.feedOnce(ctx, pr)
-		if errors.Is(err, errReposition) && ctx.Err() == nil {
-			continue
-		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		return err
+		if errors.Is(err, errReposition) {
+			continue
+		}
+		var poison *PoisonError
+		if !errors.Is(err, eventstore.ErrUnavailable) || errors.As(err, &poison) {
+			return err
+		}
+		if time.Since(began) > unavailableMaxWait {
+			wait = unavailableWait
+		}
+		r.log.Warn("projection: the event store is unavailable; resuming from the saved position",
+			"projection", pr.p.Name, "err", err, "in", wait)
+		pr.set(func(s *Status) { s.Err = err })
+		pr.mu.Lock()
+		if pr.st.LiveFrom != "" {
+			pr.startTail, pr.hasStartTail = pr.st.LiveFrom, true
+		}
+		pr.mu.Unlock()
+		if ctxsleep.Sleep(ctx, wait) != nil {
+			return nil
+		}
+		wait = min(2*wait, unavailableMaxWait)
 	}
 }
+
+// unavailableWait and unavailableMaxWait bound feed's pause before it
+// resumes a projection after eventstore.ErrUnavailable.
+const (
+	unavailableWait    = 250 * time.Millisecond
+	unavailableMaxWait = 5 * time.Second
+)
 
 func (r *Runner) feedOnce(ctx context.Context, pr *proc) error {
 	p := pr.p
