@@ -78,6 +78,18 @@ func Transient(err error) bool {
 		}
 		return apiErr.Code == 503
 	}
+	// The same answers in the types of nats.go's older JetStream API,
+	// which its jetstream package still uses for a key-value bucket's
+	// watch (an ordered push consumer): "nats: JetStream system
+	// temporarily unavailable" while the meta layer has no leader.
+	var legacy *nats.APIError
+	if errors.As(err, &legacy) {
+		switch legacy.ErrorCode {
+		case 10005, 10008, 10009, 10118, 10119:
+			return true
+		}
+		return legacy.Code == 503
+	}
 	return false
 }
 

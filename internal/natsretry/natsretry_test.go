@@ -1,0 +1,33 @@
+package natsretry
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// A cluster's "not now" answers are transient in both of nats.go's API
+// error types: a key-value bucket's watch (its older API) answered "nats:
+// JetStream system temporarily unavailable" while the meta layer had no
+// leader, which was taken for a lasting failure (a 500 from rewind serve
+// for a read of a stream's metadata).
+func TestTransientAPIErrors(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"}, true},
+		{&nats.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"}, true},
+		{fmt.Errorf("watch: %w", &nats.APIError{Code: 503, ErrorCode: 10008}), true},
+		{&nats.APIError{Code: 500, ErrorCode: 10009}, true},
+		{&nats.APIError{Code: 503}, true},
+		{&nats.APIError{Code: 404, ErrorCode: 10059, Description: "stream not found"}, false},
+		{&jetstream.APIError{Code: 400, ErrorCode: 10071, Description: "wrong last sequence"}, false},
+	} {
+		if got := Transient(tc.err); got != tc.want {
+			t.Errorf("Transient(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
