@@ -417,7 +417,10 @@
 // asks the leader whether the log holds more of what it reads up to the
 // end it was given, and goes on through a new consumer if so, rather than
 // end early. Reads of one stream are served
-// by the local index throughout. A stream's metadata set through one store
+// by the local index throughout, once the cluster has said where the log
+// ends (a read sees every append acknowledged before it began): during an
+// election of the log's leader that answer, and so the read, waits for
+// the new leader, as an append does. A stream's metadata set through one store
 // is seen by every other at once (a miss in the mirror reads the bucket).
 // Direct gets are answered by any replica, and one that lags answers "not
 // found" for what it has not stored yet: where that answer would mislead
