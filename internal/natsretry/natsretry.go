@@ -97,8 +97,10 @@ func Transient(err error) bool {
 type Retrier struct {
 	ctx     context.Context
 	base    context.Context // what tries derive from
-	end     time.Time       // ctx's deadline or UnavailableWait from the start
-	attempt int
+	start   time.Time
+	end     time.Time // ctx's deadline or UnavailableWait from the start
+	attempt int // pauses begun
+	tries   int
 	last    error
 }
 
@@ -110,7 +112,7 @@ func New(ctx, base context.Context) *Retrier {
 	if !ok {
 		end = time.Now().Add(UnavailableWait)
 	}
-	return &Retrier{ctx: ctx, base: base, end: end}
+	return &Retrier{ctx: ctx, base: base, start: time.Now(), end: end}
 }
 
 // Try returns the ctx for one try: ending TryTimeout from now, or at the
@@ -127,6 +129,7 @@ func (r *Retrier) Try() (context.Context, context.CancelFunc) {
 // after pausing; when it is not, Err returns what the call returns.
 func (r *Retrier) Again(err error) bool {
 	r.last = err
+	r.tries++
 	if err == nil || !Transient(err) || r.ctx.Err() != nil {
 		return false
 	}
@@ -141,16 +144,19 @@ func (r *Retrier) Again(err error) bool {
 
 // Err returns the call's outcome: the last try's error, wrapped in
 // ErrUnavailable when it was transient (with the ctx's error too, when the
-// ctx ended).
+// ctx ended). The text says how long the tries went on: the last try's
+// own error is often its short deadline's, which alone would read as if
+// the caller's ctx had run out.
 func (r *Retrier) Err() error {
 	err := r.last
 	if err == nil || !Transient(err) {
 		return err
 	}
+	tries := fmt.Sprintf("%d tries in %s", r.tries, time.Since(r.start).Round(100*time.Millisecond))
 	if cerr := r.ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
-		return fmt.Errorf("%w: %w (%w)", ErrUnavailable, err, cerr)
+		return fmt.Errorf("%w (%s, the last: %w) (%w)", ErrUnavailable, tries, err, cerr)
 	}
-	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	return fmt.Errorf("%w (%s, the last: %w)", ErrUnavailable, tries, err)
 }
 
 // Do runs op with a short deadline per try, again while it fails with a

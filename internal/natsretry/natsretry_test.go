@@ -1,8 +1,13 @@
 package natsretry
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -29,5 +34,26 @@ func TestTransientAPIErrors(t *testing.T) {
 		if got := Transient(tc.err); got != tc.want {
 			t.Errorf("Transient(%v) = %v, want %v", tc.err, got, tc.want)
 		}
+	}
+}
+
+// TestErrSaysHowLongTheTriesWent: a call whose tries all failed with a
+// transient error wraps ErrUnavailable and the last try's error, and says
+// how many tries it made over how long, so that the last try's own
+// deadline does not read as the caller's.
+func TestErrSaysHowLongTheTriesWent(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
+	defer cancel()
+	tries := 0
+	err := Do(ctx, func(ctx context.Context) error {
+		tries++
+		return context.DeadlineExceeded
+	})
+	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Do = %v, want ErrUnavailable wrapping the last try's error", err)
+	}
+	want := regexp.MustCompile(`^eventstore: cluster unavailable \(` + strconv.Itoa(tries) + ` tries in [4-9]00ms, the last: context deadline exceeded\)`)
+	if tries < 2 || !want.MatchString(err.Error()) {
+		t.Errorf("after %d tries: %q, want it to match %s", tries, err, want)
 	}
 }
