@@ -83,7 +83,11 @@ func TestClusterOutageResumes(t *testing.T) {
 	// consumer of the log, and the store stays connected to the third:
 	// the consumer's heartbeats stop, and it cannot be made again without
 	// a meta leader.
+	// The servers' monitoring lists a consumer a moment after it is made.
 	hosts := consumerHosts(t, c)
+	for end := time.Now().Add(15 * time.Second); len(hosts) == 0 && time.Now().Before(end); hosts = consumerHosts(t, c) {
+		time.Sleep(200 * time.Millisecond)
+	}
 	if len(hosts) == 0 {
 		t.Fatal("the projection has no consumer of the log")
 	}
