@@ -55,7 +55,7 @@ func fail(w http.ResponseWriter, r *http.Request, err error) {
 		// Retry-After, never a 500. A command sent with its
 		// Idempotency-Key is exactly-once when retried.
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "the event store is unavailable for a moment (its cluster is electing a leader): retry")
+		writeError(w, http.StatusServiceUnavailable, "the event store is unavailable for now (its cluster has no leader: an election, or too few of its nodes up): retry")
 	default:
 		serverError(w, r, err)
 	}

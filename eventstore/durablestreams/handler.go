@@ -384,7 +384,7 @@ func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, name strin
 // exactly-once.
 func unavailable(w http.ResponseWriter) {
 	w.Header().Set("Retry-After", "1")
-	fail(w, http.StatusServiceUnavailable, "the event store is unavailable for a moment (its cluster is electing a leader): retry")
+	fail(w, http.StatusServiceUnavailable, "the event store is unavailable for now (its cluster has no leader: an election, or too few of its nodes up): retry")
 }
 
 func (h *Handler) lock(name string) func() {
