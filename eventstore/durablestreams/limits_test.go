@@ -168,6 +168,26 @@ func TestProducerEpochStepIsBounded(t *testing.T) {
 	srv.do("POST", "ep/s", []byte(`3`), "Content-Type", J, "Producer-Id", "p", "Producer-Epoch", fmt.Sprint(1<<20+1), "Producer-Seq", "0").must(t, 200, "the next epoch")
 }
 
+// The bound on a new epoch's step does not apply to an old epoch: once the
+// producer's epoch is past 2^20, a fenced instance writing with an epoch
+// above 2^20 but below the current one is a stale epoch (403 with the
+// current epoch, which a client's auto-claim reacts to), not a 400 that
+// says its epoch is "more than 2^20 above" a larger one.
+func TestProducerStaleEpochAboveTheStepIsFenced(t *testing.T) {
+	srv := newServer(t, openStore(t, t.TempDir()))
+	const J = "application/json"
+	srv.do("PUT", "ep/s", nil, "Content-Type", J).must(t, 201, "PUT")
+	srv.do("POST", "ep/s", []byte(`1`), "Content-Type", J, "Producer-Id", "p", "Producer-Epoch", fmt.Sprint(1<<20), "Producer-Seq", "0").must(t, 200, "epoch 2^20")
+	srv.do("POST", "ep/s", []byte(`2`), "Content-Type", J, "Producer-Id", "p", "Producer-Epoch", fmt.Sprint(2<<20), "Producer-Seq", "0").must(t, 200, "epoch 2^21")
+	r := srv.do("POST", "ep/s", []byte(`3`), "Content-Type", J, "Producer-Id", "p", "Producer-Epoch", fmt.Sprint(1<<20+1), "Producer-Seq", "1").must(t, 403, "the fenced instance's epoch")
+	if got := r.get("Producer-Epoch"); got != fmt.Sprint(2<<20) {
+		t.Fatalf("Producer-Epoch %q, want the current epoch %d", got, 2<<20)
+	}
+	if h := head(t, srv.store, "ep/s"); h.Version != 2 {
+		t.Fatalf("the stale append stored something: %+v", h)
+	}
+}
+
 // A body that does not arrive in time is a 408, one that ends before its
 // announced length a 400, each with a plain reason: never the I/O error,
 // which names the server's sockets. Nothing of either is stored.

@@ -562,7 +562,9 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, name string) {
 			h.storeError(w, r, name, err)
 			return
 		}
-		if pr.epoch-current > maxEpochStep {
+		// An epoch below the current one is stale, whatever its size:
+		// the store answers it (403), and the difference would wrap.
+		if pr.epoch > current && pr.epoch-current > maxEpochStep {
 			fail(w, http.StatusBadRequest, fmt.Sprintf("Producer-Epoch %d is more than %d above the producer's epoch, %d", pr.epoch, maxEpochStep, current))
 			return
 		}
