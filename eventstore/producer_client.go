@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -105,7 +106,8 @@ func WithResume(epoch, nextSeq uint64) ProducerOption {
 // WithAutoClaim makes the producer, when the store reports its epoch as
 // stale, claim the next epoch after the stored one and resend what is
 // queued from sequence number 0. Without it a stale epoch stops the
-// producer with ErrStaleEpoch.
+// producer with ErrStaleEpoch, as it does with it when the stored epoch is
+// the last one (math.MaxUint64), after which there is none to claim.
 func WithAutoClaim() ProducerOption {
 	return func(c *producerConfig) error { c.autoClaim = true; return nil }
 }
@@ -166,6 +168,11 @@ func (s *Store) Producer(ctx context.Context, stream, id string, opts ...Produce
 			return nil, fmt.Errorf("eventstore: producer %q on %q: %w", id, stream, err)
 		}
 		if known {
+			if ps.epoch == math.MaxUint64 {
+				return nil, fmt.Errorf("eventstore: producer on %q: %w", stream, &ProducerError{Kind: ErrInvalidProducer,
+					Stream: stream, Producer: id, Epoch: ps.epoch, CurrentEpoch: ps.epoch,
+					Reason: fmt.Sprintf("its stored epoch is the last epoch, %d: there is no newer one to claim (WithResume goes on in it)", ps.epoch)})
+			}
 			cfg.epoch = ps.epoch + 1
 		}
 	}
@@ -416,7 +423,9 @@ func (p *Producer) ackBatch(epoch uint64, batch []producerUnit, res AppendResult
 func (p *Producer) classify(err error) (retry, claimed bool) {
 	var perr *ProducerError
 	if errors.As(err, &perr) {
-		if perr.Kind == ErrStaleEpoch && p.cfg.autoClaim {
+		// After the last epoch there is none to claim: the stale epoch
+		// stops the producer (claiming CurrentEpoch+1 would wrap to 0).
+		if perr.Kind == ErrStaleEpoch && p.cfg.autoClaim && perr.CurrentEpoch < math.MaxUint64 {
 			p.claim(perr.CurrentEpoch + 1)
 			return false, true
 		}

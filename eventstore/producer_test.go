@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -1075,5 +1076,41 @@ func TestProducerTwoStoresContention(t *testing.T) {
 	}
 	if interleaved == 0 {
 		t.Errorf("no plain event between the producer's: the two stores did not contend")
+	}
+}
+
+// TestProducerAfterTheLastEpoch: an append WithProducer may take the
+// largest epoch, after which no epoch is newer. A new Producer then fails
+// at once, saying so, rather than wrapping to epoch 0 (a stale epoch); with
+// WithAutoClaim its Flush fails with ErrStaleEpoch rather than claiming
+// epoch 0 again and again and never returning.
+func TestProducerAfterTheLastEpoch(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	const stream = "client/lastepoch"
+	if _, err := s.Append(ctx, stream, []eventstore.Event{ev("Max", "max")}, eventstore.WithProducer("m", math.MaxUint64, 0)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Producer(ctx, stream, "m")
+	if !errors.Is(err, eventstore.ErrInvalidProducer) || !strings.Contains(err.Error(), "last epoch") {
+		t.Fatalf("Producer after the last epoch: %v, want ErrInvalidProducer naming the last epoch", err)
+	}
+	// WithEpoch(0) as a client that wrapped its count would: the store
+	// refuses it as stale, and auto-claim has no newer epoch to claim.
+	p, err := s.Producer(ctx, stream, "m", eventstore.WithEpoch(0), eventstore.WithAutoClaim())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Append(ctx, ev("After", "after")); err != nil {
+		t.Fatal(err)
+	}
+	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := p.Flush(fctx); !errors.Is(err, eventstore.ErrStaleEpoch) {
+		t.Fatalf("Flush with auto-claim after the last epoch: %v, want ErrStaleEpoch", err)
+	}
+	p.Close(ctx)
+	if h, err := s.Head(ctx, stream); err != nil || h.Version != 1 {
+		t.Fatalf("head %+v, %v: want the one event", h, err)
 	}
 }
