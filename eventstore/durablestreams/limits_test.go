@@ -285,3 +285,38 @@ func TestUnreadableModesAreRefused(t *testing.T) {
 		t.Errorf("HEAD of the refused stream: %d, want 404", r.code)
 	}
 }
+
+// The producer is checked before the Stream-Seq, as the protocol orders
+// them: a fenced instance whose Stream-Seq is also not after the last one
+// gets 403 with the current epoch (what a client's auto-claim reacts to),
+// a producer gap 409 with Producer-Expected-Seq, a new epoch not at 0 a
+// 400; only an append the producer rules take meets the Stream-Seq's 409.
+func TestProducerIsCheckedBeforeStreamSeq(t *testing.T) {
+	srv := newServer(t, openStore(t, t.TempDir()))
+	const J = "application/json"
+	srv.do("PUT", "ps/s", nil, "Content-Type", J).must(t, 201, "PUT")
+	post := func(id, epoch, seq, streamSeq string) reply {
+		return srv.do("POST", "ps/s", []byte(`1`), "Content-Type", J, "Producer-Id", id, "Producer-Epoch", epoch, "Producer-Seq", seq, "Stream-Seq", streamSeq)
+	}
+	post("p", "0", "0", "b").must(t, 200, "epoch 0")
+	post("p", "1", "0", "c").must(t, 200, "epoch 1 fences epoch 0")
+	r := post("p", "0", "1", "a").must(t, 403, "the fenced instance, with an old Stream-Seq")
+	if got := r.get("Producer-Epoch"); got != "1" {
+		t.Fatalf("Producer-Epoch %q, want 1", got)
+	}
+	r = post("p", "1", "5", "a").must(t, 409, "a producer gap, with an old Stream-Seq")
+	if got := r.get("Producer-Expected-Seq"); got != "1" {
+		t.Fatalf("Producer-Expected-Seq %q, want 1 (%s)", got, r.body)
+	}
+	post("q", "0", "3", "a").must(t, 409, "an unknown producer not at 0, with an old Stream-Seq")
+	post("p", "2", "5", "a").must(t, 400, "a new epoch not at 0, with an old Stream-Seq")
+	post("p", "0", "0", "a").must(t, 403, "the fenced instance's duplicate, with an old Stream-Seq")
+	post("p", "1", "0", "a").must(t, 204, "a duplicate, with an old Stream-Seq")
+	r = post("p", "1", "1", "a").must(t, 409, "the producer's next append, with an old Stream-Seq")
+	if r.get("Producer-Expected-Seq") != "" || !strings.Contains(string(r.body), "Stream-Seq") {
+		t.Fatalf("the Stream-Seq refusal: %q, %v", r.body, r.header)
+	}
+	if h := head(t, srv.store, "ps/s"); h.Version != 2 {
+		t.Fatalf("a refused append stored something: %+v", h)
+	}
+}

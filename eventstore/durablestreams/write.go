@@ -609,7 +609,9 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, name string) {
 		}
 		if seq[0] <= last {
 			if pr != nil {
-				// A producer's duplicate answers as one, Stream-Seq or not.
+				// The producer is checked before the Stream-Seq (the
+				// protocol's order): its duplicate answers as one, and its
+				// refusal (a fenced epoch, a gap) as itself.
 				epoch, lastSeq, known, err := h.store.ProducerState(ctx, name, pr.id)
 				if err != nil {
 					h.storeError(w, r, name, err)
@@ -620,6 +622,10 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, name string) {
 					hd.Set(hProdSeq, strconv.FormatUint(lastSeq, 10))
 					hd.Set(hNextOffset, string(st.tail()))
 					w.WriteHeader(http.StatusNoContent)
+					return
+				}
+				if perr := pr.refusal(name, epoch, lastSeq, known); perr != nil {
+					producerRefused(w, perr, pr)
 					return
 				}
 			}
@@ -649,17 +655,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, name string) {
 		closedAnswer()
 		return
 	case errors.As(err, &perr):
-		switch {
-		case errors.Is(err, eventstore.ErrStaleEpoch):
-			hd.Set(hEpoch, strconv.FormatUint(perr.CurrentEpoch, 10))
-			fail(w, http.StatusForbidden, "stale producer epoch: the producer is fenced by a newer instance")
-		case errors.Is(err, eventstore.ErrSequenceGap):
-			hd.Set(hExpectedSeq, strconv.FormatUint(perr.ExpectedSeq, 10))
-			hd.Set(hReceivedSeq, strconv.FormatUint(pr.seq, 10))
-			fail(w, http.StatusConflict, fmt.Sprintf("producer sequence gap: expected %d", perr.ExpectedSeq))
-		default:
-			fail(w, http.StatusBadRequest, perr.Error())
-		}
+		producerRefused(w, perr, pr)
 		return
 	case err != nil:
 		h.storeError(w, r, name, err)
@@ -692,6 +688,44 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, name string) {
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// producerRefused answers a producer append the producer rules refused.
+func producerRefused(w http.ResponseWriter, perr *eventstore.ProducerError, pr *producer) {
+	hd := w.Header()
+	switch {
+	case errors.Is(perr, eventstore.ErrStaleEpoch):
+		hd.Set(hEpoch, strconv.FormatUint(perr.CurrentEpoch, 10))
+		fail(w, http.StatusForbidden, "stale producer epoch: the producer is fenced by a newer instance")
+	case errors.Is(perr, eventstore.ErrSequenceGap):
+		hd.Set(hExpectedSeq, strconv.FormatUint(perr.ExpectedSeq, 10))
+		hd.Set(hReceivedSeq, strconv.FormatUint(pr.seq, 10))
+		fail(w, http.StatusConflict, fmt.Sprintf("producer sequence gap: expected %d", perr.ExpectedSeq))
+	default:
+		fail(w, http.StatusBadRequest, perr.Error())
+	}
+}
+
+// refusal returns what the store's producer rules (eventstore.WithProducer)
+// would refuse the append with, given the producer's stored state, or nil
+// when they would take it (or take it as a duplicate).
+func (pr *producer) refusal(stream string, epoch, lastSeq uint64, known bool) *eventstore.ProducerError {
+	e := &eventstore.ProducerError{Stream: stream, Producer: pr.id, Epoch: pr.epoch, Seq: pr.seq}
+	switch {
+	case !known && pr.seq != 0:
+		e.Kind = eventstore.ErrSequenceGap
+	case !known:
+		return nil
+	case pr.epoch < epoch:
+		e.Kind, e.CurrentEpoch = eventstore.ErrStaleEpoch, epoch
+	case pr.epoch > epoch && pr.seq != 0:
+		e.Kind, e.CurrentEpoch, e.Reason = eventstore.ErrInvalidProducer, epoch, "a new epoch must start at sequence 0"
+	case pr.epoch == epoch && pr.seq > lastSeq+1:
+		e.Kind, e.ExpectedSeq = eventstore.ErrSequenceGap, lastSeq+1
+	default:
+		return nil
+	}
+	return e
 }
 
 // seqKey is the event metadata key that records a Stream-Seq, on the last
