@@ -320,3 +320,34 @@ func TestProducerIsCheckedBeforeStreamSeq(t *testing.T) {
 		t.Fatalf("a refused append stored something: %+v", h)
 	}
 }
+
+// A producer header given twice is a 400 that says so: which of the two
+// the request meant is not for the server to guess (it took the first).
+func TestProducerHeadersComeOnce(t *testing.T) {
+	srv := newServer(t, openStore(t, t.TempDir()))
+	const J = "application/json"
+	srv.do("PUT", "dup/s", nil, "Content-Type", J).must(t, 201, "PUT")
+	for _, twice := range []string{"Producer-Id", "Producer-Epoch", "Producer-Seq"} {
+		req, err := http.NewRequest("POST", srv.url("dup/s"), strings.NewReader(`1`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", J)
+		for k, v := range map[string]string{"Producer-Id": "p", "Producer-Epoch": "0", "Producer-Seq": "0"} {
+			req.Header.Set(k, v)
+		}
+		req.Header.Add(twice, map[string]string{"Producer-Id": "q", "Producer-Epoch": "1", "Producer-Seq": "1"}[twice])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(b), "each come once") {
+			t.Errorf("%s twice: %d %s, want 400 saying the headers each come once", twice, resp.StatusCode, b)
+		}
+	}
+	if h := head(t, srv.store, "dup/s"); h.Version != 0 {
+		t.Fatalf("a refused append stored something: %+v", h)
+	}
+}

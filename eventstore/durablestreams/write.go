@@ -152,6 +152,9 @@ func parseProducer(r *http.Request) (*producer, string) {
 	if !hasID || !hasEp || !hasSq {
 		return nil, "Producer-Id, Producer-Epoch and Producer-Seq go together"
 	}
+	if len(id) > 1 || len(ep) > 1 || len(sq) > 1 {
+		return nil, "Producer-Id, Producer-Epoch and Producer-Seq each come once"
+	}
 	if id[0] == "" {
 		return nil, "empty Producer-Id"
 	}
