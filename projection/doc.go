@@ -80,11 +80,13 @@
 // policy it stops the projection with a *PoisonError naming the event,
 // its stream and offset (Stop), or it is appended to the projection's
 // dead-letter stream with the error and skipped (DeadLetter).
-// An error of the store that matches eventstore.ErrUnavailable (on a
-// cluster, no leader for longer than a call waits: two of three nodes
-// down, say) does not fail the projection: it goes on from its saved
-// position once the cluster answers again, with the same LiveFrom, and
-// Status.Err says why meanwhile.
+// An error that matches eventstore.ErrUnavailable (on a cluster, no
+// leader for longer than a call waits: two of three nodes down, say),
+// from the store or from the sink (a checkpoint kept on the same
+// cluster), does not fail the projection and is not counted against the
+// batch: the projection goes on from its saved position once the cluster
+// answers again, with the same LiveFrom, and Status.Err says why
+// meanwhile.
 // A slow handler slows its projection and nothing else: events are pulled
 // from the log as the handler takes them, never dropped, never piled up in
 // memory beyond one batch.

@@ -53,6 +53,9 @@ func hostID() string {
 // resumed, whatever its handler's error was.
 func (r *Runner) feed(ctx context.Context, pr *proc) error {
 	wait := unavailableWait
+	pr.mu.Lock()
+	pr.fedTail = "" // a lease's new term notes its own
+	pr.mu.Unlock()
 	for {
 		began := time.Now()
 		err := r.feedOnce(ctx, pr)
@@ -73,8 +76,8 @@ func (r *Runner) feed(ctx context.Context, pr *proc) error {
 			"projection", pr.p.Name, "err", err, "in", wait)
 		pr.set(func(s *Status) { s.Err = err })
 		pr.mu.Lock()
-		if pr.st.LiveFrom != "" {
-			pr.startTail, pr.hasStartTail = pr.st.LiveFrom, true
+		if pr.fedTail != "" {
+			pr.startTail, pr.hasStartTail = pr.fedTail, true
 		}
 		pr.mu.Unlock()
 		if ctxsleep.Sleep(ctx, wait) != nil {
@@ -354,7 +357,7 @@ func (r *Runner) applyBatch(ctx context.Context, pr *proc, b Batch, rev uint64) 
 // event at a time, and the event that fails is poison.
 func (r *Runner) apply(ctx context.Context, pr *proc, b Batch, rev uint64) (uint64, error) {
 	n, err := r.retry(ctx, pr.p, b, rev)
-	if err == nil || errors.Is(err, errReposition) || ctx.Err() != nil {
+	if err == nil || errors.Is(err, errReposition) || errors.Is(err, eventstore.ErrUnavailable) || ctx.Err() != nil {
 		return n, err
 	}
 	if len(b.Events) == 1 {
@@ -392,6 +395,13 @@ func (r *Runner) retry(ctx context.Context, p Projection, b Batch, rev uint64) (
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
+		// The store (or a checkpoint kept on its cluster) is unavailable:
+		// not the batch's fault. feed resumes the projection once the
+		// cluster answers, rather than count it against the batch and
+		// poison a good event.
+		if errors.Is(err, eventstore.ErrUnavailable) {
+			return 0, err
+		}
 		r.log.Warn("projection batch failed", "projection", p.Name, "events", len(b.Events),
 			"from", b.Events[0].Offset, "attempt", attempt+1, "err", err)
 	}
@@ -415,6 +425,11 @@ func (r *Runner) poison(ctx context.Context, pr *proc, e eventstore.Event, rev u
 	dl := eventstore.Event{ID: e.ID, Type: e.Type, Time: e.Time, Data: e.Data, Metadata: meta}
 	if _, err := r.store.Append(ctx, DeadLetterCategory+"/"+p.Name, []eventstore.Event{dl},
 		eventstore.WithCommandID(string(e.Offset))); err != nil {
+		if errors.Is(err, eventstore.ErrUnavailable) {
+			// Resumed (feed), the event comes again and its dead letter is
+			// stored then: its command id keeps it once.
+			return 0, fmt.Errorf("projection %s: dead letter of %s v%d: %w", p.Name, e.Stream, e.Version, err)
+		}
 		return 0, fmt.Errorf("%w (and the dead letter was not stored: %v)", perr, err)
 	}
 	r.log.Error("projection skipped a poison event into its dead letters", "projection", p.Name,

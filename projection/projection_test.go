@@ -221,6 +221,51 @@ func TestPoison(t *testing.T) {
 	}
 }
 
+// TestUnavailableIsNotPoison: a batch that fails with an error matching
+// eventstore.ErrUnavailable (a checkpoint kept on a cluster without a
+// leader, say) is not counted against the batch: the projection, whose
+// Retries would have made the event poison, resumes from its saved
+// position, applies every event once, and neither fails nor sends a good
+// event to its dead letters.
+func TestUnavailableIsNotPoison(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	appendN(t, s, "u/1", 20)
+	for _, policy := range []projection.Poison{projection.Stop, projection.DeadLetter} {
+		name := fmt.Sprintf("unavailable-%d", policy)
+		var mu sync.Mutex
+		outages := 4 // more than the batch and then the event alone would try (Retries 1: two each)
+		model := &memModel{fail: func(e eventstore.Event) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if e.Version == 10 && outages > 0 {
+				outages--
+				return fmt.Errorf("save the position: %w", eventstore.ErrUnavailable)
+			}
+			return nil
+		}}
+		r := projection.NewRunner(s, nil)
+		if err := r.Start(ctx, projection.Projection{Name: name, Source: projection.Category("u"), Retries: 1, Poison: policy,
+			Sink: projection.AtLeastOnce(name, model, &checkpoint.Memory{})}); err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := r.WaitCaughtUp(wctx, name)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		checkOnceInOrder(t, model.snapshot(), collect(t, s.Read(ctx, "u/1")))
+		if st, _ := r.Status(name); st.State != projection.StateLive || st.Err != nil {
+			t.Errorf("%s: status %+v, want live without an error", name, st)
+		}
+		if dead := collect(t, s.Read(ctx, projection.DeadLetterCategory+"/"+name)); len(dead) != 0 {
+			t.Errorf("%s: %d dead letters, want none", name, len(dead))
+		}
+		r.Close()
+	}
+}
+
 // TestReplayAsOfTime: a read model built as of a time into a target of
 // its own, without touching the live projection's checkpoint.
 func TestReplayAsOfTime(t *testing.T) {

@@ -182,6 +182,9 @@ type proc struct {
 	// returned are live.
 	startTail    eventstore.Offset
 	hasStartTail bool
+	// fedTail is the tail the running feed took (its LiveFrom), kept when
+	// it resumes after eventstore.ErrUnavailable.
+	fedTail eventstore.Offset
 }
 
 func (pr *proc) set(fn func(*Status)) {
@@ -234,17 +237,23 @@ func (r *Runner) Start(ctx context.Context, p Projection) error {
 	return nil
 }
 
-// tail returns the tail Start noted, the first time it is asked, and the
-// log's tail after that.
+// tail returns the tail Start noted (or feed kept), the first time it is
+// asked, and the log's tail after that; the running feed's is noted.
 func (pr *proc) tail(ctx context.Context, s *eventstore.Store) (eventstore.Offset, error) {
 	pr.mu.Lock()
 	t, ok := pr.startTail, pr.hasStartTail
 	pr.hasStartTail = false
 	pr.mu.Unlock()
-	if ok {
-		return t, nil
+	if !ok {
+		var err error
+		if t, err = s.Tail(ctx); err != nil {
+			return "", err
+		}
 	}
-	return s.Tail(ctx)
+	pr.mu.Lock()
+	pr.fedTail = t
+	pr.mu.Unlock()
+	return t, nil
 }
 
 func (pr *proc) ended() bool {
