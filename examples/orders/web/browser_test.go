@@ -107,10 +107,12 @@ func eval[T any](b *browser, expr string) T {
 	return v
 }
 
-// waitFor waits until a JavaScript expression is true in the page.
+// waitFor waits until a JavaScript expression is true in the page, for up
+// to 30 s: on a loaded 2-core machine under -race a page of a long stream
+// took more than 15 s to come once.
 func (b *browser) waitFor(what, expr string) {
 	b.t.Helper()
-	_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)))
+	_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(30*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)))
 	if err != nil {
 		b.t.Fatalf("waiting for %s (%s): %v%s", what, expr, err, b.console())
 	}
