@@ -16,8 +16,9 @@ const (
 	// maxWatchedCategories bounds the categories watched at once: each
 	// is one subscription, a consumer on the store's server. A wait on
 	// another category past it polls (categoryPoll) rather than being
-	// refused, so that waits on made-up categories cannot keep the real
-	// ones out.
+	// refused, so that waits on a few hundred made-up categories do not
+	// keep a real one's waits out (maxEventWaiters, shared by all, still
+	// bounds how many wait, and a poll's read takes a read slot as any).
 	maxWatchedCategories = 256
 	// categoryPoll is how often a wait on a category past
 	// maxWatchedCategories looks for its event.
@@ -84,19 +85,25 @@ func (ew *eventWaits) join(ctx context.Context, store *eventstore.Store, categor
 		defer ew.mu.Unlock()
 		return ew.add(cw), nil
 	}
+	ew.waiting++ // counted while it asks for the tail
 	ew.mu.Unlock()
-	// From the tail, asked of the server without the lock held: what the
-	// waiter's read after join does not see is stored after it, and the
-	// subscription delivers it (or the one another waiter started in the
-	// meantime, from an earlier tail).
-	tail, err := store.Tail(ctx)
-	if err != nil {
-		return nil, err
+	// From the tail, asked of the server without the lock held, in one of
+	// the endpoint's read slots (so a burst of waits on new categories
+	// sends at most maxEventReads requests to the server at once): what
+	// the waiter's read after join does not see is stored after it, and
+	// the subscription delivers it (or the one another waiter started in
+	// the meantime, from a tail also asked for before that read).
+	var tail eventstore.Offset
+	done, err := ew.startRead(ctx)
+	if err == nil {
+		tail, err = store.Tail(ctx)
+		done()
 	}
 	ew.mu.Lock()
 	defer ew.mu.Unlock()
-	if ew.waiting >= maxEventWaiters {
-		return nil, errWaitersFull
+	ew.waiting--
+	if err != nil {
+		return nil, err
 	}
 	cw := ew.byCat[category]
 	if cw == nil && len(ew.byCat) < maxWatchedCategories {

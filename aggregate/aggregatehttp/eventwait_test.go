@@ -90,7 +90,13 @@ func TestWaitsPastTheWatchedCategories(t *testing.T) {
 			early <- fmt.Sprintf("%d %s", resp.StatusCode, b)
 		}()
 	}
-	time.Sleep(3 * time.Second) // all parked by now
+	// Every watch is taken (the others of the 300 poll) before the wait
+	// on a real category comes.
+	for end := time.Now().Add(30 * time.Second); aggregatehttp.WatchedCategories(s.reg) < 256; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("%d categories watched after 30 s, want 256", aggregatehttp.WatchedCategories(s.reg))
+		}
+	}
 	type answer struct {
 		code int
 		ev   aggregatehttp.Events
