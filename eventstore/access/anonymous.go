@@ -19,7 +19,9 @@ import (
 //     on a server that listens on a network answers only the machine's
 //     own clients. Behind a reverse proxy on the same machine every client
 //     is the proxy's loopback address: put authentication on the proxy
-//     or on Rewind;
+//     or on Rewind. Middleware that rewrites RemoteAddr from a forwarded
+//     header decides this too: a RemoteAddr that is not an address is
+//     refused;
 //   - a request whose Host is a name other than "localhost" and those in
 //     Hosts: an IP address is taken, a name is how DNS rebinding reaches a
 //     loopback server from a page on another site;
@@ -55,7 +57,7 @@ type Anonymous struct {
 // to this server's address cannot pass, and a client names the server by
 // its certificate's name.
 func (a Anonymous) Authorize(r *http.Request, op Op) error {
-	if !a.Remote && !fromLoopback(r.RemoteAddr) && (r.TLS == nil || len(r.TLS.VerifiedChains) == 0) {
+	if !a.Remote && !fromLoopback(r) && (r.TLS == nil || len(r.TLS.VerifiedChains) == 0) {
 		return &ForbiddenError{Reason: "this server has no authentication, so it answers clients on its own machine only; turn on authentication (tokens or JWT), or let every client in with --insecure-no-auth"}
 	}
 	if r.TLS == nil && !a.hostAllowed(r.Host) {
@@ -70,19 +72,24 @@ func (a Anonymous) Authorize(r *http.Request, op Op) error {
 	return nil
 }
 
-// fromLoopback reports whether a request's RemoteAddr is a loopback
-// address. One that is not an IP address and port (a Unix socket's, a
-// pipe's) is a client on this machine too.
-func fromLoopback(remote string) bool {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
+// fromLoopback reports whether a request comes from this machine: its
+// RemoteAddr is a loopback address, or it came in on a Unix socket (whose
+// peer net/http names "@" or ""). Any other RemoteAddr that is not an
+// address is refused: middleware that rewrites RemoteAddr from a header
+// must not open the server by writing something else there.
+func fromLoopback(r *http.Request) bool {
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && la.Network() == "unix" {
 		return true
 	}
-	return ip.Unmap().IsLoopback()
+	if r.RemoteAddr == "" || r.RemoteAddr == "@" {
+		return true
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 func (a Anonymous) hostAllowed(hostport string) bool {

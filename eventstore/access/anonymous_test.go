@@ -1,9 +1,12 @@
 package access_test
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -84,6 +87,12 @@ func TestAnonymousRemote(t *testing.T) {
 		{access.Anonymous{}, "192.0.2.1:1234", &tls.ConnectionState{}, access.ErrForbidden},
 		{access.Anonymous{}, "192.0.2.1:1234", &tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{{}}}}, nil},
 		{access.Anonymous{Remote: true}, "192.0.2.1:1234", nil, nil},
+		// What middleware copying a forwarded header may leave there.
+		{access.Anonymous{}, "127.0.0.1", nil, nil},
+		{access.Anonymous{}, "203.0.113.9", nil, access.ErrForbidden},
+		{access.Anonymous{}, "unknown", nil, access.ErrForbidden},
+		{access.Anonymous{}, "pipe", nil, access.ErrForbidden},
+		{access.Anonymous{}, "203.0.113.9, 127.0.0.1", nil, access.ErrForbidden},
 	} {
 		for _, method := range []string{"GET", "POST"} {
 			r := httptest.NewRequest(method, "http://127.0.0.1:4437/v1/stream/x", nil)
@@ -93,6 +102,14 @@ func TestAnonymousRemote(t *testing.T) {
 				t.Errorf("%s from %q (Remote %v, TLS %v): %v, want %v", method, c.remote, c.a.Remote, c.tls != nil, err, c.want)
 			}
 		}
+	}
+	// A request that came in on a Unix socket is local, whatever its
+	// RemoteAddr says.
+	r := httptest.NewRequest("GET", "http://127.0.0.1:4437/v1/stream/x", nil)
+	r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, &net.UnixAddr{Name: "/run/rewind.sock", Net: "unix"}))
+	r.RemoteAddr = "unknown"
+	if err := (access.Anonymous{}).Authorize(r, access.Op{Action: access.Read, Resource: "x"}); err != nil {
+		t.Errorf("a request on a Unix socket: %v", err)
 	}
 	// The configuration's Anonymous lets remote clients in with
 	// --insecure-no-auth only.
