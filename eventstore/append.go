@@ -939,6 +939,13 @@ func (s *Store) producerState(ctx context.Context, st *streamState, name, id str
 	return ps, true, nil
 }
 
+// CheckProducerID returns nil if id can name an idempotent producer
+// (WithProducer, Store.Producer), and otherwise a *ProducerError matching
+// ErrInvalidProducer that says why: the rule those apply, for a caller
+// that takes ids from outside (a request's header) and must refuse a bad
+// one before anything else is decided.
+func CheckProducerID(id string) error { return validateProducerID("", id) }
+
 func validateProducerID(stream, id string) error {
 	if id == "" || len(id) > 256 || strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return &ProducerError{Kind: ErrInvalidProducer, Stream: stream, Producer: id,

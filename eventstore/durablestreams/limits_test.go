@@ -351,3 +351,23 @@ func TestProducerHeadersComeOnce(t *testing.T) {
 		t.Fatalf("a refused append stored something: %+v", h)
 	}
 }
+
+// A producer id the store would refuse (over 256 bytes, or with a control
+// character) is a 400 before anything else is decided, a Stream-Seq not
+// after the last included: it was that Stream-Seq's 409.
+func TestBadProducerIDBeforeStreamSeq(t *testing.T) {
+	srv := newServer(t, openStore(t, t.TempDir()))
+	const J = "application/json"
+	srv.do("PUT", "pid/s", nil, "Content-Type", J).must(t, 201, "PUT")
+	srv.do("POST", "pid/s", []byte(`1`), "Content-Type", J, "Stream-Seq", "b").must(t, 204, "a Stream-Seq")
+	for _, id := range []string{strings.Repeat("p", 257), "tab\there"} {
+		r := srv.do("POST", "pid/s", []byte(`2`), "Content-Type", J, "Stream-Seq", "a",
+			"Producer-Id", id, "Producer-Epoch", "0", "Producer-Seq", "0").must(t, 400, "a bad producer id")
+		if !strings.Contains(string(r.body), "Producer-Id: producer id must be 1 to 256 bytes without control characters") || strings.Contains(string(r.body), id) {
+			t.Errorf("producer id %.20q…: %s", id, r.body)
+		}
+	}
+	if h := head(t, srv.store, "pid/s"); h.Version != 1 {
+		t.Fatalf("a refused append stored something: %+v", h)
+	}
+}

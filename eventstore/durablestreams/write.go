@@ -158,6 +158,10 @@ func parseProducer(r *http.Request) (*producer, string) {
 	if id[0] == "" {
 		return nil, "empty Producer-Id"
 	}
+	var bad *eventstore.ProducerError
+	if errors.As(eventstore.CheckProducerID(id[0]), &bad) {
+		return nil, "Producer-Id: " + bad.Reason // not the id: it may be long, or hold a tab
+	}
 	epoch, ok := safeInt(ep[0])
 	if !ok {
 		return nil, "Producer-Epoch must be an integer from 0 to 2^53-1"
