@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"path"
 	"strings"
 	"time"
 
@@ -221,11 +220,11 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // password of its user info, and without its query or fragment, where a
 // token may be (?token=..., #token=... as the example's page takes one).
 func shownServer(s string) string {
-	s = eventstore.RedactURL(s)
-	if i := strings.IndexAny(s, "?#"); i >= 0 {
-		return s[:i+1] + "…"
+	cut := ""
+	if i := strings.IndexAny(s, "?#"); i >= 0 { // first: a URL that does not parse is redacted at its last "@"
+		s, cut = s[:i+1], "…"
 	}
-	return s
+	return eventstore.RedactURL(s) + cut
 }
 
 // checkServer checks the --server value and returns it without a trailing
@@ -238,7 +237,7 @@ func checkServer(s string) (string, error) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return "", usageErr("--server %q: give the server's base URL, without a query or fragment", shownServer(s))
 	}
-	if path.Base(strings.TrimRight(u.Path, "/")) == "v1" {
+	if strings.TrimRight(u.Path, "/") == "/v1" {
 		return "", usageErr("--server %q: give the server's base URL, without /v1 (each command adds the path it asks for)", shownServer(s))
 	}
 	return strings.TrimRight(s, "/"), nil

@@ -451,6 +451,7 @@ func TestClientCommands(t *testing.T) {
 			{exitUsage, []string{"streams", "--server", "ftp://example.com"}, "not an http:// or https:// URL"},
 			{exitUsage, []string{"streams", "--server", server + "/v1"}, "without /v1"},
 			{exitUsage, []string{"streams", "--server", server + "/v1/"}, "without /v1"},
+			{exitServer, []string{"streams", "--server", server + "/tenant/v1"}, "does --server point at an application that serves Rewind's /v1/ API?"},
 			{exitServer, []string{"streams", "--server", strings.Replace(server, "http://", "https://", 1)}, "answers plain HTTP, not HTTPS: give --server with http://"},
 			{exitUsage, []string{"rebuild"}, "missing projection name"},
 			{exitServer, []string{"streams", "--server", closed}, "cannot reach the server at " + closed},

@@ -155,3 +155,32 @@ func TestStateLongFieldPath(t *testing.T) {
 		}
 	}
 }
+
+// TestWideRowsGoOn: the rows that go on a row whose value went under it
+// (their other cells empty) have theirs under it too, indented alike,
+// not in the narrow column of the other rows.
+func TestWideRowsGoOn(t *testing.T) {
+	var out bytes.Buffer
+	tw := newTable(&out)
+	tw.width = 60
+	long := strings.Repeat("T", 50)
+	row(tw, "V", "TYPE", "CHANGED")
+	tw.rowFit(cutFit("a = 1"), "1", "Short", "a = 1")
+	tw.rowFit(cutFit("b = 2"), "2", long, "b = 2")
+	tw.rowFit(cutFit("c = 3"), "", "", "c = 3")
+	tw.rowFit(cutFit("d = 4"), "3", "Short", "d = 4")
+	tw.rowFit(cutFit("e = 5"), "", "", "e = 5")
+	if err := tw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := "V  TYPE   CHANGED\n" +
+		"1  Short  a = 1\n" +
+		"2  " + long + "\n" +
+		"    b = 2\n" +
+		"    c = 3\n" +
+		"3  Short  d = 4\n" +
+		"          e = 5\n"
+	if out.String() != want {
+		t.Errorf("the table is\n%s\nwant\n%s", out.String(), want)
+	}
+}

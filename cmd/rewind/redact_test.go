@@ -22,6 +22,9 @@ func TestServerQueryNeverPrinted(t *testing.T) {
 		{"http://alice:" + secret + "@127.0.0.1:1/?token=" + secret, `"http://REDACTED@127.0.0.1:1/?…"`},
 		{"ftp://127.0.0.1:1/?token=" + secret, `"ftp://127.0.0.1:1/?…"`},
 		{"http://127.0.0.1:1/%zz?token=" + secret, `"http://127.0.0.1:1/%zz?…"`},
+		// An "@" in the query: a URL that does not parse is redacted at its
+		// last "@", which must not leave the query's end shown.
+		{"http://127.0.0.1:1/%zz?token=SE@" + secret, `"http://127.0.0.1:1/%zz?…"`},
 	} {
 		code, out, errOut := runCLI(t, t.Context(), "streams", "--server", c.server)
 		if strings.Contains(out+errOut, secret) || code != exitUsage || !strings.Contains(errOut, c.shown) {

@@ -130,12 +130,16 @@ func (t *table) Flush() error {
 	// A fitted row whose other cells alone leave its last less than
 	// minFitRoom (a field's path as long as the terminal is wide) goes
 	// under them, and does not widen the columns of every other row.
+	// So do the rows that go on it (their other cells empty: a change
+	// after an event's first).
 	wide := map[int]bool{}
 	if t.width > 0 {
-		for r := range fits {
-			if r < len(rows) && lead(rows[r]) > t.width-minFitRoom {
-				wide[r] = true
+		for r, cells := range rows {
+			if fits[r] == nil {
+				continue
 			}
+			onAbove := strings.Join(cells[:len(cells)-1], "") == ""
+			wide[r] = lead(cells) > t.width-minFitRoom || onAbove && wide[r-1]
 		}
 	}
 	narrow := make([][]string, 0, len(rows))

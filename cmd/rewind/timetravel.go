@@ -126,7 +126,7 @@ func (c *cli) printState(s stateAnswer, asOf string) error {
 		if path == "" {
 			path = "(state)"
 		}
-		tw.rowFit(cutFit(f.value), path, f.value)
+		tw.rowFit(cutFit(cellText(f.value)), path, f.value)
 	}
 	return tw.Flush()
 }
