@@ -99,7 +99,7 @@ type Retrier struct {
 	base    context.Context // what tries derive from
 	start   time.Time
 	end     time.Time // ctx's deadline or UnavailableWait from the start
-	attempt int // pauses begun
+	attempt int       // pauses begun
 	tries   int
 	last    error
 }
@@ -152,7 +152,11 @@ func (r *Retrier) Err() error {
 	if err == nil || !Transient(err) {
 		return err
 	}
-	tries := fmt.Sprintf("%d tries in %s", r.tries, time.Since(r.start).Round(100*time.Millisecond))
+	took := time.Since(r.start).Round(100 * time.Millisecond)
+	tries := fmt.Sprintf("%d tries in %s", r.tries, took)
+	if r.tries == 1 {
+		tries = fmt.Sprintf("1 try in %s", took)
+	}
 	if cerr := r.ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("%w (%s, the last: %w) (%w)", ErrUnavailable, tries, err, cerr)
 	}
