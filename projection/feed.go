@@ -44,9 +44,10 @@ func hostID() string {
 // feed catches pr's projection up from its sink's position and follows the
 // log live, until ctx ends or it fails. A position another runner moved
 // (checkpoint.ErrConflict) restarts it from the saved one. So does an
-// error of the store's matching eventstore.ErrUnavailable (its cluster had
-// no leader for longer than a call waits: a subscription's consumer could
-// not be made again while two of three nodes were down, say), after a
+// error matching eventstore.ErrUnavailable, the store's or the sink's (a
+// cluster without a leader for longer than a call waits: a
+// subscription's consumer could not be made again while two of three
+// nodes were down, or a checkpoint kept there could not be saved), after a
 // pause that grows from unavailableWait to unavailableMaxWait: it is
 // transient, and the projection goes on once the cluster is back, with
 // the same LiveFrom, rather than fail for good. A *PoisonError is not
