@@ -10,7 +10,9 @@ import (
 // relative to now and in now's location: "now"; a while ago ("90m ago",
 // "3 hours ago", "an hour ago", "2 days ago", "1 week ago"); a day with an
 // optional time of day ("today", "yesterday 15:00", "last monday 3pm",
-// "Dec 4 15:00", "4 December 2026"); or a time of day alone, today.
+// "Dec 4 15:00", "4 December 2026"); or a time of day alone, the latest
+// such time not after now (today's, or yesterday's when today's is still
+// to come: there is no state in the future to travel to).
 // No library on offer reads these forms with the guarantees we want (an
 // error, never a guess, for what it cannot read), so this is ours, with
 // its table in input_test.go.
@@ -26,9 +28,8 @@ func parseRelative(s string, now time.Time) (time.Time, bool) {
 	case f[len(f)-1] == "ago":
 		return parseAgo(f[:len(f)-1], now)
 	}
-	day, rest, ok := parseDay(f, now)
-	if !ok {
-		// A time of day alone is today's.
+	day, rest, dayGiven := parseDay(f, now)
+	if !dayGiven {
 		day, rest = now, f
 	} else if len(rest) == 0 {
 		return day, true // midnight of that day
@@ -39,6 +40,11 @@ func parseRelative(s string, now time.Time) (time.Time, bool) {
 	}
 	y, mo, d := day.Date()
 	t := time.Date(y, mo, d, h, m, sec, 0, now.Location())
+	if !dayGiven && t.After(now) {
+		// A time of day alone is the latest such time: "3pm" at 2 am is
+		// yesterday's.
+		t = time.Date(y, mo, d-1, h, m, sec, 0, now.Location())
+	}
 	return t, true
 }
 

@@ -55,7 +55,7 @@ func parseVersion(flagName, s string) (uint64, error) {
 }
 
 // timeHelp lists the time forms parseTime accepts, for messages and help.
-const timeHelp = `a date and time in local time ("2026-08-20 15:04", "2026-08-20", "Dec 4 15:00", "4 Dec 2026"), RFC 3339 ("2026-08-20T15:04:05Z"), a day and an optional time ("today 09:30", "yesterday 15:00", "last monday 15:00", "15:04" for today, "3pm"), or a while ago ("90m ago", "3 hours ago", "2 days ago", "1 week ago")`
+const timeHelp = `a date and time in local time ("2026-08-20 15:04", "2026-08-20", "Dec 4 15:00", "4 Dec 2026"), RFC 3339 ("2026-08-20T15:04:05Z"), a day and an optional time ("today 09:30", "yesterday 15:00", "last monday 15:00", "15:04" for the latest 15:04, "3pm"), or a while ago ("90m ago", "3 hours ago", "2 days ago", "1 week ago")`
 
 // timeHelpParagraph explains TIME in a command's --help, wrapped.
 func timeHelpParagraph() string {

@@ -53,6 +53,9 @@ func TestParseTime(t *testing.T) {
 		{"4 December 2026 15:00", time.Date(2026, 12, 4, 15, 0, 0, 0, paris)},
 		{"Dec 4, 2024", time.Date(2024, 12, 4, 0, 0, 0, 0, paris)},
 		{"3pm", time.Date(2026, 3, 10, 15, 0, 0, 0, paris)},
+		{"18:30", time.Date(2026, 3, 10, 18, 30, 0, 0, paris)}, // now itself
+		{"9pm", time.Date(2026, 3, 9, 21, 0, 0, 0, paris)},     // still to come today: yesterday's
+		{"today 9pm", time.Date(2026, 3, 10, 21, 0, 0, 0, paris)},
 		{"yesterday 3:30pm", time.Date(2026, 3, 9, 15, 30, 0, 0, paris)},
 		{"today 9:05 am", time.Date(2026, 3, 10, 9, 5, 0, 0, paris)},
 	} {
