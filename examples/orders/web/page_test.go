@@ -340,7 +340,8 @@ func writeWideOrder(t *testing.T, ctx context.Context, dir, id string) {
 
 // TestLayout looks at the page at 1400, 1024 and 500 px: the streams'
 // names are whole, nothing overflows sideways (an event's data of 20,000
-// characters included: it scrolls in its pane), the header is whole; on a
+// characters included: it scrolls in its pane), the header is whole, a
+// comparison keeps its short field names on one line; on a
 // 302-event stream stored in bursts the axis places events by time (not a
 // solid bar), the event list follows the version (to its top at version
 // 0), and the state pane's top line is never cut.
@@ -406,6 +407,15 @@ func TestLayout(t *testing.T) {
 		if out := eval[[]string](b, `(() => { const panes = document.querySelector(".panes").getBoundingClientRect();
 			return Array.from(document.querySelectorAll(".state-card, .events-card, #copy-event, #download-event")).filter((e) => { const r = e.getBoundingClientRect(); return r.right > panes.right + 1 || r.right > innerWidth; }).map((e) => e.id || e.className); })()`); len(out) > 0 {
 			t.Errorf("at %d px, with a wide event shown, %q stick out of the panes", w, out)
+		}
+		// Compared with a long value, a field's name of up to 16
+		// characters stays on one line (it was squeezed to
+		// "subtotalCen|ts" to give the value room).
+		openAt(b, base, "#orders/ord-wide/events@2&tab=diff&from=1&to=2")
+		b.waitFor("the comparison shown", `document.querySelector("#diff-body .diff-table") !== null && !document.getElementById("pane-diff").hidden`)
+		if split := eval[[]string](b, `Array.from(document.querySelectorAll("#diff-body .diff-table td:first-child")).filter((td) => {
+			const r = document.createRange(); r.selectNodeContents(td); return td.textContent.length <= 16 && r.getClientRects().length > 1; }).map((td) => td.textContent)`); len(split) > 0 {
+			t.Errorf("at %d px the comparison breaks the field names %q", w, split)
 		}
 	}
 
