@@ -700,7 +700,7 @@ func TestClusterAppendsAtLeader(t *testing.T) {
 		t.Fatalf("connect through %s: %v", c.Nodes[follower].Name, err)
 	}
 	defer b.Close()
-	connsOn(t, c, "rewind", 2, leader, 5*time.Second, "two stores' append connections")
+	connsOn(t, c, "rewind", 2, leader, 20*time.Second, "two stores' append connections") // a move that fails under load is tried again after 1, 2, 4 s
 	if got := c.ClientNodes("rewind-reader"); len(got) != 2 {
 		t.Fatalf("%d reader connections, want 2", len(got))
 	}
