@@ -779,7 +779,10 @@ func TestClusterAppendsFollowLeader(t *testing.T) {
 		t.Fatalf("step-down: %v", err)
 	}
 	second := newLeader(first)
-	connsOn(t, c, "rewind-appends", 1, second, 45*time.Second, "after a step-down, the store's appends")
+	// A move waits 10 s after a request went unanswered, and one that
+	// fails is tried again after 1, 2, 4... s: under -race on a loaded
+	// machine, a few of those (CI once took more than 45 s).
+	connsOn(t, c, "rewind-appends", 1, second, 90*time.Second, "after a step-down, the store's appends")
 	// A writer may be in a retry's pause from the election: give it time.
 	before := acked[0].Load()
 	for deadline := time.Now().Add(20 * time.Second); acked[0].Load() == before; time.Sleep(50 * time.Millisecond) {
@@ -790,7 +793,7 @@ func TestClusterAppendsFollowLeader(t *testing.T) {
 
 	c.Kill(second)
 	third := newLeader(second)
-	connsOn(t, c, "rewind-appends", 1, third, 45*time.Second, "after a kill -9 of the leader, the store's appends")
+	connsOn(t, c, "rewind-appends", 1, third, 90*time.Second, "after a kill -9 of the leader, the store's appends")
 	c.Restart(second)
 	time.Sleep(300 * time.Millisecond)
 	stopWriters()
