@@ -47,6 +47,18 @@ type producerDecision struct {
 	err       error
 }
 
+// CheckProducerAppend returns the *ProducerError the producer rules
+// (WithProducer) refuse an append of producer id at epoch and sequence
+// number seq with, given what the stream holds of the producer as
+// ProducerState reports it (storedEpoch, lastSeq, known), or nil when
+// they take it, as new or as a duplicate. A caller that must decide on
+// the producer before anything else of a request (a protocol's order)
+// asks it rather than restate the rules.
+func CheckProducerAppend(stream, id string, epoch, seq, storedEpoch, lastSeq uint64, known bool) error {
+	return decideProducer(stream, producerState{epoch: storedEpoch, lastSeq: lastSeq}, known,
+		&producerMark{id: id, epoch: epoch, firstSeq: seq, lastSeq: seq}, 1).err
+}
+
 func decideProducer(stream string, st producerState, known bool, pm *producerMark, units int) producerDecision {
 	perr := func(kind error) *ProducerError {
 		return &ProducerError{Kind: kind, Stream: stream, Producer: pm.id, Epoch: pm.epoch, Seq: pm.firstSeq}

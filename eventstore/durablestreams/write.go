@@ -631,7 +631,8 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, name string) {
 					w.WriteHeader(http.StatusNoContent)
 					return
 				}
-				if perr := pr.refusal(name, epoch, lastSeq, known); perr != nil {
+				var perr *eventstore.ProducerError
+				if errors.As(eventstore.CheckProducerAppend(name, pr.id, pr.epoch, pr.seq, epoch, lastSeq, known), &perr) {
 					producerRefused(w, perr, pr)
 					return
 				}
@@ -711,28 +712,6 @@ func producerRefused(w http.ResponseWriter, perr *eventstore.ProducerError, pr *
 	default:
 		fail(w, http.StatusBadRequest, perr.Error())
 	}
-}
-
-// refusal returns what the store's producer rules (eventstore.WithProducer)
-// would refuse the append with, given the producer's stored state, or nil
-// when they would take it (or take it as a duplicate).
-func (pr *producer) refusal(stream string, epoch, lastSeq uint64, known bool) *eventstore.ProducerError {
-	e := &eventstore.ProducerError{Stream: stream, Producer: pr.id, Epoch: pr.epoch, Seq: pr.seq}
-	switch {
-	case !known && pr.seq != 0:
-		e.Kind = eventstore.ErrSequenceGap
-	case !known:
-		return nil
-	case pr.epoch < epoch:
-		e.Kind, e.CurrentEpoch = eventstore.ErrStaleEpoch, epoch
-	case pr.epoch > epoch && pr.seq != 0:
-		e.Kind, e.CurrentEpoch, e.Reason = eventstore.ErrInvalidProducer, epoch, "a new epoch must start at sequence 0"
-	case pr.epoch == epoch && pr.seq > lastSeq+1:
-		e.Kind, e.ExpectedSeq = eventstore.ErrSequenceGap, lastSeq+1
-	default:
-		return nil
-	}
-	return e
 }
 
 // seqKey is the event metadata key that records a Stream-Seq, on the last
