@@ -3,7 +3,6 @@ package projectionhttp
 import (
 	"mime"
 	"net/http"
-	"strings"
 
 	"github.com/rewindhq/rewind/eventstore/access"
 	"github.com/rewindhq/rewind/observe"
@@ -52,12 +51,12 @@ func (h *Handler) guard(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // adminResource is the resource a rebuild of the projection name asks
-// Admin of: the name, unless a scope that allows it would also allow the
-// metrics scrape's resource or be allowed by the scrape's scope, which
-// must allow nothing but the scrape.
+// Admin of: the name, unless the scrape's scope (admin:metrics, which
+// must allow nothing but the scrape) would allow it, as the scopes'
+// own rule decides; then every resource.
 func adminResource(name string) string {
-	m := observe.MetricsOp.Resource
-	if name == m || strings.HasPrefix(name, m+"/") {
+	op := access.Op{Action: access.Admin, Resource: name}
+	if scrape, err := access.ParseScope(observe.MetricsOp.Scope()); err == nil && scrape.Allows(op) {
 		return "*"
 	}
 	return name
