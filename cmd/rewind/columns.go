@@ -5,7 +5,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // columns prints rows one at a time (as they arrive, when following),
@@ -22,7 +21,7 @@ type columns struct {
 func newColumns(termWidth int, names ...string) *columns {
 	c := &columns{widths: make([]int, len(names)), max: termWidth}
 	for i, n := range names {
-		c.widen(i, utf8.RuneCountInString(n))
+		c.widen(i, cellWidth(n))
 	}
 	return c
 }
@@ -50,7 +49,7 @@ func (c *columns) printHeader(w io.Writer, names ...string) error {
 
 func (c *columns) printStyled(w io.Writer, style func(i int) string, cells ...string) error {
 	for i, cell := range cells[:len(cells)-1] {
-		c.widen(i, utf8.RuneCountInString(cell))
+		c.widen(i, cellWidth(cell))
 	}
 	var b strings.Builder
 	writeLine(&b, c.max, c.color, c.widths, style, cells)

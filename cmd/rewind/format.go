@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 )
 
 // timeLayout is how human output shows a time: local, to the millisecond
@@ -89,13 +88,12 @@ func compactJSON(v json.RawMessage) string {
 	return buf.String()
 }
 
-// shorten cuts s to at most n runes, ending it with "…" when cut.
+// shorten cuts s to at most n columns, ending it with "…" when cut.
 func shorten(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
+	if cellWidth(s) <= n {
 		return s
 	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
+	return s[:cutCells(s, n-1)] + "…"
 }
 
 // field is one leaf of a JSON document: its path (object keys joined by

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/rewindhq/rewind/eventstore"
 	"github.com/rewindhq/rewind/internal/ctxsleep"
@@ -402,7 +401,7 @@ func (r *reader) end(next string) error {
 	}
 	line := fmt.Sprintf("next offset: %s (%s goes on from here)", next, r.resumeCommand(next))
 	width := terminalWidth(r.c.stdout)
-	if width == 0 || utf8.RuneCountInString(line) <= width {
+	if width == 0 || cellWidth(line) <= width {
 		_, err := fmt.Fprintln(r.c.stdout, line)
 		return err
 	}
@@ -424,7 +423,7 @@ func breakCommand(words []string, width int) []string {
 		switch {
 		case line == "":
 			line = w
-		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(w)+2 <= width:
+		case cellWidth(line)+1+cellWidth(w)+2 <= width:
 			line += " " + w
 		default:
 			lines = append(lines, line+" \\")

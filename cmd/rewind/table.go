@@ -6,7 +6,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"unicode/utf8"
 )
 
 // The one width policy of the human output (read's columns, and the
@@ -213,7 +212,7 @@ func cellWidths(rows [][]string) []int {
 			if i >= len(widths) {
 				widths = append(widths, 0)
 			}
-			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+			widths[i] = max(widths[i], cellWidth(c))
 		}
 	}
 	return widths
@@ -222,7 +221,7 @@ func cellWidths(rows [][]string) []int {
 // overflows reports whether a row is wider than width.
 func overflows(rows [][]string, widths []int, width int) bool {
 	for _, cells := range rows {
-		need := utf8.RuneCountInString(cells[len(cells)-1])
+		need := cellWidth(cells[len(cells)-1])
 		for i := range cells[:len(cells)-1] {
 			need += widths[i] + 2
 		}
@@ -250,7 +249,7 @@ func (t *table) writeFitted(out *strings.Builder, widths []int, style func(i int
 	for k, l := range fit(t.width-start, t.color) {
 		if k == 0 {
 			for i, c := range cells[:last] {
-				out.WriteString(paint(t.color, style(i), c) + strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)+2))
+				out.WriteString(paint(t.color, style(i), c) + strings.Repeat(" ", widths[i]-cellWidth(c)+2))
 			}
 		} else {
 			out.WriteString(strings.Repeat(" ", start))
@@ -276,7 +275,7 @@ func (t *table) writeUnder(out *strings.Builder, widths []int, style func(i int)
 func lead(cells []string) int {
 	n := 0
 	for _, c := range cells[:len(cells)-1] {
-		n += utf8.RuneCountInString(c) + 2
+		n += cellWidth(c) + 2
 	}
 	return n
 }
@@ -298,7 +297,7 @@ func writeLineKeep(out *strings.Builder, width int, color bool, widths []int, st
 	moved := false // a kept cell went on a line of its own: no columns after it
 	for i, c := range cells {
 		last := i == len(cells)-1
-		n := utf8.RuneCountInString(c)
+		n := cellWidth(c)
 		if width > 0 {
 			room := width - used
 			if (n > room || !last && widths[i]+2 > room) && keep(i) && used > 0 {
@@ -350,26 +349,25 @@ func writeLineKeep(out *strings.Builder, width int, color bool, widths []int, st
 // anywhere otherwise (not at a space, which a reader would not see at the
 // end of a line).
 func wrapHard(s string, width int, indent string) []string {
-	r := []rune(s)
 	var lines []string
 	for first := true; ; first = false {
 		room := width
 		prefix := ""
 		if !first {
 			prefix = indent
-			room = max(width-utf8.RuneCountInString(indent), 1)
+			room = max(width-cellWidth(indent), 1)
 		}
-		if len(r) <= room {
-			return append(lines, prefix+string(r))
+		if cellWidth(s) <= room {
+			return append(lines, prefix+s)
 		}
-		cut := room
-		for i := room; i > room/3; i-- {
-			if r[i-1] == ',' || r[i-1] == ':' {
-				cut = i
-				break
-			}
+		cut := cutCells(s, room)
+		if cut == 0 { // a wide character in a room of one column: it goes on whole
+			cut = cutCells(s, 2)
 		}
-		lines = append(lines, prefix+string(r[:cut]))
-		r = r[cut:]
+		if i := strings.LastIndexAny(s[:cut], ",:"); i >= 0 && cellWidth(s[:i+1]) > room/3 {
+			cut = i + 1
+		}
+		lines = append(lines, prefix+s[:cut])
+		s = s[cut:]
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"time"
-	"unicode/utf8"
 )
 
 // stateAnswer is the answer of GET /v1/state (and each side of a diff).
@@ -244,7 +243,7 @@ func (c *cli) eventRows(tw *table, e aggEvent) {
 func changeFit(ch change) fitFunc {
 	ch.Path = cellText(ch.Path)
 	return func(room int, _ bool) []string {
-		if one := describeChange(ch); utf8.RuneCountInString(one) <= room {
+		if one := describeChange(ch); cellWidth(one) <= room {
 			return []string{one}
 		}
 		from, to := compactJSON(ch.From), compactJSON(ch.To)
@@ -254,7 +253,7 @@ func changeFit(ch change) fitFunc {
 			parts = []string{ch.Path + " =", "  " + to}
 		case to == "null" || to == "-":
 			parts = []string{ch.Path + " removed, was", "  " + from}
-		case utf8.RuneCountInString(ch.Path+": "+from+" →") <= room:
+		case cellWidth(ch.Path+": "+from+" →") <= room:
 			parts = []string{ch.Path + ": " + from + " →", "  " + to}
 		default:
 			parts = []string{ch.Path + ":", "  " + from + " →", "  " + to}
@@ -294,9 +293,9 @@ func (c *cli) printChanges(changes []change) error {
 func changesFit(changes []change, width int) bool {
 	field, from, to := len("FIELD"), len("FROM"), len("TO")
 	for _, ch := range changes {
-		field = max(field, utf8.RuneCountInString(ch.Path))
-		from = max(from, utf8.RuneCountInString(jsonOrDash(ch.From)))
-		to = max(to, utf8.RuneCountInString(jsonOrDash(ch.To)))
+		field = max(field, cellWidth(ch.Path))
+		from = max(from, cellWidth(jsonOrDash(ch.From)))
+		to = max(to, cellWidth(jsonOrDash(ch.To)))
 	}
 	return field+2+from+2+to <= width
 }
@@ -305,7 +304,7 @@ func changesFit(changes []change, width int) bool {
 // "from → to", or the old value and then the new on lines of their own.
 func diffFit(from, to string) fitFunc {
 	return func(room int, color bool) []string {
-		if utf8.RuneCountInString(from)+3+utf8.RuneCountInString(to) <= room {
+		if cellWidth(from)+3+cellWidth(to) <= room {
 			return []string{paint(color, styleFrom, from) + " → " + paint(color, styleTo, to)}
 		}
 		var lines []string

@@ -6,7 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/rewindhq/rewind/eventstore"
 )
@@ -24,7 +23,7 @@ func wrapWords(s string, width int, indent string) []string {
 			if len(lines) > 0 {
 				line = indent + w
 			}
-		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(w) <= width:
+		case cellWidth(line)+1+cellWidth(w) <= width:
 			line += " " + w
 		default:
 			lines = append(lines, line)
