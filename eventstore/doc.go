@@ -437,11 +437,23 @@
 // was stored. An idempotent producer makes the retry safe: it has an id,
 // an epoch (raised by each new instance, which fences the old one) and a
 // sequence number per append, and the store keeps each (id, epoch, seq) at
-// most once, by the rules of the Durable Streams protocol (producer.go has
-// the table). [WithProducer] makes one Append a producer append; a
-// duplicate returns with [AppendResult].Duplicate set and stores nothing;
-// refusals are [*ProducerError] values matching [ErrStaleEpoch],
-// [ErrSequenceGap] or [ErrInvalidProducer].
+// most once, by the rules of the Durable Streams protocol. [WithProducer]
+// makes one Append a producer append; a duplicate returns with
+// [AppendResult].Duplicate set and stores nothing; refusals are
+// [*ProducerError] values matching [ErrStaleEpoch], [ErrSequenceGap] or
+// [ErrInvalidProducer]. Per stream and producer id, the store keeps the
+// current epoch E and the last sequence number accepted L, and decides an
+// append at epoch e with sequence number n so:
+//
+//	stored state   append (epoch e, seq n)      outcome
+//	none           n = 0, any e                 accepted
+//	none           n ≠ 0                        ErrSequenceGap, expected 0
+//	epoch E        e < E                        ErrStaleEpoch, current E
+//	epoch E        e > E, n = 0                 accepted, epoch becomes e
+//	epoch E        e > E, n ≠ 0                 ErrInvalidProducer
+//	E, last L      e = E, n ≤ L                 duplicate: nothing stored
+//	E, last L      e = E, n = L+1               accepted
+//	E, last L      e = E, n > L+1               ErrSequenceGap, expected L+1
 //
 // The producer's state is not kept aside: it is carried by the producer's
 // newest commit in the stream, so it is stored atomically with the events

@@ -30,9 +30,16 @@ package eventstore
 // writer changed meanwhile is refused by the server and decided again.
 
 // WithProducer makes the append an idempotent producer's append with
-// sequence number seq at epoch: the producer rules above decide it before
+// sequence number seq at epoch: the producer rules (the package doc's
+// table) decide it before
 // any ExpectVersion check, and a duplicate returns a result with Duplicate
 // set and no error. The events of the append are the unit that seq numbers.
+//
+// Any uint64 epoch is taken. A producer id that HTTP clients share (the
+// Durable Streams protocol, rewind serve) must keep its epochs under 2^53:
+// those clients count in JavaScript's numbers, and the server takes an
+// epoch at most 2^20 above the current one, so a Go producer that went
+// past 2^53−1 would fence them for good.
 func WithProducer(id string, epoch, seq uint64) AppendOption {
 	return func(c *appendConfig) {
 		c.producer = &producerMark{id: id, epoch: epoch, firstSeq: seq, lastSeq: seq}
