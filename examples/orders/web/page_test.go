@@ -376,7 +376,7 @@ func TestLayout(t *testing.T) {
 	tl, _ := get[timeline](t, base+"/v1/timeline/orders/ord-long")
 
 	b := newBrowser(t, ctx, bin)
-	for _, w := range []int64{1400, 1024, 500} {
+	for _, w := range []int64{1400, 1024, 500, 375} {
 		b.do("resize", chromedp.EmulateViewport(w, 800))
 		openAt(b, base, fmt.Sprintf("#%s@150", stream))
 		b.waitShown(stream, 150)
@@ -392,9 +392,27 @@ func TestLayout(t *testing.T) {
 		if len(outside) > 0 {
 			t.Errorf("at %d px the header cuts %q", w, outside)
 		}
-		// The event list shows the current event.
-		if !eval[bool](b, `(() => { const box = document.getElementById("events-box"), li = document.querySelector('#events li[data-version="150"]'); if (!li) return false; const r = li.getBoundingClientRect(), bx = box.getBoundingClientRect(); return r.top >= bx.top - 1 && r.bottom <= bx.bottom + 1; })()`) {
-			t.Errorf("at %d px and version 150 the event list does not show v150", w)
+		// The event list shows the current event (it scrolls there after
+		// the version is shown: on a loaded machine, a moment later).
+		b.waitFor(fmt.Sprintf("the event list to show v150 at %d px", w), `(() => { const box = document.getElementById("events-box"), li = document.querySelector('#events li[data-version="150"]'); if (!li) return false; const r = li.getBoundingClientRect(), bx = box.getBoundingClientRect(); return r.top >= bx.top - 1 && r.bottom <= bx.bottom + 1; })()`)
+		// On a narrow screen a state line's note that does not fit beside
+		// its value goes under it: every note in the pane's view is
+		// within the pane, and the pane does not scroll sideways (the
+		// notes once went past its right edge, out of sight).
+		if w <= 760 {
+			openAt(b, base, "#orders/ord-00001/events")
+			b.waitFor("ord-00001's state", `document.querySelector("#state-json .ln .tag") !== null`)
+			eval[bool](b, `(document.querySelector(".state-card").scrollIntoView(), document.getElementById("state-json").scrollTop = 0, true)`)
+			b.screenshot(fmt.Sprintf("state-notes-%d.png", w), shotPath(fmt.Sprintf("state-notes-%d.png", w)))
+			// Every line laid out (a line out of view is not, and measures
+			// as if it fit), then measured.
+			if bad := eval[[]string](b, `(() => { const box = document.getElementById("state-json"), bx = box.getBoundingClientRect();
+				for (const l of box.querySelectorAll(".ln")) l.style.contentVisibility = "visible";
+				const out = Array.from(box.querySelectorAll(".ln")).filter((l) => { const t = l.querySelector(".tag"); if (!t) return false; const r = t.getBoundingClientRect(); return r.left < bx.left || r.right > bx.left + box.clientWidth + 1; }).map((l) => l.textContent);
+				if (box.scrollWidth > box.clientWidth + 1) out.push("the pane scrolls sideways: " + box.scrollWidth + " px in " + box.clientWidth);
+				return out; })()`); len(bad) > 0 {
+				t.Errorf("at %d px a state's notes go past the pane's right edge: %q", w, bad)
+			}
 		}
 		// An event with a line of data wider than the window: the line
 		// scrolls in the event's pane, which stays beside the events

@@ -544,7 +544,7 @@
       if (mySeq !== page.openSeq) return;
       page.timeline = null;
       if (err.status === 404) {
-        showProblem(`No stream ${name}`, `The server has no events in ${name}: check the name, or pick a stream on the left.`);
+        showProblem(`No stream ${name}`, `The server has no events in ${name}: check the name, or pick a stream from the list.`);
       } else if (err.status === 400) {
         showProblem(`Cannot show ${name}`, err.message);
       } else {
