@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"net/http"
+	"time"
 
 	"github.com/rewindhq/rewind/observe"
 )
@@ -229,8 +231,15 @@ func (g *groupSyncer) observe(o *observe.Observer) {
 
 // Ready reports whether the store can serve: it is open, the cluster (or
 // the embedded server) answers a request for the log's last position
-// within ctx, a replicated log has a leader, and the read index lies at
-// most maxLag commits behind it. A load balancer's readiness probe calls
+// within ctx, a replicated log has a leader, its appends are answered,
+// and the read index lies at most maxLag commits behind it.
+//
+// A server that failed to write its files (a full disk, the process out
+// of file descriptors) answers everything but appends until it restarts.
+// The embedded server says so itself (its health check), and Ready
+// returns its error. On a server of one's own (Connect, one replica), an
+// append that went unanswered for 5 s, with none answered since, makes
+// the store not ready for a minute after it. A load balancer's readiness probe calls
 // it (observe.Readyz). The error says what is not ready.
 //
 // The leader is checked because a replica of the log that has had no
@@ -255,6 +264,20 @@ func (s *Store) Ready(ctx context.Context, maxLag uint64) error {
 	if s.replicas > 1 && (info.Cluster == nil || info.Cluster.Leader == "") {
 		return fmt.Errorf("eventstore: ready: the log has no leader (fewer than a majority of its %d replicas are up): %w",
 			s.replicas, ErrUnavailable)
+	}
+	if s.embedded {
+		// The embedded server knows when a write to its files failed:
+		// the log then takes no append until the process restarts.
+		if h := s.srv.Healthz(nil); h.StatusCode != http.StatusOK {
+			return fmt.Errorf("eventstore: ready: the embedded server: %s (restart the process once the cause is gone): %w", h.Error, ErrUnavailable)
+		}
+	} else if s.replicas <= 1 {
+		// A server of its own that failed to write its files leaves
+		// appends unanswered (a replicated log's leader steps down
+		// instead, which the leader check above sees).
+		if err := s.writes.check(time.Now()); err != nil {
+			return fmt.Errorf("eventstore: ready: %w", err)
+		}
 	}
 	last := info.State.LastSeq
 	if lag := last - min(applied, last); lag > maxLag {

@@ -275,6 +275,13 @@ func (s *Store) publish(ctx context.Context, subj string, body []byte, lastSeq u
 		}
 	}
 	maybeStored := false // a try went unanswered: it may have been stored
+	began := time.Now()
+	failed := func(err error) error {
+		if !s.closed.Load() {
+			s.noteUnanswered(began, err)
+		}
+		return err
+	}
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil && attempt == 0 {
 			// Done before anything was sent: nothing is stored.
@@ -298,6 +305,7 @@ func (s *Store) publish(ctx context.Context, subj string, body []byte, lastSeq u
 				}
 			}
 			if !transient(err) {
+				s.writes.answered()
 				return seq, stamp, err
 			}
 		}
@@ -312,7 +320,7 @@ func (s *Store) publish(ctx context.Context, subj string, body []byte, lastSeq u
 			return 0, 0, fmt.Errorf("publish: %w", err)
 		}
 		if ctx.Err() != nil || !time.Now().Add(retryPauseMax/10).Before(deadline) {
-			return 0, 0, publishFailed(ctx, err, maybeStored)
+			return 0, 0, failed(publishFailed(ctx, err, maybeStored))
 		}
 		// No acknowledgement, or a refusal an election explains: try
 		// again after a short pause.
@@ -321,7 +329,7 @@ func (s *Store) publish(ctx context.Context, subj string, body []byte, lastSeq u
 		select {
 		case <-parentDone(ctx):
 			pub.putTimer(t)
-			return 0, 0, publishFailed(ctx, ctx.Err(), maybeStored)
+			return 0, 0, failed(publishFailed(ctx, ctx.Err(), maybeStored))
 		case <-t.C:
 			pub.putTimer(t)
 		}

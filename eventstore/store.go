@@ -42,6 +42,7 @@ type Store struct {
 	maxPayload int
 	replicas   int              // the log's: what every resource the store makes gets
 	logStream  jetstream.Stream // the log's handle, for its info
+	writes     writeHealth      // whether the latest appends were answered (Ready)
 	// dialURL connects to one server of a cluster first (Connect only):
 	// the append connection moves to the log's leader with it (home.go).
 	dialURL func(name, url string) (*nats.Conn, error)
@@ -347,6 +348,9 @@ func startServer(dir string, cfg *config) (*server.Server, error) {
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: embedded server: %w", err)
+	}
+	if cfg.logger != nil {
+		srv.SetLoggerV2(serverLog{cfg.logger}, false, false, false)
 	}
 	srv.Start()
 	if !srv.ReadyForConnections(30 * time.Second) {

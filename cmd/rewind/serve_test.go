@@ -96,6 +96,13 @@ func startServe(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(rewindBin, append([]string{"serve"}, args...)...)
 	cmd.Env = cleanEnv(env...)
+	return startServeCmd(t, cmd)
+}
+
+// startServeCmd starts cmd, a rewind serve, and waits for its listening
+// line.
+func startServeCmd(t *testing.T, cmd *exec.Cmd) *proc {
+	t.Helper()
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -83,5 +83,7 @@
 // NewServer returns an http.Server with every limit set (headers' time and
 // size, a body read deadline per request, idle connections) and no write
 // timeout, since long-polls and SSE answers are long; Serve serves it, with
-// TLS when WithTLS gave a certificate.
+// TLS when WithTLS gave a certificate, and with at most MaxConns
+// connections open at once, so that idle connections cannot take the file
+// descriptors the store in the same process needs.
 package access

@@ -64,8 +64,10 @@ func NewServer(h http.Handler, opts ...ServerOption) *http.Server {
 }
 
 // Serve serves srv on ln, with TLS when srv has a TLSConfig with
-// certificates. It returns http.ErrServerClosed after Shutdown.
+// certificates, keeping at most MaxConns connections open at once (see
+// LimitListener). It returns http.ErrServerClosed after Shutdown.
 func Serve(srv *http.Server, ln net.Listener) error {
+	ln = LimitListener(ln, MaxConns())
 	if srv.TLSConfig != nil && (len(srv.TLSConfig.Certificates) > 0 || srv.TLSConfig.GetCertificate != nil) {
 		return srv.ServeTLS(ln, "", "")
 	}
