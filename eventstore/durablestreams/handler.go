@@ -46,6 +46,9 @@ type Handler struct {
 
 	bodiesIn  *budget // bytes of request bodies held
 	bodiesOut *budget // bytes of answers being made and written
+	// each client's part of bodiesOut and of the waits (shares.go)
+	outShares  *shares
+	waitShares *waitShares
 	// bodies holds GET answers' body buffers for the next read (readAnswer):
 	// at most one per answer in flight, each at most maxPooledBody, and
 	// dropped by the garbage collector when idle.
@@ -229,7 +232,8 @@ func New(store *eventstore.Store, opts ...Option) *Handler {
 	cfg.maxBody = min(cfg.maxBody, limit)
 	h := &Handler{store: store, cfg: cfg, now: time.Now, seqs: newSeqCache(seqCacheSize), polls: map[pollKey]*poll{},
 		writers:  map[*http.ResponseController]struct{}{},
-		bodiesIn: newBudget(cfg.maxIn), bodiesOut: newBudget(cfg.maxOut)}
+		bodiesIn: newBudget(cfg.maxIn), bodiesOut: newBudget(cfg.maxOut),
+		outShares: newShares(cfg.maxOut), waitShares: newWaitShares(cfg.maxWaiting)}
 	h.closeCtx, h.shutdown = context.WithCancel(context.Background())
 	return h
 }

@@ -345,14 +345,15 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 				w.WriteHeader(http.StatusNoContent)
 				return
 			}
-			if !h.park(w) {
+			unpark, ok := h.park(w, r)
+			if !ok {
 				return
 			}
 			// A parked poll holds no bytes: its answer, if any, is the
 			// one body every poll at this offset shares.
 			out.release()
 			st, c, err = h.pollShared(ctx, st, from)
-			h.waiting.Add(-1)
+			unpark()
 			if err != nil {
 				h.storeError(w, r, name, err)
 				return
@@ -418,23 +419,45 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 	_ = rc.SetWriteDeadline(time.Time{})
 }
 
-// answerBytes is an answer's share of the budget of answers in flight.
+// answerBytes is an answer's share of the budget of answers in flight,
+// and of its client's part of it (shares.go).
 type answerBytes struct {
 	b     *budget
 	taken int64
+	mine  func(int64) // gives back to the client's share; nil without one
+	held  int64       // of the client's share
 }
 
 // reserveOut takes room for one chunk in the budget of answers in flight
 // (before the read, so that reads past the budget wait instead of holding
 // what they read), or answers 503 when there is none for a second.
 func (h *Handler) reserveOut(w http.ResponseWriter, r *http.Request) (*answerBytes, bool) {
-	taken := h.bodiesOut.acquire(r.Context(), int64(h.cfg.chunk), budgetWait)
-	if taken == 0 {
+	out, why := h.takeOut(r.Context(), clientKey(r))
+	if out == nil {
 		w.Header().Set("Retry-After", "1")
-		fail(w, http.StatusServiceUnavailable, "the server writes as many answers as it takes at once; retry")
+		fail(w, http.StatusServiceUnavailable, why)
 		return nil, false
 	}
-	return &answerBytes{b: h.bodiesOut, taken: taken}, true
+	return out, true
+}
+
+// takeOut takes room for one chunk: first in the client's share, then in
+// the whole budget. It returns nil and why when it could not in a second.
+func (h *Handler) takeOut(ctx context.Context, key string) (*answerBytes, string) {
+	want := int64(h.cfg.chunk)
+	out := &answerBytes{b: h.bodiesOut}
+	if key != "" {
+		held, mine := h.outShares.acquire(ctx, key, want, budgetWait)
+		if held == 0 {
+			return nil, "this client's answers being written take its share of the server's; retry"
+		}
+		out.held, out.mine = held, mine
+	}
+	if out.taken = h.bodiesOut.acquire(ctx, want, budgetWait); out.taken == 0 {
+		out.release()
+		return nil, "the server writes as many answers as it takes at once; retry"
+	}
+	return out, ""
 }
 
 // keep gives back what the chunk read does not need: a small answer holds
@@ -454,6 +477,10 @@ func (a *answerBytes) keep(c chunk) {
 func (a *answerBytes) release() {
 	a.b.release(a.taken)
 	a.taken = 0
+	if a.mine != nil {
+		a.mine(a.held)
+		a.mine, a.held = nil, 0
+	}
 }
 
 // writeDeadline bounds the next write of an answer: a client that stops
@@ -487,16 +514,30 @@ func (h *Handler) writing(rc *http.ResponseController) (done func()) {
 	}
 }
 
-// park counts a request that is about to wait, or answers 503 when too
-// many do.
-func (h *Handler) park(w http.ResponseWriter) bool {
+// park counts a request that is about to wait, in the whole and in its
+// client's share, or answers 503 when too many do; unpark gives it back.
+func (h *Handler) park(w http.ResponseWriter, r *http.Request) (unpark func(), ok bool) {
+	key := clientKey(r)
+	if key != "" && !h.waitShares.take(key) {
+		w.Header().Set("Retry-After", "1")
+		fail(w, http.StatusServiceUnavailable, "this client has as many readers waiting as its share of the server's; retry")
+		return nil, false
+	}
 	if h.waiting.Add(1) > h.cfg.maxWaiting {
 		h.waiting.Add(-1)
+		if key != "" {
+			h.waitShares.give(key)
+		}
 		w.Header().Set("Retry-After", "1")
 		fail(w, http.StatusServiceUnavailable, "too many readers waiting; retry")
-		return false
+		return nil, false
 	}
-	return true
+	return func() {
+		h.waiting.Add(-1)
+		if key != "" {
+			h.waitShares.give(key)
+		}
+	}, true
 }
 
 // poll is one wait at the tail of a stream that every long-poll at the
@@ -606,11 +647,13 @@ type sseControl struct {
 }
 
 func (h *Handler) sse(w http.ResponseWriter, r *http.Request, st *stream, from eventstore.Offset) {
-	if !h.park(w) {
+	unpark, ok := h.park(w, r)
+	if !ok {
 		return
 	}
-	defer h.waiting.Add(-1)
+	defer unpark()
 	ctx := r.Context()
+	key := clientKey(r)
 	ct := mediaType(st.meta.contentType)
 	b64 := !strings.HasPrefix(ct, "text/") && ct != "application/json"
 	hd := w.Header()
@@ -630,11 +673,10 @@ func (h *Handler) sse(w http.ResponseWriter, r *http.Request, st *stream, from e
 		// Each event's messages are held in the budget of answers being
 		// written only while they are read and written; a wait holds
 		// none.
-		taken := h.bodiesOut.acquire(ctx, int64(h.cfg.chunk), budgetWait)
-		if taken == 0 {
+		out, _ := h.takeOut(ctx, key)
+		if out == nil {
 			return // the client reconnects from its last offset
 		}
-		out := &answerBytes{b: h.bodiesOut, taken: taken}
 		next := h.sseEvent(ctx, w, rc, st, &from, &cursor, b64, out)
 		out.release()
 		if next == sseEnd || next == sseWait && !h.sseWait(ctx, &st, from, end) {

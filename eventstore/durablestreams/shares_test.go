@@ -1,0 +1,73 @@
+package durablestreams_test
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rewindhq/rewind/eventstore/access"
+	"github.com/rewindhq/rewind/eventstore/durablestreams"
+)
+
+// TestWaitsShareByClient: one client (one bearer token) may park a
+// quarter of the waits the server takes, and no more; another client
+// still parks its own. (A token once parked ten thousand long-polls in
+// half a second, and every other client's wait was a 503.)
+func TestWaitsShareByClient(t *testing.T) {
+	const n = 8 // a client's share: 2
+	anyToken := access.AuthorizerFunc(func(r *http.Request, op access.Op) error {
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			return access.ErrUnauthenticated
+		}
+		return nil
+	})
+	srv := newServer(t, openStore(t, t.TempDir()), durablestreams.WithAuthorizer(anyToken),
+		durablestreams.WithMaxWaiting(n), durablestreams.WithLongPollTimeout(time.Minute))
+	const name = "share/lp"
+	tail := srv.do("PUT", name, nil, "Content-Type", "application/json", "Authorization", "Bearer a").must(t, 201, "PUT").get("Stream-Next-Offset")
+	poll := func(token string) <-chan reply {
+		ch := make(chan reply, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "GET", srv.url(name+"?live=long-poll&offset="+tail), nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				ch <- reply{code: -1, body: []byte(err.Error())}
+				return
+			}
+			defer resp.Body.Close()
+			var b strings.Builder
+			bufio.NewReader(resp.Body).WriteTo(&b)
+			ch <- reply{code: resp.StatusCode, header: resp.Header, body: []byte(b.String())}
+		}()
+		return ch
+	}
+	answers := make(chan reply, 3)
+	for range 3 {
+		ch := poll("a")
+		go func() { answers <- <-ch }()
+	}
+	refused := await(t, answers, 20*time.Second, "a's third long-poll")
+	if refused.code != http.StatusServiceUnavailable || !strings.Contains(string(refused.body), "this client") || refused.get("Retry-After") == "" {
+		t.Fatalf("a's third long-poll with two waiting: %d %q %v, want 503 naming the client's share", refused.code, refused.body, refused.header)
+	}
+	// b parks its own, beside a's two.
+	bs := []<-chan reply{poll("b"), poll("b")}
+	time.Sleep(300 * time.Millisecond)
+	srv.do("POST", name, []byte(`1`), "Content-Type", "application/json", "Authorization", "Bearer a").must(t, 204, "POST")
+	for i := range 2 {
+		if r := await(t, answers, 10*time.Second, "a's waiting long-poll"); r.code != 200 {
+			t.Errorf("a's long-poll %d: %d %q", i, r.code, r.body)
+		}
+	}
+	for i, ch := range bs {
+		if r := await(t, ch, 10*time.Second, "b's long-poll"); r.code != 200 {
+			t.Errorf("b's long-poll %d: %d %q", i, r.code, r.body)
+		}
+	}
+}
