@@ -225,12 +225,28 @@ func parseLease(name string, e jetstream.KeyValueEntry) Lease {
 	return Lease{Name: name, Holder: holder, Expires: time.Unix(0, n), Revision: e.Revision()}
 }
 
-// Release gives the lease up if it is still l's.
+// Release gives the lease up if it is still l's: held by l.Holder at
+// l.Revision (a lease renewed since has another revision; the runner
+// releases the one it last renewed). It reads the lease and deletes it at
+// the revision it read, so a holder that took it meanwhile keeps it: the
+// delete's compare-and-set fails, which Release reports as nil, as it
+// does a lease that is another's or gone.
 func (k *KV) Release(ctx context.Context, l Lease) error {
-	// A try whose answer was lost may have deleted it: the next one's
-	// compare-and-set then fails, which is the same outcome.
+	if err := checkName(l.Name); err != nil {
+		return err
+	}
+	key := kvKey("lease", l.Name)
+	// A try whose answer was lost may have deleted it: the next one reads
+	// it gone, or its compare-and-set fails, which is the same outcome.
 	err := natsretry.Do(ctx, func(ctx context.Context) error {
-		return k.kv.Delete(ctx, kvKey("lease", l.Name), jetstream.LastRevision(l.Revision))
+		e, err := k.kv.Get(ctx, key)
+		if err != nil {
+			return err
+		}
+		if cur := parseLease(l.Name, e); cur.Holder != l.Holder || cur.Revision != l.Revision {
+			return nil // another's lease, or this holder's renewed since
+		}
+		return k.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
 	})
 	if err != nil && !isCASFailure(err) && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fmt.Errorf("checkpoint: release %q: %w", l.Name, err)

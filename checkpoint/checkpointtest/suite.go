@@ -146,6 +146,41 @@ func RunLeaser(t *testing.T, open func(t *testing.T) checkpoint.Leaser) {
 			t.Fatalf("after release: %v", err)
 		}
 	})
+	t.Run("release is the holder's", func(t *testing.T) {
+		// Release gives a lease up only if it is still the holder's, as
+		// last renewed: a Lease value naming another holder, or this
+		// holder at a revision it no longer has, leaves the lease held.
+		l := open(t)
+		first, err := l.Acquire(ctx, "proj", "owner", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		renewed, err := l.Acquire(ctx, "proj", "owner", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for what, rel := range map[string]checkpoint.Lease{
+			"another holder, no revision":       {Name: "proj", Holder: "intruder"},
+			"another holder, the revision":      {Name: "proj", Holder: "intruder", Revision: renewed.Revision},
+			"the holder, no revision":           {Name: "proj", Holder: "owner"},
+			"the holder, as before its renewal": first,
+		} {
+			if err := l.Release(ctx, rel); err != nil {
+				t.Errorf("release by %s: %v", what, err)
+			}
+			var held *checkpoint.LeaseHeldError
+			if _, err := l.Acquire(ctx, "proj", "third", time.Minute); !errors.Is(err, checkpoint.ErrConflict) ||
+				errors.As(err, &held) && held.Holder != "owner" {
+				t.Fatalf("after a release by %s (%+v), another holder's Acquire: %v; want the owner's lease kept", what, rel, err)
+			}
+		}
+		if err := l.Release(ctx, renewed); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Acquire(ctx, "proj", "third", time.Minute); err != nil {
+			t.Fatalf("after the holder released the lease as last renewed: %v", err)
+		}
+	})
 	t.Run("expiry", func(t *testing.T) {
 		l := open(t)
 		if _, err := l.Acquire(ctx, "proj", "a", 50*time.Millisecond); err != nil {
