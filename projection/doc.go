@@ -63,7 +63,10 @@
 // refused lapses (checkpoint.LeaseHeldError), and it tries again 1 ms
 // after that moment, so the takeover follows the lapse by the time of
 // one Acquire (measured in BENCHMARKS.md). A Leaser that does not say is
-// tried again every third of a lease.
+// tried again every third of a lease. A holder that stops (Stop, Close,
+// its context) releases its lease as last renewed, so a process that
+// starts the projection next takes it at once instead of waiting for the
+// lapse; a standby already waiting takes it at its next try.
 //
 // A read model in SQLite shared by lease holders in several processes
 // needs the database in WAL mode with a busy timeout, so that one

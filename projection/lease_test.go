@@ -62,3 +62,36 @@ func TestStandbyTakesOverAtLapse(t *testing.T) {
 		t.Fatalf("took over after %v; the lease lapsed after 1 s", took)
 	}
 }
+
+// TestLeaseReleasedAfterRenewals: a projection stopped after it renewed
+// its lease gives it up, so the next holder takes it at once rather than
+// after it lapses. The lease lasts 3 s and is renewed every second; the
+// projection runs 1.5 s, and another holder asks right after Stop, with
+// more than a second of the last renewal left.
+func TestLeaseReleasedAfterRenewals(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	appendN(t, s, "renewed/1", 3)
+	kv, err := checkpoint.NewKV(ctx, s, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for kind, leaser := range map[string]checkpoint.Leaser{"memory": &checkpoint.Memory{}, "kv": kv} {
+		t.Run(kind, func(t *testing.T) {
+			r := projection.NewRunner(s, nil)
+			defer r.Close()
+			if err := r.Start(ctx, projection.Projection{Name: "renewed", Source: projection.Category("renewed"), Lease: leaser,
+				LeaseTTL: 3 * time.Second, Sink: projection.AtLeastOnce("renewed", &memModel{}, &checkpoint.Memory{})}); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.WaitCaughtUp(ctx, "renewed"); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(1500 * time.Millisecond)
+			r.Stop("renewed")
+			if _, err := leaser.Acquire(ctx, "renewed", "next", time.Minute); err != nil {
+				t.Fatalf("the lease of a stopped projection is still held: %v", err)
+			}
+		})
+	}
+}

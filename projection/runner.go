@@ -457,11 +457,16 @@ func (r *Runner) run(ctx context.Context, pr *proc) error {
 		lctx, cancelCause := context.WithCancelCause(ctx)
 		cancel := func() { cancelCause(nil) }
 		var wg sync.WaitGroup
-		wg.Go(func() { renewLease(lctx, p, lease, lost, cancelCause) })
+		last := lease
+		wg.Go(func() { last = renewLease(lctx, p, lease, lost, cancelCause) })
 		err = r.feed(lctx, pr)
 		cancel()
 		wg.Wait()
-		_ = p.Lease.Release(context.WithoutCancel(ctx), lease)
+		// The lease as last renewed: a Leaser releases a lease only at its
+		// current revision, so releasing the one first acquired would be
+		// a no-op after a renewal, and the next holder would wait for it
+		// to lapse.
+		_ = p.Lease.Release(context.WithoutCancel(ctx), last)
 		select {
 		case <-lost:
 			r.log.Warn("projection lost its lease; standing by", "projection", p.Name)
@@ -503,15 +508,16 @@ func retryLease(err error, ttl time.Duration, now time.Time) time.Duration {
 	return min(max(held.Expires.Sub(now)+leaseSlack, leaseSlack), ttl)
 }
 
-// renewLease renews the lease every third of its TTL; when a renewal
-// fails, it closes lost and cancels the feed.
-func renewLease(ctx context.Context, p Projection, l checkpoint.Lease, lost chan struct{}, cancel context.CancelCauseFunc) {
+// renewLease renews the lease every third of its TTL, until ctx ends, and
+// returns the lease as last renewed; when a renewal fails, it closes lost
+// and cancels the feed.
+func renewLease(ctx context.Context, p Projection, l checkpoint.Lease, lost chan struct{}, cancel context.CancelCauseFunc) checkpoint.Lease {
 	t := time.NewTicker(p.LeaseTTL / 3)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return l
 		case <-t.C:
 		}
 		renewed, err := p.Lease.Acquire(ctx, p.Name, l.Holder, p.LeaseTTL)
@@ -520,7 +526,7 @@ func renewLease(ctx context.Context, p Projection, l checkpoint.Lease, lost chan
 				close(lost)
 				cancel(errLeaseLost)
 			}
-			return
+			return l
 		}
 		l = renewed
 	}
