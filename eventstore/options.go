@@ -434,3 +434,24 @@ func ToTime(t time.Time) ReadOption {
 		return nil
 	}
 }
+
+// CheckUpperBounds returns nil if opts only bound where a read ends
+// (ToOffset, ToTime, ToVersion; BorrowData, which bounds nothing, too),
+// and otherwise an error wrapping ErrInvalidOption: From and FromVersion
+// say where a read starts, which a caller that starts its reads at a
+// position of its own cannot honour (projection.Replay starts at its
+// sink's saved position, and a From given with it would override that
+// start). An option that is invalid in itself returns its own error, as a
+// read would.
+func CheckUpperBounds(opts ...ReadOption) error {
+	var rc readConfig
+	for _, o := range opts {
+		if err := o(&rc); err != nil {
+			return err
+		}
+	}
+	if rc.from != "" || rc.fromVersion != 0 {
+		return fmt.Errorf("%w: From or FromVersion sets where a read starts, not where it ends", ErrInvalidOption)
+	}
+	return nil
+}

@@ -350,6 +350,35 @@ func TestReplayToOffset(t *testing.T) {
 	}
 }
 
+// TestReplayRefusesStartBounds: a replay starts at its sink's saved
+// position, so a bound that says where a read starts (From, FromVersion)
+// is refused with ErrInvalidOption, at once and with nothing applied (a
+// From used to override the start of the search for the replay's end,
+// which then never ended).
+func TestReplayRefusesStartBounds(t *testing.T) {
+	s := openStore(t)
+	appendN(t, s, "rf/1", 5)
+	appendN(t, s, "other/1", 2)
+	tail, err := s.Tail(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, bound := range map[string]eventstore.ReadOption{
+		"From":        eventstore.From(tail),
+		"From Start":  eventstore.From(eventstore.Start),
+		"FromVersion": eventstore.FromVersion(2),
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		model := &memModel{}
+		err := projection.Replay(ctx, s, projection.Projection{Name: "rf", Source: projection.Category("rf"),
+			Sink: projection.AtLeastOnce("rf", model, &checkpoint.Memory{})}, nil, eventstore.ToOffset(tail), bound)
+		cancel()
+		if !errors.Is(err, eventstore.ErrInvalidOption) || len(model.snapshot()) != 0 {
+			t.Errorf("replay bounded by %s: %v, %d events applied; want ErrInvalidOption and none", what, err, len(model.snapshot()))
+		}
+	}
+}
+
 // TestLeaseOneRunner: two runners share a lease: one applies, the other
 // stands by, and takes over when the first stops; no event is applied
 // twice to the shared read model.

@@ -35,10 +35,20 @@ type Progress struct {
 // source left to replay: Replay applies nothing, calls progress once
 // (Done equal to Total) and returns nil. Failures are logged to
 // slog.Default(); Rebuild logs to its runner's logger.
+//
+// bounds are upper bounds only: a replay starts at its sink's saved
+// position, which is what makes a replay resumable, so a From or
+// FromVersion among them is refused with an error wrapping
+// eventstore.ErrInvalidOption (to replay from an offset, give p a sink
+// whose checkpoint is saved there). ToVersion, which reads in log order
+// do not take, and the zero time are refused as well.
 func Replay(ctx context.Context, store *eventstore.Store, p Projection, progress func(Progress), bounds ...eventstore.ReadOption) error {
 	p, err := p.withDefaults()
 	if err != nil {
 		return err
+	}
+	if err := eventstore.CheckUpperBounds(bounds...); err != nil {
+		return fmt.Errorf("projection %s: replay bound: %w", p.Name, err)
 	}
 	return NewRunner(store, nil).replay(ctx, p, progress, bounds)
 }
