@@ -116,30 +116,28 @@ func (r *Runner) feedOnce(ctx context.Context, pr *proc) error {
 	}
 	pr.set(func(s *Status) { s.State, s.Position, s.LiveFrom, s.Err = state, pos, tail, nil })
 
-	// A reader goroutine keeps at most one batch ahead: a slow sink slows
-	// the subscription (it pulls from the log as it goes), never makes it
-	// drop or hoard events.
+	// A reader goroutine keeps at most one batch ahead (readAhead): a slow
+	// sink slows the subscription (it pulls from the log as it goes),
+	// never makes it drop or hoard events.
 	sctx, stop := context.WithCancel(ctx)
-	events := make(chan eventstore.Event, p.BatchSize)
+	ahead := newReadAhead(p.BatchSize)
+	readerDone := make(chan struct{})
 	defer func() {
 		stop()
-		for range events { // until the reader has ended
-		}
+		<-readerDone
 	}()
-	readErr := make(chan error, 1)
 	go func() {
-		defer close(events)
+		defer close(readerDone)
 		for e, err := range p.Source.read(sctx, r.store, true, eventstore.From(pos)) {
 			if err != nil {
-				readErr <- err
+				ahead.close(err)
 				return
 			}
-			select {
-			case events <- e:
-			case <-sctx.Done():
-				return
+			if !ahead.put(sctx, e) {
+				break
 			}
 		}
+		ahead.close(nil)
 	}()
 	seen := pos // the last event read, wanted or not
 	// Events the projection does not take (Types) move its position too.
@@ -153,18 +151,8 @@ func (r *Runner) feedOnce(ctx context.Context, pr *proc) error {
 		}
 	}()
 	for {
-		var first eventstore.Event
 		select {
-		case e, ok := <-events:
-			if !ok {
-				select {
-				case err := <-readErr:
-					return fmt.Errorf("projection %s: read: %w", p.Name, err)
-				default:
-					return ctx.Err()
-				}
-			}
-			first = e
+		case <-ahead.ready:
 		case <-skip.due():
 			if rev, err = skip.save(ctx, rev); err != nil {
 				return err
@@ -173,18 +161,14 @@ func (r *Runner) feedOnce(ctx context.Context, pr *proc) error {
 		case <-ctx.Done():
 			return nil
 		}
-		batch := []eventstore.Event{first}
-	drain:
-		for len(batch) < p.BatchSize {
-			select {
-			case e, ok := <-events:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, e)
-			default:
-				break drain
-			}
+		batch, ended, rerr := ahead.take()
+		switch {
+		case ended && rerr != nil:
+			return fmt.Errorf("projection %s: read: %w", p.Name, rerr)
+		case ended:
+			return ctx.Err()
+		case len(batch) == 0:
+			continue // a signal for events an earlier take returned
 		}
 		seen = batch[len(batch)-1].Offset
 		var kept []eventstore.Event
@@ -210,7 +194,7 @@ func (r *Runner) feedOnce(ctx context.Context, pr *proc) error {
 		}
 		if state == StateCatchingUp {
 			caughtUp := seen >= tail || len(fresh) > 0
-			if !caughtUp && len(events) == 0 {
+			if !caughtUp && ahead.waiting() == 0 {
 				// Nothing read yet past tail: is anything of the source
 				// left up to it?
 				if behind, err = r.pending(ctx, p, seen, tail); err != nil {

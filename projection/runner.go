@@ -49,7 +49,10 @@ type Projection struct {
 	// saved one through Sink.Skip a second after it first moved, and when
 	// the feed stops).
 	Types []string
-	// BatchSize bounds the events of one batch (default 256).
+	// BatchSize bounds the events of one batch: 0 means the default, 256;
+	// at most MaxBatchSize, and others, negative ones too, are refused.
+	// It bounds memory, not reserves it: the events waiting for the
+	// handler are held as they are read, up to a batch ahead.
 	BatchSize int
 	// Retries is how many times a failing batch is tried again, with a
 	// backoff from 50 ms doubling to 5 s, before its events are tried one
@@ -63,14 +66,27 @@ type Projection struct {
 	// Lease, if set, makes the projection run in one process at a time:
 	// the others stand by and take over when the holder's lease lapses.
 	Lease checkpoint.Leaser
-	// LeaseTTL is how long a lease lasts unless renewed (default 3 s),
-	// renewed every third of it: a standby takes over when the lease of a
-	// holder that died lapses, at most LeaseTTL after its last renewal.
+	// LeaseTTL is how long a lease lasts unless renewed (0: the default,
+	// 3 s), renewed every third of it: a standby takes over when the lease
+	// of a holder that died lapses, at most LeaseTTL after its last
+	// renewal. Below MinLeaseTTL, or negative, it is refused: a renewal
+	// must come back well within a third of it, or the holder loses its
+	// lease while alive (on a loaded host or a cluster, keep it to a
+	// second or more).
 	LeaseTTL time.Duration
 }
 
 // NoRetries, as Projection.Retries, turns retries off.
 const NoRetries = -1
+
+// MaxBatchSize is the largest Projection.BatchSize: a batch is one call of
+// the handler (one transaction of an ExactlyOnce sink), and one that large
+// already amortises the call's cost; larger ones only hold more in memory.
+const MaxBatchSize = 10_000
+
+// MinLeaseTTL is the shortest Projection.LeaseTTL: the lease is renewed
+// every third of it, and a renewal is a round trip to the Leaser's store.
+const MinLeaseTTL = 100 * time.Millisecond
 
 // withDefaults checks p and fills in the defaults the fields document.
 func (p Projection) withDefaults() (Projection, error) {
@@ -84,7 +100,10 @@ func (p Projection) withDefaults() (Projection, error) {
 	if err := p.Source.check(); err != nil {
 		return p, fmt.Errorf("projection %q: %w", p.Name, err)
 	}
-	if p.BatchSize <= 0 {
+	switch {
+	case p.BatchSize < 0 || p.BatchSize > MaxBatchSize:
+		return p, fmt.Errorf("projection %q: %w: BatchSize %d (1 to %d; 0 for the default)", p.Name, eventstore.ErrInvalidOption, p.BatchSize, MaxBatchSize)
+	case p.BatchSize == 0:
 		p.BatchSize = 256
 	}
 	switch {
@@ -95,7 +114,10 @@ func (p Projection) withDefaults() (Projection, error) {
 	case p.Retries == 0:
 		p.Retries = 5
 	}
-	if p.LeaseTTL <= 0 {
+	switch {
+	case p.LeaseTTL < 0 || p.LeaseTTL > 0 && p.LeaseTTL < MinLeaseTTL:
+		return p, fmt.Errorf("projection %q: %w: LeaseTTL %v (at least %v; 0 for the default)", p.Name, eventstore.ErrInvalidOption, p.LeaseTTL, MinLeaseTTL)
+	case p.LeaseTTL == 0:
 		p.LeaseTTL = 3 * time.Second
 	}
 	return p, nil
