@@ -99,6 +99,12 @@ func checkLease(name, holder string, ttl time.Duration) error {
 	return nil
 }
 
+// CheckName returns nil if name can name a checkpoint or a lease, and
+// otherwise an error wrapping ErrInvalidName: the rule every Store and
+// Leaser of the package applies, for a caller that takes names from
+// outside (a projection's name) and refuses a bad one before it is used.
+func CheckName(name string) error { return checkName(name) }
+
 func checkName(name string) error {
 	if name == "" || len(name) > MaxNameLen {
 		return fmt.Errorf("%w: %q (1 to %d bytes)", ErrInvalidName, name, MaxNameLen)

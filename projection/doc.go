@@ -82,7 +82,12 @@
 // events are tried one at a time, and the one that fails is poison: by
 // policy it stops the projection with a *PoisonError naming the event,
 // its stream and offset (Stop), or it is appended to the projection's
-// dead-letter stream with the error and skipped (DeadLetter).
+// dead-letter stream with the error and skipped (DeadLetter). A dead
+// letter always fits in an append (the error is cut to 4 KiB; an event too
+// large to carry beside it is dead-lettered without its data, by what
+// finds it in the log), and a projection's name is checked at Start to
+// make a valid dead-letter stream, so the DeadLetter policy does not
+// itself stop the projection it is there to keep going.
 // An error that matches eventstore.ErrUnavailable (on a cluster, no
 // leader for longer than a call waits: two of three nodes down, say),
 // from the store or from the sink (a checkpoint kept on the same

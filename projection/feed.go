@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rewindhq/rewind/checkpoint"
 	"github.com/rewindhq/rewind/eventstore"
@@ -402,14 +403,14 @@ func (r *Runner) poison(ctx context.Context, pr *proc, e eventstore.Event, rev u
 	if p.Poison != DeadLetter {
 		return 0, perr
 	}
-	meta := map[string]string{"stream": e.Stream, "version": strconv.FormatUint(e.Version, 10),
-		"offset": string(e.Offset), "error": cause.Error()}
-	for k, v := range e.Metadata {
-		meta["event-"+k] = v
+	var err error
+	for _, dl := range deadLetters(e, cause, r.store.MaxAppendBytes()) {
+		_, err = r.store.Append(ctx, deadLetterStream(p.Name), []eventstore.Event{dl}, eventstore.WithCommandID(string(e.Offset)))
+		if !errors.Is(err, eventstore.ErrTooLarge) {
+			break
+		}
 	}
-	dl := eventstore.Event{ID: e.ID, Type: e.Type, Time: e.Time, Data: e.Data, Metadata: meta}
-	if _, err := r.store.Append(ctx, DeadLetterCategory+"/"+p.Name, []eventstore.Event{dl},
-		eventstore.WithCommandID(string(e.Offset))); err != nil {
+	if err != nil {
 		if errors.Is(err, eventstore.ErrUnavailable) {
 			// Resumed (feed), the event comes again and its dead letter is
 			// stored then: its command id keeps it once.
@@ -424,4 +425,46 @@ func (r *Runner) poison(ctx context.Context, pr *proc, e eventstore.Event, rev u
 		return 0, errReposition
 	}
 	return n, err
+}
+
+// maxDeadLetterError is the most bytes of a handler's error a dead letter
+// keeps (less on a store whose appends are smaller: a quarter of one).
+const maxDeadLetterError = 4 << 10
+
+// deadLetters returns the dead letters of poison event e, failed with
+// cause, to try in turn until one fits in an append of maxAppend bytes:
+// the event with its data and metadata, then, for an event too large for
+// that beside the dead letter's own fields, the event without them (it is
+// still in the log, where its stream, version and offset find it; the
+// dead letter keeps its ID and type, and says what it omits under
+// "omitted"). The error is cut to maxDeadLetterError bytes in both.
+func deadLetters(e eventstore.Event, cause error, maxAppend int) []eventstore.Event {
+	meta := func() map[string]string {
+		return map[string]string{"stream": e.Stream, "version": strconv.FormatUint(e.Version, 10),
+			"offset": string(e.Offset), "error": cutText(cause.Error(), min(maxDeadLetterError, maxAppend/4))}
+	}
+	whole := meta()
+	for k, v := range e.Metadata {
+		whole["event-"+k] = v
+	}
+	bare := meta()
+	bare["omitted"] = "data metadata"
+	return []eventstore.Event{
+		{ID: e.ID, Type: e.Type, Time: e.Time, Data: e.Data, Metadata: whole},
+		{ID: e.ID, Type: e.Type, Time: e.Time, Metadata: bare},
+	}
+}
+
+// cutText cuts s to at most n bytes, at a character's boundary, saying so
+// at its end.
+func cutText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	note := fmt.Sprintf("... (cut: %d bytes in all)", len(s))
+	end := max(n-len(note), 0)
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + note
 }

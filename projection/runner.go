@@ -29,14 +29,27 @@ const (
 	// and offset (the default). Nothing after it is applied.
 	Stop Poison = iota
 	// DeadLetter appends the event to the projection's dead-letter stream,
-	// with the error, and goes on after it.
+	// with the error, and goes on after it. A dead letter is the event
+	// (ID, type, time, data; its metadata under "event-<key>") with
+	// metadata "stream", "version", "offset" and "error" (the handler's
+	// error, cut to 4 KiB). It always fits in an append: an event whose
+	// data does not fit beside those is dead-lettered without its data and
+	// metadata, with "omitted" saying so; the event is still in the log,
+	// where its stream, version and offset find it.
 	DeadLetter
 )
 
 // Projection is one read model fed from a source.
 type Projection struct {
-	// Name identifies the projection: its lease, its status and its
-	// checkpoint. The sinks of this package keep the checkpoint under the
+	// Name identifies the projection: its lease, its status, its
+	// checkpoint and its dead-letter stream, DeadLetterCategory + "/" +
+	// Name. It must be a valid name for each (checkpoint.CheckName: 1 to
+	// checkpoint.MaxNameLen bytes; eventstore.CheckStreamName of the
+	// dead-letter stream: no empty, "." or ".." segment, no control
+	// character), whatever the Poison policy, so that the policy can be
+	// changed without renaming: Start, Replay and Rebuild refuse another
+	// with an error matching eventstore.ErrInvalidOption and the rule's
+	// own sentinel. The sinks of this package keep the checkpoint under the
 	// name they were made with, which must be this one: Start, Replay and
 	// Rebuild refuse a projection whose sink names another.
 	Name string
@@ -93,6 +106,9 @@ func (p Projection) withDefaults() (Projection, error) {
 	if p.Name == "" || p.Sink == nil {
 		return p, fmt.Errorf("projection: %w: a projection needs a name and a sink", eventstore.ErrInvalidOption)
 	}
+	if err := checkName(p.Name); err != nil {
+		return p, err
+	}
 	if n, ok := p.Sink.(namedSink); ok && n.checkpointName() != p.Name {
 		return p, fmt.Errorf("projection %q: %w: its sink keeps its checkpoint under %q; make the sink with the projection's name",
 			p.Name, eventstore.ErrInvalidOption, n.checkpointName())
@@ -122,6 +138,22 @@ func (p Projection) withDefaults() (Projection, error) {
 	}
 	return p, nil
 }
+
+// checkName applies the rules of the names a projection's name becomes:
+// a checkpoint's and a lease's, and the dead-letter stream's. The store
+// and package checkpoint own those rules; they are asked, not restated.
+func checkName(name string) error {
+	if err := checkpoint.CheckName(name); err != nil {
+		return fmt.Errorf("projection %q: %w: %w", name, eventstore.ErrInvalidOption, err)
+	}
+	if err := eventstore.CheckStreamName(deadLetterStream(name)); err != nil {
+		return fmt.Errorf("projection %q: %w: its dead-letter stream: %w", name, eventstore.ErrInvalidOption, err)
+	}
+	return nil
+}
+
+// deadLetterStream is the stream that keeps projection name's dead letters.
+func deadLetterStream(name string) string { return DeadLetterCategory + "/" + name }
 
 // State is what a projection is doing.
 type State string
