@@ -161,6 +161,8 @@
 // stored at or before a time: together they give a stream, a category or
 // the log as it was at any point. Versions belong to one stream, so
 // ReadCategory and ReadAll refuse them with [ErrInvalidOption].
+// [CheckUpperBounds] tells a caller that picks a read's start itself
+// whether options it was given only bound the end.
 //
 // The events a read returns stay valid after it: a read copies each
 // event's data out of the index's buffers. [BorrowData] lets a one-stream
