@@ -339,21 +339,30 @@ func (d *Definition[S, E]) foldID() string {
 
 // Initial returns the state of an instance with no events: a copy (made
 // through the state codec), so that applying events to it, which may change
-// its maps and slices in place, never changes the definition's.
-func (d *Definition[S, E]) Initial() S { return d.copyState(d.initial) }
-
-// copyState copies a state through the state codec; a state the codec
-// cannot copy is returned as it is.
-func (d *Definition[S, E]) copyState(s S) S {
-	data, err := d.stateCodec.Marshal(s)
+// its maps and slices in place, never changes the definition's. An initial
+// state the codec cannot copy is returned as it is (a Repository refuses
+// to load from it, with ErrStateCopy).
+func (d *Definition[S, E]) Initial() S {
+	c, err := d.copyState(d.initial)
 	if err != nil {
-		return s
-	}
-	var c S
-	if err := d.stateCodec.Unmarshal(data, &c); err != nil {
-		return s
+		return d.initial
 	}
 	return c
+}
+
+// copyState copies a state through the state codec. A state the codec
+// cannot encode, or whose encoding does not decode, has no copy: the error
+// wraps ErrStateCopy, and the state must not be handed out in its place.
+func (d *Definition[S, E]) copyState(s S) (S, error) {
+	var c S
+	data, err := d.stateCodec.Marshal(s)
+	if err != nil {
+		return c, fmt.Errorf("%w: encoding: %w", ErrStateCopy, err)
+	}
+	if err := d.stateCodec.Unmarshal(data, &c); err != nil {
+		return c, fmt.Errorf("%w: decoding: %w", ErrStateCopy, err)
+	}
+	return c, nil
 }
 
 // Evolve returns the state after events, applied in order to state.

@@ -156,5 +156,7 @@
 // moved the stream, or deleted and made it again, so a command on a cached
 // instance costs one append. Deciders and apply functions get
 // copies (WithClone; by default through the state codec), so neither can
-// change a cached state.
+// change a cached state. A state the codec cannot copy (a NaN in JSON) is
+// never handed out instead: the command fails with ErrStateCopy, and such
+// a state needs a WithClone of its own.
 package aggregate

@@ -64,6 +64,15 @@ var (
 	// every later load meets the same error until the apply function is
 	// fixed.
 	ErrApplyPanic = errors.New("aggregate: apply function panicked")
+
+	// ErrStateCopy is returned by Handle and the loads when the state
+	// cannot be copied: the default copy goes through the state codec,
+	// and a state it cannot encode or decode (a float NaN in JSON, say)
+	// has no copy. Handing out the state itself would let a decider or an
+	// apply function change the cached one, so the command fails instead
+	// (nothing is decided or appended) and the state is not cached. A
+	// state the codec cannot carry needs WithClone.
+	ErrStateCopy = errors.New("aggregate: the state cannot be copied by its codec (see WithClone)")
 )
 
 // RefusedError is the refusal of a command handled before, given again to

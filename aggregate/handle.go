@@ -135,7 +135,8 @@ func (r *Repository[S, E]) refusalRecord(fp string, err error) record {
 // appends nothing. With a CommandID (or Producer), the id is looked up
 // before the decider runs, and the outcome (events, nothing, or a refusal)
 // is recorded with it. decide gets a copy of the state: it cannot change
-// the cached one. A nil decider is an error wrapping ErrInvalidCommand; a
+// the cached one; a state that cannot be copied (see WithClone) fails the
+// command with ErrStateCopy before decide runs. A nil decider is an error wrapping ErrInvalidCommand; a
 // decider that panics is an error wrapping ErrDeciderPanic (the panic does
 // not escape, and nothing is recorded). An apply function that panics on
 // the events decided is an *EventError matching ErrApplyPanic, returned
@@ -199,7 +200,19 @@ func (r *Repository[S, E]) handle(ctx context.Context, id string, decide func(S)
 		if err != nil {
 			return Result[E]{}, err
 		}
-		events, refusal := r.decide(decide, cur.State)
+		mine, err := r.clone(cur.State)
+		if err != nil {
+			// No copy: the decider would get the state itself, and could
+			// change the cached one. A cached state may be stale: try
+			// the stream as it is (a fresh load with no copy is not cached).
+			r.cache.drop(id)
+			if cached {
+				attempt--
+				continue
+			}
+			return Result[E]{}, fmt.Errorf("aggregate: handle %q: %w", stream, err)
+		}
+		events, refusal := r.decide(decide, mine)
 		if errors.Is(refusal, ErrDeciderPanic) {
 			return Result[E]{}, fmt.Errorf("aggregate: handle %q: %w", stream, refusal)
 		}
@@ -265,7 +278,14 @@ func (r *Repository[S, E]) handle(ctx context.Context, id string, decide func(S)
 		}
 		result := Result[E]{FirstVersion: res.FirstVersion, Version: res.Version, Offsets: res.Offsets, Events: events,
 			StoredAt: res.StoredAt}
-		state, err := r.evolve(r.clone(cur.State), events, stream, res.FirstVersion)
+		state, err := r.clone(cur.State)
+		if err != nil {
+			// The events are stored; only the state after them has no
+			// copy to evolve, so it is not cached: the next load folds it.
+			r.cache.drop(id)
+			return result, nil
+		}
+		state, err = r.evolve(state, events, stream, res.FirstVersion)
 		if err != nil {
 			r.cache.drop(id)
 			return result, fmt.Errorf("aggregate: handle %q: the events are stored, the state after them is not: %w", stream, err)
@@ -294,15 +314,15 @@ func (r *Repository[S, E]) evolve(state S, events []E, stream string, first uint
 	return state, nil
 }
 
-// decide runs the decider on a copy of state, turning a panic into an
-// error wrapping ErrDeciderPanic.
+// decide runs the decider on state (a copy, the caller's to give away),
+// turning a panic into an error wrapping ErrDeciderPanic.
 func (r *Repository[S, E]) decide(decide func(S) ([]E, error), state S) (events []E, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			events, err = nil, fmt.Errorf("%w: %v", ErrDeciderPanic, p)
 		}
 	}()
-	return decide(r.clone(state))
+	return decide(state)
 }
 
 // current returns the state a command decides on: the cached one if
@@ -322,9 +342,13 @@ func (r *Repository[S, E]) current(ctx context.Context, id string, useCache bool
 		return Loaded[S]{}, false, err
 	}
 	if r.cache != nil { // the copy is only worth making for a cache
-		c := l
-		c.State = r.clone(l.State)
-		r.cache.put(id, c)
+		// A state with no copy is not cached: the decider's copy of it
+		// fails too, and the command with it (ErrStateCopy).
+		if state, err := r.clone(l.State); err == nil {
+			c := l
+			c.State = state
+			r.cache.put(id, c)
+		}
 	}
 	return l, false, nil
 }

@@ -53,7 +53,7 @@ type Repository[S, E any] struct {
 	store   *eventstore.Store
 	def     *Definition[S, E]
 	cfg     repoConfig
-	clone   func(S) S
+	clone   func(S) (S, error) // fails (ErrStateCopy) only for the codec's copy
 	cache   *stateCache[S]
 	log     *slog.Logger
 	snapTag string // the snapshots' Schema prefix: this fold's (see snapshots.go)
@@ -141,8 +141,11 @@ func WithCache(n int) Option {
 
 // WithClone sets how a cached state is copied before a decider sees it or
 // an event is applied to it, so that neither can change the cached state.
-// The default copies through the state codec (encode, decode); a state
-// with no maps, slices or pointers can use func(s S) S { return s }.
+// The default copies through the state codec (encode, decode), which
+// fails for a state the codec cannot carry (a float NaN or an infinity in
+// JSON, a channel, a func): such a command fails with ErrStateCopy rather
+// than share the cached state, and such a state needs its own clone. A
+// state with no maps, slices or pointers can use func(s S) S { return s }.
 // NewRepository refuses a clone of another state type than its own.
 func WithClone[S any](fn func(S) S) Option {
 	return func(c *repoConfig) error {
@@ -187,7 +190,7 @@ func NewRepository[S, E any](store *eventstore.Store, def *Definition[S, E], opt
 		if !ok {
 			return nil, fmt.Errorf("%w: WithClone of %T for a repository of %v", eventstore.ErrInvalidOption, cfg.clone, reflect.TypeFor[S]())
 		}
-		r.clone = fn
+		r.clone = func(s S) (S, error) { return fn(s), nil }
 	}
 	if cfg.cacheSize > 0 {
 		r.cache = newStateCache[S](cfg.cacheSize)
@@ -227,7 +230,11 @@ func (r *Repository[S, E]) LoadVersion(ctx context.Context, id string, v uint64)
 		return Loaded[S]{}, err
 	}
 	if v == 0 {
-		return Loaded[S]{State: r.def.Initial(), Offset: eventstore.Start}, nil
+		initial, err := r.clone(r.def.initial)
+		if err != nil {
+			return Loaded[S]{}, fmt.Errorf("aggregate: load %q: the initial state: %w", stream, err)
+		}
+		return Loaded[S]{State: initial, Offset: eventstore.Start}, nil
 	}
 	l, err := r.load(ctx, id, v, time.Time{})
 	if err == nil && l.Version < v {
@@ -287,7 +294,11 @@ func (r *Repository[S, E]) fold(ctx context.Context, id string, v uint64, t time
 		r.log.Info("aggregate: skipping a snapshot of a stream deleted and made again; replaying", "stream", stream)
 	}
 	// The initial state is shared by every load: evolve a copy.
-	l, _, err := r.replay(ctx, stream, Loaded[S]{State: r.clone(r.def.initial), Offset: eventstore.Start}, false, bounds)
+	initial, err := r.clone(r.def.initial)
+	if err != nil {
+		return Loaded[S]{}, fmt.Errorf("aggregate: load %q: the initial state: %w", stream, err)
+	}
+	l, _, err := r.replay(ctx, stream, Loaded[S]{State: initial, Offset: eventstore.Start}, false, bounds)
 	return l, err
 }
 
