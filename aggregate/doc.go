@@ -133,6 +133,11 @@
 // so no command waits for one; a load that replays through a version the
 // policy marks queues one there too, so a stream written by plain appends
 // (an import, a migration) is replayed in full once, not on every load.
+// A state that has outgrown one of the store's messages cannot be
+// snapshotted (Repository.Snapshot says so with eventstore.ErrTooLarge):
+// the repository logs it once and skips that stream's marks until the
+// state could fit (a larger message limit, or the stream's version
+// doubled since the refusal), rather than encode it at every mark.
 // They are kept beside the log
 // (eventstore.SaveSnapshot), never in a stream. Loads use the snapshots
 // there are whatever the policy; Repository.Snapshots lists them. Each is

@@ -56,7 +56,8 @@ type Repository[S, E any] struct {
 	clone   func(S) (S, error) // fails (ErrStateCopy) only for the codec's copy
 	cache   *stateCache[S]
 	log     *slog.Logger
-	snapTag string // the snapshots' Schema prefix: this fold's (see snapshots.go)
+	snapTag string    // the snapshots' Schema prefix: this fold's (see snapshots.go)
+	big     oversized // the streams whose state is too large to snapshot
 
 	snaps     chan snapJob[S]
 	wg        sync.WaitGroup

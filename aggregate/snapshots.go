@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -36,7 +37,8 @@ func snapshotTag[S, E any](def *Definition[S, E]) string { return "fold-" + def.
 // maybeSnapshot queues a snapshot of next if the policy asks for one after
 // a command that took the stream from version prev.
 func (r *Repository[S, E]) maybeSnapshot(stream string, prev uint64, next Loaded[S]) {
-	if r.cfg.snapshot == nil || !r.cfg.snapshot(prev, next.Version) {
+	if r.cfg.snapshot == nil || !r.cfg.snapshot(prev, next.Version) ||
+		r.big.skip(stream, next.Version, r.store.MaxAppendBytes()) {
 		return
 	}
 	r.mu.RLock()
@@ -67,8 +69,19 @@ func (r *Repository[S, E]) snapshotOnLoad(stream string, l Loaded[S]) {
 	if r.closed || len(r.snaps) == cap(r.snaps) {
 		return
 	}
+	limit := r.store.MaxAppendBytes()
+	if r.big.skip(stream, l.Version, limit) {
+		return
+	}
 	data, err := r.def.stateCodec.Marshal(l.State)
 	if err != nil {
+		return
+	}
+	if size := len(data) + len(r.snapTag) + len(l.Offset); size > limit {
+		// The store would refuse it (as SaveSnapshot counts): not queued.
+		if r.big.refused(stream, l.Version, size) {
+			r.logTooLarge(stream, l.Version, fmt.Errorf("%w: %d bytes, at most %d", eventstore.ErrTooLarge, size, limit))
+		}
 		return
 	}
 	select {
@@ -88,11 +101,34 @@ func (r *Repository[S, E]) writeSnapshots() {
 			err = r.saveSnapshot(ctx, job.stream, job.l)
 		}
 		cancel()
-		if err != nil {
+		var big *tooLargeError
+		switch {
+		case errors.As(err, &big):
+			if big.first {
+				r.logTooLarge(job.stream, job.l.Version, err)
+			}
+		case err != nil:
 			r.log.Warn("aggregate: snapshot not saved", "stream", job.stream, "version", job.l.Version, "err", err)
 		}
 	}
 }
+
+// logTooLarge logs the first refusal of a stream's snapshot as too large;
+// the later marks are skipped quietly (see oversize.go).
+func (r *Repository[S, E]) logTooLarge(stream string, version uint64, err error) {
+	r.log.Warn("aggregate: state too large to snapshot; loads replay the stream until it fits",
+		"stream", stream, "version", version, "err", err)
+}
+
+// tooLargeError is a snapshot refused as too large (ErrTooLarge); first
+// reports that the stream was not known for it.
+type tooLargeError struct {
+	err   error
+	first bool
+}
+
+func (e *tooLargeError) Error() string { return e.err.Error() }
+func (e *tooLargeError) Unwrap() error { return e.err }
 
 func (r *Repository[S, E]) saveSnapshot(ctx context.Context, stream string, l Loaded[S]) error {
 	data, err := r.def.stateCodec.Marshal(l.State)
@@ -102,13 +138,26 @@ func (r *Repository[S, E]) saveSnapshot(ctx context.Context, stream string, l Lo
 	return r.saveEncoded(ctx, stream, l, data)
 }
 
+// saveEncoded saves a snapshot of l, the state encoded as data, and
+// remembers whether the store refused it as too large.
 func (r *Repository[S, E]) saveEncoded(ctx context.Context, stream string, l Loaded[S], data []byte) error {
-	return r.store.SaveSnapshot(ctx, eventstore.Snapshot{Stream: stream, Version: l.Version, StoredAt: l.At,
-		Schema: r.snapTag + string(l.Offset), Data: data})
+	schema := r.snapTag + string(l.Offset)
+	err := r.store.SaveSnapshot(ctx, eventstore.Snapshot{Stream: stream, Version: l.Version, StoredAt: l.At,
+		Schema: schema, Data: data})
+	switch {
+	case err == nil:
+		r.big.saved(stream, l.Version)
+	case errors.Is(err, eventstore.ErrTooLarge):
+		return &tooLargeError{err: err, first: r.big.refused(stream, l.Version, len(data)+len(schema))}
+	}
+	return err
 }
 
 // Snapshot saves a snapshot of instance id's current state now, whatever
-// the policy (for example before a long replay is expected).
+// the policy (for example before a long replay is expected). A state that
+// does not fit in one of the store's messages is an error wrapping
+// eventstore.ErrTooLarge; the policy's snapshots of the instance are then
+// skipped until it could fit.
 func (r *Repository[S, E]) Snapshot(ctx context.Context, id string) error {
 	l, err := r.Load(ctx, id)
 	if err != nil || l.Version == 0 {

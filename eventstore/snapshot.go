@@ -107,7 +107,9 @@ const unknownStoredAt = -6795364578871345152 // time.Time{}.UnixNano()
 // stored in JetStream (not in the stream: no read or subscription sees
 // it) and in the read index. A zero StoredAt is filled in with the store
 // time of the stream's event at snap.Version; without such an event it is
-// an error wrapping ErrInvalidOption.
+// an error wrapping ErrInvalidOption. A snapshot that does not fit in one
+// message (its Data and Schema above MaxAppendBytes) is an error wrapping
+// ErrTooLarge.
 func (s *Store) SaveSnapshot(ctx context.Context, snap Snapshot) error {
 	if s.closed.Load() {
 		return ErrClosed
@@ -132,6 +134,13 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap Snapshot) error {
 		}
 		snap.StoredAt = at
 	}
+	if n, limit := len(snap.Data)+len(snap.Schema), s.maxPayload-headerRoom; n > limit {
+		// Refused here, as an append is, rather than by the server's
+		// untyped "maximum payload exceeded": callers tell it by
+		// ErrTooLarge and stop trying a state that cannot fit.
+		return fmt.Errorf("eventstore: save snapshot of %q: %w: %d bytes, the server takes at most %d per message",
+			snap.Stream, ErrTooLarge, n, limit)
+	}
 	if err := s.ensureSnapshots(ctx); err != nil {
 		return err
 	}
@@ -152,6 +161,10 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap Snapshot) error {
 		ack, err = s.js.PublishMsg(ctx, msg)
 		return err
 	})
+	if errors.Is(err, nats.ErrMaxPayload) {
+		// A server whose limit is below the one the store was told.
+		return fmt.Errorf("eventstore: save snapshot of %q: %w: %w", snap.Stream, ErrTooLarge, err)
+	}
 	if err != nil {
 		return s.closedOr(fmt.Errorf("eventstore: save snapshot of %q: %w", snap.Stream, err))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -194,5 +195,26 @@ func TestSnapshotZeroStoredAt(t *testing.T) {
 	err = s.SaveSnapshot(ctx, eventstore.Snapshot{Stream: "zs/1", Version: 3, Data: []byte("{}")})
 	if !errors.Is(err, eventstore.ErrInvalidOption) {
 		t.Fatalf("no StoredAt, no version 3: %v, want ErrInvalidOption", err)
+	}
+}
+
+// SaveSnapshot refuses a snapshot larger than one message with
+// ErrTooLarge, as an append is refused (it was the server's untyped
+// "maximum payload exceeded").
+func TestSaveSnapshotTooLarge(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t, eventstore.WithMaxPayload(64<<10))
+	res, err := s.Append(ctx, "pages/p/events", []eventstore.Event{{Type: "Written", Data: []byte(`{}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.SaveSnapshot(ctx, eventstore.Snapshot{Stream: "pages/p/events", Version: res.Version, StoredAt: res.StoredAt,
+		Data: []byte(strings.Repeat("x", 64<<10))})
+	if !errors.Is(err, eventstore.ErrTooLarge) {
+		t.Errorf("SaveSnapshot of 64 KiB with 64 KiB messages: %v, want ErrTooLarge", err)
+	}
+	if err := s.SaveSnapshot(ctx, eventstore.Snapshot{Stream: "pages/p/events", Version: res.Version, StoredAt: res.StoredAt,
+		Data: []byte(strings.Repeat("x", 32<<10))}); err != nil {
+		t.Errorf("SaveSnapshot of 32 KiB: %v", err)
 	}
 }
