@@ -224,3 +224,16 @@ func TestCommandIdempotencyRefusal(t *testing.T) {
 		t.Errorf("a retry stored something: head %+v → %+v", head, h)
 	}
 }
+
+// TestCommandIdempotencyEscapes: over HTTP, a retry that spells a string
+// another way ("caf\u00e9" for "café") or reorders keys is the duplicate
+// of its first request, not a 422 "used for a different request".
+func TestCommandIdempotencyEscapes(t *testing.T) {
+	s := newServer(t)
+	s.command(t, "c1", `{"type":"Open","customer":"ann"}`)
+	first := s.command(t, "c1", `{"type":"Tag","tags":["café","a<b"]}`, "Idempotency-Key", "k-e")
+	again := s.command(t, "c1", `{"tags":["caf\u00e9","a\u003cb"],"type":"Tag"}`, "Idempotency-Key", "k-e")
+	if !again.Duplicate || again.Version != first.Version || again.Offset != first.Offset {
+		t.Errorf("retry: %+v, want the duplicate of %+v", again, first)
+	}
+}

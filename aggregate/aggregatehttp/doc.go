@@ -71,8 +71,10 @@
 //
 // Idempotency-Key, as the IETF Idempotency-Key draft describes it: the key
 // is recorded with a fingerprint of the request (aggregate.Fingerprint of
-// the command's type and its fields as JSON, object keys sorted and values
-// compacted, so whitespace and key order do not count), whatever the
+// the command's type and its fields as JSON, object keys sorted at every
+// depth, values compacted and strings written again from their values, so
+// whitespace, key order and escapes ("caf\u00e9" for "café") do not
+// count; numbers count as written: 2.0 is not 2), whatever the
 // command's outcome. A retry with the same key and the same command gets
 // the first answer again and nothing is decided or stored: the same 200
 // with "duplicate": true when it stored events or decided nothing, the

@@ -174,14 +174,14 @@ type commandKey struct {
 }
 
 // idempotency fingerprints a command for its key: its type and its fields
-// as JSON (object keys sorted, values compacted), so that a retry of the
-// same command matches whatever its whitespace or key order, and another
-// command under the key does not.
+// in canonical JSON (see canonical.go), so that a retry of the same
+// command matches whatever its whitespace, key order or string escapes,
+// and another command under the key does not.
 func idempotency(key, typ string, fields map[string]json.RawMessage) (commandKey, error) {
 	if key == "" {
 		return commandKey{}, nil
 	}
-	body, err := json.Marshal(fields)
+	body, err := canonicalFields(fields)
 	if err != nil {
 		return commandKey{}, badRequest("the body is not a JSON object: " + jsonReason(err))
 	}
