@@ -245,7 +245,8 @@ func (r *Repository[S, E]) LoadVersion(ctx context.Context, id string, v uint64)
 }
 
 // LoadAt returns the state of instance id as of time t: after every event
-// stored at or before t.
+// stored at or before t. The zero time is an error wrapping
+// eventstore.ErrInvalidOption (it is no time a store gives an event).
 func (r *Repository[S, E]) LoadAt(ctx context.Context, id string, t time.Time) (Loaded[S], error) {
 	if _, err := r.def.Stream(id); err != nil {
 		return Loaded[S]{}, err

@@ -91,9 +91,10 @@
 // State {"category", "id", "stream", "version", "at", "state"}: the current
 // one, the one after version N, or the one after every event stored at or
 // before the time. A version past the stream's is 400; an instance with no
-// events is 404. Version 0, or a time before the instance's first event,
-// is its state before any event: version 0, "at" null, the aggregate's
-// initial state.
+// events is 404. Version 0, or a time before the instance's first event
+// (the zero time 0001-01-01T00:00:00Z included), is its state before any
+// event: version 0, "at" null, the aggregate's initial state. The times
+// of diff and export read the same way.
 //
 // GET /v1/diff/<category>/<id>?from=<version|time>&to=<version|time> is a
 // Diff {"from": State, "to": State, "changes": [Change], "events": [Event]}:

@@ -27,7 +27,7 @@ func parsePoint(r *http.Request, name string) (point, error) {
 		return point{set: true, version: n}, nil
 	}
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return point{set: true, isTime: true, at: t}, nil
+		return timePoint(t), nil
 	}
 	return point{}, badRequest(fmt.Sprintf("%s=%q is neither a version nor an RFC 3339 time (2006-01-02T15:04:05Z)", name, v))
 }
@@ -50,9 +50,22 @@ func statePoint(r *http.Request) (point, error) {
 		if err != nil {
 			return point{}, badRequest(fmt.Sprintf("at=%q is not an RFC 3339 time (2006-01-02T15:04:05Z)", at))
 		}
-		return point{set: true, isTime: true, at: t}, nil
+		return timePoint(t), nil
 	}
 	return point{}, nil
+}
+
+// timePoint is the point at time t: after every event stored at or before
+// it. The zero time (0001-01-01T00:00:00Z), or one before it, is before
+// every event, so it is version 0, the state before any event, as any
+// time before the first event is: the store takes no zero time as a
+// bound (eventstore.ToTime), and a client may well send one for "from the
+// beginning".
+func timePoint(t time.Time) point {
+	if !t.After(time.Time{}) {
+		return point{set: true, version: 0}
+	}
+	return point{set: true, isTime: true, at: t}
 }
 
 // maxBody bounds a command's body.

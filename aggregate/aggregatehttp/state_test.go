@@ -34,6 +34,8 @@ func TestState(t *testing.T) {
 		{"?at=2026-03-09T00:00:00Z", 8, "2026-03-02T16:00:00Z"},
 		{"?version=0", 0, ""},
 		{"?at=2026-03-01T00:00:00Z", 0, ""},
+		{"?at=0001-01-01T00:00:00Z", 0, ""}, // the zero time (it was a 500)
+		{"?at=0000-06-01T00:00:00Z", 0, ""},
 	} {
 		var got aggregatehttp.State
 		s.get(t, "/v1/state/carts/c1"+tc.query, 200, &got)
@@ -222,5 +224,28 @@ func TestAnswersCarryTheirLength(t *testing.T) {
 		if path == "/v1/timeline/carts/c1" && len(body) <= 2048 {
 			t.Errorf("GET %s: %d bytes, want more than 2 KB (net/http sets the length of a smaller answer itself)", path, len(body))
 		}
+	}
+}
+
+// TestZeroTime: the zero time (0001-01-01T00:00:00Z), which the store
+// takes as no bound, is before every event wherever a client gives a
+// time: diff's from and to, export's to (it was a 500, "invalid option:
+// zero time").
+func TestZeroTime(t *testing.T) {
+	s := newServer(t)
+	s.seed(t, "c1")
+	const zero = "0001-01-01T00:00:00Z"
+	var d aggregatehttp.Diff
+	s.get(t, "/v1/diff/carts/c1?from="+zero+"&to=2", 200, &d)
+	if d.From.Version != 0 || d.To.Version != 2 || len(d.Events) != 2 {
+		t.Errorf("diff from the zero time to 2: from %d, to %d, %d events; want 0, 2, 2", d.From.Version, d.To.Version, len(d.Events))
+	}
+	d = aggregatehttp.Diff{}
+	s.get(t, "/v1/diff/carts/c1?from=0&to="+zero, 200, &d)
+	if d.From.Version != 0 || d.To.Version != 0 || len(d.Events) != 0 {
+		t.Errorf("diff from 0 to the zero time: from %d, to %d, %d events; want 0, 0, 0", d.From.Version, d.To.Version, len(d.Events))
+	}
+	if code, b := s.do(t, http.MethodGet, "/v1/export/carts/c1?to="+zero, ""); code != 200 {
+		t.Errorf("export to the zero time: %d %s", code, b)
 	}
 }
