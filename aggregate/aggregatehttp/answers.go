@@ -72,8 +72,9 @@ type Timeline struct {
 }
 
 // CommandResult is the answer to a command: the stream's version after it,
-// the offset after its last event (the stream's head when it decided
-// nothing), whether it is a retry of a command handled before (then
+// the offset after its last event (when it decided nothing, the offset of
+// the event at that version, the stream's head then: a retry later gets
+// the same), whether it is a retry of a command handled before (then
 // nothing was stored now and the rest is the original answer), and its
 // events.
 type CommandResult struct {

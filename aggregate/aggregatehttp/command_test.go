@@ -212,13 +212,20 @@ func TestCommandIdempotencyRefusal(t *testing.T) {
 		t.Fatalf("nothing to do: %+v", nothing)
 	}
 	head := s.head(t, "r1")
+	if nothing.Offset != string(head.Offset) {
+		t.Errorf("nothing to do answered offset %s, want the head's %s", nothing.Offset, head.Offset)
+	}
+	// Another event: the retry's answer is still the first one, offset
+	// included (it was the stream's head at the retry).
+	s.command(t, "r1", `{"type":"Tag","tags":["b"]}`)
+	head = s.head(t, "r1")
 	code, b = s.do(t, http.MethodPost, "/v1/commands/carts/r1", add, "Idempotency-Key", "k-add")
 	if code != http.StatusConflict || !strings.Contains(errorOf(t, b), "the cart is not open") {
 		t.Errorf("retry of the refused command on an open cart: %d %s, want the original 409", code, b)
 	}
 	again := s.command(t, "r1", `{"type":"Tag","tags":["a"]}`, "Idempotency-Key", "k-tag")
-	if len(again.Events) != 0 || !again.Duplicate || again.Version != nothing.Version {
-		t.Errorf("retry of the nothing-to-do command: %+v", again)
+	if len(again.Events) != 0 || !again.Duplicate || again.Version != nothing.Version || again.Offset != nothing.Offset {
+		t.Errorf("retry of the nothing-to-do command: %+v, want the first answer %+v", again, nothing)
 	}
 	if h := s.head(t, "r1"); h != head {
 		t.Errorf("a retry stored something: head %+v → %+v", head, h)

@@ -208,11 +208,14 @@ func makeCommand[S, E any](store *eventstore.Store, repo *aggregate.Repository[S
 		}
 		out := CommandResult{Version: res.Version, Duplicate: res.Duplicate, Events: []Event{}}
 		if len(res.Events) == 0 {
-			h, err := store.Head(ctx, stream)
+			// The offset of the version decided on, not the stream's head:
+			// a retry of the command, after other events, gets the first
+			// answer again, offset included.
+			at, err := offsetOf(ctx, store, stream, res.Version)
 			if err != nil {
 				return CommandResult{}, err
 			}
-			out.Offset = string(h.Offset)
+			out.Offset = string(at)
 			return out, nil
 		}
 		out.Offset = string(res.Offsets[len(res.Offsets)-1])
@@ -232,6 +235,23 @@ func makeCommand[S, E any](store *eventstore.Store, repo *aggregate.Repository[S
 		}
 		return out, nil
 	}
+}
+
+// offsetOf returns the offset of stream's event at version (Start for
+// version 0). A stream that no longer reaches the version (deleted and
+// made again since) answers its head's: the version's event is gone.
+func offsetOf(ctx context.Context, store *eventstore.Store, stream string, version uint64) (eventstore.Offset, error) {
+	if version == 0 {
+		return eventstore.Start, nil
+	}
+	for e, err := range store.Read(ctx, stream, eventstore.FromVersion(version), eventstore.ToVersion(version)) {
+		if err != nil {
+			return "", err
+		}
+		return e.Offset, nil
+	}
+	h, err := store.Head(ctx, stream)
+	return h.Offset, err
 }
 
 // refusal marks a decider's error, so that it is told from the store's.
