@@ -141,6 +141,11 @@ func Define[S, E any](category string, initial S, opts ...DefineOption) *Definit
 	if err := checkCategory(category); err != nil {
 		d.fail(err)
 	}
+	if n := len(category + "/x/events"); d.stream == nil && n > eventstore.MaxStreamNameLen {
+		// Not even a one-byte id would fit in the default layout.
+		d.fail(fmt.Errorf("%w: category of %d bytes leaves no room for an id in a stream name of at most %d bytes",
+			ErrDefinition, len(category), eventstore.MaxStreamNameLen))
+	}
 	if d.stream == nil {
 		d.stream = func(id string) string { return category + "/" + id + "/events" }
 	}
@@ -396,7 +401,14 @@ func (d *Definition[S, E]) Stream(id string) (string, error) {
 	if err := checkID(id); err != nil {
 		return "", err
 	}
-	return d.stream(id), nil
+	name := d.stream(id)
+	if err := eventstore.CheckStreamName(name); err != nil {
+		// A valid id may still not fit: a long category leaves less of
+		// the stream name's bytes for it. It is the id that is refused,
+		// as the documentation says, not the store's name.
+		return "", fmt.Errorf("%w: %d bytes do not fit in the stream's name: %w", ErrInvalidID, len(id), err)
+	}
+	return name, nil
 }
 
 func checkID(id string) error {

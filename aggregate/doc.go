@@ -45,10 +45,12 @@
 // Each instance is one stream, "<category>/<id>/events" by default (the
 // layout of the Durable Streams event-sourcing guide, so the same URL serves
 // browsers; WithStreamName changes it). Ids are checked: an id that could
-// not name exactly one stream is an error wrapping ErrInvalidID. So is the
+// not name exactly one stream, or that makes the stream's name longer than
+// the store takes (eventstore.MaxStreamNameLen, less the category's bytes),
+// is an error wrapping ErrInvalidID. So is the
 // category, once: one that cannot be a stream name's first segment (empty,
-// ".", "..", holding "/" or a control character) is a mistake
-// Definition.Err reports and NewRepository refuses. Errors quote stream
+// ".", "..", holding "/" or a control character, or so long that no id
+// fits) is a mistake Definition.Err reports and NewRepository refuses. Errors quote stream
 // names (%q), so no control byte reaches a log raw. Events are
 // stored under their registered names, encoded by a Codec (JSON by
 // default), so renaming a Go type never breaks the history. An event type

@@ -8,8 +8,9 @@ import (
 // Sentinel errors, matched with errors.Is.
 var (
 	// ErrInvalidID is returned for an aggregate id that cannot name a
-	// stream: empty, longer than MaxIDLen, or holding "/", control
-	// characters or invalid UTF-8.
+	// stream: empty, longer than MaxIDLen, holding "/", control
+	// characters or invalid UTF-8, or making a stream name longer than
+	// the store takes (a long category leaves less room).
 	ErrInvalidID = errors.New("aggregate: invalid id")
 
 	// ErrUnknownEvent is returned when a stored event's type is not
@@ -38,7 +39,7 @@ var (
 
 	// ErrInvalidCommand is returned by Handle for a command that cannot
 	// be run: a nil decider, an empty or too long CommandID, an empty
-	// Fingerprint.
+	// Fingerprint, a Producer id the store cannot take.
 	ErrInvalidCommand = errors.New("aggregate: invalid command")
 
 	// ErrRefused is matched by the *RefusedError that Handle returns for

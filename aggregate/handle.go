@@ -77,9 +77,17 @@ func Fingerprint(content []byte) HandleOption {
 // Producer makes the command the producer's sequence number seq at epoch:
 // the store's producer rules apply (a stale epoch or a gap is refused) and
 // a sequence number handled before returns its original outcome, as a
-// CommandID does.
+// CommandID does. An id the store cannot take (eventstore.CheckProducerID:
+// 1 to 256 bytes without control characters) is an error wrapping
+// ErrInvalidCommand and the store's *eventstore.ProducerError, before the
+// decider runs.
 func Producer(id string, epoch, seq uint64) HandleOption {
-	return func(c *handleConfig) { c.producer = &producerID{id: id, epoch: epoch, seq: seq} }
+	return func(c *handleConfig) {
+		if err := eventstore.CheckProducerID(id); err != nil {
+			c.fail(fmt.Errorf("%w: %w", ErrInvalidCommand, err))
+		}
+		c.producer = &producerID{id: id, epoch: epoch, seq: seq}
+	}
 }
 
 func (c *handleConfig) fail(err error) {
