@@ -2,7 +2,10 @@ package aggregate_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/rewindhq/rewind/aggregate"
@@ -106,5 +109,25 @@ func TestLoadTakesSnapshots(t *testing.T) {
 		if err != nil || l.Version != v || l.State.Total != want.Total || l.State.Total != int(v-1)*5 {
 			t.Fatalf("after the stream was made again, LoadVersion %d: %+v, %v; want total %d", v, l, err, want.Total)
 		}
+	}
+}
+
+// TestCancelledLoadLogsNothing: a load whose caller gave up fails with
+// the context's error and logs no "snapshot not loaded" warning (every
+// cancelled load logged one, as if a snapshot had failed).
+func TestCancelledLoadLogsNothing(t *testing.T) {
+	s := openStore(t)
+	var logs strings.Builder
+	repo := newRepo(t, s, defineOrders(), aggregate.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if _, err := repo.Handle(t.Context(), "cancel-1", place("ada")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := repo.Load(ctx, "cancel-1"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Load with a cancelled context: %v", err)
+	}
+	if strings.Contains(logs.String(), "snapshot not loaded") {
+		t.Errorf("a cancelled load logged:\n%s", logs.String())
 	}
 }

@@ -205,7 +205,9 @@ func (r *Repository[S, E]) Snapshots(ctx context.Context, id string) ([]Snapshot
 func (r *Repository[S, E]) fromSnapshot(ctx context.Context, stream string, bounds []eventstore.ReadOption) (Loaded[S], bool) {
 	snap, ok, err := r.store.LoadSnapshot(ctx, stream, bounds...)
 	if err != nil {
-		r.log.Warn("aggregate: snapshot not loaded; replaying", "stream", stream, "err", err)
+		if ctx.Err() == nil { // a caller that gave up is not a snapshot that failed
+			r.log.Warn("aggregate: snapshot not loaded; replaying", "stream", stream, "err", err)
+		}
 		return Loaded[S]{}, false
 	}
 	if !ok {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,4 +161,22 @@ func TestSQLSameTransaction(t *testing.T) {
 	check(10, "00000000000000000001_999999")
 	apply(20, "00000000000000000002_999999", 1, true)
 	check(20, "00000000000000000002_999999")
+}
+
+// TestKVBucketName: a bucket name JetStream would refuse is an
+// ErrInvalidOption from NewKV, not the server's untyped error.
+func TestKVBucketName(t *testing.T) {
+	store, err := eventstore.Open(t.Context(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for _, bad := range []string{"a.b", "a b", "a*", "ä", strings.Repeat("x", 65)} {
+		if _, err := checkpoint.NewKV(t.Context(), store, bad); !errors.Is(err, eventstore.ErrInvalidOption) {
+			t.Errorf("NewKV(%q): %v, want ErrInvalidOption", bad, err)
+		}
+	}
+	if _, err := checkpoint.NewKV(t.Context(), store, "my-checkpoints_2"); err != nil {
+		t.Errorf("NewKV of a good name: %v", err)
+	}
 }

@@ -16,7 +16,8 @@ import (
 // store keep small, compare-and-set state beside the log without a server
 // of their own: package checkpoint keeps projections' positions and leases
 // in one. The bucket is not part of the log: no read or subscription sees
-// it. Bucket names take the characters A-Z a-z 0-9 - _.
+// it. Bucket names take the characters A-Z a-z 0-9 - _, 64 at most; any
+// other is refused with ErrInvalidOption.
 //
 // An existing bucket is used as it is, never updated: in particular its
 // replication is never lowered by a process that was given fewer replicas.
@@ -26,6 +27,9 @@ import (
 func (s *Store) KeyValue(ctx context.Context, bucket string) (jetstream.KeyValue, error) {
 	if s.closed.Load() {
 		return nil, ErrClosed
+	}
+	if !validBucket(bucket) {
+		return nil, fmt.Errorf("%w: bucket name %q: 1 to 64 letters, digits, '-' or '_'", ErrInvalidOption, bucket)
 	}
 	if err := s.awaitStart(ctx); err != nil {
 		return nil, err
@@ -127,3 +131,19 @@ func (e *kvEntry) Revision() uint64                { return e.rev }
 func (e *kvEntry) Created() time.Time              { return e.created }
 func (e *kvEntry) Delta() uint64                   { return 0 }
 func (e *kvEntry) Operation() jetstream.KeyValueOp { return jetstream.KeyValuePut }
+
+// validBucket reports whether name is a bucket name JetStream takes: its
+// own rule (letters, digits, '-' and '_'), here so that a bad name is an
+// ErrInvalidOption rather than the server's untyped refusal; 64 bytes at
+// most keeps the bucket's stream name ("KV_" and it) well within limits.
+func validBucket(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
