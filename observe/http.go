@@ -14,12 +14,14 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/rewindhq/rewind/eventstore/access"
+	"github.com/rewindhq/rewind/internal/httpmethod"
 )
 
 // Handler wraps h, mounted at route (a pattern such as "/v1/stream/", the
 // label "route": keep it one of a few, never a path with names in it), so
 // that every request is counted (rewind_http_*: the bytes of the request's
-// body that h read, and of the answer's) and, when o traces, runs
+// body that h read, and of the answer's; a method outside the standard
+// ones is labelled "other") and, when o traces, runs
 // in a server span whose parent is the trace context the request carries
 // (W3C traceparent by default, see WithPropagator): a command sent under
 // a client's trace stores events whose metadata names that trace. With a
@@ -31,11 +33,15 @@ func (o *Observer) Handler(route string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rw := &responseWriter{ResponseWriter: w, code: http.StatusOK}
+		// A made-up method is "other": as a label, each distinct one would
+		// add series to every scrape for good, and no token is needed to
+		// send one.
+		method := httpmethod.Name(r.Method)
 		var span trace.Span
 		if o.tracer != nil {
 			ctx := o.prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-			ctx, span = o.tracer.Start(ctx, r.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
-				trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("http.route", route),
+			ctx, span = o.tracer.Start(ctx, method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
+				trace.WithAttributes(attribute.String("http.request.method", method), attribute.String("http.route", route),
 					attribute.String("url.path", r.URL.Path)))
 			r = r.WithContext(ctx)
 		}
@@ -53,8 +59,8 @@ func (o *Observer) Handler(route string, h http.Handler) http.Handler {
 			if inFlight != nil {
 				inFlight.Dec()
 				code := strconv.Itoa(rw.code)
-				o.m.httpRequests.WithLabelValues(route, r.Method, code).Inc()
-				o.m.httpSeconds.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+				o.m.httpRequests.WithLabelValues(route, method, code).Inc()
+				o.m.httpSeconds.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
 				o.m.httpBytes.WithLabelValues(route).Add(float64(rw.bytes))
 				if body != nil {
 					o.m.httpRequestBytes.WithLabelValues(route).Add(float64(body.n))

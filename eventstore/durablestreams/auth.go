@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/rewindhq/rewind/eventstore/access"
+	"github.com/rewindhq/rewind/internal/httpmethod"
 )
 
 // authorize asks the handler's Authorizer whether r may do what its method
@@ -26,7 +27,8 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, name string)
 	}
 	code, reason := access.Refuse(w, err)
 	if code == http.StatusInternalServerError {
-		h.cfg.log.Error("durablestreams: authorizer failed", "method", r.Method, "stream", name, "err", err)
+		// Any method reaches the authorizer, so a made-up one is "other".
+		h.cfg.log.Error("durablestreams: authorizer failed", "method", httpmethod.Name(r.Method), "stream", name, "err", err)
 	}
 	fail(w, code, reason)
 	return false
