@@ -103,6 +103,9 @@ func (s *Store) prepareEvents(events []Event) ([]Event, error) {
 	if err := validateEvents(events); err != nil {
 		return nil, err
 	}
+	if err := s.CheckAppendSize(len(events), eventsSize(events)); err != nil {
+		return nil, err
+	}
 	out := make([]Event, len(events))
 	copy(out, events)
 	var now time.Time
@@ -143,6 +146,20 @@ func validateEvents(events []Event) error {
 		}
 	}
 	return nil
+}
+
+// eventsSize is what CheckAppendSize counts of events: the bytes of their
+// types, data and metadata.
+func eventsSize(events []Event) int {
+	n := 0
+	for i := range events {
+		e := &events[i]
+		n += len(e.Type) + len(e.Data)
+		for k, v := range e.Metadata {
+			n += len(k) + len(v)
+		}
+	}
+	return n
 }
 
 // appendCommit stores one commit. For a producer append, units holds the
@@ -542,6 +559,30 @@ func loadOrMake[T any](p *atomic.Pointer[T], mk func() T) T {
 // reads request bodies bounds them by it, so that it never reads what the
 // store cannot take.
 func (s *Store) MaxAppendBytes() int { return s.maxPayload - headerRoom }
+
+// EventOverhead is the fewest bytes an event takes in an encoded append
+// beside its type, data and metadata: its id, its time and the lengths
+// before its fields.
+const EventOverhead = 20
+
+// CheckAppendSize returns an error matching ErrTooLarge when an append of
+// n events, whose types, data and metadata keys and values take size bytes
+// in all, cannot be stored whatever else they hold: more than
+// MaxEventsPerAppend events, or more than MaxAppendBytes encoded at the
+// least each event takes (EventOverhead). A caller that builds events from
+// a request can ask before it builds them: a refused append then costs
+// about what its request did, not the events and their encoding. Append
+// asks it too, before it copies or encodes anything.
+func (s *Store) CheckAppendSize(n, size int) error {
+	if n > MaxEventsPerAppend {
+		return fmt.Errorf("%w: %d events, at most %d per append", ErrTooLarge, n, MaxEventsPerAppend)
+	}
+	limit := s.MaxAppendBytes()
+	if least := n*EventOverhead + size; least > limit {
+		return fmt.Errorf("%w: %d events take at least %d bytes encoded, the server takes at most %d per append", ErrTooLarge, n, least, limit)
+	}
+	return nil
+}
 
 // headerRoom is what the publish's header takes out of the server's
 // maximum payload, which counts headers and body together.

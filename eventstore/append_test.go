@@ -242,6 +242,42 @@ func TestAppendTooLarge(t *testing.T) {
 	}
 }
 
+// CheckAppendSize refuses what no encoding fits, before Append copies or
+// encodes the events, and nothing an encoding fits: events whose every
+// field encodes at its least (a time at the epoch, no metadata) are stored
+// up to the commit's own header short of the limit.
+func TestCheckAppendSize(t *testing.T) {
+	const maxPayload = 64 << 10
+	s, _ := openStore(t, eventstore.WithMaxPayload(maxPayload))
+	ctx := context.Background()
+	limit := s.MaxAppendBytes()
+	least := func(n int) []eventstore.Event {
+		evs := make([]eventstore.Event, n)
+		for i := range evs {
+			evs[i] = eventstore.Event{Type: "T", Data: []byte("x"), Time: time.Unix(0, 0)}
+		}
+		return evs
+	}
+	each := eventstore.EventOverhead + 2
+	over := limit/each + 1
+	if err := s.CheckAppendSize(over, over*2); !errors.Is(err, eventstore.ErrTooLarge) {
+		t.Errorf("CheckAppendSize(%d events): %v, want ErrTooLarge", over, err)
+	}
+	if _, err := s.Append(ctx, "least/1", least(over)); !errors.Is(err, eventstore.ErrTooLarge) || !strings.Contains(err.Error(), "at least") {
+		t.Errorf("append %d events: %v, want ErrTooLarge before encoding", over, err)
+	}
+	fits := (limit - 64) / each
+	if err := s.CheckAppendSize(fits, fits*2); err != nil {
+		t.Errorf("CheckAppendSize(%d events): %v", fits, err)
+	}
+	if _, err := s.Append(ctx, "least/1", least(fits)); err != nil {
+		t.Errorf("append %d events of the least size: %v", fits, err)
+	}
+	if err := s.CheckAppendSize(eventstore.MaxEventsPerAppend+1, 0); !errors.Is(err, eventstore.ErrTooLarge) {
+		t.Errorf("CheckAppendSize(MaxEventsPerAppend+1): %v, want ErrTooLarge", err)
+	}
+}
+
 // TestAppendNearMaxPayload appends events whose encoded commit lands on
 // every size just below the server's max payload: each append must be
 // either stored or refused with ErrTooLarge, never fail with the client's

@@ -69,7 +69,10 @@
 //
 // WithMaxBody bounds request bodies (413), and is never above what the
 // store takes in one append (eventstore.Store.MaxAppendBytes): a body
-// whose Content-Length is above it is refused before it is read.
+// whose Content-Length is above it is refused before it is read. A JSON
+// array of more messages than one append holds (eventstore.Store.
+// CheckAppendSize) is refused with 413 as it is scanned, before its
+// events are made.
 // WithMaxBodiesInFlight bounds the bytes of request bodies held at once,
 // and WithMaxAnswersInFlight the bytes of messages that answers being
 // written hold (503 with Retry-After past either, after a second's wait).

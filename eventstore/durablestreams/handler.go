@@ -37,6 +37,8 @@ type Handler struct {
 
 	seqs *seqCache // the last Stream-Seq of recently written streams
 
+	maxMessages int // the most messages one append holds (maxMessages)
+
 	mu      sync.Mutex
 	polls   map[pollKey]*poll                     // the long-polls waiting, by stream and offset
 	writers map[*http.ResponseController]struct{} // the answers being written
@@ -230,7 +232,7 @@ func New(store *eventstore.Store, opts ...Option) *Handler {
 		o(&cfg)
 	}
 	cfg.maxBody = min(cfg.maxBody, limit)
-	h := &Handler{store: store, cfg: cfg, now: time.Now, seqs: newSeqCache(seqCacheSize), polls: map[pollKey]*poll{},
+	h := &Handler{store: store, cfg: cfg, now: time.Now, seqs: newSeqCache(seqCacheSize), maxMessages: maxMessages(store), polls: map[pollKey]*poll{},
 		writers:  map[*http.ResponseController]struct{}{},
 		bodiesIn: newBudget(cfg.maxIn), bodiesOut: newBudget(cfg.maxOut),
 		outShares: newShares(cfg.maxOut), waitShares: newWaitShares(cfg.maxWaiting)}

@@ -1,6 +1,9 @@
 package durablestreams
 
-import "unicode/utf8"
+import (
+	"slices"
+	"unicode/utf8"
+)
 
 // A JSON body is checked and, when it is an array, split into its elements
 // in one pass: encoding/json's Valid followed by a split cost about a
@@ -15,8 +18,10 @@ const maxJSONDepth = 10000
 
 // scanJSON reports whether body is one JSON value with optional white space
 // around it and, when that value is an array, returns its elements
-// (trimmed); array tells which.
-func scanJSON(body []byte) (elems [][]byte, array, ok bool) {
+// (trimmed); array tells which. It stops at the array's most+1st element,
+// which it returns with the others, unchecked after it: an append of that
+// many is refused whatever follows, and its elements are not kept.
+func scanJSON(body []byte, most int) (elems [][]byte, array, ok bool) {
 	s := jsonScanner{b: body}
 	s.space()
 	if s.i < len(s.b) && s.b[s.i] == '[' {
@@ -31,7 +36,16 @@ func scanJSON(body []byte) (elems [][]byte, array, ok bool) {
 				if !s.value() {
 					return nil, false, false
 				}
+				if len(elems) == cap(elems) {
+					// Doubled: append grows a large slice by a quarter,
+					// and a few hundred thousand one-byte elements took
+					// five times the final array in the arrays before it.
+					elems = slices.Grow(elems, max(len(elems), 8))
+				}
 				elems = append(elems, s.b[start:s.i])
+				if len(elems) > most {
+					return elems, true, true
+				}
 				s.space()
 				if s.i >= len(s.b) {
 					return nil, false, false

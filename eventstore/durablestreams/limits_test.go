@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -370,4 +371,40 @@ func TestBadProducerIDBeforeStreamSeq(t *testing.T) {
 	if h := head(t, srv.store, "pid/s"); h.Version != 1 {
 		t.Fatalf("a refused append stored something: %+v", h)
 	}
+}
+
+// A JSON array of more messages than one append holds is refused at a few
+// times the cost of its body: a 2 MB array of 999,999 numbers (the most events
+// an append may hold, but far more bytes encoded than the store takes) was
+// made into a million events and encoded, about 400 MB, before its 413; a
+// million and one, or a PUT's first body of them, the same.
+func TestManyMessagesAreRefusedBeforeTheirEvents(t *testing.T) {
+	srv := newServer(t, openStore(t, t.TempDir()))
+	srv.do("PUT", "many/s", nil, "Content-Type", "application/json").must(t, 201, "PUT")
+	for _, c := range []struct {
+		method, name string
+		n            int
+	}{
+		{"POST", "many/s", eventstore.MaxEventsPerAppend},
+		{"POST", "many/s", eventstore.MaxEventsPerAppend + 1},
+		{"PUT", "many/t", eventstore.MaxEventsPerAppend},
+	} {
+		body := []byte("[" + strings.Repeat("1,", c.n-1) + "1]")
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		r := srv.do(c.method, c.name, body, "Content-Type", "application/json")
+		runtime.ReadMemStats(&after)
+		what := fmt.Sprintf("%s of %d messages", c.method, c.n)
+		r.must(t, http.StatusRequestEntityTooLarge, what)
+		checkReason(t, what, r)
+		// The body, and the elements scanned before the refusal (a slice
+		// of 24 bytes each): about 8 times a body of 2-byte messages.
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 12*uint64(len(body)) {
+			t.Errorf("%s: %.1f MB allocated for a body of %.1f MB", what, float64(alloc)/(1<<20), float64(len(body))/(1<<20))
+		}
+	}
+	if h := head(t, srv.store, "many/s"); h.Version != 0 {
+		t.Errorf("a refused append stored something: %+v", h)
+	}
+	srv.do("HEAD", "many/t", nil).must(t, http.StatusNotFound, "HEAD of the stream whose first body was refused")
 }

@@ -3,6 +3,7 @@ package durablestreams
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -34,7 +35,7 @@ func FuzzScanJSON(f *testing.F) {
 
 func checkScan(t *testing.T, in []byte) {
 	t.Helper()
-	elems, array, ok := scanJSON(in)
+	elems, array, ok := scanJSON(in, math.MaxInt)
 	if want := json.Valid(in) && utf8.Valid(in); ok != want {
 		t.Fatalf("%.80q: scanJSON says %v, json.Valid and utf8.Valid %v", in, ok, want)
 	}
@@ -84,7 +85,7 @@ func BenchmarkScanJSON(b *testing.B) {
 	body := batchOf100()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		if _, _, ok := scanJSON(body); !ok {
+		if _, _, ok := scanJSON(body, math.MaxInt); !ok {
 			b.Fatal("not JSON")
 		}
 	}

@@ -105,12 +105,16 @@ const budgetWait = time.Second
 
 // messages splits a body into the messages it appends: a JSON stream's
 // body is one JSON value, and a top-level array is flattened one level;
-// any other stream's body is one message.
-func messages(jsonMode bool, body []byte, allowEmptyArray bool) ([][]byte, error) {
+// any other stream's body is one message. An array of more messages than
+// the store takes in one append is refused (eventstore.ErrTooLarge) before
+// its events are built, as it is scanned: a 2 MB array of a million
+// numbers made half a gigabyte of events and their encoding, only to be
+// refused after.
+func (h *Handler) messages(jsonMode bool, body []byte, allowEmptyArray bool) ([][]byte, error) {
 	if !jsonMode {
 		return [][]byte{body}, nil
 	}
-	items, array, ok := scanJSON(body)
+	items, array, ok := scanJSON(body, h.maxMessages)
 	switch {
 	case !ok:
 		return nil, errors.New("the body is not valid JSON")
@@ -118,8 +122,34 @@ func messages(jsonMode bool, body []byte, allowEmptyArray bool) ([][]byte, error
 		return [][]byte{bytes.TrimSpace(body)}, nil
 	case len(items) == 0 && !allowEmptyArray:
 		return nil, errors.New("an empty JSON array appends nothing")
+	case len(items) > h.maxMessages:
+		return nil, fmt.Errorf("%w: more than %d messages, the most one append of the store holds", eventstore.ErrTooLarge, h.maxMessages)
+	}
+	size := len(items) * len(MessageType)
+	for _, m := range items {
+		size += len(m)
+	}
+	if err := h.store.CheckAppendSize(len(items), size); err != nil {
+		return nil, err
 	}
 	return items, nil
+}
+
+// maxMessages is the most messages one append to store can hold: each is
+// at least one byte, and its event takes its type and the store's least
+// overhead beside it.
+func maxMessages(store *eventstore.Store) int {
+	return min(eventstore.MaxEventsPerAppend, store.MaxAppendBytes()/(eventstore.EventOverhead+len(MessageType)+1))
+}
+
+// badBody answers a body messages refused: 413 when the store would not
+// take that much in one append, else 400.
+func (h *Handler) badBody(w http.ResponseWriter, r *http.Request, name string, err error) {
+	if errors.Is(err, eventstore.ErrTooLarge) {
+		h.storeError(w, r, name, err)
+		return
+	}
+	fail(w, http.StatusBadRequest, err.Error())
 }
 
 func toEvents(msgs [][]byte) []eventstore.Event {
@@ -364,8 +394,8 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, name string) {
 	}
 	var msgs [][]byte
 	if len(body) > 0 {
-		if msgs, err = messages(isJSON(m.contentType), body, true); err != nil {
-			fail(w, http.StatusBadRequest, err.Error())
+		if msgs, err = h.messages(isJSON(m.contentType), body, true); err != nil {
+			h.badBody(w, r, name, err)
 			return
 		}
 	}
@@ -598,8 +628,8 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, name string) {
 			return
 		}
 		var err error
-		if msgs, err = messages(st.json(), body, false); err != nil {
-			fail(w, http.StatusBadRequest, err.Error())
+		if msgs, err = h.messages(st.json(), body, false); err != nil {
+			h.badBody(w, r, name, err)
 			return
 		}
 	}
