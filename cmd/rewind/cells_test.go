@@ -101,3 +101,24 @@ func TestWideCharactersAlign(t *testing.T) {
 		}
 	}
 }
+
+// terminalText escapes what a terminal would obey and keeps a character
+// cut at a chunk's end for the next chunk.
+func TestTerminalText(t *testing.T) {
+	for _, c := range []struct{ in, want, cut string }{
+		{"plain\ttext\n", "plain\ttext\n", ""},
+		{"\x1b[2J\a\r\x00", `\u001b[2J\u0007\r\u0000`, ""},
+		{"c1 \u009b1m", `c1 \u009b1m`, ""},
+		{"bad \x9b\xff", `bad \x9b\xff`, ""},
+		{"caf\xc3", "caf", "\xc3"},
+		{"\xe2\x82", "", "\xe2\x82"},
+		{"\xe2(", `\xe2(`, ""},
+		{"é€😀", "é€😀", ""},
+	} {
+		var buf bytes.Buffer
+		cut := terminalText(&buf, []byte(c.in))
+		if buf.String() != c.want || string(cut) != c.cut {
+			t.Errorf("terminalText(%q) = %q, cut %q; want %q, cut %q", c.in, buf.String(), cut, c.want, c.cut)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -82,7 +83,8 @@ func (r *reader) runDurable(ctx context.Context, from string, follow bool) error
 }
 
 // printChunk prints one answer's messages: a JSON stream's array one
-// message a line (up to --limit), a byte stream's bytes as sent.
+// message a line (up to --limit), a byte stream's bytes as sent, but on a
+// terminal with its control characters escaped (terminalText).
 func (r *reader) printChunk(hd http.Header, body []byte) error {
 	if len(body) == 0 {
 		return nil
@@ -90,7 +92,13 @@ func (r *reader) printChunk(hd http.Header, body []byte) error {
 	mt, _, _ := mime.ParseMediaType(hd.Get("Content-Type"))
 	if mt != "application/json" {
 		r.printed++
-		_, err := r.c.stdout.Write(body)
+		if !isTerminal(r.c.stdout) {
+			_, err := r.c.stdout.Write(body) // to a pipe or a file, the bytes are data
+			return err
+		}
+		var buf bytes.Buffer
+		r.cut = bytes.Clone(terminalText(&buf, append(r.cut, body...)))
+		_, err := r.c.stdout.Write(buf.Bytes())
 		return err
 	}
 	var msgs []json.RawMessage

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // timeLayout is how human output shows a time: local, to the millisecond
@@ -63,6 +64,35 @@ func cellText(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// terminalText writes b, bytes of a stream, to buf for a terminal: a
+// control character other than \n and \t is written as its escape, as
+// cellText writes it, and a byte that is not UTF-8 as \xNN (0x9b is a
+// control sequence's start to some terminals), since an escape sequence in
+// a stream's data (a window title, a cleared screen, an OSC 52 write to
+// the clipboard) would be obeyed by the terminal. A character cut at b's
+// end is returned, to go before the next chunk's bytes.
+func terminalText(buf *bytes.Buffer, b []byte) (cut []byte) {
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		switch {
+		case r == utf8.RuneError && n == 1 && !utf8.FullRune(b):
+			return b
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(buf, `\x%02x`, b[0])
+		case r == '\n' || r == '\t':
+			buf.WriteRune(r)
+		case r == '\r':
+			buf.WriteString(`\r`)
+		case unicode.IsControl(r):
+			fmt.Fprintf(buf, `\u%04x`, r)
+		default:
+			buf.Write(b[:n])
+		}
+		b = b[n:]
+	}
+	return nil
 }
 
 // printJSON prints the server's answer, indented, for --json.

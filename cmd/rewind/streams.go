@@ -234,6 +234,7 @@ type reader struct {
 	cols        *columns
 	failures    int    // requests failed in a row while following
 	lastFailure string // the last failure told in full
+	cut         []byte // a character a terminal's chunk ended in the middle of
 }
 
 // Backoff of "read --follow" while the server is away: it waits
@@ -393,6 +394,13 @@ func (r *reader) closed() {
 }
 
 func (r *reader) end(next string) error {
+	if len(r.cut) > 0 {
+		// The stream ends in the middle of a character: its bytes.
+		for _, b := range r.cut {
+			fmt.Fprintf(r.c.stdout, `\x%02x`, b)
+		}
+		r.cut = nil
+	}
 	if r.c.json {
 		return nil
 	}

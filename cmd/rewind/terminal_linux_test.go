@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -201,6 +202,39 @@ func TestTerminalNeverCutsOffsetsOrValues(t *testing.T) {
 		// line of the command but its last.
 		if !strings.HasSuffix(squeeze(strings.ReplaceAll(out, " \\\n", " ")), "next offset: "+last+", to go on from here: "+hint) {
 			t.Errorf("read at %d columns: the closing lines are not the offset and then %q:\n%s", cols, hint, out)
+		}
+	}
+}
+
+// TestReadEscapesControlsOnATerminal: read of a text or byte stream writes
+// its control characters (but \n and \t) as escapes on a terminal, so that
+// a stream's data cannot set the window's title, clear the screen or write
+// the clipboard (OSC 52); to a pipe its bytes are data, as they are.
+func TestReadEscapesControlsOnATerminal(t *testing.T) {
+	p := startServe(t, nil, "--addr", "127.0.0.1:0", "--data", t.TempDir())
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	data := "title\x1b]0;pwned\x07 clear\x1b[2J clip\x1b]52;c;ZWNobyBoaQ==\x07 csi\x9b1m cr\rtab\tend\n"
+	for _, ct := range []string{"text/plain", "text/html", "application/octet-stream"} {
+		name := "esc/" + strings.ReplaceAll(ct, "/", "-")
+		stream := p.url + "/v1/stream/" + name
+		mustDo(t, http.MethodPut, stream, nil, http.StatusCreated, "Content-Type", ct)
+		mustDo(t, http.MethodPost, stream, []byte(data), http.StatusNoContent, "Content-Type", ct)
+		// A character whose bytes came in two appends is one character.
+		mustDo(t, http.MethodPost, stream, []byte("caf\xc3"), http.StatusNoContent, "Content-Type", ct)
+		mustDo(t, http.MethodPost, stream, []byte("\xa9\n"), http.StatusNoContent, "Content-Type", ct)
+
+		out := inTerminal(t, 200, []string{"REWIND_SERVER=" + p.url}, "read", name)
+		if strings.ContainsAny(out, "\x1b\x07\r\x9b") || strings.Contains(out, "\xc2\x9b") {
+			t.Errorf("read %s on a terminal wrote control characters:\n%q", ct, out)
+		}
+		want := `title\u001b]0;pwned\u0007 clear\u001b[2J clip\u001b]52;c;ZWNobyBoaQ==\u0007 csi\x9b1m cr\rtab` + "\tend\ncafé\n"
+		if !strings.HasPrefix(out, want) {
+			t.Errorf("read %s on a terminal:\n%q\nwant it to begin\n%q", ct, out, want)
+		}
+		_, piped, _ := runCLI(t, ctx, "read", name, "--server", p.url)
+		if !strings.HasPrefix(piped, data+"café\n") {
+			t.Errorf("read %s to a pipe:\n%q\nwant the bytes as stored", ct, piped)
 		}
 	}
 }
