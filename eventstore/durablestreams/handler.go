@@ -325,6 +325,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fail(w, http.StatusMethodNotAllowed, fmt.Sprintf("streams of %q are read-only here: they are written through their aggregate's commands", cat))
 			return
 		}
+		if enc := bodyEncoding(r); enc != "" {
+			hd.Set("Accept-Encoding", "identity")
+			fail(w, http.StatusUnsupportedMediaType, "Content-Encoding "+reason.Quote(enc)+" is not taken here: send the body as it is, without Content-Encoding")
+			return
+		}
 		switch r.Method {
 		case http.MethodPut:
 			h.put(w, r, name)

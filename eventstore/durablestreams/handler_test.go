@@ -2,6 +2,7 @@ package durablestreams_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -318,6 +319,11 @@ func TestRefusedRequestsChangeNothing(t *testing.T) {
 		return []string{"Content-Type", O, "Producer-Id", "p", "Producer-Epoch", epoch, "Producer-Seq", seq}
 	}
 	big := bytes.Repeat([]byte("x"), 1025)
+	var gzBuf bytes.Buffer
+	zw := gzip.NewWriter(&gzBuf)
+	zw.Write([]byte(`[{"a":2}]`))
+	zw.Close()
+	gz := gzBuf.Bytes()
 	offsets := []string{" ", "../", ",", "\x00", "\r\n", "\n", "a b", "-2", "1", "abc", "now ", "NOW", "%2F",
 		strings.Repeat("0", 300), "00000000000000000001_00000", "1_1", "00000000000000000001_000000", "0000000000000000000a_000000", "00000000000000000000_000000,1"}
 	type row struct {
@@ -388,6 +394,12 @@ func TestRefusedRequestsChangeNothing(t *testing.T) {
 		{method: "POST", target: "t/bytes", body: []byte("x"), kv: prod("0", "1"), want: 403},
 		{method: "POST", target: "t/bytes", body: []byte("x"), kv: prod("1", "5"), want: 409},
 		{method: "DELETE", target: "t/missing", want: 404},
+		// A coded body is not taken for what it codes (415), where a JSON
+		// stream said "not valid JSON" and a byte stream stored the gzip.
+		{method: "POST", target: "t/json", body: gz, kv: []string{"Content-Type", J, "Content-Encoding", "gzip"}, want: 415},
+		{method: "POST", target: "t/bytes", body: gz, kv: []string{"Content-Type", O, "Content-Encoding", "gzip"}, want: 415},
+		{method: "POST", target: "t/bytes", body: gz, chunked: true, kv: []string{"Content-Type", O, "Content-Encoding", "identity, br"}, want: 415},
+		{method: "PUT", target: "t/new", body: gz, kv: []string{"Content-Type", O, "Content-Encoding", "x-made-up"}, want: 415},
 	}
 	for _, o := range offsets {
 		q := url.Values{"offset": {o}}.Encode()

@@ -99,6 +99,25 @@ func readAll(r io.Reader, size int64) ([]byte, error) {
 	}
 }
 
+// bodyEncoding returns the first content coding of r's body other than
+// identity, "" when it has none (or no body). The handler stores a body
+// as it comes: a gzip body was taken as "not valid JSON" by a JSON
+// stream, and stored compressed by a byte stream, where a client should
+// have been told that its coding is not understood (415).
+func bodyEncoding(r *http.Request) string {
+	if r.ContentLength == 0 {
+		return ""
+	}
+	for _, v := range r.Header.Values("Content-Encoding") {
+		for c := range strings.SplitSeq(v, ",") {
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				return c
+			}
+		}
+	}
+	return ""
+}
+
 // budgetWait is how long a request waits for room in a budget of bytes in
 // flight before it is refused with 503.
 const budgetWait = time.Second
