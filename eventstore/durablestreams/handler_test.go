@@ -400,6 +400,11 @@ func TestRefusedRequestsChangeNothing(t *testing.T) {
 		{method: "POST", target: "t/bytes", body: gz, kv: []string{"Content-Type", O, "Content-Encoding", "gzip"}, want: 415},
 		{method: "POST", target: "t/bytes", body: gz, chunked: true, kv: []string{"Content-Type", O, "Content-Encoding", "identity, br"}, want: 415},
 		{method: "PUT", target: "t/new", body: gz, kv: []string{"Content-Type", O, "Content-Encoding", "x-made-up"}, want: 415},
+		// One rule for a stream's type: type/subtype, one of them.
+		{method: "PUT", target: "t/new", kv: []string{"Content-Type", "x"}, want: 400},
+		{method: "PUT", target: "t/new", kv: []string{"Content-Type", "json; charset=utf-8"}, want: 400},
+		{method: "PUT", target: "t/new", kv: []string{"Content-Type", "application/json, text/html"}, want: 400},
+		{method: "PUT", target: "t/new", kv: []string{"Content-Type", "text/"}, want: 400},
 	}
 	for _, o := range offsets {
 		q := url.Values{"offset": {o}}.Encode()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"mime"
 	"strconv"
 	"strings"
 	"time"
@@ -124,6 +125,14 @@ func mediaType(ct string) string {
 		ct = ct[:i]
 	}
 	return strings.ToLower(strings.TrimSpace(ct))
+}
+
+// isMediaType reports whether ct is one media type, type/subtype with
+// optional parameters: mime.ParseMediaType alone takes a lone token ("x",
+// which is a Content-Disposition) and refuses a list.
+func isMediaType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && strings.Contains(mt, "/")
 }
 
 func isJSON(ct string) bool { return mediaType(ct) == "application/json" }

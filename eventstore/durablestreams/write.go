@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net"
 	"net/http"
 	"regexp"
@@ -251,7 +250,7 @@ type putRequest struct {
 func (h *Handler) parsePut(r *http.Request) (putRequest, string) {
 	p := putRequest{ttl: -1, closed: closedHeader(r), contentType: "application/octet-stream"}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if _, _, err := mime.ParseMediaType(ct); err != nil {
+		if !isMediaType(ct) {
 			return p, "Content-Type " + reason.Quote(ct) + " is not a media type (type/subtype, as application/json)"
 		}
 		p.contentType, p.explicitCT = ct, true
