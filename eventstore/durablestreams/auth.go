@@ -2,14 +2,20 @@ package durablestreams
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
+	"github.com/rewindhq/rewind/eventstore"
 	"github.com/rewindhq/rewind/eventstore/access"
 	"github.com/rewindhq/rewind/internal/httpmethod"
+	"github.com/rewindhq/rewind/internal/reason"
 )
 
 // authorize asks the handler's Authorizer whether r may do what its method
-// does to stream name, and answers the refusal (false) when not.
+// does to stream name, and answers the refusal (false) when not. A fork's
+// source must then be a stream of this server, named canonically, before
+// its read is asked (400): a name with "." or ".." segments passed the
+// check of the name it spelt and then named another stream.
 func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, name string) bool {
 	op := access.Op{Action: access.Write, Resource: name}
 	switch r.Method {
@@ -20,7 +26,12 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, name string)
 	}
 	err := h.cfg.auth.Authorize(r, op)
 	if from := r.Header.Get(hForkedFrom); err == nil && from != "" && r.Method == http.MethodPut {
-		err = h.cfg.auth.Authorize(r, access.Op{Action: access.Read, Resource: h.forkSourceName(from)})
+		src, bad := h.forkSourceName(r, from)
+		if bad != "" {
+			fail(w, http.StatusBadRequest, bad)
+			return false
+		}
+		err = h.cfg.auth.Authorize(r, access.Op{Action: access.Read, Resource: src})
 	}
 	if err == nil {
 		return true
@@ -35,13 +46,26 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, name string)
 }
 
 // forkSourceName returns the name of the stream a Stream-Forked-From header
-// names: a name, a path under the prefix, or a URL.
-func (h *Handler) forkSourceName(from string) string {
-	if u, err := urlPath(from); err == nil {
-		from = u
+// of r names: a name, a path under the prefix, or the URL of one on the
+// server r was sent to; bad says why it names none (another server's URL,
+// a name that is not a stream's).
+func (h *Handler) forkSourceName(r *http.Request, from string) (name, bad string) {
+	if strings.Contains(from, "://") {
+		u, err := url.Parse(from)
+		if err != nil || u.Host == "" {
+			return "", "Stream-Forked-From " + reason.Quote(from) + " is not a URL, a path or a stream's name"
+		}
+		if !strings.EqualFold(u.Host, r.Host) {
+			return "", "Stream-Forked-From " + reason.Quote(from) + " is on another server: a fork's source is a stream of this one"
+		}
+		from = u.Path
 	}
 	if s, ok := strings.CutPrefix(from, h.cfg.prefix); ok {
 		from = s
 	}
-	return strings.TrimPrefix(from, "/")
+	from = strings.TrimPrefix(from, "/")
+	if err := eventstore.CheckStreamName(from); err != nil {
+		return "", "Stream-Forked-From " + reason.Quote(from) + " is not a stream's name (segments between slashes, none empty, \".\" or \"..\")"
+	}
+	return from, ""
 }

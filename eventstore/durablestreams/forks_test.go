@@ -5,10 +5,16 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/eventstore/access"
+	"github.com/rewindhq/rewind/eventstore/durablestreams"
 )
 
 // TestProducerRetriesRace sends each producer sequence number four times
@@ -123,5 +129,41 @@ func checkGone(t *testing.T, srv *server, name string) {
 	if code := srv.do("HEAD", name, nil).code; code != 404 {
 		md, _ := srv.store.Metadata(ctx, name)
 		t.Errorf("%s: HEAD %d though the server has no metadata: the store's mirror still has revision %d %v", name, code, md.Revision, md.Values)
+	}
+}
+
+// A fork's source is checked as a stream's name before its read is
+// authorized: a/../b passed the check of read:a and then named b (404
+// "source does not exist"), another server's URL was taken for this one's
+// stream of the same path, and a 403 quoted the name as sent. This
+// server's own URL, a path and a name still name the source.
+func TestForkSourceIsACanonicalName(t *testing.T) {
+	tok, line, err := access.NewToken("write:f/*", "read:a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := access.ParseTokens(strings.NewReader(line + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := openStore(t, t.TempDir())
+	srv := newServer(t, store, durablestreams.WithAuthorizer(tokens))
+	for _, name := range []string{"a", "b"} {
+		if _, err := store.Append(t.Context(), name, []eventstore.Event{{Type: durablestreams.MessageType, Data: []byte(name)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	auth := "Bearer " + tok
+	for _, from := range []string{"/v1/stream/a/../b", "a/./x", "a/../b", "a//b", "http://evil.example/v1/stream/a", "http://evil.example/v1/stream/b"} {
+		r := srv.do("PUT", "f/bad", nil, "Authorization", auth, "Stream-Forked-From", from)
+		r.must(t, http.StatusBadRequest, "fork of "+from)
+		checkReason(t, "fork of "+from, r)
+	}
+	r := srv.do("PUT", "f/b", nil, "Authorization", auth, "Stream-Forked-From", "/v1/stream/b")
+	if r.must(t, http.StatusForbidden, "fork of b"); !strings.Contains(string(r.body), `"b"`) && !strings.Contains(string(r.body), "read:b") {
+		t.Errorf("403 for b: %q", r.body)
+	}
+	for i, from := range []string{"a", "/v1/stream/a", srv.url("a")} {
+		srv.do("PUT", fmt.Sprintf("f/ok%d", i), nil, "Authorization", auth, "Stream-Forked-From", from).must(t, http.StatusCreated, "fork of "+from)
 	}
 }

@@ -400,6 +400,12 @@ func TestRefusedRequestsChangeNothing(t *testing.T) {
 		{method: "POST", target: "t/bytes", body: gz, kv: []string{"Content-Type", O, "Content-Encoding", "gzip"}, want: 415},
 		{method: "POST", target: "t/bytes", body: gz, chunked: true, kv: []string{"Content-Type", O, "Content-Encoding", "identity, br"}, want: 415},
 		{method: "PUT", target: "t/new", body: gz, kv: []string{"Content-Type", O, "Content-Encoding", "x-made-up"}, want: 415},
+		// A fork's source is a canonical name of a stream of this server.
+		{method: "PUT", target: "t/new", kv: []string{"Stream-Forked-From", "/v1/stream/t/../t/json"}, want: 400},
+		{method: "PUT", target: "t/new", kv: []string{"Stream-Forked-From", "t/./json"}, want: 400},
+		{method: "PUT", target: "t/new", kv: []string{"Stream-Forked-From", "t//json"}, want: 400},
+		{method: "PUT", target: "t/new", kv: []string{"Stream-Forked-From", "http://evil.example/v1/stream/t/json"}, want: 400},
+		{method: "PUT", target: "t/new", kv: []string{"Stream-Forked-From", "http:///v1/stream/t/json"}, want: 400},
 		// One rule for a stream's type: type/subtype, one of them.
 		{method: "PUT", target: "t/new", kv: []string{"Content-Type", "x"}, want: 400},
 		{method: "PUT", target: "t/new", kv: []string{"Content-Type", "json; charset=utf-8"}, want: 400},

@@ -292,7 +292,10 @@ func (h *Handler) parsePut(r *http.Request) (putRequest, string) {
 		}
 		return p, ""
 	}
-	p.forkFrom = h.forkSourceName(from)
+	var bad string
+	if p.forkFrom, bad = h.forkSourceName(r, from); bad != "" {
+		return p, bad
+	}
 	if hasOff {
 		o, err := parseOffset(off[0])
 		if err != nil || o == eventstore.Now {
@@ -311,18 +314,6 @@ func (h *Handler) parsePut(r *http.Request) (putRequest, string) {
 		}
 	}
 	return p, ""
-}
-
-// urlPath returns the path of an absolute URL, or of a path itself.
-func urlPath(s string) (string, error) {
-	if i := strings.Index(s, "://"); i >= 0 {
-		rest := s[i+3:]
-		if j := strings.IndexByte(rest, '/'); j >= 0 {
-			return rest[j:], nil
-		}
-		return "/", nil
-	}
-	return s, nil
 }
 
 // sameConfig reports whether an existing stream was made as p asks.
