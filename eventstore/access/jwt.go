@@ -24,7 +24,9 @@ import (
 // default), and must match the issuer and audience when they are set. Its
 // scopes come from its "scope" claim (a space-separated string, RFC 8693)
 // or its "scp" claim (an array of strings, or a string); a scope that does
-// not follow the grammar is ignored.
+// not follow the grammar is ignored. A claim of the wrong JSON type (a
+// string "exp", an array "scope") refuses the token with a reason that
+// names the claim.
 //
 // Signatures are verified by go-jose (github.com/go-jose/go-jose/v4).
 type JWT struct {
@@ -186,10 +188,20 @@ func (j *JWT) verify(raw string) (Scopes, error) {
 	if err != nil {
 		return nil, errors.New("token not signed with the expected algorithm " + string(alg))
 	}
+	// The signature first, then the claims one by one: a claim of the
+	// wrong JSON type (a string exp, an array scope) made the whole
+	// decoding fail, which was told as a bad signature.
+	var payload json.RawMessage
+	if err := tok.Claims(key, &payload); err != nil {
+		return nil, errors.New("bad token signature")
+	}
 	var std jwt.Claims
 	var sc scopeClaims
-	if err := tok.Claims(key, &std, &sc); err != nil {
-		return nil, errors.New("bad token signature")
+	if err := checkClaimTypes(payload); err != nil {
+		return nil, err
+	}
+	if json.Unmarshal(payload, &std) != nil || json.Unmarshal(payload, &sc) != nil {
+		return nil, errors.New("token's claims are malformed")
 	}
 	if std.Expiry == nil {
 		return nil, errors.New("token without exp")
@@ -205,6 +217,52 @@ func (j *JWT) verify(raw string) (Scopes, error) {
 		}
 	}
 	return sc.scopes(), nil
+}
+
+// claimTypes are the JSON types of the registered claims a token's are
+// read as (RFC 7519 §4.1) and of the scope claims: "number" a NumericDate,
+// "string", "strings" a string or an array of strings.
+var claimTypes = []struct{ name, kind string }{
+	{"exp", "number"}, {"nbf", "number"}, {"iat", "number"},
+	{"iss", "string"}, {"sub", "string"}, {"jti", "string"}, {"aud", "strings"},
+	{"scope", "string"}, {"scp", "strings"},
+}
+
+// checkClaimTypes says which claim of payload, a signed token's, has the
+// wrong JSON type: a short reason for the client, naming the claim and
+// never its value.
+func checkClaimTypes(payload []byte) error {
+	var claims map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return errors.New("token's claims are not a JSON object")
+	}
+	for _, c := range claimTypes {
+		v, ok := claims[c.name]
+		if !ok || string(v) == "null" {
+			continue
+		}
+		var num float64
+		var str string
+		var strs []string
+		switch c.kind {
+		case "number":
+			if json.Unmarshal(v, &num) != nil {
+				return fmt.Errorf("token's %q claim is not a number (seconds since 1970)", c.name)
+			}
+		case "string":
+			if json.Unmarshal(v, &str) != nil {
+				if c.name == "scope" {
+					return errors.New(`token's "scope" claim is not a string (scopes separated by spaces; "scp" takes an array)`)
+				}
+				return fmt.Errorf("token's %q claim is not a string", c.name)
+			}
+		case "strings":
+			if json.Unmarshal(v, &str) != nil && json.Unmarshal(v, &strs) != nil {
+				return fmt.Errorf("token's %q claim is neither a string nor an array of strings", c.name)
+			}
+		}
+	}
+	return nil
 }
 
 // keyFor picks the key and algorithm for raw by its header's kid (JWKS)

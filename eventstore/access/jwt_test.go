@@ -8,6 +8,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +94,70 @@ func TestJWTHS256(t *testing.T) {
 	}
 	if _, err := access.NewHS256([]byte("short")); !errors.Is(err, access.ErrInvalidKey) {
 		t.Errorf("short secret: %v", err)
+	}
+}
+
+// A signed token whose claims have the wrong JSON types is refused (401)
+// saying which claim, not "bad token signature", and never quoting the
+// token.
+func TestJWTClaimTypes(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	j, err := access.NewHS256(secret, access.WithClock(func() time.Time { return jwtNow }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := jwtNow.Add(time.Hour)
+	with := func(k string, v any) map[string]any {
+		c := claims("read", later)
+		c[k] = v
+		return c
+	}
+	read := access.Op{Action: access.Read, Resource: "orders/1"}
+	for _, c := range []struct {
+		claims map[string]any
+		want   string
+	}{
+		{with("exp", fmt.Sprint(later.Unix())), `"exp" claim is not a number`},
+		{with("nbf", "yesterday"), `"nbf" claim is not a number`},
+		{with("scope", []string{"read:orders"}), `"scope" claim is not a string`},
+		{with("scp", 42), `"scp" claim is neither a string nor an array of strings`},
+		{with("aud", map[string]string{"a": "b"}), `"aud" claim is neither`},
+		{with("iss", 7), `"iss" claim is not a string`},
+	} {
+		tok := sign(t, jose.HS256, secret, "", c.claims)
+		err := j.Authorize(bearer(tok), read)
+		if !errors.Is(err, access.ErrUnauthenticated) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "signature") {
+			t.Errorf("claims %v: %v, want 401 saying %s", c.claims, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), tok[len(tok)-20:]) {
+			t.Errorf("the error quotes the token: %v", err)
+		}
+	}
+	tok := sign(t, jose.HS256, []byte("another secret, also 32 bytes!!!"), "", with("exp", "soon"))
+	if err := j.Authorize(bearer(tok), read); err == nil || !strings.Contains(err.Error(), "bad token signature") {
+		t.Errorf("a wrong key with a string exp: %v, want a bad signature", err)
+	}
+
+	// Over HTTP, as a server answers it: 401 with the reason.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := j.Authorize(r, read); err != nil {
+			code, reason := access.Refuse(w, err)
+			http.Error(w, reason, code)
+		}
+	}))
+	defer srv.Close()
+	tok = sign(t, jose.HS256, secret, "", with("exp", "soon"))
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), `"exp" claim is not a number`) ||
+		strings.Contains(string(body)+resp.Header.Get("WWW-Authenticate"), tok[len(tok)-20:]) {
+		t.Errorf("a string exp over HTTP: %d %q (%s)", resp.StatusCode, body, resp.Header.Get("WWW-Authenticate"))
 	}
 }
 
