@@ -3,13 +3,14 @@ package eventstore
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/rewindhq/rewind/internal/streamname"
 )
 
 // MaxStreamNameLen is the longest stream name, in bytes, that the store
 // accepts. Escaping can triple a name's length and a NATS subject has to fit
 // in a protocol line, so names are kept well below that limit.
-const MaxStreamNameLen = 1024
+const MaxStreamNameLen = streamname.MaxLen
 
 // The mapping from stream names to JetStream subjects.
 //
@@ -46,29 +47,11 @@ func CheckCategory(name string) error {
 	return nil
 }
 
-// validateName checks a stream name (or, with one segment, a category).
+// validateName checks a stream name (or, with one segment, a category)
+// by the rule scopes apply too (streamname.Check).
 func validateName(name string) error {
-	if name == "" {
-		return fmt.Errorf("%w: empty name", ErrInvalidStreamName)
-	}
-	if len(name) > MaxStreamNameLen {
-		return fmt.Errorf("%w: %d bytes, more than %d", ErrInvalidStreamName, len(name), MaxStreamNameLen)
-	}
-	if !utf8.ValidString(name) {
-		return fmt.Errorf("%w: %q is not valid UTF-8", ErrInvalidStreamName, name)
-	}
-	for seg := range strings.SplitSeq(name, "/") {
-		switch seg {
-		case "":
-			return fmt.Errorf("%w: %q has an empty segment", ErrInvalidStreamName, name)
-		case ".", "..":
-			return fmt.Errorf("%w: %q has a %q segment", ErrInvalidStreamName, name, seg)
-		}
-	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return fmt.Errorf("%w: %q contains a control character", ErrInvalidStreamName, name)
-		}
+	if err := streamname.Check(name); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidStreamName, err)
 	}
 	return nil
 }

@@ -49,6 +49,8 @@ func TestFlagProblemsInOneLine(t *testing.T) {
 		{[]string{"serve", "--long-poll-timeout", "soon"}, "rewind serve: --long-poll-timeout \"soon\": not a duration (like 30s or 2m)\n"},
 		{[]string{"serve", "--insecure-no-auth=maybe"}, "rewind serve: --insecure-no-auth \"maybe\": not true or false\n"},
 		{[]string{"token", "--scope", "bogus"}, "rewind token: --scope \"bogus\": the action must be read, write, delete or admin\n"},
+		{[]string{"token", "--scope", "read:a/../b"}, "rewind token: --scope \"read:a/../b\": no stream can be named so: \"a/../b\" has a \"..\" segment\n"},
+		{[]string{"token", "--scope", "read:a b"}, "rewind token: --scope \"read:a b\": a pattern is *, a name, or a name followed by /*; in a name, white space, # and * are written %20, %23 and %2A\n"},
 		{[]string{"token", "--scpe", "read"}, "rewind token: unknown flag --scpe; did you mean --scope?\n"},
 		{[]string{"read", "x", "--limit", "ten"}, "rewind read: --limit \"ten\": not a whole number\n"},
 		{[]string{"--servr", "x", "state", "orders/1"}, "rewind: unknown flag --servr; did you mean --server?\n"},

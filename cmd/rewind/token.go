@@ -64,7 +64,9 @@ which holds only the token's SHA-256 hash and its scopes.
 A scope is "admin" (everything), or an action (read, write, delete, admin)
 alone (on every stream) or followed by ":" and a pattern: a stream or
 category name ("orders" is the stream orders and every stream under
-orders/), a name followed by "/*" (only the streams under it), or "*".
+orders/), a name followed by "/*" (only the streams under it), or "*". A
+name is a stream's name, with white space, #, * and % written %20, %23, %2A
+and %25 ("read:my%20orders" reads the stream "my orders").
 
 Flags:
 `

@@ -37,12 +37,16 @@ type Op struct {
 }
 
 // Scope returns the narrowest scope that allows op, the one a refusal
-// names: "write:chat/room1", or "read" for an op on no resource.
+// names: "write:chat/room1", or "read" for an op on no resource; its name
+// is escaped as a scope writes it ("read:a%20b" for the stream "a b").
 func (op Op) Scope() string {
 	if op.Resource == "" {
 		return string(op.Action)
 	}
-	return string(op.Action) + ":" + op.Resource
+	if op.Resource == "*" {
+		return string(op.Action) + ":*"
+	}
+	return string(op.Action) + ":" + escapeName(op.Resource)
 }
 
 // An Authorizer decides whether an HTTP request may do op. It returns nil

@@ -33,7 +33,9 @@
 //	scope   = "admin" | action [ ":" pattern ]
 //	action  = "read" | "write" | "delete" | "admin"
 //	pattern = "*" | name | name "/*"
-//	name    = segment *( "/" segment )   ; segments non-empty, without "*" or spaces
+//	name    = a stream's name: segments separated by "/", none empty,
+//	          "." or "..", no control characters; white space, "#", "*"
+//	          and "%" written %XX, as "a%20b" for the stream "a b"
 //
 // "admin" alone allows everything. An action alone, or with the pattern
 // "*", allows that action on every resource. A name allows the resource

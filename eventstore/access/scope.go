@@ -2,7 +2,11 @@ package access
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
+	"unicode"
+
+	"github.com/rewindhq/rewind/internal/streamname"
 )
 
 // Scope is one permission a credential carries, parsed from its text form
@@ -10,14 +14,15 @@ import (
 // "read:orders", "write:chat/*", "delete". Make one with ParseScope.
 type Scope struct {
 	action  Action // "" for the bare "admin", which allows everything
-	pattern string // "*" for every resource
+	pattern string // "" for every resource ("*"); else a name, unescaped
+	below   bool   // only what is below pattern ("name/*")
 }
 
 // ParseScope parses s, failing with ErrInvalidScope when it does not
 // follow the grammar.
 func ParseScope(s string) (Scope, error) {
 	if s == "admin" {
-		return Scope{pattern: "*"}, nil
+		return Scope{}, nil
 	}
 	act, pattern, hasPattern := strings.Cut(s, ":")
 	switch Action(act) {
@@ -28,31 +33,61 @@ func ParseScope(s string) (Scope, error) {
 	if !hasPattern {
 		pattern = "*"
 	}
-	if err := checkPattern(pattern); err != nil {
+	name, below, err := parsePattern(pattern)
+	if err != nil {
 		return Scope{}, fmt.Errorf("%w: %q: %s", ErrInvalidScope, s, err.Error())
 	}
-	return Scope{action: Action(act), pattern: pattern}, nil
+	return Scope{action: Action(act), pattern: name, below: below}, nil
 }
 
-// checkPattern checks "*", "name" or "name/*", a name being "/"-separated
-// non-empty segments without "*" or spaces.
-func checkPattern(p string) error {
+// parsePattern checks "*", "name" or "name/*" and returns the name,
+// unescaped ("" for "*"), and whether the pattern is only what is below it. The name
+// is a stream's name (streamname.Check: what no stream can be named, as
+// "a/../b", no scope grants), written with %XX for each byte of a
+// character a scope cannot hold as it is: white space, which separates
+// scopes in a tokens file and in a JWT's scope claim, "#", which starts a
+// tokens file's comment, "*", the wildcard, and "%" itself.
+func parsePattern(p string) (name string, below bool, err error) {
 	if p == "*" {
-		return nil
+		return "", false, nil
 	}
-	name := strings.TrimSuffix(p, "/*")
-	if name == "" {
-		return fmt.Errorf("empty pattern")
+	raw, below := strings.CutSuffix(p, "/*")
+	if raw == "" {
+		return "", false, fmt.Errorf("empty pattern")
 	}
-	for seg := range strings.SplitSeq(name, "/") {
-		if seg == "" {
-			return fmt.Errorf("empty segment in the pattern")
+	if strings.ContainsFunc(raw, func(r rune) bool { return r != '%' && mustEscape(r) }) {
+		return "", false, fmt.Errorf("a pattern is *, a name, or a name followed by /*; in a name, white space, # and * are written %%20, %%23 and %%2A")
+	}
+	if name, err = url.PathUnescape(raw); err != nil {
+		return "", false, fmt.Errorf("a %% in a name starts an escape, %%XX (%%25 for %% itself)")
+	}
+	if err := streamname.Check(name); err != nil {
+		return "", false, fmt.Errorf("no stream can be named so: %s", err.Error())
+	}
+	return name, below, nil
+}
+
+// mustEscape reports whether r is written %XX in a scope's name.
+func mustEscape(r rune) bool {
+	return unicode.IsSpace(r) || r == '#' || r == '*' || r == '%'
+}
+
+// escapeName writes a resource's name as a scope holds it (parsePattern).
+func escapeName(name string) string {
+	if !strings.ContainsFunc(name, mustEscape) {
+		return name
+	}
+	var b strings.Builder
+	for _, r := range name {
+		if !mustEscape(r) {
+			b.WriteRune(r)
+			continue
 		}
-		if strings.ContainsAny(seg, "* \t\r\n") {
-			return fmt.Errorf("a pattern is *, a name, or a name followed by /*")
+		for _, c := range []byte(string(r)) {
+			fmt.Fprintf(&b, "%%%02X", c)
 		}
 	}
-	return nil
+	return b.String()
 }
 
 // String returns the scope's text form.
@@ -60,10 +95,13 @@ func (s Scope) String() string {
 	if s.action == "" {
 		return "admin"
 	}
-	if s.pattern == "*" {
+	if s.pattern == "" {
 		return string(s.action)
 	}
-	return string(s.action) + ":" + s.pattern
+	if s.below {
+		return string(s.action) + ":" + escapeName(s.pattern) + "/*"
+	}
+	return string(s.action) + ":" + escapeName(s.pattern)
 }
 
 // Allows reports whether the scope allows op.
@@ -75,12 +113,12 @@ func (s Scope) Allows(op Op) bool {
 		return false
 	}
 	switch {
-	case s.pattern == "*" || op.Resource == "":
+	case s.pattern == "" || op.Resource == "":
 		return true
 	case op.Resource == "*":
 		return false
-	case strings.HasSuffix(s.pattern, "/*"):
-		prefix := s.pattern[:len(s.pattern)-1]
+	case s.below:
+		prefix := s.pattern + "/"
 		return len(op.Resource) > len(prefix) && strings.HasPrefix(op.Resource, prefix)
 	default:
 		return op.Resource == s.pattern ||

@@ -2,6 +2,7 @@ package access_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/rewindhq/rewind/eventstore/access"
@@ -28,6 +29,59 @@ func TestParseScope(t *testing.T) {
 		if _, err := access.ParseScope(s); !errors.Is(err, access.ErrInvalidScope) {
 			t.Errorf("ParseScope(%q) = %v, want ErrInvalidScope", s, err)
 		}
+	}
+}
+
+// A scope's name follows the rule of stream names, with %XX for what a
+// scope cannot hold as it is: every stream can be granted, and no scope
+// names what no stream can be named.
+func TestScopeNamesAreStreamNames(t *testing.T) {
+	for _, c := range []struct {
+		scope, str string
+		allows     string
+		not        string
+	}{
+		{"read:a%20b", "read:a%20b", "a b", "a"},
+		{"read:a%20b/*", "read:a%20b/*", "a b/c", "a b"},
+		{"read:a%2A", "read:a%2A", "a*", "ab"},
+		{"read:a%2F%2A", "read:a/%2A", "a/*", "a/b"},
+		{"read:x%23y", "read:x%23y", "x#y", "x"},
+		{"read:100%25", "read:100%25", "100%", "100"},
+		{"read:caf%C3%A9", "read:café", "café", "cafe"},
+		{"read:café", "read:café", "café/1", "caf"},
+	} {
+		sc, err := access.ParseScope(c.scope)
+		if err != nil {
+			t.Errorf("ParseScope(%q): %v", c.scope, err)
+			continue
+		}
+		if sc.String() != c.str {
+			t.Errorf("ParseScope(%q).String() = %q, want %q", c.scope, sc.String(), c.str)
+		}
+		if !sc.Allows(access.Op{Action: access.Read, Resource: c.allows}) || sc.Allows(access.Op{Action: access.Read, Resource: c.not}) {
+			t.Errorf("%q: allows %q %v, %q %v", c.scope, c.allows, sc.Allows(access.Op{Action: access.Read, Resource: c.allows}),
+				c.not, sc.Allows(access.Op{Action: access.Read, Resource: c.not}))
+		}
+		if got := (access.Op{Action: access.Read, Resource: c.allows}).Scope(); !strings.HasSuffix(c.str, "/*") {
+			if back, err := access.ParseScope(got); err != nil || !back.Allows(access.Op{Action: access.Read, Resource: c.allows}) {
+				t.Errorf("the scope a refusal of %q names, %q, does not grant it: %v", c.allows, got, err)
+			}
+		}
+	}
+	for _, s := range []string{"read:a/../b", "read:a/./x", "read:..", "read:%2E%2E", "read:a/%2E", "read:a%", "read:a%zz",
+		"read:a#b", "read:a\tb", "read:a\u00a0b", "read:a%00b", "read:a%FF", "read:a%2F%2Fb"} {
+		if _, err := access.ParseScope(s); !errors.Is(err, access.ErrInvalidScope) {
+			t.Errorf("ParseScope(%q) = %v, want ErrInvalidScope", s, err)
+		}
+	}
+	if got := (access.Op{Action: access.Read, Resource: "*"}).Scope(); got != "read:*" {
+		t.Errorf("the scope of every stream: %q", got)
+	}
+	if sc, _ := access.ParseScope("read"); !sc.Allows(access.Op{Action: access.Read, Resource: "*"}) {
+		t.Error("read does not allow every stream")
+	}
+	if sc, _ := access.ParseScope("read:%2A"); sc.Allows(access.Op{Action: access.Read, Resource: "x"}) {
+		t.Error("read:%2A (the stream named *) allows x")
 	}
 }
 

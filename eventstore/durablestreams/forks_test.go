@@ -167,3 +167,30 @@ func TestForkSourceIsACanonicalName(t *testing.T) {
 		srv.do("PUT", fmt.Sprintf("f/ok%d", i), nil, "Authorization", auth, "Stream-Forked-From", from).must(t, http.StatusCreated, "fork of "+from)
 	}
 }
+
+// Every stream can be granted: a scope writes white space in a name as
+// %20, so "a b", which can be made, is read with "read:a%20b", and a
+// refusal names that scope.
+func TestScopeGrantsANameWithASpace(t *testing.T) {
+	all, allLine, err := access.NewToken("write:a%20b", "read:a%20b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, otherLine, err := access.NewToken("read:a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := access.ParseTokens(strings.NewReader(allLine + "\n" + otherLine + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(t, openStore(t, t.TempDir()), durablestreams.WithAuthorizer(tokens))
+	srv.do("PUT", "a%20b", []byte("hi"), "Authorization", "Bearer "+all, "Content-Type", "text/plain").must(t, http.StatusCreated, "PUT a b")
+	if r := srv.do("GET", "a%20b?offset=-1", nil, "Authorization", "Bearer "+all).must(t, http.StatusOK, "GET a b"); string(r.body) != "hi" {
+		t.Errorf("GET a b: %q", r.body)
+	}
+	r := srv.do("GET", "a%20b?offset=-1", nil, "Authorization", "Bearer "+other).must(t, http.StatusForbidden, "GET a b with read:a")
+	if !strings.Contains(string(r.body), "read:a%20b") {
+		t.Errorf("403 for a b: %q, want it to name read:a%%20b", r.body)
+	}
+}
