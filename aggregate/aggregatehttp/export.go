@@ -57,6 +57,7 @@ func (r *Registry) serveExport(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff") // user strings: never sniffed as HTML
 	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", x.fileName()))
 	_, _ = w.Write(src)
 }

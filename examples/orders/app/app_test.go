@@ -401,6 +401,16 @@ func TestTimeTravel(t *testing.T) {
 	if code, raw := call(t, "GET", a.URL+"v1/export/orders/"+ex.Order+"?to="+fmt.Sprint(old.Version), "", nil, nil); code != 200 || !strings.Contains(raw, "OrderPlaced") {
 		t.Errorf("export: %d %.300s", code, raw)
 	}
+	// The export is text holding what users typed (names, notes): never
+	// sniffed into a page a browser would run.
+	resp, err := http.Get(a.URL + "v1/export/orders/" + ex.Order + "?to=" + fmt.Sprint(old.Version))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("export: X-Content-Type-Options %q, want nosniff", got)
+	}
 }
 
 // TestRestart stops the application and starts it on the same data: no
