@@ -18,7 +18,8 @@ const contentPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; 
 	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // Handler serves the page and its assets at "/" (index.html, app.css,
-// app.js), with a Content-Security-Policy that allows the page's own
+// app.js) to GET and HEAD (405 to any other method), with a
+// Content-Security-Policy that allows the page's own
 // script and nothing inline. Mount it at the root of a mux beside the /v1/
 // endpoints.
 func Handler() http.Handler {
@@ -34,6 +35,13 @@ func Handler() http.Handler {
 		h.Set("Content-Security-Policy", contentPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			// The page is read, never written: a POST or a made-up method
+			// was answered with the page, 200.
+			h.Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed: the page is only read (GET)", http.StatusMethodNotAllowed)
+			return
+		}
 		files.ServeHTTP(w, r)
 	})
 }

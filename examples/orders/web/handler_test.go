@@ -48,3 +48,35 @@ func TestHandlerServesThePage(t *testing.T) {
 		t.Errorf("GET /nothing-here.js: %s, want 404", resp.Status)
 	}
 }
+
+// The page is only read: any other method than GET or HEAD is 405, with
+// Allow, where it was answered with the page.
+func TestHandlerOnlyReads(t *testing.T) {
+	srv := httptest.NewServer(web.Handler())
+	defer srv.Close()
+	for _, m := range []string{"POST", "PUT", "DELETE", "PATCH", "OPTIONS", "PROPFIND"} {
+		for _, path := range []string{"/", "/app.js"} {
+			req, err := http.NewRequest(m, srv.URL+path, strings.NewReader("x"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" || strings.Contains(string(body), "<script") {
+				t.Errorf("%s %s: %s, Allow %q, %d bytes; want 405 with Allow: GET, HEAD", m, path, resp.Status, resp.Header.Get("Allow"), len(body))
+			}
+		}
+	}
+	resp, err := http.Head(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("HEAD /: %s", resp.Status)
+	}
+}
