@@ -66,4 +66,14 @@ func TestServeClientCertificatesByName(t *testing.T) {
 	if code, body := do("GET", base+"/v1/stream/mtls/a?offset=-1", ""); code != http.StatusOK {
 		t.Errorf("the stream after the refused delete: %d %s, want 200", code, body)
 	}
+	// A browser sends its certificate with a page's <script src> to this
+	// origin too: a stream is not loadable by a page of another origin.
+	resp, err := client.Get(base + "/v1/stream/mtls/a?offset=-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if corp := resp.Header.Get("Cross-Origin-Resource-Policy"); corp != "same-origin" {
+		t.Errorf("GET with client certificates only: Cross-Origin-Resource-Policy %q, want same-origin", corp)
+	}
 }

@@ -73,40 +73,66 @@ func (f AuthorizerFunc) Authorize(r *http.Request, op Op) error { return f(r, op
 // token is "unknown" to the tokens and "not signed" to the JWTs: the
 // client sees both, not only the last, which may name the wrong kind); or
 // else the last refusal.
-func Either(as ...Authorizer) Authorizer {
-	return AuthorizerFunc(func(r *http.Request, op Op) error {
-		var forbidden, last error
-		var reasons []string
-		invalid, allUnauth := false, true
-		for _, a := range as {
-			err := a.Authorize(r, op)
-			if err == nil {
-				return nil
-			}
-			if forbidden == nil && errors.Is(err, ErrForbidden) {
-				forbidden = err
-			}
-			var unauth *UnauthenticatedError
-			if errors.As(err, &unauth) {
-				invalid = invalid || unauth.Invalid
-				if !slices.Contains(reasons, unauth.Reason) {
-					reasons = append(reasons, unauth.Reason)
-				}
-			} else {
-				allUnauth = false
-			}
-			last = err
+func Either(as ...Authorizer) Authorizer { return either(as) }
+
+// either is Either's Authorizer: a type of its own, so that Bearer can
+// look at what it is made of.
+type either []Authorizer
+
+func (as either) Authorize(r *http.Request, op Op) error {
+	var forbidden, last error
+	var reasons []string
+	invalid, allUnauth := false, true
+	for _, a := range as {
+		err := a.Authorize(r, op)
+		if err == nil {
+			return nil
 		}
-		switch {
-		case forbidden != nil:
-			return forbidden
-		case last == nil:
-			return &UnauthenticatedError{Reason: "no authorizer"}
-		case allUnauth && len(reasons) > 1:
-			return &UnauthenticatedError{Reason: strings.Join(reasons, "; "), Invalid: invalid}
+		if forbidden == nil && errors.Is(err, ErrForbidden) {
+			forbidden = err
 		}
-		return last
-	})
+		var unauth *UnauthenticatedError
+		if errors.As(err, &unauth) {
+			invalid = invalid || unauth.Invalid
+			if !slices.Contains(reasons, unauth.Reason) {
+				reasons = append(reasons, unauth.Reason)
+			}
+		} else {
+			allUnauth = false
+		}
+		last = err
+	}
+	switch {
+	case forbidden != nil:
+		return forbidden
+	case last == nil:
+		return &UnauthenticatedError{Reason: "no authorizer"}
+	case allUnauth && len(reasons) > 1:
+		return &UnauthenticatedError{Reason: strings.Join(reasons, "; "), Invalid: invalid}
+	}
+	return last
+}
+
+// Bearer reports whether a allows a request only for a bearer token it
+// carries (Tokens, JWT, or Either of them): a credential a browser never
+// sends by itself. Anything else (Anonymous, whose server may still ask
+// for client certificates, or an Authorizer of the caller's) is taken as
+// ambient: a browser would send the credential, a cookie or a client
+// certificate, with a page's <script src> to another origin, so an answer
+// must not be embeddable there (Cross-Origin-Resource-Policy: same-origin).
+func Bearer(a Authorizer) bool {
+	switch a := a.(type) {
+	case *Tokens, *JWT:
+		return true
+	case either:
+		for _, x := range a {
+			if !Bearer(x) {
+				return false
+			}
+		}
+		return len(a) > 0
+	}
+	return false
 }
 
 // Realm is the realm of the WWW-Authenticate challenges.

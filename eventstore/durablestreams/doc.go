@@ -118,5 +118,9 @@
 // is a foreign name (DNS rebinding) are 403.
 // CORS answers stay "Access-Control-Allow-Origin: *", as the protocol's
 // conformance suite requires: with bearer tokens a page of another origin
-// can only use a token it was given.
+// can only use a token it was given. Cross-Origin-Resource-Policy is
+// "cross-origin" only with bearer tokens (access.Bearer); with no
+// credential or an ambient one (client certificates, which a browser sends
+// with a page's <script src> too) it is "same-origin", so that a page of
+// another origin cannot load a stream as a script or an image.
 package durablestreams

@@ -194,3 +194,44 @@ func TestScopeGrantsANameWithASpace(t *testing.T) {
 		t.Errorf("403 for a b: %q, want it to name read:a%%20b", r.body)
 	}
 }
+
+// Cross-Origin-Resource-Policy is cross-origin only when every request
+// needs a bearer token: with no credential, or one a browser sends by
+// itself (a client certificate, an Authorizer of the caller's), a page of
+// another origin must not load a stream as a script (same-origin).
+func TestCrossOriginResourcePolicyFollowsTheCredential(t *testing.T) {
+	_, line, err := access.NewToken("read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := access.ParseTokens(strings.NewReader(line + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwt, err := access.NewHS256([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	custom := access.AuthorizerFunc(func(*http.Request, access.Op) error { return nil })
+	store := openStore(t, t.TempDir())
+	for _, c := range []struct {
+		what string
+		opts []durablestreams.Option
+		want string
+	}{
+		{"no authentication", nil, "same-origin"},
+		{"Anonymous", []durablestreams.Option{durablestreams.WithAuthorizer(access.Anonymous{Remote: true})}, "same-origin"},
+		{"an Authorizer of the caller's", []durablestreams.Option{durablestreams.WithAuthorizer(custom)}, "same-origin"},
+		{"tokens or anonymous", []durablestreams.Option{durablestreams.WithAuthorizer(access.Either(tokens, access.Anonymous{}))}, "same-origin"},
+		{"tokens", []durablestreams.Option{durablestreams.WithAuthorizer(tokens)}, "cross-origin"},
+		{"JWTs", []durablestreams.Option{durablestreams.WithAuthorizer(jwt)}, "cross-origin"},
+		{"tokens or JWTs", []durablestreams.Option{durablestreams.WithAuthorizer(access.Either(tokens, jwt))}, "cross-origin"},
+	} {
+		srv := newServer(t, store, c.opts...)
+		for _, m := range []string{"GET", "OPTIONS"} {
+			if got := srv.do(m, "corp/a?offset=-1", nil).get("Cross-Origin-Resource-Policy"); got != c.want {
+				t.Errorf("%s, %s: Cross-Origin-Resource-Policy %q, want %q", c.what, m, got, c.want)
+			}
+		}
+	}
+}

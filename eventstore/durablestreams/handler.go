@@ -39,6 +39,15 @@ type Handler struct {
 
 	maxMessages int // the most messages one append holds (maxMessages)
 
+	// corp is the answers' Cross-Origin-Resource-Policy: "cross-origin"
+	// only when every request carries its bearer token (access.Bearer).
+	// Without one, the server is open, or its credential is one a browser
+	// sends by itself (a client certificate), with a page's <script src>
+	// or <img> to this origin too: "same-origin" keeps such a page from
+	// loading a stream. CORS fetches, the protocol's clients, are not
+	// subject to it.
+	corp string
+
 	mu      sync.Mutex
 	polls   map[pollKey]*poll                     // the long-polls waiting, by stream and offset
 	writers map[*http.ResponseController]struct{} // the answers being written
@@ -236,6 +245,10 @@ func New(store *eventstore.Store, opts ...Option) *Handler {
 		writers:  map[*http.ResponseController]struct{}{},
 		bodiesIn: newBudget(cfg.maxIn), bodiesOut: newBudget(cfg.maxOut),
 		outShares: newShares(cfg.maxOut), waitShares: newWaitShares(cfg.maxWaiting)}
+	h.corp = "same-origin"
+	if access.Bearer(cfg.auth) {
+		h.corp = "cross-origin"
+	}
 	h.closeCtx, h.shutdown = context.WithCancel(context.Background())
 	return h
 }
@@ -296,7 +309,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Access-Control-Allow-Origin", "*")
 	hd.Set("Access-Control-Expose-Headers", exposeHeaders)
 	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	hd.Set("Cross-Origin-Resource-Policy", h.corp)
 	hd.Set("Content-Security-Policy", sandboxCSP)
 	if r.Method == http.MethodOptions {
 		hd.Set("Access-Control-Allow-Methods", allowMethods)
