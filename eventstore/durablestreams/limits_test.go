@@ -398,8 +398,9 @@ func TestManyMessagesAreRefusedBeforeTheirEvents(t *testing.T) {
 		r.must(t, http.StatusRequestEntityTooLarge, what)
 		checkReason(t, what, r)
 		// The body, and the elements scanned before the refusal (a slice
-		// of 24 bytes each): about 8 times a body of 2-byte messages.
-		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 12*uint64(len(body)) {
+		// of 24 bytes each): about 8 times a body of 2-byte messages, 12
+		// with the race detector (the old code: 150 to 250 times).
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16*uint64(len(body)) {
 			t.Errorf("%s: %.1f MB allocated for a body of %.1f MB", what, float64(alloc)/(1<<20), float64(len(body))/(1<<20))
 		}
 	}
