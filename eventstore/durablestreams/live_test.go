@@ -14,13 +14,16 @@ import (
 )
 
 // longPoll starts a long-poll read in the background.
-func longPoll(t *testing.T, srv *server, name, offset string) <-chan reply {
+func longPoll(t *testing.T, srv *server, name, offset string, kv ...string) <-chan reply {
 	t.Helper()
 	ch := make(chan reply, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, "GET", srv.url(name+"?live=long-poll&offset="+offset), nil)
+		for i := 0; i+1 < len(kv); i += 2 {
+			req.Header.Set(kv[i], kv[i+1])
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			ch <- reply{code: -1, body: []byte(err.Error())}

@@ -1,8 +1,6 @@
 package durablestreams_test
 
 import (
-	"bufio"
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -28,25 +26,7 @@ func TestWaitsShareByClient(t *testing.T) {
 		durablestreams.WithMaxWaiting(n), durablestreams.WithLongPollTimeout(time.Minute))
 	const name = "share/lp"
 	tail := srv.do("PUT", name, nil, "Content-Type", "application/json", "Authorization", "Bearer a").must(t, 201, "PUT").get("Stream-Next-Offset")
-	poll := func(token string) <-chan reply {
-		ch := make(chan reply, 1)
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			req, _ := http.NewRequestWithContext(ctx, "GET", srv.url(name+"?live=long-poll&offset="+tail), nil)
-			req.Header.Set("Authorization", "Bearer "+token)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				ch <- reply{code: -1, body: []byte(err.Error())}
-				return
-			}
-			defer resp.Body.Close()
-			var b strings.Builder
-			bufio.NewReader(resp.Body).WriteTo(&b)
-			ch <- reply{code: resp.StatusCode, header: resp.Header, body: []byte(b.String())}
-		}()
-		return ch
-	}
+	poll := func(token string) <-chan reply { return longPoll(t, srv, name, tail, "Authorization", "Bearer "+token) }
 	answers := make(chan reply, 3)
 	for range 3 {
 		ch := poll("a")
