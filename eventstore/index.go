@@ -124,6 +124,7 @@ type index struct {
 	tailSubmitted atomic.Uint64 // the tailer has handed the writer the log up to here
 
 	filter *commandFilter // the command ids the index holds (cmdfilter.go)
+	tops   commitTops     // deleted streams' highest commit held (index_tops.go)
 	// compactions lets pebble compact once the store is open
 	// (index_compactions.go).
 	compactions *compactionGate

@@ -227,16 +227,40 @@ func (x *index) lastVersionBefore(name string, seq uint64) (uint64, error) {
 }
 
 // lastCommitAtOrBefore returns the stream's last commit at or below log
-// sequence seq, walking back from its newest (the commits above seq are
-// usually none or a few: this process's appends beyond the tailer).
+// sequence seq: its newest one, or, when that is above seq (this
+// process's appends beyond the tailer), found by binary search over
+// versions, since a stream's versions and log sequences grow together.
 func (x *index) lastCommitAtOrBefore(name string, seq uint64) (indexedCommit, bool, error) {
-	p := streamPrefix('c', name)
-	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	it, err := x.commitIter(name)
 	if err != nil {
 		return indexedCommit{}, false, err
 	}
 	defer it.Close()
-	for ok := it.Last(); ok; ok = it.Prev() {
+	if !it.Last() {
+		return indexedCommit{}, false, it.Error()
+	}
+	c, err := decodeIndexedAt(it)
+	if err != nil || c.seq <= seq {
+		return c, err == nil, err
+	}
+	// The first version whose commit is above seq lies in [lo, hi].
+	lo, hi := uint64(1), c.firstVersion
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if !it.SeekGE(commitKey(name, mid)) {
+			return indexedCommit{}, false, it.Error()
+		}
+		m, err := decodeIndexedAt(it)
+		if err != nil {
+			return indexedCommit{}, false, err
+		}
+		if m.seq > seq {
+			hi = min(mid, m.firstVersion)
+		} else {
+			lo = m.lastVersion() + 1
+		}
+	}
+	for ok := it.SeekLT(commitKey(name, lo)); ok; ok = it.Prev() {
 		c, err := decodeIndexedAt(it)
 		if err != nil {
 			return indexedCommit{}, false, err
@@ -280,8 +304,7 @@ func (x *index) producer(name, id string) (producerState, bool, error) {
 // commit above covered. Versions must follow each other; a hole is an
 // error wrapping ErrCorrupt, never a skipped event.
 func (x *index) readStream(name string, b *bounds, covered uint64, yield func(Event, position) bool) error {
-	p := streamPrefix('c', name)
-	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	it, err := x.commitIter(name)
 	if err != nil {
 		return err
 	}
@@ -395,61 +418,72 @@ func (x *index) holdsMarker(name string, seq uint64, tombstone bool) (bool, erro
 // dropStream deletes, in b, what the index holds of the stream's commits
 // below the tombstone at log sequence tomb: its commits and their
 // log-ordered copies, command ids, producer states and close. Commits
-// above it belong to the stream made again after the delete and stay. The
-// cost follows the stream.
-func (x *index) dropStream(b *pebble.Batch, name string, tomb uint64) error {
+// above it belong to the stream made again after the delete and stay;
+// top is the highest version of those (0: none), the stream's top once b
+// is committed (index_tops.go). The cost follows the stream.
+func (x *index) dropStream(b *pebble.Batch, name string, tomb uint64) (top uint64, err error) {
 	for _, kind := range []byte{'c', 'k', 'p', 'z'} {
 		p := streamPrefix(kind, name)
-		it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+		var it *pebble.Iterator
+		var err error
+		if kind == 'c' {
+			it, err = x.commitIter(name)
+		} else {
+			it, err = x.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+		}
 		if err != nil {
-			return err
+			return 0, err
 		}
-		for ok := it.First(); ok; ok = it.Next() {
-			v, err := it.ValueAndErr()
-			if err != nil {
-				it.Close()
-				return err
-			}
-			var seq uint64
-			switch kind {
-			case 'c', 'k', 'z':
-				if len(v) >= 8 {
-					seq = binary.BigEndian.Uint64(v)
-				}
-			case 'p':
-				d := decoder{b: v}
-				d.uvarint()
-				d.uvarint()
-				seq = d.uvarint()
-			}
-			if seq < tomb {
-				if err := b.Delete(it.Key(), nil); err != nil {
-					it.Close()
-					return err
-				}
-				if kind == 'c' {
-					// The commit's log-ordered copy and event-id keys go
-					// with it.
-					if len(v) >= 16 {
-						if err := x.dropEventIDs(b, seq, v[16:]); err != nil {
-							it.Close()
-							return err
-						}
-					}
-					var ok [orderedKeyLen]byte
-					putOrderedKey(ok[:], seq)
-					if err := b.Delete(ok[:], nil); err != nil {
-						it.Close()
-						return err
-					}
-				}
+		for ok := it.First(); ok && err == nil; ok = it.Next() {
+			var kept bool
+			if kept, err = x.dropKey(b, it, kind, tomb); kept && kind == 'c' {
+				top = binary.BigEndian.Uint64(it.Key()[len(p):])
 			}
 		}
-		if err := it.Close(); err != nil {
-			return err
+		if err = errors.Join(err, it.Close()); err != nil {
+			return 0, err
 		}
 	}
-	return nil
+	return top, nil
+}
+
+// dropKey deletes, in b, the key it is at (of the given kind) if it
+// belongs to a commit below the tombstone at tomb, with a commit's
+// log-ordered copy and event-id keys; kept reports the keys it leaves.
+func (x *index) dropKey(b *pebble.Batch, it *pebble.Iterator, kind byte, tomb uint64) (kept bool, err error) {
+	v, err := it.ValueAndErr()
+	if err != nil {
+		return false, err
+	}
+	var seq uint64
+	switch kind {
+	case 'c', 'k', 'z':
+		if len(v) >= 8 {
+			seq = binary.BigEndian.Uint64(v)
+		}
+	case 'p':
+		d := decoder{b: v}
+		d.uvarint()
+		d.uvarint()
+		seq = d.uvarint()
+	}
+	if seq >= tomb {
+		return true, nil
+	}
+	if err := b.Delete(it.Key(), nil); err != nil {
+		return false, err
+	}
+	if kind != 'c' {
+		return false, nil
+	}
+	if len(v) >= 16 {
+		if err := x.dropEventIDs(b, seq, v[16:]); err != nil {
+			return false, err
+		}
+	}
+	var ok [orderedKeyLen]byte
+	putOrderedKey(ok[:], seq)
+	return false, b.Delete(ok[:], nil)
 }
 
 // purgeKey records a delete whose purge is yet to be made: its

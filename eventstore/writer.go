@@ -130,6 +130,9 @@ type indexWriter struct {
 	// stream: until the tailer passes one, it may still bring commits of
 	// the stream from before it, which the delete removed.
 	tombs map[string]uint64
+	// raised holds, by stream, the last version of the commits entered in
+	// the batch not yet committed (commit).
+	raised map[string]uint64
 }
 
 // setOnLog sets the function called with the streams of the tailer's
@@ -433,6 +436,10 @@ func (w *indexWriter) apply(recs []indexRec) error {
 			}
 		}
 		if count > 0 {
+			if w.raised == nil {
+				w.raised = make(map[string]uint64)
+			}
+			w.raised[r.name] = max(w.raised[r.name], last) // raised once committed (index_tops.go)
 			ordered = append(ordered, i)
 			// Key and value are written straight into the batch's buffer
 			// (a close without events has nothing to read: only its
@@ -508,8 +515,8 @@ func (w *indexWriter) apply(recs []indexRec) error {
 		w.saved = w.written
 	}
 	if !b.Empty() {
-		if err := b.Commit(pebble.NoSync); err != nil {
-			return fmt.Errorf("commit: %w", err)
+		if err := w.commit(b); err != nil {
+			return err
 		}
 	}
 	for name, t := range w.tombs {
@@ -665,12 +672,13 @@ func (w *indexWriter) dropStream(b *pebble.Batch, name string, seq uint64) error
 	}
 	w.tombs[name] = max(w.tombs[name], seq)
 	if !b.Empty() {
-		if err := b.Commit(pebble.NoSync); err != nil {
-			return fmt.Errorf("commit: %w", err)
+		if err := w.commit(b); err != nil {
+			return err
 		}
 		b.Reset()
 	}
-	if err := w.x.dropStream(b, name, seq); err != nil {
+	top, err := w.x.dropStream(b, name, seq)
+	if err != nil {
 		return err
 	}
 	if err := w.recordForeign(b, name, seq); err != nil {
@@ -685,7 +693,24 @@ func (w *indexWriter) dropStream(b *pebble.Batch, name string, seq uint64) error
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	w.x.tops.set(name, top)
 	b.Reset()
+	return nil
+}
+
+// commit commits b and raises the tops of the streams whose commits it
+// entered (index_tops.go): after the commit, since a top above the
+// commits a look can see makes it step over the keys deleted there, and
+// before anything else reads the index for them (the writer's next look,
+// a drop; readers use nothing above the position, published later).
+func (w *indexWriter) commit(b *pebble.Batch) error {
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	for name, v := range w.raised {
+		w.x.tops.raise(name, v)
+	}
+	clear(w.raised)
 	return nil
 }
 
