@@ -367,12 +367,26 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 			} else if ctx.Err() != nil || errors.Is(err, ErrClosed) {
 				return AppendResult{}, s.closedOr(err)
 			}
-			if err := refresh(); err != nil {
-				return AppendResult{}, err
-			}
-			if st.h.subjSeq < wrong.actual {
-				return AppendResult{}, fmt.Errorf("the read index does not know the last message on %q (log sequence %d)",
-					name, wrong.actual)
+			// The index that holds every commit up to the log's end knows
+			// the message the server named, but for one window: a
+			// tombstone stored after the refresh asked for the log's end
+			// (another process deleted the stream again) and applied
+			// meanwhile has taken the stream's commits out while the
+			// position up to which the index holds every commit is still
+			// below it, so the head read as of that position is an empty
+			// stream. The next refresh waits for the log's end again, past
+			// the tombstone.
+			for try := 0; ; try++ {
+				if err := refresh(); err != nil {
+					return AppendResult{}, err
+				}
+				if st.h.subjSeq >= wrong.actual {
+					break
+				}
+				if try == 2 {
+					return AppendResult{}, fmt.Errorf("the read index does not know the last message on %q (log sequence %d)",
+						name, wrong.actual)
+				}
 			}
 			continue
 		}

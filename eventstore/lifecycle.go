@@ -40,11 +40,12 @@ var errTombstone = errors.New("eventstore: the stream was deleted")
 // events.
 //
 // A delete and appends to the same stream from this store are serialized.
-// A delete racing appends to the same stream from another process (Connect)
-// is not yet safe: now and then such an append is stored at the deleted
-// stream's next version after the tombstone, where readers skip it
-// (TestDeleteRacesAppendsAcrossStores shows it). Until that is fixed, delete
-// a stream only once its other writers have stopped.
+// Appends from other processes (Connect) that race a delete are checked by
+// the server against the subject's last message like the tombstone is, so
+// each is stored either before the tombstone, and deleted with the stream,
+// or after it, as the stream made again from version 1: one acknowledged
+// after the delete returned is never lost, and every store reads the same
+// stream (TestDeleteRacesAppendsAcrossStores).
 func (s *Store) DeleteStream(ctx context.Context, stream string) error {
 	if err := s.deleteStream(ctx, stream); err != nil {
 		return fmt.Errorf("eventstore: delete %q: %w", stream, err)
