@@ -140,10 +140,5 @@ func validBucket(name string) bool {
 	if name == "" || len(name) > 64 {
 		return false
 	}
-	for _, c := range []byte(name) {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return allPlain(name)
 }

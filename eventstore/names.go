@@ -60,6 +60,17 @@ func isPlain(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
 
+// allPlain reports whether every byte of s is plain (A-Z a-z 0-9 - _),
+// the characters JetStream takes in a stream's or a bucket's name.
+func allPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isPlain(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 const hexDigits = "0123456789ABCDEF"
 
 // appendSubject appends the subject tokens for a valid name to b.

@@ -217,10 +217,8 @@ func WithNATSOptions(opts ...nats.Option) Option {
 // server. Its subjects are "<name>.>".
 func WithStreamName(name string) Option {
 	return func(c *config) error {
-		for i := 0; i < len(name); i++ {
-			if !isPlain(name[i]) {
-				return fmt.Errorf("%w: stream name %q (use A-Z a-z 0-9 - _)", ErrInvalidOption, name)
-			}
+		if !allPlain(name) {
+			return fmt.Errorf("%w: stream name %q (use A-Z a-z 0-9 - _)", ErrInvalidOption, name)
 		}
 		if name == "" {
 			return fmt.Errorf("%w: empty stream name", ErrInvalidOption)

@@ -50,20 +50,27 @@ func cellText(s string) string {
 	}
 	var b strings.Builder
 	for _, r := range s {
-		switch {
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case unicode.IsControl(r):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
+		if unicode.IsControl(r) {
+			b.WriteString(controlEscape(r))
+		} else {
 			b.WriteRune(r)
 		}
 	}
 	return b.String()
+}
+
+// controlEscape is how a control character is shown, as a JSON value
+// shows it: \t, \n, \r, or \u followed by its four hex digits.
+func controlEscape(r rune) string {
+	switch r {
+	case '\t':
+		return `\t`
+	case '\n':
+		return `\n`
+	case '\r':
+		return `\r`
+	}
+	return fmt.Sprintf(`\u%04x`, r)
 }
 
 // terminalText writes b, bytes of a stream, to buf for a terminal: a
@@ -83,10 +90,8 @@ func terminalText(buf *bytes.Buffer, b []byte) (cut []byte) {
 			fmt.Fprintf(buf, `\x%02x`, b[0])
 		case r == '\n' || r == '\t':
 			buf.WriteRune(r)
-		case r == '\r':
-			buf.WriteString(`\r`)
 		case unicode.IsControl(r):
-			fmt.Fprintf(buf, `\u%04x`, r)
+			buf.WriteString(controlEscape(r))
 		default:
 			buf.Write(b[:n])
 		}
