@@ -1,10 +1,5 @@
 package access
 
-import (
-	"net"
-	"sync"
-)
-
 // Every connection a server holds open is a file descriptor of the
 // process, and the store in the same process needs descriptors too: the
 // embedded server's block files, the read index's tables. A client that
@@ -14,7 +9,8 @@ import (
 // log refuses every append until the process restarts. So a server holds
 // at most MaxConns connections at once; beyond that it accepts the next
 // one when one closes (the kernel holds the waiting ones in its backlog),
-// and the store keeps the descriptors it needs.
+// and the store keeps the descriptors it needs (golang.org/x/net/netutil's
+// LimitListener, already in the module graph, does the counting).
 
 // connsReserve is the least number of descriptors left to the rest of the
 // process: the store's files, its connections, the log.
@@ -37,50 +33,4 @@ func maxConnsFor(limit uint64) int {
 	n := min(limit-limit/4, limit-min(limit, connsReserve))
 	n = min(n, 1<<20)
 	return max(int(n), least)
-}
-
-// LimitListener returns a listener that keeps at most n of ln's
-// connections open at once: Accept waits while n are open, until one is
-// closed or the listener is.
-func LimitListener(ln net.Listener, n int) net.Listener {
-	return &limitListener{Listener: ln, slots: make(chan struct{}, max(n, 1)), done: make(chan struct{})}
-}
-
-type limitListener struct {
-	net.Listener
-	slots     chan struct{} // one per open connection
-	done      chan struct{} // closed by Close
-	closeOnce sync.Once
-}
-
-func (l *limitListener) Accept() (net.Conn, error) {
-	select {
-	case l.slots <- struct{}{}:
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		<-l.slots
-		return nil, err
-	}
-	return &limitConn{Conn: c, free: func() { <-l.slots }}, nil
-}
-
-func (l *limitListener) Close() error {
-	l.closeOnce.Do(func() { close(l.done) })
-	return l.Listener.Close()
-}
-
-// limitConn gives its slot back when it is first closed.
-type limitConn struct {
-	net.Conn
-	once sync.Once
-	free func()
-}
-
-func (c *limitConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.free)
-	return err
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"golang.org/x/net/netutil"
 )
 
 func TestMaxConnsFor(t *testing.T) {
@@ -26,8 +28,9 @@ func TestMaxConnsFor(t *testing.T) {
 	}
 }
 
-// TestLimitListener: with n connections open the next waits, unanswered,
-// until one of them closes; closing the listener ends a waiting Accept.
+// TestLimitListener: the listener Serve limits with (netutil's) makes the
+// next connection wait, unanswered, while n are open, until one of them
+// closes; closing the listener ends a waiting Accept.
 func TestLimitListener(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -35,7 +38,7 @@ func TestLimitListener(t *testing.T) {
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), ReadHeaderTimeout: time.Minute}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(LimitListener(ln, 2)) }()
+	go func() { done <- srv.Serve(netutil.LimitListener(ln, 2)) }()
 	dial := func() net.Conn {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {

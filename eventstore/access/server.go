@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/netutil"
 )
 
 // The limits NewServer sets.
@@ -64,10 +66,11 @@ func NewServer(h http.Handler, opts ...ServerOption) *http.Server {
 }
 
 // Serve serves srv on ln, with TLS when srv has a TLSConfig with
-// certificates, keeping at most MaxConns connections open at once (see
-// LimitListener). It returns http.ErrServerClosed after Shutdown.
+// certificates, keeping at most MaxConns connections open at once: beyond
+// them, the next is accepted when one closes. It returns
+// http.ErrServerClosed after Shutdown.
 func Serve(srv *http.Server, ln net.Listener) error {
-	ln = LimitListener(ln, MaxConns())
+	ln = netutil.LimitListener(ln, MaxConns())
 	if srv.TLSConfig != nil && (len(srv.TLSConfig.Certificates) > 0 || srv.TLSConfig.GetCertificate != nil) {
 		return srv.ServeTLS(ln, "", "")
 	}
