@@ -178,8 +178,10 @@
 // requests that
 // wait on one category share one subscription, on at most 256 categories
 // at once; a wait on another category past them looks for its event once
-// a second instead. At most 10,000 requests wait at once, and a wait past
-// that is refused with 503 and Retry-After. At most 8 reads of the endpoint run
+// a second instead. At most 10,000 requests wait at once, and a client
+// known by its bearer token or TLS client certificate at most a quarter of
+// them (requests without credentials share the whole); a wait past either
+// is refused with 503 and Retry-After. At most 8 reads of the endpoint run
 // at once (the others wait their turn), so the append that wakes a
 // thousand waiters does not send a thousand reads to the store together.
 // A server that stops calls Registry.Shutdown before its http.Server's

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/internal/clientshare"
 )
 
 // Bounds of the events endpoint.
@@ -90,7 +91,7 @@ func (r *Registry) serveEvents(w http.ResponseWriter, req *http.Request) {
 	}
 	out, err := r.readEvents(ctx, q)
 	if err == nil && len(out.Events) == 0 && q.wait > 0 && !out.Closed {
-		if err = r.waitEvents(ctx, q); err == nil {
+		if err = r.waitEvents(ctx, q, clientshare.Key(req)); err == nil {
 			out, err = r.readEvents(ctx, q)
 		}
 	}

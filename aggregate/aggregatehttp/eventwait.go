@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/internal/clientshare"
 )
 
 // Bounds of the waits of GET /v1/events?wait=.
@@ -34,13 +35,24 @@ const maxEventReads = 8
 var errWaitersFull = &httpError{code: http.StatusServiceUnavailable,
 	reason: "too many requests are waiting for events; retry in a moment"}
 
+// errClientWaitersFull refuses a wait past its client's part of the
+// bound: 503 with Retry-After.
+var errClientWaitersFull = &httpError{code: http.StatusServiceUnavailable,
+	reason: "this client has as many requests waiting for events as its share of the server's; retry in a moment"}
+
 // eventWaits is the waits for a category's next event. Every request that
 // waits on one category shares one subscription (a thousand parked
 // requests cost one consumer, not a thousand), which the first waiter
 // starts and the last one stops.
+//
+// Each client known by its credential may take at most a part of the
+// waits (internal/clientshare), so that one token cannot park all of
+// them and leave every other client 503s.
 type eventWaits struct {
 	mu      sync.Mutex
-	waiting int
+	max     int                 // the bound of waits; 0: maxEventWaiters
+	waiting int                 // waits counted, of every client
+	clients *clientshare.Counts // each client's part of them; made at first use
 	byCat   map[string]*categoryWatch
 	reads   chan struct{} // a slot per read running; made at first use
 }
@@ -75,11 +87,25 @@ type categoryWatch struct {
 // not empty (starting it from the log's tail when none runs), and returns
 // the watch: nil for a stream's wait, and for a category's when
 // maxWatchedCategories others are watched (that wait polls).
-func (ew *eventWaits) join(ctx context.Context, store *eventstore.Store, category string) (*categoryWatch, error) {
+//
+// client is the waiting request's clientshare.Key; the request holds a
+// part of its client's share until leave.
+func (ew *eventWaits) join(ctx context.Context, store *eventstore.Store, category, client string) (*categoryWatch, error) {
 	ew.mu.Lock()
-	if ew.waiting >= maxEventWaiters {
+	bound := ew.max
+	if bound == 0 {
+		bound = maxEventWaiters
+	}
+	if ew.waiting >= bound {
 		ew.mu.Unlock()
 		return nil, errWaitersFull
+	}
+	if ew.clients == nil {
+		ew.clients = clientshare.NewCounts(int64(bound))
+	}
+	if !ew.clients.Take(client) {
+		ew.mu.Unlock()
+		return nil, errClientWaitersFull
 	}
 	if cw := ew.byCat[category]; category == "" || cw != nil || len(ew.byCat) >= maxWatchedCategories {
 		defer ew.mu.Unlock()
@@ -103,6 +129,7 @@ func (ew *eventWaits) join(ctx context.Context, store *eventstore.Store, categor
 	defer ew.mu.Unlock()
 	ew.waiting--
 	if err != nil {
+		ew.clients.Give(client)
 		return nil, err
 	}
 	cw := ew.byCat[category]
@@ -156,11 +183,12 @@ func (ew *eventWaits) wake(cw *categoryWatch) (<-chan struct{}, error) {
 	return cw.next, cw.err
 }
 
-// leave drops a waiting request, stopping the category's subscription
-// when it was the last on it.
-func (ew *eventWaits) leave(category string, cw *categoryWatch) {
+// leave drops a waiting request, and its part of its client's share,
+// stopping the category's subscription when it was the last on it.
+func (ew *eventWaits) leave(category, client string, cw *categoryWatch) {
 	ew.mu.Lock()
 	ew.waiting--
+	ew.clients.Give(client)
 	last := false
 	if cw != nil {
 		cw.refs--
@@ -177,12 +205,13 @@ func (ew *eventWaits) leave(category string, cw *categoryWatch) {
 
 // waitEvents waits up to q.wait for something after q.from; the end of the
 // wait is not an error (the answer is then an empty list).
-func (r *Registry) waitEvents(ctx context.Context, q eventsQuery) error {
-	cw, err := r.waits.join(ctx, r.store, q.category)
+// client is the request's clientshare.Key.
+func (r *Registry) waitEvents(ctx context.Context, q eventsQuery, client string) error {
+	cw, err := r.waits.join(ctx, r.store, q.category, client)
 	if err != nil {
 		return err
 	}
-	defer r.waits.leave(q.category, cw)
+	defer r.waits.leave(q.category, client, cw)
 	wctx, cancel := context.WithTimeout(ctx, q.wait)
 	defer cancel()
 	if r.stopping != nil {

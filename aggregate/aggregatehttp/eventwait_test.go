@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/rewindhq/rewind/aggregate/aggregatehttp"
+	"github.com/rewindhq/rewind/eventstore/access"
 )
 
 // Requests parked on one category's events share one subscription: far
@@ -209,5 +211,91 @@ func TestUnknownQueryParameters(t *testing.T) {
 		if code, body := s.do(t, http.MethodGet, path, ""); code != http.StatusOK {
 			t.Errorf("GET %s: %d %s, want 200", path, code, body)
 		}
+	}
+}
+
+// One client, known by its token, may park at most a quarter of the
+// waits: past it, its next wait is a 503 with Retry-After, while another
+// client's waits are still taken; what it gives back is its own again.
+func TestEventWaitsShareByClient(t *testing.T) {
+	s := newServer(t)
+	s.command(t, "c1", `{"type":"Open","customer":"ann"}`)
+	from := s.head(t, "c1").Offset
+	reg := aggregatehttp.NewRegistry(s.store)
+	if err := aggregatehttp.Register(reg, s.repo); err != nil {
+		t.Fatal(err)
+	}
+	aggregatehttp.SetEventWaiters(reg, 8) // a client's share: 2
+	auth := access.AuthorizerFunc(func(r *http.Request, op access.Op) error {
+		if tok, ok := access.BearerToken(r); ok && (tok == "alice" || tok == "bob") {
+			return nil
+		}
+		return &access.UnauthenticatedError{Reason: "who are you?"}
+	})
+	srv := httptest.NewServer(reg.Handler(aggregatehttp.WithAuthorizer(auth)))
+	defer srv.Close()
+	defer reg.Shutdown()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	defer client.CloseIdleConnections()
+	get := func(ctx context.Context, token string, wait string) (*http.Response, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1/events?stream=carts/c1&wait="+wait+"&from="+string(from), nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		return client.Do(req)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	park := func(token string) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if resp, err := get(ctx, token, "60s"); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	waitFor := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); aggregatehttp.EventWaiters(reg) != n; {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d requests waiting, want %d", aggregatehttp.EventWaiters(reg), n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	park("alice")
+	park("alice")
+	waitFor(2)
+	resp, err := get(context.Background(), "alice", "60s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "share") {
+		t.Errorf("alice's third wait: %d, Retry-After %q, %s; want 503 with Retry-After and a reason", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	// Another client still waits: its request is parked, not refused.
+	park("bob")
+	waitFor(3)
+	// A request that does not wait is not counted against the share.
+	resp, err = get(context.Background(), "alice", "0s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("alice's read without a wait: %d, want 200", resp.StatusCode)
+	}
+	cancel()
+	wg.Wait()
+	waitFor(0)
+	// Given back: alice waits again (and the wait runs out, answering 200).
+	resp, err = get(context.Background(), "alice", "50ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("alice's wait after hers ended: %d, want 200", resp.StatusCode)
 	}
 }

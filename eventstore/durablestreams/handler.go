@@ -16,6 +16,7 @@ import (
 
 	"github.com/rewindhq/rewind/eventstore"
 	"github.com/rewindhq/rewind/eventstore/access"
+	"github.com/rewindhq/rewind/internal/clientshare"
 	"github.com/rewindhq/rewind/internal/reason"
 	"github.com/rewindhq/rewind/internal/requestid"
 )
@@ -59,7 +60,7 @@ type Handler struct {
 	bodiesOut *budget // bytes of answers being made and written
 	// each client's part of bodiesOut and of the waits (shares.go)
 	outShares  *shares
-	waitShares *waitShares
+	waitShares *clientshare.Counts
 	// bodies holds GET answers' body buffers for the next read (readAnswer):
 	// at most one per answer in flight, each at most maxPooledBody, and
 	// dropped by the garbage collector when idle.
@@ -244,7 +245,7 @@ func New(store *eventstore.Store, opts ...Option) *Handler {
 	h := &Handler{store: store, cfg: cfg, now: time.Now, seqs: newSeqCache(seqCacheSize), maxMessages: maxMessages(store), polls: map[pollKey]*poll{},
 		writers:  map[*http.ResponseController]struct{}{},
 		bodiesIn: newBudget(cfg.maxIn), bodiesOut: newBudget(cfg.maxOut),
-		outShares: newShares(cfg.maxOut), waitShares: newWaitShares(cfg.maxWaiting)}
+		outShares: newShares(cfg.maxOut), waitShares: clientshare.NewCounts(cfg.maxWaiting)}
 	h.corp = "same-origin"
 	if access.Bearer(cfg.auth) {
 		h.corp = "cross-origin"

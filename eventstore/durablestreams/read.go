@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/internal/clientshare"
 	"github.com/rewindhq/rewind/internal/reason"
 )
 
@@ -432,7 +433,7 @@ type answerBytes struct {
 // (before the read, so that reads past the budget wait instead of holding
 // what they read), or answers 503 when there is none for a second.
 func (h *Handler) reserveOut(w http.ResponseWriter, r *http.Request) (*answerBytes, bool) {
-	out, why := h.takeOut(r.Context(), clientKey(r))
+	out, why := h.takeOut(r.Context(), clientshare.Key(r))
 	if out == nil {
 		w.Header().Set("Retry-After", "1")
 		fail(w, http.StatusServiceUnavailable, why)
@@ -517,26 +518,22 @@ func (h *Handler) writing(rc *http.ResponseController) (done func()) {
 // park counts a request that is about to wait, in the whole and in its
 // client's share, or answers 503 when too many do; unpark gives it back.
 func (h *Handler) park(w http.ResponseWriter, r *http.Request) (unpark func(), ok bool) {
-	key := clientKey(r)
-	if key != "" && !h.waitShares.take(key) {
+	key := clientshare.Key(r)
+	if !h.waitShares.Take(key) {
 		w.Header().Set("Retry-After", "1")
 		fail(w, http.StatusServiceUnavailable, "this client has as many readers waiting as its share of the server's; retry")
 		return nil, false
 	}
 	if h.waiting.Add(1) > h.cfg.maxWaiting {
 		h.waiting.Add(-1)
-		if key != "" {
-			h.waitShares.give(key)
-		}
+		h.waitShares.Give(key)
 		w.Header().Set("Retry-After", "1")
 		fail(w, http.StatusServiceUnavailable, "too many readers waiting; retry")
 		return nil, false
 	}
 	return func() {
 		h.waiting.Add(-1)
-		if key != "" {
-			h.waitShares.give(key)
-		}
+		h.waitShares.Give(key)
 	}, true
 }
 
@@ -653,7 +650,7 @@ func (h *Handler) sse(w http.ResponseWriter, r *http.Request, st *stream, from e
 	}
 	defer unpark()
 	ctx := r.Context()
-	key := clientKey(r)
+	key := clientshare.Key(r)
 	ct := mediaType(st.meta.contentType)
 	b64 := !strings.HasPrefix(ct, "text/") && ct != "application/json"
 	hd := w.Header()
