@@ -97,6 +97,16 @@ var (
 	// any error that leaves the outcome unknown (see Append).
 	ErrUnavailable = natsretry.ErrUnavailable
 
+	// ErrStorageFull is returned by an append (and by anything else that
+	// writes to the log: a close, a delete's tombstone) that the NATS
+	// server refused for want of storage: its JetStream storage limit is
+	// reached (WithStorageLimit). Nothing was stored, and asking again does
+	// not help: the server takes appends again once the store is reopened
+	// with a higher limit or more free disk space (a server of one's own:
+	// its max_file_store raised). Until then Ready reports the store not
+	// ready. Over HTTP it is a 507.
+	ErrStorageFull = errors.New("eventstore: storage full")
+
 	// ErrReplicas is returned by Connect (and by the calls that make a
 	// bucket or the snapshot stream) when WithReplicas asks for more
 	// replicas than an existing resource has: Rewind never changes the

@@ -128,6 +128,7 @@ type index struct {
 	// compactions lets pebble compact once the store is open
 	// (index_compactions.go).
 	compactions *compactionGate
+	health      *indexHealth  // what its background writes reported (index_health.go)
 	fresh       bool          // opened empty, not yet given its log (checkLog)
 	filterStop  chan struct{} // ends the filter's loading
 	filterDone  chan struct{} // closed when it has ended
@@ -206,13 +207,38 @@ func (x *index) close() error {
 	if x.db == nil {
 		return nil
 	}
-	err := errors.Join(x.db.Flush(), x.db.Close())
+	err := errors.Join(x.flushAtClose(), x.db.Close())
 	x.cache.Unref()
 	x.db = nil
 	if err != nil {
 		return fmt.Errorf("read index %s: %w", x.dir, err)
 	}
 	return nil
+}
+
+// flushAtClose writes the memtables to tables, unless a background write
+// fails meanwhile (or failed before and still does): pebble would try the
+// flush again for ever. The index is derived: what is not flushed, the
+// next open applies again from the log.
+func (x *index) flushAtClose() error {
+	defer x.health.halt() // a flusher's pause ends: db.Close waits for it
+	before := x.health.failures()
+	done, err := x.db.AsyncFlush()
+	if err != nil {
+		return err
+	}
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-t.C:
+			if x.health.failures() > before {
+				return fmt.Errorf("not flushed at close (the next open applies the log again from what the index's tables hold): %s", x.health.lastFailure())
+			}
+		}
+	}
 }
 
 // position returns the log sequence up to which the index holds every

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/google/uuid"
 )
 
@@ -248,6 +249,12 @@ func openIndexDB(dir string, cacheSize int64, log *slog.Logger) (*index, string)
 
 // openIndexPebble opens dir's database, reading none of its records.
 func openIndexPebble(dir string, cacheSize int64, log *slog.Logger) (*index, string) {
+	return openIndexPebbleOn(vfs.Default, dir, cacheSize, log)
+}
+
+// openIndexPebbleOn is openIndexPebble on the file system base (tests give
+// one that fails).
+func openIndexPebbleOn(base vfs.FS, dir string, cacheSize int64, log *slog.Logger) (*index, string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Sprintf("cannot create: %v", err)
 	}
@@ -259,6 +266,7 @@ func openIndexPebble(dir string, cacheSize int64, log *slog.Logger) (*index, str
 	// checkpoint written in every batch), which the tailer reapplies from
 	// the log. Close flushes the memtables.
 	gate := newCompactionGate()
+	health := newIndexHealth(log)
 	opts := &pebble.Options{Cache: cache, Logger: pebbleLogger{log}, DisableWAL: true,
 		// The index is written as fast as the log is, every commit body
 		// twice (a stream's copy and the log-ordered one), so compactions
@@ -271,10 +279,15 @@ func openIndexPebble(dir string, cacheSize int64, log *slog.Logger) (*index, str
 		// rebuilds the index from the log.
 		EventListener: &pebble.EventListener{
 			DataCorruption: func(info pebble.DataCorruptionInfo) {
-				log.Error("eventstore: read index damaged", "path", info.Path, "err", info.Details)
+				log.Error("eventstore: read index damaged", "path", info.Path, "err", firstLine(info.Details))
 			},
-			BackgroundError: func(err error) {
-				log.Warn("eventstore: read index background error", "err", err)
+			// A failed flush or compaction is tried again at once, for
+			// ever (index_health.go).
+			BackgroundError: health.failed,
+			FlushEnd: func(info pebble.FlushInfo) {
+				if info.Err == nil {
+					health.flushed()
+				}
 			},
 		}}
 	// A read is a scan of one stream's commits, which lie together: larger
@@ -295,16 +308,17 @@ func openIndexPebble(dir string, cacheSize int64, log *slog.Logger) (*index, str
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	setIndexCompression(opts)
-	fs, opening := newOpenFS()
+	fs, opening := newOpenFS(base, health)
 	opts.FS = fs
 	opening.Store(true)
 	db, err := openPebble(dir, opts)
 	opening.Store(false)
 	if err != nil {
 		cache.Unref()
-		return nil, fmt.Sprintf("cannot open: %v", err)
+		health.halt()
+		return nil, fmt.Sprintf("cannot open: %v", firstLine(err))
 	}
-	return &index{db: db, cache: cache, dir: dir, notify: make(chan struct{}), compactions: gate}, ""
+	return &index{db: db, cache: cache, dir: dir, notify: make(chan struct{}), compactions: gate, health: health}, ""
 }
 
 // readRecords reads the index's format and checkpoint and its first and

@@ -16,17 +16,23 @@ import (
 // index that does not open is rebuilt from the log. Everything after the
 // open (flushes, compactions, Close) syncs as pebble means it to, which is
 // what the clean-close mark (cleanclose.go) relies on.
+//
+// It also makes a new table wait while the index's background writes fail
+// (index_health.go), so that pebble's flush, tried again at once after a
+// failure, does not spin.
 type openFS struct {
 	vfs.FS
 	opening *atomic.Bool
+	health  *indexHealth
 }
 
-func newOpenFS() (openFS, *atomic.Bool) {
+func newOpenFS(base vfs.FS, health *indexHealth) (openFS, *atomic.Bool) {
 	b := new(atomic.Bool)
-	return openFS{FS: vfs.Default, opening: b}, b
+	return openFS{FS: base, opening: b, health: health}, b
 }
 
 func (o openFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	o.health.paceTable(name)
 	f, err := o.FS.Create(name, c)
 	return o.wrap(f, err)
 }

@@ -231,16 +231,18 @@ func (g *groupSyncer) observe(o *observe.Observer) {
 
 // Ready reports whether the store can serve: it is open, the cluster (or
 // the embedded server) answers a request for the log's last position
-// within ctx, a replicated log has a leader, its appends are answered,
-// and the read index lies at most maxLag commits behind it.
+// within ctx, a replicated log has a leader, its appends are answered
+// (and not refused for want of storage: ErrStorageFull), the read index
+// can write its files and lies at most maxLag commits behind the log.
 //
 // A server that failed to write its files (a full disk, the process out
 // of file descriptors) answers everything but appends until it restarts.
 // The embedded server says so itself (its health check), and Ready
 // returns its error. On a server of one's own (Connect, one replica), an
 // append that went unanswered for 5 s, with none answered since, makes
-// the store not ready for a minute after it. A load balancer's readiness probe calls
-// it (observe.Readyz). The error says what is not ready.
+// the store not ready for a minute after it; so does, on any server, an
+// append refused for want of storage. A load balancer's readiness probe
+// calls it (observe.Readyz). The error says what is not ready.
 //
 // The leader is checked because a replica of the log that has had no
 // leader for a few seconds (too few nodes up to elect one) answers the
@@ -256,7 +258,11 @@ func (s *Store) Ready(ctx context.Context, maxLag uint64) error {
 		return ErrClosed
 	}
 	applied := x.position()
+	idxErr := x.health.check(time.Now())
 	s.release(x)
+	if idxErr != nil {
+		return fmt.Errorf("eventstore: ready: %w", idxErr)
+	}
 	info, err := s.logInfo(ctx)
 	if err != nil {
 		return fmt.Errorf("eventstore: ready: %w", err)
@@ -271,13 +277,18 @@ func (s *Store) Ready(ctx context.Context, maxLag uint64) error {
 		if h := s.srv.Healthz(nil); h.StatusCode != http.StatusOK {
 			return fmt.Errorf("eventstore: ready: the embedded server: %s (restart the process once the cause is gone): %w", h.Error, ErrUnavailable)
 		}
-	} else if s.replicas <= 1 {
-		// A server of its own that failed to write its files leaves
-		// appends unanswered (a replicated log's leader steps down
-		// instead, which the leader check above sees).
-		if err := s.writes.check(time.Now()); err != nil {
-			return fmt.Errorf("eventstore: ready: %w", err)
+		// And whether it has storage left, whether or not an append was
+		// refused yet (and as soon as a delete gives some back).
+		if used, limit := s.embeddedStorage(); limit > 0 && used >= limit {
+			return fmt.Errorf("eventstore: ready: %w: the embedded server's log holds %d bytes, its storage limit (free disk space or raise WithStorageLimit, then reopen the store)",
+				ErrStorageFull, used)
 		}
+	}
+	// A server of its own that failed to write its files leaves appends
+	// unanswered (a replicated log's leader steps down instead, which the
+	// leader check above sees); any server out of storage refuses them.
+	if err := s.writes.check(time.Now(), !s.embedded && s.replicas <= 1); err != nil {
+		return fmt.Errorf("eventstore: ready: %w", err)
 	}
 	last := info.State.LastSeq
 	if lag := last - min(applied, last); lag > maxLag {

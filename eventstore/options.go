@@ -23,6 +23,7 @@ type config struct {
 	syncAlways   bool
 	syncInterval time.Duration
 	maxPayload   int32
+	maxStore     int64 // WithStorageLimit; 0: the server's default
 	replicas     int
 	replicasSet  bool // WithReplicas was given
 	indexDir     string
@@ -134,6 +135,26 @@ func WithMaxPayload(bytes int) Option {
 			return fmt.Errorf("%w: max payload %d (want 1 KiB to 64 MiB)", ErrInvalidOption, bytes)
 		}
 		c.maxPayload = int32(bytes)
+		return nil
+	}
+}
+
+// WithStorageLimit sets how many bytes the embedded server's log (with
+// the snapshot stream and the key-value buckets) may hold on disk. Past
+// it, appends fail with ErrStorageFull and Ready reports the store not
+// ready; nothing stored is lost. The default is NATS's: three quarters of
+// the disk space free when the store opens, plus what the log already
+// holds, which leaves the rest of the disk to the read index (about half
+// the log's size) and everything else. The limit is read when the store
+// opens: after freeing disk space, reopen the store. With Connect, the
+// NATS servers' own max_file_store is the limit, and this option is
+// ignored.
+func WithStorageLimit(bytes int64) Option {
+	return func(c *config) error {
+		if bytes < 1<<20 {
+			return fmt.Errorf("%w: storage limit %d bytes (want at least 1 MiB)", ErrInvalidOption, bytes)
+		}
+		c.maxStore = bytes
 		return nil
 	}
 }

@@ -304,6 +304,11 @@ func (s *Store) publish(ctx context.Context, subj string, body []byte, lastSeq u
 					return own, ownStamp, nil
 				}
 			}
+			if natsretry.StorageFull(err) {
+				// Nothing was stored, and nothing will be until an
+				// operator acts: the store is not ready until then.
+				return 0, 0, s.noteStorageFull(err)
+			}
 			if !transient(err) {
 				s.writes.answered()
 				return seq, stamp, err

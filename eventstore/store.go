@@ -333,6 +333,9 @@ func startServer(dir string, cfg *config) (*server.Server, error) {
 		NoLog:         true,
 		MaxPayload:    cfg.maxPayload,
 		SyncInterval:  cfg.syncInterval,
+		// 0 leaves the server's default: three quarters of the free
+		// disk space (WithStorageLimit).
+		JetStreamMaxStore: cfg.maxStore,
 		// SyncAlways is not the server's: it would fsync each message in
 		// turn. The store fsyncs for groups of appends (groupsync.go).
 	}

@@ -17,23 +17,46 @@ import (
 func TestWriteHealth(t *testing.T) {
 	var w writeHealth
 	t0 := time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC)
-	if err := w.check(t0); err != nil {
+	if err := w.check(t0, true); err != nil {
 		t.Fatalf("a new store: %v", err)
 	}
 	if !w.unanswered(t0, errors.New("nats: timeout")) || w.unanswered(t0.Add(time.Second), errors.New("nats: timeout")) {
 		t.Fatal("only the first of a run is the first")
 	}
-	err := w.check(t0.Add(30 * time.Second))
+	err := w.check(t0.Add(30*time.Second), true)
 	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "2 appends in a row went unanswered") {
 		t.Fatalf("30 s after: %v", err)
 	}
-	if err := w.check(t0.Add(2 * time.Minute)); err != nil {
+	if err := w.check(t0.Add(2*time.Minute), true); err != nil {
 		t.Fatalf("two minutes after the last: %v", err)
 	}
 	w.unanswered(t0, errors.New("x"))
 	w.answered()
-	if err := w.check(t0.Add(time.Second)); err != nil {
+	if err := w.check(t0.Add(time.Second), true); err != nil {
 		t.Fatalf("after an answered append: %v", err)
+	}
+	// Unanswered appends do not count where the caller says they do not
+	// (a replicated log's election); refusals for storage always do.
+	w.unanswered(t0, errors.New("nats: timeout"))
+	if err := w.check(t0.Add(time.Second), false); err != nil {
+		t.Fatalf("unanswered, not counted: %v", err)
+	}
+	if !w.refusedFull(t0.Add(2*time.Second), errors.New("insufficient resources")) {
+		t.Error("the first refusal for storage after an unanswered append is not logged")
+	}
+	if w.refusedFull(t0.Add(3*time.Second), errors.New("insufficient resources")) {
+		t.Error("the second refusal for storage of a run is logged again")
+	}
+	err = w.check(t0.Add(4*time.Second), false)
+	if !errors.Is(err, ErrStorageFull) || errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "for want of storage") {
+		t.Fatalf("after refusals for storage: %v", err)
+	}
+	w.answered()
+	if err := w.check(t0.Add(5*time.Second), false); err != nil {
+		t.Fatalf("after an answered append: %v", err)
+	}
+	if !w.refusedFull(t0.Add(6*time.Second), errors.New("insufficient resources")) {
+		t.Error("a new run's first refusal for storage is not logged")
 	}
 }
 

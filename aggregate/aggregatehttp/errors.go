@@ -37,7 +37,8 @@ func notFound(reason string) error { return &httpError{code: http.StatusNotFound
 
 // fail answers err: its own code and reason for an *httpError, 503 when
 // the request's context ended or the store's cluster was unavailable
-// (eventstore.ErrUnavailable, with Retry-After), and otherwise a server
+// (eventstore.ErrUnavailable, with Retry-After), 507 when its server had
+// no storage left (eventstore.ErrStorageFull), and otherwise a server
 // error (serverError).
 func fail(w http.ResponseWriter, r *http.Request, err error) {
 	var he *httpError
@@ -49,6 +50,10 @@ func fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, he.code, he.reason)
 	case r.Context().Err() != nil:
 		writeError(w, http.StatusServiceUnavailable, "the request ended before its answer: retry")
+	case errors.Is(err, eventstore.ErrStorageFull):
+		// Nothing was stored, and retrying does not help until an
+		// operator acts (the store logged it).
+		writeError(w, http.StatusInsufficientStorage, "the event store has no storage left: nothing was stored; its operator must free disk space or raise its storage limit")
 	case errors.Is(err, eventstore.ErrUnavailable):
 		// The store's NATS cluster had no leader for a moment (an
 		// election): transient, so a 503 the client retries after

@@ -384,6 +384,9 @@ func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, name string
 	case errors.Is(err, eventstore.ErrClosed):
 		w.Header().Set("Retry-After", "1")
 		fail(w, http.StatusServiceUnavailable, "the server is shutting down")
+	case errors.Is(err, eventstore.ErrStorageFull):
+		// The store logged it, once a run; nothing was stored.
+		fail(w, http.StatusInsufficientStorage, storageFullReason)
 	case errors.Is(err, eventstore.ErrUnavailable):
 		unavailable(w)
 		h.cfg.log.Warn("durablestreams: the event store's cluster is unavailable", "method", r.Method, "stream", name, "err", err)
@@ -400,6 +403,11 @@ func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, name strin
 	h.cfg.log.Error("durablestreams: request failed", "request_id", id, "method", r.Method, "stream", name, "err", err)
 	fail(w, http.StatusInternalServerError, requestid.Reason(id))
 }
+
+// storageFullReason answers a write the store's server refused for want
+// of storage (eventstore.ErrStorageFull), with a 507: retrying does not
+// help until an operator acts.
+const storageFullReason = "the event store has no storage left: nothing was stored; its operator must free disk space or raise its storage limit"
 
 // unavailable answers a request the store could not serve because its
 // NATS cluster had no leader for it (eventstore.ErrUnavailable): a 503

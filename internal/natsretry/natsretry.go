@@ -56,8 +56,10 @@ const (
 
 // Transient reports whether err is what a cluster answers while it has
 // no leader for the request, or a try that timed out: worth trying again.
+// A server out of storage (StorageFull) answers with a 503 too, but asking
+// again changes nothing until an operator acts: not transient.
 func Transient(err error) bool {
-	if err == nil {
+	if err == nil || StorageFull(err) {
 		return false
 	}
 	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, ErrNoResponders) || errors.Is(err, ErrReplicaLags) || errors.Is(err, nats.ErrTimeout) ||
@@ -89,6 +91,37 @@ func Transient(err error) bool {
 			return true
 		}
 		return legacy.Code == 503
+	}
+	return false
+}
+
+// The JetStream error codes of a server out of storage.
+const (
+	codeInsufficientResources = 10023 // the server's JetStream storage limit is reached
+	codeAccountResources      = 10002 // the account's limit is reached
+	codeMemoryResources       = 10028 // the server's memory limit is reached
+	codeStorageResources      = 10047 // the server's storage limit is reached
+)
+
+// StorageFull reports whether err is a JetStream server's answer that it
+// has no storage left to take the request: its storage limit (by default
+// three quarters of the disk space free when it started) or its account's
+// limit is reached.
+func StorageFull(err error) bool {
+	code := 0
+	var apiErr *jetstream.APIError
+	var legacy *nats.APIError
+	switch {
+	case errors.As(err, &apiErr):
+		code = int(apiErr.ErrorCode)
+	case errors.As(err, &legacy):
+		code = int(legacy.ErrorCode)
+	default:
+		return false
+	}
+	switch code {
+	case codeInsufficientResources, codeAccountResources, codeMemoryResources, codeStorageResources:
+		return true
 	}
 	return false
 }

@@ -30,9 +30,32 @@ func TestTransientAPIErrors(t *testing.T) {
 		{&nats.APIError{Code: 503}, true},
 		{&nats.APIError{Code: 404, ErrorCode: 10059, Description: "stream not found"}, false},
 		{&jetstream.APIError{Code: 400, ErrorCode: 10071, Description: "wrong last sequence"}, false},
+		// Out of storage: a 503, but asking again changes nothing.
+		{&jetstream.APIError{Code: 503, ErrorCode: 10023, Description: "insufficient resources"}, false},
+		{fmt.Errorf("publish: %w", &jetstream.APIError{Code: 500, ErrorCode: 10047, Description: "storage resources exceeded"}), false},
 	} {
 		if got := Transient(tc.err); got != tc.want {
 			t.Errorf("Transient(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestStorageFull(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&jetstream.APIError{Code: 503, ErrorCode: 10023, Description: "insufficient resources"}, true},
+		{&nats.APIError{Code: 503, ErrorCode: 10023}, true},
+		{fmt.Errorf("publish: %w", &jetstream.APIError{Code: 500, ErrorCode: 10047}), true},
+		{&jetstream.APIError{Code: 400, ErrorCode: 10002, Description: "account resources exceeded"}, true},
+		{&jetstream.APIError{Code: 500, ErrorCode: 10028}, true},
+		{&jetstream.APIError{Code: 503, ErrorCode: 10008}, false},
+		{nats.ErrTimeout, false},
+		{nil, false},
+	} {
+		if got := StorageFull(tc.err); got != tc.want {
+			t.Errorf("StorageFull(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }
