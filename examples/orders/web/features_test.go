@@ -136,6 +136,20 @@ func TestPageTools(t *testing.T) {
 	if got := eval[string](b, `document.getElementById("point").textContent`); !strings.Contains(got, "UTC") {
 		t.Errorf("in UTC the point says %q", got)
 	}
+	// The comparison drawn before the switch follows it too.
+	inUTC := func(what, sel string) {
+		t.Helper()
+		got := eval[[]string](b, `Array.from(document.querySelectorAll(`+jsString(sel)+`), (e) => e.textContent)`)
+		if len(got) == 0 {
+			t.Errorf("no %s to see (%s)", what, sel)
+		}
+		for _, s := range got {
+			if !strings.HasSuffix(s, "UTC") {
+				t.Errorf("in UTC %s says %q", what, s)
+			}
+		}
+	}
+	inUTC("the comparison's events in between", ".diff-events li .muted")
 	b.do("switch back", chromedp.Click(chromedp.CSS("#zone-switch")))
 	b.waitFor("local times", `document.getElementById("zone").textContent !== "UTC"`)
 
@@ -218,6 +232,12 @@ func TestPageTools(t *testing.T) {
 			t.Errorf("a search of OrderPaid finds a %s", ty)
 		}
 	}
+	// The results' times follow the UTC switch.
+	b.do("switch to UTC", chromedp.Click(chromedp.CSS("#zone-switch")))
+	b.waitFor("times in UTC", `document.getElementById("zone").textContent === "UTC"`)
+	inUTC("a search result", "#search-results li .muted")
+	b.do("switch back", chromedp.Click(chromedp.CSS("#zone-switch")))
+	b.waitFor("local times", `document.getElementById("zone").textContent !== "UTC"`)
 	// The stream list says how many streams there are.
 	if got := eval[string](b, `document.getElementById("stream-count").textContent`); !strings.HasSuffix(got, " streams") {
 		t.Errorf("the stream list's total reads %q", got)
@@ -232,6 +252,12 @@ func TestPageTools(t *testing.T) {
 	b.do("rebuild", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#projections tr[data-name=%q] button`, name))))
 	b.screenshot("projections.png", shotPath("projections.png"))
 	b.waitFor("the rebuild done", fmt.Sprintf(`(document.querySelector('#projections tr[data-name=%q] .progress-box')?.textContent || "").startsWith("done")`, name))
+	// Its end, in UTC as soon as the switch is pressed.
+	b.do("switch to UTC", chromedp.Click(chromedp.CSS("#zone-switch")))
+	if got := eval[string](b, fmt.Sprintf(`document.querySelector('#projections tr[data-name=%q] .progress-box').textContent`, name)); !strings.Contains(got, "UTC") {
+		t.Errorf("in UTC the rebuild says %q", got)
+	}
+	b.do("switch back", chromedp.Click(chromedp.CSS("#zone-switch")))
 	eval[bool](b, `(history.back(), true)`)
 	b.waitShown(stream, head+1) // the page followed the new event
 	if p := b.console(); strings.Contains(p, "Uncaught") || strings.Contains(p, "Content Security Policy") {

@@ -42,6 +42,7 @@
     live: null,           // the AbortController of the long-poll loop
     tab: "state",
     diff: null,           // {from, to} as typed
+    problem: null,        // {hash}: what the problem box says instead of a stream (showProblem)
     axis: null,           // {from, to}: the time window of the axis, in ms
     listTop: 0,           // where the page last scrolled the event list to
     utc: localStorage.getItem("rewind.utc") === "1",
@@ -194,6 +195,11 @@
   }
   makeFormats();
   const fmtTime = (iso) => iso ? timeFmt.format(new Date(iso)) : "–";
+  // timeText is a time as text that follows the UTC switch by itself: the
+  // switch formats every element with a data-time again (redrawTimes),
+  // so that a list drawn once (a comparison's events, search results, a
+  // rebuild's end) needs no redraw of its own.
+  const timeText = (iso, cls) => el("span", { class: cls || "", "data-time": iso || "", textContent: fmtTime(iso) });
 
   // ago says how long ago a time was, compactly ("5 min ago", "3 d ago").
   function ago(iso) {
@@ -235,6 +241,10 @@
     for (const c of children) if (c != null) e.append(c);
     return e;
   }
+
+  // present leaves out the children that are null or undefined: append
+  // and replaceChildren, unlike el, would insert them as the text "null".
+  const present = (...children) => children.filter((c) => c != null);
 
   const compact = (v) => v === undefined ? "–" : JSON.stringify(v);
   const shorten = (s, n) => s.length > n ? s.slice(0, n - 1) + "…" : s;
@@ -314,6 +324,7 @@
   // routeHash is the fragment of what the page shows now.
   function routeHash() {
     if (page.view !== "streams") return "#" + page.view;
+    if (page.problem) return page.problem.hash;
     if (!page.stream) return "";
     let h = "#" + encName(page.stream.name) + "@" + (page.at ? enc(page.at) : page.version);
     if (page.tab === "diff" && page.diff) h += `&tab=diff&from=${enc(page.diff.from)}&to=${enc(page.diff.to)}`;
@@ -340,7 +351,7 @@
   // address costs a step of a drag a few milliseconds of the page's
   // thread, before the state it waits for can be drawn (and Chromium
   // ignores more than a few hundred writes in 10 s). A write of another
-  // route (setRoute, setRouteFor) or a move through the history (route)
+  // route (setRoute) or a move through the history (route)
   // comes first and takes its place.
   let routeTimer = 0;
   function setRouteLater() {
@@ -360,22 +371,30 @@
     if (r.view === "search") { showView("search"); return; }
     showView("streams");
     if (!r.name) { closeStream(); return; }
-    if (r.name.split("/").length < 2) { showProblem("Not a stream name", `"${r.name}" is not a stream name: a stream is <category>/<id>/events, such as orders/ord-00042/events.`); return; }
+    if (r.name.split("/").length < 2) { showProblem("Not a stream name", `"${r.name}" is not a stream name: a stream is <category>/<id>/events, such as orders/ord-00042/events.`, null, location.hash); return; }
     const tab = r.params.tab === "diff" || r.params.tab === "event" ? r.params.tab : "state";
     if (tab === "diff") page.diff = { from: r.params.from || "", to: r.params.to || "" };
     if (!page.stream || page.stream.name !== r.name || !page.timeline) {
       await openStream(r.name, r, false, tab);
       return;
     }
+    if (page.problem) { // a name that was not a stream's, then Back
+      clearProblem();
+      $("view").hidden = false;
+    }
     selectTab(tab, false);
     await goToPoint(r, false);
   }
 
+  // showView shows one of the views; the streams' shows the stream picked
+  // (loaded or loading), the problem that stands in its place, or the
+  // invitation to pick one.
   function showView(view) {
     page.view = view;
-    $("view").hidden = view !== "streams" || !page.stream || !page.timeline;
-    $("empty").hidden = view !== "streams" || !!page.stream;
-    if (view !== "streams") $("problem").hidden = true;
+    const problem = view === "streams" && !!page.problem;
+    $("view").hidden = view !== "streams" || !page.stream || problem;
+    $("empty").hidden = view !== "streams" || !!page.stream || problem;
+    $("problem").hidden = !problem;
     $("search-view").hidden = view !== "search";
     $("projections-view").hidden = view !== "projections";
     for (const [id, v] of [["nav-streams", "streams"], ["nav-search", "search"], ["nav-projections", "projections"]]) {
@@ -473,34 +492,45 @@
   }
 
   function pickStream(name) {
-    page.view = "streams";
+    if (page.view !== "streams") showView("streams");
     openStream(name, {}, true, page.tab === "diff" ? "state" : page.tab);
   }
 
   // ---------- one stream ----------
 
   function closeStream() {
+    clearProblem();
     page.stream = null;
     page.timeline = null;
     page.ev = [];
     page.times = [];
     stopLive();
     $("view").hidden = true;
-    $("problem").hidden = true;
     $("empty").hidden = page.view !== "streams";
     for (const li of document.querySelectorAll("#stream-list li.selected")) li.classList.remove("selected");
   }
 
   // showProblem puts a message where the stream would be: a stream that
-  // does not exist, a server that cannot be reached.
-  function showProblem(title, text, retry) {
-    $("view").hidden = true;
-    $("empty").hidden = true;
-    $("problem").hidden = false;
+  // does not exist, a server that cannot be reached. It stays there, with
+  // its retry, when another view is shown and then the streams' again;
+  // hash is the address of what could not be shown.
+  function showProblem(title, text, retry, hash) {
+    page.problem = { hash: hash || "" };
+    if (page.view === "streams") { // not over a view picked while the stream loaded
+      $("view").hidden = true;
+      $("empty").hidden = true;
+      $("problem").hidden = false;
+    }
     $("problem-title").textContent = title;
     $("problem-text").textContent = text;
     $("problem-retry").hidden = !retry;
     page.retry = retry || null;
+  }
+
+  function clearProblem() {
+    page.problem = null;
+    page.retry = null;
+    $("problem").hidden = true;
   }
 
   // openStream shows a stream at a point ({version} or {at}; its head
@@ -517,12 +547,12 @@
     page.stepping = null;
     page.shown = null;
     page.axis = null;
+    clearProblem();
     stopLive();
     for (const li of document.querySelectorAll("#stream-list li")) li.classList.toggle("selected", li.dataset.stream === name);
     const picked = $("stream-list").querySelector("li.selected");
     if (picked) picked.scrollIntoView({ block: "nearest" });
     $("empty").hidden = true;
-    $("problem").hidden = true;
     $("view").hidden = false;
     $("stream-name").textContent = name;
     $("stream-meta").textContent = "loading…";
@@ -543,14 +573,15 @@
     } catch (err) {
       if (mySeq !== page.openSeq) return;
       page.timeline = null;
+      const hash = openingHash(name, point);
       if (err.status === 404) {
-        showProblem(`No stream ${name}`, `The server has no events in ${name}: check the name, or pick a stream from the list.`);
+        showProblem(`No stream ${name}`, `The server has no events in ${name}: check the name, or pick a stream from the list.`, null, hash);
       } else if (err.status === 400) {
-        showProblem(`Cannot show ${name}`, err.message);
+        showProblem(`Cannot show ${name}`, err.message, null, hash);
       } else {
-        showProblem(`Could not load ${name}`, err.message, () => openStream(name, point, false, tab));
+        showProblem(`Could not load ${name}`, err.message, () => openStream(name, point, false, tab), hash);
       }
-      if (push) setRouteFor(name, point, true);
+      if (push) setRoute(true);
       return;
     }
     if (mySeq !== page.openSeq) return;
@@ -561,14 +592,15 @@
     startLive();
   }
 
-  // setRouteFor writes a route for a stream the page could not open.
-  function setRouteFor(name, point, push) {
-    const h = "#" + encName(name) + (point && point.version !== undefined ? "@" + point.version : "");
-    clearTimeout(routeTimer);
-    routeTimer = 0;
-    if (h === location.hash) return;
-    page.routed = h;
-    (push ? history.pushState : history.replaceState).call(history, null, "", h);
+  // openingHash is the address of a stream the page could not open, at
+  // the point it was asked for (none: its head), never the point of the
+  // stream shown before.
+  function openingHash(name, point) {
+    let h = "#" + encName(name);
+    if (point && point.version !== undefined) h += "@" + point.version;
+    else if (point && point.at) h += "@" + enc(point.at);
+    else if (point && point.bad !== undefined) h += "@" + enc(point.bad);
+    return h;
   }
 
   async function goToPoint(point, push) {
@@ -734,6 +766,7 @@
     slider.min = 0;
     slider.max = n;
     slider.disabled = n < 1;
+    markSteppers();
     renderEvents();
     drawAxis();
   }
@@ -853,6 +886,15 @@
     if (to - from < 60000) { from -= 30000; to += 30000; }
     const pad = (to - from) * 0.01;
     return { from: from - pad, to: to + pad };
+  }
+
+  // showsAll reports whether the axis shows the whole stream (it has not
+  // been zoomed into).
+  function showsAll() {
+    if (!page.axis) return true;
+    const full = fullWindow();
+    const slack = (full.to - full.from) * 1e-6;
+    return page.axis.from <= full.from + slack && page.axis.to >= full.to - slack;
   }
 
   function drawAxis() {
@@ -986,7 +1028,7 @@
     try {
       text = at ? await api(`/v1/state/${aggPath(s)}?at=${enc(at)}`) : await request;
     } catch (err) {
-      if (seq === page.seq && page.stream === s) showStateError(at ? `the state at ${fmtTime(at)}` : `the state at version ${v}`, v, err);
+      if (seq === page.seq && page.stream === s) showStateError(at ? ["the state at ", timeText(at)] : `the state at version ${v}`, v, err);
       return;
     }
     if (seq !== page.seq || page.stream !== s) return; // a newer move won
@@ -1009,8 +1051,17 @@
     // A time picked stays in the picker; a version moved to puts its
     // event's time there, ready to be adjusted.
     if (t !== undefined && !asOf) $("time").value = inputTime(t);
+    markSteppers();
     if (wait) followLater(); else follow();
     if (page.tab === "event") renderEventPane();
+  }
+
+  // markSteppers disables ‹ at version 0 and › at the head, where they
+  // have nowhere to go.
+  function markSteppers() {
+    const head = page.timeline ? page.timeline.version : 0;
+    $("prev").disabled = !page.timeline || Math.min(page.version, head) <= 0;
+    $("next").disabled = !page.timeline || page.version >= head;
   }
 
   // pointLabel is what the point's line says of version v: its event's
@@ -1059,6 +1110,7 @@
     $("point").replaceChildren(el("strong", { textContent: `Version ${v}` }), " ",
       el("span", { class: "bad", textContent: `does not exist: this stream has ${head} event${head === 1 ? "" : "s"}` }));
     clearState(String(v));
+    markSteppers();
     const go = el("button", { textContent: `Go to version ${head}, the latest` });
     go.addEventListener("click", () => goTo(head, null, true));
     showError($("state-error"), `There is no version ${v}: ${page.stream.name} has ${head} event${head === 1 ? "" : "s"} (versions 1 to ${head}).`, go);
@@ -1080,6 +1132,7 @@
     $("point").replaceChildren(el("strong", { textContent: `“${point}”` }), " ",
       el("span", { class: "bad", textContent: "is neither a version nor a time" }));
     clearState("?");
+    markSteppers();
     const go = el("button", { textContent: `Go to version ${head}, the latest` });
     go.addEventListener("click", () => goTo(head, null, true));
     const last = head >= 1 ? page.times[head - 1] : undefined;
@@ -1124,9 +1177,11 @@
     $("changed-by").hidden = true;
   }
 
+  // showError puts a message in box (text, or an array of text and
+  // nodes), with an action (a button) after it when there is one.
   function showError(box, message, action) {
     box.hidden = false;
-    box.replaceChildren(el("span", { textContent: message }), action || null);
+    box.replaceChildren(...present(el("span", {}, ...[].concat(message)), action));
   }
 
   // showStateError puts the error in the state's place: the pane never
@@ -1137,7 +1192,7 @@
     $("view").dataset.error = "true";
     const retry = el("button", { textContent: "Try again" });
     retry.addEventListener("click", () => goTo(page.at ? null : page.version, page.at, false));
-    showError($("state-error"), `Could not load ${what}: ${err.message}.`, retry);
+    showError($("state-error"), ["Could not load ", ...[].concat(what), `: ${err.message}.`], retry);
     if (!(err instanceof ServerError) && page.live) setLive("error", "reconnecting…");
   }
 
@@ -1375,12 +1430,12 @@
       const li = el("li", { "data-version": e.version, style: `--h:${hue(e.type)}` },
         el("span", { class: "ev-v", textContent: `v${e.version}` }), " ",
         el("span", { class: "point-ev", style: `--h:${hue(e.type)}`, textContent: e.type }), " ",
-        el("span", { class: "muted", textContent: fmtTime(e.storedAt) }));
+        timeText(e.storedAt, "muted"));
       return li;
     }));
-    $("diff-body").replaceChildren(changes.length ? table : el("p", { class: "muted", textContent: "No field differs." }),
+    $("diff-body").replaceChildren(...present(changes.length ? table : el("p", { class: "muted", textContent: "No field differs." }),
       events.length ? el("h3", { textContent: "Events in between" }) : null, events.length ? list : null,
-      events.length > 500 ? el("p", { class: "muted", textContent: `and ${events.length - 500} more` }) : null);
+      events.length > 500 ? el("p", { class: "muted", textContent: `and ${events.length - 500} more` }) : null));
   }
 
   // ---------- the event pane ----------
@@ -1486,7 +1541,12 @@
     const was = page.timeline.version;
     const tl = JSON.parse(await api(`/v1/timeline/${aggPath(s)}?from=${was + 1}&limit=${PAGE}&axis=true`));
     if (page.stream !== s) return;
+    // An axis that showed the whole stream grows to the new events; one
+    // the user zoomed into keeps its window (followOnAxis moves it to the
+    // point when the point leaves it).
+    const all = showsAll();
     takeTimeline(tl);
+    if (all) page.axis = fullWindow();
     renderTimeline();
     box.scrollTop = keep;
     drawRows();
@@ -1496,13 +1556,16 @@
     if (info && lastEv) { info.version = head; info.storedAt = lastEv.storedAt; info.offset = lastEv.offset; renderStreams(); }
     const types = envelopes.map((e) => e.type).join(", ");
     if (wasAtHead) {
-      page.axis = null;
-      drawAxis();
       await goTo(head, null, false);
       toast(`New: ${types}`, "live");
     } else {
       markRows();
       markAxis();
+      // The point's line says the new total (not over a point that is
+      // not a version, which says so).
+      if ($("point").dataset.version === String(page.version) && page.version <= head) {
+        $("point").replaceChildren(...pointLabel(page.version, page.at));
+      }
       toast(`New: ${types}. Press Latest to see it.`, "live");
     }
     for (const env of envelopes) {
@@ -1556,7 +1619,7 @@
       $("search-results").append(...hits.map((h) => el("li", { "data-stream": h.stream, "data-version": h.version, tabIndex: 0 },
         el("span", { class: "mono", textContent: `${h.stream}@${h.version}` }), " ",
         el("span", { class: "point-ev", style: `--h:${hue(h.type || "")}`, textContent: h.type || "" }), " ",
-        el("span", { class: "muted", textContent: fmtTime(h.storedAt) }))));
+        timeText(h.storedAt, "muted"))));
     }
     const n = $("search-results").children.length;
     $("search-summary").textContent = `${n.toLocaleString()} event${n === 1 ? "" : "s"} found, ` +
@@ -1624,11 +1687,11 @@
     if (!r || !r.started) return null;
     const pct = r.total > 0 ? Math.min(100, (100 * r.done) / r.total) : (r.running ? 0 : 100);
     const text = r.running
-      ? `${pct.toFixed(0)}% · ${Number(r.events || 0).toLocaleString()} events · ${Math.round(r.rate || 0).toLocaleString()}/s` + (r.etaSeconds ? ` · ${Math.ceil(r.etaSeconds)} s left` : "")
-      : r.error ? `failed: ${r.error}` : `done ${fmtTime(r.finished)} · ${Number(r.events || 0).toLocaleString()} events`;
+      ? [`${pct.toFixed(0)}% · ${Number(r.events || 0).toLocaleString()} events · ${Math.round(r.rate || 0).toLocaleString()}/s` + (r.etaSeconds ? ` · ${Math.ceil(r.etaSeconds)} s left` : "")]
+      : r.error ? [`failed: ${r.error}`] : ["done ", timeText(r.finished), ` · ${Number(r.events || 0).toLocaleString()} events`];
     return el("div", { class: "progress-box" },
       el("progress", { max: 100, value: pct, class: "progress" }),
-      el("span", { class: "small" + (r.error ? " bad" : " muted"), textContent: text }));
+      el("span", { class: "small" + (r.error ? " bad" : " muted") }, ...text));
   }
 
   async function startRebuild(name) {
@@ -1778,10 +1841,11 @@
     $("zone-switch").textContent = page.utc ? "UTC" : "Local";
     $("zone-switch").setAttribute("aria-pressed", String(page.utc));
     renderStreams();
+    for (const e of document.querySelectorAll("[data-time]")) e.textContent = fmtTime(e.dataset.time);
     if (!page.timeline) return;
     renderTimeline();
     if (page.version > page.timeline.version) showNoVersion(page.version, page.timeline.version);
-    else showPoint(page.version, page.at);
+    else if ($("point").dataset.version !== "") showPoint(page.version, page.at); // not over a bad point's words
     if (page.shown) renderState(parseOrdered(page.shown.text), page.shown.version, page.at, page.shown.text);
   }
 
