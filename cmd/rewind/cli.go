@@ -160,6 +160,7 @@ func runClient(ctx context.Context, cmd command, args []string, stdout, stderr i
 	if err == nil {
 		c.client = newAPIClient(c.server)
 		c.client.token = *token
+		c.client.whole = !isTerminal(stderr)
 		err = cmd.run(ctx, c, pos)
 	}
 	return c.exit(err)

@@ -26,6 +26,9 @@ type apiClient struct {
 	base  string
 	http  *http.Client
 	token string // sent as "Authorization: Bearer" when set
+	// whole: the messages go to a pipe or a file, where nothing is cut
+	// (an error answer's body is shown whole, not as a short excerpt).
+	whole bool
 }
 
 func newAPIClient(base string) *apiClient {
@@ -71,11 +74,28 @@ func (a *apiClient) do(ctx context.Context, method, path string, query url.Value
 	if resp.StatusCode/100 == 2 {
 		return data, resp.Header, nil
 	}
-	err = statusError(method, path, resp.StatusCode, resp.Header.Get("Content-Type"), data)
+	err = statusError(method, path, resp.StatusCode, resp.Header.Get("Content-Type"), data, a.whole)
 	if ee := (*exitError)(nil); errors.As(err, &ee) {
 		ee.status = resp.StatusCode
+		ee.msg += a.tokenHint(resp.StatusCode)
 	}
 	return nil, nil, err
+}
+
+// tokenHint is what a refusal by the server's authentication adds to its
+// message: how the client sends a token. A refused token exits 1, as
+// every other error the server answers (the exit codes have none of
+// their own for it).
+func (a *apiClient) tokenHint(status int) string {
+	switch {
+	case status == http.StatusUnauthorized && a.token == "":
+		return "\n(the server wants a bearer token: give it with --token or REWIND_TOKEN; \"rewind token\" makes one)"
+	case status == http.StatusUnauthorized:
+		return "\n(the server refused the token given with --token or REWIND_TOKEN)"
+	case status == http.StatusForbidden:
+		return "\n(the token given with --token or REWIND_TOKEN lacks the scope for this; \"rewind token --scope ...\" makes one with it)"
+	}
+	return ""
 }
 
 // getJSON GETs path and decodes the JSON answer into v; raw is the answer
@@ -123,16 +143,17 @@ func unwrapURLError(err error) error {
 
 // statusError maps a non-2xx answer to an exit error. An answer that is
 // not the endpoints' JSON error comes from a server that does not mount
-// them, or a proxy in between: its status is told, and of its body at
-// most one short line of text, never a page of HTML.
-func statusError(method, path string, status int, contentType string, body []byte) error {
+// them, or a proxy in between: its status is told, and of its body its
+// text on one line (whole, or cut short for a terminal), never a page of
+// HTML.
+func statusError(method, path string, status int, contentType string, body []byte, whole bool) error {
 	var ae apiError
 	reason := ""
 	if json.Unmarshal(body, &ae) == nil && ae.Error != "" {
 		reason = ae.Error
 	}
 	if reason == "" {
-		text := bodyExcerpt(contentType, body)
+		text := bodyExcerpt(contentType, body, whole)
 		if (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) && bytes.Contains(body, []byte("/v1/stream/")) {
 			// rewind serve's answer to any other path.
 			return &exitError{code: exitUsage, streamsOnly: true, msg: streamsOnlyMsg}
@@ -162,14 +183,15 @@ func statusError(method, path string, status int, contentType string, body []byt
 const streamsOnlyMsg = `this server serves Durable Streams only ("rewind serve")`
 
 // maxExcerpt is how many characters of a body that is not the endpoints'
-// error a message shows at most.
+// error a message on a terminal shows at most.
 const maxExcerpt = 60
 
-// bodyExcerpt is what a message shows of an error answer's body: its first
-// line of text, spaces collapsed, cut to maxExcerpt characters; nothing of
-// HTML (an error page: its markup says nothing on a terminal) or of a body
-// that is not text.
-func bodyExcerpt(contentType string, body []byte) string {
+// bodyExcerpt is what a message shows of an error answer's body: for a
+// terminal its first line of text, spaces collapsed, cut to maxExcerpt
+// characters; whole (in a pipe or a file, where nothing is cut), all its
+// text, its lines and spaces collapsed into one line. Nothing of HTML (an
+// error page: its markup says nothing) or of a body that is not text.
+func bodyExcerpt(contentType string, body []byte, whole bool) string {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	text := strings.TrimSpace(string(bytes.ToValidUTF8(body, nil)))
 	if mt == "text/html" || mt == "application/xhtml+xml" || strings.HasPrefix(text, "<") {
@@ -178,7 +200,13 @@ func bodyExcerpt(contentType string, body []byte) string {
 	if mt != "" && !strings.HasPrefix(mt, "text/") && mt != "application/json" && mt != "application/problem+json" {
 		return ""
 	}
-	line, _, _ := strings.Cut(text, "\n")
+	line := text
+	if !whole {
+		line, _, _ = strings.Cut(text, "\n")
+	}
 	line = strings.Join(strings.FieldsFunc(line, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
+	if whole {
+		return line
+	}
 	return strings.Replace(shorten(line, maxExcerpt), " …", "…", 1)
 }

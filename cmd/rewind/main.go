@@ -73,7 +73,8 @@ server's JSON with --json; --server and --json may also come before the
 command (rewind --server URL state ...). On a terminal, output is in colour
 (NO_COLOR=1 turns it off) and each line fits its width; in a pipe or a file
 nothing is cut.
-The client commands send --token (or REWIND_TOKEN) as a bearer token.
+The client commands send --token (or REWIND_TOKEN) as a bearer token; a
+token missing or refused is an error of the server's (exit 1).
 Exit codes: 0 ok, 1 server or network error, 2 bad usage or input, 3 not found.
 
 serve's flags (each also from its environment variable; a flag wins):

@@ -28,7 +28,8 @@ const pythonNotFound = `<!DOCTYPE HTML>
 // TestNotARewindServer: a --server that is not a Rewind application (a
 // static file server, a proxy answering for a backend that is down) gets
 // its status told and a short hint, never its HTML error page, and of any
-// other body at most one short line.
+// other body its text on one line (whole: stderr here is not a terminal,
+// where it is cut short).
 func TestNotARewindServer(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -56,7 +57,8 @@ func TestNotARewindServer(t *testing.T) {
 		{[]string{"state", "orders/1"}, "rewind state: GET /v1/state/orders/1: HTTP 404 Not Found\n" + hint + "\n"},
 		{[]string{"read", "chat/r1"}, "rewind read: GET /v1/events: HTTP 404 Not Found\n" + hint + "\n"},
 		{[]string{"rebuild", "orders"}, "rewind rebuild: POST /v1/projections/orders/rebuild: HTTP 501 Not Implemented\n"},
-		{[]string{"projections"}, "rewind projections: GET /v1/projections: HTTP 502 Bad Gateway: upstream connect error or disconnect/reset before headers.…\n"},
+		{[]string{"projections"}, "rewind projections: GET /v1/projections: HTTP 502 Bad Gateway: upstream connect error or disconnect/reset before headers. " +
+			strings.Repeat("reset reason: connection failure ", 20) + "second line third line\n"},
 	} {
 		code, out, errOut := runCLI(t, t.Context(), append(c.args, "--server", srv.URL)...)
 		if code != exitServer || out != "" || errOut != c.want {
@@ -68,18 +70,24 @@ func TestNotARewindServer(t *testing.T) {
 
 func TestBodyExcerpt(t *testing.T) {
 	for _, c := range []struct {
-		contentType, body, want string
+		contentType, body string
+		whole             bool
+		want              string
 	}{
-		{"text/html", pythonNotFound, ""},
-		{"", pythonNotFound, ""}, // HTML without its type
-		{"text/plain", "  no\tsuch  thing\r\nmore", "no such thing"},
-		{"application/octet-stream", "\x00\x01binary", ""},
-		{"text/plain", "\x1b[31mred\x1b[0m", "[31mred [0m"}, // no escape reaches the terminal
-		{"text/plain", strings.Repeat("é", 100), strings.Repeat("é", maxExcerpt-1) + "…"},
+		{"text/html", pythonNotFound, false, ""},
+		{"", pythonNotFound, false, ""}, // HTML without its type
+		{"", pythonNotFound, true, ""},
+		{"text/plain", "  no\tsuch  thing\r\nmore", false, "no such thing"},
+		{"text/plain", "  no\tsuch  thing\r\nmore", true, "no such thing more"},
+		{"application/octet-stream", "\x00\x01binary", true, ""},
+		{"text/plain", "\x1b[31mred\x1b[0m", false, "[31mred [0m"}, // no escape reaches the terminal
+		{"text/plain", "\x1b[31mred\x1b[0m", true, "[31mred [0m"},
+		{"text/plain", strings.Repeat("é", 100), false, strings.Repeat("é", maxExcerpt-1) + "…"},
+		{"text/plain", strings.Repeat("é", 100), true, strings.Repeat("é", 100)},
 	} {
-		got := bodyExcerpt(c.contentType, []byte(c.body))
-		if got != c.want || utf8.RuneCountInString(got) > maxExcerpt {
-			t.Errorf("bodyExcerpt(%q, %q) = %q, want %q", c.contentType, c.body, got, c.want)
+		got := bodyExcerpt(c.contentType, []byte(c.body), c.whole)
+		if got != c.want || !c.whole && utf8.RuneCountInString(got) > maxExcerpt {
+			t.Errorf("bodyExcerpt(%q, %q, whole %v) = %q, want %q", c.contentType, c.body, c.whole, got, c.want)
 		}
 	}
 }

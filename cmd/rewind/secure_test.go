@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -91,6 +92,40 @@ func TestServeWithTokens(t *testing.T) {
 		t.Errorf("403 does not name the scope: %v", resp.Header)
 	}
 	mustDo(t, "GET", p.url+"/v1/stream/other/x?offset=-1", nil, http.StatusForbidden, "Authorization", "Bearer "+token)
+
+	// The client's refusals, with stderr in a file: whole (nothing is cut
+	// outside a terminal), exit 1 (the exit codes have none of their own
+	// for authentication), and saying how to give a token.
+	for _, c := range []struct {
+		env, args []string
+		want      []string
+	}{
+		{nil, []string{"--server", p.url, "read", "chat/room1"},
+			[]string{"(send Authorization: Bearer <token>)", "give it with --token or REWIND_TOKEN"}},
+		{[]string{"REWIND_TOKEN=rwt_wrong"}, []string{"--server", p.url, "read", "chat/room1"},
+			[]string{"refused the token given with --token or REWIND_TOKEN"}},
+		{nil, []string{"--server", p.url, "--token", token, "read", "other/x"},
+			[]string{"read:other/x", "lacks the scope"}},
+	} {
+		errFile, err := os.Create(filepath.Join(t.TempDir(), "err.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.CommandContext(t.Context(), rewindBin, c.args...)
+		cmd.Env = cleanEnv(c.env...)
+		cmd.Stderr = errFile
+		cmd.Run()
+		errFile.Close()
+		got, _ := os.ReadFile(errFile.Name())
+		if code := cmd.ProcessState.ExitCode(); code != exitServer || strings.Contains(string(got), "…") {
+			t.Errorf("%v rewind %v: exit %d, stderr (a file):\n%s\nwant exit 1 and no message cut", c.env, c.args, code, got)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(string(got), w) {
+				t.Errorf("%v rewind %v: stderr (a file) lacks %q:\n%s", c.env, c.args, w, got)
+			}
+		}
+	}
 }
 
 // TestClientSendsToken: the client commands send --token or REWIND_TOKEN
