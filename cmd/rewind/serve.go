@@ -141,6 +141,12 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		fmt.Fprintln(stderr, "rewind serve: --replicas takes 1 to 5, and more than 1 needs --nats (the embedded server is one node)")
 		return cfg, errUsage
 	}
+	if cfg.otlp != "" && !tracing.Disabled(os.Getenv) {
+		if err := tracing.CheckEndpoint(cfg.otlp); err != nil {
+			fmt.Fprintf(stderr, "rewind serve: %s %q: want http(s)://host:port, like http://localhost:4318\n", given(fs, "otlp", "REWIND_OTLP"), cfg.otlp)
+			return cfg, errUsage
+		}
+	}
 	if err := cfg.access.CheckListen(cfg.addr); err != nil {
 		fmt.Fprintf(stderr, "rewind serve: --addr %s: the server has no authentication, and anyone who reaches this address could read, write and delete every stream.\n"+
 			"Give --auth-tokens FILE (rewind token makes its lines), --jwt-secret-file or --jwt-jwks; or listen on 127.0.0.1;\n"+
@@ -201,6 +207,10 @@ an OpenTelemetry collector by OTLP/HTTP; the other OTEL_* variables apply
 OTEL_TRACES_SAMPLER). An append under a traced request records the trace in
 its events' metadata.
 
+Exit codes: 0 stopped (SIGTERM, Ctrl-C); 1 a failure of the store or the
+network; 2 bad usage or input: a flag or variable, or a file one names
+(tokens, JWT keys, certificates) that cannot be read or is not valid.
+
 Flags:
 `
 
@@ -228,13 +238,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// A file named by a flag that cannot be read or is not what the flag
+	// wants (the tokens, a JWT key, a certificate) is bad input, exit 2,
+	// as a bad flag is: said before anything is bound or made.
 	auth, err := cfg.access.Authorizer()
 	if err != nil {
-		return err
+		fmt.Fprintln(stderr, "rewind serve:", err)
+		return errUsage
 	}
 	tlsCfg, err := cfg.access.TLS()
 	if err != nil {
-		return err
+		fmt.Fprintln(stderr, "rewind serve:", err)
+		return errUsage
 	}
 	data, err := filepath.Abs(cfg.data)
 	if err != nil {
@@ -247,6 +262,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer ln.Close()
 	tr, err := tracing.Start(ctx, cfg.otlp, os.Getenv, "rewind")
+	if errors.Is(err, tracing.ErrInvalidEndpoint) { // an OTEL_EXPORTER_OTLP_* variable's
+		fmt.Fprintln(stderr, "rewind serve:", err)
+		return errUsage
+	}
 	if err != nil {
 		return err
 	}

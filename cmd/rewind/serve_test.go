@@ -214,6 +214,13 @@ func TestBadUsage(t *testing.T) {
 		{nil, []string{"serve", "--replicas", "3"}, "--nats"},
 		{nil, []string{"serve", "--nats", "nats://x", "--replicas", "6"}, "replicas"},
 		{[]string{"REWIND_REPLICAS=three"}, []string{"serve"}, "REWIND_REPLICAS"},
+		{nil, []string{"serve", "--auth-tokens", "/nonexistent"}, "open /nonexistent: no such file"},
+		{nil, []string{"serve", "--jwt-jwks", "/nonexistent"}, "open /nonexistent: no such file"},
+		{nil, []string{"serve", "--tls-cert", "/nonexistent", "--tls-key", "/nonexistent"}, "/nonexistent"},
+		{nil, []string{"serve", "--tls-client-ca", "/nonexistent"}, "--tls-client-ca needs --tls-cert"},
+		{nil, []string{"serve", "--otlp", "not-a-url"}, `--otlp "not-a-url": want http(s)://host:port`},
+		{[]string{"REWIND_OTLP=not-a-url"}, []string{"serve"}, `REWIND_OTLP "not-a-url": want http(s)://host:port`},
+		{[]string{"OTEL_EXPORTER_OTLP_ENDPOINT=not-a-url"}, []string{"serve", "--addr", "127.0.0.1:0"}, "OTEL_EXPORTER_OTLP_ENDPOINT"},
 	} {
 		code, _, errOut := runBin(t, c.env, c.args...)
 		if code != 2 || !strings.Contains(errOut, c.want) {

@@ -114,6 +114,14 @@ func Start(ctx context.Context, flagURL string, getenv func(string) string, serv
 
 // parseEndpoint checks a collector's URL and returns it without user
 // information, query or fragment.
+// CheckEndpoint reports whether raw is a collector's URL Start can use
+// (ErrInvalidEndpoint, saying what is wanted, when it is not), so that a
+// command can refuse a bad flag before it starts anything.
+func CheckEndpoint(raw string) error {
+	_, err := parseEndpoint(raw)
+	return err
+}
+
 func parseEndpoint(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
