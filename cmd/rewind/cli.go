@@ -145,6 +145,9 @@ func runClient(ctx context.Context, cmd command, args []string, stdout, stderr i
 		fmt.Fprint(stderr, flagProblem(c.name, fs, err))
 		return exitUsage
 	}
+	if err := emptyFlag(fs); err != nil {
+		return c.exit(err)
+	}
 	if given(fs, "server", "") == "" {
 		*server = envOr("REWIND_SERVER", defaultServer)
 	}
@@ -164,6 +167,23 @@ func runClient(ctx context.Context, cmd command, args []string, stdout, stderr i
 		err = cmd.run(ctx, c, pos)
 	}
 	return c.exit(err)
+}
+
+// emptyFlag refuses a flag given with an empty value (--at "", as --at
+// "$T" gives with T unset), which would otherwise read as the flag left
+// out: the latest state instead of the one asked for. --token may be
+// empty: it sends no token, whatever REWIND_TOKEN holds.
+func emptyFlag(fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); err != nil || f.Name == "token" || ok && b.IsBoolFlag() {
+			return
+		}
+		if strings.TrimSpace(f.Value.String()) == "" {
+			err = usageErr("--%s is empty: give it a value, or leave it out", f.Name)
+		}
+	})
+	return err
 }
 
 // exit prints err, if any, and returns its exit code.
