@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +30,20 @@ func (c *cli) localTime(s string) string {
 		return s
 	}
 	return t.In(c.loc).Format(timeLayout)
+}
+
+// serverTime is an RFC 3339 time in a server's message.
+var serverTime = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`)
+
+// localTimesIn shows the RFC 3339 times of a server's error message as
+// localTime does every other time ("a rebuild of \"orders\" is running
+// since 2026-12-07 08:53:05.490 CET", not the server's ...05.490768695Z).
+func (c *cli) localTimesIn(err error) error {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		ee.msg = serverTime.ReplaceAllStringFunc(ee.msg, c.localTime)
+	}
+	return err
 }
 
 // row writes one row of a table, each cell as cellText shows it.

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -89,5 +90,24 @@ func TestBodyExcerpt(t *testing.T) {
 		if got != c.want || !c.whole && utf8.RuneCountInString(got) > maxExcerpt {
 			t.Errorf("bodyExcerpt(%q, %q, whole %v) = %q, want %q", c.contentType, c.body, c.whole, got, c.want)
 		}
+	}
+}
+
+// TestRebuildRunningSinceLocalTime: a rebuild refused because another is
+// running says since when as the CLI shows every time (local, to the
+// millisecond), not as the server's RFC 3339 with nanoseconds.
+func TestRebuildRunningSinceLocalTime(t *testing.T) {
+	const since = "2026-12-07T07:53:05.490768695Z"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusConflict)
+		w.Write([]byte(`{"error":"a rebuild of \"orders\" is running since ` + since + `"}`))
+	}))
+	defer srv.Close()
+	at, _ := time.Parse(time.RFC3339Nano, since)
+	want := `rewind rebuild: a rebuild of "orders" is running since ` + at.In(time.Local).Format(timeLayout) + "\n"
+	code, out, errOut := runCLI(t, t.Context(), "rebuild", "orders", "--server", srv.URL)
+	if code != exitServer || out != "" || errOut != want {
+		t.Errorf("rewind rebuild while another runs: exit %d, stdout %q, stderr:\n%s\nwant exit 1 and:\n%s", code, out, errOut, want)
 	}
 }

@@ -136,7 +136,7 @@ server. With --json, prints the final status as JSON.
 			}
 			path := "/v1/projections/" + url.PathEscape(name) + "/rebuild"
 			if _, _, err := c.client.do(ctx, http.MethodPost, path, nil, strings.NewReader("{}"), 0); err != nil {
-				return err
+				return c.localTimesIn(err) // a rebuild running since a time
 			}
 			return c.watchRebuild(ctx, path)
 		},
