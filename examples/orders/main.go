@@ -165,11 +165,14 @@ func serve(ctx context.Context, a *app.App, stdout, stderr io.Writer) int {
 		if a.URL != "http://"+app.DefaultAddr+"/" {
 			server = " --server " + a.URL[:len(a.URL)-1]
 		}
-		fmt.Fprintf(stdout, "Try, in another terminal:\n\n")
-		fmt.Fprintf(stdout, "  go run ./cmd/rewind%s state orders/%s --at %q\n", server, ex.Order, ex.At.Format(time.RFC3339))
-		fmt.Fprintf(stdout, "  go run ./cmd/rewind%s timeline orders/%s\n", server, ex.Order)
+		// The installed CLI, as the README says: go run turns every
+		// failure into exit code 1, whatever the CLI's own exit code.
+		fmt.Fprintf(stdout, "Try, in another terminal, the rewind CLI (install it once with\n"+
+			"\"go install ./cmd/rewind\": go run would turn its exit codes into 1):\n\n")
+		fmt.Fprintf(stdout, "  rewind%s state orders/%s --at %q\n", server, ex.Order, ex.At.Format(time.RFC3339))
+		fmt.Fprintf(stdout, "  rewind%s timeline orders/%s\n", server, ex.Order)
 		if sum, ok, err := a.ReadModels.Summary(ctx, ex.Order); err == nil && ok {
-			fmt.Fprintf(stdout, "  go run ./cmd/rewind%s diff orders/%s --from %q --to %d\n", server, ex.Order, ex.At.Format(time.RFC3339), sum.Version)
+			fmt.Fprintf(stdout, "  rewind%s diff orders/%s --from %q --to %d\n", server, ex.Order, ex.At.Format(time.RFC3339), sum.Version)
 		}
 		fmt.Fprintln(stdout)
 	}

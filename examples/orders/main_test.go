@@ -44,14 +44,20 @@ func TestRun(t *testing.T) {
 		`orders: first start: seeding \S+ with 40 orders over 3 days`,
 		`seeded 40 orders, 30 users, 8 workspaces: \d+ events from `,
 		`Open http://127\.0\.0\.1:\d+/`,
-		`go run ./cmd/rewind --server http://127\.0\.0\.1:\d+ state orders/ord-\d{5} --at "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d`,
-		`go run ./cmd/rewind --server http://127\.0\.0\.1:\d+ timeline orders/ord-\d{5}`,
-		`go run ./cmd/rewind --server http://127\.0\.0\.1:\d+ diff orders/ord-\d{5} --from "[^"]+" --to \d+`,
+		`"go install ./cmd/rewind"`,
+		`\n  rewind --server http://127\.0\.0\.1:\d+ state orders/ord-\d{5} --at "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d`,
+		`\n  rewind --server http://127\.0\.0\.1:\d+ timeline orders/ord-\d{5}`,
+		`\n  rewind --server http://127\.0\.0\.1:\d+ diff orders/ord-\d{5} --from "[^"]+" --to \d+`,
 		`orders: draining`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	// Not through go run, which loses the CLI's exit codes (the README
+	// says to install it).
+	if strings.Contains(out, "go run ./cmd/rewind") {
+		t.Errorf("the banner suggests go run ./cmd/rewind:\n%s", out)
 	}
 	// A second start opens the same data without seeding.
 	if out := runUntilReady(t, data); strings.Contains(out, "seed") || !strings.Contains(out, "orders: opening "+data+"\n") {
