@@ -392,6 +392,11 @@ func TestLayout(t *testing.T) {
 		if len(outside) > 0 {
 			t.Errorf("at %d px the header cuts %q", w, outside)
 		}
+		// The time axis's two end labels keep apart: a space between them
+		// where they share a line.
+		if gap := eval[float64](b, `(() => { const a = document.getElementById("axis-from").getBoundingClientRect(), z = document.getElementById("axis-to").getBoundingClientRect(); return a.bottom <= z.top || z.bottom <= a.top ? 99 : z.left - a.right; })()`); gap < 8 {
+			t.Errorf("at %d px the time axis's end labels are %.0f px apart: they run together", w, gap)
+		}
 		// The event list shows the current event (it scrolls there after
 		// the version is shown: on a loaded machine, a moment later).
 		b.waitFor(fmt.Sprintf("the event list to show v150 at %d px", w), `(() => { const box = document.getElementById("events-box"), li = document.querySelector('#events li[data-version="150"]'); if (!li) return false; const r = li.getBoundingClientRect(), bx = box.getBoundingClientRect(); return r.top >= bx.top - 1 && r.bottom <= bx.bottom + 1; })()`)
