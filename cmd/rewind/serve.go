@@ -38,6 +38,10 @@ type serveConfig struct {
 	// replicas is --replicas: 0 when not given (Connect then adopts the
 	// log's replication).
 	replicas int
+	// storageLimit is --storage-limit in bytes: 0 leaves the embedded
+	// server's default.
+	storageLimit int64
+	storageText  string
 	// otlp is --otlp: the base URL of an OpenTelemetry collector to send
 	// spans to by OTLP/HTTP; "" leaves it to OTEL_EXPORTER_OTLP_*.
 	otlp   string
@@ -63,6 +67,30 @@ func (a natsAuth) options() []eventstore.Option {
 		opts = append(opts, eventstore.WithNATSTLS(a.ca, a.cert, a.key))
 	}
 	return opts
+}
+
+// parseSize reads a size in bytes: a number, with an optional unit (B,
+// KB, MB, GB, TB in powers of 1000; KiB, MiB, GiB, TiB in powers of 1024).
+func parseSize(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	i := strings.IndexFunc(v, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	num, unit := v, ""
+	if i >= 0 {
+		num, unit = v[:i], strings.TrimSpace(v[i:])
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("%q is not a size", v)
+	}
+	mult := map[string]float64{"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+		"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}[strings.ToLower(unit)]
+	if mult == 0 {
+		return 0, fmt.Errorf("%q: unknown unit %q (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)", v, unit)
+	}
+	if f*mult > 1<<62 {
+		return 0, fmt.Errorf("%q is too large", v)
+	}
+	return int64(f * mult), nil
 }
 
 // registerSecurityFlags registers serve's flags of access control, TLS
@@ -106,6 +134,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		replicas = n
 	}
 	fs.IntVar(&cfg.replicas, "replicas", replicas, "with --nats: how many replicas (1 to 5; 3 on a production cluster) the log, its buckets and snapshots have when this server makes them; an existing log or bucket with fewer is refused, one with more is used as it is (never lowered); without the flag the server adopts the log's replication [REWIND_REPLICAS]")
+	fs.StringVar(&cfg.storageText, "storage-limit", os.Getenv("REWIND_STORAGE_LIMIT"), "how much disk the embedded store's log may take, like 50GiB or 500MB (at least 1MiB); past it appends answer 507 and /readyz is not ready, and nothing stored is lost; the default is three quarters of the disk space free when the server starts, plus what the log holds, which leaves the rest to the read index (about half the log's size) [REWIND_STORAGE_LIMIT]")
 	fs.DurationVar(&cfg.longPoll, "long-poll-timeout", lp, "how long a long-poll read waits for data before it answers 204 [REWIND_LONG_POLL_TIMEOUT]")
 	fs.StringVar(&cfg.otlp, "otlp", os.Getenv("REWIND_OTLP"), "send OpenTelemetry spans to the collector at this base URL by OTLP over HTTP (http://localhost:4318: spans go to /v1/traces); without it, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT turn tracing on, and without any, nothing is traced [REWIND_OTLP]")
 	registerSecurityFlags(fs, &cfg)
@@ -136,6 +165,18 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	if cfg.longPoll <= 0 {
 		fmt.Fprintln(stderr, "rewind serve: --long-poll-timeout must be positive")
 		return cfg, errUsage
+	}
+	if cfg.storageText != "" {
+		n, err := parseSize(cfg.storageText)
+		if err != nil || n < 1<<20 {
+			fmt.Fprintf(stderr, "rewind serve: %s %q: want a size of at least 1MiB, like 50GiB or 500MB\n", given(fs, "storage-limit", "REWIND_STORAGE_LIMIT"), cfg.storageText)
+			return cfg, errUsage
+		}
+		if cfg.natsURL != "" {
+			fmt.Fprintln(stderr, "rewind serve: --storage-limit is the embedded server's; with --nats, set max_file_store in the NATS servers' configuration")
+			return cfg, errUsage
+		}
+		cfg.storageLimit = n
 	}
 	if cfg.replicas < 0 || cfg.replicas > 5 || cfg.replicas > 1 && cfg.natsURL == "" {
 		fmt.Fprintln(stderr, "rewind serve: --replicas takes 1 to 5, and more than 1 needs --nats (the embedded server is one node)")
@@ -291,7 +332,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		store, err = eventstore.Connect(ctx, cfg.natsURL, opts...)
 	} else {
-		store, err = eventstore.Open(ctx, data, eventstore.WithLogger(log), eventstore.WithObserver(obs))
+		opts := []eventstore.Option{eventstore.WithLogger(log), eventstore.WithObserver(obs)}
+		if cfg.storageLimit > 0 {
+			opts = append(opts, eventstore.WithStorageLimit(cfg.storageLimit))
+		}
+		store, err = eventstore.Open(ctx, data, opts...)
 	}
 	if err != nil {
 		return fmt.Errorf("open the store: %w", err)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -221,6 +222,11 @@ func TestBadUsage(t *testing.T) {
 		{nil, []string{"serve", "--otlp", "not-a-url"}, `--otlp "not-a-url": want http(s)://host:port`},
 		{[]string{"REWIND_OTLP=not-a-url"}, []string{"serve"}, `REWIND_OTLP "not-a-url": want http(s)://host:port`},
 		{[]string{"OTEL_EXPORTER_OTLP_ENDPOINT=not-a-url"}, []string{"serve", "--addr", "127.0.0.1:0"}, "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		{nil, []string{"serve", "--storage-limit", "lots"}, `--storage-limit "lots": want a size`},
+		{nil, []string{"serve", "--storage-limit", "10XB"}, `--storage-limit "10XB"`},
+		{nil, []string{"serve", "--storage-limit", "1000"}, "at least 1MiB"},
+		{[]string{"REWIND_STORAGE_LIMIT=-5GB"}, []string{"serve"}, "REWIND_STORAGE_LIMIT"},
+		{nil, []string{"serve", "--nats", "nats://x", "--storage-limit", "1GB"}, "max_file_store"},
 	} {
 		code, _, errOut := runBin(t, c.env, c.args...)
 		if code != 2 || !strings.Contains(errOut, c.want) {
@@ -463,5 +469,89 @@ func TestServeBindsBeforeMakingData(t *testing.T) {
 	}
 	if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("serve on a port in use made %s (%v)", data, err)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"1048576": 1 << 20, "1MiB": 1 << 20, "500MB": 500e6, "2.5GiB": 5 << 29, "1 TB": 1e12, "64kib": 64 << 10, "7b": 7} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "lots", "-1GB", "10XB", "1e3", "99999999TiB"} {
+		if got, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) = %d, want an error", in, got)
+		}
+	}
+}
+
+// TestServeStorageFull: past --storage-limit, an append answers 507 with
+// what to do (at once, not after ten seconds of retries), /readyz says the
+// store is not ready, everything acknowledged is kept, and SIGTERM stops
+// the server promptly. Restarted with a higher limit, it takes appends.
+func TestServeStorageFull(t *testing.T) {
+	dir := t.TempDir()
+	p := startServe(t, nil, "--addr", "127.0.0.1:0", "--data", dir, "--storage-limit", "1MiB")
+	url := p.url + "/v1/stream/full/s"
+	mustDo(t, "PUT", url, nil, 201, "Content-Type", "application/octet-stream")
+	body := make([]byte, 32<<10)
+	acked, code := 0, 0
+	var answer []byte
+	for range 100 {
+		rand.Read(body)
+		began := time.Now()
+		resp, err := http.Post(url, "application/octet-stream", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if code = resp.StatusCode; code != http.StatusNoContent {
+			if took := time.Since(began); took > 5*time.Second {
+				t.Errorf("the refused append took %v", took)
+			}
+			break
+		}
+		acked++
+	}
+	if code != http.StatusInsufficientStorage || !strings.Contains(string(answer), "no storage left") {
+		t.Fatalf("after %d appends: %d %s, want 507 saying the store has no storage left", acked, code, answer)
+	}
+	resp, err := http.Get(p.url + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/readyz: %d, want 503", resp.StatusCode)
+	}
+	if !strings.Contains(p.output(), "storage full") {
+		t.Errorf("the log does not say why it is not ready:\n%s", p.output())
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Errorf("exit %d after SIGTERM, want 0:\n%s", code, p.output())
+	}
+	p = startServe(t, nil, "--addr", "127.0.0.1:0", "--data", dir, "--storage-limit", "8MiB")
+	url = p.url + "/v1/stream/full/s"
+	mustDo(t, "POST", url, body, 204, "Content-Type", "application/octet-stream")
+	n := 0
+	for offset := "-1"; ; {
+		resp, err := http.Get(url + "?offset=" + offset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		n += len(b)
+		if resp.Header.Get("Stream-Up-To-Date") == "true" || len(b) == 0 {
+			break
+		}
+		offset = resp.Header.Get("Stream-Next-Offset")
+	}
+	if n != (acked+1)*len(body) {
+		t.Errorf("read %d bytes after a restart, want %d (%d appends acknowledged, then one more)", n, (acked+1)*len(body), acked)
 	}
 }
