@@ -2,11 +2,21 @@ package aggregatehttp_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/rewindhq/rewind/aggregate"
+	"github.com/rewindhq/rewind/aggregate/aggregatehttp"
+	"github.com/rewindhq/rewind/aggregate/aggregatehttp/internal/testcart"
+	"github.com/rewindhq/rewind/eventstore"
 )
 
 // A 5xx answer never carries the internal error: it says what the client
@@ -42,5 +52,47 @@ func TestServerErrorHidesTheCause(t *testing.T) {
 	}
 	if code != http.StatusInternalServerError {
 		t.Logf("answered %d", code)
+	}
+}
+
+// A command the store cannot take for want of storage is a 507 that says
+// so, not a 500 or a 503 to retry.
+func TestCommandOnAFullStore(t *testing.T) {
+	ctx := context.Background()
+	store, err := eventstore.Open(ctx, t.TempDir(), eventstore.WithStorageLimit(1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	blob := make([]byte, 64<<10)
+	for i := 0; ; i++ {
+		rand.Read(blob)
+		_, err := store.Append(ctx, "filler/x", []eventstore.Event{{Type: "blob", Data: blob}})
+		if errors.Is(err, eventstore.ErrStorageFull) {
+			break
+		}
+		if err != nil || i > 100 {
+			t.Fatalf("filling the store: %d appends, %v", i, err)
+		}
+	}
+	repo, err := aggregate.NewRepository(store, testcart.Definition())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { repo.Close() })
+	reg := aggregatehttp.NewRegistry(store)
+	if err := aggregatehttp.Register(reg, repo, aggregatehttp.NewCommand("Open", decide[testcart.Open])); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(reg.Handler())
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/v1/commands/carts/c1", "application/json", strings.NewReader(`{"type":"Open","customer":"ann"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInsufficientStorage || !strings.Contains(string(body), "no storage left") {
+		t.Errorf("a command on a full store: %d %s, want 507 saying there is no storage left", resp.StatusCode, body)
 	}
 }
