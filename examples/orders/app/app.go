@@ -270,7 +270,16 @@ func (a *App) mux() http.Handler {
 	mux.Handle("/v1/stream/", a.obs.Handler("/v1/stream/", a.streams))
 	mux.Handle("/v1/projections", a.obs.Handler("/v1/projections", a.proj))
 	mux.Handle("/v1/projections/", a.obs.Handler("/v1/projections/", a.proj))
-	mux.Handle("/v1/", a.obs.Handler("/v1/", reg.Handler(aggregatehttp.WithAuthorizer(a.auth))))
+	// One handler serves every endpoint of aggregatehttp; mounting it at
+	// each endpoint's prefix labels its metrics and spans by endpoint, so
+	// that commands, state reads and waits for events are told apart
+	// (anything else under /v1/ is "/v1/").
+	agg := reg.Handler(aggregatehttp.WithAuthorizer(a.auth))
+	for _, route := range []string{"/v1/commands/", "/v1/state/", "/v1/diff/", "/v1/timeline/",
+		"/v1/export/", "/v1/streams", "/v1/search", "/v1/events", "/v1/aggregates"} {
+		mux.Handle(route, a.obs.Handler(route, agg))
+	}
+	mux.Handle("/v1/", a.obs.Handler("/v1/", agg))
 	a.operations(mux)
 	mux.Handle("/", a.obs.Handler("/", web.Handler()))
 	return noRedirectedWrites(mux)

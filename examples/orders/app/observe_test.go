@@ -153,8 +153,8 @@ func TestMetricsAfterKnownWork(t *testing.T) {
 		{1, "rewind_commands_total", []string{"aggregate", "users", "outcome", "refused"}},
 		{3, "rewind_command_duration_seconds_count", []string{"aggregate", "users"}},
 		{2, "rewind_appends_total", []string{"outcome", "ok"}},
-		{2, "rewind_http_requests_total", []string{"route", "/v1/", "method", "POST", "code", "200"}},
-		{3, "rewind_http_requests_total", []string{"route", "/v1/", "method", "POST"}}, // and the refusal
+		{2, "rewind_http_requests_total", []string{"route", "/v1/commands/", "method", "POST", "code", "200"}},
+		{3, "rewind_http_requests_total", []string{"route", "/v1/commands/", "method", "POST"}}, // and the refusal
 	} {
 		if got := delta(c.name, c.labels...); got != c.want {
 			t.Errorf("%s%v grew by %v, want %v", c.name, c.labels, got, c.want)
