@@ -1,11 +1,15 @@
 package eventstore
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/nats-io/nats.go"
@@ -17,6 +21,15 @@ func WithNATSCredentials(file string) Option {
 	return func(c *config) error {
 		if file == "" {
 			return fmt.Errorf("%w: empty credentials file", ErrInvalidOption)
+		}
+		// Read now, so that a missing or wrong file is a bad option
+		// rather than a failure to connect.
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("%w: NATS credentials: %w", ErrInvalidOption, err)
+		}
+		if !bytes.Contains(b, []byte("BEGIN NATS USER JWT")) || !bytes.Contains(b, []byte("NKEY SEED")) {
+			return fmt.Errorf("%w: NATS credentials: %s holds no user JWT and nkey seed (as nsc writes them)", ErrInvalidOption, file)
 		}
 		c.natsOpts = append(c.natsOpts, nats.UserCredentials(file))
 		return nil
@@ -44,10 +57,22 @@ func WithNATSTLS(caFile, certFile, keyFile string) Option {
 		if (certFile == "") != (keyFile == "") {
 			return fmt.Errorf("%w: a NATS client certificate needs both its certificate and key files", ErrInvalidOption)
 		}
+		// Loaded now, so that a missing or wrong file is a bad option
+		// rather than a failure to connect.
 		if caFile != "" {
+			pem, err := os.ReadFile(caFile)
+			if err != nil {
+				return fmt.Errorf("%w: NATS CA certificates: %w", ErrInvalidOption, err)
+			}
+			if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+				return fmt.Errorf("%w: NATS CA certificates: %s holds no PEM certificate", ErrInvalidOption, caFile)
+			}
 			c.natsOpts = append(c.natsOpts, nats.RootCAs(caFile))
 		}
 		if certFile != "" {
+			if _, err := tls.LoadX509KeyPair(certFile, keyFile); err != nil {
+				return fmt.Errorf("%w: NATS client certificate: %w", ErrInvalidOption, err)
+			}
 			c.natsOpts = append(c.natsOpts, nats.ClientCert(certFile, keyFile))
 		}
 		if caFile == "" && certFile == "" {

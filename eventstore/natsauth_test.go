@@ -3,6 +3,7 @@ package eventstore_test
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -72,11 +73,21 @@ func TestWithListenBeyondLoopbackNeedsAToken(t *testing.T) {
 
 func TestNATSAuthOptionsRefuseBadInput(t *testing.T) {
 	ctx := context.Background()
+	dir := t.TempDir()
+	notPEM := dir + "/not.pem"
+	if err := os.WriteFile(notPEM, []byte("hello\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for name, opt := range map[string]eventstore.Option{
-		"nkey seed file missing":  eventstore.WithNATSNKey(t.TempDir() + "/missing.nk"),
-		"client cert without key": eventstore.WithNATSTLS("", "cert.pem", ""),
-		"empty credentials file":  eventstore.WithNATSCredentials(""),
-		"short listener token":    eventstore.WithListenToken("short"),
+		"nkey seed file missing":        eventstore.WithNATSNKey(t.TempDir() + "/missing.nk"),
+		"client cert without key":       eventstore.WithNATSTLS("", "cert.pem", ""),
+		"empty credentials file":        eventstore.WithNATSCredentials(""),
+		"short listener token":          eventstore.WithListenToken("short"),
+		"credentials file missing":      eventstore.WithNATSCredentials(dir + "/missing.creds"),
+		"credentials not a creds file":  eventstore.WithNATSCredentials(notPEM),
+		"CA file missing":               eventstore.WithNATSTLS(dir+"/missing.pem", "", ""),
+		"CA file without a certificate": eventstore.WithNATSTLS(notPEM, "", ""),
+		"client key pair missing":       eventstore.WithNATSTLS("", dir+"/c.pem", dir+"/k.pem"),
 	} {
 		if _, err := eventstore.Connect(ctx, "nats://127.0.0.1:1", opt, eventstore.WithIndexDir(t.TempDir())); !errors.Is(err, eventstore.ErrInvalidOption) {
 			t.Errorf("%s: %v, want ErrInvalidOption", name, err)

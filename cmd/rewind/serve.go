@@ -338,6 +338,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		store, err = eventstore.Open(ctx, data, opts...)
 	}
+	if errors.Is(err, eventstore.ErrInvalidOption) { // a --nats-* file that cannot be read or is not valid
+		fmt.Fprintln(stderr, "rewind serve:", err)
+		return errUsage
+	}
 	if err != nil {
 		return fmt.Errorf("open the store: %w", err)
 	}

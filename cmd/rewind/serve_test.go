@@ -227,6 +227,10 @@ func TestBadUsage(t *testing.T) {
 		{nil, []string{"serve", "--storage-limit", "1000"}, "at least 1MiB"},
 		{[]string{"REWIND_STORAGE_LIMIT=-5GB"}, []string{"serve"}, "REWIND_STORAGE_LIMIT"},
 		{nil, []string{"serve", "--nats", "nats://x", "--storage-limit", "1GB"}, "max_file_store"},
+		{nil, []string{"serve", "--addr", "127.0.0.1:0", "--nats", "nats://127.0.0.1:1", "--nats-creds", "/nonexistent"}, "NATS credentials: open /nonexistent"},
+		{nil, []string{"serve", "--addr", "127.0.0.1:0", "--nats", "nats://127.0.0.1:1", "--nats-nkey", "/nonexistent"}, "nkey seed"},
+		{nil, []string{"serve", "--addr", "127.0.0.1:0", "--nats", "nats://127.0.0.1:1", "--nats-ca", "/nonexistent"}, "NATS CA certificates"},
+		{nil, []string{"serve", "--addr", "127.0.0.1:0", "--nats", "nats://127.0.0.1:1", "--nats-cert", "/nonexistent", "--nats-key", "/nonexistent"}, "NATS client certificate"},
 	} {
 		code, _, errOut := runBin(t, c.env, c.args...)
 		if code != 2 || !strings.Contains(errOut, c.want) {
