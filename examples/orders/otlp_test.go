@@ -67,7 +67,7 @@ func TestRunExportsTracesByOTLP(t *testing.T) {
 	}
 
 	spans := rc.Trace(traceID)
-	server, handle, decide, appended := spans["POST /v1/"], spans["aggregate.Handle"], spans["aggregate.Decide"], spans["eventstore.Append"]
+	server, handle, decide, appended := spans["POST /v1/commands/"], spans["aggregate.Handle"], spans["aggregate.Decide"], spans["eventstore.Append"]
 	if server.ID == "" || handle.ID == "" || decide.ID == "" || appended.ID == "" {
 		t.Fatalf("spans of the client's trace received: %v; want the request's, Handle, Decide and Append", spans)
 	}

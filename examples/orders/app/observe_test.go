@@ -93,7 +93,7 @@ func TestTracedCommandOverHTTP(t *testing.T) {
 			spans[s.Name()] = s
 		}
 	}
-	server, handle, decide, appended := spans["POST /v1/"], spans["aggregate.Handle"], spans["aggregate.Decide"], spans["eventstore.Append"]
+	server, handle, decide, appended := spans["POST /v1/commands/"], spans["aggregate.Handle"], spans["aggregate.Decide"], spans["eventstore.Append"]
 	if server == nil || handle == nil || decide == nil || appended == nil {
 		t.Fatalf("spans of the client's trace: %v; want the request's, Handle, Decide and Append", keys(spans))
 	}
