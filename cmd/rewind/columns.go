@@ -10,7 +10,8 @@ import (
 // columns prints rows one at a time (as they arrive, when following),
 // aligned like a table: a column is as wide as its widest cell so far, so
 // rows never need to be held back to measure them. The last column is not
-// padded, and is cut to the terminal's width when there is one.
+// padded, and is cut to the terminal's width when there is one; on a
+// terminal too narrow to show it beside the others, it goes under them.
 type columns struct {
 	widths []int
 	max    int      // the terminal's width, 0 when not a terminal
@@ -52,9 +53,29 @@ func (c *columns) printStyled(w io.Writer, style func(i int) string, cells ...st
 		c.widen(i, cellWidth(cell))
 	}
 	var b strings.Builder
-	writeLine(&b, c.max, c.color, c.widths, style, cells)
+	last := len(cells) - 1
+	if lead := c.lead(last); c.max > 0 && c.max-lead < minFitRoom && c.max-fitIndent >= minFitRoom {
+		// The last column (an event's data) would get too little room
+		// beside the others to show anything: it goes under them,
+		// indented, with the terminal's width to itself.
+		writeLine(&b, c.max, c.color, c.widths, style, cells[:last])
+		b.WriteString(strings.Repeat(" ", fitIndent))
+		writeLine(&b, c.max-fitIndent, c.color, []int{0}, func(int) string { return style(last) }, cells[last:])
+	} else {
+		writeLine(&b, c.max, c.color, c.widths, style, cells)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// lead is how many terminal cells the columns before column n take, each
+// with the two spaces after it.
+func (c *columns) lead(n int) int {
+	w := 0
+	for _, cw := range c.widths[:n] {
+		w += cw + 2
+	}
+	return w
 }
 
 // terminalWidth is the width of the terminal w is, or 0 when w is not a

@@ -184,3 +184,34 @@ func TestWideRowsGoOn(t *testing.T) {
 		t.Errorf("the table is\n%s\nwant\n%s", out.String(), want)
 	}
 }
+
+// TestNarrowReadShowsData: on a terminal too narrow for an event's data
+// beside its time, version and type, the data goes under them, rather than
+// being cut to nothing.
+func TestNarrowReadShowsData(t *testing.T) {
+	var out strings.Builder
+	cols := newColumns(60, "STORED AT", "VERSION", "TYPE", "DATA")
+	cols.widen(0, len(timeLayout)+1)
+	cols.widen(2, 16)
+	data := `{"customer":"ann","items":["mug","backpack"]}`
+	if err := cols.print(&out, "2026-12-07 08:13:34.123", "12", "OrderPlaced", data); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[1], strings.Repeat(" ", fitIndent)+`{"customer":"ann"`) {
+		t.Fatalf("at 60 columns:\n%s\nwant the data on a line of its own under the other cells", out.String())
+	}
+	for _, l := range lines {
+		if w := cellWidth(l); w > 60 {
+			t.Errorf("a line of %d cells at 60 columns: %q", w, l)
+		}
+	}
+	out.Reset()
+	wide := newColumns(120, "STORED AT", "VERSION", "TYPE", "DATA")
+	if err := wide.print(&out, "2026-12-07 08:13:34.123", "12", "OrderPlaced", data); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(out.String(), "\n") != 1 {
+		t.Errorf("at 120 columns the row is not one line:\n%s", out.String())
+	}
+}
