@@ -51,6 +51,12 @@ func TestStorageFull(t *testing.T) {
 	if err := s.Ready(ctx, 1000); !errors.Is(err, eventstore.ErrStorageFull) {
 		t.Errorf("Ready = %v, want ErrStorageFull", err)
 	}
+	if _, err := s.SetMetadata(ctx, "full/a", map[string]string{"k": "v"}, 0); !errors.Is(err, eventstore.ErrStorageFull) {
+		t.Errorf("SetMetadata: %v, want ErrStorageFull", err)
+	}
+	if err := s.SaveSnapshot(ctx, eventstore.Snapshot{Stream: "full/a", Version: 1, Data: []byte(`{}`)}); !errors.Is(err, eventstore.ErrStorageFull) {
+		t.Errorf("SaveSnapshot: %v, want ErrStorageFull", err)
+	}
 	n := 0
 	for _, err := range s.Read(ctx, "full/a") {
 		if err != nil {
