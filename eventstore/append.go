@@ -186,7 +186,7 @@ func (s *Store) appendCommit(ctx context.Context, name string, events []Event, a
 }
 
 // appendLocked stores one commit under the stream's lock.
-func (s *Store) appendLocked(ctx context.Context, name string, events []Event, ac *appendConfig, units []int) (AppendResult, error) {
+func (s *Store) appendLocked(ctx context.Context, name string, events []Event, ac *appendConfig, units []int) (_ AppendResult, err error) {
 	if s.closed.Load() {
 		return AppendResult{}, ErrClosed
 	}
@@ -221,6 +221,16 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 	}
 	ctx, bound := boundAppend(ctx)
 	defer bound.stop()
+	if err := ctx.Err(); err != nil {
+		// Done before the append asked anything: the caller's own end,
+		// not the cluster's unavailability.
+		return AppendResult{}, err
+	}
+	defer func() {
+		if err != nil {
+			err = outlasted(ctx, err)
+		}
+	}()
 	lk, err := s.lockStripe(ctx, name)
 	if err != nil {
 		return AppendResult{}, err
@@ -237,9 +247,10 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 		st, err = s.streamState(ctx, name, true)
 		return err
 	}
-	for attempt := 0; ; attempt++ {
-		if attempt >= 4 {
-			if err := contentionPause(ctx, attempt); err != nil {
+	races, pending := 0, 0 // commits of others stored first; refusals for a commit still in process
+	for {
+		if races >= 4 {
+			if err := contentionPause(ctx, races); err != nil {
 				return AppendResult{}, err
 			}
 		}
@@ -361,8 +372,25 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 			// waits for nobody (a writer that has to wait for its index
 			// after every lost race keeps losing against writers that do
 			// not); fall back on the index for anything unexpected.
+			before := st.h.subjSeq
 			if err := s.catchUp(ctx, st, name, wrong.actual); err == nil {
 				refreshed = true
+				if st.h.subjSeq != before {
+					races, pending = races+1, 0
+					continue
+				}
+				// Nothing came first: the leader refused the commit
+				// because another one on the stream's subject is still
+				// in process ("wrong last sequence" without a number),
+				// an earlier try of this one whose acknowledgement was
+				// lost or another process's. The cluster decides it in
+				// a millisecond, or, without a quorum, not until one is
+				// back: wait for it, longer and longer, instead of
+				// asking hundreds of times a second.
+				pending++
+				if err := pendingPause(ctx, pending); err != nil {
+					return AppendResult{}, err
+				}
 				continue
 			} else if ctx.Err() != nil || errors.Is(err, ErrClosed) {
 				return AppendResult{}, s.closedOr(err)
@@ -528,11 +556,15 @@ func (s *Store) lockStripe(ctx context.Context, name string) (stripeLock, error)
 		return ch, nil
 	default:
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // done before it waited for anything
+	}
 	select {
 	case ch <- struct{}{}:
 		return ch, nil
 	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for another append to the stream: %w", ctx.Err())
+		// The append ahead waits for the cluster: this one did too.
+		return nil, outlasted(ctx, fmt.Errorf("waiting for another append to the stream: %w", ctx.Err()))
 	}
 }
 
@@ -611,10 +643,27 @@ const headerRoom = 128
 // has no deadline, publishTimeout after it began).
 const maxContentionPause = time.Millisecond
 
-func contentionPause(ctx context.Context, attempt int) error {
-	d := time.Duration(rand.Int64N(int64(min(50*time.Microsecond<<min(attempt-4, 8), maxContentionPause)) + 1))
+func contentionPause(ctx context.Context, races int) error {
+	d := time.Duration(rand.Int64N(int64(min(50*time.Microsecond<<min(races-4, 8), maxContentionPause)) + 1))
 	if err := ctxsleep.Sleep(ctx, d); err != nil {
-		return fmt.Errorf("append lost %d races for the stream: %w", attempt, err)
+		return fmt.Errorf("append lost %d races for the stream to commits stored first: %w", races, err)
+	}
+	return nil
+}
+
+// pendingPause waits before an append tries again after the log's leader
+// refused it because a commit on the stream is still in process (the
+// pending'th refusal in a row). Such a commit is stored or dropped within
+// a millisecond while the log has a quorum, so the first pauses are that
+// short; without a quorum it stays in process until a majority is back,
+// and the pauses double up to retryPauseMax (an append that retried at
+// once spent a third of a core on its hundreds of tries a second). A ctx
+// that ends meanwhile fails the append with ErrUnavailable.
+func pendingPause(ctx context.Context, pending int) error {
+	d := min(100*time.Microsecond<<min(pending-1, 12), retryPauseMax)
+	d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	if err := ctxsleep.Sleep(ctx, d); err != nil {
+		return fmt.Errorf("a commit on the stream stayed in process at the log's leader (%d refusals): %w", pending, err)
 	}
 	return nil
 }

@@ -399,8 +399,16 @@
 // a 500 ms deadline per try and is tried again while the cluster answers
 // nothing, "no responders" or "unavailable", until the caller's context
 // ends (10 s without a deadline): then it fails with [ErrUnavailable],
-// which is transient. A publish whose acknowledgement was lost is sent
-// again; refused because it was stored after all, it is recognised by its
+// which is transient. Every call that outlasts its context waiting for
+// the cluster fails so, whatever it waited in (an append queued behind
+// another on its stream, a read waiting for the read index), and the
+// error wraps the context's error as well; a call whose context was done
+// before it asked anything returns the context's error alone. A log that
+// lost its quorum keeps a commit in process at its leader, which refuses
+// the stream's next commits until it is decided: an append waits for
+// that, asking less and less often (from 100 µs up to every 250 ms), and
+// is not counted as losing a race to another writer. A publish whose
+// acknowledgement was lost is sent again; refused because it was stored after all, it is recognised by its
 // own bytes as the one message that can follow the sequence it expected,
 // and returns as acknowledged: no commit is stored twice; its commit
 // reaches the read index of every store (a quiet tailer finds it in the

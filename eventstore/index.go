@@ -311,7 +311,12 @@ const indexStallTimeout = 2 * unavailableWait
 
 // waitFor blocks until the index holds every commit up to seq, ctx ends, or
 // the index stalls (indexStallTimeout).
+//
+// A ctx that ends while it waits fails it with ErrUnavailable too (see
+// outlasted): the index waits for the log, as far as the caller can tell
+// the cluster; one done before the wait began is returned alone.
 func (x *index) waitFor(ctx context.Context, seq uint64) error {
+	began := ctx.Err() == nil
 	kicked := false
 	var kick <-chan time.Time
 	var stall *time.Timer
@@ -355,7 +360,11 @@ func (x *index) waitFor(ctx context.Context, seq uint64) error {
 		case <-stall.C:
 			return fmt.Errorf("%w: at log sequence %d for %v, waiting for %d", ErrIndexStalled, pos, indexStallTimeout, seq)
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for the read index to reach %d (at %d): %w", seq, pos, ctx.Err())
+			err := fmt.Errorf("waiting for the read index to reach %d (at %d): %w", seq, pos, ctx.Err())
+			if !began {
+				return err
+			}
+			return outlasted(ctx, err)
 		}
 	}
 }

@@ -53,7 +53,7 @@ func (s *Store) DeleteStream(ctx context.Context, stream string) error {
 	return nil
 }
 
-func (s *Store) deleteStream(ctx context.Context, name string) error {
+func (s *Store) deleteStream(ctx context.Context, name string) (err error) {
 	if s.closed.Load() {
 		return ErrClosed
 	}
@@ -66,6 +66,14 @@ func (s *Store) deleteStream(ctx context.Context, name string) error {
 	}
 	ctx, stop := appendBound(ctx)
 	defer stop()
+	if err := ctx.Err(); err != nil {
+		return err // done before anything was asked
+	}
+	defer func() {
+		if err != nil {
+			err = outlasted(ctx, err)
+		}
+	}()
 	unlock, err := s.lockStream(ctx, name)
 	if err != nil {
 		return err
@@ -78,9 +86,10 @@ func (s *Store) deleteStream(ctx context.Context, name string) error {
 	if st.h.subjSeq > 0 {
 		body := encodeCommitFlags(1, 0, nil, "", flagDeleted, nil)
 		var seq uint64
-		for attempt := 0; ; attempt++ {
-			if attempt >= 4 {
-				if err := contentionPause(ctx, attempt); err != nil {
+		races, pending := 0, 0 // as in appendLocked
+		for {
+			if races >= 4 {
+				if err := contentionPause(ctx, races); err != nil {
 					return err
 				}
 			}
@@ -88,7 +97,18 @@ func (s *Store) deleteStream(ctx context.Context, name string) error {
 			seq, stamp, err = s.publish(ctx, subj, body, st.h.subjSeq, st.h.storedNs())
 			var wrong *wrongLastError
 			if errors.As(err, &wrong) {
+				before := st.h.subjSeq
 				if st, err = s.streamState(ctx, name, true); err != nil {
+					return err
+				}
+				if st.h.subjSeq != before {
+					races, pending = races+1, 0
+					continue
+				}
+				// A commit on the stream still in process (see
+				// appendLocked): wait for the cluster to decide it.
+				pending++
+				if err := pendingPause(ctx, pending); err != nil {
 					return err
 				}
 				continue

@@ -244,9 +244,13 @@ func (p *Producer) Append(ctx context.Context, events ...Event) (uint64, error) 
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	began := ctx.Err() == nil
 	for p.err == nil && !p.closed && len(p.queue) >= p.cfg.maxInFlight {
 		if err := waitCond(ctx, p.cond); err != nil {
-			return 0, err
+			if !began {
+				return 0, err // done before it waited
+			}
+			return 0, senderOutlasted(ctx, "waiting for room among the producer's appends in flight", err)
 		}
 	}
 	if p.err != nil {
@@ -280,17 +284,32 @@ func waitCond(ctx context.Context, c *sync.Cond) error {
 }
 
 // Flush waits until every append made before it is durable, and returns
-// the producer's error if one stopped it.
+// the producer's error if one stopped it. A ctx that ends while it waits
+// fails it with an error wrapping ErrUnavailable and ctx's error (the
+// producer's appends wait for the cluster); the appends go on.
 func (p *Producer) Flush(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	target := p.appended
+	began := ctx.Err() == nil
 	for p.err == nil && p.durable < target {
 		if err := waitCond(ctx, p.cond); err != nil {
-			return err
+			if !began {
+				return err // done before it waited
+			}
+			return senderOutlasted(ctx, "waiting for the producer's appends to be stored", err)
 		}
 	}
 	return p.err
+}
+
+// senderOutlasted is the error of a wait for the producer's sender that
+// ctx ended: the sender waits for the cluster, so the wait outlasted its
+// ctx waiting for the cluster, and the error wraps ErrUnavailable as well
+// as ctx's error (see outlasted). The callers return a ctx done before
+// the wait began alone.
+func senderOutlasted(ctx context.Context, what string, err error) error {
+	return outlasted(ctx, fmt.Errorf("%s: %w", what, err))
 }
 
 // Acked returns the producer's epoch and the number of sequence numbers of

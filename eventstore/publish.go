@@ -351,12 +351,22 @@ func publishFailed(ctx context.Context, err error, maybeStored bool) error {
 	if errors.Is(err, errNoResponders) {
 		err = nats.ErrNoResponders
 	}
-	if _, lazy := ctx.(*lazyDeadline); !lazy && ctx.Err() != nil {
+	if _, lazy := ctx.(*lazyDeadline); !lazy {
 		// The caller's deadline or cancellation, not ours.
-		if errors.Is(err, ctx.Err()) {
+		cerr := ctx.Err()
+		if d, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Add(retryPauseMax/10).Before(d) {
+			// The tries stopped a moment before the caller's deadline,
+			// too close for another (a try's own timer can fire a
+			// little before ctx's): the caller's ctx has run out, as
+			// far as it can tell, and the error says so.
+			cerr = context.DeadlineExceeded
+		}
+		if cerr != nil && errors.Is(err, cerr) {
 			return fmt.Errorf("publish: %s before the caller's deadline: %w: %w", what, ErrUnavailable, err)
 		}
-		return fmt.Errorf("publish: %s before the caller's deadline: %w: %w (%w)", what, ErrUnavailable, err, ctx.Err())
+		if cerr != nil {
+			return fmt.Errorf("publish: %s before the caller's deadline: %w: %w (%w)", what, ErrUnavailable, err, cerr)
+		}
 	}
 	return fmt.Errorf("publish: %s: %w: %w", what, ErrUnavailable, err)
 }
@@ -369,6 +379,10 @@ func publishFailed(ctx context.Context, err error, maybeStored bool) error {
 func (s *Store) ownCommitAfter(ctx context.Context, deadline time.Time, subj string, after uint64, body []byte) (uint64, int64, bool, error) {
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
+	// Longer and longer pauses between looks: a replica catches up in
+	// milliseconds, but a log without a quorum keeps the commit in
+	// process, undecided, until one is back.
+	pause := retryPauseMax / 10
 	for {
 		var first *logMsg
 		err := retry(ctx, func(ctx context.Context) error {
@@ -389,7 +403,9 @@ func (s *Store) ownCommitAfter(ctx context.Context, deadline time.Time, subj str
 			copy(body[2:10], first.data[2:10])
 			return first.seq, int64(binary.BigEndian.Uint64(first.data[2:10])), true, nil
 		}
-		if err := ctxsleep.Sleep(ctx, retryPauseMax/10); err != nil {
+		err = ctxsleep.Sleep(ctx, pause)
+		pause = min(2*pause, retryPauseMax)
+		if err != nil {
 			return 0, 0, false, fmt.Errorf("%w: the message after %d on %s is not readable yet: %w", ErrUnavailable, after, subj, err)
 		}
 	}

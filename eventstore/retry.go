@@ -2,6 +2,8 @@ package eventstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/rewindhq/rewind/internal/natsretry"
@@ -53,4 +55,21 @@ func minTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// outlasted is err, the failure of a call whose ctx ended while it waited
+// for the cluster (or behind another call that did: an append for its
+// stream's lock, a read for the index to catch up), wrapping
+// ErrUnavailable as well as ctx's error: the call outlasted its context,
+// which the package documents as ErrUnavailable whichever wait it was in,
+// as publishFailed does for a publish's tries. A ctx that was done before
+// the call asked anything is the caller's own end: such a call returns
+// ctx's error alone, and so does publish (nothing sent). Other errors,
+// and those that say ErrUnavailable already, are returned as they are.
+func outlasted(ctx context.Context, err error) error {
+	cerr := ctx.Err()
+	if cerr == nil || !errors.Is(err, cerr) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrClosed) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }

@@ -272,6 +272,10 @@ func TestStalledServerWaitsAreBounded(t *testing.T) {
 				t.Errorf("%s: returned after %v, bound %v: %v", c.name, r.took, bound, r.err)
 			case c.wantDeadline && !errors.Is(r.err, context.DeadlineExceeded):
 				t.Errorf("%s: %v, want its ctx's deadline", c.name, r.err)
+			case !errors.Is(r.err, eventstore.ErrUnavailable):
+				// It outlasted its ctx (or the store's 10 s) waiting for
+				// the server: the package says ErrUnavailable.
+				t.Errorf("%s: %v, want ErrUnavailable", c.name, r.err)
 			}
 		case <-time.After(bound + time.Second + c.delay):
 			t.Errorf("%s: still waiting after %v (bound %v): hangs", c.name, bound+time.Second+c.delay, bound)

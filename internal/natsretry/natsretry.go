@@ -135,6 +135,7 @@ type Retrier struct {
 	attempt int       // pauses begun
 	tries   int
 	last    error
+	atEnd   bool // the tries stopped because the end was too close for another
 }
 
 // New returns the Retrier of a call bounded by ctx; its tries derive from
@@ -170,6 +171,7 @@ func (r *Retrier) Again(err error) bool {
 	pause = pause/2 + rand.N(pause/2+1)
 	r.attempt++
 	if time.Now().Add(pause).After(r.end) {
+		r.atEnd = true
 		return false
 	}
 	return ctxsleep.Sleep(r.base, pause) == nil
@@ -177,7 +179,7 @@ func (r *Retrier) Again(err error) bool {
 
 // Err returns the call's outcome: the last try's error, wrapped in
 // ErrUnavailable when it was transient (with the ctx's error too, when the
-// ctx ended). The text says how long the tries went on: the last try's
+// ctx ended, or its deadline was too near for another try). The text says how long the tries went on: the last try's
 // own error is often its short deadline's, which alone would read as if
 // the caller's ctx had run out.
 func (r *Retrier) Err() error {
@@ -190,7 +192,13 @@ func (r *Retrier) Err() error {
 	if r.tries == 1 {
 		tries = fmt.Sprintf("1 try in %s", took)
 	}
-	if cerr := r.ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+	cerr := r.ctx.Err()
+	if _, ok := r.ctx.Deadline(); ok && cerr == nil && r.atEnd {
+		// Stopped a moment before ctx's deadline, too close for another
+		// try: as far as the caller can tell, its deadline has passed.
+		cerr = context.DeadlineExceeded
+	}
+	if cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("%w (%s, the last: %w) (%w)", ErrUnavailable, tries, err, cerr)
 	}
 	return fmt.Errorf("%w (%s, the last: %w)", ErrUnavailable, tries, err)
