@@ -421,7 +421,14 @@
 // which any replica of the log answers, and the live tailer catches up so
 // every 2 s while no consumer can be made. A store's connections reconnect
 // for as long as it is open, however long an outage lasts (unless
-// WithNATSOptions says otherwise). A consumer sits on one of the
+// WithNATSOptions says otherwise), and give up a server that stops
+// answering without closing them (a frozen process, a network dropping
+// packets) after 3 to 4 s of unanswered pings, for another server of the
+// cluster: one given to Connect or one the cluster advertises. A store
+// that knows of no other server waits for that one, and its calls fail
+// with ErrUnavailable when their contexts end. Asking [WithReplicas] for
+// more replicas than the cluster has servers fails Connect at once with
+// [ErrReplicas]. A consumer sits on one of the
 // log's replicas, which may lag its leader: a log read up to the log's end
 // (ReadAll, ReadCategory past the index) whose consumer has nothing more
 // asks the leader whether the log holds more of what it reads up to the

@@ -51,7 +51,7 @@ func (s *Store) KeyValue(ctx context.Context, bucket string) (jetstream.KeyValue
 		if errors.Is(err, jetstream.ErrBucketExists) {
 			kv, err = s.js.KeyValue(ctx, bucket) // made meanwhile, or by a try that timed out
 		}
-		return err
+		return s.placementError(err, cfg.Replicas)
 	})
 	if err == nil {
 		var st jetstream.KeyValueStatus

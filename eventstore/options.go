@@ -168,7 +168,10 @@ func WithStorageLimit(bytes int64) Option {
 // (ErrReplicas) and changes nothing; asking for fewer uses what exists (and
 // logs it), so a process never lowers the replication others rely on.
 // Without WithReplicas, Connect adopts the log's replication for
-// everything it makes (1 when it makes the log).
+// everything it makes (1 when it makes the log). Asking for more replicas
+// than the cluster has servers fails Connect at once with ErrReplicas (no
+// wait makes a three-node cluster place four); a replica's server that
+// is down while the log is made is waited for, as in any election.
 func WithReplicas(n int) Option {
 	return func(c *config) error {
 		if n < 1 || n > 5 {
@@ -227,8 +230,13 @@ func WithHeadCache(streams int) Option {
 
 // WithNATSOptions passes options (credentials, TLS, reconnect policy) to
 // nats.Connect in Connect. They come after Rewind's own: a name for each
-// connection, and reconnecting without a limit (nats.MaxReconnects(-1)),
-// so that a store outlives an outage of its servers however long.
+// connection, reconnecting without a limit (nats.MaxReconnects(-1)), so
+// that a store outlives an outage of its servers however long, and a ping
+// every second with at most three unanswered (nats.PingInterval,
+// nats.MaxPingsOutstanding), so that a server that stops answering
+// without closing the connection (a frozen process, a network dropping
+// packets) is given up for another within 3 to 4 s, not nats.go's default
+// 4 minutes.
 func WithNATSOptions(opts ...nats.Option) Option {
 	return func(c *config) error { c.natsOpts = append(c.natsOpts, opts...); return nil }
 }

@@ -266,7 +266,20 @@ func Connect(ctx context.Context, natsURL string, opts ...Option) (*Store, error
 		// reconnect for as long as it is open (nats.go gives up after 60
 		// tries per server, about two minutes, and the store would be
 		// dead from then on), unless the user's options say otherwise.
-		opts := append(append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1), asyncErrors(cfg.logger)}, cfg.natsOpts...), extra...)
+		//
+		// A server that stops answering without closing its connections
+		// (a frozen process or VM, a network that drops packets) is
+		// given up after stalePings pings of stalePingInterval went
+		// unanswered, 3 to 4 s, and the connection moves to another
+		// server; nats.go's default, two pings two minutes apart, kept a
+		// store's reads waiting on a frozen follower for minutes while
+		// the rest of the cluster served. A ping a second costs a healthy
+		// connection a few bytes; a server so loaded that it leaves
+		// three unanswered only costs a reconnect. The embedded store's
+		// in-process connections cannot lose their server and keep the
+		// default.
+		opts := append(append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1), asyncErrors(cfg.logger),
+			nats.PingInterval(stalePingInterval), nats.MaxPingsOutstanding(stalePings)}, cfg.natsOpts...), extra...)
 		nc, err := nats.Connect(natsURL, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("eventstore: connect to %s: %w", RedactURL(natsURL), redactError(err, natsURL))
@@ -286,6 +299,14 @@ func Connect(ctx context.Context, natsURL string, opts ...Option) (*Store, error
 	}
 	return s, nil
 }
+
+// How long a Connect store's connection waits for a silent server (see
+// Connect): it pings every stalePingInterval and reconnects elsewhere when
+// more than stalePings pings are unanswered.
+const (
+	stalePingInterval = time.Second
+	stalePings        = 3
+)
 
 func buildConfig(opts []Option) (config, error) {
 	cfg := defaultConfig()
@@ -554,7 +575,7 @@ func (s *Store) ensureJSStream(ctx context.Context, cfg jetstream.StreamConfig, 
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			st, err = s.js.Stream(ctx, cfg.Name) // made meanwhile, or by a try that timed out
 		}
-		return err
+		return s.placementError(err, cfg.Replicas)
 	})
 	if err != nil {
 		return nil, s.closedOr(err)
@@ -563,6 +584,34 @@ func (s *Store) ensureJSStream(ctx context.Context, cfg jetstream.StreamConfig, 
 		return nil, err
 	}
 	return st, nil
+}
+
+// codeNoPeers is JetStream's error code for a resource it cannot place.
+const codeNoPeers = 10005
+
+// placementError returns err, a new resource's creation asking for want
+// replicas, as an error wrapping ErrReplicas when it says that the cluster
+// has too few servers for them, which no retry changes. The server
+// answers "no suitable peers for placement" (JetStream's 10005) both when
+// a replica's server is down (transient: retried, see transient) and when
+// the cluster has fewer servers than replicas; only in the second case are
+// its peers all online, and then the answer names no reason ("peer
+// offline", "insufficient storage", …) after it. Rewind sets no placement
+// tags, so that answer means too few servers. It names how many servers
+// the connection knows of: those given and those the cluster advertises
+// (all of them, when every one is up and it advertises).
+//
+// The server's error is kept as text only: wrapped, it would still read
+// as transient.
+func (s *Store) placementError(err error, want int) error {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode != codeNoPeers ||
+		apiErr.Description != "no suitable peers for placement" {
+		return err
+	}
+	return fmt.Errorf("%w: %d replicas asked for, and the NATS cluster has fewer JetStream servers, all of them up "+
+		"(this connection knows of %d servers): ask for at most as many as it has (WithReplicas, --replicas): %v",
+		ErrReplicas, want, len(s.nc.Servers()), err)
 }
 
 // checkReplicas compares an existing resource's replicas with those
