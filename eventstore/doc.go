@@ -437,7 +437,16 @@
 // by the local index throughout, once the cluster has said where the log
 // ends (a read sees every append acknowledged before it began): during an
 // election of the log's leader that answer, and so the read, waits for
-// the new leader, as an append does. A stream's metadata set through one store
+// the new leader, as an append does. The answer counts only from the
+// log's leader while it has heard from a majority of the log's replicas
+// in the last 3 s: a replica left without a leader (too few nodes up to
+// elect one) answers from what it holds, which may lack acknowledged
+// appends, and a leader cut off from its replicas may have been replaced;
+// so with a majority of the nodes down every read that needs the log's
+// end (Read, Head, Tail, ReadAll, ReadCategory, a subscription's
+// catch-up, WaitStream) fails with ErrUnavailable, as an append does,
+// rather than return part of what is stored as if it were all of it, and
+// [Store.Ready] says not ready. A stream's metadata set through one store
 // is seen by every other at once (a miss in the mirror reads the bucket).
 // Direct gets are answered by any replica, and one that lags answers "not
 // found" for what it has not stored yet: where that answer would mislead

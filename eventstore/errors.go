@@ -90,18 +90,19 @@ var (
 	// ErrUnavailable is returned when the NATS server or cluster did not
 	// answer a request within the caller's deadline (10 s when its ctx has
 	// none), though the store asked again and again: the cluster has no
-	// leader for the log or a bucket (an election after a node died), no
-	// quorum to store a commit, no server answers, the connection is
-	// re-connecting. Every call whose ctx ends while it waits for the
-	// cluster, or for what waits on it (an append queued behind another
-	// on its stream, a read waiting for the read index to catch up with
-	// the log), fails with it, and the error wraps ctx's error too
-	// (context.DeadlineExceeded or context.Canceled); a call whose ctx
-	// was done before it asked anything returns ctx's error alone. It is
-	// transient: the same call made again once the cluster has a leader
-	// succeeds. An append that fails with it may or may not have been
-	// stored, as with any error that leaves the outcome unknown (see
-	// Append).
+	// leader for the log or a bucket (an election after a node died), the
+	// log's leader has not heard from a majority of its replicas lately
+	// (a read then cannot know where the log ends), no quorum to store a
+	// commit, no server answers, the connection is re-connecting. Every
+	// call whose ctx ends while it waits for the cluster, or for what
+	// waits on it (an append queued behind another on its stream, a read
+	// waiting for the read index to catch up with the log), fails with it,
+	// and the error wraps ctx's error too (context.DeadlineExceeded or
+	// context.Canceled); a call whose ctx was done before it asked
+	// anything returns ctx's error alone. It is transient: the same call
+	// made again once the cluster has a leader succeeds. An append that
+	// fails with it may or may not have been stored, as with any error
+	// that leaves the outcome unknown (see Append).
 	ErrUnavailable = natsretry.ErrUnavailable
 
 	// ErrStorageFull is returned by an append (and by anything else that

@@ -215,7 +215,7 @@ func (s *Store) indexState(ctx context.Context) (observe.IndexState, error) {
 	}
 	applied := x.position()
 	s.release(x)
-	last, err := s.logLastSeq(ctx)
+	last, err := s.heldLastSeq(ctx)
 	if err != nil {
 		return observe.IndexState{}, err
 	}

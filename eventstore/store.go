@@ -632,13 +632,30 @@ func (s *Store) checkReplicas(name string, have, want int, strict bool) error {
 	return nil
 }
 
-// logLastSeq asks the server for the log's last sequence, which it keeps in
-// memory (a last-message lookup would load a block from disk). The log's
-// leader answers, or, once the log has had no leader for a few seconds
-// (too few nodes up), any of its replicas from what it holds, so that
-// reads served by the index go on meanwhile (Ready tells the two apart):
-// each try is short, and tries go on across an election (retry).
+// logLastSeq asks the server for where the log ends, its last sequence,
+// which it keeps in memory (a last-message lookup would load a block from
+// disk): the barrier of every read that sees each append acknowledged
+// before it began. On a replicated log only an answer of its leader in
+// touch with a majority of the replicas counts (quorum.go): a replica
+// left without a leader answers from what it holds, which may lack
+// acknowledged appends, so such an answer is asked again, like one that
+// does not come, until ctx ends (10 s without a deadline) and then fails
+// with ErrUnavailable, as an append would. Each try is short, and tries
+// go on across an election (retry).
 func (s *Store) logLastSeq(ctx context.Context) (uint64, error) {
+	info, err := s.logInfoFrom(ctx, checkQuorum)
+	if err != nil {
+		return 0, err
+	}
+	return info.State.LastSeq, nil
+}
+
+// heldLastSeq is the log's last sequence as any server answers it: the
+// leader's, or, while the log has no leader, that of a replica from what
+// it holds. It never bounds what a read must see; the tailer uses it to
+// know whether there is more to index (whatever a replica holds can be
+// indexed), a scrape to show the index's lag.
+func (s *Store) heldLastSeq(ctx context.Context) (uint64, error) {
 	info, err := s.logInfo(ctx)
 	if err != nil {
 		return 0, err
@@ -646,14 +663,25 @@ func (s *Store) logLastSeq(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
-// logInfo asks the cluster (or the embedded server) for the log's info.
+// logInfo asks the cluster (or the embedded server) for the log's info,
+// taking any server's answer (Ready checks the leader itself, to say
+// why it is not ready).
 func (s *Store) logInfo(ctx context.Context) (*jetstream.StreamInfo, error) {
+	return s.logInfoFrom(ctx, nil)
+}
+
+// logInfoFrom asks for the log's info until an answer comes that check
+// (when not nil) accepts, or a transient error outlasts ctx.
+func (s *Store) logInfoFrom(ctx context.Context, check func(*jetstream.StreamInfo) error) (*jetstream.StreamInfo, error) {
 	if err := s.awaitStart(ctx); err != nil {
 		return nil, err
 	}
 	var info *jetstream.StreamInfo
 	err := retry(ctx, func(ctx context.Context) (err error) {
 		info, err = s.logStream.Info(ctx)
+		if err == nil && check != nil {
+			err = check(info)
+		}
 		return err
 	})
 	if err != nil {

@@ -205,7 +205,7 @@ func (s *Store) quietTurn(ctx context.Context, x *index, pos uint64, logLast *ui
 func (s *Store) quietLogLast(ctx context.Context) (uint64, error) {
 	lctx, cancel := context.WithTimeout(ctx, logLastWait)
 	defer cancel()
-	return s.logLastSeq(lctx)
+	return s.heldLastSeq(lctx)
 }
 
 // settleWait bounds how long a quiet tailer, kicked by a reader, waits
@@ -371,7 +371,7 @@ const liveCreateWait = 2 * time.Second
 // directCatchUpMax commits (done reports that nothing is left to read); a
 // longer catch-up is left to a consumer.
 func (s *Store) catchUpDirect(ctx context.Context, x *index, from uint64) (last uint64, done bool, err error) {
-	last, err = s.logLastSeq(ctx)
+	last, err = s.heldLastSeq(ctx)
 	if err != nil || last < from {
 		return last, true, err
 	}

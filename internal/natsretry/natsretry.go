@@ -41,6 +41,13 @@ var ErrNoResponders = errors.New("no responders")
 // answers, after an election or a restart); transient.
 var ErrReplicaLags = errors.New("a replica of the stream lags its leader")
 
+// ErrNoQuorum is an answer about a replicated stream's state from a
+// server that cannot know it is current: a replica with no leader, or a
+// leader that has not heard from a majority of the replicas lately (it
+// may have been replaced by now). Transient: a majority back, or a new
+// leader elected, answers again.
+var ErrNoQuorum = errors.New("no quorum")
+
 const (
 	// TryTimeout bounds one try of a request or a publish's wait for its
 	// acknowledgement: far above what a healthy server takes, far below an
@@ -61,6 +68,9 @@ const (
 func Transient(err error) bool {
 	if err == nil || StorageFull(err) {
 		return false
+	}
+	if errors.Is(err, ErrNoQuorum) {
+		return true
 	}
 	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, ErrNoResponders) || errors.Is(err, ErrReplicaLags) || errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrNoHeartbeat) ||

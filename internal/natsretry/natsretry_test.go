@@ -28,6 +28,8 @@ func TestTransientAPIErrors(t *testing.T) {
 		{fmt.Errorf("watch: %w", &nats.APIError{Code: 503, ErrorCode: 10008}), true},
 		{&nats.APIError{Code: 500, ErrorCode: 10009}, true},
 		{&nats.APIError{Code: 503}, true},
+		// A replica without a leader answered: ask again.
+		{fmt.Errorf("the log has no leader: %w", ErrNoQuorum), true},
 		{&nats.APIError{Code: 404, ErrorCode: 10059, Description: "stream not found"}, false},
 		{&jetstream.APIError{Code: 400, ErrorCode: 10071, Description: "wrong last sequence"}, false},
 		// Out of storage: a 503, but asking again changes nothing.
