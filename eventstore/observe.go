@@ -231,7 +231,8 @@ func (g *groupSyncer) observe(o *observe.Observer) {
 
 // Ready reports whether the store can serve: it is open, the cluster (or
 // the embedded server) answers a request for the log's last position
-// within ctx, a replicated log has a leader, its appends are answered
+// within ctx, a replicated log has a leader that has heard from a
+// majority of its replicas in the last 3 s, its appends are answered
 // (and not refused for want of storage: ErrStorageFull), the read index
 // can write its files and lies at most maxLag commits behind the log.
 //
@@ -244,11 +245,16 @@ func (g *groupSyncer) observe(o *observe.Observer) {
 // append refused for want of storage. A load balancer's readiness probe
 // calls it (observe.Readyz). The error says what is not ready.
 //
-// The leader is checked because a replica of the log that has had no
-// leader for a few seconds (too few nodes up to elect one) answers the
-// request for the log's position itself, from what it holds: the
-// cluster answers, but stores nothing until a majority is back. That is
-// an ErrUnavailable, as an append would fail then.
+// The leader and its majority are checked because the cluster can answer
+// while it stores nothing: a replica of the log that has had no leader
+// for a few seconds (too few nodes up to elect one) answers the request
+// for the log's position itself, from what it holds, and a leader whose
+// replicas died (or are cut off) goes on answering for 10 to 20 s before
+// it steps down, while every append waits for a majority that does not
+// come. Either is an ErrUnavailable, as an append would fail then, and
+// so would a read (a read needs the log's end from such a leader; see
+// quorum.go). A healthy leader hears from every replica at least once a
+// second, and under load far more often, so the check does not flap.
 func (s *Store) Ready(ctx context.Context, maxLag uint64) error {
 	if s.closed.Load() {
 		return ErrClosed
@@ -267,9 +273,8 @@ func (s *Store) Ready(ctx context.Context, maxLag uint64) error {
 	if err != nil {
 		return fmt.Errorf("eventstore: ready: %w", err)
 	}
-	if s.replicas > 1 && (info.Cluster == nil || info.Cluster.Leader == "") {
-		return fmt.Errorf("eventstore: ready: the log has no leader (fewer than a majority of its %d replicas are up): %w",
-			s.replicas, ErrUnavailable)
+	if err := checkQuorum(info); err != nil {
+		return fmt.Errorf("eventstore: ready: %w: %w", err, ErrUnavailable)
 	}
 	if s.embedded {
 		// The embedded server knows when a write to its files failed:

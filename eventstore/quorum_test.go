@@ -3,7 +3,9 @@ package eventstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -149,5 +151,100 @@ func waitLeaderlessAnswer(t *testing.T, c *natscluster.Cluster, i int, wait time
 		if time.Now().After(deadline) {
 			t.Fatalf("%s did not answer the log's info without a leader within %v (last: %v)", c.Nodes[i].Name, wait, err)
 		}
+	}
+}
+
+// TestClusterReadyNeedsMajority: Ready says ready on a healthy cluster,
+// under appends and between sparse ones, every time it is asked; once both
+// followers of the log die (kill -9), leaving its leader up and answering
+// but storing nothing, Ready says ErrUnavailable within a few seconds
+// (not after the 10 to 20 s the leader takes to step down) and goes on
+// saying so; so does a read of a store connected then.
+func TestClusterReadyNeedsMajority(t *testing.T) {
+	c := natscluster.Start(t, 3)
+	s := connectCluster(t, c, eventstore.WithReplicas(3))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := s.Append(ctx, "maj/a", evs(1, 0)); err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	ready := func() error {
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		return s.Ready(rctx, 1<<20)
+	}
+	// pollReady asks Ready every 100 ms for d and fails the test at the
+	// first not ready.
+	pollReady := func(what string, d time.Duration) {
+		t.Helper()
+		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+			if err := ready(); err != nil {
+				t.Fatalf("not ready on a healthy cluster (%s): %v", what, err)
+			}
+		}
+	}
+	// Under appends from several writers.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.Append(ctx, fmt.Sprintf("maj/w%d", w), evs(1, i)); err != nil {
+					t.Errorf("append: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	pollReady("under appends", 4*time.Second)
+	close(stop)
+	wg.Wait()
+	// With an append now and then, the leader's heartbeats at their
+	// sparsest.
+	for i := range 4 {
+		if _, err := s.Append(ctx, "maj/a", evs(1, i)); err != nil {
+			t.Fatalf("append: %v", err)
+		}
+		pollReady("sparse appends", 1300*time.Millisecond)
+	}
+
+	leader := c.StreamLeader("rewind")
+	if leader < 0 {
+		t.Fatal("the log has no leader")
+	}
+	c.Kill((leader + 1) % 3)
+	c.Kill((leader + 2) % 3)
+	killed := time.Now()
+	var err error
+	for err = ready(); err == nil; err = ready() {
+		if time.Since(killed) > 6*time.Second {
+			t.Fatalf("still ready %v after both followers of the log died", time.Since(killed).Round(time.Millisecond))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("not ready %v after the followers died: %v", time.Since(killed).Round(time.Millisecond), err)
+	for end := time.Now().Add(8 * time.Second); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+		if err := ready(); !errors.Is(err, eventstore.ErrUnavailable) {
+			t.Fatalf("Ready with only the log's leader up: %v, want ErrUnavailable", err)
+		}
+	}
+	// A store connected now reads nothing from the leader alone: it
+	// cannot know that no other leader took appends meanwhile.
+	b, err := eventstore.Connect(ctx, c.Nodes[leader].URL(), eventstore.WithIndexDir(t.TempDir()))
+	if err != nil {
+		t.Fatalf("connect to the leader: %v", err)
+	}
+	defer b.Close()
+	rctx, rcancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+	defer rcancel()
+	if _, err := b.Head(rctx, "maj/a"); !errors.Is(err, eventstore.ErrUnavailable) {
+		t.Fatalf("Head with only the log's leader up: %v, want ErrUnavailable", err)
 	}
 }
