@@ -346,7 +346,8 @@ func (r *Runner) Close() {
 // previous call for that projection (from the read index; the first call
 // reads it from the projection's position), so the cost of a call follows
 // what was appended since, not the log's size. A projection starting or
-// standing by reports no lag.
+// standing by reports no lag, nor does any while the cluster cannot say
+// within a second where the log ends.
 func (r *Runner) Status(name string) (Status, bool) {
 	r.mu.Lock()
 	pr := r.procs[name]
@@ -360,11 +361,21 @@ func (r *Runner) Status(name string) (Status, bool) {
 	if st.State == StateStarting || st.State == StateStandby {
 		return st, true // its position is not loaded: no lag to tell
 	}
-	if tail, err := r.store.Tail(context.Background()); err == nil {
+	tctx, cancel := context.WithTimeout(context.Background(), statusTailWait)
+	tail, err := r.store.Tail(tctx)
+	cancel()
+	if err == nil {
 		st.LagCommits, st.LagTime = r.lag(context.Background(), pr, st.Position, tail)
 	}
 	return st, true
 }
+
+// statusTailWait bounds Status's look at where the log ends. A scrape or
+// a status page asks for every projection's; while the cluster cannot
+// say (an election, or too few nodes up for a leader in touch with a
+// majority: eventstore.ErrUnavailable), the lag is left out at once
+// rather than waited for ten seconds per projection.
+const statusTailWait = time.Second
 
 // Statuses returns every projection's status, sorted by name.
 func (r *Runner) Statuses() []Status {
