@@ -253,8 +253,9 @@ func (g *groupSyncer) observe(o *observe.Observer) {
 // it steps down, while every append waits for a majority that does not
 // come. Either is an ErrUnavailable, as an append would fail then, and
 // so would a read (a read needs the log's end from such a leader; see
-// quorum.go). A healthy leader hears from every replica at least once a
-// second, and under load far more often, so the check does not flap.
+// quorum.go). A healthy leader hears from every replica at least every
+// 1 to 2 s, and under load at every commit, so the check does not flap;
+// it says not ready within 3 s of the majority going.
 func (s *Store) Ready(ctx context.Context, maxLag uint64) error {
 	if s.closed.Load() {
 		return ErrClosed

@@ -26,19 +26,22 @@ import (
 // So an answer counts only from a leader that has heard from a majority
 // of the replicas lately (itself one of them): the info says, per
 // replica, how long ago its leader last heard from it (Active). A leader
-// hears from each replica at least once a second (its heartbeat when
-// there is nothing to replicate), and a replica calls an election only
-// after 4 to 9 s without hearing from the leader: a leader that heard
-// from a majority within quorumRecent can hardly have been replaced by
-// a leader they elected, while one that has not is cut off from them. Any other answer is
-// natsretry.ErrNoQuorum, transient: the read asks again until the
-// caller's deadline and then fails with ErrUnavailable. Whether a replica
-// is "current" is not used: the leader reports one that is a single
-// commit behind as not current, which under load it often is.
+// hears from each replica at every commit, and at least every 1 to 2 s
+// when there is nothing to replicate (its heartbeat, sent once a second
+// to a replica not written to in the last second), and a replica calls
+// an election only after 4 to 9 s without hearing from the leader: a
+// leader that heard from a majority within quorumRecent can hardly have
+// been replaced by a leader they elected, while one that has not is cut
+// off from them. Any other answer is natsretry.ErrNoQuorum, transient:
+// the read asks again until the caller's deadline and then fails with
+// ErrUnavailable. Whether a replica is "current" is not used: the leader
+// reports one that is a single commit behind as not current, which under
+// load it often is.
 
 // quorumRecent bounds how long ago the log's leader may last have heard
-// from a replica it counts towards a majority: three heartbeats, well
-// under the shortest election timeout.
+// from a replica it counts towards a majority: three heartbeat
+// intervals, above an idle leader's longest gap (2 s), under the
+// shortest election timeout (4 s).
 const quorumRecent = 3 * time.Second
 
 // checkQuorum returns nil when info describes a log of one replica or was
