@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/rewindhq/rewind/examples/orders/app"
 )
 
 // TestErrorsSaidWhole: every error box says its message and, when it has
@@ -92,21 +90,7 @@ func TestErrorsSaidWhole(t *testing.T) {
 		t.Errorf("back on the streams the address is %q, want #%s", h, other)
 	}
 
-	var restarted *app.App
-	for range 50 {
-		var err error
-		restarted, err = app.Start(ctx, app.Config{Addr: addr, Data: dir, Seed: app.SeedConfig{Skip: true}})
-		if err == nil {
-			break
-		}
-		if !strings.Contains(err.Error(), "address already in use") {
-			t.Fatal(err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if restarted == nil {
-		t.Fatal("could not restart the server on " + addr)
-	}
+	restarted := restartOn(t, ctx, addr, dir)
 	defer restarted.Close()
 	b.do("try again", chromedp.Click(chromedp.CSS("#problem-retry")))
 	otherTL, _ := get[timeline](t, base+"/v1/timeline/"+strings.TrimSuffix(other, "/events"))

@@ -105,21 +105,7 @@ func TestStateIsAlwaysThePointShown(t *testing.T) {
 	b.waitFor("the error for version 1", `document.getElementById("point").dataset.version === "1" && document.getElementById("state-error").textContent.includes("version 1") && document.querySelectorAll("#state-json .code").length === 0`)
 
 	// The same address, the same data, a new process's worth of server.
-	var restarted *app.App
-	for range 50 {
-		var err error
-		restarted, err = app.Start(ctx, app.Config{Addr: addr, Data: dir, Seed: app.SeedConfig{Skip: true}})
-		if err == nil {
-			break
-		}
-		if !strings.Contains(err.Error(), "address already in use") {
-			t.Fatal(err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if restarted == nil {
-		t.Fatal("could not restart the server on " + addr)
-	}
+	restarted := restartOn(t, ctx, addr, dir)
 	defer restarted.Close()
 	began := time.Now()
 	b.waitFor("the indicator to see the server back", `document.getElementById("live").dataset.state === "live"`)
@@ -529,4 +515,22 @@ func shotPath(name string) string {
 		return ""
 	}
 	return filepath.Join(*shots, name)
+}
+
+// restartOn starts the example again on addr with the data in dir, once
+// the port the stopped server held is free again.
+func restartOn(t *testing.T, ctx context.Context, addr, dir string) *app.App {
+	t.Helper()
+	for range 50 {
+		a, err := app.Start(ctx, app.Config{Addr: addr, Data: dir, Seed: app.SeedConfig{Skip: true}})
+		if err == nil {
+			return a
+		}
+		if !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("could not restart the server on " + addr)
+	return nil
 }
