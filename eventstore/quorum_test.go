@@ -119,6 +119,13 @@ func TestClusterReadOnLoneLaggingReplica(t *testing.T) {
 			rctx, cancel := short()
 			err := read(rctx)
 			cancel()
+			if what == "Subscribe" && err == nil {
+				// A subscription whose ctx ends stops without an error,
+				// as documented, whatever it waited for; what matters is
+				// that it delivered nothing of the lagging replica's
+				// prefix (firstError fails the test on any event).
+				continue
+			}
 			unavailable(who, what, err)
 		}
 	}
