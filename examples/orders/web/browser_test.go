@@ -225,6 +225,30 @@ func checkState(t *testing.T, b *browser, base, id, query string, tl timeline) s
 	return want
 }
 
+// orderPage is what several page tests begin with: the example seeded
+// with 40 orders, one of them picked, and a browser.
+type orderPage struct {
+	ctx    context.Context // ends when the test does, or after its timeout
+	base   string          // the example's URL, without the slash at its end
+	id     string          // the order picked
+	tl     timeline        // its timeline
+	stream string          // its stream
+	b      *browser
+}
+
+// openOrderPage starts the seeded example and a browser, bounded by
+// timeout, and picks an order.
+func openOrderPage(t *testing.T, timeout time.Duration) orderPage {
+	t.Helper()
+	bin := findChromium(t)
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	t.Cleanup(cancel)
+	a := startSeeded(t, ctx, t.TempDir(), 40)
+	base := strings.TrimSuffix(a.URL, "/")
+	id, tl := pickOrder(t, base)
+	return orderPage{ctx: ctx, base: base, id: id, tl: tl, stream: "orders/" + id + "/events", b: newBrowser(t, ctx, bin)}
+}
+
 // pickOrder finds an open order (one that takes another item) with the
 // longest history, so that its timeline has something to travel through.
 func pickOrder(t *testing.T, base string) (id string, tl timeline) {

@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -30,16 +29,10 @@ const capture = `(() => {
 // event the page then shows; the projections view lists the read models
 // and rebuilds one to the end.
 func TestPageTools(t *testing.T) {
-	bin := findChromium(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 150*time.Second)
-	defer cancel()
-	a := startSeeded(t, ctx, t.TempDir(), 40)
-	base := strings.TrimSuffix(a.URL, "/")
-	id, tl := pickOrder(t, base)
-	stream := "orders/" + id + "/events"
+	p := openOrderPage(t, 150*time.Second)
+	base, id, tl, stream, b := p.base, p.id, p.tl, p.stream, p.b
 	head := tl.Version
 
-	b := newBrowser(t, ctx, bin)
 	b.do("size", chromedp.EmulateViewport(1024, 700))
 	openAt(b, base, fmt.Sprintf("#%s@%d", stream, head))
 	b.waitShown(stream, head)

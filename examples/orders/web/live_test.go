@@ -39,16 +39,10 @@ func addItem(t *testing.T, ctx context.Context, base, id, key string) {
 // stream, extends the axis to it; an axis zoomed into keeps its window;
 // the toast that tells of it covers nothing of the stream's view.
 func TestNewEventsInThePast(t *testing.T) {
-	bin := findChromium(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
-	defer cancel()
-	a := startSeeded(t, ctx, t.TempDir(), 40)
-	base := strings.TrimSuffix(a.URL, "/")
-	id, tl := pickOrder(t, base)
-	stream := "orders/" + id + "/events"
+	p := openOrderPage(t, 120*time.Second)
+	ctx, base, id, tl, stream, b := p.ctx, p.base, p.id, p.tl, p.stream, p.b
 	head := tl.Version
 
-	b := newBrowser(t, ctx, bin)
 	steppers := func(at uint64, prev, next bool) {
 		t.Helper()
 		eval[string](b, fmt.Sprintf(`location.hash = "#%s@%d"`, stream, at))

@@ -122,16 +122,10 @@ func TestStateIsAlwaysThePointShown(t *testing.T) {
 // the answer on its way, then asks for the newest step's state only, and
 // shows it.
 func TestSliderStepsAskForTheNewest(t *testing.T) {
-	bin := findChromium(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
-	defer cancel()
-	a := startSeeded(t, ctx, t.TempDir(), 40)
-	base := strings.TrimSuffix(a.URL, "/")
-	id, tl := pickOrder(t, base)
-	stream := "orders/" + id + "/events"
+	p := openOrderPage(t, 120*time.Second)
+	base, id, tl, stream, b := p.base, p.id, p.tl, p.stream, p.b
 	head := tl.Version
 
-	b := newBrowser(t, ctx, bin)
 	openAt(b, base, fmt.Sprintf("#%s@%d", stream, head))
 	b.waitShown(stream, head)
 	// In one task, so that every step is made before the first step's
