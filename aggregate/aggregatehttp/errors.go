@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/internal/reason"
 	"github.com/rewindhq/rewind/internal/requestid"
 )
 
@@ -53,14 +54,14 @@ func fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, eventstore.ErrStorageFull):
 		// Nothing was stored, and retrying does not help until an
 		// operator acts (the store logged it).
-		writeError(w, http.StatusInsufficientStorage, "the event store has no storage left: nothing was stored; its operator must free disk space or raise its storage limit")
+		writeError(w, http.StatusInsufficientStorage, reason.StorageFull)
 	case errors.Is(err, eventstore.ErrUnavailable):
 		// The store's NATS cluster had no leader for a moment (an
 		// election): transient, so a 503 the client retries after
 		// Retry-After, never a 500. A command sent with its
 		// Idempotency-Key is exactly-once when retried.
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "the event store is unavailable for now (its cluster has no leader: an election, or too few of its nodes up): retry")
+		writeError(w, http.StatusServiceUnavailable, reason.Unavailable)
 	default:
 		serverError(w, r, err)
 	}

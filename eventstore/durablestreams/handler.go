@@ -386,7 +386,7 @@ func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, name string
 		fail(w, http.StatusServiceUnavailable, "the server is shutting down")
 	case errors.Is(err, eventstore.ErrStorageFull):
 		// The store logged it, once a run; nothing was stored.
-		fail(w, http.StatusInsufficientStorage, storageFullReason)
+		fail(w, http.StatusInsufficientStorage, reason.StorageFull)
 	case errors.Is(err, eventstore.ErrUnavailable):
 		unavailable(w)
 		h.cfg.log.Warn("durablestreams: the event store's cluster is unavailable", "method", r.Method, "stream", name, "err", err)
@@ -404,11 +404,6 @@ func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, name strin
 	fail(w, http.StatusInternalServerError, requestid.Reason(id))
 }
 
-// storageFullReason answers a write the store's server refused for want
-// of storage (eventstore.ErrStorageFull), with a 507: retrying does not
-// help until an operator acts.
-const storageFullReason = "the event store has no storage left: nothing was stored; its operator must free disk space or raise its storage limit"
-
 // unavailable answers a request the store could not serve because its
 // NATS cluster had no leader for it (eventstore.ErrUnavailable): a 503
 // with Retry-After, which clients retry, never a 500. Whether a write that
@@ -417,7 +412,7 @@ const storageFullReason = "the event store has no storage left: nothing was stor
 // exactly-once.
 func unavailable(w http.ResponseWriter) {
 	w.Header().Set("Retry-After", "1")
-	fail(w, http.StatusServiceUnavailable, "the event store is unavailable for now (its cluster has no leader: an election, or too few of its nodes up): retry")
+	fail(w, http.StatusServiceUnavailable, reason.Unavailable)
 }
 
 func (h *Handler) lock(name string) func() {

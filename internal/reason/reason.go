@@ -1,12 +1,24 @@
 // Package reason keeps the reasons of error answers short. A reason often
 // quotes what the client sent (a stream name, a header); sent back whole,
 // a 60 kB name makes a 60 kB error answer. Every 4xx reason goes through
-// Cap, and a quoted input through Quote.
+// Cap, and a quoted input through Quote. It also holds the reasons that
+// every HTTP handler gives for the same conditions of the store.
 package reason
 
 import (
 	"strconv"
 	"unicode/utf8"
+)
+
+// Reasons the HTTP handlers share for the store's own conditions, so that
+// a client reads the same words from every endpoint.
+const (
+	// Unavailable answers a request the store could not serve because its
+	// NATS cluster could not (eventstore.ErrUnavailable): a 503, retried.
+	Unavailable = "the event store is unavailable for now (its cluster has no leader: an election, or too few of its nodes up): retry"
+	// StorageFull answers a write its server refused for want of storage
+	// (eventstore.ErrStorageFull): a 507, which retrying does not help.
+	StorageFull = "the event store has no storage left: nothing was stored; its operator must free disk space or raise its storage limit"
 )
 
 // Max is the most bytes of a reason Cap keeps.
