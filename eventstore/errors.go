@@ -113,7 +113,7 @@ var (
 	// with a higher limit or more free disk space (a server of one's own:
 	// its max_file_store raised). Until then Ready reports the store not
 	// ready. Over HTTP it is a 507.
-	ErrStorageFull = errors.New("eventstore: storage full")
+	ErrStorageFull = natsretry.ErrStorageFull
 
 	// ErrReplicas is returned by Connect (and by the calls that make a
 	// bucket or the snapshot stream) when WithReplicas asks for more

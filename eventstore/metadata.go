@@ -168,7 +168,7 @@ func (s *Store) SetMetadata(ctx context.Context, stream string, values map[strin
 		return 0, fmt.Errorf("eventstore: set metadata of %q: %w", stream, ErrMetadataConflict)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("eventstore: set metadata of %q: %w", stream, s.closedOr(storageFullOr(err)))
+		return 0, fmt.Errorf("eventstore: set metadata of %q: %w", stream, s.closedOr(err))
 	}
 	mm.mu.Lock()
 	if e, ok := mm.m[stream]; !ok || e.rev < rev {

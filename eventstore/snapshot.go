@@ -166,7 +166,7 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap Snapshot) error {
 		return fmt.Errorf("eventstore: save snapshot of %q: %w: %w", snap.Stream, ErrTooLarge, err)
 	}
 	if err != nil {
-		return s.closedOr(fmt.Errorf("eventstore: save snapshot of %q: %w", snap.Stream, storageFullOr(err)))
+		return s.closedOr(fmt.Errorf("eventstore: save snapshot of %q: %w", snap.Stream, err))
 	}
 	if victim := s.cacheSnapshot(snap, ack.Sequence); victim != 0 {
 		if err := retry(ctx, func(ctx context.Context) error { return s.snapStream.DeleteMsg(ctx, victim) }); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {

@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/rewindhq/rewind/internal/natsretry"
 )
 
 // A store whose appends go unanswered is not ready, even when the server
@@ -109,16 +107,6 @@ func (s *Store) noteStorageFull(err error) error {
 			slog.String("what to do", "free disk space or raise WithStorageLimit, then reopen the store (the embedded server's default limit is three quarters of the disk space free when it opened, plus what the log held); on a server of one's own, raise its max_file_store"))
 	}
 	return fmt.Errorf("%w: the NATS server has no storage left for the log: %w", ErrStorageFull, err)
-}
-
-// storageFullOr returns err, wrapping ErrStorageFull too when it is the
-// server's refusal for want of storage (a bucket's or the snapshot
-// stream's write, which the append's health does not count).
-func storageFullOr(err error) error {
-	if natsretry.StorageFull(err) {
-		return fmt.Errorf("%w: %w", ErrStorageFull, err)
-	}
-	return err
 }
 
 // noteUnanswered records a publish that went without an answer since

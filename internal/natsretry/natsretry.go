@@ -32,6 +32,11 @@ import (
 // error wraps. The eventstore package exports it as its ErrUnavailable.
 var ErrUnavailable = errors.New("eventstore: cluster unavailable")
 
+// ErrStorageFull is what a call that a server refused for want of storage
+// (StorageFull) wraps. The eventstore package exports it as its
+// ErrStorageFull.
+var ErrStorageFull = errors.New("eventstore: storage full")
+
 // ErrNoResponders is a reply, read by hand, that no JetStream server took
 // a message (a status 503); transient.
 var ErrNoResponders = errors.New("no responders")
@@ -188,12 +193,16 @@ func (r *Retrier) Again(err error) bool {
 }
 
 // Err returns the call's outcome: the last try's error, wrapped in
+// ErrStorageFull when a server refused it for want of storage, or in
 // ErrUnavailable when it was transient (with the ctx's error too, when the
-// ctx ended, or its deadline was too near for another try). The text says how long the tries went on: the last try's
-// own error is often its short deadline's, which alone would read as if
-// the caller's ctx had run out.
+// ctx ended, or its deadline was too near for another try). The text says
+// how long the tries went on: the last try's own error is often its short
+// deadline's, which alone would read as if the caller's ctx had run out.
 func (r *Retrier) Err() error {
 	err := r.last
+	if StorageFull(err) {
+		return fmt.Errorf("%w: %w", ErrStorageFull, err)
+	}
 	if err == nil || !Transient(err) {
 		return err
 	}

@@ -82,3 +82,16 @@ func TestErrSaysHowLongTheTriesWent(t *testing.T) {
 		t.Errorf("after %d tries: %q, want it to match %s", tries, err, want)
 	}
 }
+
+// TestStorageFullIsNotRetried: a call refused for want of storage is tried
+// once and fails with ErrStorageFull, not ErrUnavailable.
+func TestStorageFullIsNotRetried(t *testing.T) {
+	tries := 0
+	err := DoFrom(New(context.Background(), context.Background()), func(context.Context) error {
+		tries++
+		return &jetstream.APIError{Code: 503, ErrorCode: 10023, Description: "insufficient resources"}
+	})
+	if tries != 1 || !errors.Is(err, ErrStorageFull) || errors.Is(err, ErrUnavailable) {
+		t.Errorf("%d tries, %v; want one try and ErrStorageFull", tries, err)
+	}
+}
