@@ -529,8 +529,14 @@ func TestServeStorageFull(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("/readyz: %d, want 503", resp.StatusCode)
 	}
-	if !strings.Contains(p.output(), "storage full") {
-		t.Errorf("the log does not say why it is not ready:\n%s", p.output())
+	// The reason reaches the log as the answer goes out: the line is read
+	// from the server's stderr a moment later.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(p.output(), "storage full"); {
+		if time.Now().After(deadline) {
+			t.Errorf("the log does not say why it is not ready:\n%s", p.output())
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
