@@ -82,7 +82,10 @@
 // events are tried one at a time, and the one that fails is poison: by
 // policy it stops the projection with a *PoisonError naming the event,
 // its stream and offset (Stop), or it is appended to the projection's
-// dead-letter stream with the error and skipped (DeadLetter). A dead
+// dead-letter stream with the error and skipped (DeadLetter). A handler
+// that panics fails its batch the same way, with an error matching
+// ErrHandlerPanic: the process goes on (an ExactlyOnce transaction is
+// rolled back). A dead
 // letter always fits in an append (the error is cut to 4 KiB; an event too
 // large to carry beside it is dead-lettered without its data, by what
 // finds it in the log), and a projection's name is checked at Start to

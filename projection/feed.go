@@ -371,7 +371,7 @@ func (r *Runner) retry(ctx context.Context, p Projection, b Batch, rev uint64) (
 			backoff = min(2*backoff, 5*time.Second)
 		}
 		var n uint64
-		n, err = p.Sink.Apply(ctx, b, rev)
+		n, err = applyRecovered(ctx, p, b, rev)
 		if err == nil {
 			return n, nil
 		}
@@ -392,6 +392,18 @@ func (r *Runner) retry(ctx context.Context, p Projection, b Batch, rev uint64) (
 			"from", b.Events[0].Offset, "attempt", attempt+1, "err", err)
 	}
 	return 0, err
+}
+
+// applyRecovered is p.Sink.Apply with a panic turned into an error
+// wrapping ErrHandlerPanic, which retry and poison then treat as any
+// failure of the batch.
+func applyRecovered(ctx context.Context, p Projection, b Batch, rev uint64) (n uint64, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			n, err = 0, fmt.Errorf("projection %s: %w: %v", p.Name, ErrHandlerPanic, v)
+		}
+	}()
+	return p.Sink.Apply(ctx, b, rev)
 }
 
 // poison handles an event the sink keeps failing on, by the projection's

@@ -131,6 +131,10 @@ func (s *exactlyOnce) Apply(ctx context.Context, b Batch, rev uint64) (uint64, e
 	if err != nil {
 		return 0, fmt.Errorf("projection %s: begin: %w", s.name, err)
 	}
+	// A handler that panics leaves the transaction to this rollback (the
+	// runner recovers the panic): held open, it would keep the database
+	// locked. After a commit or a rollback below it does nothing.
+	defer tx.Rollback()
 	if err := s.h.HandleTx(ctx, tx, b); err != nil {
 		return 0, errors.Join(err, tx.Rollback())
 	}
