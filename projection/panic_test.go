@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rewindhq/rewind/checkpoint"
+	"github.com/rewindhq/rewind/eventstore"
 	"github.com/rewindhq/rewind/projection"
 )
 
@@ -90,5 +91,43 @@ func TestHandlerPanicIsPoison(t *testing.T) {
 	}
 	if _, err := db.ExecContext(wctx, `INSERT INTO seen VALUES (0)`); err != nil {
 		t.Fatalf("a write after the panic: %v (the panicking transaction still holds the database)", err)
+	}
+}
+
+// TestSinkWithoutHandlerIsRefused: a sink of this package made with a nil
+// handler, database or checkpoint store is refused by Start, Replay and
+// Rebuild, rather than met by a nil dereference in the projection's
+// goroutine.
+func TestSinkWithoutHandlerIsRefused(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	appendN(t, s, "nils/1", 1)
+	r := projection.NewRunner(s, nil)
+	defer r.Close()
+	ok := projection.HandlerFunc(func(ctx context.Context, b projection.Batch) error { return nil })
+	okTx := projection.TxHandlerFunc(func(ctx context.Context, tx *sql.Tx, b projection.Batch) error { return nil })
+	cps := openSQLCheckpoints(t)
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for name, sink := range map[string]projection.Sink{
+		"no-handler":     projection.AtLeastOnce("no-handler", nil, &checkpoint.Memory{}),
+		"no-checkpoints": projection.AtLeastOnce("no-checkpoints", ok, nil),
+		"no-tx-handler":  projection.ExactlyOnce("no-tx-handler", db, cps, nil),
+		"no-db":          projection.ExactlyOnce("no-db", nil, cps, okTx),
+		"no-sql":         projection.ExactlyOnce("no-sql", db, nil, okTx),
+	} {
+		p := projection.Projection{Name: name, Source: projection.Category("nils"), Sink: sink}
+		if err := r.Start(ctx, p); !errors.Is(err, eventstore.ErrInvalidOption) {
+			t.Errorf("Start %s: %v, want ErrInvalidOption", name, err)
+		}
+		if err := projection.Replay(ctx, s, p, nil); !errors.Is(err, eventstore.ErrInvalidOption) {
+			t.Errorf("Replay %s: %v, want ErrInvalidOption", name, err)
+		}
+		if err := projection.Rebuild(ctx, r, p, nil); !errors.Is(err, eventstore.ErrInvalidOption) {
+			t.Errorf("Rebuild %s: %v, want ErrInvalidOption", name, err)
+		}
 	}
 }

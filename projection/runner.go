@@ -109,9 +109,14 @@ func (p Projection) withDefaults() (Projection, error) {
 	if err := checkName(p.Name); err != nil {
 		return p, err
 	}
-	if n, ok := p.Sink.(namedSink); ok && n.checkpointName() != p.Name {
-		return p, fmt.Errorf("projection %q: %w: its sink keeps its checkpoint under %q; make the sink with the projection's name",
-			p.Name, eventstore.ErrInvalidOption, n.checkpointName())
+	if n, ok := p.Sink.(namedSink); ok {
+		if n.checkpointName() != p.Name {
+			return p, fmt.Errorf("projection %q: %w: its sink keeps its checkpoint under %q; make the sink with the projection's name",
+				p.Name, eventstore.ErrInvalidOption, n.checkpointName())
+		}
+		if err := n.check(); err != nil {
+			return p, fmt.Errorf("projection %q: %w: %w", p.Name, eventstore.ErrInvalidOption, err)
+		}
 	}
 	if err := p.Source.check(); err != nil {
 		return p, fmt.Errorf("projection %q: %w", p.Name, err)

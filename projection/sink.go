@@ -67,13 +67,20 @@ type Sink interface {
 }
 
 // namedSink is a sink that keeps its checkpoint under a name of its own,
-// which must be its projection's (the sinks of this package).
-type namedSink interface{ checkpointName() string }
+// which must be its projection's (the sinks of this package), and that
+// says what it was made without (check), so that Start refuses it rather
+// than the projection's goroutine meet a nil.
+type namedSink interface {
+	checkpointName() string
+	check() error
+}
 
 // AtLeastOnce is a Sink that hands batches to h and then saves the
 // position in cps under name, which must be the projection's Name. After a crash between the two, the batch is
 // handed to h again: h sees every event at least once, and can tell a
 // repeat by its offset (Event.Offset; the batches' offsets only grow).
+// Start, Replay and Rebuild refuse one made with a nil h or cps
+// (eventstore.ErrInvalidOption).
 func AtLeastOnce(name string, h Handler, cps checkpoint.Store) Sink {
 	return &atLeastOnce{name: name, h: h, cps: cps}
 }
@@ -85,6 +92,13 @@ type atLeastOnce struct {
 }
 
 func (s *atLeastOnce) checkpointName() string { return s.name }
+
+func (s *atLeastOnce) check() error {
+	if s.h == nil || s.cps == nil {
+		return errors.New("AtLeastOnce needs a handler and a checkpoint store")
+	}
+	return nil
+}
 
 func (s *atLeastOnce) Position(ctx context.Context) (checkpoint.Checkpoint, error) {
 	return s.cps.Load(ctx, s.name)
@@ -105,6 +119,8 @@ func (s *atLeastOnce) Apply(ctx context.Context, b Batch, rev uint64) (uint64, e
 // its position saved under name (the projection's Name) in cps, in one
 // transaction. Either both commit or neither does, so after any crash the
 // read model reflects every event up to its saved position exactly once.
+// Start, Replay and Rebuild refuse one made with a nil db, cps or h
+// (eventstore.ErrInvalidOption).
 func ExactlyOnce(name string, db *sql.DB, cps *checkpoint.SQL, h TxHandler) Sink {
 	return &exactlyOnce{name: name, db: db, cps: cps, h: h}
 }
@@ -117,6 +133,13 @@ type exactlyOnce struct {
 }
 
 func (s *exactlyOnce) checkpointName() string { return s.name }
+
+func (s *exactlyOnce) check() error {
+	if s.db == nil || s.cps == nil || s.h == nil {
+		return errors.New("ExactlyOnce needs a database, a checkpoint.SQL and a handler")
+	}
+	return nil
+}
 
 func (s *exactlyOnce) Position(ctx context.Context) (checkpoint.Checkpoint, error) {
 	return s.cps.Load(ctx, s.name)
