@@ -354,6 +354,9 @@ func (r *Runner) apply(ctx context.Context, pr *proc, b Batch, rev uint64) (uint
 		if rev, err = r.apply(ctx, pr, one, rev); err != nil {
 			return 0, err
 		}
+		// Applied and saved: the Status of a projection that the next
+		// event stops says so.
+		pr.set(func(s *Status) { s.Position = e.Offset })
 	}
 	return rev, nil
 }

@@ -131,3 +131,45 @@ func TestSinkWithoutHandlerIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestPoisonStatusPosition: a batch that fails is tried one event at a
+// time, and the events before the poison one are applied and saved; the
+// stopped projection's Status says so (its Position is the last of them,
+// as its checkpoint is, and its lag counts from there), not the position
+// before the batch.
+func TestPoisonStatusPosition(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	appendN(t, s, "poisoned/1", 3)
+	r := projection.NewRunner(s, nil)
+	defer r.Close()
+	var applied []eventstore.Offset
+	h := projection.HandlerFunc(func(ctx context.Context, b projection.Batch) error {
+		for _, e := range b.Events {
+			if e.Version == 2 {
+				return errors.New("v2 is poison")
+			}
+		}
+		for _, e := range b.Events {
+			applied = append(applied, e.Offset)
+		}
+		return nil
+	})
+	cps := &checkpoint.Memory{}
+	if err := r.Start(ctx, projection.Projection{Name: "p", Source: projection.Category("poisoned"), Retries: projection.NoRetries,
+		Sink: projection.AtLeastOnce("p", h, cps)}); err != nil {
+		t.Fatal(err)
+	}
+	var perr *projection.PoisonError
+	if err := r.WaitCaughtUp(ctx, "p"); !errors.As(err, &perr) {
+		t.Fatalf("%v, want a PoisonError", err)
+	}
+	cp, err := cps.Load(ctx, "p")
+	if err != nil || len(applied) != 1 || cp.Offset != applied[0] {
+		t.Fatalf("applied %v, checkpoint %+v (%v): want v1 alone, saved", applied, cp, err)
+	}
+	st, _ := r.Status("p")
+	if st.State != projection.StateFailed || st.Position != cp.Offset || st.LagCommits != 2 {
+		t.Fatalf("Status %+v: want failed at v1's offset %s (its checkpoint's), 2 commits behind", st, cp.Offset)
+	}
+}
