@@ -174,6 +174,12 @@ const defaultSnapshotEvery = 100
 
 // NewRepository returns a repository of the aggregate type def on store.
 func NewRepository[S, E any](store *eventstore.Store, def *Definition[S, E], opts ...Option) (*Repository[S, E], error) {
+	if store == nil {
+		return nil, fmt.Errorf("%w: a repository needs a store", eventstore.ErrInvalidOption)
+	}
+	if def == nil {
+		return nil, fmt.Errorf("%w: a repository needs a definition", ErrDefinition)
+	}
 	if err := def.Err(); err != nil {
 		return nil, err
 	}

@@ -341,6 +341,18 @@ func TestDefinitionMistakes(t *testing.T) {
 	}
 }
 
+// TestNewRepositoryWithoutStore: NewRepository without a store or a
+// definition is an error (ErrInvalidOption, ErrDefinition), not a nil
+// dereference in the caller's goroutine.
+func TestNewRepositoryWithoutStore(t *testing.T) {
+	if _, err := aggregate.NewRepository(nil, defineOrders()); !errors.Is(err, eventstore.ErrInvalidOption) {
+		t.Errorf("no store: %v, want ErrInvalidOption", err)
+	}
+	if _, err := aggregate.NewRepository[order, orderEvent](openStore(t), nil); !errors.Is(err, aggregate.ErrDefinition) {
+		t.Errorf("no definition: %v, want ErrDefinition", err)
+	}
+}
+
 // TestIDs: ids that cannot name one stream are refused.
 func TestIDs(t *testing.T) {
 	ctx := context.Background()

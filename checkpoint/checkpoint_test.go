@@ -40,6 +40,19 @@ func TestKV(t *testing.T) {
 	checkpointtest.RunLeaser(t, func(t *testing.T) checkpoint.Leaser { return openKV(t) })
 }
 
+// TestNewWithoutStore: NewKV without a store and NewSQL without a
+// database are errors wrapping eventstore.ErrInvalidOption, not a nil
+// dereference in the caller's goroutine.
+func TestNewWithoutStore(t *testing.T) {
+	ctx := context.Background()
+	if _, err := checkpoint.NewKV(ctx, nil, ""); !errors.Is(err, eventstore.ErrInvalidOption) {
+		t.Errorf("NewKV(nil): %v, want ErrInvalidOption", err)
+	}
+	if _, err := checkpoint.NewSQL(ctx, nil); !errors.Is(err, eventstore.ErrInvalidOption) {
+		t.Errorf("NewSQL(nil): %v, want ErrInvalidOption", err)
+	}
+}
+
 func openSQL(t *testing.T) *checkpoint.SQL {
 	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "rm.db")+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)")
 	if err != nil {

@@ -38,6 +38,9 @@ var (
 // NewKV returns a KV store on bucket (DefaultBucket if "") of store's
 // server, creating the bucket if needed.
 func NewKV(ctx context.Context, store *eventstore.Store, bucket string) (*KV, error) {
+	if store == nil {
+		return nil, fmt.Errorf("checkpoint: %w: NewKV needs a store", eventstore.ErrInvalidOption)
+	}
 	if bucket == "" {
 		bucket = DefaultBucket
 	}

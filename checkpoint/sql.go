@@ -46,6 +46,9 @@ var tableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 // NewSQL returns a SQL store on db, creating its tables if they do not
 // exist.
 func NewSQL(ctx context.Context, db *sql.DB, opts ...SQLOption) (*SQL, error) {
+	if db == nil {
+		return nil, fmt.Errorf("checkpoint: %w: NewSQL needs a database", eventstore.ErrInvalidOption)
+	}
 	s := &SQL{db: db, table: "rewind_checkpoints"}
 	for _, o := range opts {
 		o(s)
