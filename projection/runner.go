@@ -53,7 +53,8 @@ type Projection struct {
 	// name they were made with, which must be this one: Start, Replay and
 	// Rebuild refuse a projection whose sink names another.
 	Name string
-	// Source is what it reads.
+	// Source is what it reads. Left unset, it is the zero Source, All:
+	// the whole log.
 	Source Source
 	// Sink applies batches and keeps the position.
 	Sink Sink

@@ -12,7 +12,8 @@ import (
 // category, or a list of streams. Start, Replay and Rebuild refuse a
 // source that names nothing (an empty category, no streams) or something
 // no stream can be (see eventstore.CheckStreamName): an empty value from
-// a configuration never widens a projection to the whole log.
+// a configuration never widens a projection to the whole log. The zero
+// Source, a Projection's Source left unset, is All.
 type Source struct {
 	kind     sourceKind
 	category string
