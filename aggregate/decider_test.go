@@ -2,6 +2,9 @@ package aggregate_test
 
 import (
 	"context"
+	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/rewindhq/rewind/aggregate"
@@ -40,5 +43,53 @@ func TestDecidersOnStore(t *testing.T) {
 	l, err := repo.Load(context.Background(), "g5")
 	if err != nil || l.State.Total != 10 {
 		t.Fatalf("load: %+v, %v", l, err)
+	}
+}
+
+// fatalRecorder is a testing.TB whose Fatalf records the message and ends
+// the goroutine, as testing's does, so a case's own failures can be read.
+type fatalRecorder struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalRecorder) Helper() {}
+
+func (f *fatalRecorder) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// failure runs check against a fatalRecorder and returns its message ("":
+// the case passed).
+func failure(check func(testing.TB)) string {
+	f := &fatalRecorder{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		check(f)
+	}()
+	<-done
+	return f.msg
+}
+
+// TestSpecMistakes: a case with no When, a decider that panics, and a
+// ThenError given a nil error fail the case with a message saying so,
+// rather than panic the test binary or pass whatever the decider does.
+func TestSpecMistakes(t *testing.T) {
+	d := defineOrders()
+	for name, c := range map[string]struct {
+		check func(testing.TB)
+		want  string
+	}{
+		"no When": {func(t testing.TB) { aggregatetest.Given(d).Then(t) }, "no command"},
+		"panic": {func(t testing.TB) {
+			aggregatetest.Given(d).When(func(order) ([]orderEvent, error) { panic("out of range") }).Then(t)
+		}, "decider panicked: out of range"},
+		"nil error": {func(t testing.TB) { aggregatetest.Given(d).When(place("ada")).ThenError(t, nil) }, "ThenError needs"},
+	} {
+		if got := failure(c.check); !strings.Contains(got, c.want) {
+			t.Errorf("%s: the case failed with %q, want it to say %q", name, got, c.want)
+		}
 	}
 }

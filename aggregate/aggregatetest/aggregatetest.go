@@ -57,10 +57,19 @@ func (s *Spec[S, E]) When(decide func(S) ([]E, error)) *Spec[S, E] {
 	return s
 }
 
-// run folds the given events and decides.
+// run folds the given events and decides. A case without When, or whose
+// decider panics (Handle would return ErrDeciderPanic), fails.
 func (s *Spec[S, E]) run(t testing.TB) (S, []E, error) {
 	t.Helper()
+	if s.decide == nil {
+		t.Fatalf("no command: call When before Then")
+	}
 	state := s.def.Evolve(s.def.Initial(), asEvents[E](t, s.given)...)
+	defer func() {
+		if p := recover(); p != nil {
+			t.Fatalf("decider panicked: %v", p)
+		}
+	}()
 	events, err := s.decide(state)
 	return state, events, err
 }
@@ -79,9 +88,13 @@ func (s *Spec[S, E]) Then(t testing.TB, want ...E) {
 }
 
 // ThenError checks that the decider fails with an error matching want
-// (errors.Is) and returns no events.
+// (errors.Is) and returns no events. A nil want fails the case: it would
+// match a decider that succeeds.
 func (s *Spec[S, E]) ThenError(t testing.TB, want error) {
 	t.Helper()
+	if want == nil {
+		t.Fatalf("ThenError needs the error the decider fails with (Then checks a success)")
+	}
 	_, got, err := s.run(t)
 	if !errors.Is(err, want) {
 		t.Fatalf("decider returned %v (events %s); want error %v", err, describe(got), want)
