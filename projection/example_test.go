@@ -180,3 +180,64 @@ func ExampleReplay() {
 	// Output:
 	// orders then: 2; progress 3 of 3 commits
 }
+
+// A new version of a read model built from the start while the old one
+// keeps serving: Rebuild replays the log into the new target, reporting
+// progress, then starts it live on the runner. Switching readers to it
+// and stopping the old one is the caller's move.
+func ExampleRebuild() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "rewind-example-*")
+	defer os.RemoveAll(dir)
+	store, err := eventstore.Open(ctx, dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	for _, stream := range []string{"orders/1", "orders/2", "orders/3"} {
+		if _, err := store.Append(ctx, stream, []eventstore.Event{{Type: "OrderPlaced"}}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	counts := map[string]int{} // each version's read model
+	counter := func(version string) projection.Handler {
+		return projection.HandlerFunc(func(ctx context.Context, b projection.Batch) error {
+			mu.Lock()
+			counts[version] += len(b.Events)
+			mu.Unlock()
+			return nil
+		})
+	}
+	runner := projection.NewRunner(store, nil)
+	defer runner.Close()
+	cps := &checkpoint.Memory{}
+	if err := runner.Start(ctx, projection.Projection{Name: "orders-v1", Source: projection.Category("orders"),
+		Sink: projection.AtLeastOnce("orders-v1", counter("v1"), cps)}); err != nil {
+		log.Fatal(err)
+	}
+
+	var last projection.Progress
+	err = projection.Rebuild(ctx, runner, projection.Projection{Name: "orders-v2", Source: projection.Category("orders"),
+		Sink: projection.AtLeastOnce("orders-v2", counter("v2"), cps)}, func(p projection.Progress) { last = p })
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("rebuilt: %d events, %d of %d commits\n", last.Events, last.Done, last.Total)
+
+	if _, err := store.Append(ctx, "orders/4", []eventstore.Event{{Type: "OrderPlaced"}}); err != nil {
+		log.Fatal(err)
+	}
+	for _, name := range []string{"orders-v1", "orders-v2"} {
+		if err := runner.WaitCaughtUp(ctx, name); err != nil {
+			log.Fatal(err)
+		}
+	}
+	runner.Stop("orders-v1") // readers now use v2
+	mu.Lock()
+	fmt.Println("v1:", counts["v1"], "v2:", counts["v2"])
+	mu.Unlock()
+	// Output:
+	// rebuilt: 3 events, 3 of 3 commits
+	// v1: 4 v2: 4
+}
