@@ -93,3 +93,25 @@ func TestBatchSizeHoldsWhatIsRead(t *testing.T) {
 		t.Fatalf("BatchSize %d allocated %d KiB for 3 events, %d KiB more than BatchSize 1", projection.MaxBatchSize, large>>10, (large-small)>>10)
 	}
 }
+
+// TestEmptyTypeIsRefused: Types holding "" (a blank entry of a
+// configuration) is refused by every entry point: no event has an empty
+// type, so the projection would take nothing and say nothing.
+func TestEmptyTypeIsRefused(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	appendN(t, s, "et/1", 1)
+	r := projection.NewRunner(s, nil)
+	defer r.Close()
+	p := projection.Projection{Name: "blank", Source: projection.Category("et"), Types: []string{"Counted", ""},
+		Sink: projection.AtLeastOnce("blank", &memModel{}, &checkpoint.Memory{})}
+	if err := r.Start(ctx, p); !errors.Is(err, eventstore.ErrInvalidOption) {
+		t.Errorf("Start: %v, want ErrInvalidOption", err)
+	}
+	if err := projection.Replay(ctx, s, p, nil); !errors.Is(err, eventstore.ErrInvalidOption) {
+		t.Errorf("Replay: %v, want ErrInvalidOption", err)
+	}
+	if err := projection.Rebuild(ctx, r, p, nil); !errors.Is(err, eventstore.ErrInvalidOption) {
+		t.Errorf("Rebuild: %v, want ErrInvalidOption", err)
+	}
+}

@@ -61,7 +61,8 @@ type Projection struct {
 	// Types, if set, are the only event types handed to the sink (the
 	// position moves past the others too: Status.Position at once, the
 	// saved one through Sink.Skip a second after it first moved, and when
-	// the feed stops).
+	// the feed stops). An empty type among them is refused: no event
+	// has one.
 	Types []string
 	// BatchSize bounds the events of one batch: 0 means the default, 256;
 	// at most MaxBatchSize, and others, negative ones too, are refused.
@@ -121,6 +122,9 @@ func (p Projection) withDefaults() (Projection, error) {
 	}
 	if err := p.Source.check(); err != nil {
 		return p, fmt.Errorf("projection %q: %w", p.Name, err)
+	}
+	if slices.Contains(p.Types, "") {
+		return p, fmt.Errorf("projection %q: %w: Types holds an empty type, which no event has", p.Name, eventstore.ErrInvalidOption)
 	}
 	switch {
 	case p.BatchSize < 0 || p.BatchSize > MaxBatchSize:
