@@ -9,3 +9,7 @@ import "errors"
 // dead-letters the event) instead of taking the process down, and again
 // at every restart.
 var ErrHandlerPanic = errors.New("projection: handler panicked")
+
+// ErrClosed is returned by Start and Rebuild on a Runner that was closed:
+// a projection started then would run with no owner left to stop it.
+var ErrClosed = errors.New("projection: runner closed")

@@ -181,6 +181,9 @@ func Rebuild(ctx context.Context, runner *Runner, p Projection, progress func(Pr
 	if runner.running(p.Name) {
 		return fmt.Errorf("projection %s: %w: already running", p.Name, eventstore.ErrInvalidOption)
 	}
+	if runner.isClosed() {
+		return fmt.Errorf("projection %s: %w", p.Name, ErrClosed)
+	}
 	if err := runner.replay(ctx, dp, progress, nil); err != nil {
 		return err
 	}

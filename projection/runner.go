@@ -217,6 +217,7 @@ type Runner struct {
 
 	mu      sync.Mutex
 	procs   map[string]*proc
+	closed  bool // by Close: Start starts nothing more
 	wg      sync.WaitGroup
 	unwatch func() // stops the store Observer's scrapes of the projections
 }
@@ -277,6 +278,9 @@ func (r *Runner) Start(ctx context.Context, p Projection) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.closed {
+		return fmt.Errorf("projection %s: %w", p.Name, ErrClosed)
+	}
 	if old := r.procs[p.Name]; old != nil && !old.ended() {
 		return fmt.Errorf("projection %s: %w: already running", p.Name, eventstore.ErrInvalidOption)
 	}
@@ -340,10 +344,12 @@ func (r *Runner) Stop(name string) {
 	}
 }
 
-// Close stops every projection and waits for them.
+// Close stops every projection and waits for them. A closed runner starts
+// nothing more: Start and Rebuild return ErrClosed.
 func (r *Runner) Close() {
 	r.unwatch()
 	r.mu.Lock()
+	r.closed = true
 	for _, pr := range r.procs {
 		pr.cancel()
 	}
@@ -411,6 +417,13 @@ func (r *Runner) running(name string) bool {
 	defer r.mu.Unlock()
 	pr := r.procs[name]
 	return pr != nil && !pr.ended()
+}
+
+// isClosed reports whether Close was called.
+func (r *Runner) isClosed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
 }
 
 // WaitCaughtUp waits until projection name has applied every event of its

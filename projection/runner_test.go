@@ -229,3 +229,26 @@ func TestRetries(t *testing.T) {
 		t.Fatalf("Retries -2: %v, want ErrInvalidOption", err)
 	}
 }
+
+// TestStartAfterClose: a closed runner starts nothing (ErrClosed), from
+// Start or Rebuild: a projection started after Close ran on with no owner
+// to stop it.
+func TestStartAfterClose(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	appendN(t, s, "closed/1", 1)
+	r := projection.NewRunner(s, nil)
+	r.Close()
+	p := projection.Projection{Name: "late", Source: projection.Category("closed"),
+		Sink: projection.AtLeastOnce("late", &memModel{}, &checkpoint.Memory{})}
+	if err := r.Start(ctx, p); !errors.Is(err, projection.ErrClosed) {
+		t.Errorf("Start after Close: %v, want ErrClosed", err)
+	}
+	if err := projection.Rebuild(ctx, r, p, nil); !errors.Is(err, projection.ErrClosed) {
+		t.Errorf("Rebuild after Close: %v, want ErrClosed", err)
+	}
+	if st, ok := r.Status("late"); ok {
+		t.Errorf("a projection runs on a closed runner: %+v", st)
+	}
+	r.Close()
+}
