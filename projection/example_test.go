@@ -16,7 +16,8 @@ import (
 	_ "modernc.org/sqlite"
 )
 
-// An in-memory read model: orders per customer, caught up and then live.
+// An in-memory read model, a count of the orders placed: caught up, then
+// live (the order appended after Start is counted too).
 func Example() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "rewind-example-*")
