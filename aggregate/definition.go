@@ -406,7 +406,11 @@ func (d *Definition[S, E]) Stream(id string) (string, error) {
 		// A valid id may still not fit: a long category leaves less of
 		// the stream name's bytes for it. It is the id that is refused,
 		// as the documentation says, not the store's name.
-		return "", fmt.Errorf("%w: %d bytes do not fit in the stream's name: %w", ErrInvalidID, len(id), err)
+		if len(name) > eventstore.MaxStreamNameLen {
+			return "", fmt.Errorf("%w: %d bytes do not fit in the stream's name: %w", ErrInvalidID, len(id), err)
+		}
+		// Any other refusal is of a name WithStreamName made.
+		return "", fmt.Errorf("%w: %q makes the stream name %q: %w", ErrInvalidID, id, name, err)
 	}
 	return name, nil
 }

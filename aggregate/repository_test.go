@@ -374,6 +374,14 @@ func TestIDs(t *testing.T) {
 	if h, _ := s.Head(ctx, "shop/orders/o-1"); h.Version != 1 {
 		t.Fatalf("custom stream name not used")
 	}
+	// A stream name function that makes a name the store refuses: the
+	// error says which name, not that the id does not fit.
+	d = defineOrders(aggregate.WithStreamName(func(id string) string { return "../" + id }))
+	r3 := newRepo(t, s, d)
+	_, err := r3.Handle(ctx, "o-2", place("ada"))
+	if !errors.Is(err, aggregate.ErrInvalidID) || !strings.Contains(err.Error(), `"../o-2"`) || strings.Contains(err.Error(), "do not fit") {
+		t.Fatalf("a stream name with a '..' segment: %v; want ErrInvalidID naming the stream name made", err)
+	}
 }
 
 // TestCacheIsolated: a decider that changes the state it is given, or an
