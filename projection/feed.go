@@ -403,7 +403,7 @@ func (r *Runner) retry(ctx context.Context, p Projection, b Batch, rev uint64) (
 func applyRecovered(ctx context.Context, p Projection, b Batch, rev uint64) (n uint64, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			n, err = 0, fmt.Errorf("projection %s: %w: %v", p.Name, ErrHandlerPanic, v)
+			n, err = 0, fmt.Errorf("%w: %v", ErrHandlerPanic, v)
 		}
 	}()
 	return p.Sink.Apply(ctx, b, rev)

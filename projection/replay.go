@@ -182,7 +182,7 @@ func Rebuild(ctx context.Context, runner *Runner, p Projection, progress func(Pr
 		return fmt.Errorf("projection %s: %w: already running", p.Name, eventstore.ErrInvalidOption)
 	}
 	if runner.isClosed() {
-		return fmt.Errorf("projection %s: %w", p.Name, ErrClosed)
+		return fmt.Errorf("%w: %s not started", ErrClosed, p.Name)
 	}
 	if err := runner.replay(ctx, dp, progress, nil); err != nil {
 		return err

@@ -279,7 +279,7 @@ func (r *Runner) Start(ctx context.Context, p Projection) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return fmt.Errorf("projection %s: %w", p.Name, ErrClosed)
+		return fmt.Errorf("%w: %s not started", ErrClosed, p.Name)
 	}
 	if old := r.procs[p.Name]; old != nil && !old.ended() {
 		return fmt.Errorf("projection %s: %w: already running", p.Name, eventstore.ErrInvalidOption)
