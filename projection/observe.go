@@ -14,6 +14,9 @@ import "github.com/rewindhq/rewind/observe"
 // watch shows the runner's projections to the Observer's scrapes; the
 // returned func stops it.
 func (r *Runner) watch() func() {
+	if r.store == nil { // Start refuses every projection
+		return func() {}
+	}
 	o := r.store.Observer()
 	if !o.Metrics() {
 		return func() {}

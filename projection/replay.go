@@ -50,6 +50,9 @@ func Replay(ctx context.Context, store *eventstore.Store, p Projection, progress
 	if err := eventstore.CheckUpperBounds(bounds...); err != nil {
 		return fmt.Errorf("projection %s: replay bound: %w", p.Name, err)
 	}
+	if err := checkStore(store, p.Name); err != nil {
+		return err
+	}
 	return NewRunner(store, nil).replay(ctx, p, progress, bounds)
 }
 
@@ -180,6 +183,9 @@ func Rebuild(ctx context.Context, runner *Runner, p Projection, progress func(Pr
 	}
 	if runner.running(p.Name) {
 		return fmt.Errorf("projection %s: %w: already running", p.Name, eventstore.ErrInvalidOption)
+	}
+	if err := checkStore(runner.store, p.Name); err != nil {
+		return err
 	}
 	if runner.isClosed() {
 		return fmt.Errorf("%w: %s not started", ErrClosed, p.Name)

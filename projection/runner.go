@@ -149,6 +149,15 @@ func (p Projection) withDefaults() (Projection, error) {
 	return p, nil
 }
 
+// checkStore refuses a projection on a Runner made without a store, or a
+// Replay given none.
+func checkStore(store *eventstore.Store, name string) error {
+	if store == nil {
+		return fmt.Errorf("projection %q: %w: no store (NewRunner(store, log))", name, eventstore.ErrInvalidOption)
+	}
+	return nil
+}
+
 // checkName applies the rules of the names a projection's name becomes:
 // a checkpoint's and a lease's, and the dead-letter stream's. The store
 // and package checkpoint own those rules; they are asked, not restated.
@@ -266,6 +275,9 @@ func (r *Runner) Start(ctx context.Context, p Projection) error {
 	if err != nil {
 		return err
 	}
+	if err := checkStore(r.store, p.Name); err != nil {
+		return err
+	}
 	// Without a lease the projection starts feeding now: the tail is
 	// noted before Start returns (Status.LiveFrom), so that everything
 	// appended after it comes live. With one, it is noted when the lease
@@ -347,7 +359,9 @@ func (r *Runner) Stop(name string) {
 // Close stops every projection and waits for them. A closed runner starts
 // nothing more: Start and Rebuild return ErrClosed.
 func (r *Runner) Close() {
-	r.unwatch()
+	if r.unwatch != nil { // nil in a zero Runner
+		r.unwatch()
+	}
 	r.mu.Lock()
 	r.closed = true
 	for _, pr := range r.procs {

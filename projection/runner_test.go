@@ -252,3 +252,25 @@ func TestStartAfterClose(t *testing.T) {
 	}
 	r.Close()
 }
+
+// TestRunnerWithoutStore: a Runner made without a store (NewRunner(nil,
+// ...), or a zero Runner) and Replay without one refuse to start with
+// ErrInvalidOption, and such a Runner closes: none is a nil dereference.
+func TestRunnerWithoutStore(t *testing.T) {
+	ctx := context.Background()
+	p := projection.Projection{Name: "nostore", Source: projection.Category("x"),
+		Sink: projection.AtLeastOnce("nostore", &memModel{}, &checkpoint.Memory{})}
+	r := projection.NewRunner(nil, nil)
+	if err := r.Start(ctx, p); !errors.Is(err, eventstore.ErrInvalidOption) {
+		t.Errorf("Start on NewRunner(nil): %v, want ErrInvalidOption", err)
+	}
+	r.Close()
+	var zero projection.Runner
+	if err := zero.Start(ctx, p); !errors.Is(err, eventstore.ErrInvalidOption) {
+		t.Errorf("Start on a zero Runner: %v, want ErrInvalidOption", err)
+	}
+	zero.Close()
+	if err := projection.Replay(ctx, nil, p, nil); !errors.Is(err, eventstore.ErrInvalidOption) {
+		t.Errorf("Replay without a store: %v, want ErrInvalidOption", err)
+	}
+}
