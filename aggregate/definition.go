@@ -141,6 +141,9 @@ func Define[S, E any](category string, initial S, opts ...DefineOption) *Definit
 	if err := checkCategory(category); err != nil {
 		d.fail(err)
 	}
+	if cfg.codec == nil || cfg.stateCodec == nil {
+		d.fail(fmt.Errorf("%w: a nil codec (WithCodec, WithStateCodec)", ErrDefinition))
+	}
 	if n := len(category + "/x/events"); d.stream == nil && n > eventstore.MaxStreamNameLen {
 		// Not even a one-byte id would fit in the default layout.
 		d.fail(fmt.Errorf("%w: category of %d bytes leaves no room for an id in a stream name of at most %d bytes",

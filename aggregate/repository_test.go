@@ -341,6 +341,25 @@ func TestDefinitionMistakes(t *testing.T) {
 	}
 }
 
+// TestNilCodecIsAMistake: WithCodec(nil) or WithStateCodec(nil) is a
+// mistake of the definition (ErrDefinition), refused by NewRepository,
+// not a nil dereference at the first command.
+func TestNilCodecIsAMistake(t *testing.T) {
+	s := openStore(t)
+	for name, opt := range map[string]aggregate.DefineOption{
+		"WithCodec(nil)":      aggregate.WithCodec(nil),
+		"WithStateCodec(nil)": aggregate.WithStateCodec(nil),
+	} {
+		d := aggregate.Define[order, orderEvent]("orders", order{}, opt)
+		if err := d.Err(); !errors.Is(err, aggregate.ErrDefinition) {
+			t.Errorf("%s: Err() = %v, want ErrDefinition", name, err)
+		}
+		if _, err := aggregate.NewRepository(s, d); !errors.Is(err, aggregate.ErrDefinition) {
+			t.Errorf("%s: NewRepository: %v, want ErrDefinition", name, err)
+		}
+	}
+}
+
 // TestNewRepositoryWithoutStore: NewRepository without a store or a
 // definition is an error (ErrInvalidOption, ErrDefinition), not a nil
 // dereference in the caller's goroutine.
