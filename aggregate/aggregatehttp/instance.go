@@ -179,12 +179,25 @@ func (t *typed[S, E]) history(ctx context.Context, id string, from, to point, fn
 	return before, loadedJSON{version: version, at: at, state: prev}, nil
 }
 
+// decodeRecovered is decode with a panic of the command's own code (its
+// decide function, its Validate, a field's UnmarshalJSON) turned into an
+// error wrapping aggregate.ErrDeciderPanic, as Handle does for a decider's:
+// a 500 whose cause is logged, not a connection dropped without an answer.
+func decodeRecovered[S, E any](decode func(map[string]json.RawMessage) (func(S) ([]E, error), error), fields map[string]json.RawMessage) (decide func(S) ([]E, error), err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			decide, err = nil, fmt.Errorf("%w: %v", aggregate.ErrDeciderPanic, p)
+		}
+	}()
+	return decode(fields)
+}
+
 // makeCommand turns a decoded command into a commandFunc on repo.
 func makeCommand[S, E any](store *eventstore.Store, repo *aggregate.Repository[S, E], decode func(map[string]json.RawMessage) (func(S) ([]E, error), error)) commandFunc {
 	def := repo.Definition()
 	ops := &typed[S, E]{store: store, repo: repo, def: def}
 	return func(ctx context.Context, id string, fields map[string]json.RawMessage, key commandKey) (CommandResult, error) {
-		decide, err := decode(fields)
+		decide, err := decodeRecovered(decode, fields)
 		if err != nil {
 			return CommandResult{}, err
 		}

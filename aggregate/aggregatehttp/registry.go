@@ -81,9 +81,14 @@ type Validator interface {
 // a field C does not have, or a value of the wrong JSON type, is a 400
 // naming the field, so a typo never becomes a silently ignored field.
 // When C (or *C) implements Validator, its Validate runs on the decoded
-// command, and its error is a 400.
+// command, and its error is a 400. A panic in decide (or in Validate) is
+// a 500, as a decider's is, with nothing decided; a nil decide is refused
+// by Register (ErrRegister).
 func NewCommand[S, E, C any](name string, decide func(C) func(S) ([]E, error)) Command[S, E] {
 	schema, required, err := commandSchema(name, reflect.TypeFor[C]())
+	if err == nil && decide == nil {
+		err = fmt.Errorf("%w: command %q: no decide function", ErrRegister, name)
+	}
 	return Command[S, E]{name: name, schema: schema, err: err, decode: func(fields map[string]json.RawMessage) (func(S) ([]E, error), error) {
 		var c C
 		if err := decodeFields(fields, &c); err != nil {

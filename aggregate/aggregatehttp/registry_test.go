@@ -3,6 +3,10 @@ package aggregatehttp_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/rewindhq/rewind/aggregate"
@@ -35,6 +39,7 @@ func TestRegisterErrors(t *testing.T) {
 		"no name":         aggregatehttp.Register(reg, repo, aggregatehttp.Command[testcart.Cart, testcart.Event]{}),
 		"a command twice": aggregatehttp.Register(reg, repo, open, open),
 		"empty name":      aggregatehttp.Register(reg, repo, aggregatehttp.NewCommand("", decide[testcart.Open])),
+		"no decide":       aggregatehttp.Register(reg, repo, aggregatehttp.NewCommand[testcart.Cart, testcart.Event, testcart.Open]("Open", nil)),
 	} {
 		if !errors.Is(err, aggregatehttp.ErrRegister) {
 			t.Errorf("%s: %v", name, err)
@@ -48,5 +53,53 @@ func TestRegisterErrors(t *testing.T) {
 	}
 	if err := aggregatehttp.Register(aggregatehttp.NewRegistry(store), repo, open); err != nil {
 		t.Errorf("another registry: %v", err)
+	}
+}
+
+// panicky is a command whose decide function panics when it builds the
+// decider (Boom) or whose Validate panics (Bad).
+type panicky struct {
+	Boom bool `json:"boom,omitempty"`
+	Bad  bool `json:"bad,omitempty"`
+}
+
+func (p panicky) Validate() error {
+	if p.Bad {
+		var m map[string]int
+		m["x"]++
+	}
+	return nil
+}
+
+// TestCommandCodePanics: a command's own code that panics outside the
+// decider (the decide function building it, Validate) is answered as a
+// decider's panic is, a 500 saying to retry and report a request id, with
+// nothing stored; the connection is not dropped without an answer.
+func TestCommandCodePanics(t *testing.T) {
+	s := newServer(t)
+	reg := aggregatehttp.NewRegistry(s.store)
+	err := aggregatehttp.Register(reg, s.repo, aggregatehttp.NewCommand("Panicky", func(p panicky) func(testcart.Cart) ([]testcart.Event, error) {
+		if p.Boom {
+			panic("index out of range")
+		}
+		return func(testcart.Cart) ([]testcart.Event, error) { return nil, nil }
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(reg.Handler())
+	defer srv.Close()
+	for _, body := range []string{`{"type":"Panicky","boom":true}`, `{"type":"Panicky","bad":true}`} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/commands/carts/p1", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v (no answer)", body, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(b), "request id") {
+			t.Errorf("%s: %d %s, want a 500 with a request id", body, resp.StatusCode, b)
+		}
 	}
 }
