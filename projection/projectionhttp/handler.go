@@ -173,7 +173,7 @@ func (h *Handler) run(name string, fn Rebuilder, st *rebuildState) {
 	defer h.wg.Done()
 	err := h.ctx.Err()
 	if err == nil {
-		err = fn(h.ctx, func(p projection.Progress) {
+		err = runRecovered(h.ctx, fn, func(p projection.Progress) {
 			h.mu.Lock()
 			st.progress = p
 			h.mu.Unlock()
@@ -185,6 +185,18 @@ func (h *Handler) run(name string, fn Rebuilder, st *rebuildState) {
 	h.mu.Lock()
 	st.running, st.finished, st.err = false, time.Now(), err
 	h.mu.Unlock()
+}
+
+// runRecovered runs fn with a panic turned into its error: a rebuild
+// runs on a goroutine of the handler's, where a panic would take the
+// whole server down.
+func runRecovered(ctx context.Context, fn Rebuilder, progress func(projection.Progress)) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panicked: %v", p)
+		}
+	}()
+	return fn(ctx, progress)
 }
 
 func (h *Handler) serveProgress(w http.ResponseWriter, r *http.Request) {

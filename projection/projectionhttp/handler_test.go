@@ -91,6 +91,7 @@ func newFixture(t *testing.T) *fixture {
 			}
 		},
 		"failing": func(context.Context, func(projection.Progress)) error { return errors.New("no space left") },
+		"panicky": func(context.Context, func(projection.Progress)) error { panic("index out of range") },
 		"never":   func(context.Context, func(projection.Progress)) error { return nil },
 	})
 	t.Cleanup(f.handler.Close)
@@ -261,6 +262,12 @@ func TestRebuild(t *testing.T) {
 	f.do(t, "POST", "/v1/projections/failing/rebuild", 202, nil)
 	if r := f.waitRebuild(t, "failing"); r.Error != `rebuild of "failing": no space left` {
 		t.Errorf("failing: %+v", r)
+	}
+	// A Rebuilder that panics fails its rebuild, saying so; it does not
+	// take the server down from the rebuild's goroutine.
+	f.do(t, "POST", "/v1/projections/panicky/rebuild", 202, nil)
+	if r := f.waitRebuild(t, "panicky"); r.Error != `rebuild of "panicky": panicked: index out of range` {
+		t.Errorf("panicky: %+v", r)
 	}
 	for _, m := range []string{"GET", "POST"} {
 		if body := f.do(t, m, "/v1/projections/nope/rebuild", 404, nil); !strings.Contains(string(body), `no rebuild for projection \"nope\"`) {
