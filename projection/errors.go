@@ -16,4 +16,9 @@ var (
 	// closed: a projection started then would run with no owner left to
 	// stop it.
 	ErrClosed = errors.New("projection: runner closed")
+
+	// ErrNotRunning is returned by WaitCaughtUp for a projection the
+	// runner does not run: never started under that name, or stopped
+	// (one that failed returns its Status.Err instead).
+	ErrNotRunning = errors.New("projection: not running")
 )

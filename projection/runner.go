@@ -442,13 +442,14 @@ func (r *Runner) isClosed() bool {
 
 // WaitCaughtUp waits until projection name has applied every event of its
 // source appended before the call (the read model reflects them), or it
-// fails or stops, or ctx ends.
+// fails (its Status.Err) or stops (ErrNotRunning, as for a name not
+// started), or ctx ends.
 func (r *Runner) WaitCaughtUp(ctx context.Context, name string) error {
 	r.mu.Lock()
 	pr := r.procs[name]
 	r.mu.Unlock()
 	if pr == nil {
-		return fmt.Errorf("projection %s: not running", name)
+		return fmt.Errorf("%w: %s", ErrNotRunning, name)
 	}
 	tail, err := r.store.Tail(ctx)
 	if err != nil {
@@ -462,7 +463,7 @@ func (r *Runner) WaitCaughtUp(ctx context.Context, name string) error {
 		case StateFailed:
 			return st.Err
 		case StateStopped:
-			return fmt.Errorf("projection %s: stopped", name)
+			return fmt.Errorf("%w: %s stopped", ErrNotRunning, name)
 		}
 		if st.State == StateLive || st.State == StateCatchingUp {
 			pending, err := r.pending(ctx, pr.p, st.Position, tail)

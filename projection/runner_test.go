@@ -274,3 +274,25 @@ func TestRunnerWithoutStore(t *testing.T) {
 		t.Errorf("Replay without a store: %v, want ErrInvalidOption", err)
 	}
 }
+
+// TestWaitCaughtUpNotRunning: WaitCaughtUp on a name the runner does not
+// run, or on a projection that was stopped, is an error matching
+// ErrNotRunning, told apart from a failure (Status.Err) and from ctx's end.
+func TestWaitCaughtUpNotRunning(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	appendN(t, s, "nr/1", 1)
+	r := projection.NewRunner(s, nil)
+	defer r.Close()
+	if err := r.WaitCaughtUp(ctx, "unknown"); !errors.Is(err, projection.ErrNotRunning) {
+		t.Errorf("an unknown name: %v, want ErrNotRunning", err)
+	}
+	if err := r.Start(ctx, projection.Projection{Name: "p", Source: projection.Category("nr"),
+		Sink: projection.AtLeastOnce("p", &memModel{}, &checkpoint.Memory{})}); err != nil {
+		t.Fatal(err)
+	}
+	r.Stop("p")
+	if err := r.WaitCaughtUp(ctx, "p"); !errors.Is(err, projection.ErrNotRunning) {
+		t.Errorf("a stopped projection: %v, want ErrNotRunning", err)
+	}
+}
