@@ -132,7 +132,12 @@ func WithStateSchema(schema string) DefineOption {
 // initial. Register its events with On.
 func Define[S, E any](category string, initial S, opts ...DefineOption) *Definition[S, E] {
 	cfg := defineConfig{codec: JSON{}, stateCodec: JSON{}, stateSchema: "1"}
+	nilOption := false
 	for _, o := range opts {
+		if o == nil {
+			nilOption = true
+			continue
+		}
 		o(&cfg)
 	}
 	d := &Definition[S, E]{category: category, initial: initial, stream: cfg.stream, codec: cfg.codec,
@@ -140,6 +145,9 @@ func Define[S, E any](category string, initial S, opts ...DefineOption) *Definit
 		byName: make(map[string]*eventType[S, E]), byType: make(map[reflect.Type]*eventType[S, E])}
 	if err := checkCategory(category); err != nil {
 		d.fail(err)
+	}
+	if nilOption {
+		d.fail(fmt.Errorf("%w: a nil DefineOption", ErrDefinition))
 	}
 	if cfg.codec == nil || cfg.stateCodec == nil {
 		d.fail(fmt.Errorf("%w: a nil codec (WithCodec, WithStateCodec)", ErrDefinition))
@@ -237,6 +245,10 @@ func Upcaster(from int, fn func(data []byte) ([]byte, error)) EventOption {
 func On[T, S, E any](d *Definition[S, E], name string, apply func(S, T) S, opts ...EventOption) {
 	cfg := eventConfig{schema: 1}
 	for _, o := range opts {
+		if o == nil {
+			d.fail(fmt.Errorf("%w: %q registered with a nil EventOption", ErrDefinition, name))
+			return
+		}
 		o(&cfg)
 	}
 	var zero T

@@ -164,6 +164,10 @@ func (r *Repository[S, E]) handle(ctx context.Context, id string, decide func(S)
 	}
 	var hc handleConfig
 	for _, o := range opts {
+		if o == nil {
+			hc.fail(fmt.Errorf("%w: a nil HandleOption", ErrInvalidCommand))
+			continue
+		}
 		o(&hc)
 	}
 	if decide == nil {

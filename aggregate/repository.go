@@ -186,6 +186,9 @@ func NewRepository[S, E any](store *eventstore.Store, def *Definition[S, E], opt
 	cfg := repoConfig{attempts: 3, backoff: 2 * time.Millisecond, cacheSize: 10_000, log: slog.Default(),
 		snapshot: func(prev, next uint64) bool { return prev/defaultSnapshotEvery != next/defaultSnapshotEvery }}
 	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: a nil Option", eventstore.ErrInvalidOption)
+		}
 		if err := o(&cfg); err != nil {
 			return nil, err
 		}

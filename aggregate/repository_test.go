@@ -360,6 +360,31 @@ func TestNilCodecIsAMistake(t *testing.T) {
 	}
 }
 
+// TestNilOptions: a nil option (a DefineOption, an EventOption, an
+// Option, a HandleOption: an option variable left unset) is the mistake
+// of its call, reported as such, not a nil dereference.
+func TestNilOptions(t *testing.T) {
+	s := openStore(t)
+	if err := aggregate.Define[order, orderEvent]("orders", order{}, nil).Err(); !errors.Is(err, aggregate.ErrDefinition) {
+		t.Errorf("a nil DefineOption: %v, want ErrDefinition", err)
+	}
+	d := defineOrders()
+	aggregate.On(d, "Other", func(o order, e orderPaid) order { return o }, nil)
+	if !errors.Is(d.Err(), aggregate.ErrDefinition) {
+		t.Errorf("a nil EventOption: %v, want ErrDefinition", d.Err())
+	}
+	if _, err := aggregate.NewRepository(s, defineOrders(), nil); !errors.Is(err, eventstore.ErrInvalidOption) {
+		t.Errorf("a nil Option: %v, want ErrInvalidOption", err)
+	}
+	repo := newRepo(t, s, defineOrders())
+	if _, err := repo.Handle(context.Background(), "nil-opt", place("ada"), nil); !errors.Is(err, aggregate.ErrInvalidCommand) {
+		t.Errorf("a nil HandleOption: %v, want ErrInvalidCommand", err)
+	}
+	if h, _ := s.Head(context.Background(), "orders/nil-opt/events"); h.Version != 0 {
+		t.Errorf("a command with a nil HandleOption appended %d events", h.Version)
+	}
+}
+
 // TestNewRepositoryWithoutStore: NewRepository without a store or a
 // definition is an error (ErrInvalidOption, ErrDefinition), not a nil
 // dereference in the caller's goroutine.

@@ -53,6 +53,19 @@ func TestNewWithoutStore(t *testing.T) {
 	}
 }
 
+// TestNewSQLNilOption: a nil SQLOption is an error wrapping
+// eventstore.ErrInvalidOption, not a nil dereference.
+func TestNewSQLNilOption(t *testing.T) {
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "rm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := checkpoint.NewSQL(context.Background(), db, nil); !errors.Is(err, eventstore.ErrInvalidOption) {
+		t.Errorf("NewSQL with a nil option: %v, want ErrInvalidOption", err)
+	}
+}
+
 func openSQL(t *testing.T) *checkpoint.SQL {
 	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "rm.db")+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)")
 	if err != nil {

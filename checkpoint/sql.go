@@ -51,6 +51,9 @@ func NewSQL(ctx context.Context, db *sql.DB, opts ...SQLOption) (*SQL, error) {
 	}
 	s := &SQL{db: db, table: "rewind_checkpoints"}
 	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("checkpoint: %w: a nil SQLOption", eventstore.ErrInvalidOption)
+		}
 		o(s)
 	}
 	if !tableName.MatchString(s.table) {
