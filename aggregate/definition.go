@@ -88,7 +88,7 @@ type eventType[S, E any] struct {
 	upcaster map[int]func([]byte) ([]byte, error) // from schema n to n+1
 }
 
-// DefineOption configures a Definition.
+// DefineOption configures a Definition. A nil DefineOption is ignored.
 type DefineOption func(*defineConfig)
 
 type defineConfig struct {
@@ -132,22 +132,16 @@ func WithStateSchema(schema string) DefineOption {
 // initial. Register its events with On.
 func Define[S, E any](category string, initial S, opts ...DefineOption) *Definition[S, E] {
 	cfg := defineConfig{codec: JSON{}, stateCodec: JSON{}, stateSchema: "1"}
-	nilOption := false
 	for _, o := range opts {
-		if o == nil {
-			nilOption = true
-			continue
+		if o != nil {
+			o(&cfg)
 		}
-		o(&cfg)
 	}
 	d := &Definition[S, E]{category: category, initial: initial, stream: cfg.stream, codec: cfg.codec,
 		stateCodec: cfg.stateCodec, stateSchema: cfg.stateSchema,
 		byName: make(map[string]*eventType[S, E]), byType: make(map[reflect.Type]*eventType[S, E])}
 	if err := checkCategory(category); err != nil {
 		d.fail(err)
-	}
-	if nilOption {
-		d.fail(fmt.Errorf("%w: a nil DefineOption", ErrDefinition))
 	}
 	if cfg.codec == nil || cfg.stateCodec == nil {
 		d.fail(fmt.Errorf("%w: a nil codec (WithCodec, WithStateCodec)", ErrDefinition))
@@ -212,7 +206,7 @@ func (d *Definition[S, E]) EventTypes() []EventType {
 // refuses a definition with an error.
 func (d *Definition[S, E]) Err() error { return d.err }
 
-// EventOption configures one event type.
+// EventOption configures one event type. A nil EventOption is ignored.
 type EventOption func(*eventConfig)
 
 type eventConfig struct {
@@ -245,11 +239,9 @@ func Upcaster(from int, fn func(data []byte) ([]byte, error)) EventOption {
 func On[T, S, E any](d *Definition[S, E], name string, apply func(S, T) S, opts ...EventOption) {
 	cfg := eventConfig{schema: 1}
 	for _, o := range opts {
-		if o == nil {
-			d.fail(fmt.Errorf("%w: %q registered with a nil EventOption", ErrDefinition, name))
-			return
+		if o != nil {
+			o(&cfg)
 		}
-		o(&cfg)
 	}
 	var zero T
 	if _, ok := any(zero).(E); !ok {

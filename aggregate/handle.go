@@ -17,7 +17,7 @@ import (
 	"github.com/rewindhq/rewind/internal/ctxsleep"
 )
 
-// HandleOption configures one Handle.
+// HandleOption configures one Handle. A nil HandleOption is ignored.
 type HandleOption func(*handleConfig)
 
 type handleConfig struct {
@@ -164,11 +164,9 @@ func (r *Repository[S, E]) handle(ctx context.Context, id string, decide func(S)
 	}
 	var hc handleConfig
 	for _, o := range opts {
-		if o == nil {
-			hc.fail(fmt.Errorf("%w: a nil HandleOption", ErrInvalidCommand))
-			continue
+		if o != nil {
+			o(&hc)
 		}
-		o(&hc)
 	}
 	if decide == nil {
 		hc.fail(fmt.Errorf("%w: nil decider", ErrInvalidCommand))

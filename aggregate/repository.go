@@ -77,7 +77,7 @@ type repoConfig struct {
 
 // Option configures a Repository. Options are not generic: the state type
 // is the repository's, so none has to spell it (WithClone's function says
-// it by itself).
+// it by itself). A nil Option is ignored.
 type Option func(*repoConfig) error
 
 // WithMaxAttempts sets how many times Handle decides and appends before it
@@ -187,7 +187,7 @@ func NewRepository[S, E any](store *eventstore.Store, def *Definition[S, E], opt
 		snapshot: func(prev, next uint64) bool { return prev/defaultSnapshotEvery != next/defaultSnapshotEvery }}
 	for _, o := range opts {
 		if o == nil {
-			return nil, fmt.Errorf("%w: a nil Option", eventstore.ErrInvalidOption)
+			continue
 		}
 		if err := o(&cfg); err != nil {
 			return nil, err

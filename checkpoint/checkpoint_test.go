@@ -53,16 +53,20 @@ func TestNewWithoutStore(t *testing.T) {
 	}
 }
 
-// TestNewSQLNilOption: a nil SQLOption is an error wrapping
-// eventstore.ErrInvalidOption, not a nil dereference.
+// TestNewSQLNilOption: a nil SQLOption is ignored, not a nil
+// dereference; the options beside it still apply.
 func TestNewSQLNilOption(t *testing.T) {
 	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "rm.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := checkpoint.NewSQL(context.Background(), db, nil); !errors.Is(err, eventstore.ErrInvalidOption) {
-		t.Errorf("NewSQL with a nil option: %v, want ErrInvalidOption", err)
+	if _, err := checkpoint.NewSQL(context.Background(), db, nil, checkpoint.SQLTable("my_checkpoints"), nil); err != nil {
+		t.Fatalf("NewSQL with nil options: %v", err)
+	}
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'my_checkpoints'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("the table named by the option beside the nil ones: %d, %v", n, err)
 	}
 }
 

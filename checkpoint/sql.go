@@ -30,7 +30,7 @@ var (
 	_ Leaser = (*SQL)(nil)
 )
 
-// SQLOption configures NewSQL.
+// SQLOption configures NewSQL. A nil SQLOption is ignored.
 type SQLOption func(*SQL)
 
 // SQLTable sets the checkpoint table's name (default rewind_checkpoints);
@@ -51,10 +51,9 @@ func NewSQL(ctx context.Context, db *sql.DB, opts ...SQLOption) (*SQL, error) {
 	}
 	s := &SQL{db: db, table: "rewind_checkpoints"}
 	for _, o := range opts {
-		if o == nil {
-			return nil, fmt.Errorf("checkpoint: %w: a nil SQLOption", eventstore.ErrInvalidOption)
+		if o != nil {
+			o(s)
 		}
-		o(s)
 	}
 	if !tableName.MatchString(s.table) {
 		return nil, fmt.Errorf("checkpoint: table name %q: %w", s.table, eventstore.ErrInvalidOption)

@@ -142,3 +142,15 @@ func TestHandlerNamesMadeUpMethodsOther(t *testing.T) {
 		t.Errorf("%d spans, want %d", n, len(madeUp)+1)
 	}
 }
+
+// TestNewNilOption: a nil Option is ignored, as the store's are; the
+// option beside it still applies.
+func TestNewNilOption(t *testing.T) {
+	o, err := observe.New(nil, observe.WithRegisterer(prometheus.NewRegistry()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.Metrics() {
+		t.Error("the registerer beside the nil options was not taken")
+	}
+}

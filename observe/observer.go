@@ -35,7 +35,7 @@ type Observer struct {
 	parked  map[*parkedSource]struct{}
 }
 
-// Option configures New.
+// Option configures New. A nil Option is ignored.
 type Option func(*Observer) error
 
 // WithRegisterer registers Rewind's metrics (see the package
@@ -91,6 +91,9 @@ func New(opts ...Option) (*Observer, error) {
 	o := &Observer{prop: propagation.TraceContext{}, indexes: map[*IndexSource]struct{}{},
 		runners: map[*ProjectionSource]struct{}{}, parked: map[*parkedSource]struct{}{}}
 	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
 		if err := opt(o); err != nil {
 			return nil, err
 		}

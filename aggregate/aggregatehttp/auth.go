@@ -7,7 +7,8 @@ import (
 	"github.com/rewindhq/rewind/eventstore/access"
 )
 
-// HandlerOption configures Registry.Handler.
+// HandlerOption configures Registry.Handler. A nil HandlerOption is
+// ignored.
 type HandlerOption func(*handlerConfig)
 
 type handlerConfig struct {

@@ -201,7 +201,9 @@ func (r *Registry) sorted() []*aggregateType {
 func (r *Registry) Handler(opts ...HandlerOption) http.Handler {
 	cfg := handlerConfig{auth: access.Anonymous{}}
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	a := cfg.auth
 	mux := http.NewServeMux()

@@ -13,6 +13,7 @@ import (
 	"github.com/rewindhq/rewind/aggregate/aggregatehttp"
 	"github.com/rewindhq/rewind/aggregate/aggregatehttp/internal/testcart"
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/eventstore/access"
 )
 
 // TestRegisterErrors: registrations that cannot work are refused with
@@ -101,5 +102,24 @@ func TestCommandCodePanics(t *testing.T) {
 		if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(b), "request id") {
 			t.Errorf("%s: %d %s, want a 500 with a request id", body, resp.StatusCode, b)
 		}
+	}
+}
+
+// TestNilHandlerOption: a nil HandlerOption is ignored, as the store's
+// options are; the authorizer given beside it still decides.
+func TestNilHandlerOption(t *testing.T) {
+	s := newServer(t)
+	deny := access.AuthorizerFunc(func(*http.Request, access.Op) error {
+		return &access.UnauthenticatedError{Reason: "no credential"}
+	})
+	srv := httptest.NewServer(s.reg.Handler(nil, aggregatehttp.WithAuthorizer(deny), nil))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/v1/state/carts/c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET behind an authorizer that refuses all: %d, want 401", resp.StatusCode)
 	}
 }

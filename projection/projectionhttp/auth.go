@@ -8,7 +8,7 @@ import (
 	"github.com/rewindhq/rewind/observe"
 )
 
-// Option configures a Handler.
+// Option configures a Handler. A nil Option is ignored.
 type Option func(*Handler)
 
 // WithAuthorizer sets who may do what (see package eventstore/access):

@@ -47,7 +47,9 @@ func New(runner *projection.Runner, rebuild map[string]Rebuilder, opts ...Option
 	h := &Handler{runner: runner, rebuild: make(map[string]Rebuilder, len(rebuild)), ctx: ctx, cancel: cancel,
 		status: make(map[string]*rebuildState), auth: access.Anonymous{}}
 	for _, o := range opts {
-		o(h)
+		if o != nil {
+			o(h)
+		}
 	}
 	for name, fn := range rebuild {
 		if fn != nil {

@@ -345,8 +345,10 @@ func TestMetricsScopeRebuildsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The nil options around the authorizer are ignored (an option left
+	// unset), as the store's are.
 	h := projectionhttp.New(runner, map[string]projectionhttp.Rebuilder{"metrics": idle, "metrics/daily": idle, "orders": idle},
-		projectionhttp.WithAuthorizer(tokens))
+		nil, projectionhttp.WithAuthorizer(tokens), nil)
 	t.Cleanup(h.Close)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
