@@ -51,3 +51,37 @@ func TestWaitsShareByClient(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitsShareByClientHowEverSpelt: a token is one client however its
+// Authorization header spells it ("bearer", more spaces, a JWT's
+// signature with other spare bits), since the authorizer takes every
+// spelling. A token spelt two ways once parked twice its share.
+func TestWaitsShareByClientHowEverSpelt(t *testing.T) {
+	const n = 8 // a client's share: 2
+	tok, line, err := access.NewToken("admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := access.ParseTokens(strings.NewReader(line + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(t, openStore(t, t.TempDir()), durablestreams.WithAuthorizer(tokens),
+		durablestreams.WithMaxWaiting(n), durablestreams.WithLongPollTimeout(time.Minute))
+	const name = "share/spelt"
+	tail := srv.do("PUT", name, nil, "Content-Type", "application/json", "Authorization", "Bearer "+tok).must(t, 201, "PUT").get("Stream-Next-Offset")
+	answers := make(chan reply, 3)
+	for _, spelt := range []string{"Bearer " + tok, "bearer  " + tok, "BEARER   " + tok} {
+		ch := longPoll(t, srv, name, tail, "Authorization", spelt)
+		go func() { answers <- <-ch }()
+		time.Sleep(100 * time.Millisecond)
+	}
+	refused := await(t, answers, 20*time.Second, "the token's third long-poll")
+	if refused.code != http.StatusServiceUnavailable || !strings.Contains(string(refused.body), "this client") {
+		t.Fatalf("the token's third long-poll, spelt another way, with two waiting: %d %q, want 503 naming the client's share", refused.code, refused.body)
+	}
+	srv.do("POST", name, []byte(`1`), "Content-Type", "application/json", "Authorization", "Bearer "+tok).must(t, 204, "POST")
+	for range 2 {
+		await(t, answers, 10*time.Second, "a waiting long-poll")
+	}
+}

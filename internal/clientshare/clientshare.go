@@ -11,20 +11,21 @@ package clientshare
 import (
 	"crypto/sha256"
 	"net/http"
+	"strings"
 	"sync"
 )
 
 // Of is the part of a bound one client may take: 1/Of of it.
 const Of = 4
 
-// Key names the client a request comes from: a digest of its
-// Authorization header, else of its TLS client certificate, else ""
-// (no part of its own). Ask it after the request was authorized, so that
-// a key is a credential the server took; the digest keeps the credential
-// itself out of the server's memory of its clients.
+// Key names the client a request comes from: a digest of the credential
+// of its Authorization header, else of its TLS client certificate, else
+// "" (no part of its own). Ask it after the request was authorized, so
+// that a key is a credential the server took; the digest keeps the
+// credential itself out of the server's memory of its clients.
 func Key(r *http.Request) string {
 	if a := r.Header.Get("Authorization"); a != "" {
-		sum := sha256.Sum256([]byte(a))
+		sum := sha256.Sum256([]byte(credential(a)))
 		return string(sum[:16])
 	}
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
@@ -32,6 +33,25 @@ func Key(r *http.Request) string {
 		return "c" + string(sum[:16])
 	}
 	return ""
+}
+
+// credential is an Authorization header as one client has it, however
+// spelt: the authorizers take the scheme in any case and the credential
+// after any run of spaces, so "Bearer t", "bearer  t" and "BEARER t" are
+// one client (each spelling was a share of its own). A JWT is its signed
+// part, header and claims: its signature's last character has spare bits
+// that a decoder ignores, and a client that flips them has the same
+// token.
+func credential(a string) string {
+	scheme, cred, ok := strings.Cut(a, " ")
+	if !ok {
+		return a
+	}
+	cred = strings.TrimSpace(cred)
+	if strings.Count(cred, ".") == 2 {
+		cred = cred[:strings.LastIndexByte(cred, '.')]
+	}
+	return strings.ToLower(scheme) + " " + cred
 }
 
 // Counts counts what each client holds of a bound counted in requests

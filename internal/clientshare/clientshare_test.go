@@ -28,6 +28,28 @@ func TestKey(t *testing.T) {
 	}
 }
 
+// TestKeyHowEverSpelt: the spellings of one credential that an
+// authorizer takes are one client; other credentials are others.
+func TestKeyHowEverSpelt(t *testing.T) {
+	key := func(a string) string { return Key(&http.Request{Header: http.Header{"Authorization": {a}}}) }
+	const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzY29wZSI6InJlYWQifQ.sig"
+	for _, same := range [][]string{
+		{"Bearer t", "bearer t", "BEARER   t", "Bearer t \t"},
+		{"Bearer " + jwt, "Bearer " + jwt[:len(jwt)-1] + "h", "bearer  " + jwt},
+	} {
+		for _, a := range same[1:] {
+			if key(a) != key(same[0]) {
+				t.Errorf("%q and %q are two clients", same[0], a)
+			}
+		}
+	}
+	for _, pair := range [][2]string{{"Bearer t", "Bearer u"}, {"Bearer a.b.c", "Bearer a.x.c"}, {"Basic t", "Bearer t"}} {
+		if key(pair[0]) == key(pair[1]) {
+			t.Errorf("%q and %q are one client", pair[0], pair[1])
+		}
+	}
+}
+
 func TestCounts(t *testing.T) {
 	c := NewCounts(10)
 	if c.Max() != 2 {
