@@ -48,6 +48,12 @@ type Handler struct {
 	// loading a stream. CORS fetches, the protocol's clients, are not
 	// subject to it.
 	corp string
+	// catchUp is the Cache-Control of a catch-up answer short of the
+	// tail: "public" only behind access.Anonymous, where every client
+	// the server answers may read every stream; behind any other
+	// Authorizer "private", since a shared cache keeps an answer to a
+	// request with credentials for anyone once it says "public".
+	catchUp string
 
 	mu      sync.Mutex
 	polls   map[pollKey]*poll                     // the long-polls waiting, by stream and offset
@@ -213,7 +219,9 @@ func ReadOnly(categories ...string) Option {
 // access.Read of its source too), DELETE as access.Delete. The default,
 // access.Anonymous{}, takes requests without credentials from loopback
 // only, and refuses writes from pages of other origins and requests to a
-// Host that is a foreign name.
+// Host that is a foreign name. Behind any other Authorizer, a catch-up
+// answer is "Cache-Control: private", not "public": a shared cache must
+// not serve one client's read to another.
 func WithAuthorizer(a access.Authorizer) Option {
 	return func(c *config) {
 		if a != nil {
@@ -249,6 +257,11 @@ func New(store *eventstore.Store, opts ...Option) *Handler {
 	h.corp = "same-origin"
 	if access.Bearer(cfg.auth) {
 		h.corp = "cross-origin"
+	}
+	h.catchUp = "private, max-age=60, stale-while-revalidate=300"
+	switch cfg.auth.(type) {
+	case access.Anonymous, *access.Anonymous:
+		h.catchUp = "public, max-age=60, stale-while-revalidate=300"
 	}
 	h.closeCtx, h.shutdown = context.WithCancel(context.Background())
 	return h

@@ -385,7 +385,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 	if live == "long-poll" || c.upToDate {
 		hd.Set("Cache-Control", "no-cache")
 	} else {
-		hd.Set("Cache-Control", "public, max-age=60, stale-while-revalidate=300")
+		hd.Set("Cache-Control", h.catchUp)
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && inm == tag {
 		for _, k := range []string{"Content-Type", "Content-Disposition", hNextOffset, hUpToDate, hClosed, hCursor} {
