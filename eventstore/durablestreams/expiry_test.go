@@ -174,3 +174,21 @@ func TestPutRefusesPastExpiry(t *testing.T) {
 }
 
 var _ = durablestreams.New
+
+// TestLongTTLDoesNotExpireAtOnce: a TTL the PUT takes, up to its bound of
+// 2^40 s, keeps the stream; one past 292 years overflowed the
+// time.Duration it was counted in, and the stream, answered 201 with its
+// data, was gone at the next request.
+func TestLongTTLDoesNotExpireAtOnce(t *testing.T) {
+	srv := newServer(t, openStore(t, t.TempDir()))
+	for _, ttl := range []string{"9223372036", "9223372037", "1099511627776"} {
+		name := "ttl/s" + ttl
+		srv.do("PUT", name, []byte("kept"), "Content-Type", "text/plain", "Stream-TTL", ttl).must(t, 201, "PUT with TTL "+ttl)
+		if h := srv.do("HEAD", name, nil); h.code != 200 || h.get("Stream-TTL") != ttl {
+			t.Errorf("TTL %s: HEAD just after the PUT answered %d (TTL %q), want 200", ttl, h.code, h.get("Stream-TTL"))
+		}
+		if r := srv.do("GET", name+"?offset=-1", nil); r.code != 200 || string(r.body) != "kept" {
+			t.Errorf("TTL %s: GET %d %q, want the data", ttl, r.code, r.body)
+		}
+	}
+}

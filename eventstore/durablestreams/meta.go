@@ -3,6 +3,7 @@ package durablestreams
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"mime"
 	"strconv"
@@ -182,7 +183,7 @@ func (h *Handler) expired(st *stream) bool {
 	if st.meta.ttl < 0 {
 		return false
 	}
-	ttl := time.Duration(st.meta.ttl) * time.Second
+	ttl := ttlDuration(st.meta.ttl)
 	last := st.meta.created
 	if !st.meta.used.IsZero() {
 		if u := st.meta.used.Add(usedSlack(ttl)); u.After(last) {
@@ -190,6 +191,17 @@ func (h *Handler) expired(st *stream) bool {
 		}
 	}
 	return now.Sub(last) >= ttl
+}
+
+// ttlDuration is a TTL of sec seconds as a time.Duration, which holds 292
+// years at most: a longer TTL (a PUT takes up to 2^40 s) is that much,
+// not the negative duration the product wraps to, which expired the
+// stream at once.
+func ttlDuration(sec int64) time.Duration {
+	if sec > int64(math.MaxInt64/time.Second) {
+		return math.MaxInt64
+	}
+	return time.Duration(sec) * time.Second
 }
 
 // usedSlack is how far a stream's stored last use may lag behind its true
@@ -210,7 +222,7 @@ func (h *Handler) touch(ctx context.Context, st *stream) {
 		return
 	}
 	now := h.now()
-	slack := usedSlack(time.Duration(st.meta.ttl) * time.Second)
+	slack := usedSlack(ttlDuration(st.meta.ttl))
 	m, rev := st.meta, st.rev
 	for range 3 {
 		last := m.created
