@@ -1,6 +1,7 @@
 package access
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,7 +43,9 @@ func WithTLS(cfg *tls.Config) ServerOption {
 	return func(s *http.Server) { s.TLSConfig = cfg }
 }
 
-// WithErrorLog sets the server's log of connection errors.
+// WithErrorLog sets the server's log of connection errors (the standard
+// logger by default). A failed TLS handshake goes to it once a second at
+// most, with the count of those left out.
 func WithErrorLog(l *log.Logger) ServerOption {
 	return func(s *http.Server) { s.ErrorLog = l }
 }
@@ -62,7 +66,55 @@ func NewServer(h http.Handler, opts ...ServerOption) *http.Server {
 	for _, o := range opts {
 		o(s)
 	}
+	s.ErrorLog = sparingHandshakes(s.ErrorLog)
 	return s
+}
+
+// handshakeLogGap is how often the server's log takes a failed TLS
+// handshake at most.
+const handshakeLogGap = time.Second
+
+// sparingHandshakes returns l (the standard logger when nil) but for its
+// lines about failed TLS handshakes, of which it passes one a second and
+// counts the rest in the next: anyone who reaches the port causes one
+// with each connection, no credential needed, and could write thousands
+// of lines a second to the server's log.
+func sparingHandshakes(l *log.Logger) *log.Logger {
+	if l == nil {
+		l = log.Default()
+	}
+	return log.New(&handshakeLimiter{out: l.Writer()}, l.Prefix(), l.Flags())
+}
+
+// handshakeLimiter is sparingHandshakes' writer: it gets one line per
+// Write (log.Logger's).
+type handshakeLimiter struct {
+	out     io.Writer
+	mu      sync.Mutex
+	last    time.Time // when a handshake's line last passed
+	dropped int       // handshakes' lines dropped since
+}
+
+func (h *handshakeLimiter) Write(p []byte) (int, error) {
+	if !bytes.Contains(p, []byte("TLS handshake error")) {
+		return h.out.Write(p)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := time.Now()
+	if now.Sub(h.last) < handshakeLogGap {
+		h.dropped++
+		return len(p), nil
+	}
+	line := p
+	if h.dropped > 0 {
+		line = fmt.Appendf(nil, "%s (and %d more failed TLS handshakes since the last logged)\n", bytes.TrimRight(p, "\n"), h.dropped)
+	}
+	h.last, h.dropped = now, 0
+	if _, err := h.out.Write(line); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // Serve serves srv on ln, with TLS when srv has a TLSConfig with
