@@ -64,7 +64,8 @@ type Handler struct {
 
 	bodiesIn  *budget // bytes of request bodies held
 	bodiesOut *budget // bytes of answers being made and written
-	// each client's part of bodiesOut and of the waits (shares.go)
+	// each client's part of bodiesIn, bodiesOut and the waits (shares.go)
+	inShares   *shares
 	outShares  *shares
 	waitShares *clientshare.Counts
 	// bodies holds GET answers' body buffers for the next read (readAnswer):
@@ -146,7 +147,9 @@ func WithMaxBody(bytes int64) Option {
 // WithMaxBodiesInFlight bounds the bytes of request bodies that requests
 // hold at once (default 32 MiB). A request past it waits up to a second
 // for others to finish, then is refused with 503 and Retry-After. A body
-// larger than the bound still goes, alone.
+// larger than the bound still goes, alone. A client known by its
+// credential (internal/clientshare) holds a quarter of the bound at most;
+// a chunked body counts as the largest body until it ends.
 func WithMaxBodiesInFlight(bytes int64) Option {
 	return func(c *config) {
 		if bytes > 0 {
@@ -253,7 +256,7 @@ func New(store *eventstore.Store, opts ...Option) *Handler {
 	h := &Handler{store: store, cfg: cfg, now: time.Now, seqs: newSeqCache(seqCacheSize), maxMessages: maxMessages(store), polls: map[pollKey]*poll{},
 		writers:  map[*http.ResponseController]struct{}{},
 		bodiesIn: newBudget(cfg.maxIn), bodiesOut: newBudget(cfg.maxOut),
-		outShares: newShares(cfg.maxOut), waitShares: clientshare.NewCounts(cfg.maxWaiting)}
+		inShares: newShares(cfg.maxIn), outShares: newShares(cfg.maxOut), waitShares: clientshare.NewCounts(cfg.maxWaiting)}
 	h.corp = "same-origin"
 	if access.Bearer(cfg.auth) {
 		h.corp = "cross-origin"

@@ -9,15 +9,15 @@ import (
 )
 
 // The server's bounds (the requests that may wait at once, the bytes of
-// answers being written) are shared by every client; each client that says
-// who it is may take at most a part of each (internal/clientshare says
-// why and how a client is known): the waits are counted with
-// clientshare.Counts, and the bytes of answers in flight with shares
-// below, whose requests may wait for their client's other answers to be
-// written.
+// request bodies being read and of answers being written) are shared by
+// every client; each client that says who it is may take at most a part
+// of each (internal/clientshare says why and how a client is known): the
+// waits are counted with clientshare.Counts, and the bytes of bodies and
+// answers in flight with shares below, whose requests may wait for their
+// client's other bodies or answers to be done.
 
-// shares holds each client's part of a bound of bytes: its answers in
-// flight. A client's entry lives while it holds anything.
+// shares holds each client's part of a bound of bytes: its bodies or its
+// answers in flight. A client's entry lives while it holds anything.
 type shares struct {
 	mu      sync.Mutex
 	max     int64 // what one client may hold

@@ -1,6 +1,8 @@
 package durablestreams_test
 
 import (
+	"bytes"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -84,4 +86,39 @@ func TestWaitsShareByClientHowEverSpelt(t *testing.T) {
 	for range 2 {
 		await(t, answers, 10*time.Second, "a waiting long-poll")
 	}
+}
+
+// TestBodiesInFlightShareByClient: one client's bodies that trickle in
+// hold at most its share of the bodies in flight, so another client's
+// append still goes. Four chunked POSTs that sent a byte every few
+// seconds, each counted at the largest body, held the whole budget of
+// rewind serve for two minutes: every other append over 512 bytes was
+// a 503.
+func TestBodiesInFlightShareByClient(t *testing.T) {
+	const size = 100_000 // a client's share: 25,000
+	srv := newServer(t, openStore(t, t.TempDir()), durablestreams.WithAuthorizer(bearerAny(t)),
+		durablestreams.WithMaxBodiesInFlight(size))
+	srv.do("PUT", "in/s", nil, "Content-Type", "application/octet-stream", "Authorization", "Bearer b").must(t, 201, "PUT")
+	slow := fmt.Sprintf("POST /v1/stream/in/s HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer a\nContent-Type: application/octet-stream\nContent-Length: %d\n", size/4)
+	for range 4 {
+		rawRequest(t, srv.http, slow, []byte("x")) // and the rest never comes
+	}
+	time.Sleep(300 * time.Millisecond) // the slow ones reached the handler
+	body := bytes.Repeat([]byte("y"), size/4)
+	srv.do("POST", "in/s", body, "Content-Type", "application/octet-stream", "Authorization", "Bearer b").must(t, http.StatusNoContent, "b's POST while a's bodies trickle in")
+	r := srv.do("POST", "in/s", body, "Content-Type", "application/octet-stream", "Authorization", "Bearer a")
+	r.must(t, http.StatusServiceUnavailable, "a's POST beyond its share")
+	if !strings.Contains(string(r.body), "this client") {
+		t.Errorf("a's POST beyond its share: %q, want it to name the client's share", r.body)
+	}
+}
+
+// bearerAny takes any bearer token as a client of its own.
+func bearerAny(t *testing.T) access.Authorizer {
+	return access.AuthorizerFunc(func(r *http.Request, op access.Op) error {
+		if _, ok := access.BearerToken(r); !ok {
+			return access.ErrUnauthenticated
+		}
+		return nil
+	})
 }

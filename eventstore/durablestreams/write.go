@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rewindhq/rewind/eventstore"
+	"github.com/rewindhq/rewind/internal/clientshare"
 	"github.com/rewindhq/rewind/internal/reason"
 )
 
@@ -46,13 +47,30 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte,
 	if want < 0 {
 		want = h.cfg.maxBody // chunked: it may be as large as allowed
 	}
+	// The client's share first, as for answers (takeOut): one client's
+	// bodies that trickle in must not hold every other client's.
+	var held int64
+	var mine func(int64)
+	if key := clientshare.Key(r); key != "" && want > 0 {
+		if held, mine = h.inShares.acquire(r.Context(), key, want, budgetWait); held == 0 {
+			w.Header().Set("Retry-After", "1")
+			fail(w, http.StatusServiceUnavailable, "this client's request bodies being read take its share of the server's; retry")
+			return nil, nil, false
+		}
+	}
 	taken := h.bodiesIn.acquire(r.Context(), want, budgetWait)
+	release = func() {
+		h.bodiesIn.release(taken)
+		if mine != nil {
+			mine(held)
+		}
+	}
 	if want > 0 && taken == 0 {
+		release()
 		w.Header().Set("Retry-After", "1")
 		fail(w, http.StatusServiceUnavailable, "the server holds as many request bodies as it takes at once; retry")
 		return nil, nil, false
 	}
-	release = func() { h.bodiesIn.release(taken) }
 	body, err := readAll(http.MaxBytesReader(w, r.Body, h.cfg.maxBody), r.ContentLength)
 	var tooLarge *http.MaxBytesError
 	switch {
