@@ -2,6 +2,7 @@ package aggregatehttp
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -164,19 +165,30 @@ func (r *Registry) serveSearch(w http.ResponseWriter, req *http.Request) {
 		fail(w, req, err)
 		return
 	}
-	defer done()
+	search := r.search
 	if q.eventID != "" {
-		r.searchEventID(w, req, q)
+		search = r.searchEventID
+	}
+	out, err := search(ctx, q)
+	// The read's slot is given back before the answer is written: a
+	// client that does not read its answer must not hold it.
+	done()
+	if err != nil {
+		fail(w, req, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// search scans the category for the events q matches.
+func (r *Registry) search(ctx context.Context, q searchQuery) (SearchResult, error) {
 	out := SearchResult{Events: []StoredEvent{}, Cursor: string(q.from), End: true}
 	for e, err := range r.store.ReadCategory(ctx, q.category, eventstore.From(q.from)) {
 		if err != nil {
 			if errorsIsInvalidName(err) {
 				err = badRequest(fmt.Sprintf("invalid category %q", q.category))
 			}
-			fail(w, req, err)
-			return
+			return SearchResult{}, err
 		}
 		out.Scanned++
 		out.Cursor = string(e.Offset)
@@ -188,7 +200,7 @@ func (r *Registry) serveSearch(w http.ResponseWriter, req *http.Request) {
 			break
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 // searchEventID answers a search with an event id from the store's
@@ -196,27 +208,24 @@ func (r *Registry) serveSearch(w http.ResponseWriter, req *http.Request) {
 // of a scan: the event, if it is in the category, after the cursor, and
 // passes the other filters. An id is one event, so the answer is whole
 // (End), and its cursor is the log's end, where new events will be.
-func (r *Registry) searchEventID(w http.ResponseWriter, req *http.Request, q searchQuery) {
-	ctx := req.Context()
+func (r *Registry) searchEventID(ctx context.Context, q searchQuery) (SearchResult, error) {
 	tail, err := r.store.Tail(ctx)
 	if err != nil {
-		fail(w, req, err)
-		return
+		return SearchResult{}, err
 	}
 	out := SearchResult{Events: []StoredEvent{}, Cursor: string(tail), End: true}
 	e, err := r.store.EventByID(ctx, uuid.MustParse(q.eventID)) // parseSearchQuery checked it
 	switch {
 	case errors.Is(err, eventstore.ErrNotFound):
 	case err != nil:
-		fail(w, req, err)
-		return
+		return SearchResult{}, err
 	default:
 		out.Scanned = 1
 		if inCategory(e.Stream, q.category) && e.Offset > q.from && e.Offset <= tail && q.match(e) {
 			out.Events = append(out.Events, storedEvent(e))
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 // match reports whether e passes every filter of q.
