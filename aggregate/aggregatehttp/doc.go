@@ -42,7 +42,8 @@
 // request id, never the internal error, which is logged (slog's default
 // logger) with the same id. Times are RFC 3339 with nanoseconds, in UTC; "at" and
 // "storedAt" are the events' store times. Offsets are eventstore.Offset
-// strings.
+// strings. An answer has ten seconds to be written, and a second more per
+// MiB: a client that stops reading is cut then.
 //
 // The Durable Streams endpoints mounted beside these (/v1/stream/...,
 // package durablestreams) answer errors as text/plain and give times as

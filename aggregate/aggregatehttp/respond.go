@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/rewindhq/rewind/aggregate"
 	"github.com/rewindhq/rewind/internal/reason"
@@ -34,8 +35,21 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	// A client that stops reading is cut once the answer has had its
+	// time, and the answer's memory freed; without a deadline it held
+	// it for as long as it kept the connection. (A ResponseWriter that
+	// cannot take deadlines, as a recorder in tests, writes without.)
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Now().Add(writeTime(len(b))))
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
+	_ = rc.SetWriteDeadline(time.Time{}) // the connection's next answer has its own
+}
+
+// writeTime is how long an answer of n bytes may take to be written: ten
+// seconds, and a second per MiB.
+func writeTime(n int) time.Duration {
+	return 10*time.Second + time.Duration(n>>20)*time.Second
 }
 
 // writeError answers a JSON error.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -50,5 +51,41 @@ func TestSearchesNotReadDoNotHoldTheReads(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("a read beside eight searches whose answers nobody reads: %d", res.StatusCode)
+	}
+}
+
+// TestAnswerNotReadIsCut: a client that stops reading its answer is cut
+// once the answer has had time to go at a megabyte a second (and ten
+// seconds more), and the answer's memory is freed: the handler returns.
+// It held it for as long as the client kept the connection open.
+func TestAnswerNotReadIsCut(t *testing.T) {
+	s := newServer(t)
+	data := []byte(`"` + strings.Repeat("x", 12_000) + `"`)
+	evs := make([]eventstore.Event, 500)
+	for i := range evs {
+		evs[i] = eventstore.Event{Type: "Big", Data: data}
+	}
+	if _, err := s.store.Append(context.Background(), "big/s", evs); err != nil {
+		t.Fatal(err)
+	}
+	api := s.reg.Handler()
+	returned := make(chan struct{}, 1)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		api.ServeHTTP(w, r)
+		returned <- struct{}{}
+	}))
+	defer hs.Close()
+	addr := strings.TrimPrefix(hs.URL, "http://")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(4 << 10)
+	fmt.Fprintf(c, "GET /v1/search?category=big&type=Big&limit=500 HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	select {
+	case <-returned: // the 6 MB answer's time is 16 s
+	case <-time.After(30 * time.Second):
+		t.Fatal("the answer was still being written 30 s after its client stopped reading it")
 	}
 }
