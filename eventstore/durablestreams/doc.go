@@ -43,7 +43,8 @@
 //
 // # Expiry
 //
-// A stream's TTL counts from its last read or append. That last use is
+// A stream's TTL counts from its last read or append; a long-poll or SSE
+// reader waiting at its tail uses it all the while. That last use is
 // stored with the stream's metadata, so a restart and every server on the
 // same NATS agree on it; to spare a busy stream a metadata write per
 // request, a use is stored only when the stored one is a quarter of the

@@ -3,6 +3,8 @@ package durablestreams_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -190,5 +192,36 @@ func TestLongTTLDoesNotExpireAtOnce(t *testing.T) {
 		if r := srv.do("GET", name+"?offset=-1", nil); r.code != 200 || string(r.body) != "kept" {
 			t.Errorf("TTL %s: GET %d %q, want the data", ttl, r.code, r.body)
 		}
+	}
+}
+
+// TestLiveReaderKeepsItsStream: a reader waiting at the tail, by SSE or
+// long-poll, is a use of the stream, as every read is: its TTL does not
+// run out under it. A stream with a 2 s TTL was deleted 2 s after an SSE
+// reader attached, and the reader's next request was a 404.
+func TestLiveReaderKeepsItsStream(t *testing.T) {
+	srv := newServer(t, openStore(t, t.TempDir()), durablestreams.WithLongPollTimeout(20*time.Second))
+	for _, live := range []string{"sse", "long-poll"} {
+		name := "ttl/live-" + live
+		tail := srv.do("PUT", name, nil, "Content-Type", "text/plain", "Stream-TTL", "2").must(t, 201, "PUT").get("Stream-Next-Offset")
+		ctx, cancel := context.WithCancel(context.Background())
+		req, err := http.NewRequestWithContext(ctx, "GET", srv.url(name)+"?offset="+tail+"&live="+live, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			if res, err := http.DefaultClient.Do(req); err == nil {
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+			}
+		}()
+		for i := range 5 {
+			time.Sleep(time.Second)
+			if h := srv.do("HEAD", name, nil); h.code != 200 {
+				t.Errorf("%s: %d s after a reader began to wait at the tail of a stream with a 2 s TTL, HEAD answered %d", live, i+1, h.code)
+				break
+			}
+		}
+		cancel()
 	}
 }

@@ -607,9 +607,15 @@ func (h *Handler) leavePoll(key pollKey, p *poll) {
 
 // waitFor waits until the stream has messages after from or is closed, or
 // ctx ends (then it returns an empty chunk and no error), and reads them.
+// A stream with a TTL is touched while it waits, every usedSlack: a
+// reader waiting at its tail uses it, as every read does, and its TTL
+// must not run out under the reader.
 func (h *Handler) waitFor(ctx context.Context, st *stream, from eventstore.Offset) (*stream, chunk, error) {
 	for {
 		wctx, cancel := context.WithCancel(ctx)
+		if st.meta.ttl >= 0 {
+			wctx, cancel = context.WithTimeout(ctx, usedSlack(ttlDuration(st.meta.ttl)))
+		}
 		stop := context.AfterFunc(h.closeCtx, cancel)
 		_, err := h.store.WaitStream(wctx, st.name, from)
 		stop()
@@ -623,6 +629,11 @@ func (h *Handler) waitFor(ctx context.Context, st *stream, from eventstore.Offse
 		}
 		if !fresh.exists {
 			fresh = st
+		}
+		if err != nil && ctx.Err() == nil && h.closeCtx.Err() == nil {
+			h.touch(context.WithoutCancel(ctx), fresh) // woken to keep the TTL
+			st = fresh
+			continue
 		}
 		if err != nil {
 			return fresh, chunk{next: from}, nil // timed out
