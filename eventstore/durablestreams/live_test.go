@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -260,4 +261,40 @@ func TestShutdownEndsWaits(t *testing.T) {
 		t.Error("an SSE response outlived Shutdown")
 	}
 	t.Logf("waits ended %v after Shutdown", time.Since(start))
+}
+
+// TestDeleteEndsLiveReads: a DELETE ends the long-polls and SSE answers
+// waiting at the stream's tail, as the reference server does, so their
+// clients learn that the stream is gone (their next request is a 404).
+// They waited on: the SSE answer for its whole lifetime, and, if the
+// stream was made again meanwhile, went on with the new stream's
+// messages as if they followed the old one's.
+func TestDeleteEndsLiveReads(t *testing.T) {
+	srv := newServer(t, openStore(t, t.TempDir()), durablestreams.WithLongPollTimeout(30*time.Second),
+		durablestreams.WithSSELifetime(30*time.Second))
+	for _, live := range []string{"sse", "long-poll"} {
+		name := "del/live-" + live
+		srv.do("PUT", name, []byte("one"), "Content-Type", "text/plain").must(t, 201, "PUT")
+		tail := srv.do("HEAD", name, nil).must(t, 200, "HEAD").get("Stream-Next-Offset")
+		ended := make(chan time.Time, 1)
+		go func() {
+			res, err := http.Get(srv.url(name) + "?offset=" + tail + "&live=" + live)
+			if err == nil {
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+			}
+			ended <- time.Now()
+		}()
+		time.Sleep(500 * time.Millisecond)
+		srv.do("DELETE", name, nil).must(t, 204, "DELETE")
+		deleted := time.Now()
+		select {
+		case at := <-ended:
+			if d := at.Sub(deleted); d > 5*time.Second {
+				t.Errorf("%s: the answer ended %v after the DELETE", live, d)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("%s: the answer still waited 10 s after its stream was deleted", live)
+		}
+	}
 }

@@ -617,11 +617,18 @@ func (h *Handler) waitFor(ctx context.Context, st *stream, from eventstore.Offse
 			wctx, cancel = context.WithTimeout(ctx, usedSlack(ttlDuration(st.meta.ttl)))
 		}
 		stop := context.AfterFunc(h.closeCtx, cancel)
-		_, err := h.store.WaitStream(wctx, st.name, from)
+		hd, err := h.store.WaitStream(wctx, st.name, from)
 		stop()
 		cancel()
 		if err != nil && ctx.Err() == nil && wctx.Err() == nil {
 			return st, chunk{next: from}, err
+		}
+		if err == nil && hd.Offset < from {
+			// Deleted (WaitStream's head is then behind from): the
+			// wait ends, and the reader's next request learns it (404)
+			// instead of waiting on, or reading a stream made again
+			// under the name as if it went on.
+			return st, chunk{next: from}, nil
 		}
 		fresh, lerr := h.lookupRaw(context.WithoutCancel(ctx), st.name)
 		if lerr != nil {
