@@ -148,8 +148,9 @@ func WithMaxBody(bytes int64) Option {
 // hold at once (default 32 MiB). A request past it waits up to a second
 // for others to finish, then is refused with 503 and Retry-After. A body
 // larger than the bound still goes, alone. A client known by its
-// credential (internal/clientshare) holds a quarter of the bound at most;
-// a chunked body counts as the largest body until it ends.
+// credential (internal/clientshare) holds a quarter of the bound at most.
+// A body counts its announced length; a chunked one 64 KiB, and as much
+// again each time its bytes pass what it holds.
 func WithMaxBodiesInFlight(bytes int64) Option {
 	return func(c *config) {
 		if bytes > 0 {

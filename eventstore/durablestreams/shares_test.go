@@ -3,6 +3,7 @@ package durablestreams_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -121,4 +122,54 @@ func bearerAny(t *testing.T) access.Authorizer {
 		}
 		return nil
 	})
+}
+
+// TestChunkedBodiesHoldWhatArrives: a chunked body holds 64 KiB of the
+// bodies in flight, then more as its bytes arrive, not the largest body
+// from its first byte: four chunked POSTs trickling in from one client
+// leave it room for another POST; a chunked body that grows past what the
+// client's share has left is refused with 503 when it does, and gives back
+// what it held.
+func TestChunkedBodiesHoldWhatArrives(t *testing.T) {
+	const bound = 4 << 20 // a client's share: 1 MiB
+	srv := newServer(t, openStore(t, t.TempDir()), durablestreams.WithAuthorizer(bearerAny(t)),
+		durablestreams.WithMaxBodiesInFlight(bound))
+	srv.do("PUT", "in/s", nil, "Content-Type", "application/octet-stream", "Authorization", "Bearer b").must(t, 201, "PUT")
+	trickle := "POST /v1/stream/in/s HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer a\nContent-Type: application/octet-stream\nTransfer-Encoding: chunked\n"
+	for range 4 {
+		rawRequest(t, srv.http, trickle, []byte("1\r\nx\r\n")) // and the rest never comes
+	}
+	time.Sleep(300 * time.Millisecond) // the trickling ones reached the handler
+	body := bytes.Repeat([]byte("y"), 512<<10)
+	srv.do("POST", "in/s", body, "Content-Type", "application/octet-stream", "Authorization", "Bearer a").
+		must(t, http.StatusNoContent, "a's POST of 512 KiB beside its four trickling chunked ones")
+
+	chunked := func(token string, n int) (int, string) {
+		req, err := http.NewRequest("POST", srv.url("in/s"), io.MultiReader(bytes.NewReader(bytes.Repeat([]byte("z"), n))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/octet-stream")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, b := chunked("c", 600<<10); code != http.StatusNoContent {
+		t.Fatalf("a chunked POST of 600 KiB: %d %s, want 204", code, b)
+	}
+	// d holds 900 KiB of its 1 MiB with a body that trickles in; its
+	// chunked body of 300 KiB takes 64 KiB, then finds no room for more.
+	rawRequest(t, srv.http, fmt.Sprintf("POST /v1/stream/in/s HTTP/1.1\nHost: 127.0.0.1\nAuthorization: Bearer d\nContent-Type: application/octet-stream\nContent-Length: %d\n", 900<<10), []byte("x"))
+	time.Sleep(300 * time.Millisecond)
+	if code, b := chunked("d", 300<<10); code != http.StatusServiceUnavailable || !strings.Contains(b, "this client") {
+		t.Errorf("d's chunked POST past its share: %d %s, want 503 naming the client's share", code, b)
+	}
+	if code, b := chunked("d", 60<<10); code != http.StatusNoContent {
+		t.Errorf("d's chunked POST of 60 KiB after the refused one: %d %s, want 204 (the refused one gave back what it held)", code, b)
+	}
 }

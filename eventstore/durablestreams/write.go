@@ -36,47 +36,44 @@ const maxEpochStep = 1 << 20
 const maxSafeInteger = 1<<53 - 1
 
 // readBody reads a request body up to the handler's limit, holding its
-// bytes in the handler's budget of bodies in flight; release gives them
-// back once the request is done with the body.
+// bytes in the handler's budget of bodies in flight (and in its client's
+// share of it); release gives them back once the request is done with the
+// body. A body of announced length holds that length from the start; a
+// chunked one holds chunkedHold, and more as its bytes arrive.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte, release func(), ok bool) {
 	if r.ContentLength > h.cfg.maxBody {
 		fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body of %d bytes; at most %d", r.ContentLength, h.cfg.maxBody))
 		return nil, nil, false
 	}
+	in := &bodyHold{h: h, r: r, key: clientshare.Key(r)}
+	release = in.release
 	want := r.ContentLength
 	if want < 0 {
-		want = h.cfg.maxBody // chunked: it may be as large as allowed
+		want = min(chunkedHold, h.cfg.maxBody)
 	}
-	// The client's share first, as for answers (takeOut): one client's
-	// bodies that trickle in must not hold every other client's.
-	var held int64
-	var mine func(int64)
-	if key := clientshare.Key(r); key != "" && want > 0 {
-		if held, mine = h.inShares.acquire(r.Context(), key, want, budgetWait); held == 0 {
+	if want > 0 {
+		if err := in.take(want); err != nil {
 			w.Header().Set("Retry-After", "1")
-			fail(w, http.StatusServiceUnavailable, "this client's request bodies being read take its share of the server's; retry")
+			fail(w, http.StatusServiceUnavailable, err.Error())
 			return nil, nil, false
 		}
 	}
-	taken := h.bodiesIn.acquire(r.Context(), want, budgetWait)
-	release = func() {
-		h.bodiesIn.release(taken)
-		if mine != nil {
-			mine(held)
-		}
+	src := io.Reader(http.MaxBytesReader(w, r.Body, h.cfg.maxBody))
+	if r.ContentLength < 0 {
+		src = &growingBody{r: src, hold: in}
 	}
-	if want > 0 && taken == 0 {
-		release()
-		w.Header().Set("Retry-After", "1")
-		fail(w, http.StatusServiceUnavailable, "the server holds as many request bodies as it takes at once; retry")
-		return nil, nil, false
-	}
-	body, err := readAll(http.MaxBytesReader(w, r.Body, h.cfg.maxBody), r.ContentLength)
+	body, err := readAll(src, r.ContentLength)
 	var tooLarge *http.MaxBytesError
+	var full *budgetFullError
 	switch {
 	case errors.As(err, &tooLarge):
 		release()
 		fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.cfg.maxBody))
+		return nil, nil, false
+	case errors.As(err, &full):
+		release()
+		w.Header().Set("Retry-After", "1")
+		fail(w, http.StatusServiceUnavailable, full.Error())
 		return nil, nil, false
 	case err != nil:
 		// Never the I/O error's text: it names the server's sockets.
@@ -90,6 +87,95 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (body []byte,
 		return nil, nil, false
 	}
 	return body, release, true
+}
+
+// chunkedHold is what a chunked body (its length unknown) first holds of
+// the bodies in flight; it takes as much again each time its bytes pass
+// what it holds. Held at the largest body from its first byte, four such
+// bodies trickling in from one client took that client's whole share, and
+// sixteen the server's, for as long as they trickled.
+const chunkedHold = 64 << 10
+
+// bodyHold is what one request's body holds of the bodies in flight: of
+// its client's share (when the client says who it is) and of the
+// server's budget.
+type bodyHold struct {
+	h     *Handler
+	r     *http.Request
+	key   string
+	held  int64
+	gives []func()
+}
+
+// budgetFullError is a body's refusal for want of room in a budget: the
+// 503's text.
+type budgetFullError struct{ reason string }
+
+func (e *budgetFullError) Error() string { return e.reason }
+
+// take holds n more bytes: the client's share first (one client's bodies
+// must not hold every other client's), then the server's, each waiting up
+// to budgetWait.
+func (b *bodyHold) take(n int64) error {
+	var mine func(int64)
+	var inShare int64
+	if b.key != "" {
+		if inShare, mine = b.h.inShares.acquire(b.r.Context(), b.key, n, budgetWait); inShare == 0 {
+			return &budgetFullError{"this client's request bodies being read take its share of the server's; retry"}
+		}
+	}
+	taken := b.h.bodiesIn.acquire(b.r.Context(), n, budgetWait)
+	give := func() {
+		b.h.bodiesIn.release(taken)
+		if mine != nil {
+			mine(inShare)
+		}
+	}
+	if taken == 0 {
+		give()
+		return &budgetFullError{"the server holds as many request bodies as it takes at once; retry"}
+	}
+	b.held += n
+	b.gives = append(b.gives, give)
+	return nil
+}
+
+// most is the most one body holds: past it, it reads on without taking
+// more, as a body larger than a budget runs alone.
+func (b *bodyHold) most() int64 {
+	m := min(b.h.cfg.maxBody, b.h.bodiesIn.max)
+	if b.key != "" {
+		m = min(m, b.h.inShares.max)
+	}
+	return m
+}
+
+// release gives back everything the body holds.
+func (b *bodyHold) release() {
+	for _, give := range b.gives {
+		give()
+	}
+	b.gives, b.held = nil, 0
+}
+
+// growingBody reads a chunked body, holding as much again of the bodies
+// in flight each time the bytes read pass what its hold has.
+type growingBody struct {
+	r    io.Reader
+	hold *bodyHold
+	read int64
+}
+
+func (g *growingBody) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	g.read += int64(n)
+	if h := g.hold; g.read > h.held && h.held < h.most() {
+		more := min(max(h.held, g.read-h.held), h.most()-h.held)
+		if terr := h.take(more); terr != nil {
+			return n, terr
+		}
+	}
+	return n, err
 }
 
 // readAll reads r to its end. A body of known length (size, -1 when
