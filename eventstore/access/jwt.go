@@ -42,7 +42,7 @@ type jwtKey struct {
 	alg jose.SignatureAlgorithm
 }
 
-// JWTOption configures a JWT authorizer.
+// JWTOption configures a JWT authorizer. A nil JWTOption is ignored.
 type JWTOption func(*JWT)
 
 // WithIssuer requires tokens whose "iss" is iss.
@@ -120,7 +120,9 @@ func NewJWKS(jwks []byte, opts ...JWTOption) (*JWT, error) {
 func newJWT(j *JWT, opts []JWTOption) *JWT {
 	j.leeway, j.now = jwt.DefaultLeeway, time.Now
 	for _, o := range opts {
-		o(j)
+		if o != nil {
+			o(j)
+		}
 	}
 	return j
 }

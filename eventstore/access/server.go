@@ -35,7 +35,7 @@ const (
 	MaxHeaderBytes = 64 << 10
 )
 
-// ServerOption configures NewServer.
+// ServerOption configures NewServer. A nil ServerOption is ignored.
 type ServerOption func(*http.Server)
 
 // WithTLS serves TLS with cfg (see TLSConfig).
@@ -64,7 +64,9 @@ func NewServer(h http.Handler, opts ...ServerOption) *http.Server {
 		MaxHeaderBytes:    MaxHeaderBytes,
 	}
 	for _, o := range opts {
-		o(s)
+		if o != nil {
+			o(s)
+		}
 	}
 	s.ErrorLog = sparingHandshakes(s.ErrorLog)
 	return s

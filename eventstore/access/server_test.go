@@ -2,13 +2,18 @@ package access_test
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/rewindhq/rewind/eventstore/access"
 	"github.com/rewindhq/rewind/internal/rawhttp"
@@ -92,5 +97,24 @@ func TestBodyReadAndConnectionKept(t *testing.T) {
 		if resp.StatusCode != 200 || string(b) != "10" || resp.Close {
 			t.Fatalf("request %d: %d %q close=%v, want 200 \"10\" on a kept connection", i+1, resp.StatusCode, b, resp.Close)
 		}
+	}
+}
+
+// TestNilOptionsIgnored: a nil ServerOption or JWTOption is ignored, as
+// the store's options are; the options beside it still apply.
+func TestNilOptionsIgnored(t *testing.T) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS13}
+	if srv := access.NewServer(http.NotFoundHandler(), nil, access.WithTLS(cfg), nil); srv.TLSConfig != cfg {
+		t.Error("the TLS configuration beside the nil ServerOptions was not taken")
+	}
+	secret := []byte(strings.Repeat("k", 32))
+	j, err := access.NewHS256(secret, nil, access.WithIssuer("us"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Bearer "+sign(t, jose.HS256, secret, "", map[string]any{"iss": "them", "scope": "read", "exp": time.Now().Add(time.Hour).Unix()}))
+	if err := j.Authorize(r, access.Op{Action: access.Read, Resource: "s"}); err == nil {
+		t.Error("a token of another issuer was taken: the WithIssuer beside the nil JWTOptions was lost")
 	}
 }

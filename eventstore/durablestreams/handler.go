@@ -97,7 +97,7 @@ type config struct {
 	auth        access.Authorizer
 }
 
-// Option configures a Handler.
+// Option configures a Handler. A nil Option is ignored.
 type Option func(*config)
 
 // WithPrefix sets the path under which streams are served (default
@@ -251,7 +251,9 @@ func New(store *eventstore.Store, opts ...Option) *Handler {
 		maxBody: limit, maxWaiting: 10000, maxIn: 32 << 20, maxOut: 8 << 20, writeTime: 10 * time.Second, chunk: 1 << 20,
 		readOnly: map[string]bool{}, log: slog.Default(), auth: access.Anonymous{}}
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	cfg.maxBody = min(cfg.maxBody, limit)
 	h := &Handler{store: store, cfg: cfg, now: time.Now, seqs: newSeqCache(seqCacheSize), maxMessages: maxMessages(store), polls: map[pollKey]*poll{},

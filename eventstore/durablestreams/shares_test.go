@@ -173,3 +173,12 @@ func TestChunkedBodiesHoldWhatArrives(t *testing.T) {
 		t.Errorf("d's chunked POST of 60 KiB after the refused one: %d %s, want 204 (the refused one gave back what it held)", code, b)
 	}
 }
+
+// TestNilOptionIgnored: a nil Option is ignored, as the store's are; the
+// options beside it still apply.
+func TestNilOptionIgnored(t *testing.T) {
+	srv := newServer(t, openStore(t, t.TempDir()), nil, durablestreams.WithMaxBody(1000), nil)
+	srv.do("PUT", "nil/s", nil, "Content-Type", "application/octet-stream").must(t, 201, "PUT")
+	srv.do("POST", "nil/s", bytes.Repeat([]byte("x"), 1001), "Content-Type", "application/octet-stream").
+		must(t, http.StatusRequestEntityTooLarge, "a POST past the WithMaxBody beside the nil options")
+}
