@@ -47,12 +47,15 @@ type State struct {
 }
 
 // Diff is what changed between two states of one instance, and the events
-// that changed it (those after From's version, up to To's).
+// that changed it (those after From's version, up to To's): the first
+// 1,000 of them in Events, and how many more there are in More (the
+// timeline lists them a page at a time).
 type Diff struct {
 	From    State    `json:"from"`
 	To      State    `json:"to"`
 	Changes []Change `json:"changes"`
 	Events  []Event  `json:"events"`
+	More    uint64   `json:"more"`
 }
 
 // Timeline is a page of an instance's events, each with its changes:

@@ -99,7 +99,9 @@
 //
 // GET /v1/diff/<category>/<id>?from=<version|time>&to=<version|time> is a
 // Diff {"from": State, "to": State, "changes": [Change], "events": [Event]}:
-// the two states, the fields that differ, and the events after from up to to.
+// the two states, the fields that differ, and the events after from up to to
+// (the first 1,000 of them, and "more": how many follow, which the
+// timeline lists from the version after the last one given).
 // A Change is {"path": "items.sku-1.quantity", "from": <json>, "to": <json>}:
 // object keys joined by ".", array indexes as numbers; a field added has
 // "from": null, one removed has "to": null. Changes compare the states'
@@ -227,7 +229,9 @@
 // ("Orders()", "orderDefinition"), or else a variable def of the
 // definition's type marked TODO, since no variable's name can be read from
 // a running program. The test skips itself until its When and Then are
-// written, so it compiles and runs from the moment it is saved.
+// written, so it compiles and runs from the moment it is saved. An export
+// replays at most 10,000 events: past them it is 400, naming a to= that
+// fits.
 //
 // # Access control
 //

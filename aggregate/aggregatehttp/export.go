@@ -43,9 +43,17 @@ func (r *Registry) serveExport(w http.ResponseWriter, req *http.Request) {
 	x := exportFile{category: t.category, id: id, stream: stream, pkg: pkg, def: defExpr}
 	x.stateType, x.eventType = t.ops.goTypes()
 	_, end, err := t.ops.history(req.Context(), id, point{}, to, func(s step) error {
+		if len(x.events) == maxExportEvents {
+			return errExportTooLong
+		}
 		x.events = append(x.events, s)
 		return nil
 	})
+	if errors.Is(err, errExportTooLong) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("%s has more than %d events up to that point, more than a test replays: give to=%d or an earlier point",
+			stream, maxExportEvents, maxExportEvents))
+		return
+	}
 	if err != nil {
 		fail(w, req, err)
 		return
@@ -61,6 +69,9 @@ func (r *Registry) serveExport(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", x.fileName()))
 	_, _ = w.Write(src)
 }
+
+// errExportTooLong ends the history of an export past maxExportEvents.
+var errExportTooLong = errors.New("export: too many events")
 
 // exportFile is what an exported test is made of.
 type exportFile struct {

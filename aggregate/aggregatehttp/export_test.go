@@ -1,6 +1,7 @@
 package aggregatehttp_test
 
 import (
+	"context"
 	"encoding/json"
 	"go/parser"
 	"go/token"
@@ -10,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rewindhq/rewind/aggregate/aggregatehttp"
+	"github.com/rewindhq/rewind/eventstore"
 )
 
 // TestExport: the exported file parses, is in the events' package, and
@@ -135,5 +139,45 @@ func TestExport(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("go test of the exports lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestLongHistoryBounds: the answers that walk a history are held whole
+// before they are written, so each has a bound: a diff lists the first
+// 1,000 events between its points and counts the rest in "more"; an
+// export of more than 10,000 events is a 400 naming a to= that fits.
+func TestLongHistoryBounds(t *testing.T) {
+	s := newServer(t)
+	s.command(t, "long", `{"type":"Open","customer":"ann"}`)
+	added := eventstore.Event{Type: "ItemAdded", Data: []byte(`{"sku":"s","quantity":1,"price":1}`)}
+	batch := make([]eventstore.Event, 1000)
+	for i := range batch {
+		batch[i] = added
+	}
+	for range 10 {
+		if _, err := s.store.Append(context.Background(), "carts/long/events", batch); err != nil {
+			t.Fatal(err)
+		}
+	} // 10,001 events
+
+	var d aggregatehttp.Diff
+	s.get(t, "/v1/diff/carts/long?from=1&to=1501", 200, &d)
+	if len(d.Events) != 1000 || d.Events[0].Version != 2 || d.Events[999].Version != 1001 || d.More != 500 {
+		t.Errorf("diff from 1 to 1501: %d events, more %d; want versions 2 to 1001 and 500 more", len(d.Events), d.More)
+	}
+	if d.To.Version != 1501 || changes(d.Changes) != `items: null → {"s":{"price":1,"quantity":1500}}`+"\n" {
+		t.Errorf("diff from 1 to 1501: to v%d, changes %s", d.To.Version, changes(d.Changes))
+	}
+	s.get(t, "/v1/diff/carts/long?from=1&to=11", 200, &d)
+	if len(d.Events) != 10 || d.More != 0 {
+		t.Errorf("diff from 1 to 11: %d events, more %d; want 10 and none more", len(d.Events), d.More)
+	}
+
+	body := s.get(t, "/v1/export/carts/long", 400, nil)
+	if !strings.Contains(errorOf(t, body), "more than 10000 events") || !strings.Contains(errorOf(t, body), "to=10000") {
+		t.Errorf("an export of 10,001 events: %s, want a 400 naming to=10000", body)
+	}
+	if src := string(s.get(t, "/v1/export/carts/long?to=10000", 200, nil)); !strings.Contains(src, "func TestCartsLongAtVersion10000(") {
+		t.Errorf("an export of 10,000 events is not the test it should be: %.300s", src)
 	}
 }

@@ -110,6 +110,10 @@ func (r *Registry) serveDiff(w http.ResponseWriter, req *http.Request) {
 	}
 	out := Diff{Events: []Event{}}
 	before, after, err := t.ops.history(req.Context(), id, from, to, func(s step) error {
+		if len(out.Events) == maxDiffEvents {
+			out.More++ // counted, not held: the answer's size has a bound
+			return nil
+		}
 		out.Events = append(out.Events, eventJSON(s.event, s.value, s.changes))
 		return nil
 	})

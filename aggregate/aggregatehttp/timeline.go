@@ -19,6 +19,16 @@ const (
 	maxAxis = 1_000_000
 )
 
+// Bounds of the answers that walk a history: a diff lists at most
+// maxDiffEvents of the events between its two points (and counts the
+// rest), an export replays at most maxExportEvents. Each answer is held
+// whole before it is written, so without them its size followed the
+// instance's history (a diff of 20,000 events was 9 MB).
+const (
+	maxDiffEvents   = 1000
+	maxExportEvents = 10_000
+)
+
 // timelineQuery is a parsed GET /v1/timeline: the first version of the
 // page, how many events, and whether the axis is wanted.
 type timelineQuery struct {

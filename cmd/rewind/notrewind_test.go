@@ -111,3 +111,22 @@ func TestRebuildRunningSinceLocalTime(t *testing.T) {
 		t.Errorf("rewind rebuild while another runs: exit %d, stdout %q, stderr:\n%s\nwant exit 1 and:\n%s", code, out, errOut, want)
 	}
 }
+
+// TestDiffSaysHowManyMore: a diff whose answer lists the first events in
+// between and counts the rest ("more") says how many there are in all
+// and how many it does not show, and where to see them.
+func TestDiffSaysHowManyMore(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"from":{"category":"orders","id":"o1","stream":"orders/o1/events","version":1,"at":"2026-12-07T07:00:00Z","state":{}},` +
+			`"to":{"category":"orders","id":"o1","stream":"orders/o1/events","version":1503,"at":"2026-12-07T08:00:00Z","state":{"n":1502}},` +
+			`"changes":[{"path":"n","from":null,"to":1502}],` +
+			`"events":[{"version":2,"type":"Counted","storedAt":"2026-12-07T07:00:01Z","changes":[{"path":"n","from":null,"to":1}]}],"more":1501}`))
+	}))
+	defer srv.Close()
+	code, out, errOut := runCLI(t, t.Context(), "diff", "orders/o1", "--from", "1", "--to", "1503", "--server", srv.URL)
+	if s := squeeze(out); code != 0 || !strings.Contains(s, "1,502 events in between:") ||
+		!strings.Contains(s, "… and 1,501 more (rewind timeline orders/o1/events lists them all)") {
+		t.Errorf("rewind diff of an answer with more: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+}

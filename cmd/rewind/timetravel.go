@@ -177,6 +177,7 @@ its history, and the events in between. X and Y are versions (3) or times
 				To      stateAnswer `json:"to"`
 				Changes []change    `json:"changes"`
 				Events  []aggEvent  `json:"events"`
+				More    int         `json:"more"`
 			}
 			raw, err := c.client.getJSON(ctx, "/v1/diff/"+ref.path(), url.Values{"from": {f}, "to": {t}}, &ans)
 			if err != nil {
@@ -196,8 +197,14 @@ its history, and the events in between. X and Y are versions (3) or times
 			if len(ans.Events) == 0 {
 				return nil
 			}
-			fmt.Fprintf(c.stdout, "\n%s in between:\n", plural(len(ans.Events), "event"))
-			return c.printEvents(ans.Events)
+			fmt.Fprintf(c.stdout, "\n%s in between:\n", plural(len(ans.Events)+ans.More, "event"))
+			if err := c.printEvents(ans.Events); err != nil {
+				return err
+			}
+			if ans.More > 0 {
+				fmt.Fprintf(c.stdout, "… and %s more (rewind timeline %s lists them all)\n", groupDigits(int64(ans.More)), ans.To.Stream)
+			}
+			return nil
 		},
 	}
 }

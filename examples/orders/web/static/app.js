@@ -1415,8 +1415,10 @@
 
   function renderDiff(d) {
     const changes = d.changes || [], events = d.events || [];
+    // The answer lists the first events in between and counts the rest.
+    const total = events.length + (d.more || 0);
     $("diff-summary").textContent = `From version ${d.from.version} to version ${d.to.version}: ` +
-      `${changes.length} field${changes.length === 1 ? "" : "s"} changed by ${events.length} event${events.length === 1 ? "" : "s"}`;
+      `${changes.length} field${changes.length === 1 ? "" : "s"} changed by ${total} event${total === 1 ? "" : "s"}`;
     $("pane-diff").dataset.from = String(d.from.version);
     $("pane-diff").dataset.to = String(d.to.version);
     const rows = changes.map((c) => el("tr", { "data-path": c.path },
@@ -1435,7 +1437,7 @@
     }));
     $("diff-body").replaceChildren(...present(changes.length ? table : el("p", { class: "muted", textContent: "No field differs." }),
       events.length ? el("h3", { textContent: "Events in between" }) : null, events.length ? list : null,
-      events.length > 500 ? el("p", { class: "muted", textContent: `and ${events.length - 500} more` }) : null));
+      total > 500 ? el("p", { class: "muted", textContent: `and ${total - 500} more` }) : null));
   }
 
   // ---------- the event pane ----------
