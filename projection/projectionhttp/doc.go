@@ -25,6 +25,11 @@
 // them, whatever else the log holds), lagSeconds how long the oldest event
 // of its source it has yet to apply has been stored (0 when none;
 // projection.Status.LagTime), and error the reason it failed ("" otherwise).
+// A failure's reason, a projection's or a rebuild's, is its handler's own
+// text (a database's error may name its host, user or file): it is given
+// whole to a client the Authorizer would let rebuild the projection
+// (access.Admin of its name), and to others only as a sentence saying
+// there is one.
 // The list is sorted by name. Each entry also has "rebuild": the
 // projection's last rebuild as GET /v1/projections/<name>/rebuild answers
 // it (running, started, done, total, rate, etaSeconds, error ...), or

@@ -128,7 +128,7 @@ type rebuildState struct {
 	err      error
 }
 
-func (h *Handler) serveList(w http.ResponseWriter, _ *http.Request) {
+func (h *Handler) serveList(w http.ResponseWriter, r *http.Request) {
 	out := Projections{Projections: []Projection{}}
 	statuses := h.runner.Statuses()
 	sort.Slice(statuses, func(i, j int) bool { return statuses[i].Name < statuses[j].Name })
@@ -136,11 +136,11 @@ func (h *Handler) serveList(w http.ResponseWriter, _ *http.Request) {
 		p := Projection{Name: st.Name, Status: string(st.State), Position: string(st.Position),
 			LagEvents: st.LagCommits, LagSeconds: st.LagTime.Seconds()}
 		if st.Err != nil {
-			p.Error = st.Err.Error()
+			p.Error = h.errorFor(r, st.Name, st.Err.Error())
 		}
 		if _, ok := h.rebuild[st.Name]; ok {
-			r := h.progress(st.Name)
-			p.Rebuild = &r
+			rb := h.progress(r, st.Name)
+			p.Rebuild = &rb
 		}
 		out.Projections = append(out.Projections, p)
 	}
@@ -207,11 +207,27 @@ func (h *Handler) serveProgress(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no rebuild for projection %q", name))
 		return
 	}
-	writeJSON(w, http.StatusOK, h.progress(name))
+	writeJSON(w, http.StatusOK, h.progress(r, name))
 }
 
-// progress is the last rebuild of name as the answers give it.
-func (h *Handler) progress(name string) Rebuild {
+// hiddenError stands for a projection's or a rebuild's error in an
+// answer to a client that may not rebuild the projection.
+const hiddenError = "failed; the error is shown to a client that may rebuild this projection (admin scope)"
+
+// errorFor is a projection's or a rebuild's error as the answer to r
+// gives it: whole to a client that may rebuild the projection, and
+// otherwise only that there is one. The text is the handler's own (a
+// database's error, which may name its host, user or file), and reading
+// the statuses takes only read scope.
+func (h *Handler) errorFor(r *http.Request, name, text string) string {
+	if h.auth.Authorize(r, access.Op{Action: access.Admin, Resource: adminResource(name)}) != nil {
+		return hiddenError
+	}
+	return text
+}
+
+// progress is the last rebuild of name as the answers to r give it.
+func (h *Handler) progress(r *http.Request, name string) Rebuild {
 	out := Rebuild{Name: name}
 	h.mu.Lock()
 	if st := h.status[name]; st != nil {
@@ -228,6 +244,9 @@ func (h *Handler) progress(name string) Rebuild {
 		}
 	}
 	h.mu.Unlock()
+	if out.Error != "" {
+		out.Error = h.errorFor(r, name, out.Error)
+	}
 	return out
 }
 

@@ -381,3 +381,85 @@ func TestMetricsScopeRebuildsNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsShownToAdmins: a projection's error and a rebuild's are the
+// handler's own text (a database's error may name its host, user or
+// file); a client with read scope alone learns that there is one, a
+// client that may rebuild the projection reads it.
+func TestErrorsShownToAdmins(t *testing.T) {
+	ctx := context.Background()
+	store, err := eventstore.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if _, err := store.Append(ctx, "orders/1", []eventstore.Event{{Type: "Placed", Data: []byte(`{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	runner := projection.NewRunner(store, slog.New(slog.DiscardHandler))
+	t.Cleanup(runner.Close)
+	const secret = "dial tcp db.internal:5432: password authentication failed for user \"reporting\""
+	if err := runner.Start(ctx, projection.Projection{Name: "broken", Source: projection.Category("orders"), Retries: projection.NoRetries,
+		Sink: projection.AtLeastOnce("broken", projection.HandlerFunc(func(context.Context, projection.Batch) error {
+			return errors.New(secret)
+		}), &checkpoint.Memory{})}); err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.WaitCaughtUp(ctx, "broken"); err == nil {
+		t.Fatal("the broken projection did not fail")
+	}
+	token, lines := map[string]string{}, []string{}
+	for _, scope := range []string{"read", "admin:broken"} {
+		tok, line, err := access.NewToken("read", scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token[scope], lines = tok, append(lines, line)
+	}
+	tokens, err := access.ParseTokens(strings.NewReader(strings.Join(lines, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := projectionhttp.New(runner, map[string]projectionhttp.Rebuilder{
+		"broken": func(context.Context, func(projection.Progress)) error { return errors.New(secret) },
+	}, projectionhttp.WithAuthorizer(tokens))
+	t.Cleanup(h.Close)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	get := func(scope, path string) string {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token[scope])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s GET %s: %d %s", scope, path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	req, _ := http.NewRequest("POST", srv.URL+"/v1/projections/broken/rebuild", nil)
+	req.Header.Set("Authorization", "Bearer "+token["admin:broken"])
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(get("admin:broken", "/v1/projections/broken/rebuild"), "finished\":\""); {
+		if time.Now().After(deadline) {
+			t.Fatal("the rebuild did not finish")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, path := range []string{"/v1/projections", "/v1/projections/broken/rebuild"} {
+		if read := get("read", path); strings.Contains(read, "password") || !strings.Contains(read, "admin scope") {
+			t.Errorf("read scope, GET %s: %s; want the error's text left out", path, read)
+		}
+		if admin := get("admin:broken", path); !strings.Contains(admin, "password authentication failed") {
+			t.Errorf("admin scope, GET %s: %s; want the error's text", path, admin)
+		}
+	}
+}
