@@ -568,3 +568,26 @@ func TestMetadataNamesAndDelete(t *testing.T) {
 		t.Fatalf("metadata made again: %+v %v", md, err)
 	}
 }
+
+// TestMetadataAfterClose: a closed store's metadata calls fail with
+// ErrClosed, as every other call does, rather than answer from the mirror
+// that the close stopped keeping current.
+func TestMetadataAfterClose(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	if _, err := s.SetMetadata(ctx, "mc/1", map[string]string{"k": "v"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Metadata(ctx, "mc/1"); !errors.Is(err, eventstore.ErrClosed) {
+		t.Errorf("Metadata after Close: %v", err)
+	}
+	if _, err := s.MetadataStreams(ctx); !errors.Is(err, eventstore.ErrClosed) {
+		t.Errorf("MetadataStreams after Close: %v", err)
+	}
+	if _, err := s.SetMetadata(ctx, "mc/1", nil, 1); !errors.Is(err, eventstore.ErrClosed) {
+		t.Errorf("SetMetadata after Close: %v", err)
+	}
+}

@@ -258,14 +258,15 @@ func nameOfMetaKey(key string) (string, bool) {
 // a caller that gives up leaves the start going for the next one.
 func (s *Store) metaMirror(ctx context.Context) (*metaMirror, error) {
 	s.metaMu.Lock()
+	// A closed store's mirror is no longer kept current: it answers
+	// nothing. Close takes metaMu before it waits for s.wg, so a start is
+	// either counted before that wait or never begins.
+	if s.closed.Load() {
+		s.metaMu.Unlock()
+		return nil, ErrClosed
+	}
 	mm := s.meta
 	if mm == nil {
-		// Close takes metaMu before it waits for s.wg: a start is either
-		// counted before that wait or never begins.
-		if s.closed.Load() {
-			s.metaMu.Unlock()
-			return nil, ErrClosed
-		}
 		mm = &metaMirror{ready: make(chan struct{}), m: make(map[string]metaEntry)}
 		s.meta = mm
 		s.wg.Add(1)
