@@ -38,8 +38,8 @@ var (
 
 	// ErrTooLarge is returned when one append does not fit in one JetStream
 	// message (the server's max_payload) or holds more than MaxEventsPerAppend
-	// events, and by SaveSnapshot for a snapshot that does not fit in one
-	// message. Nothing is stored.
+	// events, and by SaveSnapshot and SetMetadata for a snapshot or
+	// metadata that does not fit in one message. Nothing is stored.
 	ErrTooLarge = errors.New("eventstore: append too large")
 
 	// ErrConcurrency is returned when an append's expected version does not

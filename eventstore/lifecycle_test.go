@@ -3,6 +3,7 @@ package eventstore_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -589,5 +590,19 @@ func TestMetadataAfterClose(t *testing.T) {
 	}
 	if _, err := s.SetMetadata(ctx, "mc/1", nil, 1); !errors.Is(err, eventstore.ErrClosed) {
 		t.Errorf("SetMetadata after Close: %v", err)
+	}
+}
+
+// TestMetadataTooLarge: metadata that cannot fit in one message is refused
+// with ErrTooLarge, as an append or a snapshot is, and changes nothing.
+func TestMetadataTooLarge(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	big := map[string]string{"k": strings.Repeat("x", s.MaxAppendBytes())}
+	if _, err := s.SetMetadata(ctx, "mt/1", big, 0); !errors.Is(err, eventstore.ErrTooLarge) {
+		t.Fatalf("SetMetadata too large: %v", err)
+	}
+	if md, err := s.Metadata(ctx, "mt/1"); err != nil || md.Revision != 0 {
+		t.Fatalf("metadata after the refusal: %+v %v", md, err)
 	}
 }

@@ -125,6 +125,8 @@ func copyValues(v map[string]string) map[string]string {
 // revision (0: the stream has none yet), and returns the new revision;
 // otherwise it fails with ErrMetadataConflict and changes nothing. Two
 // writers that race on it cannot both win. The stream need not have events.
+// Values that do not fit in one message (their JSON above MaxAppendBytes)
+// are an error wrapping ErrTooLarge.
 func (s *Store) SetMetadata(ctx context.Context, stream string, values map[string]string, revision uint64) (uint64, error) {
 	if err := validateName(stream); err != nil {
 		return 0, fmt.Errorf("eventstore: set metadata of %q: %w", stream, err)
@@ -136,6 +138,12 @@ func (s *Store) SetMetadata(ctx context.Context, stream string, values map[strin
 	v, err := json.Marshal(values)
 	if err != nil {
 		return 0, fmt.Errorf("eventstore: set metadata of %q: %w", stream, err)
+	}
+	if limit := s.MaxAppendBytes(); len(v) > limit {
+		// Refused here, as a snapshot is, rather than by the server's
+		// untyped "maximum payload exceeded".
+		return 0, fmt.Errorf("eventstore: set metadata of %q: %w: %d bytes encoded, the server takes at most %d per message",
+			stream, ErrTooLarge, len(v), limit)
 	}
 	key := metaKey(stream)
 	var rev uint64
