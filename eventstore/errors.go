@@ -123,9 +123,10 @@ var (
 	// does not run with less than it was asked for either. The error is a
 	// *ReplicasError. It is also returned, at once, when a resource to be
 	// made asks for more replicas than the cluster has servers, all of
-	// them up (WithReplicas(4) on three nodes): a configuration error,
-	// which no retry mends, unlike a replica's server that is down
-	// (ErrUnavailable, until it is back).
+	// them up (WithReplicas(4) on three nodes, or more than 1 on Open's
+	// embedded server): a configuration error, which no retry mends,
+	// unlike a replica's server that is down (ErrUnavailable, until it is
+	// back).
 	ErrReplicas = errors.New("eventstore: fewer replicas than asked for")
 )
 

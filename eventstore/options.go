@@ -170,8 +170,9 @@ func WithStorageLimit(bytes int64) Option {
 // Without WithReplicas, Connect adopts the log's replication for
 // everything it makes (1 when it makes the log). Asking for more replicas
 // than the cluster has servers fails Connect at once with ErrReplicas (no
-// wait makes a three-node cluster place four); a replica's server that
-// is down while the log is made is waited for, as in any election.
+// wait makes a three-node cluster place four), and so does more than 1 on
+// Open, whose embedded server is one node; a replica's server that is
+// down while the log is made is waited for, as in any election.
 func WithReplicas(n int) Option {
 	return func(c *config) error {
 		if n < 1 || n > 5 {

@@ -162,6 +162,10 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	if err := cfg.checkListen(); err != nil {
 		return nil, err
 	}
+	if cfg.replicas > 1 {
+		return nil, fmt.Errorf("%w: %d replicas asked for, and the embedded server is one node: replication needs a NATS cluster (Connect)",
+			ErrReplicas, cfg.replicas)
+	}
 	dir, err = filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: open %s: %w", dir, err)
