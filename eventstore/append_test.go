@@ -602,6 +602,26 @@ func TestReadVersionBounds(t *testing.T) {
 // TestReadToTime appends a batch, notes the time, appends another: a read
 // ToTime that moment returns the first batch only, from a stream, a
 // category and the log.
+// TestReadCancelledContext: a read whose ctx is done ends with ctx's error
+// as its last pair, however short the stream, as ReadAll's does; the
+// check every 256 events alone let a short read answer as if nothing
+// was wrong.
+func TestReadCancelledContext(t *testing.T) {
+	s, _ := openStore(t)
+	if _, err := s.Append(context.Background(), "cancelled/1", evs(3, 1)); err != nil {
+		t.Fatal(err)
+	}
+	collect(t, s.Read(context.Background(), "cancelled/1")) // the index holds the append
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := firstError(t, s.Read(ctx, "cancelled/1")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Read with a cancelled ctx: %v", err)
+	}
+	if err := firstError(t, s.ReadAll(ctx)); !errors.Is(err, context.Canceled) {
+		t.Errorf("ReadAll with a cancelled ctx: %v", err)
+	}
+}
+
 func TestReadToTime(t *testing.T) {
 	s, _ := openStore(t)
 	ctx := context.Background()

@@ -402,6 +402,11 @@ func (s *Store) read(ctx context.Context, stream string, opts []ReadOption) iter
 		if err == nil {
 			err = validateName(stream)
 		}
+		if err == nil {
+			// The index, once it holds the read's target, is read
+			// without waiting, and checks ctx only every 256 events.
+			err = ctx.Err()
+		}
 		if err != nil {
 			yield(Event{}, fmt.Errorf("eventstore: read %q: %w", stream, err))
 			return
