@@ -85,7 +85,9 @@ func (s *Store) Append(ctx context.Context, stream string, events []Event, opts 
 func (s *Store) append(ctx context.Context, stream string, events []Event, opts []AppendOption) (AppendResult, error) {
 	ac := appendConfig{sentUnits: -1}
 	for _, o := range opts {
-		o(&ac)
+		if o != nil {
+			o(&ac)
+		}
 	}
 	var units []int
 	if ac.producer != nil {

@@ -44,7 +44,9 @@ func (s *Store) Observer() *observe.Observer { return s.cfg.observer }
 func (s *Store) observedAppend(ctx context.Context, stream string, events []Event, opts []AppendOption) (AppendResult, error) {
 	var ac appendConfig
 	for _, opt := range opts {
-		opt(&ac)
+		if opt != nil {
+			opt(&ac)
+		}
 	}
 	return s.observeAppend(ctx, stream, events, ac.producer != nil, func(ctx context.Context, events []Event) (AppendResult, error) {
 		return s.append(ctx, stream, events, opts)

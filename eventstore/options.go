@@ -11,7 +11,7 @@ import (
 	"github.com/rewindhq/rewind/observe"
 )
 
-// Option configures Open and Connect.
+// Option configures Open and Connect. A nil Option is ignored.
 type Option func(*config) error
 
 type config struct {
@@ -258,7 +258,7 @@ func WithStreamName(name string) Option {
 	}
 }
 
-// AppendOption configures one Append.
+// AppendOption configures one Append. A nil AppendOption is ignored.
 type AppendOption func(*appendConfig)
 
 type appendConfig struct {
@@ -363,7 +363,7 @@ func ExpectAny() AppendOption {
 	return func(c *appendConfig) { c.expect, c.hasExpect = 0, false }
 }
 
-// ReadOption bounds a read or a subscription.
+// ReadOption bounds a read or a subscription. A nil ReadOption is ignored.
 type ReadOption func(*readConfig) error
 
 type readConfig struct {
@@ -474,6 +474,9 @@ func ToTime(t time.Time) ReadOption {
 func CheckUpperBounds(opts ...ReadOption) error {
 	var rc readConfig
 	for _, o := range opts {
+		if o == nil {
+			continue
+		}
 		if err := o(&rc); err != nil {
 			return err
 		}

@@ -30,3 +30,36 @@ func TestOpenReplicas(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestNilOptionsIgnored: a nil option, as a caller that builds its options
+// conditionally may pass, is no option, never a panic.
+func TestNilOptionsIgnored(t *testing.T) {
+	ctx := context.Background()
+	s, err := eventstore.Open(ctx, t.TempDir(), nil)
+	if err != nil {
+		t.Fatalf("Open with a nil Option: %v", err)
+	}
+	defer s.Close()
+	if _, err := s.Append(ctx, "nil/1", evs(2, 1), nil); err != nil {
+		t.Fatalf("Append with a nil AppendOption: %v", err)
+	}
+	if got := collect(t, s.Read(ctx, "nil/1", nil)); len(got) != 2 {
+		t.Errorf("Read with a nil ReadOption: %d events", len(got))
+	}
+	if got := collect(t, s.ReadAll(ctx, nil)); len(got) != 2 {
+		t.Errorf("ReadAll with a nil ReadOption: %d events", len(got))
+	}
+	if err := eventstore.CheckUpperBounds(nil); err != nil {
+		t.Errorf("CheckUpperBounds(nil): %v", err)
+	}
+	if _, _, err := s.LoadSnapshot(ctx, "nil/1", nil); err != nil {
+		t.Errorf("LoadSnapshot with a nil ReadOption: %v", err)
+	}
+	p, err := s.Producer(ctx, "nil/1", "p", nil)
+	if err != nil {
+		t.Fatalf("Producer with a nil ProducerOption: %v", err)
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Error(err)
+	}
+}

@@ -81,7 +81,7 @@ type ProducerAck struct {
 	Result                   AppendResult
 }
 
-// ProducerOption configures a Producer.
+// ProducerOption configures a Producer. A nil ProducerOption is ignored.
 type ProducerOption func(*producerConfig) error
 
 // WithEpoch makes the producer claim epoch rather than the one after the
@@ -158,6 +158,9 @@ func (s *Store) Producer(ctx context.Context, stream, id string, opts ...Produce
 	}
 	cfg := producerConfig{maxInFlight: 4096, maxBatch: 1024}
 	for _, o := range opts {
+		if o == nil {
+			continue
+		}
 		if err := o(&cfg); err != nil {
 			return nil, err
 		}

@@ -32,6 +32,9 @@ type bounds struct {
 func parseBounds(opts []ReadOption) (bounds, error) {
 	var rc readConfig
 	for _, o := range opts {
+		if o == nil {
+			continue
+		}
 		if err := o(&rc); err != nil {
 			return bounds{}, err
 		}

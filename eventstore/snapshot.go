@@ -185,6 +185,9 @@ func (s *Store) LoadSnapshot(ctx context.Context, stream string, opts ...ReadOpt
 	}
 	var rc readConfig
 	for _, o := range opts {
+		if o == nil {
+			continue
+		}
 		if err := o(&rc); err != nil {
 			return Snapshot{}, false, fmt.Errorf("eventstore: load snapshot of %q: %w", stream, err)
 		}

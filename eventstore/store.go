@@ -315,6 +315,9 @@ const (
 func buildConfig(opts []Option) (config, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
+		if o == nil {
+			continue
+		}
 		if err := o(&cfg); err != nil {
 			return cfg, err
 		}
