@@ -115,3 +115,32 @@ func TestEventByIDNewestOfTwo(t *testing.T) {
 		}
 	}
 }
+
+// TestEventByIDNewestDeleted: of two events stored with one ID, the newer
+// is found; once its stream is deleted, the ID finds the older one or
+// nothing (the index keeps one place per ID), never the deleted event.
+func TestEventByIDNewestDeleted(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	id := uuid.Must(uuid.NewV7())
+	older := []eventstore.Event{ev("A", `{}`), {ID: id, Type: "Older"}, ev("C", `{}`)}
+	if _, err := s.Append(ctx, "twice/a", older); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, "twice/b", []eventstore.Event{{ID: id, Type: "Newer"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.EventByID(ctx, id); err != nil || got.Stream != "twice/b" {
+		t.Fatalf("EventByID before the delete: %+v, %v", got, err)
+	}
+	if err := s.DeleteStream(ctx, "twice/b"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.EventByID(ctx, id)
+	if err == nil && (got.Stream != "twice/a" || got.Type != "Older") {
+		t.Fatalf("EventByID after the newer's delete: %+v", got)
+	}
+	if err != nil && !errors.Is(err, eventstore.ErrNotFound) {
+		t.Fatalf("EventByID after the newer's delete: %v", err)
+	}
+}

@@ -261,7 +261,9 @@ func (x *index) eventAt(seq, i uint64) (Event, bool, error) {
 // size), seeing every append acknowledged before the call. An ID no event
 // in the store has is an error wrapping ErrNotFound, as is the ID of an
 // event of a stream deleted since. When two events were stored with one
-// ID (IDs given by the caller), it returns the one stored last.
+// ID (IDs given by the caller), it returns the one stored last; once that
+// one's stream is deleted the ID may find nothing (ErrNotFound), though
+// the older event is still stored: the index keeps one place per ID.
 func (s *Store) EventByID(ctx context.Context, id uuid.UUID) (Event, error) {
 	if s.closed.Load() {
 		return Event{}, ErrClosed
