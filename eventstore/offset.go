@@ -133,7 +133,10 @@ const (
 // ParseOffset checks that s is an offset the store hands out, Now, or "-1"
 // (Start), and returns it as an Offset. Anything else, including a string
 // that would name a position in a form the store never hands out, is an
-// error wrapping ErrInvalidOffset.
+// error wrapping ErrInvalidOffset. It checks the form, not the log: a
+// well-formed offset that counts more events of its commit than the
+// commit holds (never handed out) is read as the position before that
+// commit's last event.
 func ParseOffset(s string) (Offset, error) {
 	if s == startAlias {
 		return Start, nil
