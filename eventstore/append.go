@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -129,6 +130,14 @@ func (s *Store) prepareEvents(events []Event) ([]Event, error) {
 	return out, nil
 }
 
+// An event's Time is stored as int64 nanoseconds since 1970 (codec.go),
+// which hold these instants and none outside them: beyond, UnixNano is
+// undefined and the event would read back at another time.
+var (
+	minEventTime = time.Unix(0, math.MinInt64)
+	maxEventTime = time.Unix(0, math.MaxInt64)
+)
+
 // validateEvents checks what an append's events must be.
 func validateEvents(events []Event) error {
 	if len(events) == 0 {
@@ -140,6 +149,9 @@ func validateEvents(events []Event) error {
 	for i := range events {
 		if events[i].Type == "" {
 			return fmt.Errorf("%w: event %d has no type", ErrInvalidEvent, i)
+		}
+		if t := events[i].Time; !t.IsZero() && (t.Before(minEventTime) || t.After(maxEventTime)) {
+			return fmt.Errorf("%w: event %d's time %s is outside 1677-09-21 to 2262-04-11 (int64 nanoseconds since 1970)", ErrInvalidEvent, i, t.Format(time.RFC3339Nano))
 		}
 		for k := range events[i].Metadata {
 			if k == "" {

@@ -181,6 +181,12 @@ func TestAppendInvalidEvents(t *testing.T) {
 		"empty key later":     {ev("A", "1"), {Type: "B", Metadata: map[string]string{"ok": "1", "": "2"}}},
 		"empty type and key":  {{Metadata: map[string]string{"": ""}}},
 		"empty type, with id": {{ID: uuid.New(), Time: time.Now()}},
+		// Times int64 nanoseconds since 1970 cannot hold, which were
+		// stored as another time.
+		"time in 2400":     {{Type: "A", Time: time.Date(2400, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		"time in 1600":     {{Type: "A", Time: time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		"time in year 1":   {{Type: "A", Time: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)}},
+		"time later, 9999": {ev("A", "1"), {Type: "B", Time: time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)}},
 	}
 	s, _ := openStore(t)
 	ctx := context.Background()

@@ -29,7 +29,8 @@ var (
 	ErrInvalidOffset = errors.New("eventstore: invalid offset")
 
 	// ErrInvalidEvent is returned for an append whose events cannot be
-	// stored: none at all, an empty type name, an empty metadata key.
+	// stored: none at all, an empty type name, an empty metadata key, a
+	// Time before 1677-09-21 or after 2262-04-11 (see Event).
 	ErrInvalidEvent = errors.New("eventstore: invalid event")
 
 	// ErrInvalidOption is returned for an option value that makes no sense,

@@ -17,11 +17,12 @@ const (
 //
 // The caller sets ID (a UUID v7 is generated when it is the zero UUID),
 // Type, Time (the producer's clock; now when zero; kept as an instant to
-// the nanosecond, its zone not kept: reads return it in the local zone),
-// Data (JSON by
-// convention, any bytes allowed) and Metadata. The store sets Stream,
-// Version, Offset, StoredAt and CommandID on the events it returns from
-// reads; they are ignored on append.
+// the nanosecond, its zone not kept: reads return it in the local zone;
+// between 1677-09-21 and 2262-04-11, which int64 nanoseconds since 1970
+// hold: another is ErrInvalidEvent), Data (JSON by convention, any bytes
+// allowed) and Metadata. The store sets Stream, Version, Offset, StoredAt
+// and CommandID on the events it returns from reads; they are ignored on
+// append.
 type Event struct {
 	ID       uuid.UUID
 	Type     string
