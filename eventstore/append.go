@@ -130,9 +130,10 @@ func (s *Store) prepareEvents(events []Event) ([]Event, error) {
 	return out, nil
 }
 
-// An event's Time is stored as int64 nanoseconds since 1970 (codec.go),
-// which hold these instants and none outside them: beyond, UnixNano is
-// undefined and the event would read back at another time.
+// An event's Time (and a snapshot's StoredAt) is stored as int64
+// nanoseconds since 1970 (codec.go), which hold these instants and none
+// outside them: beyond, UnixNano is undefined and the event would read
+// back at another time.
 var (
 	minEventTime = time.Unix(0, math.MinInt64)
 	maxEventTime = time.Unix(0, math.MaxInt64)

@@ -107,7 +107,8 @@ const unknownStoredAt = -6795364578871345152 // time.Time{}.UnixNano()
 // stored in JetStream (not in the stream: no read or subscription sees
 // it) and in the read index. A zero StoredAt is filled in with the store
 // time of the stream's event at snap.Version; without such an event it is
-// an error wrapping ErrInvalidOption. A snapshot that does not fit in one
+// an error wrapping ErrInvalidOption, as is a StoredAt before 1677-09-21
+// or after 2262-04-11 (see Event's Time). A snapshot that does not fit in one
 // message (its Data and Schema above MaxAppendBytes) is an error wrapping
 // ErrTooLarge.
 func (s *Store) SaveSnapshot(ctx context.Context, snap Snapshot) error {
@@ -133,6 +134,11 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap Snapshot) error {
 				snap.Stream, ErrInvalidOption, snap.Version)
 		}
 		snap.StoredAt = at
+	}
+	if snap.StoredAt.Before(minEventTime) || snap.StoredAt.After(maxEventTime) {
+		// Stored as int64 nanoseconds, as an event's Time is.
+		return fmt.Errorf("eventstore: save snapshot of %q: %w: StoredAt %s is outside 1677-09-21 to 2262-04-11",
+			snap.Stream, ErrInvalidOption, snap.StoredAt.Format(time.RFC3339Nano))
 	}
 	if n, limit := len(snap.Data)+len(snap.Schema), s.maxPayload-headerRoom; n > limit {
 		// Refused here, as an append is, rather than by the server's

@@ -198,6 +198,27 @@ func TestSnapshotZeroStoredAt(t *testing.T) {
 	}
 }
 
+// TestSnapshotStoredAtOutOfRange: a StoredAt that int64 nanoseconds since
+// 1970 cannot hold is refused with ErrInvalidOption; it was saved and
+// loaded as another time (2400 as 1815), which LoadSnapshot's ToTime
+// then compared.
+func TestSnapshotStoredAtOutOfRange(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	if _, err := s.Append(ctx, "far/1", evs(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Time{time.Date(2400, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		err := s.SaveSnapshot(ctx, eventstore.Snapshot{Stream: "far/1", Version: 1, StoredAt: at, Data: []byte("{}")})
+		if !errors.Is(err, eventstore.ErrInvalidOption) {
+			t.Errorf("StoredAt %v: %v, want ErrInvalidOption", at, err)
+		}
+	}
+	if snap, ok, err := s.LoadSnapshot(ctx, "far/1"); err != nil || ok {
+		t.Fatalf("a snapshot was saved: %+v, %v, %v", snap, ok, err)
+	}
+}
+
 // SaveSnapshot refuses a snapshot larger than one message with
 // ErrTooLarge, as an append is refused (it was the server's untyped
 // "maximum payload exceeded").
