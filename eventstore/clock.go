@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"math"
 	"sync"
 	"time"
 )
@@ -48,12 +49,25 @@ func newClock(now func() time.Time) *storeClock {
 // the Unix epoch (0 means "not recorded" in a commit). The caller orders
 // the stamp with the commit's publication (see Store.publish).
 func (c *storeClock) stamp(floor int64) int64 {
-	t := max(c.now().UnixNano(), floor, 1)
+	t := max(clampedUnixNano(c.now()), floor, 1)
 	c.mu.Lock()
 	t = max(t, c.last)
 	c.last = t
 	c.mu.Unlock()
 	return t
+}
+
+// clampedUnixNano is t.UnixNano, but the nearest int64 for a t that
+// int64 nanoseconds cannot hold (UnixNano's result is undefined there:
+// 1600 came out as 2184).
+func clampedUnixNano(t time.Time) int64 {
+	switch {
+	case t.Before(minEventTime):
+		return math.MinInt64
+	case t.After(maxEventTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
 
 // observe raises the clock's floor to t, a store time already in the log

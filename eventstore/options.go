@@ -116,7 +116,9 @@ func SyncEvery(d time.Duration) Option {
 // times lie in the past. Store times are still clamped so that they never
 // go backwards within the store or within a stream (clock.go): a clock
 // that runs behind the times already in the log stamps new commits with the
-// newest of those. The default is the system clock.
+// newest of those. Store times lie after the Unix epoch and up to
+// 2262-04-11 (int64 nanoseconds): a clock reading outside stamps the
+// nearest of them. The default is the system clock.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) error {
 		if now == nil {

@@ -148,3 +148,29 @@ func TestWithClockInvalid(t *testing.T) {
 		t.Fatal("Open with a nil clock: no error")
 	}
 }
+
+// TestWithClockOutOfRange: a clock reading before 1970 stamps the first
+// store time there is, as one before the Unix epoch always did, and
+// not what its UnixNano overflowed to (1600 was stamped 2184, and since
+// store times never go back, every later commit with it).
+func TestWithClockOutOfRange(t *testing.T) {
+	ctx := context.Background()
+	clock := &fakeClock{t: time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s, _ := openStore(t, eventstore.WithClock(clock.now))
+	first, err := s.Append(ctx, "clock/1", evs(1, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Unix(0, 1); !first.StoredAt.Equal(want) {
+		t.Errorf("stamped %v with a clock in 1600, want %v", first.StoredAt, want)
+	}
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	clock.set(now)
+	second, err := s.Append(ctx, "clock/1", evs(1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !second.StoredAt.Equal(now) {
+		t.Errorf("stamped %v once the clock reads %v", second.StoredAt, now)
+	}
+}
