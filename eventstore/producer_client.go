@@ -453,7 +453,10 @@ func (p *Producer) classify(err error) (retry, claimed bool) {
 		}
 		return false, false
 	}
-	for _, final := range []error{ErrClosed, ErrInvalidEvent, ErrInvalidStreamName, ErrTooLarge, ErrConcurrency, ErrCorrupt} {
+	// Refusals whose outcome is known (nothing stored) and that no resend
+	// changes: a closed stream, a full store, a server that did not start.
+	for _, final := range []error{ErrClosed, ErrInvalidEvent, ErrInvalidStreamName, ErrTooLarge, ErrConcurrency, ErrCorrupt,
+		ErrStreamClosed, ErrStorageFull, ErrStart} {
 		if errors.Is(err, final) {
 			return false, false
 		}

@@ -738,6 +738,30 @@ func TestProducerClientErrors(t *testing.T) {
 			t.Fatalf("stored %q, want the two good events", got)
 		}
 	})
+	t.Run("closed stream", func(t *testing.T) {
+		// A closed stream refuses every later append: the producer stops
+		// with ErrStreamClosed rather than resend the commit until its
+		// ctx ends, as if its outcome were unknown.
+		stream := "client/errors/closed"
+		if _, err := s.Append(ctx, stream, nil, eventstore.WithClose()); err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.Producer(context.Background(), stream, "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Append(ctx, ev("Late", "late")); err != nil {
+			t.Fatal(err)
+		}
+		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := p.Flush(fctx); !errors.Is(err, eventstore.ErrStreamClosed) {
+			t.Fatalf("flush: %v, want ErrStreamClosed", err)
+		}
+		if err := p.Close(ctx); !errors.Is(err, eventstore.ErrStreamClosed) {
+			t.Fatalf("close: %v, want ErrStreamClosed", err)
+		}
+	})
 	if _, err := s.Producer(context.Background(), "client/errors/x", "c", eventstore.WithMaxBatch(0)); !errors.Is(err, eventstore.ErrInvalidOption) {
 		t.Fatalf("WithMaxBatch(0): %v", err)
 	}

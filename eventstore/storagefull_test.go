@@ -57,6 +57,21 @@ func TestStorageFull(t *testing.T) {
 	if err := s.SaveSnapshot(ctx, eventstore.Snapshot{Stream: "full/a", Version: 1, Data: []byte(`{}`)}); !errors.Is(err, eventstore.ErrStorageFull) {
 		t.Errorf("SaveSnapshot: %v, want ErrStorageFull", err)
 	}
+	// A producer stops with it too, rather than resend the commit until
+	// its ctx ends as if the outcome were unknown.
+	p, err := s.Producer(ctx, "full/c", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Append(ctx, eventstore.Event{Type: "x", Data: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := p.Flush(fctx); !errors.Is(err, eventstore.ErrStorageFull) || errors.Is(err, eventstore.ErrUnavailable) {
+		t.Errorf("a producer's Flush: %v, want ErrStorageFull", err)
+	}
+	p.Close(fctx)
 	n := 0
 	for _, err := range s.Read(ctx, "full/a") {
 		if err != nil {
