@@ -605,6 +605,33 @@ func TestReadVersionBounds(t *testing.T) {
 	}
 }
 
+// TestExpiredContext: a call whose ctx's deadline had passed before it
+// asked anything returns ctx's error alone, as one whose ctx was
+// cancelled does: its one try timed out at once, which read as a cluster
+// that did not answer (ErrUnavailable).
+func TestExpiredContext(t *testing.T) {
+	s, _ := openStore(t)
+	if _, err := s.Append(context.Background(), "expired/1", evs(1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	calls := map[string]func() error{
+		"Tail":         func() error { _, err := s.Tail(ctx); return err },
+		"ReadAll":      func() error { return firstError(t, s.ReadAll(ctx)) },
+		"ReadCategory": func() error { return firstError(t, s.ReadCategory(ctx, "expired")) },
+		"SetMetadata":  func() error { _, err := s.SetMetadata(ctx, "expired/1", nil, 0); return err },
+		"KeyValue":     func() error { _, err := s.KeyValue(ctx, "expired"); return err },
+		"Snapshots":    func() error { _, err := s.Snapshots(ctx, "expired/1"); return err },
+		"Ready":        func() error { return s.Ready(ctx, 0) },
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, eventstore.ErrUnavailable) {
+			t.Errorf("%s with an expired ctx: %v, want context.DeadlineExceeded alone", name, err)
+		}
+	}
+}
+
 // TestReadToTime appends a batch, notes the time, appends another: a read
 // ToTime that moment returns the first batch only, from a stream, a
 // category and the log.

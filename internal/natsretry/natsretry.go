@@ -227,12 +227,19 @@ func (r *Retrier) Err() error {
 // transient error, bounded by ctx (by UnavailableWait when ctx has no
 // deadline). A transient error that outlasts the bound comes back
 // wrapping ErrUnavailable; any other error comes back as op returned it.
+// A ctx done before the first try is its error alone, and op is not run.
 func Do(ctx context.Context, op func(ctx context.Context) error) error {
 	return DoFrom(New(ctx, ctx), op)
 }
 
 // DoFrom is Do with the Retrier r.
 func DoFrom(r *Retrier, op func(ctx context.Context) error) error {
+	if err := r.ctx.Err(); err != nil {
+		// Done before the call asked anything: the caller's own end, not
+		// a cluster that did not answer (its one try would time out at
+		// once, which reads as one).
+		return err
+	}
 	for {
 		tctx, cancel := r.Try()
 		err := op(tctx)
