@@ -37,7 +37,11 @@ var errTombstone = errors.New("eventstore: the stream was deleted")
 // next one to open the store, or in any other process that follows the
 // log. Until then, a read of a category or of the whole log served from
 // the log (beyond what the read index holds) may still show the deleted
-// events.
+// events. Such a read begun in this store after DeleteStream returned
+// shows none of them (it waits for its index to hold the tombstone); in
+// another process (Connect) one may, until that process's read index has
+// the tombstone, since it reads the index's copy of the log without
+// waiting for the index.
 //
 // A delete and appends to the same stream from this store are serialized.
 // Appends from other processes (Connect) that race a delete are checked by
@@ -119,6 +123,7 @@ func (s *Store) deleteStream(ctx context.Context, name string) (err error) {
 			}
 			s.indexAppend(indexRec{name: name, seq: seq, stored: stamp, body: body, flags: flagDeleted})
 			s.noteAcked(seq)
+			s.noteTombstone(seq)
 			break
 		}
 		s.heads.drop(name)

@@ -3,6 +3,7 @@ package eventstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +146,49 @@ func TestDeleteStream(t *testing.T) {
 	check(s2)
 	if _, err := s2.Append(ctx, "d/1", []eventstore.Event{ev("more", "1")}, eventstore.ExpectVersion(1)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDeleteThenReadLog: a log-ordered read (ReadAll, ReadCategory, a
+// subscription's catch-up) begun after DeleteStream returned shows none of
+// the deleted events, as Read does: its index part waits for the
+// tombstone this store handed the index (it read the index's log-ordered
+// copy as it stood, the deleted commits still in it, and the log after it,
+// purged, for a moment after the delete).
+func TestDeleteThenReadLog(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	for round := range 20 {
+		stream := fmt.Sprintf("dl/%d", round)
+		if _, err := s.Append(ctx, stream, evs(2, 0)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetMetadata(ctx, stream, map[string]string{"k": "v"}, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteStream(ctx, stream); err != nil {
+			t.Fatal(err)
+		}
+		sctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		for what, seq := range map[string]func(func(eventstore.Event, error) bool){
+			"ReadAll":           s.ReadAll(ctx),
+			"ReadCategory":      s.ReadCategory(ctx, "dl"),
+			"SubscribeAll":      s.SubscribeAll(sctx),
+			"SubscribeCategory": s.SubscribeCategory(sctx, "dl"),
+		} {
+			for e, err := range seq {
+				if err != nil {
+					t.Errorf("%s: %v", what, err)
+				} else {
+					t.Errorf("round %d: %s after the delete: %s v%d", round, what, e.Stream, e.Version)
+				}
+				break
+			}
+		}
+		cancel()
+		if t.Failed() {
+			return
+		}
 	}
 }
 

@@ -691,9 +691,9 @@ func (s *Store) readLog(ctx context.Context, sel logSelection, opts []ReadOption
 // goes on after the last event delivered.
 func (s *Store) readIndexOrdered(ctx context.Context, m nameMatch, b *bounds, upTo uint64, live bool, yield func(Event, error) bool) (covered uint64, err error) {
 	for attempt := 0; ; attempt++ {
-		x, ok := s.hold()
-		if !ok {
-			return 0, ErrClosed
+		x, err := s.holdPastTombstone(ctx)
+		if err != nil {
+			return 0, err
 		}
 		covered = x.position()
 		if !live {
@@ -704,6 +704,36 @@ func (s *Store) readIndexOrdered(ctx context.Context, m nameMatch, b *bounds, up
 		})
 		if done {
 			return covered, err
+		}
+	}
+}
+
+// holdPastTombstone is hold, once the index holds the newest delete this
+// store made. The delete purged the stream's commits from the log before
+// it returned, but the index's log-ordered copy keeps them until it
+// applies the tombstone: a copy read short of it, then the purged log
+// after it, would yield deleted events that Read no longer gives. The
+// tombstone was handed to the index with the delete, so the wait is the
+// index's own apply, and only right after a delete; other writes are not
+// waited for (the log after the copy gives them).
+func (s *Store) holdPastTombstone(ctx context.Context) (*index, error) {
+	if t := s.lastTombstone.Load(); t > 0 {
+		return s.acquire(ctx, t)
+	}
+	x, ok := s.hold()
+	if !ok {
+		return nil, ErrClosed
+	}
+	return x, nil
+}
+
+// noteTombstone records seq, a delete's commit this store made, for
+// holdPastTombstone.
+func (s *Store) noteTombstone(seq uint64) {
+	for {
+		cur := s.lastTombstone.Load()
+		if seq <= cur || s.lastTombstone.CompareAndSwap(cur, seq) {
+			return
 		}
 	}
 }

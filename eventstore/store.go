@@ -92,7 +92,11 @@ type Store struct {
 	heads     *headCache
 	ids       *idGen
 	lastAcked atomic.Uint64 // highest log sequence acknowledged to this process
-	inflight  inflightSet   // appends in flight, while a tailer follows the log (inflight.go)
+	// lastTombstone is the log sequence of the newest delete this store
+	// made (lifecycle.go), which log-ordered reads wait for the index to
+	// hold (readIndexOrdered).
+	lastTombstone atomic.Uint64
+	inflight      inflightSet // appends in flight, while a tailer follows the log (inflight.go)
 
 	waits  waitSet // WaitStream's waiters
 	metaMu sync.Mutex
