@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 
 	"github.com/rewindhq/rewind/eventstore"
 )
@@ -359,6 +360,23 @@ func TestConnectIndexDirLocked(t *testing.T) {
 		t.Fatalf("reconnected store reads %d events, want 7", len(got))
 	}
 	checkIndexWithLog(t, ctx, a, []string{"locked/1"}, rand.New(rand.NewPCG(1, 1)), 5)
+}
+
+// TestConnectNoServer: a Connect that reaches no server fails with
+// ErrUnavailable (transient: the same call succeeds once a server is up),
+// still matching nats.ErrNoServers, and releases its index directory.
+func TestConnectNoServer(t *testing.T) {
+	dir := t.TempDir()
+	_, err := eventstore.Connect(context.Background(), "nats://127.0.0.1:1", eventstore.WithIndexDir(dir))
+	if !errors.Is(err, eventstore.ErrUnavailable) || !errors.Is(err, nats.ErrNoServers) {
+		t.Fatalf("Connect with no server: %v, want ErrUnavailable and nats.ErrNoServers", err)
+	}
+	_, url := connServer(t)
+	s, err := eventstore.Connect(context.Background(), url, eventstore.WithIndexDir(dir))
+	if err != nil {
+		t.Fatalf("Connect once a server is up: %v", err)
+	}
+	s.Close()
 }
 
 // TestConnectSubscribeSeesOtherStore subscribes through one Connect store

@@ -251,7 +251,8 @@ func asyncErrors(log *slog.Logger) nats.Option {
 // (WithReplicas sets its replication). The read index is kept locally
 // (WithIndexDir) and follows the log, so events appended by other processes
 // reach it; reads first make sure it holds everything the log held when the
-// read began.
+// read began. When no server of natsURL answers, Connect fails at once with
+// an error wrapping ErrUnavailable (and nats.ErrNoServers).
 func Connect(ctx context.Context, natsURL string, opts ...Option) (*Store, error) {
 	cfg, err := buildConfig(opts)
 	if err != nil {
@@ -289,6 +290,11 @@ func Connect(ctx context.Context, natsURL string, opts ...Option) (*Store, error
 		opts := append(append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1), asyncErrors(cfg.logger),
 			nats.PingInterval(stalePingInterval), nats.MaxPingsOutstanding(stalePings)}, cfg.natsOpts...), extra...)
 		nc, err := nats.Connect(natsURL, opts...)
+		if errors.Is(err, nats.ErrNoServers) {
+			// No server answered: transient, as a cluster that does not
+			// answer a request is.
+			return nil, fmt.Errorf("eventstore: connect to %s: %w: %w", RedactURL(natsURL), ErrUnavailable, redactError(err, natsURL))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("eventstore: connect to %s: %w", RedactURL(natsURL), redactError(err, natsURL))
 		}
