@@ -332,19 +332,7 @@ func TestMetricsScopeRebuildsNothing(t *testing.T) {
 	runner := projection.NewRunner(store, slog.New(slog.DiscardHandler))
 	t.Cleanup(runner.Close)
 	idle := func(context.Context, func(projection.Progress)) error { return nil }
-	var lines []string
-	token := map[string]string{}
-	for _, scope := range []string{"admin:metrics", "admin:metrics/daily", "admin:orders", "admin"} {
-		tok, line, err := access.NewToken(scope)
-		if err != nil {
-			t.Fatal(err)
-		}
-		token[scope], lines = tok, append(lines, line)
-	}
-	tokens, err := access.ParseTokens(strings.NewReader(strings.Join(lines, "\n")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tokens, token := scopedTokens(t, nil, "admin:metrics", "admin:metrics/daily", "admin:orders", "admin")
 	// The nil options around the authorizer are ignored (an option left
 	// unset), as the store's are.
 	h := projectionhttp.New(runner, map[string]projectionhttp.Rebuilder{"metrics": idle, "metrics/daily": idle, "orders": idle},
@@ -408,18 +396,7 @@ func TestErrorsShownToAdmins(t *testing.T) {
 	if err := runner.WaitCaughtUp(ctx, "broken"); err == nil {
 		t.Fatal("the broken projection did not fail")
 	}
-	token, lines := map[string]string{}, []string{}
-	for _, scope := range []string{"read", "admin:broken"} {
-		tok, line, err := access.NewToken("read", scope)
-		if err != nil {
-			t.Fatal(err)
-		}
-		token[scope], lines = tok, append(lines, line)
-	}
-	tokens, err := access.ParseTokens(strings.NewReader(strings.Join(lines, "\n")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tokens, token := scopedTokens(t, []string{"read"}, "read", "admin:broken")
 	h := projectionhttp.New(runner, map[string]projectionhttp.Rebuilder{
 		"broken": func(context.Context, func(projection.Progress)) error { return errors.New(secret) },
 	}, projectionhttp.WithAuthorizer(tokens))
@@ -462,4 +439,25 @@ func TestErrorsShownToAdmins(t *testing.T) {
 			t.Errorf("admin scope, GET %s: %s; want the error's text", path, admin)
 		}
 	}
+}
+
+// scopedTokens makes one token for each of scopes, granting it that scope
+// and those of also, and the authorizer that takes them; token maps each
+// scope to its token.
+func scopedTokens(t *testing.T, also []string, scopes ...string) (tokens access.Authorizer, token map[string]string) {
+	t.Helper()
+	var lines []string
+	token = map[string]string{}
+	for _, scope := range scopes {
+		tok, line, err := access.NewToken(append([]string{scope}, also...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token[scope], lines = tok, append(lines, line)
+	}
+	tokens, err := access.ParseTokens(strings.NewReader(strings.Join(lines, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tokens, token
 }
