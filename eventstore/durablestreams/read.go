@@ -420,19 +420,10 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, name string) {
 	_ = rc.SetWriteDeadline(time.Time{})
 }
 
-// answerBytes is an answer's share of the budget of answers in flight,
-// and of its client's part of it (shares.go).
-type answerBytes struct {
-	b     *budget
-	taken int64
-	mine  func(int64) // gives back to the client's share; nil without one
-	held  int64       // of the client's share
-}
-
 // reserveOut takes room for one chunk in the budget of answers in flight
 // (before the read, so that reads past the budget wait instead of holding
 // what they read), or answers 503 when there is none for a second.
-func (h *Handler) reserveOut(w http.ResponseWriter, r *http.Request) (*answerBytes, bool) {
+func (h *Handler) reserveOut(w http.ResponseWriter, r *http.Request) (*heldBytes, bool) {
 	out, why := h.takeOut(r.Context(), clientshare.Key(r))
 	if out == nil {
 		w.Header().Set("Retry-After", "1")
@@ -444,26 +435,20 @@ func (h *Handler) reserveOut(w http.ResponseWriter, r *http.Request) (*answerByt
 
 // takeOut takes room for one chunk: first in the client's share, then in
 // the whole budget. It returns nil and why when it could not in a second.
-func (h *Handler) takeOut(ctx context.Context, key string) (*answerBytes, string) {
-	want := int64(h.cfg.chunk)
-	out := &answerBytes{b: h.bodiesOut}
-	if key != "" {
-		held, mine := h.outShares.acquire(ctx, key, want, budgetWait)
-		if held == 0 {
-			return nil, "this client's answers being written take its share of the server's; retry"
-		}
-		out.held, out.mine = held, mine
+func (h *Handler) takeOut(ctx context.Context, key string) (*heldBytes, string) {
+	out, shareFull := holdBytes(ctx, h.bodiesOut, h.outShares, key, int64(h.cfg.chunk))
+	switch {
+	case out != nil:
+		return out, ""
+	case shareFull:
+		return nil, "this client's answers being written take its share of the server's; retry"
 	}
-	if out.taken = h.bodiesOut.acquire(ctx, want, budgetWait); out.taken == 0 {
-		out.release()
-		return nil, "the server writes as many answers as it takes at once; retry"
-	}
-	return out, ""
+	return nil, "the server writes as many answers as it takes at once; retry"
 }
 
 // keep gives back what the chunk read does not need: a small answer holds
 // its own size only, while it is written.
-func (a *answerBytes) keep(c chunk) {
+func (a *heldBytes) keep(c chunk) {
 	n := int64(len(c.encoded))
 	for _, m := range c.msgs {
 		n += int64(len(m))
@@ -471,16 +456,6 @@ func (a *answerBytes) keep(c chunk) {
 	if n < a.taken {
 		a.b.release(a.taken - n)
 		a.taken = n
-	}
-}
-
-// release gives the rest back; it may be called again.
-func (a *answerBytes) release() {
-	a.b.release(a.taken)
-	a.taken = 0
-	if a.mine != nil {
-		a.mine(a.held)
-		a.mine, a.held = nil, 0
 	}
 }
 
@@ -710,7 +685,7 @@ const (
 // sseEvent reads one chunk from *from and writes it as a data event (if it
 // has messages) and a control event, moving *from past it.
 func (h *Handler) sseEvent(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController,
-	st *stream, from *eventstore.Offset, cursor *string, b64 bool, out *answerBytes) int {
+	st *stream, from *eventstore.Offset, cursor *string, b64 bool, out *heldBytes) int {
 	c, err := h.read(ctx, st, *from)
 	if err != nil {
 		return sseEnd

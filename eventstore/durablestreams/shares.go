@@ -67,3 +67,41 @@ func (s *shares) done(key string, sh *share) {
 	}
 	s.mu.Unlock()
 }
+
+// heldBytes is what one request holds of a budget of bytes (the bodies or
+// the answers in flight) and of its client's share of it.
+type heldBytes struct {
+	b     *budget
+	taken int64
+	mine  func(int64) // gives back to the client's share; nil without one
+	held  int64       // of the client's share
+}
+
+// holdBytes takes n of key's share in sh (none without a key), then n of
+// b, each waiting up to budgetWait: the client's share first, so that one
+// client's requests wait for its own and never hold every other client's.
+// It returns nil when either had no room, and whether that was the
+// client's share.
+func holdBytes(ctx context.Context, b *budget, sh *shares, key string, n int64) (hb *heldBytes, shareFull bool) {
+	hb = &heldBytes{b: b}
+	if key != "" {
+		if hb.held, hb.mine = sh.acquire(ctx, key, n, budgetWait); hb.held == 0 {
+			return nil, true
+		}
+	}
+	if hb.taken = b.acquire(ctx, n, budgetWait); hb.taken == 0 {
+		hb.release()
+		return nil, false
+	}
+	return hb, false
+}
+
+// release gives the rest back; it may be called again.
+func (a *heldBytes) release() {
+	a.b.release(a.taken)
+	a.taken = 0
+	if a.mine != nil {
+		a.mine(a.held)
+		a.mine, a.held = nil, 0
+	}
+}

@@ -12,7 +12,7 @@ import (
 func TestAnswerShares(t *testing.T) {
 	h := &Handler{cfg: config{chunk: 1 << 20, maxOut: 8 << 20}, bodiesOut: newBudget(8 << 20), outShares: newShares(8 << 20)}
 	ctx := context.Background()
-	var held []*answerBytes
+	var held []*heldBytes
 	for range 2 {
 		out, why := h.takeOut(ctx, "a")
 		if out == nil {

@@ -104,7 +104,7 @@ type bodyHold struct {
 	r     *http.Request
 	key   string
 	held  int64
-	gives []func()
+	holds []*heldBytes
 }
 
 // budgetFullError is a body's refusal for want of room in a budget: the
@@ -113,30 +113,17 @@ type budgetFullError struct{ reason string }
 
 func (e *budgetFullError) Error() string { return e.reason }
 
-// take holds n more bytes: the client's share first (one client's bodies
-// must not hold every other client's), then the server's, each waiting up
-// to budgetWait.
+// take holds n more bytes (holdBytes).
 func (b *bodyHold) take(n int64) error {
-	var mine func(int64)
-	var inShare int64
-	if b.key != "" {
-		if inShare, mine = b.h.inShares.acquire(b.r.Context(), b.key, n, budgetWait); inShare == 0 {
-			return &budgetFullError{"this client's request bodies being read take its share of the server's; retry"}
-		}
-	}
-	taken := b.h.bodiesIn.acquire(b.r.Context(), n, budgetWait)
-	give := func() {
-		b.h.bodiesIn.release(taken)
-		if mine != nil {
-			mine(inShare)
-		}
-	}
-	if taken == 0 {
-		give()
+	hb, shareFull := holdBytes(b.r.Context(), b.h.bodiesIn, b.h.inShares, b.key, n)
+	switch {
+	case shareFull:
+		return &budgetFullError{"this client's request bodies being read take its share of the server's; retry"}
+	case hb == nil:
 		return &budgetFullError{"the server holds as many request bodies as it takes at once; retry"}
 	}
 	b.held += n
-	b.gives = append(b.gives, give)
+	b.holds = append(b.holds, hb)
 	return nil
 }
 
@@ -152,10 +139,10 @@ func (b *bodyHold) most() int64 {
 
 // release gives back everything the body holds.
 func (b *bodyHold) release() {
-	for _, give := range b.gives {
-		give()
+	for _, hb := range b.holds {
+		hb.release()
 	}
-	b.gives, b.held = nil, 0
+	b.holds, b.held = nil, 0
 }
 
 // growingBody reads a chunked body, holding as much again of the bodies
