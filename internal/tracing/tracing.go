@@ -112,8 +112,6 @@ func Start(ctx context.Context, flagURL string, getenv func(string) string, serv
 	return &Tracing{Provider: tp, Endpoint: endpoint, Service: name}, nil
 }
 
-// parseEndpoint checks a collector's URL and returns it without user
-// information, query or fragment.
 // CheckEndpoint reports whether raw is a collector's URL Start can use
 // (ErrInvalidEndpoint, saying what is wanted, when it is not), so that a
 // command can refuse a bad flag before it starts anything.
@@ -122,6 +120,8 @@ func CheckEndpoint(raw string) error {
 	return err
 }
 
+// parseEndpoint checks a collector's URL and returns it without user
+// information, query or fragment.
 func parseEndpoint(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
