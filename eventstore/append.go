@@ -139,6 +139,12 @@ var (
 	maxEventTime = time.Unix(0, math.MaxInt64)
 )
 
+// storableTime reports whether t lies in the instants int64 nanoseconds
+// since 1970 hold.
+func storableTime(t time.Time) bool {
+	return !t.Before(minEventTime) && !t.After(maxEventTime)
+}
+
 // validateEvents checks what an append's events must be.
 func validateEvents(events []Event) error {
 	if len(events) == 0 {
@@ -151,7 +157,7 @@ func validateEvents(events []Event) error {
 		if events[i].Type == "" {
 			return fmt.Errorf("%w: event %d has no type", ErrInvalidEvent, i)
 		}
-		if t := events[i].Time; !t.IsZero() && (t.Before(minEventTime) || t.After(maxEventTime)) {
+		if t := events[i].Time; !t.IsZero() && !storableTime(t) {
 			return fmt.Errorf("%w: event %d's time %s is outside 1677-09-21 to 2262-04-11 (int64 nanoseconds since 1970)", ErrInvalidEvent, i, t.Format(time.RFC3339Nano))
 		}
 		for k := range events[i].Metadata {

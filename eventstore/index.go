@@ -252,14 +252,7 @@ func (x *index) position() uint64 {
 // noteSubmitted records that the tailer handed the writer the log up to
 // seq: its next pass starts after it, not again from what the writer has
 // yet to apply.
-func (x *index) noteSubmitted(seq uint64) {
-	for {
-		cur := x.tailSubmitted.Load()
-		if seq <= cur || x.tailSubmitted.CompareAndSwap(cur, seq) {
-			return
-		}
-	}
-}
+func (x *index) noteSubmitted(seq uint64) { raise(&x.tailSubmitted, seq) }
 
 // nextToTail is the log sequence the tailer reads next: after what the
 // index holds, or after what the tailer has handed the writer already and

@@ -729,14 +729,7 @@ func (s *Store) holdPastTombstone(ctx context.Context) (*index, error) {
 
 // noteTombstone records seq, a delete's commit this store made, for
 // holdPastTombstone.
-func (s *Store) noteTombstone(seq uint64) {
-	for {
-		cur := s.lastTombstone.Load()
-		if seq <= cur || s.lastTombstone.CompareAndSwap(cur, seq) {
-			return
-		}
-	}
-}
+func (s *Store) noteTombstone(seq uint64) { raise(&s.lastTombstone, seq) }
 
 // passedBefore reports whether the ToOffset bound of b is passed by
 // every event from log sequence seq on (or by every event after b's From

@@ -135,7 +135,7 @@ func (s *Store) SaveSnapshot(ctx context.Context, snap Snapshot) error {
 		}
 		snap.StoredAt = at
 	}
-	if snap.StoredAt.Before(minEventTime) || snap.StoredAt.After(maxEventTime) {
+	if !storableTime(snap.StoredAt) {
 		// Stored as int64 nanoseconds, as an event's Time is.
 		return fmt.Errorf("eventstore: save snapshot of %q: %w: StoredAt %s is outside 1677-09-21 to 2262-04-11",
 			snap.Stream, ErrInvalidOption, snap.StoredAt.Format(time.RFC3339Nano))

@@ -736,13 +736,22 @@ func (s *Store) readTarget(ctx context.Context) (uint64, error) {
 func (s *Store) soleWriter() bool { return s.embedded && !s.cfg.listen }
 
 func (s *Store) noteAcked(seq uint64) {
+	raise(&s.lastAcked, seq)
+	s.tips.announce(seq)
+}
+
+// raise sets a to v when v is above it, and reports whether it did: the
+// highest of the log sequences several goroutines note.
+func raise(a *atomic.Uint64, v uint64) bool {
 	for {
-		cur := s.lastAcked.Load()
-		if seq <= cur || s.lastAcked.CompareAndSwap(cur, seq) {
-			break
+		cur := a.Load()
+		if v <= cur {
+			return false
+		}
+		if a.CompareAndSwap(cur, v) {
+			return true
 		}
 	}
-	s.tips.announce(seq)
 }
 
 // ClientURL returns the URL other processes can Connect to when the store

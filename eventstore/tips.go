@@ -175,14 +175,8 @@ func (t *tips) receive(m *nats.Msg) {
 		}
 		return
 	}
-	for {
-		cur := t.others.Load()
-		if seq <= cur {
-			return
-		}
-		if t.others.CompareAndSwap(cur, seq) {
-			break
-		}
+	if !raise(&t.others, seq) {
+		return
 	}
 	select {
 	case t.signal <- struct{}{}:
