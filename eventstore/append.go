@@ -268,12 +268,10 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 		st, err = s.streamState(ctx, name, true)
 		return err
 	}
-	races, pending := 0, 0 // commits of others stored first; refusals for a commit still in process
+	var rf refusals
 	for {
-		if races >= 4 {
-			if err := contentionPause(ctx, races); err != nil {
-				return AppendResult{}, err
-			}
+		if err := rf.beforeTry(ctx); err != nil {
+			return AppendResult{}, err
 		}
 		// CommandOutcome may have found the id unrecorded at this very
 		// head (one look-up for a command checked before it was decided):
@@ -396,20 +394,7 @@ func (s *Store) appendLocked(ctx context.Context, name string, events []Event, a
 			before := st.h.subjSeq
 			if err := s.catchUp(ctx, st, name, wrong.actual); err == nil {
 				refreshed = true
-				if st.h.subjSeq != before {
-					races, pending = races+1, 0
-					continue
-				}
-				// Nothing came first: the leader refused the commit
-				// because another one on the stream's subject is still
-				// in process ("wrong last sequence" without a number),
-				// an earlier try of this one whose acknowledgement was
-				// lost or another process's. The cluster decides it in
-				// a millisecond, or, without a quorum, not until one is
-				// back: wait for it, longer and longer, instead of
-				// asking hundreds of times a second.
-				pending++
-				if err := pendingPause(ctx, pending); err != nil {
+				if err := rf.refused(ctx, st.h.subjSeq != before); err != nil {
 					return AppendResult{}, err
 				}
 				continue
@@ -654,6 +639,41 @@ func (s *Store) CheckAppendSize(n, size int) error {
 // headerRoom is what the publish's header takes out of the server's
 // maximum payload, which counts headers and body together.
 const headerRoom = 128
+
+// refusals counts the refusals of one append's (or delete's) tries for a
+// wrong last sequence on the stream, and paces the tries after them. A
+// refusal is a race lost when the stream's head moved: a commit of
+// another was stored first, and the next try is at once, then after
+// contentionPause. Otherwise nothing came first: the leader refused the
+// commit because another one on the stream's subject is still in process
+// ("wrong last sequence" without a number), an earlier try of this one
+// whose acknowledgement was lost or another process's. The cluster
+// decides it in a millisecond, or, without a quorum, not until one is
+// back: the next try waits for it, longer and longer (pendingPause),
+// instead of asking hundreds of times a second.
+type refusals struct {
+	races   int // lost in a row to commits stored first
+	pending int // refusals in a row for a commit still in process
+}
+
+// beforeTry waits, before a try, once races were lost in a row.
+func (r *refusals) beforeTry(ctx context.Context) error {
+	if r.races >= 4 {
+		return contentionPause(ctx, r.races)
+	}
+	return nil
+}
+
+// refused records a refusal, moved saying whether the stream's head moved
+// meanwhile, and waits as the next try must.
+func (r *refusals) refused(ctx context.Context, moved bool) error {
+	if moved {
+		r.races, r.pending = r.races+1, 0
+		return nil
+	}
+	r.pending++
+	return pendingPause(ctx, r.pending)
+}
 
 // contentionPause waits a little, more after each lost race, before an
 // append tries again after others (in other processes) stored commits on

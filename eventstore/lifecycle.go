@@ -90,12 +90,10 @@ func (s *Store) deleteStream(ctx context.Context, name string) (err error) {
 	if st.h.subjSeq > 0 {
 		body := encodeCommitFlags(1, 0, nil, "", flagDeleted, nil)
 		var seq uint64
-		races, pending := 0, 0 // as in appendLocked
+		var rf refusals
 		for {
-			if races >= 4 {
-				if err := contentionPause(ctx, races); err != nil {
-					return err
-				}
+			if err := rf.beforeTry(ctx); err != nil {
+				return err
 			}
 			var stamp int64
 			seq, stamp, err = s.publish(ctx, subj, body, st.h.subjSeq, st.h.storedNs())
@@ -105,14 +103,7 @@ func (s *Store) deleteStream(ctx context.Context, name string) (err error) {
 				if st, err = s.streamState(ctx, name, true); err != nil {
 					return err
 				}
-				if st.h.subjSeq != before {
-					races, pending = races+1, 0
-					continue
-				}
-				// A commit on the stream still in process (see
-				// appendLocked): wait for the cluster to decide it.
-				pending++
-				if err := pendingPause(ctx, pending); err != nil {
+				if err := rf.refused(ctx, st.h.subjSeq != before); err != nil {
 					return err
 				}
 				continue
