@@ -282,15 +282,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// A file named by a flag that cannot be read or is not what the flag
 	// wants (the tokens, a JWT key, a certificate) is bad input, exit 2,
 	// as a bad flag is: said before anything is bound or made.
-	auth, err := cfg.access.Authorizer()
-	if err != nil {
+	badInput := func(err error) error {
 		fmt.Fprintln(stderr, "rewind serve:", err)
 		return errUsage
 	}
+	auth, err := cfg.access.Authorizer()
+	if err != nil {
+		return badInput(err)
+	}
 	tlsCfg, err := cfg.access.TLS()
 	if err != nil {
-		fmt.Fprintln(stderr, "rewind serve:", err)
-		return errUsage
+		return badInput(err)
 	}
 	data, err := filepath.Abs(cfg.data)
 	if err != nil {
@@ -304,8 +306,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer ln.Close()
 	tr, err := tracing.Start(ctx, cfg.otlp, os.Getenv, "rewind")
 	if errors.Is(err, tracing.ErrInvalidEndpoint) { // an OTEL_EXPORTER_OTLP_* variable's
-		fmt.Fprintln(stderr, "rewind serve:", err)
-		return errUsage
+		return badInput(err)
 	}
 	if err != nil {
 		return err
@@ -339,8 +340,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		store, err = eventstore.Open(ctx, data, opts...)
 	}
 	if errors.Is(err, eventstore.ErrInvalidOption) { // a --nats-* file that cannot be read or is not valid
-		fmt.Fprintln(stderr, "rewind serve:", err)
-		return errUsage
+		return badInput(err)
 	}
 	if err != nil {
 		return fmt.Errorf("open the store: %w", err)
